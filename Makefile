@@ -1,0 +1,55 @@
+# netdx: every target installs what it needs on a fresh Debian 12 machine (as root).
+#   make demo   the payment scenario from the seed story, diagnosed in the lab
+#   make test   lint, types, unit and lab tests (root: the lab uses network namespaces)
+#   make bench  netdx against the tools a person would type, on every lab scenario
+
+SHELL := /bin/bash
+PYTHON ?= /usr/bin/python3
+VENV := .venv
+BIN := $(VENV)/bin
+APT_PACKAGES := iproute2 nftables iptables nsd unbound dnsutils iputils-ping netcat-openbsd \
+	traceroute openssl curl procps lsof python3 python3-venv python3-dev gcc
+
+.PHONY: demo test bench deps venv lint unit lab clean-lab fuzz-firewall
+
+demo: venv
+	$(BIN)/netdx lab run payment-db-firewall
+
+test: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+	$(BIN)/pytest -q tests
+
+unit: venv
+	$(BIN)/pytest -q tests/unit
+
+lab: venv
+	$(BIN)/pytest -q tests/lab
+
+bench: venv
+	$(BIN)/python bench/check.py
+
+clean-lab: venv
+	$(BIN)/netdx lab clean
+
+# Debian packages: installed only when one is missing. A policy-rc.d that says no keeps
+# the packages' own daemons (nsd, unbound) from starting in the root namespace: the lab
+# starts its own copies inside its namespaces.
+deps:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null \
+		| grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing:" $$missing; \
+		created=0; if [ ! -e /usr/sbin/policy-rc.d ]; then \
+			printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; created=1; fi; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; rc=$$?; \
+		if [ $$created = 1 ]; then rm -f /usr/sbin/policy-rc.d; fi; exit $$rc; \
+	fi
+
+$(VENV)/.installed: pyproject.toml | deps
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+venv: deps $(VENV)/.installed

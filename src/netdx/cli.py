@@ -1,0 +1,168 @@
+"""The command line: parse, build settings, call, render, return an exit code.
+
+Exit codes: 0 ok, 1 a problem was diagnosed, 2 bad usage or input, 3 netdx could not run.
+Heavy libraries are imported inside the commands, so `netdx --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+import click
+
+from netdx import __version__
+from netdx.errors import NetdxError
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+# Subcommands that live in their own modules, imported only when used: (module, attribute,
+# the one-line help shown by `netdx --help` without importing the module).
+_LAZY_COMMANDS = {
+    "lab": ("netdx.lab.cli", "lab", "Rebuild failure modes in network namespaces."),
+}
+
+
+class _LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *_LAZY_COMMANDS])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in _LAZY_COMMANDS:
+            import importlib
+
+            module, attr, _help = _LAZY_COMMANDS[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attr)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in _LAZY_COMMANDS:
+                rows.append((name, _LAZY_COMMANDS[name][2]))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.get_short_help_str(limit=60)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="netdx")
+def cli() -> None:
+    """Why can't A connect to B? netdx walks DNS, route, reachability, port and service,
+    names the failing layer, shows the evidence and gives the fix."""
+
+
+def _positive_timeout(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    if not 0.1 <= value <= 300:
+        raise click.BadParameter("must be between 0.1 and 300 seconds")
+    return value
+
+
+@cli.command()
+@click.argument("target")
+@click.option(
+    "--timeout",
+    type=float,
+    default=5.0,
+    show_default=True,
+    callback=_positive_timeout,
+    help="One time budget in seconds for the whole check.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (netdx.check/1).")
+@click.option("--markdown", is_flag=True, help="Print the report as Markdown.")
+@click.option("-4", "ipv4", is_flag=True, help="Use IPv4 addresses only.")
+@click.option("-6", "ipv6", is_flag=True, help="Use IPv6 addresses only.")
+@click.option(
+    "--dns-server",
+    "dns_servers",
+    multiple=True,
+    metavar="ADDR",
+    help="Ask this DNS server instead of those in /etc/resolv.conf (repeatable).",
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
+def check(
+    *,
+    target: str,
+    timeout: float,
+    as_json: bool,
+    markdown: bool,
+    ipv4: bool,
+    ipv6: bool,
+    dns_servers: tuple[str, ...],
+    quiet: bool,
+) -> int:
+    """Diagnose why TARGET cannot be reached.
+
+    TARGET is host:port, [v6addr]:port, host (reachability only), or a URL:
+    http://, https://, postgres://, redis://, mysql://, tcp://host:port.
+    """
+    from netdx.check import CheckSettings, check_sync, validate_dns_servers
+    from netdx.target import parse_target
+
+    if as_json and markdown:
+        raise click.UsageError("--json and --markdown cannot be combined")
+    if ipv4 and ipv6:
+        raise click.UsageError("-4 and -6 cannot be combined")
+    parsed = parse_target(target)
+    settings = CheckSettings(
+        timeout=timeout,
+        family=4 if ipv4 else 6 if ipv6 else None,
+        dns_servers=validate_dns_servers(dns_servers),
+    )
+    report = check_sync(parsed, settings)
+    _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
+    return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
+
+
+def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
+    if as_json:
+        from netdx.render.json import to_json
+
+        click.echo(to_json(report))
+    elif markdown:
+        from netdx.render.markdown import to_markdown
+
+        click.echo(to_markdown(report), nl=False)
+    else:
+        from netdx.render.terminal import render_terminal
+
+        render_terminal(report, file=sys.stdout, quiet=quiet)
+
+
+def _error(message: str) -> None:
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    click.echo(f"netdx: error: {first}", err=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run netdx with `argv` (default: sys.argv[1:]) and return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        result = cli.main(args=args, prog_name="netdx", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code)
+    except click.Abort:
+        _error("aborted")
+        return 130
+    except click.ClickException as exc:
+        _error(exc.format_message())
+        return EXIT_USAGE
+    except NetdxError as exc:
+        _error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if os.environ.get("NETDX_DEBUG"):
+            raise
+        _error(f"internal error: {type(exc).__name__}: {exc} (set NETDX_DEBUG=1 for details)")
+        return EXIT_CANNOT_RUN
+    return result if isinstance(result, int) else EXIT_OK

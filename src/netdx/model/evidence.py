@@ -1,0 +1,274 @@
+"""Evidence: what each probe saw, as plain frozen values.
+
+Probes turn every network outcome (timeout, reset, ICMP error, SERVFAIL) into one of these
+values; the pure rules in `netdx.diagnose` read them. Nothing here does I/O.
+Times are in milliseconds (float), addresses are strings in their canonical form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Family = Literal[4, 6]
+
+# --- DNS -----------------------------------------------------------------------------------
+
+NssStatus = Literal["ok", "nxdomain", "no_address", "again", "timeout", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NssResult:
+    """What the application gets: getaddrinfo() through NSS (/etc/hosts, then DNS).
+
+    `addresses` keeps getaddrinfo's order (RFC 6724: the order a client tries them).
+    `hosts_addresses` are the /etc/hosts lines for the name, read by netdx itself.
+    `gai_error` is the EAI_* name when getaddrinfo failed.
+    """
+
+    name: str
+    status: NssStatus
+    addresses: tuple[str, ...] = ()
+    hosts_addresses: tuple[str, ...] = ()
+    gai_error: str | None = None
+    elapsed_ms: float = 0.0
+
+
+DnsStatus = Literal["ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsRecord:
+    name: str
+    rtype: str  # "A", "AAAA", "CNAME", ...
+    ttl: int
+    value: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsServerAnswer:
+    """One configured DNS server's answer for one query type (A or AAAA)."""
+
+    server: str
+    qname: str  # the name actually asked (after search-domain expansion)
+    rtype: str
+    status: DnsStatus
+    records: tuple[DnsRecord, ...] = ()  # the answer section, CNAMEs included
+    error: str | None = None
+    elapsed_ms: float = 0.0
+
+    @property
+    def addresses(self) -> tuple[str, ...]:
+        return tuple(r.value for r in self.records if r.rtype in ("A", "AAAA"))
+
+
+AddressSource = Literal["literal", "hosts", "dns", "nss"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsEvidence:
+    """Everything the DNS layer learned about the target name.
+
+    `source` says where the addresses netdx went on to probe came from: `hosts` when
+    /etc/hosts pinned them, `dns` when the configured servers gave them, `nss` when
+    getaddrinfo gave them and neither file nor servers did (another NSS module), `literal`
+    for an IP target (then nothing else is filled).
+    """
+
+    name: str
+    source: AddressSource
+    nss: NssResult | None = None
+    servers: tuple[DnsServerAnswer, ...] = ()
+    configured_servers: tuple[str, ...] = ()
+    search: tuple[str, ...] = ()
+
+
+# --- Route ---------------------------------------------------------------------------------
+
+RouteStatus = Literal["ok", "no_route", "local", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RouteLookup:
+    """The kernel's answer to `ip route get ADDR` plus the next hop's neighbour state.
+
+    `route_type` is the rtnetlink type name (unicast, local, unreachable, blackhole,
+    prohibit, throw). `error` is the errno name when the lookup failed (ENETUNREACH...).
+    `neighbour_state` is the NUD state name (REACHABLE, STALE, FAILED, INCOMPLETE, ...) of
+    the gateway, or of the address itself when on-link; None when there is no entry yet.
+    """
+
+    address: str
+    status: RouteStatus
+    route_type: str | None = None
+    interface: str | None = None
+    ifindex: int | None = None
+    source: str | None = None
+    gateway: str | None = None
+    neighbour_state: str | None = None
+    error: str | None = None
+
+
+# --- ICMP ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IcmpError:
+    """An ICMP error that came back for one of our packets, as IP_RECVERR reports it.
+
+    `kind` is a stable name: net-unreachable, host-unreachable, protocol-unreachable,
+    port-unreachable, admin-prohibited, host-prohibited, net-prohibited, frag-needed,
+    time-exceeded, no-route (ICMPv6 code 0), addr-unreachable, other.
+    """
+
+    family: Family
+    icmp_type: int
+    icmp_code: int
+    kind: str
+    sender: str | None  # the host or router that sent the ICMP error
+    errno: str | None = None
+
+
+EchoStatus = Literal["reply", "timeout", "icmp_error", "unknown"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IcmpEcho:
+    """ICMP echo to one address. `unknown` when no socket could be opened (`reason` says why)."""
+
+    address: str
+    status: EchoStatus
+    sent: int = 0
+    received: int = 0
+    rtt_ms: float | None = None  # the best round trip
+    reply_ttl: int | None = None  # TTL/hop limit of the reply (gives the hop distance)
+    method: Literal["dgram", "raw"] | None = None
+    error: IcmpError | None = None
+    reason: str | None = None
+
+
+# --- TCP -----------------------------------------------------------------------------------
+
+TcpOutcome = Literal["connected", "refused", "timeout", "icmp_error", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TcpConnect:
+    """One TCP connect attempt with IP_RECVERR set.
+
+    refused = a TCP reset; timeout = no answer within `timeout_ms`; icmp_error = an ICMP error
+    (in `icmp`, naming its sender); error = a local failure (`errno`, e.g. ENETUNREACH).
+    `timeout_basis` says how the connect timeout was chosen: "rtt" (from a measured round
+    trip, `rtt_ms`) or "budget" (a share of --timeout).
+    """
+
+    address: str
+    port: int
+    outcome: TcpOutcome
+    elapsed_ms: float
+    timeout_ms: float
+    timeout_basis: Literal["rtt", "budget"] = "budget"
+    rtt_ms: float | None = None
+    errno: str | None = None
+    icmp: IcmpError | None = None
+    local: str | None = None  # local addr:port when connected
+
+
+EgressStatus = Literal["blocked", "clear", "unknown"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EgressCheck:
+    """Does this host's own output filter drop the SYN? A raw SYN for the same flow (root
+    only) fails with EPERM at once when an output rule drops it. `unknown` without root."""
+
+    address: str
+    port: int
+    status: EgressStatus
+    errno: str | None = None
+    reason: str | None = None
+
+
+HopKind = Literal["time_exceeded", "reached", "unreachable", "silent"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    ttl: int
+    kind: HopKind
+    address: str | None = None  # the router (time_exceeded/unreachable) or the target
+    rtt_ms: float | None = None
+    icmp: IcmpError | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PathTrace:
+    """A TCP-SYN traceroute to address:port with rising TTL (all TTLs sent at once)."""
+
+    address: str
+    port: int
+    hops: tuple[Hop, ...]
+    reached: bool
+    elapsed_ms: float = 0.0
+
+    @property
+    def last_answering(self) -> Hop | None:
+        answered = [h for h in self.hops if h.kind != "silent"]
+        return answered[-1] if answered else None
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+HttpOutcome = Literal["ok", "timeout", "tls_error", "connect_error", "protocol_error", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpExchange:
+    """An HTTP(S) GET to one address (Host header and SNI from the URL's name)."""
+
+    url: str
+    address: str
+    outcome: HttpOutcome
+    status: int | None = None
+    reason: str | None = None
+    error: str | None = None
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    first_byte_ms: float | None = None
+    total_ms: float | None = None
+    tls_version: str | None = None
+    server: str | None = None  # the Server header
+    location: str | None = None  # the Location header of a 3xx (redirects are not followed)
+
+
+# --- One address, and the whole check -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddressEvidence:
+    """Everything probed for one resolved address."""
+
+    address: str
+    family: Family
+    route: RouteLookup | None = None
+    echo: IcmpEcho | None = None
+    tcp: TcpConnect | None = None
+    egress: EgressCheck | None = None
+    path: PathTrace | None = None
+    http: HttpExchange | None = None
+    # Host-only targets: TCP connects to a few common ports; any answer (even a reset)
+    # proves the host is up when ICMP echo is filtered or not permitted.
+    liveness: tuple[TcpConnect, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckEvidence:
+    """The input of the rules: the target, DNS, and per-address evidence in the order the
+    client would try the addresses (the first is what the application uses first)."""
+
+    target_host: str
+    port: int | None
+    scheme: str | None
+    dns: DnsEvidence | None
+    addresses: tuple[AddressEvidence, ...] = ()
+    family_filter: Family | None = None  # -4 / -6

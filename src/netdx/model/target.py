@@ -1,0 +1,44 @@
+"""What the user asked to reach: a host, maybe a port, maybe a URL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Default ports of the URL schemes `netdx check` accepts.
+SCHEME_PORTS: dict[str, int] = {
+    "http": 80,
+    "https": 443,
+    "postgres": 5432,
+    "postgresql": 5432,
+    "redis": 6379,
+    "mysql": 3306,
+    "tcp": 0,  # tcp:// has no default: a port is required
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Target:
+    """A parsed target.
+
+    `host` is a DNS name or an IP literal (IPv6 without brackets); `port` is None for a
+    reachability-only check; `scheme` is set for URL targets; `path` is the HTTP path.
+    """
+
+    raw: str
+    host: str
+    port: int | None
+    scheme: str | None = None
+    path: str = "/"
+    ip_literal: bool = False
+
+    @property
+    def is_http(self) -> bool:
+        return self.scheme in ("http", "https")
+
+    @property
+    def url(self) -> str | None:
+        """The URL an HTTP probe fetches, or None for a non-HTTP target."""
+        if not self.is_http:
+            return None
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{host}:{self.port}{self.path}"

@@ -1,0 +1,50 @@
+"""The netlink exception tree. A kernel error reply (NLMSG_ERROR) is data (`ErrorAck`), not
+an exception; these are for bytes that cannot be parsed and for a socket that failed.
+
+    NetlinkError
+    ├── NetlinkParseError   malformed or truncated bytes (the only error a parser raises)
+    └── NetlinkIOError      the socket failed (`errno_name` says how)
+        ├── NetlinkTimeout  no complete answer before the timeout
+        └── NetlinkKernelError  an unexpected NLMSG_ERROR where data was needed
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+
+
+class NetlinkError(Exception):
+    """Base of every error the netlink package raises."""
+
+
+class NetlinkParseError(NetlinkError):
+    """Bytes that are not a well-formed netlink message, attribute or struct."""
+
+
+class NetlinkIOError(NetlinkError):
+    """The netlink socket could not send or receive."""
+
+    def __init__(self, message: str, *, errno_code: int) -> None:
+        super().__init__(message)
+        self.errno_code = errno_code
+
+    @property
+    def errno_name(self) -> str:
+        """The symbolic errno name (ETIMEDOUT, EPERM, ...)."""
+        return errno_name(self.errno_code)
+
+
+class NetlinkTimeout(NetlinkIOError):
+    """No complete reply arrived before the timeout."""
+
+    def __init__(self, message: str = "netlink reply timed out") -> None:
+        super().__init__(message, errno_code=_errno.ETIMEDOUT)
+
+
+class NetlinkKernelError(NetlinkIOError):
+    """The kernel answered a request with an error the caller cannot turn into data."""
+
+
+def errno_name(code: int) -> str:
+    """`errno.errorcode` name of a positive errno, or `E<n>` for an unknown number."""
+    return _errno.errorcode.get(code, f"E{code}")

@@ -1,0 +1,1 @@
+"""Probes: the only code that touches the network; each returns evidence values."""

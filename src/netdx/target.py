@@ -1,0 +1,161 @@
+"""Parse what the user typed into a `Target`, or refuse it with one clear line.
+
+Accepted: `host:port`, `[v6addr]:port`, `host`, a bare IP address, and URLs whose scheme is
+in `SCHEME_PORTS` (http, https, postgres, redis, mysql, tcp). Everything else is a
+`TargetError` (exit 2): the string never reaches a shell, but a clear refusal beats a
+confusing resolver error.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import SplitResult, urlsplit
+
+from netdx.errors import TargetError
+from netdx.model.target import SCHEME_PORTS, Target
+
+_LABEL = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
+_ZONE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+_MAX_INPUT = 2048
+
+
+def parse_target(raw: str) -> Target:
+    """Parse `raw` into a Target, or raise TargetError with a one-line reason."""
+    shown = _shown(raw)
+    if not raw:
+        raise TargetError("empty target")
+    if len(raw) > _MAX_INPUT:
+        raise TargetError(f"target too long ({len(raw)} characters)")
+    if any(c.isspace() or not c.isprintable() for c in raw):
+        raise TargetError(f"bad target {shown}: contains whitespace or control characters")
+    if "://" in raw:
+        return _parse_url(raw)
+    host, port = _split_host_port(raw, shown)
+    host, literal = _check_host(host, shown)
+    return Target(raw=raw, host=host, port=port, ip_literal=literal)
+
+
+def _shown(raw: str) -> str:
+    """The target as quoted in error messages: printable and bounded."""
+    text = raw if len(raw) <= 80 else raw[:77] + "..."
+    return repr(text)
+
+
+def _split_host_port(raw: str, shown: str) -> tuple[str, int | None]:
+    if raw.startswith("["):
+        close = raw.find("]")
+        if close < 0:
+            raise TargetError(f"bad target {shown}: missing ']' after an IPv6 address")
+        host, rest = raw[1:close], raw[close + 1 :]
+        if not host:
+            raise TargetError(f"bad target {shown}: empty address in brackets")
+        if rest == "":
+            return host, None
+        if not rest.startswith(":"):
+            raise TargetError(f"bad target {shown}: expected ':PORT' after ']'")
+        return host, _parse_port(rest[1:], shown)
+    if raw.count(":") > 1:
+        # A bare IPv6 address without a port; with a port it must be in brackets.
+        try:
+            ipaddress.ip_address(raw)
+        except ValueError:
+            raise TargetError(
+                f"bad target {shown}: an IPv6 address with a port needs brackets: [ADDR]:PORT"
+            ) from None
+        return raw, None
+    if ":" in raw:
+        host, _, port_text = raw.rpartition(":")
+        if not host:
+            raise TargetError(f"bad target {shown}: missing host before ':'")
+        return host, _parse_port(port_text, shown)
+    return raw, None
+
+
+def _parse_port(text: str, shown: str) -> int:
+    if not _PORT.match(text):
+        raise TargetError(f"bad target {shown}: port must be a number from 1 to 65535")
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise TargetError(f"bad target {shown}: port {port} is out of range 1-65535")
+    return port
+
+
+def _check_host(host: str, shown: str) -> tuple[str, bool]:
+    """Return the canonical host and whether it is an IP literal."""
+    addr_text, _, zone = host.partition("%")
+    try:
+        addr = ipaddress.ip_address(addr_text)
+    except ValueError:
+        addr = None
+    if addr is not None:
+        if zone and (addr.version != 6 or not _ZONE.match(zone)):
+            raise TargetError(f"bad target {shown}: bad IPv6 zone '%{zone}'")
+        return (f"{addr}%{zone}" if zone else str(addr)), True
+    if zone:
+        raise TargetError(f"bad target {shown}: '%' is only allowed in an IPv6 address")
+    _check_name(host, shown)
+    return host.lower(), False
+
+
+def _check_name(name: str, shown: str) -> None:
+    bare = name[:-1] if name.endswith(".") else name
+    if not bare:
+        raise TargetError(f"bad target {shown}: empty host name")
+    if len(bare) > 253:
+        raise TargetError(f"bad target {shown}: host name longer than 253 characters")
+    if re.fullmatch(r"[0-9.]+", bare):
+        raise TargetError(f"bad target {shown}: not a valid IPv4 address")
+    for label in bare.split("."):
+        if not label:
+            raise TargetError(f"bad target {shown}: empty label in host name")
+        if len(label) > 63:
+            raise TargetError(f"bad target {shown}: a DNS label is longer than 63 characters")
+        if not _LABEL.match(label):
+            raise TargetError(
+                f"bad target {shown}: host names may contain only letters, digits, '-' and '_'"
+            )
+
+
+def _parse_url(raw: str) -> Target:
+    shown = _shown(_redact(raw))
+    scheme = raw.split("://", 1)[0].lower()
+    if scheme not in SCHEME_PORTS:
+        known = ", ".join(sorted(SCHEME_PORTS))
+        raise TargetError(f"bad target {shown}: unsupported scheme '{scheme}' (use {known})")
+    try:
+        parts = urlsplit(raw)
+        port = parts.port
+    except ValueError as exc:
+        raise TargetError(f"bad target {shown}: {exc}") from None
+    netloc_host = _url_host(parts, shown)
+    host, literal = _check_host(netloc_host, shown)
+    if port is None:
+        port = SCHEME_PORTS[scheme]
+    if port == 0:
+        raise TargetError(f"bad target {shown}: {scheme}:// needs a port, e.g. {scheme}://host:1234")
+    path = parts.path or "/"
+    if parts.query:
+        path = f"{path}?{parts.query}"
+    return Target(
+        raw=_redact(raw), host=host, port=port, scheme=scheme, path=path, ip_literal=literal
+    )
+
+
+def _url_host(parts: SplitResult, shown: str) -> str:
+    netloc = parts.netloc.rpartition("@")[2]
+    if not netloc:
+        raise TargetError(f"bad target {shown}: missing host")
+    if netloc.startswith("["):
+        host = netloc[1 : netloc.find("]")] if "]" in netloc else ""
+    else:
+        host = netloc.rpartition(":")[0] if ":" in netloc else netloc
+    if not host:
+        raise TargetError(f"bad target {shown}: missing host")
+    return host
+
+
+def _redact(raw: str) -> str:
+    """Hide a password in user:password@host so it never lands in output."""
+    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", raw)
