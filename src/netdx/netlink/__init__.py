@@ -1,0 +1,89 @@
+"""A small, stdlib-only netlink implementation (rtnetlink routes and neighbours).
+
+Stdlib-only and relative imports only, so this package can be copied to a server and run
+there by a bare `python3`. Layout, one idea per module:
+
+- `wire`   nlmsghdr framing, NLMSG_ERROR/NLMSG_DONE, multipart replies (`ReplyCollector`)
+- `attrs`  formats declared as data: `StructFormat`, `AttrSpec` tables, decoders
+- `rtnl`   rtnetlink: rtmsg/ndmsg, the RTA/NDA tables, request builders, parsers
+- `sock`   the only I/O: `NetlinkSocket` (a timeout on every receive) and `Transport`
+- `lookup` `get_route` / `get_neighbour` over any Transport
+- `fake`   `ReplayTransport`, which replays captured kernel replies
+
+A sock_diag module would add `diag.py` in the `rtnl` style (inet_diag_req_v2 and
+inet_diag_msg as StructFormats, an INET_DIAG_* AttrSpec table) and use
+`NetlinkSocket(NETLINK_SOCK_DIAG)`.
+"""
+
+from .attrs import Attr, Attrs, AttrSpec, Field, StructFormat, encode_attr, parse_attrs
+from .errors import (
+    NetlinkError,
+    NetlinkIOError,
+    NetlinkKernelError,
+    NetlinkParseError,
+    NetlinkTimeout,
+    errno_name,
+)
+from .fake import ReplayTransport, SentRequest
+from .lookup import get_neighbour, get_route
+from .rtnl import (
+    Neighbour,
+    Route,
+    neigh_dump_request,
+    neigh_get_request,
+    nud_names,
+    parse_neighbour,
+    parse_route,
+    route_get_request,
+)
+from .sock import NETLINK_ROUTE, NETLINK_SOCK_DIAG, NetlinkSocket, Transport
+from .wire import (
+    ErrorAck,
+    NlMsg,
+    Reply,
+    ReplyCollector,
+    collect,
+    encode_message,
+    parse_error,
+    parse_messages,
+)
+
+__all__ = [
+    "NETLINK_ROUTE",
+    "NETLINK_SOCK_DIAG",
+    "Attr",
+    "AttrSpec",
+    "Attrs",
+    "ErrorAck",
+    "Field",
+    "Neighbour",
+    "NetlinkError",
+    "NetlinkIOError",
+    "NetlinkKernelError",
+    "NetlinkParseError",
+    "NetlinkSocket",
+    "NetlinkTimeout",
+    "NlMsg",
+    "ReplayTransport",
+    "Reply",
+    "ReplyCollector",
+    "Route",
+    "SentRequest",
+    "StructFormat",
+    "Transport",
+    "collect",
+    "encode_attr",
+    "encode_message",
+    "errno_name",
+    "get_neighbour",
+    "get_route",
+    "neigh_dump_request",
+    "neigh_get_request",
+    "nud_names",
+    "parse_attrs",
+    "parse_error",
+    "parse_messages",
+    "parse_neighbour",
+    "parse_route",
+    "route_get_request",
+]

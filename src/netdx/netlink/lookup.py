@@ -1,0 +1,84 @@
+"""`ip route get` and `ip neigh get` over any Transport, returning frozen values.
+
+A kernel error reply to a route get is an answer (ENETUNREACH means "no route"), so it is
+returned as an `ErrorAck`, not raised.
+"""
+
+from __future__ import annotations
+
+import errno
+import ipaddress
+import socket
+import time
+
+from .errors import NetlinkKernelError, NetlinkParseError
+from .rtnl import (
+    RTM_NEWNEIGH,
+    Neighbour,
+    Route,
+    neigh_dump_request,
+    neigh_get_request,
+    parse_neighbour,
+    parse_route,
+    route_get_request,
+)
+from .sock import Transport
+from .wire import ErrorAck
+
+# A kernel without RTM_GETNEIGH "doit" (before 4.20) refuses a single get with one of these;
+# the same answer then comes from a dump filtered here.
+_GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
+
+
+def get_route(transport: Transport, address: str, *, timeout: float) -> Route | ErrorAck:
+    """The route the kernel would use to send to `address` (`ip route get ADDRESS`)."""
+    reply = transport.request(*route_get_request(address), timeout=timeout)
+    if reply.error is not None:
+        return reply.error
+    if len(reply.messages) != 1:
+        raise NetlinkParseError(f"route get answered with {len(reply.messages)} messages")
+    return parse_route(reply.messages[0])
+
+
+def get_neighbour(
+    transport: Transport, address: str, ifindex: int, *, timeout: float
+) -> Neighbour | None:
+    """The neighbour cache entry of `address` on `ifindex`; None when there is none.
+
+    Raises NetlinkKernelError for any other kernel refusal.
+    """
+    end = time.monotonic() + timeout
+    reply = transport.request(*neigh_get_request(address, ifindex), timeout=timeout)
+    if reply.error is None:
+        found = [parse_neighbour(m) for m in reply.messages if m.type == RTM_NEWNEIGH]
+        return found[0] if found else None
+    if reply.error.errno == errno.ENOENT:
+        return None
+    if reply.error.errno not in _GET_REFUSED:
+        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+    return _dump_neighbour(transport, address, ifindex, timeout=end - time.monotonic())
+
+
+def _dump_neighbour(
+    transport: Transport, address: str, ifindex: int, *, timeout: float
+) -> Neighbour | None:
+    wanted = ipaddress.ip_address(address)
+    family = socket.AF_INET if wanted.version == 4 else socket.AF_INET6
+    reply = transport.request(*neigh_dump_request(family), timeout=max(0.0, timeout))
+    if reply.error is not None:
+        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+    for msg in reply.messages:
+        if msg.type != RTM_NEWNEIGH:
+            continue
+        entry = parse_neighbour(msg)
+        if entry.ifindex == ifindex and entry.address and _same(entry.address, wanted):
+            return entry
+    return None
+
+
+def _same(text: str, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    return ipaddress.ip_address(text) == wanted
+
+
+def _describe(ack: ErrorAck) -> str:
+    return f"{ack.name}: {ack.message}" if ack.message else ack.name

@@ -1,0 +1,314 @@
+"""rtnetlink (NETLINK_ROUTE) routes and neighbours, declared as data.
+
+`RTMSG`/`NDMSG` are the fixed headers, `RTA`/`NDA` the attribute tables (numbers from
+linux/rtnetlink.h and linux/neighbour.h). Request builders return bytes; parsers turn one
+RTM_NEWROUTE / RTM_NEWNEIGH message into a frozen `Route` / `Neighbour`. No I/O here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from dataclasses import dataclass
+
+from .attrs import (
+    Attrs,
+    AttrSpec,
+    Field,
+    StructFormat,
+    be16,
+    encode_attr,
+    ip_address,
+    lladdr,
+    parse_attrs,
+    raw,
+    s32,
+    struct_of,
+    u8,
+    u16,
+    u32,
+    u64,
+)
+from .errors import NetlinkParseError
+from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg
+
+RTM_NEWROUTE = 24
+RTM_GETROUTE = 26
+RTM_NEWNEIGH = 28
+RTM_GETNEIGH = 30
+
+# --- routes ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RtMsg:
+    """struct rtmsg: the fixed header of a route message."""
+
+    family: int
+    dst_len: int = 0
+    src_len: int = 0
+    tos: int = 0
+    table: int = 0
+    protocol: int = 0
+    scope: int = 0
+    type: int = 0
+    flags: int = 0
+
+
+RTMSG = StructFormat(
+    "rtmsg",
+    RtMsg,
+    (
+        Field("family", "B"),
+        Field("dst_len", "B"),
+        Field("src_len", "B"),
+        Field("tos", "B"),
+        Field("table", "B"),
+        Field("protocol", "B"),
+        Field("scope", "B"),
+        Field("type", "B"),
+        Field("flags", "I"),
+    ),
+)
+
+# rtm_type values (enum in linux/rtnetlink.h), named as `ip route` prints them.
+RTN_NAMES: dict[int, str] = {
+    0: "unspec",
+    1: "unicast",
+    2: "local",
+    3: "broadcast",
+    4: "anycast",
+    5: "multicast",
+    6: "blackhole",
+    7: "unreachable",
+    8: "prohibit",
+    9: "throw",
+    10: "nat",
+    11: "xresolve",
+}
+RT_TABLE_NAMES: dict[int, str] = {253: "default", 254: "main", 255: "local"}
+
+
+def _via(data: bytes) -> str:
+    # struct rtvia { __kernel_sa_family_t rtvia_family; __u8 rtvia_addr[]; }
+    if len(data) < 2:
+        raise NetlinkParseError(f"RTA_VIA of {len(data)} bytes")
+    return ip_address(data[2:])
+
+
+# struct rta_cacheinfo: clntref, lastuse, expires (s32), error, used, id, ts, tsage.
+_CACHEINFO = struct_of("=IIiiIIII")
+
+RTA: dict[int, AttrSpec] = {
+    1: AttrSpec("RTA_DST", ip_address),
+    2: AttrSpec("RTA_SRC", ip_address),
+    3: AttrSpec("RTA_IIF", u32),
+    4: AttrSpec("RTA_OIF", u32),
+    5: AttrSpec("RTA_GATEWAY", ip_address),
+    6: AttrSpec("RTA_PRIORITY", u32),
+    7: AttrSpec("RTA_PREFSRC", ip_address),
+    8: AttrSpec("RTA_METRICS", raw),
+    9: AttrSpec("RTA_MULTIPATH", raw),
+    11: AttrSpec("RTA_FLOW", u32),
+    12: AttrSpec("RTA_CACHEINFO", _CACHEINFO),
+    15: AttrSpec("RTA_TABLE", u32),
+    16: AttrSpec("RTA_MARK", u32),
+    18: AttrSpec("RTA_VIA", _via),
+    20: AttrSpec("RTA_PREF", u8),
+    21: AttrSpec("RTA_ENCAP_TYPE", u16),
+    22: AttrSpec("RTA_ENCAP", raw),
+    23: AttrSpec("RTA_EXPIRES", u64),
+    24: AttrSpec("RTA_PAD", raw),
+    25: AttrSpec("RTA_UID", u32),
+    26: AttrSpec("RTA_TTL_PROPAGATE", u8),
+    27: AttrSpec("RTA_IP_PROTO", u8),
+    28: AttrSpec("RTA_SPORT", be16),
+    29: AttrSpec("RTA_DPORT", be16),
+    30: AttrSpec("RTA_NH_ID", u32),
+}
+_RTA_NUMBER = {spec.name: number for number, spec in RTA.items()}
+_CACHEINFO_ERROR = 3  # index of rta_error in the RTA_CACHEINFO tuple
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Route:
+    """One RTM_NEWROUTE message: the answer to a route get, or one entry of a dump.
+
+    `error` is the positive errno carried in RTA_CACHEINFO (IPv6 reject routes), else 0.
+    """
+
+    family: int
+    type: str
+    table: int
+    protocol: int
+    scope: int
+    flags: int
+    dst: str | None = None
+    oif: int | None = None
+    prefsrc: str | None = None
+    gateway: str | None = None
+    via: str | None = None
+    priority: int | None = None
+    error: int = 0
+
+    @property
+    def table_name(self) -> str:
+        return RT_TABLE_NAMES.get(self.table, str(self.table))
+
+    @property
+    def next_hop(self) -> str | None:
+        """The gateway (RTA_GATEWAY, else RTA_VIA); None for an on-link route."""
+        return self.gateway or self.via
+
+
+def parse_route(msg: NlMsg) -> Route:
+    """Decode one RTM_NEWROUTE message."""
+    if msg.type != RTM_NEWROUTE:
+        raise NetlinkParseError(f"message type {msg.type} is not RTM_NEWROUTE")
+    head = RTMSG.unpack(msg.payload)
+    attrs = parse_attrs(msg.payload[RTMSG.size :], RTA)
+    table = attrs.get_int("RTA_TABLE")
+    return Route(
+        family=head.family,
+        type=RTN_NAMES.get(head.type, str(head.type)),
+        table=head.table if table is None else table,
+        protocol=head.protocol,
+        scope=head.scope,
+        flags=head.flags,
+        dst=attrs.get_str("RTA_DST"),
+        oif=attrs.get_int("RTA_OIF"),
+        prefsrc=attrs.get_str("RTA_PREFSRC"),
+        gateway=attrs.get_str("RTA_GATEWAY"),
+        via=attrs.get_str("RTA_VIA"),
+        priority=attrs.get_int("RTA_PRIORITY"),
+        error=_cache_error(attrs),
+    )
+
+
+def _cache_error(attrs: Attrs) -> int:
+    info = attrs.get_tuple("RTA_CACHEINFO")
+    return -info[_CACHEINFO_ERROR] if info and info[_CACHEINFO_ERROR] < 0 else 0
+
+
+def route_get_request(address: str) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of `ip route get ADDRESS`: RTM_GETROUTE with RTA_DST."""
+    addr = ipaddress.ip_address(address)
+    head = RTMSG.pack(RtMsg(family=_family(addr), dst_len=addr.max_prefixlen))
+    body = head + encode_attr(_RTA_NUMBER["RTA_DST"], addr.packed)
+    return RTM_GETROUTE, NLM_F_REQUEST, body
+
+
+# --- neighbours -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NdMsg:
+    """struct ndmsg: the fixed header of a neighbour message."""
+
+    family: int
+    ifindex: int = 0
+    state: int = 0
+    flags: int = 0
+    type: int = 0
+
+
+NDMSG = StructFormat(
+    "ndmsg",
+    NdMsg,
+    (
+        Field("family", "B"),
+        Field("", "3x"),  # ndm_pad1, ndm_pad2
+        Field("ifindex", "i"),
+        Field("state", "H"),
+        Field("flags", "B"),
+        Field("type", "B"),
+    ),
+)
+
+# NUD_* state bits (linux/neighbour.h), in bit order.
+NUD_BITS: tuple[tuple[int, str], ...] = (
+    (0x01, "INCOMPLETE"),
+    (0x02, "REACHABLE"),
+    (0x04, "STALE"),
+    (0x08, "DELAY"),
+    (0x10, "PROBE"),
+    (0x20, "FAILED"),
+    (0x40, "NOARP"),
+    (0x80, "PERMANENT"),
+)
+
+NDA: dict[int, AttrSpec] = {
+    1: AttrSpec("NDA_DST", ip_address),
+    2: AttrSpec("NDA_LLADDR", lladdr),
+    3: AttrSpec("NDA_CACHEINFO", struct_of("=IIII")),
+    4: AttrSpec("NDA_PROBES", u32),
+    5: AttrSpec("NDA_VLAN", u16),
+    6: AttrSpec("NDA_PORT", be16),
+    7: AttrSpec("NDA_VNI", u32),
+    8: AttrSpec("NDA_IFINDEX", u32),
+    9: AttrSpec("NDA_MASTER", u32),
+    10: AttrSpec("NDA_LINK_NETNSID", s32),
+    11: AttrSpec("NDA_SRC_VNI", u32),
+    12: AttrSpec("NDA_PROTOCOL", u8),
+    13: AttrSpec("NDA_NH_ID", u32),
+    15: AttrSpec("NDA_FLAGS_EXT", u32),
+}
+_NDA_NUMBER = {spec.name: number for number, spec in NDA.items()}
+
+
+def nud_names(state: int) -> tuple[str, ...]:
+    """The NUD_* names set in `state`; ("NONE",) for 0."""
+    names = tuple(name for bit, name in NUD_BITS if state & bit)
+    return names or ("NONE",)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Neighbour:
+    """One RTM_NEWNEIGH message: a neighbour (ARP / NDP) cache entry."""
+
+    family: int
+    ifindex: int
+    state: int
+    flags: int
+    address: str | None = None
+    lladdr: str | None = None
+    probes: int | None = None
+
+    @property
+    def state_name(self) -> str:
+        """The NUD state as `ip neigh` prints it (REACHABLE, FAILED, ...)."""
+        return "|".join(nud_names(self.state))
+
+
+def parse_neighbour(msg: NlMsg) -> Neighbour:
+    """Decode one RTM_NEWNEIGH message."""
+    if msg.type != RTM_NEWNEIGH:
+        raise NetlinkParseError(f"message type {msg.type} is not RTM_NEWNEIGH")
+    head = NDMSG.unpack(msg.payload)
+    attrs = parse_attrs(msg.payload[NDMSG.size :], NDA)
+    return Neighbour(
+        family=head.family,
+        ifindex=head.ifindex,
+        state=head.state,
+        flags=head.flags,
+        address=attrs.get_str("NDA_DST"),
+        lladdr=attrs.get_str("NDA_LLADDR"),
+        probes=attrs.get_int("NDA_PROBES"),
+    )
+
+
+def neigh_get_request(address: str, ifindex: int) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of `ip neigh get ADDRESS dev IFINDEX` (kernel 4.20+)."""
+    addr = ipaddress.ip_address(address)
+    head = NDMSG.pack(NdMsg(family=_family(addr), ifindex=ifindex))
+    body = head + encode_attr(_NDA_NUMBER["NDA_DST"], addr.packed)
+    return RTM_GETNEIGH, NLM_F_REQUEST, body
+
+
+def neigh_dump_request(family: int) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of a neighbour dump of one address family."""
+    return RTM_GETNEIGH, NLM_F_REQUEST | NLM_F_DUMP, NDMSG.pack(NdMsg(family=family))
+
+
+def _family(addr: ipaddress.IPv4Address | ipaddress.IPv6Address) -> int:
+    return socket.AF_INET if addr.version == 4 else socket.AF_INET6

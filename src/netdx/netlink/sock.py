@@ -1,0 +1,100 @@
+"""The one place that does netlink I/O: a small socket with a timeout on every receive."""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import socket
+import time
+from types import TracebackType
+from typing import Protocol
+
+from .errors import NetlinkIOError, NetlinkParseError, NetlinkTimeout
+from .wire import Reply, ReplyCollector, encode_message
+
+NETLINK_ROUTE = 0
+NETLINK_SOCK_DIAG = 4
+SOL_NETLINK = 270
+NETLINK_CAP_ACK = 10  # errors echo only the request header, not the whole request
+NETLINK_EXT_ACK = 11  # errors carry the kernel's message ("Neighbour entry not found.")
+
+# A dump datagram is at most 32 KiB on current kernels; twice that leaves room.
+_RECV_SIZE = 1 << 16
+
+
+class Transport(Protocol):
+    """What the lookups need from a netlink socket; `netlink.fake.ReplayTransport` is the
+    test double that replays captured datagrams."""
+
+    def request(self, msg_type: int, flags: int, payload: bytes, *, timeout: float) -> Reply:
+        """Send one request and return its complete reply within `timeout` seconds."""
+        ...
+
+
+class NetlinkSocket:
+    """A bound AF_NETLINK socket (rtnetlink by default) that sends a request and collects
+    its reply; raises NetlinkTimeout when the reply is not complete within the timeout."""
+
+    def __init__(self, protocol: int = NETLINK_ROUTE) -> None:
+        try:
+            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
+        except OSError as exc:
+            raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
+        self._sock = sock
+        for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
+            # Best effort: older kernels lack these and answer the same without them.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(SOL_NETLINK, option, 1)
+        try:
+            sock.bind((0, 0))
+            self.pid: int = sock.getsockname()[0]
+        except OSError as exc:
+            sock.close()
+            raise NetlinkIOError(f"netlink bind: {exc}", errno_code=exc.errno or 0) from exc
+        self._seq = itertools.count(int(time.time()) & 0xFFFF)
+
+    def request(self, msg_type: int, flags: int, payload: bytes, *, timeout: float) -> Reply:
+        """Send one request and collect its reply (multipart dumps included)."""
+        if timeout <= 0:
+            raise NetlinkTimeout("no time left to send a netlink request")
+        end = time.monotonic() + timeout
+        seq = next(self._seq) & 0xFFFFFFFF
+        self._send(encode_message(msg_type, flags, seq, payload))
+        collector = ReplyCollector(seq=seq, pid=self.pid)
+        while not collector.done:
+            collector.feed(self._recv(end - time.monotonic()))
+        return collector.reply()
+
+    def _send(self, data: bytes) -> None:
+        try:
+            self._sock.sendto(data, (0, 0))
+        except OSError as exc:
+            raise NetlinkIOError(f"netlink send: {exc}", errno_code=exc.errno or 0) from exc
+
+    def _recv(self, remaining: float) -> bytes:
+        if remaining <= 0:
+            raise NetlinkTimeout()
+        self._sock.settimeout(remaining)
+        try:
+            data, _, msg_flags, _ = self._sock.recvmsg(_RECV_SIZE)
+        except TimeoutError as exc:
+            raise NetlinkTimeout() from exc
+        except OSError as exc:
+            raise NetlinkIOError(f"netlink recv: {exc}", errno_code=exc.errno or 0) from exc
+        if msg_flags & socket.MSG_TRUNC:
+            raise NetlinkParseError(f"datagram larger than {_RECV_SIZE} bytes was truncated")
+        return data
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> NetlinkSocket:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
