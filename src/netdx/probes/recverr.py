@@ -16,6 +16,7 @@ pure except `enable_recverr` and `read_errqueue`.
 
 from __future__ import annotations
 
+import dataclasses
 import errno as errno_mod
 import ipaddress
 import socket
@@ -37,7 +38,7 @@ SO_EE_ORIGIN_ICMP = 2
 SO_EE_ORIGIN_ICMP6 = 3
 
 _EE = struct.Struct("=IBBBBII")  # struct sock_extended_err, host byte order
-_SOCKADDR_IN6_LEN = 28
+_ERRQUEUE_PAYLOAD = 64  # enough of the offending packet for its headers
 _ERRQUEUE_CMSG_SPACE = 512  # one sock_extended_err + sockaddr_in6, with room to spare
 _ERRQUEUE_MAX_ENTRIES = 64  # a drain bound; one probe socket never queues that many
 
@@ -77,6 +78,7 @@ class ExtendedErr:
     info: int
     data: int
     offender: str | None
+    payload: bytes = b""  # the start of the packet the error is about, as we sent it
 
     @property
     def is_icmp(self) -> bool:
@@ -178,14 +180,14 @@ def read_errqueue(sock: socket.socket) -> tuple[ExtendedErr, ...]:
     entries: list[ExtendedErr] = []
     for _ in range(_ERRQUEUE_MAX_ENTRIES):
         try:
-            _data, ancdata, _flags, _addr = sock.recvmsg(
-                _SOCKADDR_IN6_LEN, _ERRQUEUE_CMSG_SPACE, MSG_ERRQUEUE | socket.MSG_DONTWAIT
+            data, ancdata, _flags, _addr = sock.recvmsg(
+                _ERRQUEUE_PAYLOAD, _ERRQUEUE_CMSG_SPACE, MSG_ERRQUEUE | socket.MSG_DONTWAIT
             )
         except (BlockingIOError, InterruptedError):
             break
         entry = extended_err_from_cmsgs(ancdata)
         if entry is not None:
-            entries.append(entry)
+            entries.append(dataclasses.replace(entry, payload=data))
     return tuple(entries)
 
 

@@ -1,0 +1,266 @@
+"""TCP connect probe: one non-blocking connect with IP_RECVERR, its outcome as evidence.
+
+A connect ends in one of five ways that mean different things: connected, refused (a TCP
+reset: the host is up, nothing listens), an ICMP error (a firewall REJECT or a router without
+a path, naming its sender), a local error (no route, failed neighbour resolution) or a
+timeout (something drops the SYN silently). Linux reports an ICMP port-unreachable as
+ECONNREFUSED too, so the error queue is read before calling anything "refused".
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import ipaddress
+import select
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from netdx.budget import Deadline, elapsed_ms
+from netdx.model.evidence import Family, IcmpError, TcpConnect, TcpOutcome
+from netdx.probes.recverr import (
+    ExtendedErr,
+    enable_recverr,
+    errno_name,
+    first_icmp,
+    read_errqueue,
+    to_icmp_error,
+)
+
+TimeoutBasis = Literal["rtt", "budget"]
+
+# Linux's initial SYN retransmission timeout is 1 s: an RTT-based timeout never goes below
+# 1.1 s so that one retransmitted SYN (a single lost packet) can still be answered.
+_MIN_RTT_TIMEOUT_S = 1.1
+_RTT_SLACK_S = 0.25
+_RTT_FACTOR = 10.0
+_BUDGET_SHARE = 0.6
+_BUDGET_CAP_S = 3.0
+
+
+def connect_timeout(rtt_ms: float | None, remaining_s: float) -> tuple[float, TimeoutBasis]:
+    """How long a connect may wait, and why.
+
+    With a measured round trip: max(1.1 s, 0.25 s + 10 × RTT) (basis "rtt"); without one:
+    60 % of the remaining budget, at most 3 s (basis "budget"). Never more than `remaining_s`.
+    """
+    remaining_s = max(0.0, remaining_s)
+    if rtt_ms is not None:
+        wanted = max(_MIN_RTT_TIMEOUT_S, _RTT_SLACK_S + _RTT_FACTOR * rtt_ms / 1000.0)
+        return min(wanted, remaining_s), "rtt"
+    return min(remaining_s * _BUDGET_SHARE, _BUDGET_CAP_S), "budget"
+
+
+def address_family(address: str) -> Family:
+    """4 or 6 for an IP literal (raises ValueError for anything else: a caller bug)."""
+    return 6 if ipaddress.ip_address(address).version == 6 else 4
+
+
+def sockaddr(address: str, port: int) -> tuple[str, int]:
+    """The connect()/sendto() address tuple (the same shape for both families)."""
+    return (address, port)
+
+
+def open_socket(family: Family, kind: socket.SocketKind, proto: int = 0) -> socket.socket:
+    """A non-blocking socket of the address family."""
+    af = socket.AF_INET6 if family == 6 else socket.AF_INET
+    sock = socket.socket(af, kind, proto)
+    sock.setblocking(False)
+    return sock
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ConnectResult:
+    """How a connect() ended, classified from SO_ERROR and the error queue."""
+
+    outcome: TcpOutcome
+    errno: str | None = None
+    icmp: IcmpError | None = None
+
+
+def classify_connect(
+    so_error: int, entries: tuple[ExtendedErr, ...], local_address: str | None
+) -> ConnectResult:
+    """Name a finished connect from its error number and error-queue entries.
+
+    An ICMP entry sent by our own address is the kernel reporting a failed neighbour
+    resolution (ARP/ND got no answer): a local error, not an answer from the network.
+    """
+    if so_error == 0:
+        return ConnectResult(outcome="connected")
+    name = errno_name(so_error)
+    icmp_entry = first_icmp(entries)
+    if icmp_entry is not None and icmp_entry.offender != local_address:
+        return ConnectResult(outcome="icmp_error", errno=name, icmp=to_icmp_error(icmp_entry))
+    if so_error == errno.ECONNREFUSED and icmp_entry is None:
+        return ConnectResult(outcome="refused", errno=name)
+    if so_error in (errno.ETIMEDOUT, errno.EINPROGRESS):
+        return ConnectResult(outcome="timeout", errno=name)
+    return ConnectResult(outcome="error", errno=name)
+
+
+def start_connect(sock: socket.socket, address: str, port: int) -> int:
+    """Begin a non-blocking connect; the errno (0, EINPROGRESS or an immediate failure)."""
+    try:
+        return sock.connect_ex(sockaddr(address, port))
+    except OSError as exc:  # connect_ex still raises for some local failures (EACCES...)
+        return exc.errno or errno.EIO
+
+
+def local_endpoint(sock: socket.socket) -> tuple[str, int] | None:
+    """The socket's local address and port, once the kernel chose them."""
+    try:
+        name = sock.getsockname()
+    except OSError:
+        return None
+    return (str(name[0]), int(name[1]))
+
+
+def finish_connect(sock: socket.socket, rc: int, local: tuple[str, int] | None) -> ConnectResult:
+    """Classify a connect that has ended (or failed at once with `rc`)."""
+    so_error = rc if rc not in (0, errno.EINPROGRESS) else _so_error(sock)
+    entries = read_errqueue(sock)
+    return classify_connect(so_error, entries, local[0] if local else None)
+
+
+def _so_error(sock: socket.socket) -> int:
+    return sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+
+
+def _set_ready(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+@contextlib.contextmanager
+def writable(sock: socket.socket) -> Iterator[asyncio.Future[None]]:
+    """A future that resolves when the socket is writable (a connect ended, either way).
+
+    The watcher is removed before the caller closes the socket, so a reused descriptor
+    number can never be woken by a stale watcher.
+    """
+    loop = asyncio.get_running_loop()
+    fut: asyncio.Future[None] = loop.create_future()
+    fd = sock.fileno()
+    loop.add_writer(fd, _set_ready, fut)
+    try:
+        yield fut
+    finally:
+        loop.remove_writer(fd)
+        fut.cancel()
+
+
+def _writable_now(sock: socket.socket) -> bool:
+    """Did the connect end just as the time ran out? (A zero-timeout poll, never waits.)"""
+    _, ready, _ = select.select([], [sock], [], 0)
+    return bool(ready)
+
+
+def _rtt_value(fut: asyncio.Future[float | None] | None) -> float | None:
+    """The RTT from a resolved future; None when absent, pending, failed or cancelled."""
+    if fut is None or not fut.done() or fut.cancelled() or fut.exception() is not None:
+        return None
+    return fut.result()
+
+
+@dataclass(slots=True)
+class _Clock:
+    """The connect's current time limit, which a late RTT may replace."""
+
+    start: float
+    remaining0: float
+    limit_s: float
+    basis: TimeoutBasis
+    rtt_ms: float | None = None
+
+    def apply_rtt(self, rtt_ms: float | None) -> None:
+        if rtt_ms is None:
+            return
+        self.limit_s, self.basis = connect_timeout(rtt_ms, self.remaining0)
+        self.rtt_ms = rtt_ms
+
+    def left(self) -> float:
+        return max(0.0, self.start + self.limit_s - time.monotonic())
+
+
+async def _wait_connect(
+    done: asyncio.Future[None], rtt: asyncio.Future[float | None] | None, clock: _Clock
+) -> bool:
+    """Wait until the connect ends (True) or its current time limit passes (False)."""
+    rtt_pending = rtt is not None and not rtt.done()
+    while not done.done():
+        waiting: set[asyncio.Future[Any]] = {done}
+        if rtt_pending and rtt is not None:
+            waiting.add(rtt)
+        left = clock.left()
+        if left <= 0.0:
+            return False
+        await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+        if rtt_pending and rtt is not None and rtt.done():
+            rtt_pending = False
+            clock.apply_rtt(_rtt_value(rtt))
+    return True
+
+
+async def tcp_connect(
+    address: str,
+    port: int,
+    *,
+    deadline: Deadline,
+    rtt_ms: asyncio.Future[float | None] | None = None,
+) -> TcpConnect:
+    """Connect once to address:port and report how it ended (never raises for the network).
+
+    The connect starts at once. While `rtt_ms` is pending it may run for the budget share of
+    `connect_timeout`; when `rtt_ms` resolves to a number the timeout becomes the RTT-based
+    one, counted from the connect start. Never waits past `deadline`.
+    """
+    family = address_family(address)
+    start = time.monotonic()
+    remaining0 = deadline.remaining()
+    limit, basis = connect_timeout(None, remaining0)
+    clock = _Clock(start=start, remaining0=remaining0, limit_s=limit, basis=basis)
+    clock.apply_rtt(_rtt_value(rtt_ms))
+    with contextlib.closing(open_socket(family, socket.SOCK_STREAM)) as sock:
+        enable_recverr(sock, family)  # before connect: errors for the SYN must be queued
+        rc = start_connect(sock, address, port)
+        local = local_endpoint(sock)
+        if rc == errno.EINPROGRESS:
+            with writable(sock) as done:
+                ended = await _wait_connect(done, rtt_ms, clock) or _writable_now(sock)
+            if not ended:
+                return _result(address, port, clock, ConnectResult(outcome="timeout"), None)
+        result = finish_connect(sock, rc, local)
+    return _result(address, port, clock, result, local)
+
+
+def _result(
+    address: str,
+    port: int,
+    clock: _Clock,
+    result: ConnectResult,
+    local: tuple[str, int] | None,
+) -> TcpConnect:
+    connected = result.outcome == "connected" and local is not None
+    return TcpConnect(
+        address=address,
+        port=port,
+        outcome=result.outcome,
+        elapsed_ms=elapsed_ms(clock.start),
+        timeout_ms=round(clock.limit_s * 1000.0, 2),
+        timeout_basis=clock.basis,
+        rtt_ms=clock.rtt_ms,
+        errno=result.errno,
+        icmp=result.icmp,
+        local=_format_endpoint(local) if connected and local else None,
+    )
+
+
+def _format_endpoint(local: tuple[str, int]) -> str:
+    """addr:port, with brackets around an IPv6 address."""
+    host, port = local
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
