@@ -28,9 +28,7 @@ def server_text(ans: DnsServerAnswer) -> str:
     """One line quoting one server's answer for one query."""
     head = f"DNS server {ans.server}: {ans.rtype} {ans.qname} → "
     if ans.status == "ok" and ans.addresses:
-        values = ", ".join(
-            f"{r.value} (TTL {r.ttl})" for r in ans.records if r.rtype == ans.rtype
-        )
+        values = ", ".join(f"{r.value} (TTL {r.ttl})" for r in ans.records if r.rtype == ans.rtype)
         return f"{head}{values or ', '.join(ans.addresses)} in {ms(ans.elapsed_ms)}"
     if ans.status in ("ok", "nodata"):
         cnames = [f"{r.name} CNAME {r.value}" for r in ans.records if r.rtype == "CNAME"]
@@ -53,7 +51,9 @@ def _failed_servers(dns: DnsEvidence) -> tuple[str, ...]:
     for ans in dns.servers:
         by_server.setdefault(ans.server, []).append(ans)
     return tuple(
-        srv for srv, answers in by_server.items() if all(a.status in _SERVER_FAILED for a in answers)
+        srv
+        for srv, answers in by_server.items()
+        if all(a.status in _SERVER_FAILED for a in answers)
     )
 
 
@@ -115,7 +115,9 @@ def no_address(ev: CheckEvidence) -> Finding | None:
     evidence = [nss_text(nss)] if nss is not None else []
     evidence += [server_text(s) for s in dns.servers]
     if ev.family_filter is not None:
-        evidence.append(f"only IPv{ev.family_filter} addresses were asked for (-{ev.family_filter})")
+        evidence.append(
+            f"only IPv{ev.family_filter} addresses were asked for (-{ev.family_filter})"
+        )
     fix = [
         f"confirm: dig {dns.name} A and dig {dns.name} AAAA",
         "add the missing A/AAAA record to the zone",

@@ -10,7 +10,9 @@ from netdx.model import AddressEvidence, CheckEvidence, IcmpEcho, IcmpError, Tcp
 
 # ICMP kinds that say "no way to that host" (reachability), as opposed to a firewall's
 # "prohibited" kinds, which are a REJECT rule.
-UNREACHABLE_KINDS = frozenset({"host-unreachable", "net-unreachable", "addr-unreachable", "no-route"})
+UNREACHABLE_KINDS = frozenset(
+    {"host-unreachable", "net-unreachable", "addr-unreachable", "no-route"}
+)
 PROHIBITED_KINDS = frozenset({"admin-prohibited", "host-prohibited", "net-prohibited"})
 
 # Initial TTLs of common stacks (Linux/BSD 64, Windows 128, network gear 255).
@@ -64,9 +66,7 @@ def family_fallback(ev: CheckEvidence) -> AddressEvidence | None:
         return None
     if tcp.outcome not in ("refused", "timeout", "icmp_error"):
         return None
-    return next(
-        (a for a in ev.addresses[1:] if a.family != head.family and connected(a)), None
-    )
+    return next((a for a in ev.addresses[1:] if a.family != head.family and connected(a)), None)
 
 
 def hop_distance(reply_ttl: int | None) -> int | None:

@@ -36,7 +36,10 @@ def no_route(ev: CheckEvidence) -> Finding | None:
     route_says = head.route is not None and head.route.status == "no_route"
     tcp = head.tcp
     tcp_says = (
-        tcp is not None and tcp.outcome == "error" and tcp.errno == "ENETUNREACH" and tcp.icmp is None
+        tcp is not None
+        and tcp.outcome == "error"
+        and tcp.errno == "ENETUNREACH"
+        and tcp.icmp is None
     )
     if not (route_says or tcp_says):
         return None

@@ -1,0 +1,61 @@
+"""Pure diagnosis: rules over the evidence, one verdict, no I/O.
+
+`diagnose(evidence)` gives the five steps of the walk and the verdict; `build_report` wraps
+them for the renderers. The causes are the public vocabulary documented in docs/causes.md.
+"""
+
+# Every cause a verdict can carry (docs/causes.md documents each one).
+CAUSES: tuple[str, ...] = (
+    "ok",
+    "unknown",
+    "dns.nxdomain",
+    "dns.no_address",
+    "dns.resolver_unreachable",
+    "dns.hosts_override",
+    "route.no_route",
+    "reach.host_unreachable",
+    "reach.no_reply",
+    "port.refused",
+    "port.filtered",
+    "firewall.reject_port_unreachable",
+    "firewall.reject_admin",
+    "firewall.local_egress",
+    "path.filtered_midway",
+    "service.ipv6_only_mismatch",
+    "service.ipv4_only_mismatch",
+    "service.http_error",
+    "service.tls_error",
+    "service.http_timeout",
+    "service.http_failed",
+)
+
+# Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).
+RESERVED_CAUSES: tuple[str, ...] = (
+    "service.loopback_only",
+    "app.close_wait_leak",
+    "app.accept_queue_full",
+    "dns.stale_cache",
+    "dns.lame_delegation",
+)
+
+from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modules are plain)
+    RULES,
+    build_report,
+    check_succeeded,
+    diagnose,
+    pick_verdict,
+    run_rules,
+)
+from netdx.diagnose.jsonable import jsonable  # noqa: E402
+
+__all__ = [
+    "CAUSES",
+    "RESERVED_CAUSES",
+    "RULES",
+    "build_report",
+    "check_succeeded",
+    "diagnose",
+    "jsonable",
+    "pick_verdict",
+    "run_rules",
+]

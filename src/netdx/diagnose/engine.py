@@ -1,0 +1,142 @@
+"""Run every rule over the evidence and pick the one verdict.
+
+The verdict is the failing finding of the lowest step in the walk (dns, route, reach, port,
+service); a "fail" beats any "warn", and warnings ride along. With no failure the verdict is
+`ok` when the check succeeded, else the lowest warning, else `unknown` — never a guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from netdx.diagnose import dns, port, reach, route, service
+from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
+from netdx.diagnose.service import http_text
+from netdx.diagnose.steps import build_steps
+from netdx.model import CheckEvidence, Finding, Report, Step, Target, Verdict
+from netdx.model.report import LAYER_ORDER
+
+Rule = Callable[[CheckEvidence], Finding | None]
+
+# Listed in walk order; within a step, earlier rules win ties.
+RULES: tuple[Rule, ...] = (
+    dns.nxdomain,
+    dns.no_address,
+    dns.resolver_unreachable,
+    dns.hosts_override,
+    route.no_route,
+    reach.host_unreachable,
+    reach.no_reply,
+    port.refused,
+    port.reject_port_unreachable,
+    port.reject_admin,
+    port.local_egress,
+    port.filtered_midway,
+    port.filtered,
+    service.ipv6_only_mismatch,
+    service.ipv4_only_mismatch,
+    service.http_error,
+    service.tls_error,
+    service.http_timeout,
+    service.http_failed,
+)
+
+
+def run_rules(ev: CheckEvidence) -> tuple[Finding, ...]:
+    """Every finding the rules make, in walk order (stable within a step)."""
+    found = [f for f in (rule(ev) for rule in RULES) if f is not None]
+    return tuple(sorted(found, key=_step_index))
+
+
+def _step_index(f: Finding) -> int:
+    return LAYER_ORDER.index(f.step) if f.step in LAYER_ORDER else len(LAYER_ORDER)
+
+
+def check_succeeded(ev: CheckEvidence) -> bool:
+    """The first address did what was asked (and HTTP answered < 400 for URL targets)."""
+    head = first(ev)
+    if not succeeded(ev, head) or head is None:
+        return False
+    if ev.port is None or ev.scheme not in ("http", "https"):
+        return True
+    http = head.http
+    return (
+        http is not None
+        and http.outcome == "ok"
+        and http.status is not None
+        and (http.status < 400)
+    )
+
+
+def _ok(ev: CheckEvidence, warnings: tuple[Finding, ...]) -> Verdict:
+    head = first(ev)
+    assert head is not None  # check_succeeded() holds
+    evidence: list[str] = []
+    if ev.port is None:
+        summary = f"{ev.target_host} is up ({head.address} answers)"
+        evidence.append(echo_text(head.echo))
+        live = liveness_text(head)
+        if live is not None:
+            evidence.append(live)
+    else:
+        assert head.tcp is not None
+        summary = f"{ev.target_host}:{ev.port} accepts connections ({head.address})"
+        evidence.append(tcp_text(head.tcp))
+        if head.http is not None and head.http.status is not None:
+            summary = f"{head.http.url} answers HTTP {head.http.status} ({head.address})"
+            evidence.append(http_text(head.http))
+    return Verdict(cause="ok", summary=summary, evidence=tuple(evidence), warnings=warnings)
+
+
+def _from(f: Finding, warnings: tuple[Finding, ...]) -> Verdict:
+    return Verdict(
+        cause=f.cause,
+        summary=f.summary,
+        evidence=f.evidence,
+        fix=f.fix,
+        warnings=tuple(w for w in warnings if w is not f),
+    )
+
+
+def _unknown(steps: tuple[Step, ...], warnings: tuple[Finding, ...]) -> Verdict:
+    """No rule proves a cause: say so and list what the steps could not settle."""
+    open_steps = [s for s in steps if s.status in ("fail", "unknown")]
+    return Verdict(
+        cause="unknown",
+        summary="the evidence does not prove a cause"
+        + (f": {open_steps[0].layer} — {open_steps[0].summary}" if open_steps else ""),
+        evidence=tuple(f"{s.layer}: {s.status}: {s.summary}" for s in open_steps),
+        fix=(
+            "re-run as root: ICMP echo, the egress check and the path trace need CAP_NET_RAW",
+            "re-run with a longer --timeout if a probe ran out of time",
+        ),
+        warnings=warnings,
+    )
+
+
+def pick_verdict(
+    ev: CheckEvidence, findings: tuple[Finding, ...], steps: tuple[Step, ...]
+) -> Verdict:
+    """The lowest failing finding, else ok, else the lowest warning, else unknown."""
+    warnings = tuple(f for f in findings if f.severity == "warn")
+    fail = next((f for f in findings if f.severity == "fail"), None)
+    if fail is not None:
+        return _from(fail, warnings)
+    if check_succeeded(ev):
+        return _ok(ev, warnings)
+    if warnings:
+        return _from(warnings[0], warnings)
+    return _unknown(steps, warnings)
+
+
+def diagnose(ev: CheckEvidence) -> tuple[tuple[Step, ...], Verdict]:
+    """Run the rules over the evidence: the five steps of the walk and the one verdict."""
+    findings = run_rules(ev)
+    steps = build_steps(ev, findings)
+    return steps, pick_verdict(ev, findings, steps)
+
+
+def build_report(target: Target, ev: CheckEvidence, elapsed_ms: float) -> Report:
+    """Diagnose the evidence and wrap it, with the target and total time, in a Report."""
+    steps, verdict = diagnose(ev)
+    return Report(target=target, steps=steps, verdict=verdict, elapsed_ms=round(elapsed_ms, 2))

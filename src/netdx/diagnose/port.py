@@ -1,0 +1,244 @@
+"""Port rules: what the TCP connect to the first address says (reset, silence, or ICMP).
+
+A reset means nothing listens; silence means something drops the SYN (here, on the way, or
+at the target); an ICMP error names the host or router whose firewall rejects it. All these
+rules step aside when a later address of the other family connected: that is the service
+mismatch of `diagnose.service`, which names the real cause.
+"""
+
+from __future__ import annotations
+
+from netdx.diagnose.facts import (
+    PROHIBITED_KINDS,
+    echo_text,
+    endpoint,
+    fallback,
+    family_fallback,
+    first,
+    hop_distance,
+    sender_role,
+    tcp_text,
+)
+from netdx.model import (
+    AddressEvidence,
+    CheckEvidence,
+    EgressCheck,
+    Finding,
+    PathTrace,
+    TcpConnect,
+)
+from netdx.model.report import Severity
+
+
+def _failed_first(ev: CheckEvidence) -> tuple[AddressEvidence, TcpConnect] | None:
+    """The first address and its failed connect, when a port rule may speak about it."""
+    head = first(ev)
+    if ev.port is None or head is None or head.tcp is None or head.tcp.outcome == "connected":
+        return None
+    if family_fallback(ev) is not None:
+        return None
+    return head, head.tcp
+
+
+def _finding(
+    ev: CheckEvidence, cause: str, summary: str, evidence: list[str], fix: tuple[str, ...]
+) -> Finding:
+    """A port finding: fail, or warn when a later address of the same family connected."""
+    other = fallback(ev)
+    severity: Severity = "fail"
+    if other is not None:
+        severity = "warn"
+        summary = f"{summary}; the client falls back to {other.address}"
+        evidence = [*evidence, f"{other.address} connected"]
+    return Finding(
+        cause=cause,
+        severity=severity,
+        step="port",
+        summary=summary,
+        evidence=tuple(evidence),
+        fix=fix,
+    )
+
+
+def path_text(path: PathTrace) -> str:
+    """One line quoting a TCP-SYN path trace: each TTL and who answered."""
+    hops = []
+    for hop in sorted(path.hops, key=lambda h: h.ttl):
+        who = hop.address or "?"
+        hops.append(f"{hop.ttl} *" if hop.kind == "silent" else f"{hop.ttl} {who} ({hop.kind})")
+    end = "reached the target" if path.reached else "did not reach the target"
+    return f"path of TCP SYNs to {endpoint(path.address, path.port)}: {', '.join(hops)}; {end}"
+
+
+def egress_text(egress: EgressCheck | None) -> str:
+    """One line on whether this host's own output filter drops the SYN."""
+    if egress is None or egress.status == "unknown":
+        why = f" ({egress.reason})" if egress is not None and egress.reason else ""
+        return f"local egress filtering could not be ruled out without root{why}"
+    if egress.status == "blocked":
+        return (
+            f"a raw SYN to {endpoint(egress.address, egress.port)} failed at once with "
+            f"{egress.errno or 'EPERM'}: this host's output filter drops it"
+        )
+    return f"a raw SYN to {endpoint(egress.address, egress.port)} left this host (egress clear)"
+
+
+def refused(ev: CheckEvidence) -> Finding | None:
+    """port.refused: the first address answered the SYN with a reset."""
+    got = _failed_first(ev)
+    if got is None or got[1].outcome != "refused":
+        return None
+    head, tcp = got
+    where = endpoint(head.address, tcp.port)
+    return _finding(
+        ev,
+        "port.refused",
+        f"{where} refused the connection: the host is up and nothing listens on port {tcp.port}",
+        [tcp_text(tcp)],
+        (
+            f"on the server, list the listener: ss -tlnp 'sport = :{tcp.port}'",
+            "start the service, or bind it to this address (0.0.0.0 / [::], not 127.0.0.1)",
+        ),
+    )
+
+
+def _icmp_fix(port: int, sender: str | None) -> tuple[str, ...]:
+    where = f"on {sender}" if sender else "on the host that sent it"
+    return (
+        f"{where}, find the REJECT rule: nft -a list ruleset | grep -n reject",
+        f"{where}, with iptables: iptables -S | grep -n REJECT (ip6tables -S for IPv6)",
+        f"allow the flow to port {port}, or remove the rule",
+    )
+
+
+def reject_port_unreachable(ev: CheckEvidence) -> Finding | None:
+    """firewall.reject_port_unreachable: an ICMP port-unreachable answered a TCP SYN."""
+    got = _failed_first(ev)
+    if got is None or got[1].icmp is None or got[1].icmp.kind != "port-unreachable":
+        return None
+    head, tcp = got
+    assert tcp.icmp is not None
+    who = sender_role(tcp.icmp, head.address)
+    return _finding(
+        ev,
+        "firewall.reject_port_unreachable",
+        f"a firewall REJECT rule on {who} answers the SYN to port {tcp.port} with ICMP "
+        "port-unreachable",
+        [
+            tcp_text(tcp),
+            "a closed TCP port answers with a reset, never with ICMP: this is a firewall",
+        ],
+        _icmp_fix(tcp.port, tcp.icmp.sender),
+    )
+
+
+def reject_admin(ev: CheckEvidence) -> Finding | None:
+    """firewall.reject_admin: an ICMP administratively-prohibited answered the SYN."""
+    got = _failed_first(ev)
+    if got is None or got[1].icmp is None or got[1].icmp.kind not in PROHIBITED_KINDS:
+        return None
+    head, tcp = got
+    assert tcp.icmp is not None
+    who = sender_role(tcp.icmp, head.address)
+    return _finding(
+        ev,
+        "firewall.reject_admin",
+        f"a firewall on {who} rejects port {tcp.port} ({tcp.icmp.kind})",
+        [tcp_text(tcp)],
+        _icmp_fix(tcp.port, tcp.icmp.sender),
+    )
+
+
+def local_egress(ev: CheckEvidence) -> Finding | None:
+    """firewall.local_egress: this host's own output filter drops the SYN."""
+    got = _failed_first(ev)
+    if got is None:
+        return None
+    head, tcp = got
+    timed_out_blocked = (
+        tcp.outcome == "timeout" and head.egress is not None and head.egress.status == "blocked"
+    )
+    denied = tcp.outcome == "error" and tcp.errno in ("EPERM", "EACCES")
+    if not (timed_out_blocked or denied):
+        return None
+    evidence = [tcp_text(tcp)]
+    if head.egress is not None and head.egress.status == "blocked":
+        evidence.append(egress_text(head.egress))
+    if denied:
+        evidence.append(f"{tcp.errno} on connect(): a local output rule dropped the SYN")
+    return _finding(
+        ev,
+        "firewall.local_egress",
+        f"this host's own firewall drops the outgoing SYN to {endpoint(head.address, tcp.port)}",
+        evidence,
+        (
+            "on THIS host, list the output rules: nft -a list ruleset (look at output hooks)",
+            "with iptables: iptables -S OUTPUT (ip6tables -S OUTPUT for IPv6)",
+        ),
+    )
+
+
+def _midway(head: AddressEvidence) -> tuple[int, int, str] | None:
+    """(last answering TTL, target distance, router) when the SYN dies before the target."""
+    path, echo = head.path, head.echo
+    if path is None or path.reached or echo is None or echo.status != "reply":
+        return None
+    distance = hop_distance(echo.reply_ttl)
+    last = path.last_answering
+    if distance is None or last is None or last.kind != "time_exceeded" or last.address is None:
+        return None
+    # At distance-1 the last router is adjacent to the target: the drop could be either.
+    if last.ttl >= distance - 1:
+        return None
+    return last.ttl, distance, last.address
+
+
+def filtered_midway(ev: CheckEvidence) -> Finding | None:
+    """path.filtered_midway: routers answer up to hop k, the target sits farther than k+1."""
+    got = _failed_first(ev)
+    if got is None or got[1].outcome != "timeout" or local_egress(ev) is not None:
+        return None
+    head, tcp = got
+    mid = _midway(head)
+    if mid is None or head.path is None:
+        return None
+    ttl, distance, router = mid
+    return _finding(
+        ev,
+        "path.filtered_midway",
+        f"the SYN to {endpoint(head.address, tcp.port)} is dropped after hop {ttl} ({router}); "
+        f"the target is {distance} hops away",
+        [tcp_text(tcp), echo_text(head.echo), path_text(head.path)],
+        (
+            f"confirm: traceroute -T -p {tcp.port} -n {head.address}",
+            f"check the filter on the router after {router} (hop {ttl + 1}): nft list ruleset",
+        ),
+    )
+
+
+def filtered(ev: CheckEvidence) -> Finding | None:
+    """port.filtered: the SYN got no answer at all; something drops it silently."""
+    got = _failed_first(ev)
+    if got is None or got[1].outcome != "timeout":
+        return None
+    if local_egress(ev) is not None or filtered_midway(ev) is not None:
+        return None
+    head, tcp = got
+    evidence = [tcp_text(tcp), echo_text(head.echo)]
+    if head.route is not None and head.route.neighbour_state:
+        hop = head.route.gateway or head.address
+        evidence.append(f"neighbour {hop}: {head.route.neighbour_state}")
+    evidence.append(egress_text(head.egress))
+    if head.path is not None:
+        evidence.append(path_text(head.path))
+    return _finding(
+        ev,
+        "port.filtered",
+        f"no answer from {endpoint(head.address, tcp.port)}: a firewall silently drops the SYN",
+        evidence,
+        (
+            "on the server, find the DROP rule: nft -a list ruleset (or iptables -S)",
+            f"on the server, check the listener: ss -tlnp 'sport = :{tcp.port}'",
+            f"confirm the path: traceroute -T -p {tcp.port} -n {head.address}",
+        ),
+    )

@@ -1,0 +1,213 @@
+"""Service rules: the port answers, but is it the service the client expects?
+
+Two kinds: a listener on one address family only (the client tries the other family
+first), and an HTTP exchange that fails after the TCP connection worked.
+"""
+
+from __future__ import annotations
+
+from netdx.diagnose.facts import (
+    UNREACHABLE_KINDS,
+    connected,
+    endpoint,
+    family_fallback,
+    family_name,
+    first,
+    ms,
+    tcp_text,
+)
+from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
+
+_HTTP_SCHEMES = ("http", "https")
+
+
+def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
+    head = first(ev)
+    other = family_fallback(ev)
+    if head is None or other is None or head.family != head_family or head.tcp is None:
+        return None
+    tcp = head.tcp
+    fam, other_fam = family_name(head.family), family_name(other.family)
+    cause = f"service.ipv{head.family}_only_mismatch"
+    order = ", ".join(a.address for a in ev.addresses)
+    evidence = [
+        f"the client tries {head.address} ({fam}) first (address order: {order})",
+        tcp_text(tcp),
+        tcp_text(other.tcp) if other.tcp is not None else f"{other.address} connected",
+    ]
+    ss = f"on the server: ss -tlnp 'sport = :{tcp.port}'"
+    if tcp.outcome == "refused":
+        why = f"it likely listens on {other_fam} only"
+        fix = [
+            f"{ss} (expect a listener on {'0.0.0.0' if head.family == 6 else '[::]'} only)",
+            f"make the service listen on {fam} too ({'[::]' if head.family == 6 else '0.0.0.0'})",
+        ]
+    elif tcp.icmp is not None and tcp.icmp.kind in UNREACHABLE_KINDS:
+        why = f"the {fam} path to the host is broken"
+        ip = "ip -6" if head.family == 6 else "ip"
+        fix = [f"{ip} route get {head.address}", f"traceroute -{head.family} -n {head.address}"]
+    else:
+        why = f"a firewall drops or rejects {fam} to port {tcp.port}"
+        tool = "ip6tables -S" if head.family == 6 else "iptables -S"
+        fix = [
+            f"on the server: nft -a list ruleset (inet/ip{'6' if head.family == 6 else ''} "
+            f"tables) or {tool}",
+            ss,
+        ]
+    fix.append(f"or stop publishing the {fam} address for the name until the service serves it")
+    return Finding(
+        cause=cause,
+        severity="fail",
+        step="service",
+        summary=(
+            f"{ev.target_host}:{tcp.port} is not reachable over {fam} ({head.address} "
+            f"{tcp.outcome}) but {other_fam} {other.address} connected: {why}"
+        ),
+        evidence=tuple(evidence),
+        fix=tuple(fix),
+    )
+
+
+def ipv6_only_mismatch(ev: CheckEvidence) -> Finding | None:
+    """service.ipv6_only_mismatch: IPv6 (tried first) failed, IPv4 connected."""
+    return _mismatch(ev, 6)
+
+
+def ipv4_only_mismatch(ev: CheckEvidence) -> Finding | None:
+    """service.ipv4_only_mismatch: IPv4 (tried first) failed, IPv6 connected."""
+    return _mismatch(ev, 4)
+
+
+def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
+    """The address the client ends up on (the first that connected) and its HTTP exchange."""
+    if ev.scheme not in _HTTP_SCHEMES:
+        return None
+    used = next((a for a in ev.addresses if connected(a)), None)
+    if used is None or used.http is None:
+        return None
+    return used, used.http
+
+
+def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange) -> str:
+    """A curl command that repeats the exchange against the same address."""
+    port = ev.port if ev.port is not None else 0
+    addr = f"[{a.address}]" if ":" in a.address else a.address
+    return f"curl -sv --resolve {ev.target_host}:{port}:{addr} '{http.url}'"
+
+
+def http_text(http: HttpExchange) -> str:
+    """One line quoting the HTTP exchange."""
+    if http.status:
+        status = f"HTTP {http.status} {http.reason or ''}".rstrip()
+    else:
+        status = f"{http.outcome} ({http.error})" if http.error else http.outcome
+    timing = [f"total {ms(http.total_ms)}"] if http.total_ms is not None else []
+    if http.first_byte_ms is not None:
+        timing.insert(0, f"first byte {ms(http.first_byte_ms)}")
+    server = f", Server: {http.server}" if http.server else ""
+    extra = f" ({', '.join(timing)})" if timing else ""
+    return f"GET {http.url} via {http.address}: {status}{extra}{server}"
+
+
+def http_error(ev: CheckEvidence) -> Finding | None:
+    """service.http_error: HTTP ≥ 400 fails; a 3xx warns (the redirect is not followed)."""
+    got = _used(ev)
+    if got is None or got[1].outcome != "ok" or got[1].status is None or got[1].status < 300:
+        return None
+    a, http = got
+    code = http.status or 0
+    evidence = [tcp_text(a.tcp), http_text(http)] if a.tcp is not None else [http_text(http)]
+    if code < 400:
+        target = http.location or "an unstated location"
+        return Finding(
+            cause="service.http_error",
+            severity="warn",
+            step="service",
+            summary=f"HTTP {code} redirects to {target} (not followed)",
+            evidence=(*evidence, f"Location: {http.location}" if http.location else "no Location"),
+            fix=(f"check the redirect: {_curl(ev, a, http)}", "point the client at the final URL"),
+        )
+    if code >= 500:
+        summary = f"the service is failing: HTTP {code} from {http.url}"
+        fix = ("check the service's logs and its backends (database, upstreams)",)
+    else:
+        summary = f"unexpected status for {http.url}: HTTP {code}"
+        fix = ("check the path, the Host header and any credentials the URL needs",)
+    return Finding(
+        cause="service.http_error",
+        severity="fail",
+        step="service",
+        summary=summary,
+        evidence=tuple(evidence),
+        fix=(f"repeat it: {_curl(ev, a, http)}", *fix),
+    )
+
+
+def tls_error(ev: CheckEvidence) -> Finding | None:
+    """service.tls_error: the TLS handshake failed after TCP connected."""
+    got = _used(ev)
+    if got is None or got[1].outcome != "tls_error":
+        return None
+    a, http = got
+    port = ev.port if ev.port is not None else 443
+    return Finding(
+        cause="service.tls_error",
+        severity="fail",
+        step="service",
+        summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}",
+        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"TLS: {http.error or '?'}"),
+        fix=(
+            f"inspect the certificate: openssl s_client -connect {endpoint(a.address, port)} "
+            f"-servername {ev.target_host}",
+            "check the certificate's names and chain, and the client's CA bundle",
+        ),
+    )
+
+
+def http_timeout(ev: CheckEvidence) -> Finding | None:
+    """service.http_timeout: TCP connected, the HTTP response never (fully) came."""
+    got = _used(ev)
+    if got is None or got[1].outcome != "timeout":
+        return None
+    a, http = got
+    first_byte = (
+        f"first byte after {ms(http.first_byte_ms)}, then stalled"
+        if http.first_byte_ms is not None
+        else "not a single byte of response"
+    )
+    waited = f" within {ms(http.total_ms)}" if http.total_ms is not None else ""
+    port = ev.port if ev.port is not None else 0
+    return Finding(
+        cause="service.http_timeout",
+        severity="fail",
+        step="service",
+        summary=(
+            f"{endpoint(a.address, port)} accepts connections but sent no HTTP response{waited}"
+        ),
+        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"GET {http.url}: {first_byte}"),
+        fix=(
+            f"repeat it with a deadline: {_curl(ev, a, http)} --max-time 10",
+            f"on the server: ss -tnp 'sport = :{port}' (a growing Recv-Q: the app is not reading)",
+            "check the application's workers and logs: it accepts but never answers",
+        ),
+    )
+
+
+def http_failed(ev: CheckEvidence) -> Finding | None:
+    """service.http_failed: the HTTP exchange failed otherwise after TCP connected."""
+    got = _used(ev)
+    if got is None or got[1].outcome not in ("connect_error", "protocol_error", "error"):
+        return None
+    a, http = got
+    return Finding(
+        cause="service.http_failed",
+        severity="fail",
+        step="service",
+        summary=f"the HTTP exchange with {a.address} failed: {http.outcome} "
+        f"({http.error or 'no detail'})",
+        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", http_text(http)),
+        fix=(
+            f"repeat it: {_curl(ev, a, http)}",
+            "is the service on this port really HTTP (and http vs https)?",
+        ),
+    )

@@ -1,0 +1,49 @@
+"""The stable JSON document of a check (schema `netdx.check/1`)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from netdx.model import Report
+
+
+def report_document(report: Report) -> dict[str, Any]:
+    """The report as the JSON-ready mapping of the `netdx.check/1` contract."""
+    target: dict[str, Any] = {
+        "raw": report.target.raw,
+        "host": report.target.host,
+        "port": report.target.port,
+        "scheme": report.target.scheme,
+    }
+    if report.target.url is not None:
+        target["url"] = report.target.url
+    verdict = report.verdict
+    return {
+        "schema": report.schema,
+        "target": target,
+        "steps": [
+            {
+                "layer": s.layer,
+                "status": s.status,
+                "summary": s.summary,
+                "evidence": s.evidence,
+                "elapsed_ms": s.elapsed_ms,
+            }
+            for s in report.steps
+        ],
+        "verdict": {
+            "layer": verdict.layer,
+            "cause": verdict.cause,
+            "summary": verdict.summary,
+            "evidence": list(verdict.evidence),
+            "fix": list(verdict.fix),
+            "warnings": [{"cause": w.cause, "summary": w.summary} for w in verdict.warnings],
+        },
+        "elapsed_ms": report.elapsed_ms,
+    }
+
+
+def to_json(report: Report) -> str:
+    """The report as a JSON text (2-space indent, UTF-8 kept readable, no trailing newline)."""
+    return json.dumps(report_document(report), indent=2, ensure_ascii=False)
