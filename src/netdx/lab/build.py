@@ -1,0 +1,320 @@
+"""Building a scenario's world in network namespaces, and tearing it down again.
+
+Order: namespaces → veths created directly inside them (nothing ever sits in, or links to, the
+root namespace) → addresses, routes, sysctls, /etc/netns files → services, waited for → the
+nftables rules last, so a rule that drops the service cannot hide a service that never started.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import threading
+import types
+import warnings
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from netdx.errors import UsageError
+from netdx.lab import netns
+from netdx.lab.model import PREFIX, Host, Scenario, Service
+from netdx.lab.services import start_service, wait_ready
+
+ROUTER_SYSCTLS = (
+    ("net.ipv4.ip_forward", "1"),
+    ("net.ipv6.conf.all.forwarding", "1"),
+)
+# ICMP errors are evidence in the lab: never let the kernel's rate limit swallow one.
+QUIET_SYSCTLS = (("net.ipv4.icmp_ratelimit", "0"), ("net.ipv6.icmp.ratelimit", "0"))
+SWITCH_SYSCTLS = (
+    ("net.ipv6.conf.all.disable_ipv6", "1"),
+    ("net.ipv6.conf.default.disable_ipv6", "1"),
+)
+WORKDIR_PREFIX = "ndx-lab-"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LabState:
+    """What a running lab owns: enough for `teardown` in another process (`lab down`)."""
+
+    scenario: str
+    client: str
+    namespaces: tuple[str, ...]
+    pids: tuple[int, ...]
+    workdir: str
+
+
+class Lab:
+    """A scenario built in network namespaces; a context manager that always tears down.
+
+    ``with Lab(scenario) as lab:`` builds everything; leaving the block, an exception,
+    Ctrl-C or SIGTERM removes it all (processes, namespaces, /etc/netns files, temp dir).
+    """
+
+    def __init__(self, scenario: Scenario) -> None:
+        self.scenario = scenario
+        self.namespaces: list[str] = []
+        self.started: list[tuple[Service, subprocess.Popen[bytes]]] = []
+        self.workdir: Path | None = None
+        self._old_sigterm: object = None
+
+    def namespace(self, host: str) -> str:
+        """The namespace of `host`."""
+        return self.scenario.host(host).namespace
+
+    def exec_argv(self, host: str, argv: Sequence[str]) -> list[str]:
+        """`argv` run inside `host`'s namespace."""
+        return netns.exec_argv(self.namespace(host), argv)
+
+    @property
+    def state(self) -> LabState:
+        """What this lab owns right now."""
+        return LabState(
+            scenario=self.scenario.name,
+            client=self.scenario.client,
+            namespaces=tuple(self.namespaces),
+            pids=tuple(proc.pid for _, proc in self.started),
+            workdir=str(self.workdir or ""),
+        )
+
+    def up(self) -> LabState:
+        """Build everything; on any failure (or interrupt) remove what was built, re-raise."""
+        preflight(self.scenario)
+        try:
+            self._build()
+        except BaseException:
+            self.down()
+            raise
+        return self.state
+
+    def detach(self) -> LabState:
+        """Leave the lab running without this object (for `lab up`); return what it owns."""
+        state = self.state
+        with warnings.catch_warnings():
+            # Popen warns when dropped while its process runs: here that is the point.
+            warnings.simplefilter("ignore", ResourceWarning)
+            self.started.clear()
+        self.namespaces.clear()
+        self.workdir = None
+        return state
+
+    def down(self) -> None:
+        """Stop the services and remove everything this lab created. Safe to call twice."""
+        with _signals_ignored():
+            for _, proc in self.started:
+                if proc.poll() is None:
+                    proc.terminate()
+            for _, proc in self.started:
+                try:
+                    proc.wait(timeout=2.0)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=2.0)
+            teardown(self.state)
+            self.started.clear()
+            self.namespaces.clear()
+            self.workdir = None
+
+    def __enter__(self) -> Lab:
+        if threading.current_thread() is threading.main_thread():
+            # SIGTERM becomes an exception so that __exit__ (and down) still runs.
+            self._old_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            self.up()
+        except BaseException:
+            self._restore_sigterm()
+            raise
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: types.TracebackType | None,
+    ) -> None:
+        try:
+            self.down()
+        finally:
+            self._restore_sigterm()
+
+    def _restore_sigterm(self) -> None:
+        if self._old_sigterm is not None:
+            signal.signal(signal.SIGTERM, self._old_sigterm)  # type: ignore[arg-type]
+            self._old_sigterm = None
+
+    def _build(self) -> None:
+        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        self.workdir.chmod(0o755)
+        for namespace in self.scenario.namespaces:
+            netns.run(["ip", "netns", "add", namespace])
+            self.namespaces.append(namespace)
+        _configure_switches(self.scenario)
+        _create_links(self.scenario)
+        for host in self.scenario.hosts:
+            _configure_host(host)
+        for service in self.scenario.services:
+            namespace = self.namespace(service.host)
+            self.started.append((service, start_service(service, namespace, self.workdir)))
+        wait_ready(self.scenario, self.started, self.workdir)
+        for host in self.scenario.hosts:
+            _load_nftables(host, self.workdir)
+
+
+def _raise_interrupt(signum: int, frame: types.FrameType | None) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
+def _signals_ignored() -> Iterator[None]:
+    """Teardown is bounded; a second Ctrl-C must not leave half a lab behind."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+
+
+def preflight(scenario: Scenario) -> None:
+    """Root, the binaries the scenario needs, and no namespace of ours already there."""
+    netns.require_root()
+    needed = ["ip"]
+    if any(host.nftables for host in scenario.hosts):
+        needed.append("nft")
+    kinds = {service.kind for service in scenario.services}
+    needed += [binary for kind, binary in (("dns", "nsd"), ("https", "openssl")) if kind in kinds]
+    netns.require_binaries(needed)
+    existing = set(netns.list_namespaces())
+    clash = [name for name in scenario.namespaces if name in existing]
+    if clash:
+        raise UsageError(
+            f"lab: namespace {clash[0]} already exists: a lab is up "
+            "(run `netdx lab down`, or `netdx lab clean` after a crash)"
+        )
+
+
+def teardown(state: LabState) -> None:
+    """Kill the lab's processes, delete its namespaces, /etc/netns files and temp dir."""
+    ours = [pid for pid in state.pids if _in_namespaces(pid, state.namespaces)]
+    netns.kill_pids(ours)
+    for namespace in state.namespaces:
+        netns.delete_namespace(namespace)
+    if state.workdir and Path(state.workdir).name.startswith(WORKDIR_PREFIX):
+        shutil.rmtree(state.workdir, ignore_errors=True)
+
+
+def _in_namespaces(pid: int, namespaces: Sequence[str]) -> bool:
+    # Guard against pid reuse: only signal a recorded pid that still lives in one of ours.
+    try:
+        inode = os.stat(f"/proc/{pid}/ns/net").st_ino
+    except OSError:
+        return False
+    for namespace in namespaces:
+        with contextlib.suppress(OSError):
+            if os.stat(f"/run/netns/{namespace}").st_ino == inode:
+                return True
+    return False
+
+
+def _batch(namespace: str | None, lines: Sequence[str]) -> None:
+    """Run iproute2 commands in one `ip -batch`, inside `namespace` if given."""
+    if not lines:
+        return
+    argv = ["ip", "-n", namespace] if namespace else ["ip"]
+    with tempfile.NamedTemporaryFile("w", prefix=WORKDIR_PREFIX, suffix=".ip") as script:
+        script.write("\n".join(lines) + "\n")
+        script.flush()
+        netns.run([*argv, "-batch", script.name])
+
+
+def _sysctl(namespace: str, pairs: Sequence[tuple[str, str]]) -> None:
+    if pairs:
+        netns.run(
+            netns.exec_argv(
+                namespace, ["sysctl", "-q", "-w", *(f"{key}={value}" for key, value in pairs)]
+            )
+        )
+
+
+def _configure_switches(scenario: Scenario) -> None:
+    for link in scenario.links:
+        if link.switched:
+            _sysctl(link.switch_namespace, SWITCH_SYSCTLS)
+            _batch(
+                link.switch_namespace,
+                [
+                    "link set lo up",
+                    f"link add {PREFIX}br type bridge stp_state 0 mcast_snooping 0",
+                    f"link set {PREFIX}br up",
+                ],
+            )
+
+
+def _create_links(scenario: Scenario) -> None:
+    """Every veth is born with both ends inside lab namespaces: none in the root one."""
+    lines: list[str] = []
+    bridge_lines: dict[str, list[str]] = {}
+    for link in scenario.links:
+        ifname = PREFIX + link.name
+        if not link.switched:
+            first, second = (PREFIX + host for host in link.hosts)
+            lines.append(
+                f"link add {ifname} netns {first} type veth peer name {ifname} netns {second}"
+            )
+            continue
+        switch = link.switch_namespace
+        for index, host in enumerate(link.hosts):
+            port = f"{PREFIX}p{index}"
+            lines.append(
+                f"link add {ifname} netns {PREFIX}{host} type veth peer name {port} netns {switch}"
+            )
+            bridge_lines.setdefault(switch, []).extend(
+                [f"link set {port} master {PREFIX}br", f"link set {port} up"]
+            )
+    _batch(None, lines)
+    for switch, commands in bridge_lines.items():
+        _batch(switch, commands)
+
+
+def _configure_host(host: Host) -> None:
+    sysctls = list(QUIET_SYSCTLS)
+    if host.forwarding:
+        sysctls += ROUTER_SYSCTLS
+    _sysctl(host.namespace, [*sysctls, *host.sysctls])
+    lines = ["link set lo up"]
+    for interface in host.interfaces:
+        lines.append(f"link set {interface.ifname} up")
+        for cidr in interface.addresses:
+            # nodad: a tentative IPv6 address cannot be used for ~2 s; the lab must be instant.
+            nodad = " nodad" if ":" in cidr else ""
+            lines.append(f"addr add {cidr} dev {interface.ifname}{nodad}")
+    lines += [f"route add {route}" for route in host.routes]
+    _batch(host.namespace, lines)
+    _write_etc(host)
+
+
+def _write_etc(host: Host) -> None:
+    """Files `ip netns exec` bind-mounts over /etc: always hosts and resolv.conf, for isolation."""
+    folder = netns.NETNS_ETC / host.namespace
+    folder.mkdir(parents=True, exist_ok=True)
+    hosts = ["127.0.0.1 localhost", "::1 localhost ip6-localhost ip6-loopback", *host.hosts]
+    (folder / "hosts").write_text("\n".join(hosts) + "\n")
+    (folder / "resolv.conf").write_text("".join(line + "\n" for line in host.resolv))
+    if host.gai:
+        (folder / "gai.conf").write_text("\n".join(host.gai) + "\n")
+
+
+def _load_nftables(host: Host, workdir: Path) -> None:
+    if not host.nftables.strip():
+        return
+    rules = workdir / f"{host.name}.nft"
+    rules.write_text(host.nftables)
+    netns.run(netns.exec_argv(host.namespace, ["nft", "-f", str(rules)]))

@@ -1,0 +1,137 @@
+"""The ``netdx lab`` click group: list, up, run, shell, down, clean.
+
+Errors are raised as `UsageError` / `CannotRun` for the netdx error handler to print. Heavy
+imports happen inside the commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from netdx.errors import NetdxError, UsageError
+
+
+@click.group(name="lab")
+def lab() -> None:
+    """Failure modes rebuilt in network namespaces (needs root)."""
+
+
+@lab.command(name="list")
+def list_command() -> None:
+    """List the scenarios: name, topology, expected cause, description."""
+    from netdx.lab.loader import list_scenarios
+
+    scenarios = list_scenarios()
+    width = max(len(s.name) for s in scenarios)
+    cause_width = max(len(s.expect) for s in scenarios)
+    for s in scenarios:
+        click.echo(f"{s.name:<{width}}  {s.topology:<6}  {s.expect:<{cause_width}}  {s.summary}")
+
+
+@lab.command(name="up")
+@click.argument("name")
+def up_command(name: str) -> None:
+    """Build scenario NAME and leave it running (until `netdx lab down`)."""
+    from netdx.lab.loader import load_scenario
+    from netdx.lab.run import up
+
+    scenario = load_scenario(name)
+    state = up(name)
+    hosts = ", ".join(host.name for host in scenario.hosts)
+    click.echo(f"lab {state.scenario} is up: {hosts}")
+    click.echo(f"fault: {scenario.fault}")
+    click.echo(
+        f"try:   netdx lab shell {name} {scenario.client}   then   "
+        f"netdx check {' '.join(scenario.check)}"
+    )
+
+
+@lab.command(name="run")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def run_command(name: str, as_json: bool) -> None:
+    """Build NAME, run `netdx check` on its client, compare with the expected cause.
+
+    Exits 0 when the verdict matched, 1 otherwise.
+    """
+    from netdx.lab.run import run_scenario
+
+    result = run_scenario(name)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "scenario": result.scenario,
+                    "cause": result.cause,
+                    "expected": result.expected,
+                    "match": result.matched,
+                    "seconds": result.elapsed,
+                    "max_seconds": result.max_seconds,
+                    "check": result.doc,
+                },
+                indent=2,
+            )
+        )
+    else:
+        click.echo(f"scenario: {result.scenario}")
+        click.echo(f"verdict:  {result.cause or '(no verdict)'}")
+        click.echo(f"expected: {result.expected}")
+        click.echo(f"match:    {'yes' if result.matched else 'no'}")
+        click.echo(f"seconds:  {result.elapsed:.2f} (max {result.max_seconds:g})")
+        if result.cause is None and result.stderr.strip():
+            click.echo(f"stderr:   {result.stderr.strip().splitlines()[-1]}")
+    sys.exit(0 if result.matched else 1)
+
+
+@lab.command(name="shell")
+@click.argument("name")
+@click.argument("host")
+def shell_command(name: str, host: str) -> None:
+    """Open a shell on HOST of the running lab NAME."""
+    from netdx.lab.model import PREFIX
+    from netdx.lab.run import running_lab
+
+    state = running_lab()
+    if state is None or state.scenario != name:
+        raise UsageError(f"lab: {name} is not up" + (f" ({state.scenario} is)" if state else ""))
+    namespace = PREFIX + host
+    if namespace not in state.namespaces:
+        raise UsageError(f"lab: {name} has no host {host!r}")
+    shell = os.environ.get("SHELL") or "bash"
+    os.execvp("ip", ["ip", "netns", "exec", namespace, shell])
+
+
+@lab.command(name="down")
+def down_command() -> None:
+    """Remove the lab started by `netdx lab up`."""
+    from netdx.lab.run import down
+
+    state = down()
+    click.echo(f"lab {state.scenario} is down")
+
+
+@lab.command(name="clean")
+def clean_command() -> None:
+    """Remove every lab leftover (ndx-* namespaces, their processes and files)."""
+    from netdx.lab.run import clean
+
+    removed = clean()
+    click.echo("removed: " + ", ".join(removed) if removed else "nothing to clean")
+
+
+def main() -> None:
+    """Standalone entry point (``python -m netdx.lab``) with netdx's error convention."""
+    try:
+        lab.main(standalone_mode=False)
+    except NetdxError as exc:
+        click.echo(f"netdx: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)

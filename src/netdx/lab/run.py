@@ -1,0 +1,187 @@
+"""Running scenarios: one-shot (`run_scenario`), a lab left up (`up`/`down`), and `clean`.
+
+A lab left up by ``netdx lab up`` is recorded in /run/netdx/lab.json so that ``lab down`` (a
+later process) can remove exactly what it owns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from netdx.errors import CannotRun, UsageError
+from netdx.lab import netns
+from netdx.lab.build import WORKDIR_PREFIX, Lab, LabState, teardown
+from netdx.lab.loader import load_scenario
+from netdx.lab.model import PREFIX, Scenario
+
+STATE_FILE = Path("/run/netdx/lab.json")
+CHECK_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    """One `netdx check` run inside a scenario: what it said and what it should have said."""
+
+    scenario: str
+    expected: str
+    cause: str | None
+    elapsed: float
+    max_seconds: float
+    returncode: int | None
+    doc: Mapping[str, Any] | None
+    stdout: str
+    stderr: str
+
+    @property
+    def matched(self) -> bool:
+        """True when the verdict's cause is the expected one."""
+        return self.cause == self.expected
+
+    @property
+    def in_time(self) -> bool:
+        """True when the check finished within the scenario's max seconds."""
+        return self.elapsed <= self.max_seconds
+
+
+def check_argv(scenario: Scenario, extra: Sequence[str] = ()) -> list[str]:
+    """The `netdx check ... --json` command run in the client's namespace."""
+    command = [sys.executable, "-m", "netdx", "check", *scenario.check, *extra, "--json"]
+    return netns.exec_argv(scenario.host(scenario.client).namespace, command)
+
+
+def run_scenario(
+    name: str | Scenario, *, netdx_argv_extra: Sequence[str] = (), timeout: float = CHECK_TIMEOUT
+) -> RunResult:
+    """Build the scenario, run `netdx check --json` on its client (killed after `timeout`
+    seconds), parse the verdict, tear everything down."""
+    scenario = load_scenario(name) if isinstance(name, str) else name
+    argv = check_argv(scenario, netdx_argv_extra)
+    with Lab(scenario):
+        start = time.monotonic()
+        try:
+            proc = subprocess.run(
+                argv, capture_output=True, text=True, timeout=timeout, check=False
+            )
+            returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
+        except subprocess.TimeoutExpired as exc:
+            returncode, stdout = None, _text(exc.stdout)
+            stderr = _text(exc.stderr) + f"\nkilled after {timeout:g} s"
+        elapsed = time.monotonic() - start
+    doc = _parse_json(stdout)
+    return RunResult(
+        scenario=scenario.name,
+        expected=scenario.expect,
+        cause=_cause(doc),
+        elapsed=round(elapsed, 3),
+        max_seconds=scenario.max_seconds,
+        returncode=returncode,
+        doc=doc,
+        stdout=stdout,
+        stderr=stderr,
+    )
+
+
+def _text(data: bytes | str | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode(errors="replace")
+
+
+def _parse_json(stdout: str) -> Mapping[str, Any] | None:
+    try:
+        doc = json.loads(stdout)
+    except ValueError:
+        return None
+    return doc if isinstance(doc, dict) else None
+
+
+def _cause(doc: Mapping[str, Any] | None) -> str | None:
+    """The verdict's cause in a `netdx.check/1` document."""
+    if doc is None:
+        return None
+    verdict = doc.get("verdict")
+    cause = verdict.get("cause") if isinstance(verdict, dict) else doc.get("cause")
+    return cause if isinstance(cause, str) else None
+
+
+def running_lab() -> LabState | None:
+    """The lab recorded by `lab up`, or None (a stale record whose namespaces are gone is
+    ignored)."""
+    try:
+        data = json.loads(STATE_FILE.read_text())
+        state = LabState(
+            scenario=str(data["scenario"]),
+            client=str(data["client"]),
+            namespaces=tuple(str(n) for n in data["namespaces"]),
+            pids=tuple(int(p) for p in data["pids"]),
+            workdir=str(data["workdir"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    existing = set(netns.list_namespaces())
+    return state if any(name in existing for name in state.namespaces) else None
+
+
+def up(name: str) -> LabState:
+    """Build scenario `name` and leave it running; refuse if a lab is already up."""
+    netns.require_root()
+    current = running_lab()
+    if current is not None:
+        raise UsageError(f"lab: {current.scenario} is already up; run `netdx lab down` first")
+    lab = Lab(load_scenario(name))
+    state = lab.up()
+    try:
+        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
+        STATE_FILE.write_text(json.dumps(dataclasses.asdict(state), indent=2) + "\n")
+    except OSError as exc:
+        lab.down()
+        raise CannotRun(f"lab: cannot record the lab in {STATE_FILE}: {exc.strerror}") from exc
+    return lab.detach()
+
+
+def down() -> LabState:
+    """Remove the lab left up by `up`; `UsageError` if there is none."""
+    netns.require_root()
+    state = running_lab()
+    STATE_FILE.unlink(missing_ok=True)
+    if state is None:
+        raise UsageError("lab: no lab is up (leftovers of a crash: `netdx lab clean`)")
+    teardown(state)
+    return state
+
+
+def leftovers() -> list[str]:
+    """Lab namespaces and /etc/netns directories that exist right now (what `clean` removes)."""
+    found = netns.list_namespaces(PREFIX)
+    if netns.NETNS_ETC.is_dir():
+        found += sorted(p.name for p in netns.NETNS_ETC.glob(PREFIX + "*") if p.name not in found)
+    return found
+
+
+def clean() -> list[str]:
+    """Remove every ``ndx-*`` namespace (killing what runs in it), /etc/netns/ndx-* and the
+    lab's temp dirs; return the names removed. Everything with that prefix is the lab's."""
+    netns.require_root()
+    removed = netns.list_namespaces(PREFIX)
+    for namespace in removed:
+        netns.delete_namespace(namespace)
+    if netns.NETNS_ETC.is_dir():
+        for folder in sorted(netns.NETNS_ETC.glob(PREFIX + "*")):
+            shutil.rmtree(folder, ignore_errors=True)
+            if folder.name not in removed:
+                removed.append(folder.name)
+    for folder in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
+        if folder.is_dir():
+            shutil.rmtree(folder, ignore_errors=True)
+    STATE_FILE.unlink(missing_ok=True)
+    return removed
