@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import socket
 import string
 from dataclasses import dataclass
 
@@ -74,10 +75,18 @@ def _parse_line(number: int, raw: str) -> HostsEntry | None:
         return None
     return HostsEntry(
         line=number,
-        address=parsed.compressed,
+        address=canonical_address(parsed),
         family=4 if parsed.version == 4 else 6,
         names=tuple(fields[1:]),
     )
+
+
+def canonical_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> str:
+    """The text glibc's inet_ntop gives (getaddrinfo's form): `::ffff:10.0.0.1`, not
+    Python 3.11's `::ffff:a00:1`."""
+    if address.version == 4:
+        return str(address)
+    return socket.inet_ntop(socket.AF_INET6, address.packed)
 
 
 def _parse_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
