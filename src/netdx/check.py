@@ -37,8 +37,15 @@ T = TypeVar("T")
 ECHO_MAX_S = 1.0
 # After TCP has answered, how long to still wait for the echo before dropping it.
 ECHO_GRACE_S = 0.25
-# The share of the budget DNS may use before the walk goes on without it.
+# DNS may use this share of the budget, but no more than DNS_CAP_S unless the budget is
+# large: a server that has not answered in ~2 s (two UDP tries) is not going to help the
+# application either, and the verdict should come within about 2 s.
 DNS_SHARE = 0.6
+DNS_CAP_S = 1.8
+# After this long, an on-link next hop still INCOMPLETE/FAILED has left at least one ARP/ND
+# request unanswered; a live host answers in milliseconds, so no SYN-ACK can come.
+NEIGHBOUR_PATIENCE_S = 1.0
+_DEAD_NEIGHBOUR = ("INCOMPLETE", "FAILED")
 # Ports tried for a host-only target when ICMP echo gets no reply: any TCP answer, even a
 # reset, proves the host is up.
 LIVENESS_PORTS = (22, 80, 443)
@@ -123,10 +130,11 @@ async def _resolve(
         return DnsEvidence(name=target.host, source="literal"), (target.host,)
     from netdx.probes.dns import resolve
 
+    dns_seconds = min(deadline.remaining() * DNS_SHARE, max(DNS_CAP_S, 0.3 * settings.timeout))
     dns = await resolve(
         target.host,
         family=settings.family,
-        deadline=deadline.share(DNS_SHARE),
+        deadline=deadline.within(dns_seconds),
         servers=settings.dns_servers or None,
     )
     if settings.dns_servers:
@@ -166,6 +174,10 @@ async def _probe_host_only(base: AddressEvidence, deadline: Deadline) -> Address
     echo = await icmp_echo(base.address, deadline=deadline.within(ECHO_MAX_S))
     if echo.status == "reply":
         return dataclasses.replace(base, echo=echo)
+    route = await _reread_neighbour(base.route, deadline)
+    if route is not None and route.neighbour_state in _DEAD_NEIGHBOUR:
+        # The next hop never answered ARP/ND: no TCP port can answer either.
+        return dataclasses.replace(base, echo=echo, route=route)
     live = await asyncio.gather(
         *(
             tcp_connect(base.address, port, deadline=deadline.within(ECHO_MAX_S))
@@ -192,12 +204,18 @@ async def _probe_port(
         icmp_echo(base.address, deadline=deadline.within(ECHO_MAX_S))
     )
     echo_task.add_done_callback(lambda task: _settle_rtt(task, rtt))
-    tcp = await tcp_connect(base.address, port, deadline=deadline, rtt_ms=rtt)
+    stop: asyncio.Future[None] = loop.create_future()
+    watcher = asyncio.create_task(_watch_next_hop(base.route, stop, deadline))
+    try:
+        tcp = await tcp_connect(base.address, port, deadline=deadline, rtt_ms=rtt, stop=stop)
+    finally:
+        watcher.cancel()
+        await asyncio.gather(watcher, return_exceptions=True)
     echo = await _finish_echo(echo_task, base.address, tcp, deadline)
     result = dataclasses.replace(base, echo=echo, tcp=tcp)
-    if tcp.outcome == "timeout":
+    if tcp.outcome == "timeout" and tcp.timeout_basis != "neighbour":
         return await _after_timeout(result, port, echo, deadline)
-    if tcp.outcome == "error":
+    if tcp.outcome in ("error", "timeout"):
         route = await _reread_neighbour(base.route, deadline)
         return dataclasses.replace(result, route=route)
     if tcp.outcome == "connected" and target.url is not None:
@@ -271,6 +289,21 @@ async def _guard(call: Awaitable[T], on_error: Callable[[OSError], T]) -> T:
         return await call
     except OSError as exc:
         return on_error(exc)
+
+
+async def _watch_next_hop(
+    route: RouteLookup | None, stop: asyncio.Future[None], deadline: Deadline
+) -> None:
+    """Resolve `stop` when the on-link next hop is still unresolved after a second."""
+    if route is None or route.status != "ok" or route.ifindex is None:
+        return
+    from netdx.probes.route import neighbour_state
+
+    await asyncio.sleep(min(NEIGHBOUR_PATIENCE_S, deadline.remaining()))
+    hop = route.gateway or route.address
+    state = neighbour_state(hop, route.ifindex, timeout=min(0.2, deadline.remaining()))
+    if state in _DEAD_NEIGHBOUR and not stop.done():
+        stop.set_result(None)
 
 
 async def _reread_neighbour(route: RouteLookup | None, deadline: Deadline) -> RouteLookup | None:

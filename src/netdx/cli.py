@@ -87,9 +87,15 @@ def _positive_timeout(_ctx: click.Context, _param: click.Parameter, value: float
     help="Ask this DNS server instead of those in /etc/resolv.conf (repeatable).",
 )
 @click.option("-q", "--quiet", is_flag=True, help="Print only the verdict line.")
+@click.option(
+    "--json-file",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Also write the JSON report to this file (the terminal output stays).",
+)
 def check(
     *,
     target: str,
+    json_file: str | None,
     timeout: float,
     as_json: bool,
     markdown: bool,
@@ -117,6 +123,8 @@ def check(
         dns_servers=validate_dns_servers(dns_servers),
     )
     report = check_sync(parsed, settings)
+    if json_file is not None:
+        _write_json(report, json_file)
     _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
     return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
 
@@ -134,6 +142,16 @@ def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
         from netdx.render.terminal import render_terminal
 
         render_terminal(report, file=sys.stdout, quiet=quiet)
+
+
+def _write_json(report: Any, path: str) -> None:
+    from netdx.render.json import to_json
+
+    try:
+        with open(path, "w", encoding="utf-8") as out:
+            out.write(to_json(report) + "\n")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write --json-file {path}: {exc.strerror}") from None
 
 
 def _error(message: str) -> None:

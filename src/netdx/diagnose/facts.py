@@ -134,6 +134,8 @@ def timeout_basis(tcp: TcpConnect) -> str:
         return f"timeout sized from a measured round trip of {ms(tcp.rtt_ms)}"
     if tcp.timeout_basis == "rtt":
         return "timeout sized from a measured round trip"
+    if tcp.timeout_basis == "neighbour":
+        return "stopped early: the next hop left ARP/ND unanswered for a second"
     return "timeout is a share of --timeout"
 
 

@@ -62,12 +62,25 @@ def _finding(
 
 def path_text(path: PathTrace) -> str:
     """One line quoting a TCP-SYN path trace: each TTL and who answered."""
-    hops = []
+    hops: list[str] = []
+    silent: list[int] = []
     for hop in sorted(path.hops, key=lambda h: h.ttl):
-        who = hop.address or "?"
-        hops.append(f"{hop.ttl} *" if hop.kind == "silent" else f"{hop.ttl} {who} ({hop.kind})")
+        if hop.kind == "silent":
+            silent.append(hop.ttl)
+            continue
+        hops += _silent_run(silent)
+        silent = []
+        hops.append(f"{hop.ttl} {hop.address or '?'} ({hop.kind})")
+    hops += _silent_run(silent)
     end = "reached the target" if path.reached else "did not reach the target"
     return f"path of TCP SYNs to {endpoint(path.address, path.port)}: {', '.join(hops)}; {end}"
+
+
+def _silent_run(ttls: list[int]) -> list[str]:
+    """TTLs that got no answer, as one item: '3 *' or '2-16 *'."""
+    if not ttls:
+        return []
+    return [f"{ttls[0]} *" if len(ttls) == 1 else f"{ttls[0]}-{ttls[-1]} *"]
 
 
 def egress_text(egress: EgressCheck | None) -> str:
@@ -224,6 +237,8 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     if local_egress(ev) is not None or filtered_midway(ev) is not None:
         return None
     head, tcp = got
+    if head.route is not None and head.route.neighbour_state in ("FAILED", "INCOMPLETE"):
+        return None  # the next hop never answered ARP/ND: reach.host_unreachable, not a firewall
     evidence = [tcp_text(tcp), echo_text(head.echo)]
     if head.route is not None and head.route.neighbour_state:
         hop = head.route.gateway or head.address

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import textwrap
 
 import click
 
@@ -58,9 +59,17 @@ def run_command(name: str, as_json: bool) -> None:
 
     Exits 0 when the verdict matched, 1 otherwise.
     """
+    from netdx.lab.loader import load_scenario
     from netdx.lab.run import run_scenario
 
-    result = run_scenario(name)
+    scenario = load_scenario(name)
+    if not as_json:
+        click.echo(f"scenario: {scenario.name} ({scenario.topology})")
+        story = textwrap.fill(" ".join(scenario.description.split()), width=88)
+        click.echo("story:    " + story.replace("\n", "\n          "))
+        click.echo(f"on {scenario.client}: netdx check {' '.join(scenario.check)}")
+        click.echo("")
+    result = run_scenario(scenario, show_report=not as_json)
     if as_json:
         click.echo(
             json.dumps(
@@ -77,7 +86,8 @@ def run_command(name: str, as_json: bool) -> None:
             )
         )
     else:
-        click.echo(f"scenario: {result.scenario}")
+        click.echo(result.stdout.rstrip("\n"))
+        click.echo("")
         click.echo(f"verdict:  {result.cause or '(no verdict)'}")
         click.echo(f"expected: {result.expected}")
         click.echo(f"match:    {'yes' if result.matched else 'no'}")

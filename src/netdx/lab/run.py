@@ -53,20 +53,30 @@ class RunResult:
         return self.elapsed <= self.max_seconds
 
 
-def check_argv(scenario: Scenario, extra: Sequence[str] = ()) -> list[str]:
-    """The `netdx check ... --json` command run in the client's namespace."""
-    command = [sys.executable, "-m", "netdx", "check", *scenario.check, *extra, "--json"]
+def check_argv(
+    scenario: Scenario, extra: Sequence[str] = (), *, json_file: str | None = None
+) -> list[str]:
+    """The `netdx check` command run in the client's namespace: JSON on stdout, or with
+    `json_file` the terminal report on stdout and the JSON in that file."""
+    output = ["--json-file", json_file] if json_file else ["--json"]
+    command = [sys.executable, "-m", "netdx", "check", *scenario.check, *extra, *output]
     return netns.exec_argv(scenario.host(scenario.client).namespace, command)
 
 
 def run_scenario(
-    name: str | Scenario, *, netdx_argv_extra: Sequence[str] = (), timeout: float = CHECK_TIMEOUT
+    name: str | Scenario,
+    *,
+    netdx_argv_extra: Sequence[str] = (),
+    timeout: float = CHECK_TIMEOUT,
+    show_report: bool = False,
 ) -> RunResult:
-    """Build the scenario, run `netdx check --json` on its client (killed after `timeout`
-    seconds), parse the verdict, tear everything down."""
+    """Build the scenario, run `netdx check` on its client (killed after `timeout` seconds),
+    parse the verdict, tear everything down. With `show_report` stdout holds the terminal
+    report (the JSON still comes back in `doc`)."""
     scenario = load_scenario(name) if isinstance(name, str) else name
-    argv = check_argv(scenario, netdx_argv_extra)
-    with Lab(scenario):
+    with tempfile.TemporaryDirectory(prefix="ndx-run-") as tmp, Lab(scenario):
+        json_file = str(Path(tmp) / "check.json") if show_report else None
+        argv = check_argv(scenario, netdx_argv_extra, json_file=json_file)
         start = time.monotonic()
         try:
             proc = subprocess.run(
@@ -77,7 +87,7 @@ def run_scenario(
             returncode, stdout = None, _text(exc.stdout)
             stderr = _text(exc.stderr) + f"\nkilled after {timeout:g} s"
         elapsed = time.monotonic() - start
-    doc = _parse_json(stdout)
+        doc = _parse_json(_read(json_file) if json_file else stdout)
     return RunResult(
         scenario=scenario.name,
         expected=scenario.expect,
@@ -89,6 +99,13 @@ def run_scenario(
         stdout=stdout,
         stderr=stderr,
     )
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return ""
 
 
 def _text(data: bytes | str | None) -> str:

@@ -159,7 +159,8 @@ class TcpConnect:
     refused = a TCP reset; timeout = no answer within `timeout_ms`; icmp_error = an ICMP error
     (in `icmp`, naming its sender); error = a local failure (`errno`, e.g. ENETUNREACH).
     `timeout_basis` says how the connect timeout was chosen: "rtt" (from a measured round
-    trip, `rtt_ms`) or "budget" (a share of --timeout).
+    trip, `rtt_ms`), "budget" (a share of --timeout), or "neighbour" (stopped early because
+    the on-link next hop left ARP/ND unanswered for a second: no answer could come).
     """
 
     address: str
@@ -167,7 +168,7 @@ class TcpConnect:
     outcome: TcpOutcome
     elapsed_ms: float
     timeout_ms: float
-    timeout_basis: Literal["rtt", "budget"] = "budget"
+    timeout_basis: Literal["rtt", "budget", "neighbour"] = "budget"
     rtt_ms: float | None = None
     errno: str | None = None
     icmp: IcmpError | None = None

@@ -31,7 +31,7 @@ from netdx.probes.recverr import (
     to_icmp_error,
 )
 
-TimeoutBasis = Literal["rtt", "budget"]
+TimeoutBasis = Literal["rtt", "budget", "neighbour"]
 
 # Linux's initial SYN retransmission timeout is 1 s: an RTT-based timeout never goes below
 # 1.1 s so that one retransmitted SYN (a single lost packet) can still be answered.
@@ -186,16 +186,30 @@ class _Clock:
     def left(self) -> float:
         return max(0.0, self.start + self.limit_s - time.monotonic())
 
+    def stop_now(self) -> None:
+        """End the wait here: the caller proved no answer can come (basis "neighbour")."""
+        self.limit_s = time.monotonic() - self.start
+        self.basis = "neighbour"
+
 
 async def _wait_connect(
-    done: asyncio.Future[None], rtt: asyncio.Future[float | None] | None, clock: _Clock
+    done: asyncio.Future[None],
+    rtt: asyncio.Future[float | None] | None,
+    stop: asyncio.Future[None] | None,
+    clock: _Clock,
 ) -> bool:
-    """Wait until the connect ends (True) or its current time limit passes (False)."""
+    """Wait until the connect ends (True), or its current time limit passes or `stop`
+    resolves (False)."""
     rtt_pending = rtt is not None and not rtt.done()
     while not done.done():
         waiting: set[asyncio.Future[Any]] = {done}
         if rtt_pending and rtt is not None:
             waiting.add(rtt)
+        if stop is not None:
+            if stop.done():
+                clock.stop_now()
+                return False
+            waiting.add(stop)
         left = clock.left()
         if left <= 0.0:
             return False
@@ -212,12 +226,15 @@ async def tcp_connect(
     *,
     deadline: Deadline,
     rtt_ms: asyncio.Future[float | None] | None = None,
+    stop: asyncio.Future[None] | None = None,
 ) -> TcpConnect:
     """Connect once to address:port and report how it ended (never raises for the network).
 
     The connect starts at once. While `rtt_ms` is pending it may run for the budget share of
     `connect_timeout`; when `rtt_ms` resolves to a number the timeout becomes the RTT-based
-    one, counted from the connect start. Never waits past `deadline`.
+    one, counted from the connect start. When `stop` resolves first, the wait ends at once
+    as a timeout with basis "neighbour" (the runner resolves it when the on-link next hop
+    has left ARP/ND unanswered, so no SYN-ACK can come). Never waits past `deadline`.
     """
     family = address_family(address)
     start = time.monotonic()
@@ -231,7 +248,7 @@ async def tcp_connect(
         local = local_endpoint(sock)
         if rc == errno.EINPROGRESS:
             with writable(sock) as done:
-                ended = await _wait_connect(done, rtt_ms, clock) or _writable_now(sock)
+                ended = await _wait_connect(done, rtt_ms, stop, clock) or _writable_now(sock)
             if not ended:
                 return _result(address, port, clock, ConnectResult(outcome="timeout"), None)
         result = finish_connect(sock, rc, local)

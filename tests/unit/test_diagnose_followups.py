@@ -1,0 +1,49 @@
+"""Rules and texts refined during integration with the real probes."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import evidence_cases as cases
+
+from netdx.diagnose import diagnose
+from netdx.diagnose.port import filtered, path_text
+from netdx.model import Hop, PathTrace
+
+
+def test_dead_neighbour_is_not_blamed_on_a_firewall() -> None:
+    """A silent SYN to an on-link host that never answered ARP is reach, not port.filtered."""
+    assert filtered(cases.NEIGHBOUR_FAILED) is None
+    steps, verdict = diagnose(cases.NEIGHBOUR_FAILED)
+    assert verdict.cause == "reach.host_unreachable"
+    port = next(s for s in steps if s.layer == "port")
+    assert "firewall" not in port.summary
+
+
+def test_neighbour_stop_is_explained() -> None:
+    """A connect stopped because ARP/ND went unanswered says so in the evidence."""
+    head = cases.NEIGHBOUR_FAILED.addresses[0]
+    assert head.tcp is not None
+    stopped = dataclasses.replace(head.tcp, timeout_basis="neighbour")
+    ev = dataclasses.replace(
+        cases.NEIGHBOUR_FAILED, addresses=(dataclasses.replace(head, tcp=stopped),)
+    )
+    _, verdict = diagnose(ev)
+    assert any("ARP/ND unanswered" in line for line in verdict.evidence)
+
+
+def test_silent_hops_are_collapsed_into_ranges() -> None:
+    """Runs of silent TTLs print as one range, answering hops stay one by one."""
+    hops = (
+        Hop(ttl=1, kind="time_exceeded", address="10.0.1.1", rtt_ms=0.2),
+        *(Hop(ttl=t, kind="silent") for t in range(2, 17)),
+    )
+    text = path_text(PathTrace(address="10.0.2.20", port=5432, hops=hops, reached=False))
+    assert text == (
+        "path of TCP SYNs to 10.0.2.20:5432: 1 10.0.1.1 (time_exceeded), 2-16 *; "
+        "did not reach the target"
+    )
+    lone = path_text(
+        PathTrace(address="10.0.2.20", port=1, hops=(Hop(ttl=1, kind="silent"),), reached=False)
+    )
+    assert "1 *;" in lone
