@@ -90,7 +90,7 @@ def bench_scenario(scenario: Scenario, repeat: int, cap: float) -> Row:
 def _first_address(doc: dict[str, object]) -> str | None:
     for step in doc.get("steps", []):  # type: ignore[attr-defined]
         if step.get("layer") == "route":
-            routes = step.get("evidence", {}).get("addresses") or []
+            routes = step.get("evidence", {}).get("routes") or []
             if routes:
                 return str(routes[0].get("address"))
     return None
@@ -100,7 +100,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", help="scenarios (default: all)")
     parser.add_argument("--repeat", type=int, default=3, help="netdx runs per scenario")
-    parser.add_argument("--cap", type=float, default=20.0, help="seconds before a command is stopped")
+    parser.add_argument(
+        "--cap", type=float, default=20.0, help="seconds before a command is stopped"
+    )
     args = parser.parse_args(argv)
     scenarios = [s for s in list_scenarios() if not args.names or s.name in args.names]
     rows = [bench_scenario(s, args.repeat, args.cap) for s in scenarios]
@@ -110,9 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         manual = f">{r.manual_s:.2f}" if r.capped else f"{r.manual_s:.2f}"
         ok = "yes" if r.cause == r.expect else f"NO ({r.expect})"
         ratio = r.netdx_s / r.manual_s if r.manual_s else float("nan")
-        print(
-            f"| {r.name} | {r.cause} | {ok} | {r.netdx_s:.2f} | {manual} | {ratio:.2f} | {r.steps} |"
-        )
+        cells = [r.name, r.cause, ok, f"{r.netdx_s:.2f}", manual, f"{ratio:.2f}", r.steps]
+        print("| " + " | ".join(cells) + " |")
     ratios = [r.netdx_s / r.manual_s for r in rows if r.manual_s]
     worst = max(rows, key=lambda r: r.netdx_s)
     print()

@@ -73,20 +73,25 @@ def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(out)
 
 
-def check_sync(target: Target, settings: CheckSettings) -> Report:
-    """Run a check to completion from synchronous code."""
-    return asyncio.run(run_check(target, settings))
+def check_sync(target: Target, settings: CheckSettings) -> tuple[Report, CheckEvidence]:
+    """Run a check to completion from synchronous code: the report and its evidence."""
+    return asyncio.run(_check(target, settings))
 
 
 async def run_check(target: Target, settings: CheckSettings) -> Report:
     """Probe `target` within `settings.timeout` seconds and return the diagnosed report."""
+    report, _ = await _check(target, settings)
+    return report
+
+
+async def _check(target: Target, settings: CheckSettings) -> tuple[Report, CheckEvidence]:
     _validate(target, settings)
     from netdx.diagnose.engine import build_report
 
     start = time.monotonic()
     deadline = Deadline.after(settings.timeout)
     evidence = await gather_evidence(target, settings, deadline)
-    return build_report(target, evidence, elapsed_ms(start))
+    return build_report(target, evidence, elapsed_ms(start)), evidence
 
 
 def _validate(target: Target, settings: CheckSettings) -> None:

@@ -92,10 +92,17 @@ def _positive_timeout(_ctx: click.Context, _param: click.Parameter, value: float
     type=click.Path(dir_okay=False, writable=True),
     help="Also write the JSON report to this file (the terminal output stays).",
 )
+@click.option(
+    "--evidence-file",
+    type=click.Path(dir_okay=False, writable=True),
+    hidden=True,
+    help="Write the raw evidence (before diagnosis) as JSON: for test fixtures.",
+)
 def check(
     *,
     target: str,
     json_file: str | None,
+    evidence_file: str | None,
     timeout: float,
     as_json: bool,
     markdown: bool,
@@ -122,9 +129,17 @@ def check(
         family=4 if ipv4 else 6 if ipv6 else None,
         dns_servers=validate_dns_servers(dns_servers),
     )
-    report = check_sync(parsed, settings)
+    report, evidence = check_sync(parsed, settings)
     if json_file is not None:
-        _write_json(report, json_file)
+        from netdx.render.json import to_json
+
+        _write(json_file, to_json(report))
+    if evidence_file is not None:
+        import json
+
+        from netdx.model.codec import to_data
+
+        _write(evidence_file, json.dumps(to_data(evidence), indent=1, ensure_ascii=False))
     _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
     return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
 
@@ -144,14 +159,12 @@ def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
         render_terminal(report, file=sys.stdout, quiet=quiet)
 
 
-def _write_json(report: Any, path: str) -> None:
-    from netdx.render.json import to_json
-
+def _write(path: str, text: str) -> None:
     try:
         with open(path, "w", encoding="utf-8") as out:
-            out.write(to_json(report) + "\n")
+            out.write(text + "\n")
     except OSError as exc:
-        raise click.UsageError(f"cannot write --json-file {path}: {exc.strerror}") from None
+        raise click.UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _error(message: str) -> None:

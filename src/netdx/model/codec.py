@@ -1,0 +1,97 @@
+"""Evidence values to and from plain JSON data.
+
+Used to keep evidence captured from real runs as test fixtures, and to carry evidence
+between processes (a probe run elsewhere hands back data, not Python objects). Driven by
+the dataclasses' own type hints, so a new field needs no codec change.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+
+T = TypeVar("T")
+
+
+class CodecError(ValueError):
+    """Data that does not fit the dataclass it should become."""
+
+
+def to_data(value: Any) -> Any:
+    """A dataclass tree as dicts, lists and scalars (every field kept, None included)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, tuple | list):
+        return [to_data(v) for v in value]
+    return value
+
+
+def from_data(cls: type[T], data: Any) -> T:
+    """Rebuild a `cls` dataclass from `to_data` output; raise CodecError when it does not fit."""
+    return typing.cast(T, _convert(cls, data, cls.__name__))
+
+
+def _convert(hint: Any, data: Any, where: str) -> Any:
+    origin = get_origin(hint)
+    if origin is typing.Literal:
+        if data not in get_args(hint):
+            raise CodecError(f"{where}: {data!r} is not one of {get_args(hint)}")
+        return data
+    if origin in (Union, types.UnionType):
+        return _union(hint, data, where)
+    if origin is tuple:
+        return _tuple(hint, data, where)
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+        return _dataclass(hint, data, where)
+    if hint is float and isinstance(data, int | float) and not isinstance(data, bool):
+        return float(data)
+    if hint in (int, str, bool) and type(data) is hint:
+        return data
+    if hint is Any:
+        return data
+    raise CodecError(f"{where}: expected {getattr(hint, '__name__', hint)}, got {data!r}")
+
+
+def _union(hint: Any, data: Any, where: str) -> Any:
+    options = get_args(hint)
+    if data is None and type(None) in options:
+        return None
+    errors = []
+    for option in options:
+        if option is type(None):
+            continue
+        try:
+            return _convert(option, data, where)
+        except CodecError as exc:
+            errors.append(str(exc))
+    raise CodecError("; ".join(errors) or f"{where}: no option fits {data!r}")
+
+
+def _tuple(hint: Any, data: Any, where: str) -> tuple[Any, ...]:
+    if not isinstance(data, list | tuple):
+        raise CodecError(f"{where}: expected a list, got {data!r}")
+    args = get_args(hint)
+    if len(args) == 2 and args[1] is Ellipsis:
+        return tuple(_convert(args[0], v, f"{where}[{i}]") for i, v in enumerate(data))
+    if len(args) != len(data):
+        raise CodecError(f"{where}: expected {len(args)} items, got {len(data)}")
+    return tuple(
+        _convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True))
+    )
+
+
+def _dataclass(cls: type[Any], data: Any, where: str) -> Any:
+    if not isinstance(data, dict):
+        raise CodecError(f"{where}: expected an object, got {data!r}")
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    extra = set(data) - known
+    if extra:
+        raise CodecError(f"{where}: unknown field(s) {sorted(extra)}")
+    kwargs = {name: _convert(hints[name], value, f"{where}.{name}") for name, value in data.items()}
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise CodecError(f"{where}: {exc}") from None
