@@ -83,3 +83,41 @@ def test_show_report_gives_terminal_text_and_json(lab_env: Path) -> None:
     assert result.cause == "port.refused"
     assert "✘ port.refused" in result.stdout
     assert not result.stdout.lstrip().startswith("{")
+
+
+def test_family_flags_pick_the_family(lab_env: Path) -> None:
+    """With a v4-only listener, -4 connects and -6 is refused, where the default (IPv6
+    first) names the mismatch."""
+    scenario = load_scenario("service-ipv6-only-mismatch")
+    with Lab(scenario) as lab:
+        rc4, out4, _ = _check(lab, scenario.client, "db-server-01:5432", "-4", "--json")
+        rc6, out6, _ = _check(lab, scenario.client, "db-server-01:5432", "-6", "--json")
+    assert (rc4, json.loads(out4)["verdict"]["cause"]) == (0, "ok")
+    assert (rc6, json.loads(out6)["verdict"]["cause"]) == (1, "port.refused")
+
+
+def test_dns_server_option_bypasses_a_stale_hosts_pin(lab_env: Path) -> None:
+    """--dns-server takes the addresses from that server, so a stale /etc/hosts pin no
+    longer decides, and the evidence says where the address came from."""
+    scenario = load_scenario("dns-hosts-override")
+    with Lab(scenario) as lab:
+        rc, out, _ = _check(
+            lab, scenario.client, "db-server-01:5432", "--dns-server", "10.0.0.53", "--json"
+        )
+    doc = json.loads(out)
+    dns = doc["steps"][0]
+    assert rc == 0
+    assert doc["verdict"]["cause"] == "ok"
+    assert dns["evidence"]["source"] == "dns"
+    assert "10.0.0.20" in dns["summary"]
+
+
+def test_markdown_report(lab_env: Path) -> None:
+    """--markdown prints the steps table and the verdict with its evidence."""
+    scenario = load_scenario("firewall-reject-admin")
+    with Lab(scenario) as lab:
+        rc, out, _ = _check(lab, scenario.client, *scenario.check, "--markdown")
+    assert rc == 1
+    assert "| Step | Status | Summary |" in out
+    assert "**Verdict: `firewall.reject_admin`**" in out
+    assert "10.0.1.1" in out
