@@ -1,0 +1,154 @@
+"""What a finished trace means, as `Finding`s. Pure: reads a `TraceResult`, no I/O.
+
+Causes (the public vocabulary):
+- dns.lame_delegation   a zone's delegated servers do not serve it (warn while another
+                        server of the zone answers, fail when none does)
+- dns.nxdomain          the authoritative servers say the name does not exist
+- dns.dangling_cname    a CNAME points at a name that does not exist (or has no record)
+- dns.cname_loop        a CNAME chain comes back to a name already seen
+- dns.cname_chain_too_long  a chain longer than the walk allows
+- dns.referral_loop     more zone cuts than the walk allows
+- dns.trace_incomplete  the deadline ended the walk
+For direct queries: dns.resolver_unreachable, dns.malformed_answer, dns.servfail,
+dns.refused, dns.nxdomain.
+"""
+
+from __future__ import annotations
+
+from netdx.dns.message import QueryResult
+from netdx.dns.trace import LameServer, TraceLevel, TraceResult
+from netdx.model.report import Finding
+
+
+def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
+    """Every finding a trace supports: lame servers per zone, then how the walk ended."""
+    found = [f for level in _zones(trace) if (f := _lame(trace, level)) is not None]
+    end = _ending(trace)
+    if end is not None:
+        found.append(end)
+    if trace.status == "broken" and not any(f.severity == "fail" for f in found):
+        # Broken without a lame server: no name server address could even be found.
+        found.append(_fail("dns.lame_delegation",
+                           f"resolution of {trace.question.name} broke at {trace.broken_at}: "
+                           f"{trace.detail}", (), ("check the NS records and their glue",)))
+    return tuple(found)
+
+
+def _zones(trace: TraceResult) -> list[TraceLevel]:
+    """One level per zone (a CNAME restart may visit a zone twice: keep the last)."""
+    by_zone: dict[str, TraceLevel] = {}
+    for level in trace.levels:
+        by_zone[level.zone] = level
+    return list(by_zone.values())
+
+
+def _lame(trace: TraceResult, level: TraceLevel) -> Finding | None:
+    lame = [s for s in trace.lame if s.zone == level.zone]
+    if not lame:
+        return None
+    broken = level.outcome == "broken"
+    asked = len({(a.ns_name, a.address) for a in level.attempts})
+    names = ", ".join(_who(s) for s in lame)
+    summary = (
+        f"no server of {level.zone} answers for it: {names}"
+        if broken
+        else f"{len(lame)} of {asked} servers of {level.zone} are lame ({names}); "
+        "the others answered, but resolvers waste time on the lame ones"
+    )
+    fix = [
+        f"ask each server directly: dig @{lame[0].address or lame[0].ns_name} {level.qname} "
+        f"+norecurse",
+        f"fix the server or remove it from the NS records of {level.zone} (and from the "
+        "parent zone's delegation)",
+    ]
+    return Finding(
+        cause="dns.lame_delegation",
+        severity="fail" if broken else "warn",
+        step="dns",
+        summary=summary,
+        evidence=tuple(f"{level.zone}: {_who(s)}: {s.reason} ({s.detail})" for s in lame),
+        fix=tuple(fix),
+    )
+
+
+def _who(server: LameServer) -> str:
+    name = server.ns_name.rstrip(".") or "."
+    return f"{name} ({server.address})" if server.address else name
+
+
+def _chain_text(trace: TraceResult) -> str:
+    return " → ".join(
+        [trace.question.name, *(r.value for r in trace.answer if r.rtype == "CNAME")]
+    )
+
+
+def _ending(trace: TraceResult) -> Finding | None:
+    q = trace.question
+    cnames = [r for r in trace.answer if r.rtype == "CNAME"]
+    who = f"authoritative server {' '.join(trace.authority)}" if trace.authority else ""
+    if trace.status in ("nxdomain", "nodata") and cnames:
+        end = cnames[-1].value
+        what = "does not exist" if trace.status == "nxdomain" else f"has no {q.rtype} record"
+        return _fail("dns.dangling_cname",
+                     f"{q.name} is a CNAME chain to {end}, which {what}",
+                     (f"chain: {_chain_text(trace)}", f"{who}: {trace.status.upper()}"),
+                     (f"fix the CNAME target or create {end}", f"confirm: dig {end} {q.rtype}"))
+    if trace.status == "nxdomain":
+        return _fail("dns.nxdomain", f"the authoritative servers say {q.name} does not exist",
+                     (f"{who}: NXDOMAIN",),
+                     (f"check the spelling; confirm: dig +trace {q.name}",
+                      "create the record in the zone if it should exist"))
+    if trace.status == "cname_loop":
+        return _fail("dns.cname_loop", f"the CNAMEs of {q.name} form a loop",
+                     (f"chain: {_chain_text(trace)}", trace.detail),
+                     ("break the loop: one name in the chain must have the address record",))
+    if trace.status == "cname_too_long":
+        return _fail("dns.cname_chain_too_long", f"{q.name}: {trace.detail}",
+                     (f"chain starts: {_chain_text(trace)[:200]}",),
+                     ("point the name at its final target with one CNAME",))
+    if trace.status == "too_deep":
+        return _fail("dns.referral_loop", f"{q.name}: {trace.detail}",
+                     (f"zones walked: {' → '.join(lv.zone for lv in trace.levels[:12])}",),
+                     ("check the NS records of the zones above: each must delegate downwards",))
+    if trace.status == "unfinished":
+        return _fail("dns.trace_incomplete", f"the walk for {q.name} did not finish: "
+                     f"{trace.detail}", (), ("raise --timeout, or ask the servers one by one",))
+    return None
+
+
+def _fail(cause: str, summary: str, evidence: tuple[str, ...], fix: tuple[str, ...]) -> Finding:
+    return Finding(cause=cause, severity="fail", step="dns", summary=summary,
+                   evidence=evidence, fix=fix)
+
+
+def query_findings(results: tuple[QueryResult, ...]) -> tuple[Finding, ...]:
+    """Findings for direct queries: a server that is silent, refuses, fails or sends garbage,
+    and a name that does not exist."""
+    found: list[Finding] = []
+    for q in results:
+        finding = _query_finding(q)
+        if finding is not None and finding.cause not in {f.cause for f in found}:
+            found.append(finding)
+    return tuple(found)
+
+
+def _query_finding(q: QueryResult) -> Finding | None:
+    asked = f"{q.question.name} {q.question.rtype} @{q.server}"
+    confirm = (f"confirm: dig @{q.server} {q.question.name} {q.question.rtype}",)
+    if q.status in ("malformed", "bad_id"):
+        return _fail("dns.malformed_answer", f"{q.server} sent an answer that is not valid DNS "
+                     f"for the query ({q.status})", (f"{asked}: {q.error}", *q.notes), confirm)
+    if q.status in ("timeout", "error"):
+        return _fail("dns.resolver_unreachable", f"{q.server} did not answer ({q.status})",
+                     (f"{asked}: {q.error} after {q.elapsed_ms:g} ms",), confirm)
+    rcode = q.response.rcode if q.response is not None else ""
+    if rcode == "NXDOMAIN":
+        return _fail("dns.nxdomain", f"{q.server} says {q.question.name} does not exist",
+                     (f"{asked}: NXDOMAIN",),
+                     (*confirm, f"ask the authoritative servers: dig +trace {q.question.name}"))
+    if rcode in ("SERVFAIL", "REFUSED"):
+        return _fail("dns.servfail" if rcode == "SERVFAIL" else "dns.refused",
+                     f"{q.server} answered {rcode} for {q.question.name}", (f"{asked}: {rcode}",),
+                     (*confirm, f"find where resolution breaks: netdx dns --trace "
+                      f"{q.question.name}"))
+    return None

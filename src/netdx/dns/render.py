@@ -1,0 +1,223 @@
+"""`netdx dns` output: the finished `DnsReport` as text (dig-like) or JSON (netdx.dns/1).
+
+Renderers only read the report; they compute nothing but layout.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from netdx.dns.compare import Comparison
+from netdx.dns.message import QueryResult
+from netdx.dns.trace import TraceLevel, TraceResult
+from netdx.model.evidence import DnsRecord
+from netdx.model.report import Finding
+
+DNS_SCHEMA = "netdx.dns/1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsReport:
+    """Everything one `netdx dns` run found."""
+
+    queries: tuple[QueryResult, ...] = ()
+    trace: TraceResult | None = None
+    comparison: Comparison | None = None
+    findings: tuple[Finding, ...] = ()
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """No failing finding, and every direct query got a NOERROR answer."""
+        if any(f.severity == "fail" for f in self.findings):
+            return False
+        return all(q.status == "ok" and q.response is not None and q.response.rcode == "NOERROR"
+                   for q in self.queries)
+
+
+# --- JSON -----------------------------------------------------------------------------------
+
+
+def to_json(report: DnsReport) -> str:
+    """The report as one JSON document (schema netdx.dns/1). The top-level question/rcode/
+    flags/server/elapsed_ms/sections are those of the first query; `queries` lists all."""
+    doc: dict[str, Any] = {"schema": DNS_SCHEMA}
+    queries = [_query_doc(q) for q in report.queries]
+    if queries:
+        doc.update(queries[0])
+    elif report.trace is not None:
+        doc.update(_final_doc(report.trace))
+    doc["queries"] = queries
+    if report.trace is not None:
+        doc["trace"] = [_level_doc(level) for level in report.trace.levels]
+        doc["trace_result"] = _trace_result_doc(report.trace)
+        doc["lame"] = [
+            {"zone": s.zone, "server": s.ns_name, "address": s.address, "reason": s.reason,
+             "detail": s.detail} for s in report.trace.lame
+        ]
+    if report.comparison is not None:
+        doc["compare"] = _compare_doc(report.comparison)
+    doc["findings"] = [_finding_doc(f) for f in report.findings]
+    doc["total_ms"] = report.elapsed_ms
+    return json.dumps(doc, indent=2, ensure_ascii=False)
+
+
+def _records(records: tuple[DnsRecord, ...]) -> list[dict[str, Any]]:
+    return [{"name": r.name, "type": r.rtype, "ttl": r.ttl, "value": r.value} for r in records]
+
+
+def _query_doc(q: QueryResult) -> dict[str, Any]:
+    r = q.response
+    return {
+        "question": {"name": q.question.name, "type": q.question.rtype,
+                     "class": q.question.rclass},
+        "server": q.server,
+        "port": q.port,
+        "transport": q.transport,
+        "status": q.status,
+        "error": q.error,
+        "rcode": r.rcode if r else None,
+        "flags": list(r.flags) if r else [],
+        "elapsed_ms": q.elapsed_ms,
+        "size": r.size if r else None,
+        "edns_payload": r.edns_payload if r else None,
+        "answer": _records(r.answer) if r else [],
+        "authority": _records(r.authority) if r else [],
+        "additional": _records(r.additional) if r else [],
+        "notes": list(q.notes),
+    }
+
+
+def _final_doc(trace: TraceResult) -> dict[str, Any]:
+    """The top-level fields of a trace-only run: the final authoritative response."""
+    r = trace.response
+    q = trace.question
+    rcode = r.rcode if r else {"answer": "NOERROR", "nodata": "NOERROR",
+                               "nxdomain": "NXDOMAIN"}.get(trace.status, "SERVFAIL")
+    return {
+        "question": {"name": q.name, "type": q.rtype, "class": q.rclass},
+        "server": trace.authority[1] if len(trace.authority) > 1 else None,
+        "server_name": trace.authority[0] if trace.authority else None,
+        "rcode": rcode,
+        "flags": list(r.flags) if r else [],
+        "elapsed_ms": trace.response_ms,
+        "answer": _records(trace.answer),
+        "authority": _records(r.authority) if r else [],
+        "additional": _records(r.additional) if r else [],
+    }
+
+
+def _level_doc(level: TraceLevel) -> dict[str, Any]:
+    return {
+        "zone": level.zone,
+        "qname": level.qname,
+        "outcome": level.outcome,
+        "referral": level.referral,
+        "servers": [
+            {"name": a.ns_name, "address": a.address, "outcome": a.outcome, "rtt_ms": a.rtt_ms,
+             "rcode": a.rcode, "flags": list(a.flags), "detail": a.detail, "lame": a.lame}
+            for a in level.attempts
+        ],
+    }
+
+
+def _trace_result_doc(trace: TraceResult) -> dict[str, Any]:
+    return {"status": trace.status, "answer": _records(trace.answer),
+            "authority": list(trace.authority), "broken_at": trace.broken_at,
+            "detail": trace.detail}
+
+
+def _compare_doc(comparison: Comparison) -> dict[str, Any]:
+    return {
+        "name": comparison.name,
+        "type": comparison.rtype,
+        "taken_at": comparison.taken_at.isoformat(),
+        "sources": [
+            {"kind": r.kind, "source": r.source, "qname": r.qname, "status": r.status,
+             "addresses": list(r.addresses), "ttl": r.ttl, "elapsed_ms": r.elapsed_ms,
+             "detail": r.detail} for r in comparison.rows
+        ],
+    }
+
+
+def _finding_doc(f: Finding) -> dict[str, Any]:
+    return {"cause": f.cause, "severity": f.severity, "summary": f.summary,
+            "evidence": list(f.evidence), "fix": list(f.fix)}
+
+
+# --- text -----------------------------------------------------------------------------------
+
+
+def to_text(report: DnsReport) -> str:
+    """The report as dig-like text: each query's sections, the trace, the table, findings."""
+    parts = [_query_text(q) for q in report.queries]
+    if report.trace is not None:
+        parts.append(_trace_text(report.trace))
+    if report.comparison is not None:
+        parts.append(_compare_text(report.comparison))
+    if report.findings:
+        parts.append("\n".join(_finding_text(f) for f in report.findings))
+    return "\n\n".join(parts) + "\n"
+
+
+def _record_line(r: DnsRecord) -> str:
+    return f"{r.name:<31} {r.ttl:<7} IN  {r.rtype:<6} {r.value}"
+
+
+def _query_text(q: QueryResult) -> str:
+    head = f";; {q.question.name} {q.question.rtype} @{q.server}#{q.port} ({q.transport})"
+    lines = [head]
+    lines += [f";; note: {n}" for n in q.notes]
+    r = q.response
+    if r is None:
+        lines.append(f";; {q.status.upper()}: {q.error} after {q.elapsed_ms:g} ms")
+        return "\n".join(lines)
+    lines.append(f";; status: {r.rcode}, id: {r.id}, flags: {' '.join(r.flags)}; "
+                 f"ANSWER: {len(r.answer)}, AUTHORITY: {len(r.authority)}, "
+                 f"ADDITIONAL: {len(r.additional)}")
+    for title, records in (("ANSWER", r.answer), ("AUTHORITY", r.authority),
+                           ("ADDITIONAL", r.additional)):
+        if records:
+            lines.append(f";; {title} SECTION:")
+            lines += [_record_line(rec) for rec in records]
+    edns = f", EDNS udp {r.edns_payload}" if r.edns_payload is not None else ""
+    lines.append(f";; Query time: {q.elapsed_ms:g} ms, {r.size} bytes{edns}")
+    return "\n".join(lines)
+
+
+def _trace_text(trace: TraceResult) -> str:
+    lines = [f";; trace {trace.question.name} {trace.question.rtype}"]
+    for level in trace.levels:
+        step = f"→ {level.referral}" if level.referral else ""
+        lines.append(f"{level.zone:<20} {level.qname}  [{level.outcome}] {step}".rstrip())
+        for a in level.attempts:
+            rtt = f"{a.rtt_ms:g} ms" if a.rtt_ms is not None else "-"
+            lame = "  LAME" if a.lame else ""
+            addr = a.address or "?"
+            lines.append(f"    {a.ns_name:<24} {addr:<16} {a.outcome:<17} {rtt:>10}{lame}")
+    lines.append(f";; result: {trace.status}" + (f" ({trace.detail})" if trace.detail else ""))
+    lines += [_record_line(r) for r in trace.answer]
+    if trace.authority:
+        lines.append(f";; from {' '.join(trace.authority)}")
+    return "\n".join(lines)
+
+
+def _compare_text(comparison: Comparison) -> str:
+    lines = [f";; compare {comparison.name} {comparison.rtype}",
+             ";; TTL: what is left in a resolver's cache; the full TTL for the authoritative row",
+             f"{'SOURCE':<34} {'NAME':<28} {'STATUS':<9} {'TTL':>7}  ADDRESSES"]
+    for r in comparison.rows:
+        ttl = "-" if r.ttl is None else str(r.ttl)
+        lines.append(f"{r.source[:34]:<34} {r.qname[:28]:<28} {r.status:<9} {ttl:>7}  "
+                     f"{', '.join(r.addresses) or '-'}")
+    return "\n".join(lines)
+
+
+def _finding_text(f: Finding) -> str:
+    mark = "FAIL" if f.severity == "fail" else "WARN"
+    lines = [f"{mark} {f.cause}: {f.summary}"]
+    lines += [f"  evidence: {e}" for e in f.evidence]
+    lines += [f"  fix: {x}" for x in f.fix]
+    return "\n".join(lines)

@@ -1,0 +1,140 @@
+"""The thin async loop that drives `TraceMachine`, and root hints.
+
+The loop sends what the machine asks for, all at once, and feeds each result back as it
+arrives. Queries still in flight when the walk ends are awaited (each is bounded by the
+per-server timeout) so every server's outcome is recorded; pass `wait_stragglers=False` to
+stop at once instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine, Iterable
+from pathlib import Path
+from typing import Any
+
+from netdx.budget import Deadline
+from netdx.dns.message import QueryResult, Question
+from netdx.dns.query import QueryOptions, query
+from netdx.dns.trace import NameServer, TraceLimits, TraceMachine, TraceQuery, TraceResult
+
+SYSTEM_ROOT_HINTS = (Path("/usr/share/dns/root.hints"), Path("/etc/unbound/root.hints"))
+DEFAULT_SERVER_TIMEOUT = 1.0
+GRACE_FLOOR, GRACE_FACTOR = 0.05, 20.0
+
+Sender = Callable[[str, Question, Deadline], Coroutine[Any, Any, QueryResult]]
+"""The I/O boundary of a trace: ask `server` a question (RD off) before the deadline."""
+
+
+async def send_query(server: str, question: Question, deadline: Deadline) -> QueryResult:
+    """The real `Sender`: one non-recursive query, UDP with a TCP retry on truncation."""
+    return await query(server, question, deadline=deadline,
+                       options=QueryOptions(recursion_desired=False))
+
+
+async def run_trace(
+    question: Question,
+    roots: tuple[NameServer, ...],
+    *,
+    deadline: Deadline,
+    server_timeout: float = DEFAULT_SERVER_TIMEOUT,
+    limits: TraceLimits | None = None,
+    send: Sender = send_query,
+    wait_stragglers: bool = True,
+) -> TraceResult:
+    """Walk the delegation for `question` from `roots` and return the finished trace.
+
+    Once the walk is done, servers still silent get a grace period (`straggler_grace`) to
+    answer before they are recorded as timed out, rather than their full `server_timeout`.
+    """
+    machine = TraceMachine(question, roots, limits=limits)
+    tasks: dict[asyncio.Task[QueryResult], TraceQuery] = {}
+    slowest = 0.0
+
+    def launch() -> None:
+        for q in machine.next_queries():
+            task = asyncio.create_task(send(q.server, q.question, deadline.within(server_timeout)))
+            tasks[task] = q
+
+    launch()
+    grace: Deadline | None = None
+    try:
+        while tasks:
+            if machine.done and grace is None:
+                if not wait_stragglers:
+                    break
+                grace = deadline.within(straggler_grace(slowest, server_timeout))
+            limit = grace or deadline
+            finished, _ = await asyncio.wait(
+                tasks, timeout=limit.remaining(), return_when=asyncio.FIRST_COMPLETED
+            )
+            if not finished:
+                break
+            for task in finished:
+                result = _result_of(task, tasks[task])
+                if result.status == "ok":
+                    slowest = max(slowest, result.elapsed_ms)
+                machine.feed(tasks.pop(task).id, result)
+            launch()
+        if grace is not None:
+            _give_up(machine, tasks.values(), slowest)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return machine.result()
+
+
+def _result_of(task: asyncio.Task[QueryResult], q: TraceQuery) -> QueryResult:
+    """The task's result; a sender that raised (a bug, or an address the OS refuses)
+    becomes an `error` outcome for that server instead of ending the whole walk."""
+    exc = task.exception()
+    if exc is None:
+        return task.result()
+    return QueryResult(server=q.server, port=53, question=q.question, status="error",
+                       transport="udp", elapsed_ms=0.0, error=f"{type(exc).__name__}: {exc}")
+
+
+def straggler_grace(slowest_ms: float, server_timeout: float) -> float:
+    """Seconds a server may still take once the walk is done: 20 times the slowest answer
+    seen, at least 0.05 s, at most the per-server timeout. A server that much slower than
+    its peers is as good as silent for a resolver."""
+    return min(server_timeout, max(GRACE_FLOOR, GRACE_FACTOR * slowest_ms / 1000.0))
+
+
+def _give_up(machine: TraceMachine, pending: Iterable[TraceQuery], slowest: float) -> None:
+    for q in pending:
+        why = (f"no answer within the grace period after the walk finished "
+               f"(the slowest answering server took {slowest:g} ms)")
+        machine.feed(q.id, QueryResult(server=q.server, port=53, question=q.question,
+                                       status="timeout", transport="udp",
+                                       elapsed_ms=0.0, error=why))
+
+
+def parse_root_hints(text: str) -> tuple[NameServer, ...]:
+    """The root servers of a hints file (zone-file syntax: `. NS name`, `name A addr`)."""
+    names: list[str] = []
+    addresses: dict[str, list[str]] = {}
+    for raw in text.splitlines():
+        fields = raw.split(";", 1)[0].split()
+        if len(fields) < 3:
+            continue
+        owner, rtype, value = fields[0].lower(), fields[-2].upper(), fields[-1].lower()
+        if rtype == "NS" and owner == ".":
+            names.append(value if value.endswith(".") else value + ".")
+        elif rtype in ("A", "AAAA"):
+            key = owner if owner.endswith(".") else owner + "."
+            addresses.setdefault(key, []).append(value)
+    return tuple(NameServer(name=n, addresses=tuple(addresses.get(n, ())))
+                 for n in dict.fromkeys(names))
+
+
+def load_root_hints(path: Path | None = None) -> tuple[tuple[NameServer, ...], Path | None]:
+    """Root servers from `path`, or from the first system hints file; `((), None)` if none."""
+    for candidate in (path,) if path is not None else SYSTEM_ROOT_HINTS:
+        try:
+            text = candidate.read_text()
+        except OSError:
+            continue
+        return parse_root_hints(text), candidate
+    return (), None
