@@ -46,6 +46,8 @@ DNS_CAP_S = 1.8
 # request unanswered; a live host answers in milliseconds, so no SYN-ACK can come.
 NEIGHBOUR_PATIENCE_S = 1.0
 _DEAD_NEIGHBOUR = ("INCOMPLETE", "FAILED")
+# The authoritative check (a trace from the root) gets at most this long.
+AUTHORITATIVE_MAX_S = 1.5
 # Ports tried for a host-only target when ICMP echo gets no reply: any TCP answer, even a
 # reset, proves the host is up.
 LIVENESS_PORTS = (22, 80, 443)
@@ -60,6 +62,7 @@ class CheckSettings:
     family: Family | None = None
     dns_servers: tuple[str, ...] = ()
     verify_tls: bool = True
+    root_hints: str | None = None  # for the authoritative check; None: the system's hints
 
 
 def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -114,7 +117,7 @@ async def gather_evidence(
     probed = await asyncio.gather(
         *(_probe_address(addr, target, settings, deadline) for addr in addresses[:MAX_ADDRESSES])
     )
-    return CheckEvidence(
+    evidence = CheckEvidence(
         target_host=target.host,
         port=target.port,
         scheme=target.scheme,
@@ -122,6 +125,30 @@ async def gather_evidence(
         addresses=tuple(probed),
         family_filter=settings.family,
     )
+    return await _with_authoritative(evidence, settings, deadline)
+
+
+async def _with_authoritative(
+    ev: CheckEvidence, settings: CheckSettings, deadline: Deadline
+) -> CheckEvidence:
+    """When a resolver's address failed, ask the authoritative servers what the zone says
+    now, so a cache that outlived a record change is told apart from a network fault."""
+    from netdx.dns.verify import authoritative_answer, should_verify
+
+    if ev.dns is None or not should_verify(ev) or deadline.remaining() < 0.1:
+        return ev
+    from pathlib import Path
+
+    rtype = "AAAA" if ev.addresses[0].family == 6 else "A"
+    auth = await authoritative_answer(
+        ev.dns.name,
+        rtype,
+        deadline=deadline.within(AUTHORITATIVE_MAX_S),
+        root_hints=Path(settings.root_hints) if settings.root_hints else None,
+    )
+    if auth is None:
+        return ev
+    return dataclasses.replace(ev, dns=dataclasses.replace(ev.dns, authoritative=auth))
 
 
 def _family(address: str) -> Family:
@@ -142,6 +169,7 @@ async def _resolve(
         deadline=deadline.within(dns_seconds),
         servers=settings.dns_servers or None,
     )
+    dns = dataclasses.replace(dns, checked_at=round(time.time(), 3))
     if settings.dns_servers:
         return _from_servers(dns)
     if dns.nss is None or dns.nss.status != "ok":

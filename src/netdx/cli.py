@@ -21,6 +21,11 @@ EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 # Subcommands that live in their own modules, imported only when used: (module, attribute,
 # the one-line help shown by `netdx --help` without importing the module).
 _LAZY_COMMANDS = {
+    "dns": (
+        "netdx.dns.cli",
+        "dns",
+        "Ask DNS precisely; --trace walks from the root, --compare checks every source.",
+    ),
     "lab": ("netdx.lab.cli", "lab", "Rebuild failure modes in network namespaces."),
 }
 
@@ -93,6 +98,11 @@ def _positive_timeout(_ctx: click.Context, _param: click.Parameter, value: float
     help="Also write the JSON report to this file (the terminal output stays).",
 )
 @click.option(
+    "--root-hints",
+    type=click.Path(dir_okay=False, exists=True),
+    help="Root hints for the authoritative DNS check (default: the system's).",
+)
+@click.option(
     "--evidence-file",
     type=click.Path(dir_okay=False, writable=True),
     hidden=True,
@@ -102,6 +112,7 @@ def check(
     *,
     target: str,
     json_file: str | None,
+    root_hints: str | None,
     evidence_file: str | None,
     timeout: float,
     as_json: bool,
@@ -128,6 +139,7 @@ def check(
         timeout=timeout,
         family=4 if ipv4 else 6 if ipv6 else None,
         dns_servers=validate_dns_servers(dns_servers),
+        root_hints=root_hints,
     )
     report, evidence = check_sync(parsed, settings)
     if json_file is not None:

@@ -676,3 +676,34 @@ TARGETS = {
     "localhost": Target(raw="localhost:8080", host="localhost", port=8080),
     "web": Target(raw=URL, host=WEB, port=80, scheme="http", path="/health"),
 }
+
+# The zone moved db to .21; the resolver still serves the old .20 for another 3000 s, and
+# the connection to .20 times out: a stale cache, not a firewall.
+STALE_CACHE = CheckEvidence(
+    target_host="db",
+    port=5432,
+    scheme=None,
+    dns=DnsEvidence(
+        name="db",
+        source="dns",
+        nss=NssResult(name="db", status="ok", addresses=("10.0.0.20",), elapsed_ms=2.31),
+        servers=(a_answer("db.lab.example", "10.0.0.20", ttl=3000),),
+        configured_servers=(DNS_SERVER,),
+        authoritative=DnsServerAnswer(
+            server="authoritative ns1.lab.example.",
+            qname="db.lab.example.",
+            rtype="A",
+            status="ok",
+            records=(DnsRecord(name="db.lab.example.", rtype="A", ttl=3600, value="10.0.0.21"),),
+        ),
+        checked_at=1_800_000_000.0,
+    ),
+    addresses=(
+        addr(
+            "10.0.0.20",
+            route=route_ok("10.0.0.20", gateway=None, neigh="REACHABLE"),
+            echo=echo_reply("10.0.0.20", ttl=64),
+            tcp=tcp("10.0.0.20", 5432, "timeout"),
+        ),
+    ),
+)

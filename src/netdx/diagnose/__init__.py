@@ -12,6 +12,7 @@ CAUSES: tuple[str, ...] = (
     "dns.no_address",
     "dns.resolver_unreachable",
     "dns.hosts_override",
+    "dns.stale_cache",
     "route.no_route",
     "reach.host_unreachable",
     "reach.no_reply",
@@ -34,8 +35,20 @@ RESERVED_CAUSES: tuple[str, ...] = (
     "service.loopback_only",
     "app.close_wait_leak",
     "app.accept_queue_full",
-    "dns.stale_cache",
+)
+
+# Causes of the same vocabulary that other commands emit (`netdx dns`), not `netdx check`.
+OTHER_CAUSES: tuple[str, ...] = (
     "dns.lame_delegation",
+    "dns.search_domain",
+    "dns.dangling_cname",
+    "dns.cname_loop",
+    "dns.cname_chain_too_long",
+    "dns.referral_loop",
+    "dns.trace_incomplete",
+    "dns.malformed_answer",
+    "dns.servfail",
+    "dns.refused",
 )
 
 from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modules are plain)
@@ -50,6 +63,7 @@ from netdx.diagnose.jsonable import jsonable  # noqa: E402
 
 __all__ = [
     "CAUSES",
+    "OTHER_CAUSES",
     "RESERVED_CAUSES",
     "RULES",
     "build_report",

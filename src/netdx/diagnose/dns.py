@@ -237,3 +237,17 @@ def hosts_override(ev: CheckEvidence) -> Finding | None:
         evidence=tuple(evidence),
         fix=fix,
     )
+
+
+def stale_cache(ev: CheckEvidence) -> Finding | None:
+    """dns.stale_cache: a resolver still serves an address the authoritative servers no
+    longer give (its cached record outlived a change), and the connection to it failed."""
+    dns = ev.dns
+    if dns is None or dns.authoritative is None or dns.checked_at is None:
+        return None
+    from datetime import UTC, datetime
+
+    from netdx.dns.verify import stale_cache as judge_stale
+
+    taken_at = datetime.fromtimestamp(dns.checked_at, UTC)
+    return judge_stale(dns, dns.authoritative, taken_at=taken_at)

@@ -24,6 +24,7 @@ RULES: tuple[Rule, ...] = (
     dns.no_address,
     dns.resolver_unreachable,
     dns.hosts_override,
+    dns.stale_cache,
     route.no_route,
     reach.host_unreachable,
     reach.no_reply,

@@ -81,6 +81,10 @@ class DnsEvidence:
     servers: tuple[DnsServerAnswer, ...] = ()
     configured_servers: tuple[str, ...] = ()
     search: tuple[str, ...] = ()
+    # When the addresses came from a resolver and the connection failed, netdx asks the
+    # authoritative servers (a trace from the root hints) to tell a stale cache apart.
+    authoritative: DnsServerAnswer | None = None
+    checked_at: float | None = None  # UNIX time the answers were taken (cache expiry times)
 
 
 # --- Route ---------------------------------------------------------------------------------
