@@ -28,6 +28,7 @@ lab: venv
 
 bench: venv
 	$(BIN)/python bench/check.py
+	$(BIN)/python bench/dns.py --runs 15
 
 clean-lab: venv
 	$(BIN)/netdx lab clean
