@@ -1,4 +1,4 @@
-"""A small, stdlib-only netlink implementation (rtnetlink routes and neighbours).
+"""A small, stdlib-only netlink implementation (rtnetlink routes and neighbours, sock_diag).
 
 Stdlib-only and relative imports only, so this package can be copied to a server and run
 there by a bare `python3`. Layout, one idea per module:
@@ -10,12 +10,21 @@ there by a bare `python3`. Layout, one idea per module:
 - `lookup` `get_route` / `get_neighbour` over any Transport
 - `fake`   `ReplayTransport`, which replays captured kernel replies
 
-A sock_diag module would add `diag.py` in the `rtnl` style (inet_diag_req_v2 and
-inet_diag_msg as StructFormats, an INET_DIAG_* AttrSpec table) and use
-`NetlinkSocket(NETLINK_SOCK_DIAG)`.
+- `diag`   sock_diag: inet_diag_req_v2 / inet_diag_msg, the state mask and port bytecode
+           filters, `parse_socket` and the datagram fast path `parse_datagram`
 """
 
 from .attrs import Attr, Attrs, AttrSpec, Field, StructFormat, encode_attr, parse_attrs
+from .diag import (
+    DiagSocket,
+    DumpChunk,
+    dump_request,
+    ends_dump,
+    parse_datagram,
+    parse_socket,
+    port_filter,
+    state_mask,
+)
 from .errors import (
     NetlinkError,
     NetlinkIOError,
@@ -54,6 +63,8 @@ __all__ = [
     "Attr",
     "AttrSpec",
     "Attrs",
+    "DiagSocket",
+    "DumpChunk",
     "ErrorAck",
     "Field",
     "Neighbour",
@@ -72,8 +83,10 @@ __all__ = [
     "StructFormat",
     "Transport",
     "collect",
+    "dump_request",
     "encode_attr",
     "encode_message",
+    "ends_dump",
     "errno_name",
     "get_neighbour",
     "get_route",
@@ -81,9 +94,13 @@ __all__ = [
     "neigh_get_request",
     "nud_names",
     "parse_attrs",
+    "parse_datagram",
     "parse_error",
     "parse_messages",
     "parse_neighbour",
     "parse_route",
+    "parse_socket",
+    "port_filter",
     "route_get_request",
+    "state_mask",
 ]

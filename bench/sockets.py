@@ -1,0 +1,232 @@
+"""Time `netdx sockets` / `netdx who` against ss, lsof and psutil on a host with N connections.
+
+For each N (default 1000 and 10000; 100000 works too) a fresh namespace `ndxh-sk-bench`
+(loopback only, no link anywhere) gets W worker processes. Each worker listens on
+127.0.0.1:(10000+w) and a few more ports (IPv4 and IPv6), opens N/W connections to itself
+from source addresses 127.(10+w).x.y (1000 per address, so ephemeral ports never run
+out), then turns 1% of them into CLOSE-WAIT (the client shuts down, the server never
+closes) and 1% into TIME-WAIT (the server closes first). Inside the namespace, in the same
+run, it then:
+
+1. checks that `netdx sockets -t --json` lists exactly the sockets `ss -tanH` prints;
+2. times (best of --repeat, process start included, output to /dev/null):
+   `netdx sockets -t` vs `ss -tan`; `netdx sockets -t -p` vs `ss -tanp`,
+   `lsof -nP -iTCP` and psutil `net_connections("tcp")`; `netdx who :10000` vs `ss -tlnp`.
+
+Run as root: `.venv/bin/python bench/sockets.py [--sizes 1000 10000 100000]
+[--psutil /path/to/python-with-psutil]`. Prints a Markdown table with the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import functools
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+NS = "ndxh-sk-bench"
+ROOT = Path(__file__).resolve().parents[1]
+PER_ADDRESS = 1000
+NETDX = [sys.executable, "-m", "netdx.sockets.cli"]
+
+
+# --- the worker (runs inside the namespace) ------------------------------------------------
+
+
+def worker(index: int, conns: int) -> None:
+    """Hold `conns` connections to our own listener, plus CLOSE-WAIT and TIME-WAIT ones."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    need = 2 * conns + 200
+    if need > hard:
+        raise SystemExit(f"{conns} connections need {need} fds; the hard limit is {hard}")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, need), hard))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind(("127.0.0.1", 10000 + index))
+    listener.listen(4096)
+    keep: list[socket.socket] = [listener]
+    for port in (20000 + 3 * index, 20001 + 3 * index):
+        extra = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        extra.bind(("0.0.0.0", port))
+        extra.listen(16)
+        keep.append(extra)
+    v6 = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    v6.bind(("::", 30000 + index))
+    v6.listen(16)
+    keep.append(v6)
+    for n in range(conns):
+        batch = n // PER_ADDRESS
+        source = f"127.{10 + index}.{batch // 250}.{batch % 250 + 1}"
+        client = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        client.bind((source, 0))
+        client.connect(("127.0.0.1", 10000 + index))
+        server, _ = listener.accept()
+        if n % 100 == 1:  # CLOSE-WAIT on the server, FIN-WAIT-2 (kept: not orphaned) on the client
+            client.shutdown(socket.SHUT_WR)
+        elif n % 100 == 2:  # TIME-WAIT on the server side, which closes first
+            server.close()
+            client.close()
+            continue
+        keep += [client, server]
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    signal.sigwait({signal.SIGTERM, signal.SIGINT})
+
+
+# --- the driver (root namespace: only ip netns commands) ---------------------------------------
+
+
+def inside(argv: list[str]) -> list[str]:
+    """An argv run inside the bench namespace."""
+    return ["ip", "netns", "exec", NS, *argv]
+
+
+def build(n: int, workers: int) -> list[subprocess.Popen[str]]:
+    """Create the namespace and start the workers; return once all are ready."""
+    subprocess.run(["ip", "netns", "add", NS], check=True)
+    procs: list[subprocess.Popen[str]] = []
+    try:
+        subprocess.run(["ip", "-n", NS, "link", "set", "lo", "up"], check=True)
+        for index in range(workers):
+            argv = inside([sys.executable, __file__, "--worker", str(index), str(n // workers)])
+            procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
+        for proc in procs:
+            assert proc.stdout is not None
+            if proc.stdout.readline().strip() != "ready":
+                raise RuntimeError(f"worker {proc.pid} failed")
+    except BaseException:
+        teardown(procs)
+        raise
+    return procs
+
+
+def teardown(procs: list[subprocess.Popen[str]]) -> None:
+    """Stop our workers (by pid) and delete the namespace."""
+    for proc in procs:
+        with contextlib.suppress(ProcessLookupError):
+            proc.terminate()
+    for proc in procs:
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+    subprocess.run(["ip", "netns", "del", NS], check=False)
+
+
+def timed(argv: list[str], repeat: int) -> float:
+    """Best wall time of `repeat` runs of argv inside the namespace (stdout discarded)."""
+    best = float("inf")
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    for _ in range(repeat):
+        start = time.perf_counter()
+        subprocess.run(inside(argv), stdout=subprocess.DEVNULL, check=True, env=env)
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def same_sockets() -> tuple[bool, str]:
+    """Whether netdx and ss list the same TCP sockets (state, local, peer), as multisets."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    ours_text = subprocess.run(
+        inside([*NETDX, "sockets", "-t", "--json"]), capture_output=True, text=True,
+        check=True, env=env,
+    ).stdout  # fmt: skip
+    ss_text = subprocess.run(
+        inside(["ss", "-tanH"]), capture_output=True, text=True, check=True
+    ).stdout
+    ours = Counter((o["state"], o["local"], o["remote"]) for o in json.loads(ours_text))
+    theirs: Counter[tuple[str, str, str]] = Counter()
+    for line in ss_text.splitlines():
+        cols = line.split()
+        theirs[(cols[0], cols[3], cols[4])] += 1
+    if ours == theirs:
+        return True, f"{sum(ours.values())} sockets, identical"
+    return (
+        False,
+        f"netdx-only {sum((ours - theirs).values())}, ss-only {sum((theirs - ours).values())}",
+    )
+
+
+def measure(n: int, workers: int, repeat: int, psutil_python: str | None) -> dict[str, object]:
+    """Build N connections, check equality, time every command; always clean up."""
+    procs = build(n, workers)
+    try:
+        equal, detail = same_sockets()
+        row: dict[str, object] = {"n": n, "equal": equal, "detail": detail}
+        slow = max(1, repeat // 3) if n >= 50000 else repeat
+        row["netdx sockets"] = timed([*NETDX, "sockets", "-t"], repeat)
+        row["ss -tan"] = timed(["ss", "-tan"], repeat)
+        row["netdx sockets -p"] = timed([*NETDX, "sockets", "-t", "-p"], repeat)
+        row["ss -tanp"] = timed(["ss", "-tanp"], slow)
+        row["lsof -nP -iTCP"] = timed(["lsof", "-nP", "-iTCP"], slow)
+        if psutil_python:
+            code = "import psutil; print(len(psutil.net_connections('tcp')))"
+            row["psutil"] = timed([psutil_python, "-c", code], slow)
+        row["netdx who :10000"] = timed([*NETDX, "who", ":10000"], repeat)
+        row["ss -tlnp"] = timed(["ss", "-tlnp"], repeat)
+        return row
+    finally:
+        teardown(procs)
+
+
+def _ratio(row: dict[str, object], a: str, b: str) -> str:
+    if a not in row or b not in row:
+        return "n/a"
+    return f"{float(row[a]) / float(row[b]):.2f}"  # type: ignore[arg-type]
+
+
+def report(rows: list[dict[str, object]]) -> str:
+    """A Markdown table of times and the ratios the issue asks for."""
+    keys = [k for k in rows[0] if k not in ("n", "equal", "detail")]
+    out = ["| N | " + " | ".join(keys) + " | same set |", "|---" * (len(keys) + 2) + "|"]
+    for row in rows:
+        times = " | ".join(f"{row[k]:.3f}s" if k in row else "-" for k in keys)
+        out.append(f"| {row['n']} | {times} | {row['detail']} |")
+    out.append("")
+    for row in rows:
+        ratio = functools.partial(_ratio, row)
+        out.append(
+            f"N={row['n']}: listing/ss -tan {ratio('netdx sockets', 'ss -tan')} (aim ≤1.5); "
+            f"owners/ss -tanp {ratio('netdx sockets -p', 'ss -tanp')} (aim ≤0.15); "
+            f"owners/psutil {ratio('netdx sockets -p', 'psutil')} (aim ≤0.5); "
+            f"owners/lsof {ratio('netdx sockets -p', 'lsof -nP -iTCP')}; "
+            f"who/ss -tlnp {ratio('netdx who :10000', 'ss -tlnp')} (aim ≤0.3)"
+        )
+    return "\n".join(out)
+
+
+def workers_for(n: int, at_least: int) -> int:
+    """Enough workers that each stays under the fd hard limit (2 fds per connection)."""
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    per_worker = max(1, (hard - 200) // 2)
+    return max(at_least, -(-n // per_worker))
+
+
+def main() -> None:
+    """Parse arguments; run as a worker or as the driver."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--worker", nargs=2, type=int, metavar=("INDEX", "CONNS"))
+    parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 10000])
+    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--psutil", default=None, help="a python that can import psutil")
+    args = parser.parse_args()
+    if args.worker:
+        worker(*args.worker)
+        return
+    rows = [measure(n, workers_for(n, args.workers), args.repeat, args.psutil) for n in args.sizes]
+    print(report(rows))
+
+
+if __name__ == "__main__":
+    main()

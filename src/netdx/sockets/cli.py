@@ -1,0 +1,242 @@
+"""`netdx sockets`, `netdx who` and `netdx inspect`: click commands the main CLI mounts.
+
+Thin: parse, build a query, call, render, return an exit code (0 ok / something found,
+1 a problem or nothing found, 2 bad usage). Top-level imports are click and stdlib only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import ipaddress
+import socket
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+import click
+
+from netdx.netlink.diag import STATE_NUMBERS
+
+if TYPE_CHECKING:
+    from netdx.budget import Deadline
+    from netdx.sockets.model import SocketListing
+
+EXIT_OK, EXIT_PROBLEM = 0, 1
+_STATES = sorted(STATE_NUMBERS)
+
+
+def _timeout_option(func: click.decorators.FC) -> click.decorators.FC:
+    return click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 300),
+        default=10.0,
+        show_default=True,
+        help="Time budget in seconds.",
+    )(func)
+
+
+@contextlib.contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection during a listing: it allocates a tuple per socket (100k+)
+    and no reference cycles, and the collector would rescan them again and again (a fifth
+    of the run time). Switched back on afterwards for callers that run in-process."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _ifnames() -> dict[int, str]:
+    try:
+        return {index: name for index, name in socket.if_nameindex()}
+    except OSError:
+        return {}
+
+
+def _note(lines: list[str]) -> None:
+    for line in lines:
+        click.echo(f"netdx: note: {line}", err=True)
+
+
+@click.command()
+@click.option("-t", "--tcp", is_flag=True, help="TCP sockets (default: TCP and UDP).")
+@click.option("-u", "--udp", is_flag=True, help="UDP sockets.")
+@click.option("-4", "ipv4", is_flag=True, help="IPv4 only.")
+@click.option("-6", "ipv6", is_flag=True, help="IPv6 only.")
+@click.option("-l", "--listen", is_flag=True, help="Listening sockets only (UDP: unconnected).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    type=click.Choice(_STATES, case_sensitive=False),
+    help="Only this state (repeatable), filtered in the kernel.",
+)
+@click.option("--port", "ports", multiple=True, type=click.IntRange(0, 65535),
+              help="Local or remote port (repeatable), filtered in the kernel.")  # fmt: skip
+@click.option("-p", "--process", is_flag=True, help="Show the owning process, user and fd.")
+@click.option("--summary", is_flag=True, help="Counts per state, and per state × port/process.")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
+@_timeout_option
+def sockets(
+    *,
+    tcp: bool,
+    udp: bool,
+    ipv4: bool,
+    ipv6: bool,
+    listen: bool,
+    states: tuple[str, ...],
+    ports: tuple[int, ...],
+    process: bool,
+    summary: bool,
+    as_json: bool,
+    timeout: float,
+) -> int:
+    """List TCP and UDP sockets with their state and queues (the ss of netdx)."""
+    from netdx.budget import Deadline
+    from netdx.sockets.dump import list_sockets
+    from netdx.sockets.model import Proto, SocketQuery
+
+    if summary and as_json:
+        raise click.UsageError("--summary and --json cannot be combined")
+    chosen: list[Proto] = []
+    if tcp:
+        chosen.append("tcp")
+    if udp:
+        chosen.append("udp")
+    protocols: tuple[Proto, ...] = tuple(chosen) or ("tcp", "udp")
+    families = (4,) * ipv4 + (6,) * ipv6 or (4, 6)
+    query = SocketQuery(
+        protocols=protocols,
+        families=families,
+        states=tuple(s.upper() for s in states),
+        listen=listen,
+        ports=ports,
+    )
+    deadline = Deadline.after(timeout)
+    listing = list_sockets(query, deadline=deadline)
+    if process:
+        listing = _with_owners(listing, deadline)
+    _print_listing(listing, process=process, summary=summary, as_json=as_json)
+    return EXIT_OK
+
+
+def _with_owners(listing: SocketListing, deadline: Deadline) -> SocketListing:
+    from dataclasses import replace
+
+    from netdx.sockets.owners import find_owners
+
+    scan = find_owners([s.inode for s in listing.sockets], deadline=deadline)
+    return replace(listing, owners=scan)
+
+
+def _print_listing(listing: SocketListing, *, process: bool, summary: bool, as_json: bool) -> None:
+    from netdx.sockets import render
+
+    ifnames = _ifnames()
+    if as_json:
+        text = render.json_text(listing, with_process=process, ifnames=ifnames)
+    elif summary:
+        text = render.summary(listing, with_process=process)
+    else:
+        text = render.table(listing, with_process=process, ifnames=ifnames)
+    sys.stdout.write(text + "\n")
+    _note(render.notes_text(listing))
+
+
+def parse_port_spec(spec: str) -> tuple[str | None, int]:
+    """PORT, :PORT, ADDR:PORT or [V6ADDR]:PORT → (address or None, port)."""
+    text, _, port_text = spec.rpartition(":")
+    host = text.strip("[]") or None
+    if not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+        raise click.BadParameter(f"{spec!r}: expected PORT, :PORT or ADDR:PORT")
+    if host is None:
+        return None, int(port_text)
+    try:
+        return str(ipaddress.ip_address(host)), int(port_text)
+    except ValueError as exc:
+        raise click.BadParameter(f"{host!r} is not an IP address") from exc
+
+
+@click.command()
+@click.argument("spec", metavar="[ADDR]:PORT")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
+@_timeout_option
+def who(*, spec: str, as_json: bool, timeout: float) -> int:
+    """Which process, user and fd own the listener and connections on a port (lsof -i)."""
+    from dataclasses import replace
+
+    from netdx.budget import Deadline
+    from netdx.sockets.dump import list_sockets
+    from netdx.sockets.model import SocketQuery
+    from netdx.sockets.owners import find_owners
+
+    address, port = parse_port_spec(spec)
+    deadline = Deadline.after(timeout)
+    with _gc_paused():
+        listing = list_sockets(SocketQuery(ports=(port,)), deadline=deadline)
+        if address is not None:
+            keep = tuple(s for s in listing.sockets if address in (s.src, s.dst) or _wild(s.src))
+            listing = replace(listing, sockets=keep)
+        scan = find_owners([s.inode for s in listing.sockets], deadline=deadline)
+        listing = replace(listing, owners=scan)
+        _print_listing(listing, process=True, summary=False, as_json=as_json)
+    if not listing.sockets:
+        _note([f"no TCP or UDP socket uses port {port}" + (f" on {address}" if address else "")])
+    return EXIT_OK if listing.sockets else EXIT_PROBLEM
+
+
+def _wild(address: str) -> bool:
+    return address in ("0.0.0.0", "::")
+
+
+@click.command()
+@click.option("--port", required=True, type=click.IntRange(1, 65535), help="The service port.")
+@click.option("--address", default=None, help="The address clients connect to (optional).")
+@click.option("--json", "as_json", is_flag=True, help="The verdict as JSON (netdx.inspect/1).")
+@_timeout_option
+def inspect(*, port: int, address: str | None, as_json: bool, timeout: float) -> int:
+    """Server-side verdict for one TCP port: nothing listening, loopback only, one address
+    family only, a full accept queue, a CLOSE-WAIT leak."""
+    import json
+
+    from netdx.budget import Deadline
+    from netdx.sockets import render
+    from netdx.sockets.inspect import inspect_local
+
+    if address is not None:
+        address = parse_port_spec(f"{address}:{port}")[0]
+    result = inspect_local(port, deadline=Deadline.after(timeout), address=address)
+    if as_json:
+        doc = render.inspect_document(result, _ifnames())
+        click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render.inspect_text(result))
+    return EXIT_OK if result.verdict.ok else EXIT_PROBLEM
+
+
+@click.group()
+def _standalone() -> None:
+    """The three commands on their own (python -m netdx.sockets.cli), until mounted."""
+
+
+_standalone.add_command(sockets)
+_standalone.add_command(who)
+_standalone.add_command(inspect)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the standalone group; return the exit code."""
+    try:
+        result = _standalone.main(args=argv, prog_name="netdx", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        return 2
+    return result if isinstance(result, int) else EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Text and JSON for socket listings: read finished values, compute nothing but layout.
+
+Plain strings, no rich: a listing of 100k sockets must print in well under a second.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from netdx.netlink.diag import TCP_STATES, endpoint_text
+from netdx.sockets.model import Owner, SocketEntry, SocketListing
+
+if TYPE_CHECKING:
+    from netdx.sockets.inspect import Inspection
+
+_AF_INET = socket.AF_INET
+
+
+def local_text(sock: SocketEntry, ifnames: Mapping[int, str]) -> str:
+    """The local end as ss prints it, with %ifname for a socket bound to an interface."""
+    ifname = ifnames.get(sock.ifindex, str(sock.ifindex)) if sock.ifindex else None
+    return endpoint_text(sock.family, sock.src, sock.sport, v6only=sock.v6only, ifname=ifname)
+
+
+def _owner_cells(listing: SocketListing) -> Callable[[int], str]:
+    """inode → the Process cell (" command(pid=N,fd=N,user=U)"), text made once per process."""
+    scan = listing.owners
+    if scan is None:
+        return _NO_CELLS
+    around = {pid: (f" {p.command}(pid={pid},fd=", f",user={p.user})")
+              for pid, p in scan.processes.items()}  # fmt: skip
+    get, none = scan.holders.get, ("", "")
+
+    def cell(inode: int) -> str:
+        held = get(inode)
+        if held is None:
+            return ""
+        before, after = around.get(held[0], none)
+        return before + str(held[1]) + after
+
+    return cell
+
+
+def process_text(owner: Owner | None) -> str:
+    """`command(pid=N)`, or "" for no owner."""
+    return f"{owner.command}(pid={owner.pid})" if owner is not None else ""
+
+
+_HEAD = ("Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer")
+_V4_WIDTH = len("255.255.255.255:65535")
+
+
+_STATE_NAMES = tuple(TCP_STATES.get(n) or f"STATE-{n}" for n in range(256))
+
+
+def table(
+    listing: SocketListing, *, with_process: bool, ifnames: Mapping[int, str] | None = None
+) -> str:
+    """An ss-like table: Proto State Recv-Q Send-Q Local Peer [Process].
+
+    The Local and Peer columns are as wide as the widest IPv4 endpoint, wider only for the
+    IPv6 and interface-bound sockets present: no pass over every socket to measure them.
+    This runs once per socket on 100k sockets: tuple unpacking in the loop target and
+    %-formatting are the fastest Python has (twice as fast as attributes and f-strings).
+    """
+    names = ifnames or {}
+    socks = listing.sockets
+    odd = [s for s in socks if s.family != _AF_INET or s.ifindex]
+    width = max([_V4_WIDTH, *(len(local_text(s, names)) for s in odd)])
+    peer = max([_V4_WIDTH, *(len(s.remote) for s in odd)]) if with_process else 0
+    state_names, v4 = _STATE_NAMES, _AF_INET
+    fmt = "%%-5s %%-10s %%6d %%6d %%-%ds %%-%ds" % (width, peer)  # noqa: UP031
+    head = fmt.replace("d", "s") % _HEAD
+    cells = _owner_cells(listing) if with_process else _NO_CELLS
+    lines = [
+        fmt % (
+            proto, state_names[state], rq, wq,
+            src + ":" + str(sport) if fam == v4 and not ifx else local_text(s, names),
+            dst + ":" + (str(dport) if dport else "*") if fam == v4 else s.remote,
+        )
+        + cells(inode)
+        for s in socks
+        for (proto, fam, state, src, sport, dst, dport, ifx, rq, wq, _, inode, _) in (s,)
+    ]  # fmt: skip
+    if not with_process:
+        return "\n".join([head, *lines])
+    # Sockets without an owner end in the Peer column's padding: strip it.
+    return "\n".join([head + " Process", *(line.rstrip() for line in lines)])
+
+
+def _NO_CELLS(inode: int) -> str:
+    return ""
+
+
+def notes_text(listing: SocketListing) -> list[str]:
+    """What could not be read, one sentence per line (for stderr or a table footer)."""
+    out = list(listing.notes)
+    scan = listing.owners
+    if scan is None:
+        return out
+    out += list(scan.notes)
+    missing = sum(1 for s in listing.sockets if s.inode and scan.owner_of(s) is None)
+    if not missing:
+        return out
+    why = "some processes are not readable" if scan.unreadable else "no process found"
+    out.append(f"{missing} socket(s) without a known owner: {why}")
+    if scan.vanished:
+        out.append(f"{scan.vanished} process(es) exited while /proc was read")
+    for issue in scan.unreadable[:5]:
+        out.append(f"pid {issue.pid} ({issue.command or '?'}): {issue.reason}")
+    if len(scan.unreadable) > 5:
+        out.append(f"... and {len(scan.unreadable) - 5} more unreadable processes")
+    return out
+
+
+def socket_object(
+    sock: SocketEntry, listing: SocketListing, ifnames: Mapping[int, str], with_process: bool
+) -> dict[str, Any]:
+    """One socket as the JSON object of `netdx sockets --json`."""
+    obj: dict[str, Any] = {
+        "proto": sock.proto,
+        "family": 6 if sock.family == 10 else 4,
+        "state": sock.state_name,
+        "local": local_text(sock, ifnames),
+        "remote": sock.remote,
+        "local_address": sock.src,
+        "local_port": sock.sport,
+        "remote_address": sock.dst,
+        "remote_port": sock.dport,
+        "recv_q": sock.rqueue,
+        "send_q": sock.wqueue,
+        "uid": sock.uid,
+        "inode": sock.inode,
+        "interface": ifnames.get(sock.ifindex, str(sock.ifindex)) if sock.ifindex else None,
+        "v6only": sock.v6only,
+    }
+    if with_process:
+        owners = listing.owners.owners_of(sock.inode) if listing.owners else ()
+        obj["process"] = _owner_object(owners[0]) if owners else None
+        if len(owners) > 1:
+            obj["processes"] = [_owner_object(o) for o in owners]
+    return obj
+
+
+def _owner_object(owner: Owner) -> dict[str, Any]:
+    return {"pid": owner.pid, "command": owner.command, "user": owner.user, "fd": owner.fd}
+
+
+def json_text(
+    listing: SocketListing, *, with_process: bool, ifnames: Mapping[int, str] | None = None
+) -> str:
+    """The listing as a JSON array, one object per socket and one socket per line (greppable,
+    and three times faster to write than an indented document)."""
+    names = ifnames or {}
+    dumps = json.dumps
+    if not listing.sockets:
+        return "[]"
+    body = ",\n".join(
+        dumps(socket_object(s, listing, names, with_process)) for s in listing.sockets
+    )
+    return "[\n" + body + "\n]"
+
+
+def service_port(sock: SocketEntry, listening: frozenset[tuple[str, int]]) -> int:
+    """The port that names the service of a connection: the local one if something listens
+    on it here (server side), else the remote one (client side)."""
+    return sock.sport if (sock.proto, sock.sport) in listening or not sock.dport else sock.dport
+
+
+def summary(listing: SocketListing, *, with_process: bool, top: int = 20) -> str:
+    """Counts per state, then the biggest groups per state × port (× process with -p)."""
+    states = Counter((s.proto, s.state_name) for s in listing.sockets)
+    lines = [f"{len(listing.sockets)} sockets"]
+    lines += [f"  {p:<4} {st:<11} {n:>8}" for (p, st), n in sorted(states.items())]
+    # Listening: TCP LISTEN, and UDP sockets bound without a peer (ss -l shows both).
+    listening = frozenset((s.proto, s.sport) for s in listing.sockets if s.state in (7, 10))
+    groups: Counter[tuple[str, str, int, str]] = Counter()
+    for s in listing.sockets:
+        owner = process_text(listing.owner_of(s)) if with_process else ""
+        groups[(s.proto, s.state_name, service_port(s, listening), owner)] += 1
+    lines.append(f"by state and port{' and process' if with_process else ''} (top {top}):")
+    for (proto, state, port, owner), n in groups.most_common(top):
+        lines.append(f"  {proto:<4} {state:<11} :{port:<6} {n:>8}  {owner}".rstrip())
+    return "\n".join(lines)
+
+
+def inspect_document(
+    inspection: Inspection, ifnames: Mapping[int, str] | None = None
+) -> dict[str, Any]:
+    """An Inspection as the JSON-ready mapping of the `netdx.inspect/1` contract; the
+    verdict has the same shape as `netdx check`'s."""
+    names = ifnames or {}
+    verdict = inspection.verdict
+    listing = SocketListing(sockets=inspection.listeners, owners=inspection.owners)
+    return {
+        "schema": inspection.schema,
+        "port": inspection.port,
+        "address": inspection.address,
+        "verdict": {
+            "layer": verdict.layer,
+            "cause": verdict.cause,
+            "summary": verdict.summary,
+            "evidence": list(verdict.evidence),
+            "fix": list(verdict.fix),
+            "warnings": [{"cause": w.cause, "summary": w.summary} for w in verdict.warnings],
+        },
+        "findings": [
+            {
+                "cause": f.cause,
+                "severity": f.severity,
+                "step": f.step,
+                "summary": f.summary,
+                "evidence": list(f.evidence),
+                "fix": list(f.fix),
+            }
+            for f in inspection.findings
+        ],
+        "listeners": [socket_object(s, listing, names, True) for s in inspection.listeners],
+        "states": dict(inspection.states),
+        "notes": list(inspection.notes),
+    }
+
+
+def inspect_text(inspection: Inspection) -> str:
+    """The verdict first, then its evidence, fixes, warnings and the connection counts."""
+    verdict = inspection.verdict
+    mark = "ok" if verdict.ok else verdict.cause
+    lines = [f"port {inspection.port}: {mark}", f"  {verdict.summary}"]
+    lines += [f"  evidence: {e}" for e in verdict.evidence]
+    lines += [f"  fix: {f}" for f in verdict.fix]
+    lines += [f"  warning [{w.cause}]: {w.summary}" for w in verdict.warnings]
+    if inspection.states:
+        counts = ", ".join(f"{n} {state}" for state, n in inspection.states.items())
+        lines.append(f"  connections: {counts}")
+    lines += [f"  note: {n}" for n in inspection.notes]
+    return "\n".join(lines)
