@@ -29,6 +29,8 @@ lab: venv
 bench: venv
 	$(BIN)/python bench/check.py
 	$(BIN)/python bench/dns.py --runs 15
+	$(BIN)/pip install -q psutil
+	$(BIN)/python bench/sockets.py --sizes 1000 10000 100000 --psutil $(BIN)/python
 
 clean-lab: venv
 	$(BIN)/netdx lab clean

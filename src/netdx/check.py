@@ -22,6 +22,7 @@ from netdx.model import (
     CheckEvidence,
     DnsEvidence,
     EgressCheck,
+    Finding,
     IcmpEcho,
     PathTrace,
     Report,
@@ -199,7 +200,31 @@ async def _probe_address(
     base = AddressEvidence(address=address, family=_family(address), route=route)
     if target.port is None:
         return await _probe_host_only(base, deadline)
-    return await _probe_port(base, target, target.port, settings, deadline)
+    if route.status != "local":
+        return await _probe_port(base, target, target.port, settings, deadline)
+    # The target is this host: read the server side too (listeners, owners, queues).
+    probed, local = await asyncio.gather(
+        _probe_port(base, target, target.port, settings, deadline),
+        _inspect_local(address, target.port, deadline),
+    )
+    findings, notes = local
+    return dataclasses.replace(probed, local_findings=findings, local_notes=notes)
+
+
+async def _inspect_local(
+    address: str, port: int, deadline: Deadline
+) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
+    """`netdx inspect`'s findings for a port on this host (in a worker thread: it reads
+    sock_diag and /proc synchronously, within its own deadline)."""
+    from netdx.sockets.inspect import inspect_local
+
+    try:
+        found = await asyncio.to_thread(
+            inspect_local, port, deadline=deadline.share(0.5), address=address, sample_gap=0.0
+        )
+    except OSError as exc:
+        return (), (f"server side not read: {exc}",)
+    return found.findings, found.notes
 
 
 async def _probe_host_only(base: AddressEvidence, deadline: Deadline) -> AddressEvidence:

@@ -26,7 +26,18 @@ _LAZY_COMMANDS = {
         "dns",
         "Ask DNS precisely; --trace walks from the root, --compare checks every source.",
     ),
+    "inspect": (
+        "netdx.sockets.cli",
+        "inspect",
+        "On the server: the verdict for one service port (listeners, queues, leaks).",
+    ),
     "lab": ("netdx.lab.cli", "lab", "Rebuild failure modes in network namespaces."),
+    "sockets": (
+        "netdx.sockets.cli",
+        "sockets",
+        "List sockets like ss, faster, with owners (-p) and per-state summaries.",
+    ),
+    "who": ("netdx.sockets.cli", "who", "Which process, user and fd own a port (like lsof -i)."),
 }
 
 

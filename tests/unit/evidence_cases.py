@@ -15,6 +15,7 @@ from netdx.model import (
     DnsRecord,
     DnsServerAnswer,
     EgressCheck,
+    Finding,
     Hop,
     HttpExchange,
     IcmpEcho,
@@ -704,6 +705,95 @@ STALE_CACHE = CheckEvidence(
             route=route_ok("10.0.0.20", gateway=None, neigh="REACHABLE"),
             echo=echo_reply("10.0.0.20", ttl=64),
             tcp=tcp("10.0.0.20", 5432, "timeout"),
+        ),
+    ),
+)
+
+
+# --- targets on this host: the server-side findings of `netdx inspect` ride along ----------
+
+
+def local_route(address: str) -> RouteLookup:
+    """The kernel's answer for an address of this host."""
+    return RouteLookup(
+        address=address, status="local", route_type="local", interface="lo", source=address
+    )
+
+
+def server_finding(cause: str, summary: str) -> Finding:
+    """A failing server-side finding as `netdx inspect` makes it."""
+    return Finding(
+        cause=cause,
+        severity="fail",
+        step="service",
+        summary=summary,
+        evidence=(summary,),
+        fix=("ss -tlnp 'sport = :5432'",),
+    )
+
+
+# postgres listens on 127.0.0.1 only; checked on the server through its LAN address.
+LOCAL_LOOPBACK_ONLY = CheckEvidence(
+    target_host="10.0.0.20",
+    port=5432,
+    scheme=None,
+    dns=literal("10.0.0.20"),
+    addresses=(
+        addr(
+            "10.0.0.20",
+            route=local_route("10.0.0.20"),
+            echo=echo_reply("10.0.0.20", ttl=64),
+            tcp=tcp("10.0.0.20", 5432, "refused"),
+            local_findings=(
+                server_finding(
+                    "service.loopback_only",
+                    "postgres (pid 901) listens on 127.0.0.1:5432 only: remote clients are refused",
+                ),
+            ),
+        ),
+    ),
+)
+
+# The listener's accept queue is full: SYNs to it are dropped, the connect times out.
+LOCAL_QUEUE_FULL = CheckEvidence(
+    target_host="127.0.0.1",
+    port=8080,
+    scheme=None,
+    dns=literal("127.0.0.1"),
+    addresses=(
+        addr(
+            "127.0.0.1",
+            route=local_route("127.0.0.1"),
+            echo=echo_reply("127.0.0.1", ttl=64),
+            tcp=tcp("127.0.0.1", 8080, "timeout"),
+            local_findings=(
+                server_finding(
+                    "app.accept_queue_full",
+                    "the listener on 127.0.0.1:8080 has 129 connections queued, its backlog",
+                ),
+            ),
+        ),
+    ),
+)
+
+# The connection works, but the service leaks sockets in CLOSE-WAIT: a warning on ok.
+LOCAL_CLOSE_WAIT = CheckEvidence(
+    target_host="127.0.0.1",
+    port=8080,
+    scheme=None,
+    dns=literal("127.0.0.1"),
+    addresses=(
+        addr(
+            "127.0.0.1",
+            route=local_route("127.0.0.1"),
+            echo=echo_reply("127.0.0.1", ttl=64),
+            tcp=tcp("127.0.0.1", 8080, "connected"),
+            local_findings=(
+                server_finding(
+                    "app.close_wait_leak",
+                    "app (pid 77) holds 40 sockets in CLOSE-WAIT: it never closes them",
+                ),
+            ),
         ),
     ),
 )

@@ -47,3 +47,20 @@ def test_silent_hops_are_collapsed_into_ranges() -> None:
         PathTrace(address="10.0.2.20", port=1, hops=(Hop(ttl=1, kind="silent"),), reached=False)
     )
     assert "1 *;" in lone
+
+
+def test_server_side_finding_decides_a_local_target() -> None:
+    """For a target on this host the listener's own story (loopback bind, full queue)
+    replaces the bare reset or timeout the client saw."""
+    _, verdict = diagnose(cases.LOCAL_LOOPBACK_ONLY)
+    assert verdict.cause == "service.loopback_only"
+    assert verdict.layer == "service"
+    _, verdict = diagnose(cases.LOCAL_QUEUE_FULL)
+    assert verdict.cause == "app.accept_queue_full"
+
+
+def test_server_side_leak_is_a_warning_when_the_connection_works() -> None:
+    """A CLOSE-WAIT leak does not fail a check whose connection succeeded: it rides along."""
+    _, verdict = diagnose(cases.LOCAL_CLOSE_WAIT)
+    assert verdict.cause == "ok"
+    assert [w.cause for w in verdict.warnings] == ["app.close_wait_leak"]

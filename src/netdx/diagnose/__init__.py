@@ -18,6 +18,9 @@ CAUSES: tuple[str, ...] = (
     "reach.no_reply",
     "port.refused",
     "port.filtered",
+    "service.loopback_only",
+    "app.close_wait_leak",
+    "app.accept_queue_full",
     "firewall.reject_port_unreachable",
     "firewall.reject_admin",
     "firewall.local_egress",
@@ -31,14 +34,14 @@ CAUSES: tuple[str, ...] = (
 )
 
 # Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).
-RESERVED_CAUSES: tuple[str, ...] = (
-    "service.loopback_only",
-    "app.close_wait_leak",
-    "app.accept_queue_full",
-)
+RESERVED_CAUSES: tuple[str, ...] = ()
 
-# Causes of the same vocabulary that other commands emit (`netdx dns`), not `netdx check`.
+# Causes of the same vocabulary that other commands emit (`netdx dns`, `netdx inspect`),
+# not `netdx check`.
 OTHER_CAUSES: tuple[str, ...] = (
+    "service.ipv4_only_listener",
+    "service.ipv6_only_listener",
+    "app.time_wait_churn",
     "dns.lame_delegation",
     "dns.search_domain",
     "dns.dangling_cname",

@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     route.no_route,
     reach.host_unreachable,
     reach.no_reply,
+    port.local_service,
     port.refused,
     port.reject_port_unreachable,
     port.reject_admin,

@@ -8,8 +8,11 @@ mismatch of `diagnose.service`, which names the real cause.
 
 from __future__ import annotations
 
+import dataclasses
+
 from netdx.diagnose.facts import (
     PROHIBITED_KINDS,
+    connected,
     echo_text,
     endpoint,
     fallback,
@@ -98,6 +101,8 @@ def egress_text(egress: EgressCheck | None) -> str:
 
 def refused(ev: CheckEvidence) -> Finding | None:
     """port.refused: the first address answered the SYN with a reset."""
+    if _local_fail(ev) is not None:
+        return None  # the server-side finding says the same, with the listener named
     got = _failed_first(ev)
     if got is None or got[1].outcome != "refused":
         return None
@@ -231,6 +236,8 @@ def filtered_midway(ev: CheckEvidence) -> Finding | None:
 
 def filtered(ev: CheckEvidence) -> Finding | None:
     """port.filtered: the SYN got no answer at all; something drops it silently."""
+    if _local_fail(ev) is not None:
+        return None  # this host's own listener explains it (e.g. a full accept queue)
     got = _failed_first(ev)
     if got is None or got[1].outcome != "timeout":
         return None
@@ -257,3 +264,29 @@ def filtered(ev: CheckEvidence) -> Finding | None:
             f"confirm the path: traceroute -T -p {tcp.port} -n {head.address}",
         ),
     )
+
+
+def _local_fail(ev: CheckEvidence) -> Finding | None:
+    """The first failing server-side finding for a local target that did not connect."""
+    head = first(ev)
+    if head is None or ev.port is None or connected(head) or fallback(ev) is not None:
+        return None  # a later address connected: the service mismatch rules name it
+    return next((f for f in head.local_findings if f.severity == "fail"), None)
+
+
+def local_service(ev: CheckEvidence) -> Finding | None:
+    """The server-side view when the target is this host (`netdx inspect`'s rules): why the
+    port failed, in the listener's words (port.refused naming the nearby listener,
+    service.loopback_only, app.accept_queue_full, ...). When the connection worked, a failing
+    server-side finding (a CLOSE-WAIT leak) rides along as a warning."""
+    head = first(ev)
+    if head is None or ev.port is None or not head.local_findings:
+        return None
+    found = _local_fail(ev)
+    if found is not None:
+        return dataclasses.replace(found, step="port")
+    if connected(head):
+        leak = next((f for f in head.local_findings if f.severity == "fail"), None)
+        if leak is not None:
+            return dataclasses.replace(leak, severity="warn", step="service")
+    return None

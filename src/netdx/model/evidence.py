@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from netdx.model.report import Finding
+
 Family = Literal[4, 6]
 
 # --- DNS -----------------------------------------------------------------------------------
@@ -264,6 +266,10 @@ class AddressEvidence:
     # Host-only targets: TCP connects to a few common ports; any answer (even a reset)
     # proves the host is up when ICMP echo is filtered or not permitted.
     liveness: tuple[TcpConnect, ...] = ()
+    # When the address belongs to this host: the server-side findings for the port (the
+    # rules of `netdx inspect` over sock_diag and /proc), and what could not be read.
+    local_findings: tuple[Finding, ...] = ()
+    local_notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
