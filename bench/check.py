@@ -1,11 +1,15 @@
 """Time `netdx check` on every lab scenario against the manual sequence a person would type.
 
-For each scenario the lab is built once; inside the client's namespace, in the same run:
+For each scenario the lab is built once; inside the namespace of the host the scenario runs
+its command on (`run_on`, by default the client), in the same run:
 - netdx:  `netdx check TARGET --json` (the best of --repeat runs, process start included);
 - manual: `nslookup NAME` (for names), `ping -c 3 ADDR`, `nc -zv ADDR PORT` (for ports) and
   `curl -sS -o /dev/null URL` (for URLs), one after the other with their default settings,
   as a person types them. A command still running after --cap seconds is stopped and its
   time counted as the cap (shown with ">"): `nc` alone waits ~2 minutes on a dropped SYN.
+
+Scenarios whose command is not `netdx check` (`netdx inspect` has no target to time against
+ping/nc) are skipped, with a note on stderr.
 
 Run as root: `make bench` or `.venv/bin/python bench/check.py [--repeat N] [--cap S] [NAME...]`.
 Prints a Markdown table and the ratios (netdx / manual; below 1 means netdx is faster).
@@ -66,7 +70,7 @@ def manual_commands(scenario: Scenario, first_address: str | None) -> list[list[
 
 def bench_scenario(scenario: Scenario, repeat: int, cap: float) -> Row:
     with Lab(scenario) as lab:
-        client = scenario.client
+        client = scenario.runner
         netdx_argv = lab.exec_argv(
             client, [sys.executable, "-m", "netdx", "check", *scenario.check, "--json"]
         )
@@ -105,6 +109,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     scenarios = [s for s in list_scenarios() if not args.names or s.name in args.names]
+    for skipped in (s for s in scenarios if s.command != "check"):
+        print(f"skipped {skipped.name}: netdx {skipped.command} has no target", file=sys.stderr)
+    scenarios = [s for s in scenarios if s.command == "check"]
     rows = [bench_scenario(s, args.repeat, args.cap) for s in scenarios]
     print("| scenario | verdict | expected? | netdx s | manual s | ratio | manual sequence |")
     print("|---|---|---|---:|---:|---:|---|")

@@ -273,7 +273,9 @@ async def _probe_port(
         await asyncio.gather(watcher, return_exceptions=True)
     echo = await _finish_echo(echo_task, base.address, tcp, deadline)
     result = dataclasses.replace(base, echo=echo, tcp=tcp)
-    if tcp.outcome == "timeout" and tcp.timeout_basis != "neighbour":
+    silent_remote = base.route is None or base.route.status != "local"
+    if tcp.outcome == "timeout" and tcp.timeout_basis != "neighbour" and silent_remote:
+        # A path trace or egress test says nothing for this host's own address.
         return await _after_timeout(result, port, echo, deadline)
     if tcp.outcome in ("error", "timeout"):
         route = await _reread_neighbour(base.route, deadline)

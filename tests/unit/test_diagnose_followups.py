@@ -64,3 +64,9 @@ def test_server_side_leak_is_a_warning_when_the_connection_works() -> None:
     _, verdict = diagnose(cases.LOCAL_CLOSE_WAIT)
     assert verdict.cause == "ok"
     assert [w.cause for w in verdict.warnings] == ["app.close_wait_leak"]
+
+
+def test_server_side_verdict_quotes_the_client_view_too() -> None:
+    """The local verdict starts its evidence with the connect netdx itself made."""
+    _, verdict = diagnose(cases.LOCAL_LOOPBACK_ONLY)
+    assert verdict.evidence[0].startswith("TCP connect to 10.0.0.20:5432: refused")

@@ -284,7 +284,8 @@ def local_service(ev: CheckEvidence) -> Finding | None:
         return None
     found = _local_fail(ev)
     if found is not None:
-        return dataclasses.replace(found, step="port")
+        seen = (tcp_text(head.tcp),) if head.tcp is not None else ()
+        return dataclasses.replace(found, step="port", evidence=seen + found.evidence)
     if connected(head):
         leak = next((f for f in head.local_findings if f.severity == "fail"), None)
         if leak is not None:

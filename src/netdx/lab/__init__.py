@@ -3,9 +3,10 @@
     with Lab(load_scenario("payment-db-firewall")) as lab:
         subprocess.run(lab.exec_argv("payment", ["nc", "-z", "-w1", "db-server-01", "5432"]))
 
-`run_scenario(name)` builds a scenario, runs `netdx check --json` on its client and compares
-the verdict with the expected cause. Importing this package is cheap: yaml and pydantic are
-imported only when a scenario file is read.
+`run_scenario(name)` builds a scenario, runs ``netdx check --json`` on its client (or, as the
+scenario says with `command` and `run_on`, ``netdx inspect`` or a check on the server itself)
+and compares the verdict with the expected cause. Importing this package is cheap: yaml and
+pydantic are imported only when a scenario file is read.
 """
 
 from netdx.lab.build import Lab, LabState

@@ -1,7 +1,12 @@
 """The pydantic schema of a scenario file (imported lazily: pydantic is heavy).
 
 The models only check shape and simple values; `to_scenario` then checks the cross references
-(link members, client, service hosts) and builds the frozen `netdx.lab.model` values.
+(link members, client, run_on, service hosts, what a churn/fill client connects to) and
+builds the frozen `netdx.lab.model` values.
+
+Optional top-level fields: ``command: check|inspect`` (default check) and ``run_on: HOST``
+(default: the client). Server services need ``listen``; client services (``churn``,
+``fill``) need ``target: ADDR:PORT`` and ``count``, and take no ``listen``.
 """
 
 from __future__ import annotations
@@ -12,7 +17,15 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from netdx.lab.model import Host, Interface, Link, Scenario, Service
+from netdx.lab.model import (
+    CLIENT_KINDS,
+    DEFAULT_BACKLOG,
+    Host,
+    Interface,
+    Link,
+    Scenario,
+    Service,
+)
 
 _NAME = r"^[a-z0-9][a-z0-9-]*$"
 # Interfaces are named ndx-<link> and IFNAMSIZ allows 15 characters.
@@ -48,10 +61,15 @@ class HostModel(_Model):
 
 class ServiceModel(_Model):
     host: HostName
-    kind: Literal["tcp", "http", "https", "dns"]
-    listen: str
+    kind: Literal["tcp", "http", "https", "dns", "churn", "fill"]
+    listen: str = ""
     v6only: bool = False
-    mode: Literal["hold", "close"] = "hold"
+    mode: Literal["hold", "close", "noaccept", "leak"] = "hold"
+    # Small bounds: the lab's states need a handful of sockets, never thousands.
+    backlog: int = Field(default=DEFAULT_BACKLOG, ge=0, le=4096)
+    target: str = ""
+    count: int = Field(default=0, ge=0, le=1000)
+    interval: float = Field(default=0.02, ge=0, le=5)
     status: int = Field(default=200, ge=100, le=599)
     server_name: str = ""
     zone: str = ""
@@ -70,6 +88,8 @@ class ScenarioModel(_Model):
     check: list[str] = Field(min_length=1)
     expect: str
     max_seconds: float = Field(default=4.0, gt=0, le=120)
+    command: Literal["check", "inspect"] = "check"
+    run_on: HostName | None = None
 
     @field_validator("expect")
     @classmethod
@@ -85,7 +105,7 @@ def to_scenario(model: ScenarioModel) -> Scenario:
     hosts = tuple(_host(name, spec, model) for name, spec in model.hosts.items())
     links = tuple(Link(name=name, hosts=tuple(members)) for name, members in model.links.items())
     services = tuple(_service(spec) for spec in model.services)
-    return Scenario(
+    scenario = Scenario(
         name=model.name,
         topology=model.topology,
         description=model.description.strip(),
@@ -97,7 +117,16 @@ def to_scenario(model: ScenarioModel) -> Scenario:
         check=tuple(model.check),
         expect=model.expect,
         max_seconds=model.max_seconds,
+        command=model.command,
+        run_on=model.run_on or model.client,
     )
+    for index, service in enumerate(services):
+        if service.is_client and scenario.target_of(service) is None:
+            raise ValueError(
+                f"services.{index}.target: no service of the scenario listens on "
+                f"{service.target} (a client waits for a state on that server)"
+            )
+    return scenario
 
 
 def _check_references(model: ScenarioModel) -> None:
@@ -116,11 +145,39 @@ def _check_references(model: ScenarioModel) -> None:
                 raise ValueError(f"hosts.{name}.addresses: host is not on link {link!r}")
     if model.client not in known:
         raise ValueError(f"client: unknown host {model.client!r}")
+    if model.run_on is not None and model.run_on not in known:
+        raise ValueError(f"run_on: unknown host {model.run_on!r}")
     for index, service in enumerate(model.services):
         if service.host not in known:
             raise ValueError(f"services.{index}.host: unknown host {service.host!r}")
         if service.kind == "dns" and not service.zone.endswith("."):
             raise ValueError(f"services.{index}.zone: a dns service needs a zone ending in '.'")
+        _check_service_shape(index, service)
+
+
+def _check_service_shape(index: int, service: ServiceModel) -> None:
+    """Servers listen; clients (churn, fill) have a target and a count instead."""
+    where = f"services.{index}"
+    if service.kind not in CLIENT_KINDS:
+        if not service.listen:
+            raise ValueError(f"{where}.listen: a {service.kind} service needs a listen address")
+        if service.target:
+            raise ValueError(f"{where}.target: only churn and fill clients have a target")
+        if service.mode != "hold" and service.kind != "tcp":
+            raise ValueError(f"{where}.mode: only tcp services have a mode")
+        return
+    if service.listen:
+        raise ValueError(f"{where}.listen: a {service.kind} client does not listen (use target)")
+    addr, _, port = service.target.rpartition(":")
+    try:
+        ipaddress.ip_address(addr.strip("[]"))
+        valid = 0 < int(port) < 65536
+    except ValueError:
+        valid = False
+    if not valid:
+        raise ValueError(f"{where}.target: {service.target!r} is not ADDR:PORT")
+    if service.count < 1:
+        raise ValueError(f"{where}.count: a {service.kind} client needs a count of at least 1")
 
 
 def _host(name: str, spec: HostModel, model: ScenarioModel) -> Host:
@@ -149,6 +206,10 @@ def _service(spec: ServiceModel) -> Service:
         listen=spec.listen,
         v6only=spec.v6only,
         mode=spec.mode,
+        backlog=spec.backlog,
+        target=spec.target,
+        count=spec.count,
+        interval=spec.interval,
         status=spec.status,
         server_name=spec.server_name,
         zone=spec.zone,

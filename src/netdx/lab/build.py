@@ -1,8 +1,9 @@
 """Building a scenario's world in network namespaces, and tearing it down again.
 
 Order: namespaces → veths created directly inside them (nothing ever sits in, or links to, the
-root namespace) → addresses, routes, sysctls, /etc/netns files → services, waited for → the
-nftables rules last, so a rule that drops the service cannot hide a service that never started.
+root namespace) → addresses, routes, sysctls, /etc/netns files → servers, waited for → clients
+(churn, fill), waited for until their state exists on the server → the nftables rules last,
+so a rule that drops the service cannot hide a service that never started.
 """
 
 from __future__ import annotations
@@ -157,10 +158,15 @@ class Lab:
         _create_links(self.scenario)
         for host in self.scenario.hosts:
             _configure_host(host)
-        for service in self.scenario.services:
-            namespace = self.namespace(service.host)
-            self.started.append((service, start_service(service, namespace, self.workdir)))
-        wait_ready(self.scenario, self.started, self.workdir)
+        # Servers first, then the clients (churn, fill) that need them up.
+        for clients in (False, True):
+            begin = len(self.started)
+            for service in self.scenario.services:
+                if service.is_client == clients:
+                    namespace = self.namespace(service.host)
+                    process = start_service(service, namespace, self.workdir)
+                    self.started.append((service, process))
+            wait_ready(self.scenario, self.started[begin:], self.workdir)
         for host in self.scenario.hosts:
             _load_nftables(host, self.workdir)
 

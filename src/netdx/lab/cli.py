@@ -46,8 +46,7 @@ def up_command(name: str) -> None:
     click.echo(f"lab {state.scenario} is up: {hosts}")
     click.echo(f"fault: {scenario.fault}")
     click.echo(
-        f"try:   netdx lab shell {name} {scenario.client}   then   "
-        f"netdx check {' '.join(scenario.check)}"
+        f"try:   netdx lab shell {name} {scenario.runner}   then   netdx {' '.join(scenario.argv)}"
     )
 
 
@@ -55,7 +54,7 @@ def up_command(name: str) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run_command(name: str, as_json: bool) -> None:
-    """Build NAME, run `netdx check` on its client, compare with the expected cause.
+    """Build NAME, run its `netdx check` (or `inspect`) on its host, compare the causes.
 
     Exits 0 when the verdict matched, 1 otherwise.
     """
@@ -67,7 +66,7 @@ def run_command(name: str, as_json: bool) -> None:
         click.echo(f"scenario: {scenario.name} ({scenario.topology})")
         story = textwrap.fill(" ".join(scenario.description.split()), width=88)
         click.echo("story:    " + story.replace("\n", "\n          "))
-        click.echo(f"on {scenario.client}: netdx check {' '.join(scenario.check)}")
+        click.echo(f"on {scenario.runner}: netdx {' '.join(scenario.argv)}")
         click.echo("")
     result = run_scenario(scenario, show_report=not as_json)
     if as_json:
@@ -80,6 +79,8 @@ def run_command(name: str, as_json: bool) -> None:
                     "match": result.matched,
                     "seconds": result.elapsed,
                     "max_seconds": result.max_seconds,
+                    "command": scenario.command,
+                    "run_on": scenario.runner,
                     "check": result.doc,
                 },
                 indent=2,

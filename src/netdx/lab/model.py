@@ -2,6 +2,17 @@
 
 Scenario files (``scenarios/*.yaml``) are validated into these by `netdx.lab.loader`; nothing
 here does I/O.
+
+A scenario runs ``netdx <command> <check...>`` on host `run_on` (default: the `client`) and
+compares the verdict's cause with `expect`. `command` is ``check`` (the default: `check` is
+then the target, ``["db-server-01:5432"]``) or ``inspect`` (run on the server: `check` holds
+its arguments, ``["--port", "8080"]``).
+
+Services are servers (tcp, http, https, dns), or clients that create a state on a server
+before the command runs: ``churn`` opens and closes `count` connections to `target`, one
+every `interval` seconds (against a ``leak`` server they pile up in CLOSE-WAIT); ``fill``
+opens `count` connections to `target` and holds them (against a ``noaccept`` listener with a
+small `backlog` they fill its accept queue).
 """
 
 from __future__ import annotations
@@ -12,8 +23,11 @@ from typing import Literal
 PREFIX = "ndx-"
 """Every namespace and interface the lab creates starts with this, so `clean` can find them."""
 
-ServiceKind = Literal["tcp", "http", "https", "dns"]
-TcpMode = Literal["hold", "close"]
+ServiceKind = Literal["tcp", "http", "https", "dns", "churn", "fill"]
+TcpMode = Literal["hold", "close", "noaccept", "leak"]
+Command = Literal["check", "inspect"]
+CLIENT_KINDS: tuple[ServiceKind, ...] = ("churn", "fill")
+DEFAULT_BACKLOG = 128
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -65,26 +79,39 @@ class Link:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Service:
-    """A server process started inside a host's namespace.
+    """A process started inside a host's namespace: a server, or a client (`is_client`).
 
     `listen` is ``addr:port`` (``[v6]:port`` for IPv6); for ``dns`` it is the address nsd
     binds on port 53, serving `zone` with `records` (zone-file lines relative to the zone).
+    A tcp server's `mode`: ``hold`` reads each connection until the peer closes, then closes
+    it; ``close`` closes it after 100 ms; ``noaccept`` listens with `backlog` and never calls
+    accept(); ``leak`` accepts and never closes (CLOSE-WAIT piles up as clients close).
+    Clients (``churn``, ``fill``) connect to `target` (``addr:port``) `count` times.
     """
 
     host: str
     kind: ServiceKind
-    listen: str
+    listen: str = ""
     v6only: bool = False
     mode: TcpMode = "hold"
+    backlog: int = DEFAULT_BACKLOG
+    target: str = ""
+    count: int = 0
+    interval: float = 0.02
     status: int = 200
     server_name: str = ""
     zone: str = ""
     records: tuple[str, ...] = ()
 
+    @property
+    def is_client(self) -> bool:
+        """True for the client kinds (churn, fill): they connect, nothing listens."""
+        return self.kind in CLIENT_KINDS
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
-    """One failure mode: the world to build, where to run `netdx check`, and what it must say."""
+    """One failure mode: the world to build, what to run where, and what it must say."""
 
     name: str
     topology: str
@@ -97,6 +124,18 @@ class Scenario:
     check: tuple[str, ...]
     expect: str
     max_seconds: float = 4.0
+    command: Command = "check"
+    run_on: str = ""
+
+    @property
+    def runner(self) -> str:
+        """The host the command runs on: `run_on`, or the client when it is empty."""
+        return self.run_on or self.client
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        """The netdx arguments: ``(command, *check)``."""
+        return (self.command, *self.check)
 
     def host(self, name: str) -> Host:
         """The host called `name` (KeyError if the scenario has none)."""
@@ -104,6 +143,30 @@ class Scenario:
             if host.name == name:
                 return host
         raise KeyError(name)
+
+    def host_with_address(self, address: str) -> Host | None:
+        """The host that has `address` on one of its interfaces, if any."""
+        for host in self.hosts:
+            for interface in host.interfaces:
+                if any(cidr.split("/", 1)[0] == address for cidr in interface.addresses):
+                    return host
+        return None
+
+    def target_of(self, client: Service) -> Service | None:
+        """The listening service a client (churn, fill) connects to: same port, on the host
+        that owns the target address (the client's own host for a loopback address)."""
+        addr, _, port = client.target.rpartition(":")
+        addr = addr.strip("[]")
+        owner = self.host_with_address(addr)
+        if owner is None and (addr.startswith("127.") or addr == "::1"):
+            owner = self.host(client.host)
+        if owner is None:
+            return None
+        for service in self.services:
+            same_port = service.listen.rpartition(":")[2] == port
+            if service.host == owner.name and not service.is_client and same_port:
+                return service
+        return None
 
     @property
     def namespaces(self) -> tuple[str, ...]:

@@ -1,5 +1,8 @@
 """Running scenarios: one-shot (`run_scenario`), a lab left up (`up`/`down`), and `clean`.
 
+`run_scenario` runs ``netdx <command> <check...> --json`` (command ``check`` or ``inspect``)
+on the scenario's `runner` host (`run_on`, by default the client) and reads `verdict.cause`.
+
 A lab left up by ``netdx lab up`` is recorded in /run/netdx/lab.json so that ``lab down`` (a
 later process) can remove exactly what it owns.
 """
@@ -30,7 +33,8 @@ CHECK_TIMEOUT = 30.0
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RunResult:
-    """One `netdx check` run inside a scenario: what it said and what it should have said."""
+    """One ``netdx check`` (or ``inspect``) run inside a scenario: what it said and what it
+    should have said."""
 
     scenario: str
     expected: str
@@ -53,14 +57,23 @@ class RunResult:
         return self.elapsed <= self.max_seconds
 
 
-def check_argv(
+def command_argv(
     scenario: Scenario, extra: Sequence[str] = (), *, json_file: str | None = None
 ) -> list[str]:
-    """The `netdx check` command run in the client's namespace: JSON on stdout, or with
-    `json_file` the terminal report on stdout and the JSON in that file."""
+    """``netdx <command> <check...>`` run in the namespace of the scenario's `runner` host:
+    JSON on stdout, or with `json_file` (check only: inspect has no --json-file) the
+    terminal report on stdout and the JSON in that file."""
+    if json_file and scenario.command != "check":
+        raise ValueError(f"netdx {scenario.command} has no --json-file")
     output = ["--json-file", json_file] if json_file else ["--json"]
-    command = [sys.executable, "-m", "netdx", "check", *scenario.check, *extra, *output]
-    return netns.exec_argv(scenario.host(scenario.client).namespace, command)
+    command = [sys.executable, "-m", "netdx", *scenario.argv, *extra, *output]
+    return netns.exec_argv(scenario.host(scenario.runner).namespace, command)
+
+
+def report_argv(scenario: Scenario, extra: Sequence[str] = ()) -> list[str]:
+    """The command without any JSON option: its terminal report only."""
+    command = [sys.executable, "-m", "netdx", *scenario.argv, *extra]
+    return netns.exec_argv(scenario.host(scenario.runner).namespace, command)
 
 
 def run_scenario(
@@ -70,22 +83,21 @@ def run_scenario(
     timeout: float = CHECK_TIMEOUT,
     show_report: bool = False,
 ) -> RunResult:
-    """Build the scenario, run `netdx check` on its client (killed after `timeout` seconds),
-    parse the verdict, tear everything down. With `show_report` stdout holds the terminal
-    report (the JSON still comes back in `doc`)."""
+    """Build the scenario, run ``netdx <command>`` on its `runner` host (killed after
+    `timeout` seconds), parse the verdict, tear everything down. With `show_report` stdout
+    holds the terminal report (the JSON still comes back in `doc`): check writes both in one
+    run; inspect, which has no --json-file, runs once for the report, then timed for JSON."""
     scenario = load_scenario(name) if isinstance(name, str) else name
     with tempfile.TemporaryDirectory(prefix="ndx-run-") as tmp, Lab(scenario):
-        json_file = str(Path(tmp) / "check.json") if show_report else None
-        argv = check_argv(scenario, netdx_argv_extra, json_file=json_file)
+        report = ""
+        json_file = None
+        if show_report and scenario.command == "check":
+            json_file = str(Path(tmp) / "check.json")
+        elif show_report:
+            report = _run(report_argv(scenario, netdx_argv_extra), timeout)[1]
+        argv = command_argv(scenario, netdx_argv_extra, json_file=json_file)
         start = time.monotonic()
-        try:
-            proc = subprocess.run(
-                argv, capture_output=True, text=True, timeout=timeout, check=False
-            )
-            returncode, stdout, stderr = proc.returncode, proc.stdout, proc.stderr
-        except subprocess.TimeoutExpired as exc:
-            returncode, stdout = None, _text(exc.stdout)
-            stderr = _text(exc.stderr) + f"\nkilled after {timeout:g} s"
+        returncode, stdout, stderr = _run(argv, timeout)
         elapsed = time.monotonic() - start
         doc = _parse_json(_read(json_file) if json_file else stdout)
     return RunResult(
@@ -96,9 +108,18 @@ def run_scenario(
         max_seconds=scenario.max_seconds,
         returncode=returncode,
         doc=doc,
-        stdout=stdout,
+        stdout=report or stdout,
         stderr=stderr,
     )
+
+
+def _run(argv: Sequence[str], timeout: float) -> tuple[int | None, str, str]:
+    """Run argv, killed after `timeout` seconds: (returncode or None, stdout, stderr)."""
+    try:
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        return None, _text(exc.stdout), _text(exc.stderr) + f"\nkilled after {timeout:g} s"
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def _read(path: str) -> str:
@@ -123,7 +144,7 @@ def _parse_json(stdout: str) -> Mapping[str, Any] | None:
 
 
 def _cause(doc: Mapping[str, Any] | None) -> str | None:
-    """The verdict's cause in a `netdx.check/1` document."""
+    """The verdict's cause in a `netdx.check/1` or `netdx.inspect/1` document."""
     if doc is None:
         return None
     verdict = doc.get("verdict")

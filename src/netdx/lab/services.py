@@ -2,6 +2,10 @@
 
 tcp/http/https run as ``python -m netdx.lab.serve``; dns is a real ``nsd`` serving a zone
 generated from the scenario's records. HTTPS certificates are made by ``openssl req -x509``.
+
+Clients (churn, fill) start once every server is ready; the lab then polls the server they
+connect to (``serve wait-state`` in its namespace) until the state they exist for is there:
+CLOSE-WAIT sockets of a ``leak`` server, the full accept queue of a ``noaccept`` one.
 """
 
 from __future__ import annotations
@@ -21,12 +25,18 @@ ZONE_TTL = 60
 
 
 def service_label(service: Service) -> str:
-    """A short name for messages: ``tcp on db-server-01 (0.0.0.0:5432)``."""
+    """A short name for messages: ``tcp on db-server-01 (0.0.0.0:5432)``, or for a client
+    ``churn on payment (to 10.0.0.20:8080)``."""
+    if service.is_client:
+        return f"{service.kind} on {service.host} (to {service.target})"
     return f"{service.kind} on {service.host} ({service.listen})"
 
 
 def ready_target(service: Service) -> str:
-    """The ``ADDR:PORT`` that accepts a TCP connection once the service is up."""
+    """The ``ADDR:PORT`` that accepts a TCP connection once the service is up (for a client:
+    the one it connects to)."""
+    if service.is_client:
+        return service.target
     if service.kind == "dns":
         addr = service.listen
         return f"[{addr}]:53" if ":" in addr else f"{addr}:53"
@@ -38,8 +48,12 @@ def service_argv(service: Service, workdir: Path) -> list[str]:
     if service.kind == "dns":
         return ["nsd", "-d", "-c", str(write_nsd_config(service, workdir))]
     argv = [sys.executable, "-m", "netdx.lab.serve"]
+    if service.is_client:
+        return [*argv, service.kind, "--target", service.target, "--count", str(service.count),
+                "--interval", str(service.interval)]  # fmt: skip
     if service.kind == "tcp":
         argv += ["tcp", "--listen", service.listen, "--mode", service.mode]
+        argv += ["--backlog", str(service.backlog)]
     else:
         argv += ["http", "--listen", service.listen, "--status", str(service.status)]
     if service.v6only:
@@ -53,9 +67,7 @@ def service_argv(service: Service, workdir: Path) -> list[str]:
 def start_service(service: Service, namespace: str, workdir: Path) -> subprocess.Popen[bytes]:
     """Start `service` inside `namespace`; its output goes to a log file in `workdir`."""
     argv = exec_argv(namespace, service_argv(service, workdir))
-    _, port = split_hostport(ready_target(service))
-    log = workdir / f"{service.host}-{service.kind}-{port}.log"
-    with log.open("wb") as out:
+    with _log_path(service, workdir).open("wb") as out:
         # A new session: Ctrl-C on a terminal that ran `lab up` must not kill the services.
         return subprocess.Popen(
             argv,
@@ -66,21 +78,22 @@ def start_service(service: Service, namespace: str, workdir: Path) -> subprocess
         )
 
 
+def _log_path(service: Service, workdir: Path) -> Path:
+    _, port = split_hostport(ready_target(service))
+    return workdir / f"{service.host}-{service.kind}-{port}.log"
+
+
 def wait_ready(
     scenario: Scenario, started: Sequence[tuple[Service, subprocess.Popen[bytes]]], workdir: Path
 ) -> None:
-    """Block until every service accepts connections; `CannotRun` after `READY_TIMEOUT`."""
+    """Block until every server accepts connections and every client's state exists on its
+    server; `CannotRun` after `READY_TIMEOUT` (more for a long churn)."""
     for service, proc in started:
+        if service.is_client:
+            wait_client_state(scenario, service, proc, workdir)
+            continue
         namespace = scenario.host(service.host).namespace
-        argv = [
-            sys.executable,
-            "-m",
-            "netdx.lab.serve",
-            "wait",
-            "--timeout",
-            str(READY_TIMEOUT),
-            ready_target(service),
-        ]
+        argv = [sys.executable, "-m", "netdx.lab.serve", *_ready_check(service)]
         probe = subprocess.run(
             exec_argv(namespace, argv),
             capture_output=True,
@@ -95,16 +108,75 @@ def wait_ready(
             )
 
 
+def _ready_check(service: Service) -> list[str]:
+    """The ``serve`` arguments that see `service` ready: a connect, except for the servers
+    that would keep that connect (noaccept queues it, leak never closes it) and so spoil the
+    state the scenario builds: for those, a LISTEN socket on the port."""
+    if service.kind == "tcp" and service.mode in ("noaccept", "leak"):
+        _, port = split_hostport(service.listen)
+        return ["wait-state", "--port", str(port), "--listening", "1",
+                "--timeout", str(READY_TIMEOUT)]  # fmt: skip
+    return ["wait", "--timeout", str(READY_TIMEOUT), ready_target(service)]
+
+
+def client_wait_argv(scenario: Scenario, client: Service) -> tuple[str, list[str], float]:
+    """The host to poll, the ``serve wait-state`` command and its timeout for a client: a
+    churn against a ``leak`` server waits for `count` CLOSE-WAIT sockets, a fill against a
+    ``noaccept`` one for a full accept queue (backlog + 1: the kernel's limit), a fill
+    against another for `count` established connections. Empty argv: wait for the exit."""
+    server = scenario.target_of(client)
+    if server is None:  # the schema refuses such a file; a hand-built scenario may not
+        raise CannotRun(f"lab: {service_label(client)}: no service listens on {client.target}")
+    _, port = split_hostport(client.target)
+    timeout = READY_TIMEOUT + client.count * client.interval
+    argv = [sys.executable, "-m", "netdx.lab.serve", "wait-state", "--port", str(port),
+            "--timeout", f"{timeout:g}"]  # fmt: skip
+    if client.kind == "churn" and server.mode == "leak":
+        return server.host, [*argv, "--close-wait", str(client.count)], timeout
+    if client.kind == "fill" and server.mode == "noaccept":
+        # The kernel queues backlog + 1 connections before it drops SYNs.
+        queue = min(client.count, server.backlog + 1)
+        return server.host, [*argv, "--queue", str(queue)], timeout
+    if client.kind == "fill":
+        return server.host, [*argv, "--established", str(client.count)], timeout
+    return client.host, [], timeout
+
+
+def wait_client_state(
+    scenario: Scenario, client: Service, proc: subprocess.Popen[bytes], workdir: Path
+) -> None:
+    """Block until the state `client` is there for exists; `CannotRun` saying what was seen."""
+    host, argv, timeout = client_wait_argv(scenario, client)
+    if not argv:
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            code = None
+        if code != 0:
+            raise CannotRun(f"lab: {service_label(client)} did not succeed within {timeout:g} s"
+                            f"{_exit_note(proc)}{_log_tail(client, workdir)}")  # fmt: skip
+        return
+    probe = subprocess.run(
+        exec_argv(scenario.host(host).namespace, argv),
+        capture_output=True,
+        text=True,
+        timeout=timeout + 5.0,
+        check=False,
+    )
+    if probe.returncode != 0:
+        seen = probe.stderr.strip().splitlines()[-1:] or ["no answer"]
+        raise CannotRun(f"lab: {service_label(client)}: the state is not there: {seen[0]}"
+                        f"{_exit_note(proc)}{_log_tail(client, workdir)}")  # fmt: skip
+
+
 def _exit_note(proc: subprocess.Popen[bytes]) -> str:
     code = proc.poll()
     return "" if code is None else f" (exited with status {code})"
 
 
 def _log_tail(service: Service, workdir: Path) -> str:
-    _, port = split_hostport(ready_target(service))
-    log = workdir / f"{service.host}-{service.kind}-{port}.log"
     try:
-        lines = log.read_text(errors="replace").strip().splitlines()
+        lines = _log_path(service, workdir).read_text(errors="replace").strip().splitlines()
     except OSError:
         return ""
     return f": {lines[-1]}" if lines else ""
