@@ -732,68 +732,54 @@ def server_finding(cause: str, summary: str) -> Finding:
     )
 
 
-# postgres listens on 127.0.0.1 only; checked on the server through its LAN address.
-LOCAL_LOOPBACK_ONLY = CheckEvidence(
-    target_host="10.0.0.20",
-    port=5432,
-    scheme=None,
-    dns=literal("10.0.0.20"),
-    addresses=(
-        addr(
-            "10.0.0.20",
-            route=local_route("10.0.0.20"),
-            echo=echo_reply("10.0.0.20", ttl=64),
-            tcp=tcp("10.0.0.20", 5432, "refused"),
-            local_findings=(
-                server_finding(
-                    "service.loopback_only",
-                    "postgres (pid 901) listens on 127.0.0.1:5432 only: remote clients are refused",
-                ),
+def local_case(address: str, port: int, outcome: TcpOutcome, finding: Finding) -> CheckEvidence:
+    """A check of a port on this host, with the server-side finding `netdx inspect` made."""
+    return CheckEvidence(
+        target_host=address,
+        port=port,
+        scheme=None,
+        dns=literal(address),
+        addresses=(
+            addr(
+                address,
+                route=local_route(address),
+                echo=echo_reply(address, ttl=64),
+                tcp=tcp(address, port, outcome),
+                local_findings=(finding,),
             ),
         ),
+    )
+
+
+# postgres listens on 127.0.0.1 only; checked on the server through its LAN address.
+LOCAL_LOOPBACK_ONLY = local_case(
+    "10.0.0.20",
+    5432,
+    "refused",
+    server_finding(
+        "service.loopback_only",
+        "postgres (pid 901) listens on 127.0.0.1:5432 only: remote clients are refused",
     ),
 )
 
 # The listener's accept queue is full: SYNs to it are dropped, the connect times out.
-LOCAL_QUEUE_FULL = CheckEvidence(
-    target_host="127.0.0.1",
-    port=8080,
-    scheme=None,
-    dns=literal("127.0.0.1"),
-    addresses=(
-        addr(
-            "127.0.0.1",
-            route=local_route("127.0.0.1"),
-            echo=echo_reply("127.0.0.1", ttl=64),
-            tcp=tcp("127.0.0.1", 8080, "timeout"),
-            local_findings=(
-                server_finding(
-                    "app.accept_queue_full",
-                    "the listener on 127.0.0.1:8080 has 129 connections queued, its backlog",
-                ),
-            ),
-        ),
+LOCAL_QUEUE_FULL = local_case(
+    "127.0.0.1",
+    8080,
+    "timeout",
+    server_finding(
+        "app.accept_queue_full",
+        "the listener on 127.0.0.1:8080 has 129 connections queued, its backlog",
     ),
 )
 
 # The connection works, but the service leaks sockets in CLOSE-WAIT: a warning on ok.
-LOCAL_CLOSE_WAIT = CheckEvidence(
-    target_host="127.0.0.1",
-    port=8080,
-    scheme=None,
-    dns=literal("127.0.0.1"),
-    addresses=(
-        addr(
-            "127.0.0.1",
-            route=local_route("127.0.0.1"),
-            echo=echo_reply("127.0.0.1", ttl=64),
-            tcp=tcp("127.0.0.1", 8080, "connected"),
-            local_findings=(
-                server_finding(
-                    "app.close_wait_leak",
-                    "app (pid 77) holds 40 sockets in CLOSE-WAIT: it never closes them",
-                ),
-            ),
-        ),
+LOCAL_CLOSE_WAIT = local_case(
+    "127.0.0.1",
+    8080,
+    "connected",
+    server_finding(
+        "app.close_wait_leak",
+        "app (pid 77) holds 40 sockets in CLOSE-WAIT: it never closes them",
     ),
 )
