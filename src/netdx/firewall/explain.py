@@ -1,0 +1,205 @@
+"""`explain`: the evaluator's answer for one flow as a finished, JSON-ready value
+(schema `netdx.firewall.explain/1`), and `explain_local` that reads this host's ruleset first.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, replace
+from typing import Any
+
+from netdx.budget import Deadline
+from netdx.firewall import live
+from netdx.firewall.evaluate import Decision, Direction, Evaluation, RuleRef, Step, evaluate
+from netdx.firewall.live import Runner, capture, route_interface
+from netdx.firewall.model import Packet, Ruleset
+from netdx.firewall.nearmiss import NearMiss, near_misses
+from netdx.firewall.origin import Origin, origin_of
+from netdx.firewall.sources import Capture, build_ruleset, local_addresses
+
+EXPLAIN_SCHEMA = "netdx.firewall.explain/1"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explanation:
+    """Why a flow is accepted, dropped or rejected here, naming the rule."""
+
+    packet: Packet
+    hook: Direction
+    decision: Decision
+    reject_with: str | None
+    rule: RuleRef | None
+    origin: Origin | None
+    policy: str | None
+    path: tuple[Step, ...]
+    unknown: tuple[str, ...]
+    notes: tuple[str, ...] = ()
+    near_misses: tuple[NearMiss, ...] = ()
+    hook_reason: str = "given"
+    schema: str = EXPLAIN_SCHEMA
+
+
+def explain(
+    ruleset: Ruleset, packet: Packet, hook: Direction, *, hook_reason: str = "given"
+) -> Explanation:
+    """Evaluate `packet` at `hook` and name the deciding rule, in its tool's words too."""
+    evaluation: Evaluation = evaluate(ruleset, packet, hook)
+    return Explanation(
+        packet=packet,
+        hook=hook,
+        decision=evaluation.decision,
+        reject_with=evaluation.reject_with,
+        rule=evaluation.rule,
+        origin=origin_of(evaluation, ruleset) if evaluation.decision != "unknown" else None,
+        policy=evaluation.policy,
+        path=evaluation.path,
+        unknown=evaluation.unknown,
+        notes=evaluation.notes,
+        near_misses=near_misses(evaluation, ruleset, packet),
+        hook_reason=hook_reason,
+    )
+
+
+def infer_hook(packet: Packet, local: frozenset[str]) -> tuple[Direction, str]:
+    """input when the destination is a local address, output when the source is, else
+    forward; with the reason in words."""
+    if _is_local(packet.daddr, local):
+        return "input", f"{packet.daddr} is a local address"
+    if _is_local(packet.saddr, local):
+        return "output", f"{packet.saddr} is a local address"
+    return "forward", f"neither {packet.saddr} nor {packet.daddr} is a local address"
+
+
+def _is_local(address: str, local: frozenset[str]) -> bool:
+    return address in local or ipaddress.ip_address(address).is_loopback
+
+
+def explain_local(
+    packet: Packet,
+    hook: Direction | None = None,
+    *,
+    runner: Runner | None = None,
+    deadline: Deadline | None = None,
+    netns: str | None = None,
+) -> Explanation:
+    """Read this host's live ruleset (through `runner`) and explain `packet` at `hook`
+    (inferred from the local addresses when None). A packet without `iif` (input, forward)
+    or `oif` (output, forward) gets the interface of the route toward its peer."""
+    run = runner or live.subprocess_runner(deadline or Deadline.after(5.0), netns)
+    captured = capture(run)
+    ruleset = build_ruleset(captured)
+    reason = "given"
+    if hook is None:
+        hook, reason = infer_hook(packet, local_addresses(captured.addresses_json))
+    found = explain(ruleset, with_interfaces(packet, hook, run), hook, hook_reason=reason)
+    unread = unreadable(captured)
+    if not unread:
+        return found
+    # Part of what the kernel enforces could not be read (not root, a tool missing): the
+    # rules that were read cannot settle the flow, so the answer is unknown, not a guess.
+    return replace(
+        found,
+        decision="unknown",
+        reject_with=None,
+        rule=None,
+        origin=None,
+        policy=None,
+        unknown=(*found.unknown, *unread),
+    )
+
+
+def unreadable(captured: Capture) -> tuple[str, ...]:
+    """The ruleset sources that could not be read, in words that say what would settle it."""
+    return tuple(
+        f"ruleset not readable: {error} (run as root: reading netfilter needs CAP_NET_ADMIN)"
+        for error in captured.errors
+        if not error.startswith("ip -j addr")
+    )
+
+
+def with_interfaces(packet: Packet, hook: Direction, runner: Runner) -> Packet:
+    """Fill a missing input/output interface from the routing table (`ip route get`)."""
+    iif, oif = packet.iif, packet.oif
+    if iif is None and hook in ("input", "forward"):
+        iif = route_interface(runner, packet.saddr)
+    if oif is None and hook in ("output", "forward"):
+        oif = route_interface(runner, packet.daddr)
+    if hook == "input" and iif is not None and _is_local(packet.saddr, frozenset()):
+        iif = "lo"
+    return Packet(
+        family=packet.family,
+        saddr=packet.saddr,
+        daddr=packet.daddr,
+        proto=packet.proto,
+        sport=packet.sport,
+        dport=packet.dport,
+        iif=iif,
+        oif=oif,
+        ct_state=packet.ct_state,
+        ct_status=packet.ct_status,
+    )
+
+
+def _rule_json(rule: RuleRef | None, origin: Origin | None) -> dict[str, Any] | None:
+    if rule is None:
+        return None
+    return {
+        "family": rule.family,
+        "table": rule.table,
+        "chain": rule.chain,
+        "handle": rule.handle,
+        "position": rule.position,
+        "text": rule.text,
+        "comment": rule.comment,
+        "source": rule.source,
+        "tool": origin.tool if origin else None,
+        "origin": origin.description if origin else None,
+    }
+
+
+def to_json(explanation: Explanation) -> dict[str, Any]:
+    """The `netdx.firewall.explain/1` document."""
+    p = explanation.packet
+    return {
+        "schema": explanation.schema,
+        "packet": {
+            "family": p.family,
+            "saddr": p.saddr,
+            "daddr": p.daddr,
+            "proto": p.proto,
+            "sport": p.sport,
+            "dport": p.dport,
+            "iif": p.iif,
+            "oif": p.oif,
+            "ct_state": p.ct_state,
+        },
+        "hook": explanation.hook,
+        "hook_reason": explanation.hook_reason,
+        "decision": explanation.decision,
+        "reject_with": explanation.reject_with,
+        "rule": _rule_json(explanation.rule, explanation.origin),
+        "policy": explanation.policy,
+        "origin": (
+            {"tool": explanation.origin.tool, "description": explanation.origin.description}
+            if explanation.origin
+            else None
+        ),
+        "path": [
+            {
+                "action": s.action,
+                "family": s.family,
+                "table": s.table,
+                "chain": s.chain,
+                "handle": s.rule.handle if s.rule else None,
+                "position": s.rule.position if s.rule else None,
+                "verdict": s.verdict,
+            }
+            for s in explanation.path
+        ],
+        "near_misses": [
+            {**(_rule_json(m.rule, None) or {}), "failed": m.failed}
+            for m in explanation.near_misses
+        ],
+        "unknown": list(explanation.unknown),
+        "notes": list(explanation.notes),
+    }

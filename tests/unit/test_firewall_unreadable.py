@@ -1,0 +1,51 @@
+"""A ruleset that cannot be read gives "unknown" with what would settle it, never "accept"."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from netdx.firewall.explain import explain_local
+from netdx.firewall.live import RunResult
+from netdx.firewall.model import Packet
+
+
+def _not_root(argv: Sequence[str]) -> RunResult:
+    """What the tools answer to an unprivileged user (captured on Debian 12)."""
+    if argv[0] == "ip":
+        return RunResult(returncode=0, stdout="[]")
+    if argv[0] == "nft":
+        return RunResult(
+            returncode=1,
+            stdout="",
+            stderr="netlink: Error: cache initialization failed: Operation not permitted",
+        )
+    return RunResult(
+        returncode=1,
+        stdout="",
+        stderr=f"{argv[0]}: Could not fetch rule set generation id: Permission denied",
+    )
+
+
+def test_unreadable_ruleset_is_unknown() -> None:
+    """Without permission to read netfilter, explain says unknown and names root as the fix."""
+    packet = Packet(family=4, saddr="10.0.0.10", daddr="10.0.0.20", proto="tcp", dport=5432)
+    found = explain_local(packet, "output", runner=_not_root)
+    assert found.decision == "unknown"
+    assert found.rule is None and found.policy is None
+    assert any("CAP_NET_ADMIN" in u for u in found.unknown)
+    assert any("Operation not permitted" in u for u in found.unknown)
+
+
+def test_missing_tool_only_for_addresses_does_not_make_it_unknown() -> None:
+    """An unreadable address list alone does not hide the rules: nft and iptables were read."""
+
+    def runner(argv: Sequence[str]) -> RunResult:
+        if argv[0] == "ip":
+            return RunResult(returncode=1, stdout="", stderr="ip: not found")
+        if argv[0] == "nft":
+            return RunResult(returncode=0, stdout='{"nftables": [{"metainfo": {}}]}')
+        return RunResult(returncode=0, stdout="")
+
+    packet = Packet(family=4, saddr="10.0.0.10", daddr="10.0.0.20", proto="tcp", dport=5432)
+    found = explain_local(packet, "output", runner=runner)
+    assert found.decision == "accept"
