@@ -31,6 +31,13 @@ bench: venv
 	$(BIN)/python bench/dns.py --runs 15
 	$(BIN)/pip install -q psutil
 	$(BIN)/python bench/sockets.py --sizes 1000 10000 100000 --psutil $(BIN)/python
+	$(BIN)/python bench/firewall.py
+
+# The firewall evaluator against the kernel on 10,000 generated nft rulesets and 2,000
+# iptables-save ones (about 45 minutes; `make test` runs 80 + 40).
+fuzz-firewall: venv
+	NETDX_FW_EXAMPLES=10000 NETDX_FW_IPT_EXAMPLES=2000 $(BIN)/pytest -q -s -p no:cacheprovider \
+		tests/lab/test_firewall_kernel.py
 
 clean-lab: venv
 	$(BIN)/netdx lab clean

@@ -277,6 +277,13 @@ async def _probe_port(
     if tcp.outcome == "timeout" and tcp.timeout_basis != "neighbour" and silent_remote:
         # A path trace or egress test says nothing for this host's own address.
         return await _after_timeout(result, port, echo, deadline)
+    if tcp.outcome == "timeout" and not silent_remote:
+        from netdx.probes.firewall import local_firewall
+
+        wall = await local_firewall(
+            base.address, port, route=base.route, hook="input", deadline=deadline.within(1.0)
+        )
+        return dataclasses.replace(result, firewall=wall)
     if tcp.outcome in ("error", "timeout"):
         route = await _reread_neighbour(base.route, deadline)
         return dataclasses.replace(result, route=route)
@@ -326,10 +333,11 @@ async def _after_timeout(
 ) -> AddressEvidence:
     """A silent SYN: is it our own egress filter, a router on the way, or the target?"""
     from netdx.probes.egress import egress_check
+    from netdx.probes.firewall import local_firewall
     from netdx.probes.tcptrace import tcp_trace
 
     trace_wait = 1.0 if echo.rtt_ms is None else min(1.0, max(0.3, echo.rtt_ms * 10 / 1000))
-    egress, path, route = await asyncio.gather(
+    egress, path, route, wall = await asyncio.gather(
         _guard(
             egress_check(result.address, port, deadline=deadline.within(0.3)),
             lambda exc: EgressCheck(
@@ -341,8 +349,11 @@ async def _after_timeout(
             lambda exc: PathTrace(address=result.address, port=port, hops=(), reached=False),
         ),
         _reread_neighbour(result.route, deadline),
+        local_firewall(
+            result.address, port, route=result.route, hook="output", deadline=deadline.within(1.0)
+        ),
     )
-    return dataclasses.replace(result, egress=egress, path=path, route=route)
+    return dataclasses.replace(result, egress=egress, path=path, route=route, firewall=wall)
 
 
 async def _guard(call: Awaitable[T], on_error: Callable[[OSError], T]) -> T:

@@ -26,6 +26,11 @@ _LAZY_COMMANDS = {
         "dns",
         "Ask DNS precisely; --trace walks from the root, --compare checks every source.",
     ),
+    "firewall": (
+        "netdx.firewall.cli",
+        "firewall",
+        "Name the rule of the live ruleset that decides a flow; snapshot and diff.",
+    ),
     "inspect": (
         "netdx.sockets.cli",
         "inspect",

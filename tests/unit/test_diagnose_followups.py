@@ -8,7 +8,7 @@ import evidence_cases as cases
 
 from netdx.diagnose import diagnose
 from netdx.diagnose.port import filtered, path_text
-from netdx.model import Hop, PathTrace
+from netdx.model import CheckEvidence, FirewallMatch, Hop, PathTrace
 
 
 def test_dead_neighbour_is_not_blamed_on_a_firewall() -> None:
@@ -70,3 +70,88 @@ def test_server_side_verdict_quotes_the_client_view_too() -> None:
     """The local verdict starts its evidence with the connect netdx itself made."""
     _, verdict = diagnose(cases.LOCAL_LOOPBACK_ONLY)
     assert verdict.evidence[0].startswith("TCP connect to 10.0.0.20:5432: refused")
+
+
+def _with_firewall(ev: CheckEvidence, wall: FirewallMatch) -> CheckEvidence:
+    """The case with this host's ruleset evaluation added to its first address."""
+    head = ev.addresses[0]
+    return dataclasses.replace(ev, addresses=(dataclasses.replace(head, firewall=wall),))
+
+
+def test_local_egress_names_the_rule_and_its_removal() -> None:
+    """With the output rule evaluated, local_egress quotes it and prints its removal."""
+    from netdx.model import FirewallMatch
+
+    wall = FirewallMatch(
+        hook="output",
+        decision="drop",
+        rule="tcp dport 5432 drop",
+        family="inet",
+        table="filter",
+        chain="output",
+        handle=7,
+        source="nft",
+    )
+    _, verdict = diagnose(_with_firewall(cases.LOCAL_EGRESS, wall))
+    assert verdict.cause == "firewall.local_egress"
+    assert "inet filter output handle 7: tcp dport 5432 drop" in " ".join(verdict.evidence)
+    assert verdict.fix[0].endswith("nft delete rule inet filter output handle 7")
+
+
+def test_output_rule_alone_does_not_override_a_clear_raw_syn() -> None:
+    """When the raw SYN left the host, a model that says 'drop' is not trusted over the
+    kernel: the verdict stays port.filtered, with the model's view as evidence."""
+    from netdx.model import EgressCheck, FirewallMatch
+
+    head = cases.PORT_FILTERED.addresses[0]
+    assert head.tcp is not None
+    clear = EgressCheck(address=head.address, port=head.tcp.port, status="clear")
+    wall = FirewallMatch(
+        hook="output",
+        decision="drop",
+        rule="tcp dport 5432 drop",
+        family="inet",
+        table="filter",
+        chain="output",
+        handle=3,
+        source="nft",
+    )
+    ev = dataclasses.replace(
+        cases.PORT_FILTERED,
+        addresses=(dataclasses.replace(head, egress=clear, firewall=wall),),
+    )
+    _, verdict = diagnose(ev)
+    assert verdict.cause == "port.filtered"
+
+
+def test_unknown_ruleset_is_said_to_be_unknown() -> None:
+    """An unreadable ruleset is reported as unknown with the reason, never as 'accept'."""
+    from netdx.diagnose.port import firewall_text
+    from netdx.model import FirewallMatch
+
+    wall = FirewallMatch(hook="output", decision="unknown", error="nft: Operation not permitted")
+    assert firewall_text(wall) == (
+        "this host's output rules: unknown (nft: Operation not permitted)"
+    )
+
+
+def test_iptables_rule_fix_uses_the_position() -> None:
+    """A rule read from iptables-save is removed by chain position with the right tool."""
+    from netdx.diagnose.port import rule_fix
+    from netdx.model import FirewallMatch
+
+    wall = FirewallMatch(
+        hook="input",
+        decision="drop",
+        rule="-A INPUT -p tcp --dport 22 -j DROP",
+        family="ip6",
+        table="filter",
+        chain="INPUT",
+        position=4,
+        source="iptables-legacy",
+        origin="ufw rule: deny 22",
+    )
+    assert rule_fix(wall) == (
+        "remove or narrow the rule after review: ip6tables-legacy -t filter -D INPUT 4 "
+        "(it comes from ufw rule: deny 22: change it there)",
+    )

@@ -27,6 +27,7 @@ from netdx.model import (
     CheckEvidence,
     EgressCheck,
     Finding,
+    FirewallMatch,
     PathTrace,
     TcpConnect,
 )
@@ -173,27 +174,64 @@ def local_egress(ev: CheckEvidence) -> Finding | None:
     if got is None:
         return None
     head, tcp = got
-    timed_out_blocked = (
-        tcp.outcome == "timeout" and head.egress is not None and head.egress.status == "blocked"
+    egress = head.egress
+    wall = head.firewall if head.firewall is not None and head.firewall.hook == "output" else None
+    ruled = wall is not None and wall.decision in ("drop", "reject")
+    clear = egress is not None and egress.status == "clear"
+    timed_out_blocked = tcp.outcome == "timeout" and (
+        (egress is not None and egress.status == "blocked") or (ruled and not clear)
     )
     denied = tcp.outcome == "error" and tcp.errno in ("EPERM", "EACCES")
     if not (timed_out_blocked or denied):
         return None
     evidence = [tcp_text(tcp)]
-    if head.egress is not None and head.egress.status == "blocked":
-        evidence.append(egress_text(head.egress))
+    if egress is not None and egress.status == "blocked":
+        evidence.append(egress_text(egress))
     if denied:
         evidence.append(f"{tcp.errno} on connect(): a local output rule dropped the SYN")
+    if wall is not None:
+        evidence.append(firewall_text(wall))
+    fix = rule_fix(wall) if wall is not None and ruled else ()
     return _finding(
         ev,
         "firewall.local_egress",
         f"this host's own firewall drops the outgoing SYN to {endpoint(head.address, tcp.port)}",
         evidence,
         (
+            *fix,
             "on THIS host, list the output rules: nft -a list ruleset (look at output hooks)",
             "with iptables: iptables -S OUTPUT (ip6tables -S OUTPUT for IPv6)",
         ),
     )
+
+
+def firewall_text(wall: FirewallMatch) -> str:
+    """One line on what this host's ruleset decides for the flow, naming the rule."""
+    where = f"this host's {wall.hook} rules"
+    if wall.decision == "unknown":
+        why = wall.error or ", ".join(wall.unknown) or "not evaluated"
+        return f"{where}: unknown ({why})"
+    origin = f" — {wall.origin}" if wall.origin else ""
+    if wall.rule is not None:
+        verb = {"accept": "accept", "drop": "drop", "reject": "reject"}[wall.decision]
+        return f"{where} {verb} it: {wall.where}: {wall.rule}{origin}"
+    return f"{where} {wall.decision} it by policy ({wall.policy or 'no rule matched'})"
+
+
+def rule_fix(wall: FirewallMatch) -> tuple[str, ...]:
+    """The command that removes the deciding rule (review it first: netdx changes nothing)."""
+    if wall.rule is None or wall.chain is None:
+        return ()
+    if wall.source == "nft" and wall.handle is not None:
+        cmd = f"nft delete rule {wall.family} {wall.table} {wall.chain} handle {wall.handle}"
+    elif wall.position is not None:
+        tool = "ip6tables" if wall.family == "ip6" else "iptables"
+        legacy = "-legacy" if wall.source == "iptables-legacy" else ""
+        cmd = f"{tool}{legacy} -t {wall.table} -D {wall.chain} {wall.position}"
+    else:
+        return ()
+    via = f" (it comes from {wall.origin}: change it there)" if wall.origin else ""
+    return (f"remove or narrow the rule after review: {cmd}{via}",)
 
 
 def _midway(head: AddressEvidence) -> tuple[int, int, str] | None:
@@ -250,9 +288,21 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     if head.route is not None and head.route.neighbour_state:
         hop = head.route.gateway or head.address
         evidence.append(f"neighbour {hop}: {head.route.neighbour_state}")
-    evidence.append(egress_text(head.egress))
+    if head.route is None or head.route.status != "local":
+        evidence.append(egress_text(head.egress))  # no egress test for this host's own address
+    if head.firewall is not None:
+        evidence.append(firewall_text(head.firewall))
     if head.path is not None:
         evidence.append(path_text(head.path))
+    wall = head.firewall
+    if wall is not None and wall.hook == "input" and wall.decision in ("drop", "reject"):
+        return _finding(
+            ev,
+            "port.filtered",
+            f"this host's own input firewall drops the SYN to {endpoint(head.address, tcp.port)}",
+            evidence,
+            (*rule_fix(wall), f"on this host: nft -a list ruleset; ss -tlnp 'sport = :{tcp.port}'"),
+        )
     return _finding(
         ev,
         "port.filtered",
