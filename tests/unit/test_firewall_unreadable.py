@@ -49,3 +49,16 @@ def test_missing_tool_only_for_addresses_does_not_make_it_unknown() -> None:
     packet = Packet(family=4, saddr="10.0.0.10", daddr="10.0.0.20", proto="tcp", dport=5432)
     found = explain_local(packet, "output", runner=runner)
     assert found.decision == "accept"
+
+
+def test_unparseable_source_makes_every_evaluation_unknown() -> None:
+    """A source that was read but cannot be parsed hides rules too: evaluate (used by
+    explain and diff alike) answers unknown and names the source."""
+    from netdx.firewall.evaluate import evaluate
+    from netdx.firewall.sources import Capture, build_ruleset
+
+    ruleset = build_ruleset(Capture(nft_json="{not json", addresses_json="[]"))
+    packet = Packet(family=4, saddr="10.0.0.10", daddr="10.0.0.20", proto="tcp", dport=5432)
+    found = evaluate(ruleset, packet, "input")
+    assert found.decision == "unknown"
+    assert any("nft -j list ruleset could not be read" in u for u in found.unknown)

@@ -223,6 +223,8 @@ def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
     )
     path: list[Step] = []
     notes = _notes(ruleset, packet, hook)
+    if ruleset.unreadable:
+        return Evaluation(decision="unknown", hook=hook, unknown=ruleset.unreadable, notes=notes)
     last: tuple[_ChainOutcome, Table, Chain] | None = None
     chains = base_chains(ruleset, packet, hook)
     notes = (*notes, *_tie_notes(chains))

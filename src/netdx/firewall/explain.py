@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from netdx.budget import Deadline
@@ -15,7 +15,7 @@ from netdx.firewall.live import Runner, capture, route_interface
 from netdx.firewall.model import Packet, Ruleset
 from netdx.firewall.nearmiss import NearMiss, near_misses
 from netdx.firewall.origin import Origin, origin_of
-from netdx.firewall.sources import Capture, build_ruleset, local_addresses
+from netdx.firewall.sources import build_ruleset, local_addresses
 
 EXPLAIN_SCHEMA = "netdx.firewall.explain/1"
 
@@ -91,30 +91,7 @@ def explain_local(
     reason = "given"
     if hook is None:
         hook, reason = infer_hook(packet, local_addresses(captured.addresses_json))
-    found = explain(ruleset, with_interfaces(packet, hook, run), hook, hook_reason=reason)
-    unread = unreadable(captured)
-    if not unread:
-        return found
-    # Part of what the kernel enforces could not be read (not root, a tool missing): the
-    # rules that were read cannot settle the flow, so the answer is unknown, not a guess.
-    return replace(
-        found,
-        decision="unknown",
-        reject_with=None,
-        rule=None,
-        origin=None,
-        policy=None,
-        unknown=(*found.unknown, *unread),
-    )
-
-
-def unreadable(captured: Capture) -> tuple[str, ...]:
-    """The ruleset sources that could not be read, in words that say what would settle it."""
-    return tuple(
-        f"ruleset not readable: {error} (run as root: reading netfilter needs CAP_NET_ADMIN)"
-        for error in captured.errors
-        if not error.startswith("ip -j addr")
-    )
+    return explain(ruleset, with_interfaces(packet, hook, run), hook, hook_reason=reason)
 
 
 def with_interfaces(packet: Packet, hook: Direction, runner: Runner) -> Packet:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from netdx.budget import Deadline
-from netdx.firewall.sources import Capture, SaveCapture
+from netdx.firewall.sources import ADDRESSES_COMMAND, Capture, SaveCapture
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,7 +71,7 @@ def _output(result: RunResult, argv: Sequence[str], errors: list[str]) -> str | 
 
 _NFT_JSON = ("nft", "-j", "list", "ruleset")
 _NFT_TEXT = ("nft", "-a", "list", "ruleset")
-_ADDRESSES = ("ip", "-j", "addr", "show")
+_ADDRESSES = ADDRESSES_COMMAND
 
 
 def capture(runner: Runner) -> Capture:

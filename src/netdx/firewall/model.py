@@ -220,6 +220,9 @@ class Ruleset:
 
     tables: tuple[Table, ...] = ()
     notes: tuple[str, ...] = ()
+    # Sources of what the kernel enforces that could not be read or parsed: the tables that
+    # were read cannot settle any flow then, so every evaluation is "unknown".
+    unreadable: tuple[str, ...] = ()
     # The host's own addresses and broadcast addresses (from `ip -j addr`), for
     # `fib daddr type` / `-m addrtype`; None when not known.
     local_addresses: frozenset[str] | None = None

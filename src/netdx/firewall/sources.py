@@ -16,6 +16,9 @@ from netdx.firewall.iptables_save import IptablesSaveError, parse_save
 from netdx.firewall.model import Ruleset, Source, Table
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
 
+# How the host's addresses are read: a failure here hides no rule, unlike the other sources.
+ADDRESSES_COMMAND = ("ip", "-j", "addr", "show")
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SaveCapture:
@@ -66,12 +69,18 @@ class Capture:
 def build_ruleset(capture: Capture) -> Ruleset:
     """The merged ruleset of a capture; parse failures become notes, not exceptions."""
     notes = list(capture.errors)
+    unreadable = [
+        f"ruleset not readable: {error} (run as root: reading netfilter needs CAP_NET_ADMIN)"
+        for error in capture.errors
+        if not error.startswith(" ".join(ADDRESSES_COMMAND))
+    ]
     saved: list[Table] = []
     for save in capture.saves:
         try:
             saved.extend(parse_save(save.text, version=save.version, source=save.source).tables)
         except (IptablesSaveError, ValueError) as exc:
             notes.append(f"{save.source}-save (IPv{save.version}) could not be read: {exc}")
+            unreadable.append(notes[-1])
     from_iptables_nft = frozenset((t.family, t.name) for t in saved if t.source == "iptables-nft")
     kept: list[Table] = []
     if capture.nft_json:
@@ -80,6 +89,7 @@ def build_ruleset(capture: Capture) -> Ruleset:
             kept = list(parse_ruleset(capture.nft_json, texts, skip=from_iptables_nft).tables)
         except (NftJsonError, ValueError, KeyError, TypeError) as exc:
             notes.append(f"nft -j list ruleset could not be read: {exc}")
+            unreadable.append(notes[-1])
     notes.extend(
         f"{t.family} {t.name}: xt expressions without iptables-nft-save output"
         for t in kept
@@ -89,6 +99,7 @@ def build_ruleset(capture: Capture) -> Ruleset:
     return Ruleset(
         tables=(*kept, *saved),
         notes=tuple(notes),
+        unreadable=tuple(unreadable),
         local_addresses=local if capture.addresses_json else None,
         broadcast_addresses=broadcast,
     )
