@@ -33,19 +33,34 @@ class Transport(Protocol):
 
 class NetlinkSocket:
     """A bound AF_NETLINK socket (rtnetlink by default) that sends a request and collects
-    its reply; raises NetlinkTimeout when the reply is not complete within the timeout."""
+    its reply; raises NetlinkTimeout when the reply is not complete within the timeout.
 
-    def __init__(self, protocol: int = NETLINK_ROUTE) -> None:
+    `send`/`receive` stream one datagram at a time for readers that parse as they go (the
+    sock_diag dump). `ack_options` asks for capped and extended acks (a dump reader that
+    expects a bare NLMSG_DONE turns them off); `rcvbuf` and `recv_size` size the buffers.
+    """
+
+    def __init__(
+        self,
+        protocol: int = NETLINK_ROUTE,
+        *,
+        ack_options: bool = True,
+        rcvbuf: int | None = None,
+        recv_size: int = _RECV_SIZE,
+    ) -> None:
         try:
             sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
         except OSError as exc:
             raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
         self._sock = sock
-        for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK):
+        self._recv_size = recv_size
+        for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK) if ack_options else ():
             # Best effort: older kernels lack these and answer the same without them.
             with contextlib.suppress(OSError):
                 sock.setsockopt(SOL_NETLINK, option, 1)
         try:
+            if rcvbuf is not None:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
             sock.bind((0, 0))
             self.pid: int = sock.getsockname()[0]
         except OSError as exc:
@@ -58,31 +73,34 @@ class NetlinkSocket:
         if timeout <= 0:
             raise NetlinkTimeout("no time left to send a netlink request")
         end = time.monotonic() + timeout
-        seq = next(self._seq) & 0xFFFFFFFF
-        self._send(encode_message(msg_type, flags, seq, payload))
+        seq = self.send(msg_type, flags, payload)
         collector = ReplyCollector(seq=seq, pid=self.pid)
         while not collector.done:
-            collector.feed(self._recv(end - time.monotonic()))
+            collector.feed(self.receive(end - time.monotonic()))
         return collector.reply()
 
-    def _send(self, data: bytes) -> None:
+    def send(self, msg_type: int, flags: int, payload: bytes) -> int:
+        """Send one request with a fresh sequence number; return that number."""
+        seq = next(self._seq) & 0xFFFFFFFF
         try:
-            self._sock.sendto(data, (0, 0))
+            self._sock.sendto(encode_message(msg_type, flags, seq, payload), (0, 0))
         except OSError as exc:
             raise NetlinkIOError(f"netlink send: {exc}", errno_code=exc.errno or 0) from exc
+        return seq
 
-    def _recv(self, remaining: float) -> bytes:
-        if remaining <= 0:
+    def receive(self, timeout: float) -> bytes:
+        """The next datagram within `timeout` seconds, else NetlinkTimeout."""
+        if timeout <= 0:
             raise NetlinkTimeout()
-        self._sock.settimeout(remaining)
+        self._sock.settimeout(timeout)
         try:
-            data, _, msg_flags, _ = self._sock.recvmsg(_RECV_SIZE)
+            data, _, msg_flags, _ = self._sock.recvmsg(self._recv_size)
         except TimeoutError as exc:
             raise NetlinkTimeout() from exc
         except OSError as exc:
             raise NetlinkIOError(f"netlink recv: {exc}", errno_code=exc.errno or 0) from exc
         if msg_flags & socket.MSG_TRUNC:
-            raise NetlinkParseError(f"datagram larger than {_RECV_SIZE} bytes was truncated")
+            raise NetlinkParseError(f"datagram larger than {self._recv_size} bytes was truncated")
         return data
 
     def close(self) -> None:

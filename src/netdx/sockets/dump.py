@@ -8,11 +8,9 @@ so 100k sockets never sit in memory twice.
 
 from __future__ import annotations
 
-import itertools
 import queue
 import socket
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -20,7 +18,13 @@ from typing import Protocol
 
 from netdx.budget import Deadline
 from netdx.errors import CannotRun
-from netdx.netlink import NETLINK_SOCK_DIAG, NetlinkIOError, NetlinkTimeout, encode_message
+from netdx.netlink import (
+    NETLINK_SOCK_DIAG,
+    NetlinkIOError,
+    NetlinkSocket,
+    NetlinkTimeout,
+    encode_message,
+)
 from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
@@ -53,40 +57,24 @@ class DumpSource(Protocol):
 
 
 class NetlinkDumpSource:
-    """A NETLINK_SOCK_DIAG socket in the current network namespace."""
+    """A NETLINK_SOCK_DIAG socket in the current network namespace: `netlink.NetlinkSocket`
+    without extended acks (`ends_dump` expects a bare NLMSG_DONE) and with large buffers."""
 
     def __init__(self) -> None:
         try:
-            sock = socket.socket(
-                socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, NETLINK_SOCK_DIAG
+            self._sock = NetlinkSocket(
+                NETLINK_SOCK_DIAG, ack_options=False, rcvbuf=_RCVBUF, recv_size=_RECV_SIZE
             )
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)
-            sock.bind((0, 0))
-        except OSError as exc:
+        except NetlinkIOError as exc:
             raise CannotRun(f"cannot open a sock_diag netlink socket: {exc}") from exc
-        self._sock = sock
-        self._seq = itertools.count(int(time.time()) & 0xFFFF)
 
     def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
         """Send one request with a fresh sequence number."""
-        seq = next(self._seq) & 0xFFFFFFFF
-        try:
-            self._sock.sendto(encode_message(msg_type, flags, seq, payload), (0, 0))
-        except OSError as exc:
-            raise NetlinkIOError(f"netlink send: {exc}", errno_code=exc.errno or 0) from exc
-        return seq
+        return self._sock.send(msg_type, flags, payload)
 
     def receive(self, timeout: float) -> bytes:
         """One datagram, or NetlinkTimeout."""
-        if timeout <= 0:
-            raise NetlinkTimeout()
-        self._sock.settimeout(timeout)
-        try:
-            return self._sock.recv(_RECV_SIZE)
-        except TimeoutError as exc:
-            raise NetlinkTimeout() from exc
-        except OSError as exc:
-            raise NetlinkIOError(f"netlink recv: {exc}", errno_code=exc.errno or 0) from exc
+        return self._sock.receive(timeout)
 
     def close(self) -> None:
         """Close the netlink socket."""
