@@ -80,8 +80,6 @@ def _with_firewall(ev: CheckEvidence, wall: FirewallMatch) -> CheckEvidence:
 
 def test_local_egress_names_the_rule_and_its_removal() -> None:
     """With the output rule evaluated, local_egress quotes it and prints its removal."""
-    from netdx.model import FirewallMatch
-
     wall = FirewallMatch(
         hook="output",
         decision="drop",
@@ -101,7 +99,7 @@ def test_local_egress_names_the_rule_and_its_removal() -> None:
 def test_output_rule_alone_does_not_override_a_clear_raw_syn() -> None:
     """When the raw SYN left the host, a model that says 'drop' is not trusted over the
     kernel: the verdict stays port.filtered, with the model's view as evidence."""
-    from netdx.model import EgressCheck, FirewallMatch
+    from netdx.model import EgressCheck
 
     head = cases.PORT_FILTERED.addresses[0]
     assert head.tcp is not None
@@ -127,7 +125,6 @@ def test_output_rule_alone_does_not_override_a_clear_raw_syn() -> None:
 def test_unknown_ruleset_is_said_to_be_unknown() -> None:
     """An unreadable ruleset is reported as unknown with the reason, never as 'accept'."""
     from netdx.diagnose.port import firewall_text
-    from netdx.model import FirewallMatch
 
     wall = FirewallMatch(hook="output", decision="unknown", error="nft: Operation not permitted")
     assert firewall_text(wall) == (
@@ -138,7 +135,6 @@ def test_unknown_ruleset_is_said_to_be_unknown() -> None:
 def test_iptables_rule_fix_uses_the_position() -> None:
     """A rule read from iptables-save is removed by chain position with the right tool."""
     from netdx.diagnose.port import rule_fix
-    from netdx.model import FirewallMatch
 
     wall = FirewallMatch(
         hook="input",

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from netlink_capture import load_case
 
 from netdx.netlink import (
     ErrorAck,
@@ -32,14 +33,7 @@ LINKS: dict[int, str] = {int(k): v for k, v in META["links"].items()}
 
 def load(case: str) -> tuple[bytes, list[bytes]]:
     """(request, reply datagrams) of one captured case."""
-    request = b""
-    replies: list[bytes] = []
-    for line in (FIXTURES / f"{case}.hex").read_text().splitlines():
-        if line.startswith("> "):
-            request = bytes.fromhex(line[2:])
-        elif line.startswith("< "):
-            replies.append(bytes.fromhex(line[2:]))
-    return request, replies
+    return load_case(FIXTURES, case)
 
 
 def answer(case: str) -> Route | ErrorAck:

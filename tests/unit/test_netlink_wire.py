@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from netlink_capture import load_case
 
 from netdx.netlink import (
     AttrSpec,
@@ -37,14 +38,7 @@ FIXTURES = Path(__file__).parent / "fixtures" / "netlink"
 
 def load(case: str) -> tuple[bytes, list[bytes]]:
     """(request, reply datagrams) of one captured case."""
-    request = b""
-    replies: list[bytes] = []
-    for line in (FIXTURES / f"{case}.hex").read_text().splitlines():
-        if line.startswith("> "):
-            request = bytes.fromhex(line[2:])
-        elif line.startswith("< "):
-            replies.append(bytes.fromhex(line[2:]))
-    return request, replies
+    return load_case(FIXTURES, case)
 
 
 ALL_CASES = sorted(p.stem for p in FIXTURES.glob("*.hex"))

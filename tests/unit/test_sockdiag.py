@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from netlink_capture import load_case
 
 from netdx.netlink import NetlinkParseError, collect, encode_message, parse_messages
 from netdx.netlink.diag import (
@@ -35,14 +36,7 @@ IFNAMES = {1: "lo"}
 
 def load(case: str) -> tuple[bytes, list[bytes]]:
     """(request, reply datagrams) of one captured case."""
-    request = b""
-    replies: list[bytes] = []
-    for line in (FIXTURES / f"{case}.hex").read_text().splitlines():
-        if line.startswith("> "):
-            request = bytes.fromhex(line[2:])
-        elif line.startswith("< "):
-            replies.append(bytes.fromhex(line[2:]))
-    return request, replies
+    return load_case(FIXTURES, case)
 
 
 def fast(case: str) -> list[DiagSocket]:
