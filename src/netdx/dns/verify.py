@@ -1,17 +1,15 @@
 """For `netdx check`: compare what the resolvers gave with the authoritative answer, so a
 cache that outlived a record change is diagnosed as `dns.stale_cache`.
 
-How `netdx check` uses it (the wiring lives in `netdx.check`):
-    finding = await verify_check(evidence, deadline=deadline.share(0.5))
-which, when `should_verify(evidence)`, traces the name from the root hints
-(`authoritative_answer`) and compares (`stale_cache`).
-`authoritative_answer` is the only I/O here (a trace from the root hints); `stale_cache` and
-`should_verify` are pure.
+How `netdx check` uses it: when `should_verify(evidence)`, the runner (`netdx.check`) asks
+`authoritative_answer` and keeps it as evidence (`DnsEvidence.authoritative`); the pure rule
+`diagnose.dns.stale_cache` compares with `stale_cache`. `authoritative_answer` is the only
+I/O here (a trace from the root hints); `stale_cache` and `should_verify` are pure.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from netdx.budget import Deadline
@@ -65,19 +63,6 @@ async def authoritative_answer(name: str, rtype: str, *, deadline: Deadline,
     trace = await run_trace(Question(name=qname, rtype=rtype), roots, deadline=deadline,
                             server_timeout=server_timeout, wait_stragglers=False)
     return from_trace(trace)
-
-
-async def verify_check(ev: CheckEvidence, *, deadline: Deadline,
-                       root_hints: Path | None = None) -> Finding | None:
-    """The whole step for `netdx check`: dns.stale_cache or None (also when not needed)."""
-    if ev.dns is None or not should_verify(ev):
-        return None
-    rtype = "AAAA" if ev.addresses and ev.addresses[0].family == 6 else "A"
-    auth = await authoritative_answer(ev.dns.name, rtype, deadline=deadline,
-                                      root_hints=root_hints)
-    if auth is None:
-        return None
-    return stale_cache(ev.dns, auth, taken_at=datetime.now(UTC))
 
 
 def stale_cache(dns: DnsEvidence, authoritative: DnsServerAnswer, *,

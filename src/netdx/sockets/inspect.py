@@ -1,5 +1,5 @@
 """The server-side verdict for one TCP port: `netdx inspect --port N`, and what `netdx check`
-uses for a target on this host.
+uses (`inspect_local`) for a target on this host.
 
 `build_view` (pure) sorts dumped sockets into a `findings.PortView`; `judge` (pure) turns a
 view into an `Inspection` with one `netdx.model.Verdict`, shaped like check's. `inspect_local`
@@ -160,18 +160,11 @@ def _resample(
     )
 
 
-def inspect_if_local(address: str, port: int, *, deadline: Deadline) -> Inspection | None:
-    """What `netdx check ADDRESS:PORT` calls: the server-side verdict when ADDRESS belongs to
-    this host (loopback included), else None (the target is another machine)."""
-    if not is_local_address(address):
-        return None
-    return inspect_local(port, deadline=deadline, address=address)
-
-
 def is_local_address(address: str) -> bool:
-    """Whether `address` belongs to this host (this network namespace), so that `netdx
-    check` can inspect the port itself. Binding a UDP socket to an address succeeds only
-    for a local one (unless net.ipv4.ip_nonlocal_bind is set); nothing is sent."""
+    """Whether `address` belongs to this host (this network namespace), without a route
+    lookup (`netdx check` reads the route probe's `local` type instead). Binding a UDP
+    socket to an address succeeds only for a local one (unless net.ipv4.ip_nonlocal_bind is
+    set); nothing is sent."""
     try:
         addr = ipaddress.ip_address(address)
     except ValueError:
@@ -207,7 +200,6 @@ __all__ = [
     "INSPECT_SCHEMA",
     "Inspection",
     "build_view",
-    "inspect_if_local",
     "inspect_local",
     "is_local_address",
     "judge",
