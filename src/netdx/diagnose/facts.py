@@ -6,7 +6,9 @@ address connected" and the wording of an ICMP error mean the same thing everywhe
 
 from __future__ import annotations
 
-from netdx.model import AddressEvidence, CheckEvidence, IcmpEcho, IcmpError, TcpConnect
+from collections.abc import Callable, Sequence
+
+from netdx.model import AddressEvidence, CheckEvidence, Finding, IcmpEcho, IcmpError, TcpConnect
 
 # ICMP kinds that say "no way to that host" (reachability), as opposed to a firewall's
 # "prohibited" kinds, which are a REJECT rule.
@@ -170,3 +172,43 @@ def liveness_text(a: AddressEvidence) -> str | None:
 def family_name(family: int) -> str:
     """IPv4 / IPv6."""
     return f"IPv{family}"
+
+
+def fallback_finding(
+    ev: CheckEvidence,
+    *,
+    cause: str,
+    step: str,
+    summary: str,
+    evidence: Sequence[str],
+    fix: Sequence[str],
+    warn_summary: Callable[[str], str] | None = None,
+    note: str | None = "answered",
+) -> Finding:
+    """A failure of the first address: "fail", or "warn" when a later address connected
+    (the client falls back to it). `warn_summary(other)` words the warning (default: the
+    summary plus the fallback); `note` adds "OTHER <note>" to the evidence."""
+    other = fallback(ev)
+    if other is None:
+        return Finding(
+            cause=cause,
+            severity="fail",
+            step=step,
+            summary=summary,
+            evidence=tuple(evidence),
+            fix=tuple(fix),
+        )
+    worded = (
+        warn_summary(other.address)
+        if warn_summary is not None
+        else f"{summary}; the client falls back to {other.address}"
+    )
+    extra = (f"{other.address} {note}",) if note else ()
+    return Finding(
+        cause=cause,
+        severity="warn",
+        step=step,
+        summary=worded,
+        evidence=(*evidence, *extra),
+        fix=tuple(fix),
+    )

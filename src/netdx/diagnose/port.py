@@ -16,6 +16,7 @@ from netdx.diagnose.facts import (
     echo_text,
     endpoint,
     fallback,
+    fallback_finding,
     family_fallback,
     first,
     hop_distance,
@@ -31,7 +32,6 @@ from netdx.model import (
     PathTrace,
     TcpConnect,
 )
-from netdx.model.report import Severity
 
 
 def _failed_first(ev: CheckEvidence) -> tuple[AddressEvidence, TcpConnect] | None:
@@ -48,19 +48,14 @@ def _finding(
     ev: CheckEvidence, cause: str, summary: str, evidence: list[str], fix: tuple[str, ...]
 ) -> Finding:
     """A port finding: fail, or warn when a later address of the same family connected."""
-    other = fallback(ev)
-    severity: Severity = "fail"
-    if other is not None:
-        severity = "warn"
-        summary = f"{summary}; the client falls back to {other.address}"
-        evidence = [*evidence, f"{other.address} connected"]
-    return Finding(
+    return fallback_finding(
+        ev,
         cause=cause,
-        severity=severity,
         step="port",
         summary=summary,
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=fix,
+        note="connected",
     )
 
 

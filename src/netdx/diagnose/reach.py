@@ -6,7 +6,7 @@ from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     alive,
     echo_text,
-    fallback,
+    fallback_finding,
     first,
     liveness_text,
     ms,
@@ -73,23 +73,13 @@ def host_unreachable(ev: CheckEvidence) -> Finding | None:
             evidence.append(f"neighbour {hop}: {state} (no ARP/ND answer)")
         summary = f"{head.address} is unreachable: the next hop {hop} does not answer ARP/ND"
         fix = [f"check the neighbour entry: ip neigh show {hop}", f"is {hop} up and on this link?"]
-    other = fallback(ev)
-    if other is not None:
-        return Finding(
-            cause="reach.host_unreachable",
-            severity="warn",
-            step="reach",
-            summary=f"{summary}; the client falls back to {other.address}",
-            evidence=(*evidence, f"{other.address} answered"),
-            fix=tuple(fix),
-        )
-    return Finding(
+    return fallback_finding(
+        ev,
         cause="reach.host_unreachable",
-        severity="fail",
         step="reach",
         summary=summary,
-        evidence=tuple(evidence),
-        fix=tuple(fix),
+        evidence=evidence,
+        fix=fix,
     )
 
 
@@ -133,21 +123,13 @@ def no_reply(ev: CheckEvidence) -> Finding | None:
         f"on the host or its hypervisor: is it up? ip addr show | grep {head.address}",
         f"trace the path: traceroute -n {head.address}",
     )
-    other = fallback(ev)
-    if other is not None:
-        return Finding(
-            cause="reach.no_reply",
-            severity="warn",
-            step="reach",
-            summary=f"{head.address} (tried first) does not answer; {other.address} does",
-            evidence=tuple(evidence),
-            fix=fix,
-        )
-    return Finding(
+    return fallback_finding(
+        ev,
         cause="reach.no_reply",
-        severity="fail",
         step="reach",
         summary=summary,
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=fix,
+        warn_summary=lambda other: f"{head.address} (tried first) does not answer; {other} does",
+        note=None,
     )

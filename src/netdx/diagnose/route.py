@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netdx.diagnose.facts import endpoint, fallback, first, ms
+from netdx.diagnose.facts import endpoint, fallback_finding, first, ms
 from netdx.model import CheckEvidence, Finding, RouteLookup
 
 
@@ -57,24 +57,14 @@ def no_route(ev: CheckEvidence) -> Finding | None:
         f"list the routes: {ip} route show (is there a default route via a gateway?)",
         f"add the missing route: {ip} route add {head.address} via GATEWAY (or a default route)",
     )
-    other = fallback(ev)
-    if other is not None:
-        return Finding(
-            cause="route.no_route",
-            severity="warn",
-            step="route",
-            summary=(
-                f"no route to {head.address} (tried first); the client falls back to "
-                f"{other.address}"
-            ),
-            evidence=(*evidence, f"{other.address} answered"),
-            fix=fix,
-        )
-    return Finding(
+    return fallback_finding(
+        ev,
         cause="route.no_route",
-        severity="fail",
         step="route",
         summary=f"this host has no route to {head.address} (Network is unreachable)",
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=fix,
+        warn_summary=lambda other: (
+            f"no route to {head.address} (tried first); the client falls back to {other}"
+        ),
     )
