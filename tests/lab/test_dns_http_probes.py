@@ -405,7 +405,9 @@ def test_missing_name_is_nxdomain_everywhere(lab: Lab) -> None:
         'return await dns.resolve("nope.netdx.internal", family=None, deadline=D(3))',
     )
     assert (got["nss"]["status"], got["nss"]["gai_error"]) == ("nxdomain", "EAI_NONAME")
-    for answer in _servers(got).values():
+    by_type = _servers(got)
+    assert sorted(by_type) == ["A", "AAAA"]
+    for answer in by_type.values():
         assert (answer["status"], answer["qname"]) == ("nxdomain", "nope.netdx.internal")
 
 
