@@ -32,7 +32,8 @@ def test_nxdomain_from_servers_alone() -> None:
     """Without a getaddrinfo result, every server saying NXDOMAIN is enough."""
     assert c.NXDOMAIN.dns is not None
     ev = replace(c.NXDOMAIN, dns=replace(c.NXDOMAIN.dns, nss=None))
-    assert dns.nxdomain(ev) is not None
+    f = dns.nxdomain(ev)
+    assert f is not None and (f.cause, f.severity) == ("dns.nxdomain", "fail")
 
 
 @pytest.mark.parametrize("ev", [c.OK_PORT, c.PORT_FILTERED, c.NO_ADDRESS, c.HOST_LIVENESS])

@@ -79,7 +79,9 @@ def test_local_egress_from_the_raw_syn() -> None:
 def test_local_egress_from_eperm_on_connect() -> None:
     """connect() failing with EPERM is a local output rule too."""
     head = replace(c.OK_PORT.addresses[0], tcp=c.tcp(c.DB_IP, 5432, "error", errno="EPERM"))
-    assert port.local_egress(replace(c.OK_PORT, addresses=(head,))) is not None
+    f = port.local_egress(replace(c.OK_PORT, addresses=(head,)))
+    assert f is not None and (f.cause, f.severity) == ("firewall.local_egress", "fail")
+    assert any("EPERM" in e for e in f.evidence)
 
 
 def test_local_egress_quiet_when_egress_is_unknown() -> None:

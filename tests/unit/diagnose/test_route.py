@@ -23,7 +23,9 @@ def test_no_route_fails_with_the_route_lookup() -> None:
 def test_no_route_from_enetunreach_alone() -> None:
     """Without a route lookup, a connect failing with ENETUNREACH and no ICMP is enough."""
     head = replace(c.NO_ROUTE.addresses[0], route=None)
-    assert route.no_route(replace(c.NO_ROUTE, addresses=(head,))) is not None
+    f = route.no_route(replace(c.NO_ROUTE, addresses=(head,)))
+    assert f is not None and (f.cause, f.severity) == ("route.no_route", "fail")
+    assert any("ENETUNREACH" in e for e in f.evidence)
 
 
 def test_no_route_warns_when_another_address_connected() -> None:
