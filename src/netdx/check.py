@@ -1,8 +1,8 @@
 """`netdx check`: gather the evidence for a target, then diagnose it.
 
-The flow is the one in STYLE.md: target → probes (I/O, here) → evidence → rules (pure,
-`netdx.diagnose`) → verdict → report. Independent probes run concurrently; every await
-takes its deadline from the one `--timeout` budget.
+The flow is the one in docs/architecture.md: target → probes (I/O, here) → evidence →
+rules (pure, `netdx.diagnose`) → verdict → report. Independent probes run concurrently;
+every await takes its deadline from the one `--timeout` budget.
 """
 
 from __future__ import annotations

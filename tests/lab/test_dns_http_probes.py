@@ -36,6 +36,10 @@ SERVER_V4 = "10.77.0.1"
 SERVER_V6 = "fd77::1"
 SILENT_DNS = "10.78.0.1"
 PYTHON = sys.executable
+# How long after its deadline a probe may return, by the clock of the child process: event-loop
+# wake-ups on a busy machine cost tens of milliseconds; a probe that ignores its deadline (a
+# joined getaddrinfo thread, a trickling peer) is late by seconds.
+LATE_S = 0.5
 
 ZONE = """\
 $TTL 300
@@ -405,7 +409,9 @@ def test_missing_name_is_nxdomain_everywhere(lab: Lab) -> None:
         'return await dns.resolve("nope.netdx.internal", family=None, deadline=D(3))',
     )
     assert (got["nss"]["status"], got["nss"]["gai_error"]) == ("nxdomain", "EAI_NONAME")
-    for answer in _servers(got).values():
+    by_type = _servers(got)
+    assert sorted(by_type) == ["A", "AAAA"]
+    for answer in by_type.values():
         assert (answer["status"], answer["qname"]) == ("nxdomain", "nope.netdx.internal")
 
 
@@ -465,7 +471,7 @@ def test_silent_resolver_ends_at_the_deadline(lab: Lab) -> None:
     assert {a["status"] for a in _servers(got).values()} == {"timeout"}
     assert got["configured_servers"] == [SILENT_DNS]
     # asyncio.run() returned right at the deadline: it did not join the getaddrinfo thread.
-    assert 0.0 <= got["_late_s"] < 0.3
+    assert 0.0 <= got["_late_s"] < LATE_S
 
 
 def test_hosts_file_pin_is_the_source(lab: Lab) -> None:
@@ -521,7 +527,7 @@ def test_tls_time_is_measured_apart_from_tcp_connect(lab: Lab) -> None:
     got = probe(NS_CLIENT, _get("https://web.netdx.internal:8444/", 8444, verify=False))
     assert (got["outcome"], got["status"], got["server"]) == ("ok", 204, "slow-tls")
     assert got["connect_ms"] < 100
-    assert 290 <= got["tls_ms"] < 600
+    assert 290 <= got["tls_ms"] < 300 + LATE_S * 1000
 
 
 def test_trickling_server_ends_at_the_deadline(lab: Lab) -> None:
@@ -529,11 +535,11 @@ def test_trickling_server_ends_at_the_deadline(lab: Lab) -> None:
     in the body (then the status is kept)."""
     headers = probe(NS_CLIENT, _get("http://web.netdx.internal:8081/", 8081, seconds=1.5))
     assert (headers["outcome"], headers["status"]) == ("timeout", None)
-    assert 0.0 <= headers["_late_s"] < 0.3
+    assert 0.0 <= headers["_late_s"] < LATE_S
     body = probe(NS_CLIENT, _get("http://web.netdx.internal:8083/", 8083, seconds=1.5))
     assert (body["outcome"], body["status"]) == ("timeout", 200)
     assert body["error"].startswith("body not complete at the deadline")
-    assert 0.0 <= body["_late_s"] < 0.3
+    assert 0.0 <= body["_late_s"] < LATE_S
 
 
 def test_garbage_is_a_protocol_error(lab: Lab) -> None:
@@ -554,4 +560,4 @@ def test_closed_and_silent_ports(lab: Lab) -> None:
         NS_CLIENT, _get("http://web.netdx.internal:53/", 53, seconds=1.0, address=SILENT_DNS)
     )
     assert (silent["outcome"], silent["error"]) == ("timeout", "no connection before the deadline")
-    assert 0.0 <= silent["_late_s"] < 0.3
+    assert 0.0 <= silent["_late_s"] < LATE_S

@@ -84,6 +84,16 @@ def test_sigterm_tears_down(lab_env: Path) -> None:
     assert not any(netns.alive(pid) for pid in pids)
 
 
+def _all_gone(pids: list[int], within: float = 10.0) -> bool:
+    """Wait until none of `pids` is alive (killed processes vanish once reaped)."""
+    end = time.monotonic() + within
+    while any(netns.alive(pid) for pid in pids):
+        if time.monotonic() >= end:
+            return False
+        time.sleep(0.02)
+    return True
+
+
 def test_clean_removes_a_crashed_lab(lab_env: Path) -> None:
     """After a process dies without teardown, clean() removes namespaces, dirs and processes."""
     proc, pids = _child("crash")
@@ -93,8 +103,7 @@ def test_clean_removes_a_crashed_lab(lab_env: Path) -> None:
     removed = clean()
     assert "ndx-payment" in removed
     assert leftovers() == []
-    time.sleep(0.1)
-    assert not any(netns.alive(pid) for pid in pids)
+    assert _all_gone(pids), [pid for pid in pids if netns.alive(pid)]
 
 
 def test_up_down_with_state_file(lab_env: Path) -> None:

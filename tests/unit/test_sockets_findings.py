@@ -139,6 +139,7 @@ def test_time_wait_churn_is_normal_and_names_the_side() -> None:
     many = tuple(tw._replace(sport=40000 + i) for i in range(60))
     finding = time_wait_churn(view(8080, connections=many))
     assert finding is not None and finding.severity == "warn"
+    assert finding.cause == "app.time_wait_churn"
     assert "normal churn" in finding.summary
     assert finding.evidence == ("60 where this host, as the client from 127.0.0.1, closed first",)
 

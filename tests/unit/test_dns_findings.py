@@ -1,0 +1,105 @@
+"""The `netdx dns` rules for causes no other unit test produced: a referral loop in the
+walk, and a server that answers garbage, SERVFAIL or REFUSED (fed with captured bytes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from netdx.dns.findings import query_findings, trace_findings
+from netdx.dns.message import DnsResponse, QueryResult, Question, parse_response
+from netdx.dns.trace import NameServer, TraceLimits, TraceMachine
+from netdx.model.evidence import DnsRecord
+
+WIRE = Path(__file__).parent / "fixtures" / "dnswire"
+MANIFEST = json.loads((WIRE / "manifest.json").read_text())
+
+
+def captured(name: str) -> QueryResult:
+    """The captured answer `name` of fixtures/dnswire as a query result from its server."""
+    meta = MANIFEST[name]
+    return QueryResult(
+        server=meta["server"],
+        port=53,
+        question=Question(name=meta["qname"], rtype=meta["qtype"]),
+        status="ok",
+        transport="udp",
+        elapsed_ms=1.0,
+        response=parse_response((WIRE / f"{name}.bin").read_bytes()),
+    )
+
+
+def test_servfail_from_a_server_is_dns_servfail() -> None:
+    """A captured SERVFAIL names the server and the name, and points at the trace."""
+    (finding,) = query_findings((captured("resolver_servfail"),))
+    assert finding.cause == "dns.servfail"
+    assert finding.summary == "10.53.0.53 answered SERVFAIL for www.refused.lab."
+    assert any("netdx dns --trace www.refused.lab." in x for x in finding.fix)
+
+
+def test_refused_from_a_server_is_dns_refused() -> None:
+    """A captured REFUSED is dns.refused, with the dig command that repeats it."""
+    (finding,) = query_findings((captured("refused"),))
+    assert finding.cause == "dns.refused"
+    assert finding.evidence == ("www.example.lab. A @10.53.0.31: REFUSED",)
+    assert "confirm: dig @10.53.0.31 www.example.lab. A" in finding.fix
+
+
+def test_unparseable_answer_is_dns_malformed_answer() -> None:
+    """Bytes that are not DNS, or only answers to another query, are a malformed answer."""
+    for status in ("malformed", "bad_id"):
+        result = QueryResult(
+            server="10.53.0.9",
+            port=53,
+            question=Question(name="www.example.lab.", rtype="A"),
+            status=status,  # type: ignore[arg-type]
+            transport="udp",
+            elapsed_ms=3.0,
+            error="message too short",
+        )
+        (finding,) = query_findings((result,))
+        assert finding.cause == "dns.malformed_answer"
+        assert f"({status})" in finding.summary
+
+
+def test_a_healthy_answer_gives_no_finding() -> None:
+    """A captured authoritative answer is no finding at all."""
+    assert query_findings((captured("www_a_aa"),)) == ()
+
+
+def _referral(q: Question, zone: str, ns: str, glue: str) -> QueryResult:
+    msg = DnsResponse(
+        id=1,
+        rcode="NOERROR",
+        flags=("qr",),
+        question=(q,),
+        authority=(DnsRecord(name=zone, rtype="NS", ttl=300, value=ns),),
+        additional=(DnsRecord(name=ns, rtype="A", ttl=300, value=glue),),
+    )
+    return QueryResult(
+        server="x", port=53, question=q, status="ok", transport="udp", elapsed_ms=1.0,
+        response=msg,
+    )  # fmt: skip
+
+
+def test_walk_deeper_than_its_limit_is_a_referral_loop() -> None:
+    """Referrals that never end (here: more zone cuts than the limit) stop the walk with
+    dns.referral_loop naming the zones walked."""
+    cuts = {"192.0.2.1": ("lab.", "192.0.2.11"), "192.0.2.11": ("example.lab.", "192.0.2.21")}
+    machine = TraceMachine(
+        Question(name="www.example.lab.", rtype="A"),
+        (NameServer(name="a.root.", addresses=("192.0.2.1",)),),
+        limits=TraceLimits(max_levels=2),
+    )
+    for _ in range(10):
+        batch = machine.next_queries()
+        if not batch:
+            break
+        for query in batch:
+            zone, glue = cuts[query.server]
+            machine.feed(query.id, _referral(query.question, zone, f"ns.{zone}", glue))
+    result = machine.result()
+    assert result.status == "too_deep"
+    (finding,) = trace_findings(result)
+    assert finding.cause == "dns.referral_loop"
+    assert finding.evidence == ("zones walked: . → lab.",)
