@@ -6,6 +6,8 @@ first), and an HTTP exchange that fails after the TCP connection worked.
 
 from __future__ import annotations
 
+import shlex
+
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     connected,
@@ -88,11 +90,14 @@ def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
     return used, used.http
 
 
-def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange) -> str:
+def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange, *options: str) -> str:
     """A curl command that repeats the exchange against the same address."""
     port = ev.port if ev.port is not None else 0
     addr = f"[{a.address}]" if ":" in a.address else a.address
-    return f"curl -sv --resolve {ev.target_host}:{port}:{addr} '{http.url}'"
+    # Built as argv and quoted by shlex: the URL is the user's text, and a printed fix is
+    # pasted into a root shell, so it must never be able to run anything of its own.
+    resolve = f"{ev.target_host}:{port}:{addr}"
+    return shlex.join(("curl", "-sv", *options, "--resolve", resolve, http.url))
 
 
 def http_text(http: HttpExchange) -> str:
@@ -186,7 +191,7 @@ def http_timeout(ev: CheckEvidence) -> Finding | None:
         ),
         evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"GET {http.url}: {first_byte}"),
         fix=(
-            f"repeat it with a deadline: {_curl(ev, a, http)} --max-time 10",
+            f"repeat it with a deadline: {_curl(ev, a, http, '--max-time', '10')}",
             f"on the server: ss -tnp 'sport = :{port}' (a growing Recv-Q: the app is not reading)",
             "check the application's workers and logs: it accepts but never answers",
         ),
