@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from netdx.diagnose import server
 from netdx.diagnose.facts import (
     PROHIBITED_KINDS,
     connected,
@@ -311,28 +312,37 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     )
 
 
+def _server_findings(ev: CheckEvidence) -> tuple[Finding, ...]:
+    """The server-side rules over the first address, when the target is this host and its
+    server side was read (`diagnose.server`, the rules of `netdx inspect`)."""
+    head = first(ev)
+    if head is None or ev.port is None or head.server is None:
+        return ()
+    return server.evaluate(head.server)
+
+
 def _local_fail(ev: CheckEvidence) -> Finding | None:
     """The first failing server-side finding for a local target that did not connect."""
     head = first(ev)
     if head is None or ev.port is None or connected(head) or fallback(ev) is not None:
         return None  # a later address connected: the service mismatch rules name it
-    return next((f for f in head.local_findings if f.severity == "fail"), None)
+    return next((f for f in _server_findings(ev) if f.severity == "fail"), None)
 
 
 def local_service(ev: CheckEvidence) -> Finding | None:
-    """The server-side view when the target is this host (`netdx inspect`'s rules): why the
-    port failed, in the listener's words (port.refused naming the nearby listener,
-    service.loopback_only, app.accept_queue_full, ...). When the connection worked, a failing
-    server-side finding (a CLOSE-WAIT leak) rides along as a warning."""
+    """The server side when the target is this host: why the port failed, in the listener's
+    words (port.refused naming the nearby listener, service.loopback_only,
+    app.accept_queue_full, ...), after the connect that failed. When the connection worked,
+    a failing server-side finding (a CLOSE-WAIT leak) rides along as a warning."""
     head = first(ev)
-    if head is None or ev.port is None or not head.local_findings:
+    if head is None:
         return None
     found = _local_fail(ev)
     if found is not None:
         seen = (tcp_text(head.tcp),) if head.tcp is not None else ()
         return dataclasses.replace(found, step="port", evidence=seen + found.evidence)
     if connected(head):
-        leak = next((f for f in head.local_findings if f.severity == "fail"), None)
+        leak = next((f for f in _server_findings(ev) if f.severity == "fail"), None)
         if leak is not None:
             return dataclasses.replace(leak, severity="warn", step="service")
     return None

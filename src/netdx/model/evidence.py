@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from netdx.model.report import Finding
+from netdx.model.server import ServerEvidence
 
 Family = Literal[4, 6]
 
@@ -301,10 +301,9 @@ class AddressEvidence:
     # Host-only targets: TCP connects to a few common ports; any answer (even a reset)
     # proves the host is up when ICMP echo is filtered or not permitted.
     liveness: tuple[TcpConnect, ...] = ()
-    # When the address belongs to this host: the server-side findings for the port (the
-    # rules of `netdx inspect` over sock_diag and /proc), and what could not be read.
-    local_findings: tuple[Finding, ...] = ()
-    local_notes: tuple[str, ...] = ()
+    # When the address belongs to this host: the server side of the port (listeners,
+    # connections, owners, queues from sock_diag and /proc), judged by diagnose.server.
+    server: ServerEvidence | None = None
     # When the SYN got no answer: this host's ruleset evaluated for the flow (output hook for
     # a remote target, input for one of this host's addresses).
     firewall: FirewallMatch | None = None
