@@ -205,28 +205,27 @@ def firewall_text(wall: FirewallMatch) -> str:
     """One line on what this host's ruleset decides for the flow, naming the rule."""
     where = f"this host's {wall.hook} rules"
     if wall.decision == "unknown":
-        why = wall.error or ", ".join(wall.unknown) or "not evaluated"
+        why = wall.error or "; ".join(wall.notes) or ", ".join(wall.unknown) or "not evaluated"
         return f"{where}: unknown ({why})"
-    origin = f" — {wall.origin}" if wall.origin else ""
+    origin = f" — {wall.origin.description}" if wall.origin else ""
     if wall.rule is not None:
         verb = {"accept": "accept", "drop": "drop", "reject": "reject"}[wall.decision]
-        return f"{where} {verb} it: {wall.where}: {wall.rule}{origin}"
+        return f"{where} {verb} it: {wall.where}: {wall.rule.text}{origin}"
     return f"{where} {wall.decision} it by policy ({wall.policy or 'no rule matched'})"
 
 
 def rule_fix(wall: FirewallMatch) -> tuple[str, ...]:
     """The command that removes the deciding rule (review it first: netdx changes nothing)."""
-    if wall.rule is None or wall.chain is None:
+    rule = wall.rule
+    if rule is None:
         return ()
-    if wall.source == "nft" and wall.handle is not None:
-        cmd = f"nft delete rule {wall.family} {wall.table} {wall.chain} handle {wall.handle}"
-    elif wall.position is not None:
-        tool = "ip6tables" if wall.family == "ip6" else "iptables"
-        legacy = "-legacy" if wall.source == "iptables-legacy" else ""
-        cmd = f"{tool}{legacy} -t {wall.table} -D {wall.chain} {wall.position}"
+    if rule.source == "nft" and rule.handle is not None:
+        cmd = f"nft delete rule {rule.family} {rule.table} {rule.chain} handle {rule.handle}"
     else:
-        return ()
-    via = f" (it comes from {wall.origin}: change it there)" if wall.origin else ""
+        tool = "ip6tables" if rule.family == "ip6" else "iptables"
+        legacy = "-legacy" if rule.source == "iptables-legacy" else ""
+        cmd = f"{tool}{legacy} -t {rule.table} -D {rule.chain} {rule.position}"
+    via = f" (it comes from {wall.origin.description}: change it there)" if wall.origin else ""
     return (f"remove or narrow the rule after review: {cmd}{via}",)
 
 
