@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from netdx.model.server import Process, ServerEvidence, Socket
-from netdx.netlink.diag import TCP_STATES, endpoint_text
+from netdx.netlink.diag import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import SocketEntry, SocketListing
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ _HEAD = ("Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer")
 _V4_WIDTH = len("255.255.255.255:65535")
 
 
+_LISTENING = (STATE_NUMBERS["UNCONN"], STATE_NUMBERS["LISTEN"])
 _STATE_NAMES = tuple(TCP_STATES.get(n) or f"STATE-{n}" for n in range(256))
 
 
@@ -193,7 +194,7 @@ def summary(listing: SocketListing, *, with_process: bool, top: int = 20) -> str
     lines = [f"{len(listing.sockets)} sockets"]
     lines += [f"  {p:<4} {st:<11} {n:>8}" for (p, st), n in sorted(states.items())]
     # Listening: TCP LISTEN, and UDP sockets bound without a peer (ss -l shows both).
-    listening = frozenset((s.proto, s.sport) for s in listing.sockets if s.state in (7, 10))
+    listening = frozenset((s.proto, s.sport) for s in listing.sockets if s.state in _LISTENING)
     groups: Counter[tuple[str, str, int, str]] = Counter()
     for s in listing.sockets:
         owner = process_text(listing.owner_of(s)) if with_process else ""
