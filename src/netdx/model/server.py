@@ -144,6 +144,16 @@ class ServerEvidence:
                 out.setdefault(held.inode, proc)
         return out
 
+    def owners_of(self, sock: Socket) -> tuple[tuple[Process, int], ...]:
+        """Every (process, fd) holding `sock`, first holder first (a process that exited
+        before it was read shows as `?`)."""
+        by_pid = {p.pid: p for p in self.processes}
+        return tuple(
+            (by_pid.get(h.pid) or Process(pid=h.pid, command="?", user="?", uid=-1), h.fd)
+            for h in self.holders
+            if sock.inode and h.inode == sock.inode
+        )
+
     def owner_of(self, sock: Socket) -> Process | None:
         """The process of the first holder of `sock`, or None (unknown, or no process)."""
         return self.owners().get(sock.inode) if sock.inode else None

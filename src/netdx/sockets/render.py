@@ -9,10 +9,9 @@ import json
 import socket
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from netdx.model.server import Process, ServerEvidence, Socket
+from netdx.model.server import Process, Socket
 from netdx.netlink.diag import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import SocketEntry, SocketListing
 
@@ -220,21 +219,10 @@ def inspect_document(
         "address": inspection.address,
         "verdict": verdict_document(inspection.verdict),
         "findings": [finding_document(f) for f in inspection.findings],
-        "listeners": [socket_object(s, names, _holders(server, s)) for s in server.listeners],
+        "listeners": [socket_object(s, names, server.owners_of(s)) for s in server.listeners],
         "states": dict(inspection.states),
         "notes": list(inspection.notes),
     }
-
-
-def _holders(server: ServerEvidence, sock: Socket) -> tuple[tuple[Process, int], ...]:
-    """Every (process, fd) of the evidence holding `sock`, first holder first."""
-    by_pid = {p.pid: p for p in server.processes}
-    unknown = Process(pid=0, command="?", user="?", uid=-1)
-    return tuple(
-        (by_pid.get(h.pid) or replace(unknown, pid=h.pid), h.fd)
-        for h in server.holders
-        if sock.inode and h.inode == sock.inode
-    )
 
 
 def inspect_text(inspection: Inspection) -> str:

@@ -185,6 +185,20 @@ def test_other_failures_ride_along_as_warnings() -> None:
     assert [w.cause for w in verdict.warnings] == ["app.accept_queue_full"]
 
 
+def test_every_cause_is_in_the_public_vocabulary() -> None:
+    """Each cause the server rules make (over every captured port) is a documented code."""
+    from netdx.diagnose import CAUSES, OTHER_CAUSES
+
+    made = {
+        f.cause
+        for port in {s.sport for s in SOCKETS} | {5432}
+        for address in (None, "127.0.0.1", "::1", "10.1.2.3")
+        for f in rules.evaluate(read(port, address=address, earlier_close_wait=0))
+    }
+    assert {"port.refused", "service.loopback_only", "app.accept_queue_full"} <= made
+    assert made <= set(CAUSES) | set(OTHER_CAUSES)
+
+
 def test_address_helpers() -> None:
     """Loopback includes v4-mapped 127/8; a dual-stack [::] accepts IPv4, a v6-only one not."""
     assert rules.is_loopback("127.3.0.1") and rules.is_loopback("::ffff:127.0.0.1")
