@@ -22,7 +22,6 @@ from netdx.model import (
     CheckEvidence,
     DnsEvidence,
     EgressCheck,
-    Finding,
     IcmpEcho,
     PathTrace,
     Report,
@@ -195,6 +194,7 @@ async def _probe_address(
     address: str, target: Target, settings: CheckSettings, deadline: Deadline
 ) -> AddressEvidence:
     from netdx.probes.route import route_lookup
+    from netdx.probes.server import read_server
 
     route = await route_lookup(address, deadline=deadline.within(0.5))
     base = AddressEvidence(address=address, family=_family(address), route=route)
@@ -203,28 +203,11 @@ async def _probe_address(
     if route.status != "local":
         return await _probe_port(base, target, target.port, settings, deadline)
     # The target is this host: read the server side too (listeners, owners, queues).
-    probed, local = await asyncio.gather(
+    probed, server = await asyncio.gather(
         _probe_port(base, target, target.port, settings, deadline),
-        _inspect_local(address, target.port, deadline),
+        read_server(address, target.port, deadline=deadline.share(0.5)),
     )
-    findings, notes = local
-    return dataclasses.replace(probed, local_findings=findings, local_notes=notes)
-
-
-async def _inspect_local(
-    address: str, port: int, deadline: Deadline
-) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-    """`netdx inspect`'s findings for a port on this host (in a worker thread: it reads
-    sock_diag and /proc synchronously, within its own deadline)."""
-    from netdx.sockets.inspect import inspect_local
-
-    try:
-        found = await asyncio.to_thread(
-            inspect_local, port, deadline=deadline.share(0.5), address=address, sample_gap=0.0
-        )
-    except OSError as exc:
-        return (), (f"server side not read: {exc}",)
-    return found.findings, found.notes
+    return dataclasses.replace(probed, server=server)
 
 
 async def _probe_host_only(base: AddressEvidence, deadline: Deadline) -> AddressEvidence:

@@ -10,7 +10,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -39,7 +38,8 @@ SETUP: tuple[tuple[str, ...], ...] = (
 )
 
 # A server: listen on ADDR PORT with BACKLOG; MODE "accept" accepts and keeps every
-# connection open forever (never close(): the CLOSE-WAIT leak), "none" never accepts.
+# connection open forever (never close(): the CLOSE-WAIT leak) and says "accepted" for
+# each, "none" never accepts.
 SERVER = """
 import socket, sys, time
 addr, port, backlog, mode = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
@@ -54,6 +54,7 @@ held = []
 while True:
     if mode == "accept":
         held.append(s.accept()[0])
+        print("accepted", flush=True)
     else:
         time.sleep(1)
 """
@@ -97,6 +98,23 @@ def netdx(*args: str, user: str | None = None) -> subprocess.CompletedProcess[st
     env = {**os.environ, "PYTHONPATH": SRC}
     argv = [*prefix, sys.executable, "-m", "netdx.sockets.cli", *args]
     return subprocess.run(argv, capture_output=True, text=True, timeout=30, env=env)
+
+
+def wait_state(port: int, **counts: int) -> None:
+    """Wait until the server namespace shows at least these counts on `port` (listening,
+    close_wait, established, queue), polling /proc/net/tcp with the lab's own waiter."""
+    flags = [f"--{name.replace('_', '-')}={n}" for name, n in counts.items()]
+    argv = ["ip", "netns", "exec", NS_S, sys.executable, "-m", "netdx.lab.serve", "wait-state"]
+    env = {**os.environ, "PYTHONPATH": SRC}
+    done = subprocess.run([*argv, "--port", str(port), "--timeout", "10", *flags],
+                          capture_output=True, text=True, timeout=30, env=env)  # fmt: skip
+    assert done.returncode == 0, done.stderr
+
+
+def accepted(proc: subprocess.Popen[str], n: int) -> None:
+    """Wait until an "accept" server has accepted `n` more connections (it says so)."""
+    assert proc.stdout is not None
+    assert [proc.stdout.readline().strip() for _ in range(n)] == ["accepted"] * n
 
 
 def inspect(port: int, *extra: str) -> dict[str, Any]:
@@ -201,7 +219,7 @@ def test_close_wait_leak_names_process_and_peer(started: list[subprocess.Popen[s
     the server; inspect names the process and the client address."""
     proc = server(started, "0.0.0.0", 9090)
     assert client(started, SERVER4, 9090, n=12) == ["OK"] * 12
-    time.sleep(0.2)
+    wait_state(9090, close_wait=12)
     doc = inspect(9090)
     assert doc["verdict"]["cause"] == "app.close_wait_leak"
     assert doc["states"]["CLOSE-WAIT"] == 12
@@ -218,7 +236,7 @@ def test_growing_close_wait_is_a_leak_below_the_threshold(
     drip = subprocess.Popen([*argv, "40", "drip"], stdout=subprocess.PIPE, text=True)
     started.append(drip)
     assert drip.stdout is not None and drip.stdout.readline().strip() == "OK"
-    time.sleep(0.2)
+    wait_state(9191, close_wait=1)  # the first client closed: the pile has started
     doc = inspect(9191)
     assert doc["verdict"]["cause"] == "app.close_wait_leak"
     assert any("a moment before: growing" in e for e in doc["verdict"]["evidence"])
@@ -229,7 +247,7 @@ def test_full_accept_queue(started: list[subprocess.Popen[str]]) -> None:
     """backlog 1, never accept(), three clients: Recv-Q 2 over backlog 1 and overflows counted."""
     server(started, "0.0.0.0", 7000, backlog=1, mode="none")
     client(started, SERVER4, 7000, n=3, mode="hold")
-    time.sleep(1.5)  # the dropped SYN of the third client is retried once: an overflow
+    wait_state(7000, queue=2)  # the third client's handshake cannot complete: it overflows
     doc = inspect(7000)
     assert doc["verdict"]["cause"] == "app.accept_queue_full"
     assert "(2 of 1)" in doc["verdict"]["summary"]
@@ -242,7 +260,7 @@ def test_who_names_listener_and_connections(started: list[subprocess.Popen[str]]
     """`who :PORT` lists the listener and the accepted connections with pid, fd and user."""
     proc = server(started, "0.0.0.0", 8181)
     client(started, SERVER4, 8181, n=2, mode="hold")
-    time.sleep(0.3)
+    accepted(proc, 2)  # both connections are now held by the server's descriptors
     result = netdx("who", ":8181", "--json")
     assert result.returncode == 0, result.stderr
     objs = json.loads(result.stdout)

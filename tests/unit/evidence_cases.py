@@ -8,6 +8,8 @@ number in them is a concrete fact a rule is expected to quote.
 
 from __future__ import annotations
 
+from typing import Any
+
 from netdx.model import (
     AddressEvidence,
     CheckEvidence,
@@ -15,7 +17,6 @@ from netdx.model import (
     DnsRecord,
     DnsServerAnswer,
     EgressCheck,
-    Finding,
     Hop,
     HttpExchange,
     IcmpEcho,
@@ -27,6 +28,14 @@ from netdx.model import (
     TcpConnect,
 )
 from netdx.model.evidence import TcpOutcome
+from netdx.model.server import (
+    TCP_CLOSE_WAIT,
+    TCP_LISTEN,
+    Process,
+    ServerEvidence,
+    Socket,
+    SocketHolder,
+)
 
 DNS_SERVER = "10.0.0.53"
 ROUTER = "10.0.1.1"
@@ -710,7 +719,7 @@ STALE_CACHE = CheckEvidence(
 )
 
 
-# --- targets on this host: the server-side findings of `netdx inspect` ride along ----------
+# --- targets on this host: the server side of the port rides along as evidence ------------
 
 
 def local_route(address: str) -> RouteLookup:
@@ -720,20 +729,39 @@ def local_route(address: str) -> RouteLookup:
     )
 
 
-def server_finding(cause: str, summary: str) -> Finding:
-    """A failing server-side finding as `netdx inspect` makes it."""
-    return Finding(
-        cause=cause,
-        severity="fail",
-        step="service",
-        summary=summary,
-        evidence=(summary,),
-        fix=("ss -tlnp 'sport = :5432'",),
+def tcp_socket(
+    src: str,
+    sport: int,
+    state: int,
+    *,
+    dst: str = "0.0.0.0",
+    dport: int = 0,
+    inode: int = 0,
+    rqueue: int = 0,
+    wqueue: int = 0,
+) -> Socket:
+    """One IPv4 TCP socket as sock_diag reports it (state: the kernel's number)."""
+    return Socket(proto="tcp", family=2, state=state, src=src, sport=sport, dst=dst,
+                  dport=dport, rqueue=rqueue, wqueue=wqueue, inode=inode)  # fmt: skip
+
+
+def served(port: int, address: str, command: str, pid: int, **socks: Any) -> ServerEvidence:
+    """The server side of `port`: the sockets given (listeners=..., connections=...), all
+    held by `command` (pid), and whatever other field is given."""
+    held = [*socks.get("listeners", ()), *socks.get("connections", ())]
+    return ServerEvidence(
+        port=port,
+        address=address,
+        processes=(Process(pid=pid, command=command, user="app", uid=1000),),
+        holders=tuple(SocketHolder(inode=s.inode, pid=pid, fd=3 + i) for i, s in enumerate(held)),
+        **socks,
     )
 
 
-def local_case(address: str, port: int, outcome: TcpOutcome, finding: Finding) -> CheckEvidence:
-    """A check of a port on this host, with the server-side finding `netdx inspect` made."""
+def local_case(
+    address: str, port: int, outcome: TcpOutcome, server: ServerEvidence
+) -> CheckEvidence:
+    """A check of a port on this host, with the server side read there."""
     return CheckEvidence(
         target_host=address,
         port=port,
@@ -745,7 +773,7 @@ def local_case(address: str, port: int, outcome: TcpOutcome, finding: Finding) -
                 route=local_route(address),
                 echo=echo_reply(address, ttl=64),
                 tcp=tcp(address, port, outcome),
-                local_findings=(finding,),
+                server=server,
             ),
         ),
     )
@@ -756,30 +784,28 @@ LOCAL_LOOPBACK_ONLY = local_case(
     "10.0.0.20",
     5432,
     "refused",
-    server_finding(
-        "service.loopback_only",
-        "postgres (pid 901) listens on 127.0.0.1:5432 only: remote clients are refused",
-    ),
-)
+    served(5432, "10.0.0.20", "postgres", 901,
+           listeners=(tcp_socket("127.0.0.1", 5432, TCP_LISTEN, inode=9011, wqueue=128),)),
+)  # fmt: skip
 
 # The listener's accept queue is full: SYNs to it are dropped, the connect times out.
 LOCAL_QUEUE_FULL = local_case(
     "127.0.0.1",
     8080,
     "timeout",
-    server_finding(
-        "app.accept_queue_full",
-        "the listener on 127.0.0.1:8080 has 129 connections queued, its backlog",
-    ),
-)
+    served(8080, "127.0.0.1", "app", 77, listen_overflows=12,
+           listeners=(tcp_socket("127.0.0.1", 8080, TCP_LISTEN, inode=771, rqueue=129,
+                                 wqueue=128),)),
+)  # fmt: skip
 
 # The connection works, but the service leaks sockets in CLOSE-WAIT: a warning on ok.
 LOCAL_CLOSE_WAIT = local_case(
     "127.0.0.1",
     8080,
     "connected",
-    server_finding(
-        "app.close_wait_leak",
-        "app (pid 77) holds 40 sockets in CLOSE-WAIT: it never closes them",
-    ),
-)
+    served(8080, "127.0.0.1", "app", 77,
+           listeners=(tcp_socket("0.0.0.0", 8080, TCP_LISTEN, inode=771, wqueue=128),),
+           connections=tuple(tcp_socket("127.0.0.1", 8080, TCP_CLOSE_WAIT, dst="127.0.0.1",
+                                        dport=40_000 + i, inode=77_100 + i)
+                             for i in range(40))),
+)  # fmt: skip

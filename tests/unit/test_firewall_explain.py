@@ -9,10 +9,11 @@ from pathlib import Path
 
 from netdx.firewall import __all__ as public_names
 from netdx.firewall.evaluate import Direction
-from netdx.firewall.explain import EXPLAIN_SCHEMA, Explanation, explain, to_json
+from netdx.firewall.explain import EXPLAIN_SCHEMA, explain, to_json
 from netdx.firewall.model import Packet
 from netdx.firewall.render import render_explanation
 from netdx.firewall.sources import Capture, build_ruleset
+from netdx.model.firewall import FirewallMatch
 
 FIXTURES = Path(__file__).parent / "fixtures" / "firewall"
 
@@ -25,7 +26,7 @@ def explain_in(
     hook: Direction = "input",
     proto: str = "tcp",
     oif: str | None = None,
-) -> Explanation:
+) -> FirewallMatch:
     data = json.loads((FIXTURES / f"{name}.capture.json").read_text())
     packet = Packet.build(saddr=src, daddr=dst, proto=proto, dport=port, iif="ndxh-eth0")
     return explain(build_ruleset(Capture.from_json(data)), replace(packet, oif=oif), hook)

@@ -14,10 +14,10 @@ from typing import Any
 
 import pytest
 
+from netdx.netlink.errors import errno_name, os_error_text
 from netdx.probes.recverr import (
     SO_EE_ORIGIN_ICMP,
     SO_EE_ORIGIN_ICMP6,
-    errno_name,
     extended_err_from_cmsgs,
     icmp_kind,
     parse_extended_err,
@@ -154,3 +154,10 @@ def test_errno_name_falls_back_to_number() -> None:
     """Known errnos get their symbol, unknown ones E<n>."""
     assert errno_name(111) == "ECONNREFUSED"
     assert errno_name(99999) == "E99999"
+
+
+def test_os_error_text_names_the_errno() -> None:
+    """An OSError reads as its strerror and symbol; one without a known errno as itself."""
+    assert os_error_text(ConnectionRefusedError(111, "x")) == "connection refused (ECONNREFUSED)"
+    assert os_error_text(OSError("no errno")) == "no errno"
+    assert os_error_text(OSError()) == "OSError"

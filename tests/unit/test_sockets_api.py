@@ -3,10 +3,13 @@
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 import netdx.netlink
 import netdx.sockets
@@ -16,17 +19,23 @@ FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
 
 
 def test_public_api_is_exported() -> None:
-    """Every name in netdx.sockets.__all__ resolves, and is listed once."""
+    """Every name in netdx.sockets.__all__ is listed once and resolves to the very object
+    its module defines; a name outside __all__ is an AttributeError."""
     names = netdx.sockets.__all__
     assert names and len(names) == len(set(names))
-    assert [name for name in names if not hasattr(netdx.sockets, name)] == []
+    assert set(names) == set(netdx.sockets._LAZY)
+    for name in names:
+        home = importlib.import_module(netdx.sockets._LAZY[name])
+        assert getattr(netdx.sockets, name) is vars(home)[name], name
+    with pytest.raises(AttributeError):
+        _ = netdx.sockets.judge
 
 
 def test_listing_does_not_import_the_rules() -> None:
     """`netdx sockets` imports neither the rules nor rich (they are lazy)."""
     code = (
         "import sys; from netdx.sockets import cli, dump, render;"
-        "print(sorted(m for m in ('rich', 'netdx.sockets.findings') if m in sys.modules))"
+        "print(sorted(m for m in ('rich', 'netdx.diagnose.server') if m in sys.modules))"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30, check=True)  # fmt: skip

@@ -49,7 +49,7 @@ def test_owners_found_in_our_namespace_only(
     with_vanished_pid(monkeypatch)
     scan = find_owners([111, 112, 113, 114], deadline=Deadline.after(5), proc=str(proc))
     assert {
-        i: [(o.pid, o.command, o.fd) for o in found]
+        i: [(p.pid, p.command, fd) for p, fd in found]
         for i, found in ((i, scan.owners_of(i)) for i in scan.holders)
     } == {
         111: [(10, "cmd10", 3), (20, "cmd20", 8)],
@@ -64,9 +64,9 @@ def test_walk_stops_once_everything_is_found(tmp_path: Path) -> None:
     """With every inode found in pid 10, pid 20 is never read (so 111 has one owner)."""
     proc = make_proc(tmp_path)
     scan = find_owners([111, 0], deadline=Deadline.after(5), proc=str(proc))
-    assert scan.complete and [o.pid for o in scan.owners_of(111)] == [10]
+    assert scan.complete and [p.pid for p, _ in scan.owners_of(111)] == [10]
     full = find_owners([111], deadline=Deadline.after(5), proc=str(proc), stop_early=False)
-    assert [o.pid for o in full.owners_of(111)] == [10, 20]
+    assert [p.pid for p, _ in full.owners_of(111)] == [10, 20]
 
 
 def test_unreadable_fd_directory_is_reported(
@@ -101,8 +101,8 @@ def test_fd_closed_mid_walk_is_skipped(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(os, "readlink", flaky)
     scan = find_owners([111, 112], deadline=Deadline.after(5), proc=str(proc))
-    assert [(o.pid, o.fd) for o in scan.owners_of(112)] == [(10, 4)]
-    assert [(o.pid, o.fd) for o in scan.owners_of(111)] == [(20, 8)]
+    assert [(p.pid, fd) for p, fd in scan.owners_of(112)] == [(10, 4)]
+    assert [(p.pid, fd) for p, fd in scan.owners_of(111)] == [(20, 8)]
 
 
 def test_expired_deadline_reads_nothing_and_says_so(tmp_path: Path) -> None:
@@ -131,7 +131,7 @@ def test_fds_listable_but_not_readable(tmp_path: Path, monkeypatch: pytest.Monke
 
     monkeypatch.setattr(os, "readlink", refusing)
     scan = find_owners([112, 113], deadline=Deadline.after(5), proc=str(proc))
-    assert [(o.pid, o.fd) for o in scan.owners_of(112)] == [(10, 4)]
+    assert [(p.pid, fd) for p, fd in scan.owners_of(112)] == [(10, 4)]
     assert [i.pid for i in scan.unreadable] == [20] and not scan.complete
 
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from netdx.netlink.diag import DiagSocket, parse_datagram
 from netdx.sockets.cli import parse_port_spec, sockets
-from netdx.sockets.model import Owner, OwnerScan, ProcessIssue, SocketListing
+from netdx.sockets.model import OwnerScan, Process, ProcessIssue, SocketListing
 from netdx.sockets.render import json_text, notes_text, summary, table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
@@ -29,7 +29,7 @@ def captured(case: str) -> list[DiagSocket]:
 
 
 LISTING = SocketListing(sockets=(*captured("tcp6_listen"), *captured("udp4_all")))
-NGINX = Owner(pid=42, command="nginx", user="www", uid=33, fd=6)
+NGINX = (Process(pid=42, command="nginx", user="www", uid=33), 6)  # holding it through fd 6
 
 
 def owned() -> SocketListing:

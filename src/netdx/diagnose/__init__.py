@@ -1,7 +1,9 @@
 """Pure diagnosis: rules over the evidence, one verdict, no I/O.
 
 `diagnose(evidence)` gives the five steps of the walk and the verdict; `build_report` wraps
-them for the renderers. The causes are the public vocabulary documented in docs/causes.md.
+them for the renderers. `diagnose_server(server)` judges the server side of one port
+(`netdx inspect`) with the rules of `diagnose.server` and the same verdict picker. The causes
+are the public vocabulary documented in docs/causes.md.
 """
 
 # Every cause a verdict can carry (docs/causes.md documents each one).
@@ -59,6 +61,7 @@ from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modul
     build_report,
     check_succeeded,
     diagnose,
+    diagnose_server,
     pick_verdict,
     run_rules,
 )
@@ -72,6 +75,7 @@ __all__ = [
     "build_report",
     "check_succeeded",
     "diagnose",
+    "diagnose_server",
     "jsonable",
     "pick_verdict",
     "run_rules",

@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netdx.diagnose import dns, port, reach, route, service
+from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
 from netdx.diagnose.service import http_text
 from netdx.diagnose.steps import build_steps
 from netdx.model import CheckEvidence, Finding, Report, Step, Target, Verdict
 from netdx.model.report import LAYER_ORDER
+from netdx.model.server import ServerEvidence
 
 Rule = Callable[[CheckEvidence], Finding | None]
 
@@ -117,25 +119,59 @@ def _unknown(steps: tuple[Step, ...], warnings: tuple[Finding, ...]) -> Verdict:
 
 
 def pick_verdict(
-    ev: CheckEvidence, findings: tuple[Finding, ...], steps: tuple[Step, ...]
+    findings: tuple[Finding, ...],
+    *,
+    succeeded: bool,
+    ok: Callable[[tuple[Finding, ...]], Verdict],
+    undecided: Callable[[tuple[Finding, ...]], Verdict],
+    failures_warn: bool = False,
 ) -> Verdict:
-    """The lowest failing finding, else ok, else the lowest warning, else unknown."""
-    warnings = tuple(f for f in findings if f.severity == "warn")
+    """The one verdict picker: the first failing finding (findings come in rule order), else
+    `ok` when the command `succeeded`, else the first warning, else `undecided`.
+
+    Every other warning rides along; with `failures_warn` the other failing findings too
+    (`netdx inspect` shows every problem of the port, `netdx check` the walk's warnings).
+    """
+    warnings = tuple(f for f in findings if failures_warn or f.severity == "warn")
     fail = next((f for f in findings if f.severity == "fail"), None)
     if fail is not None:
         return _from(fail, warnings)
-    if check_succeeded(ev):
-        return _ok(ev, warnings)
+    if succeeded:
+        return ok(warnings)
     if warnings:
         return _from(warnings[0], warnings)
-    return _unknown(steps, warnings)
+    return undecided(warnings)
 
 
 def diagnose(ev: CheckEvidence) -> tuple[tuple[Step, ...], Verdict]:
     """Run the rules over the evidence: the five steps of the walk and the one verdict."""
     findings = run_rules(ev)
     steps = build_steps(ev, findings)
-    return steps, pick_verdict(ev, findings, steps)
+    verdict = pick_verdict(
+        findings,
+        succeeded=check_succeeded(ev),
+        ok=lambda warnings: _ok(ev, warnings),
+        undecided=lambda warnings: _unknown(steps, warnings),
+    )
+    return steps, verdict
+
+
+def diagnose_server(server: ServerEvidence) -> tuple[tuple[Finding, ...], Verdict]:
+    """The server-side rules over one port (`netdx inspect`): every finding and the verdict
+    by the same picker; ok names the listeners, unknown says why nothing was read."""
+    findings = server_rules.evaluate(server)
+    verdict = pick_verdict(
+        findings,
+        succeeded=server.error is None,
+        ok=lambda warnings: Verdict(
+            cause="ok", summary=server_rules.ok_summary(server), warnings=warnings
+        ),
+        undecided=lambda warnings: Verdict(
+            cause="unknown", summary=server.error or "the server side was not read"
+        ),
+        failures_warn=True,
+    )
+    return findings, verdict
 
 
 def build_report(target: Target, ev: CheckEvidence, elapsed_ms: float) -> Report:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from netdx.diagnose import server
 from netdx.diagnose.facts import (
     PROHIBITED_KINDS,
     connected,
@@ -204,28 +205,27 @@ def firewall_text(wall: FirewallMatch) -> str:
     """One line on what this host's ruleset decides for the flow, naming the rule."""
     where = f"this host's {wall.hook} rules"
     if wall.decision == "unknown":
-        why = wall.error or ", ".join(wall.unknown) or "not evaluated"
+        why = wall.error or "; ".join(wall.notes) or ", ".join(wall.unknown) or "not evaluated"
         return f"{where}: unknown ({why})"
-    origin = f" — {wall.origin}" if wall.origin else ""
+    origin = f" — {wall.origin.description}" if wall.origin else ""
     if wall.rule is not None:
         verb = {"accept": "accept", "drop": "drop", "reject": "reject"}[wall.decision]
-        return f"{where} {verb} it: {wall.where}: {wall.rule}{origin}"
+        return f"{where} {verb} it: {wall.where}: {wall.rule.text}{origin}"
     return f"{where} {wall.decision} it by policy ({wall.policy or 'no rule matched'})"
 
 
 def rule_fix(wall: FirewallMatch) -> tuple[str, ...]:
     """The command that removes the deciding rule (review it first: netdx changes nothing)."""
-    if wall.rule is None or wall.chain is None:
+    rule = wall.rule
+    if rule is None:
         return ()
-    if wall.source == "nft" and wall.handle is not None:
-        cmd = f"nft delete rule {wall.family} {wall.table} {wall.chain} handle {wall.handle}"
-    elif wall.position is not None:
-        tool = "ip6tables" if wall.family == "ip6" else "iptables"
-        legacy = "-legacy" if wall.source == "iptables-legacy" else ""
-        cmd = f"{tool}{legacy} -t {wall.table} -D {wall.chain} {wall.position}"
+    if rule.source == "nft" and rule.handle is not None:
+        cmd = f"nft delete rule {rule.family} {rule.table} {rule.chain} handle {rule.handle}"
     else:
-        return ()
-    via = f" (it comes from {wall.origin}: change it there)" if wall.origin else ""
+        tool = "ip6tables" if rule.family == "ip6" else "iptables"
+        legacy = "-legacy" if rule.source == "iptables-legacy" else ""
+        cmd = f"{tool}{legacy} -t {rule.table} -D {rule.chain} {rule.position}"
+    via = f" (it comes from {wall.origin.description}: change it there)" if wall.origin else ""
     return (f"remove or narrow the rule after review: {cmd}{via}",)
 
 
@@ -311,28 +311,37 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     )
 
 
+def _server_findings(ev: CheckEvidence) -> tuple[Finding, ...]:
+    """The server-side rules over the first address, when the target is this host and its
+    server side was read (`diagnose.server`, the rules of `netdx inspect`)."""
+    head = first(ev)
+    if head is None or ev.port is None or head.server is None:
+        return ()
+    return server.evaluate(head.server)
+
+
 def _local_fail(ev: CheckEvidence) -> Finding | None:
     """The first failing server-side finding for a local target that did not connect."""
     head = first(ev)
     if head is None or ev.port is None or connected(head) or fallback(ev) is not None:
         return None  # a later address connected: the service mismatch rules name it
-    return next((f for f in head.local_findings if f.severity == "fail"), None)
+    return next((f for f in _server_findings(ev) if f.severity == "fail"), None)
 
 
 def local_service(ev: CheckEvidence) -> Finding | None:
-    """The server-side view when the target is this host (`netdx inspect`'s rules): why the
-    port failed, in the listener's words (port.refused naming the nearby listener,
-    service.loopback_only, app.accept_queue_full, ...). When the connection worked, a failing
-    server-side finding (a CLOSE-WAIT leak) rides along as a warning."""
+    """The server side when the target is this host: why the port failed, in the listener's
+    words (port.refused naming the nearby listener, service.loopback_only,
+    app.accept_queue_full, ...), after the connect that failed. When the connection worked,
+    a failing server-side finding (a CLOSE-WAIT leak) rides along as a warning."""
     head = first(ev)
-    if head is None or ev.port is None or not head.local_findings:
+    if head is None:
         return None
     found = _local_fail(ev)
     if found is not None:
         seen = (tcp_text(head.tcp),) if head.tcp is not None else ()
         return dataclasses.replace(found, step="port", evidence=seen + found.evidence)
     if connected(head):
-        leak = next((f for f in head.local_findings if f.severity == "fail"), None)
+        leak = next((f for f in _server_findings(ev) if f.severity == "fail"), None)
         if leak is not None:
             return dataclasses.replace(leak, severity="warn", step="service")
     return None

@@ -9,10 +9,11 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netdx.errors import UsageError
-from netdx.firewall.explain import Explanation, explain, infer_hook
+from netdx.firewall.explain import explain, infer_hook
 from netdx.firewall.flows import Flow
 from netdx.firewall.model import Chain, Ruleset
 from netdx.firewall.sources import Capture, build_ruleset, local_addresses
+from netdx.model.firewall import FirewallMatch
 
 SNAPSHOT_SCHEMA = "netdx.firewall.snapshot/1"
 DIFF_SCHEMA = "netdx.firewall.diff/1"
@@ -57,8 +58,8 @@ class FlowVerdict:
     """One flow before and after; `changed` when the decision or deciding rule differs."""
 
     flow: Flow
-    old: Explanation
-    new: Explanation
+    old: FirewallMatch
+    new: FirewallMatch
 
     @property
     def changed(self) -> bool:

@@ -19,14 +19,16 @@ import functools
 import ipaddress
 import itertools
 from dataclasses import dataclass
-from typing import Literal
 
 from netdx.firewall.matching import Undecided, rule_verdict
 from netdx.firewall.model import Chain, Hook, Packet, Rule, Ruleset, Table, Verdict
 
-Decision = Literal["accept", "drop", "reject", "unknown"]
-Direction = Literal["input", "output", "forward"]
-StepAction = Literal["hook", "jump", "goto", "return", "rule", "policy", "unknown"]
+# The walk's values are the model's (one firewall match type: netdx.model.firewall),
+# re-exported under the names the firewall package has always used.
+from netdx.model.firewall import ChainStep as Step
+from netdx.model.firewall import Decision as Decision
+from netdx.model.firewall import Direction as Direction
+from netdx.model.firewall import RuleRef as RuleRef
 
 STAGES: dict[Direction, tuple[Hook, ...]] = {
     "input": ("prerouting", "input"),
@@ -36,33 +38,6 @@ STAGES: dict[Direction, tuple[Hook, ...]] = {
 _FILTER_TYPES = frozenset({"filter", "route"})
 _CONNTRACK_PRIORITY = -200  # NF_IP_PRI_CONNTRACK: chains before it see no conntrack entry
 _MAX_DEPTH = 64  # the kernel's own jump stack limit is 16 per table; loops cannot exist
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RuleRef:
-    """Where a rule lives and what it says."""
-
-    family: str
-    table: str
-    chain: str
-    position: int
-    text: str
-    handle: int | None = None
-    comment: str | None = None
-    source: str = "nft"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Step:
-    """One step of the walk: entering a base chain (`hook`), a jump/goto/return, the rule that
-    gave the chain's verdict (`rule`), a policy, or the rule that made it `unknown`."""
-
-    action: StepAction
-    family: str
-    table: str
-    chain: str
-    rule: RuleRef | None = None
-    verdict: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

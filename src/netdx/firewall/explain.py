@@ -1,51 +1,33 @@
-"""`explain`: the evaluator's answer for one flow as a finished, JSON-ready value
-(schema `netdx.firewall.explain/1`), and `explain_local` that reads this host's ruleset first.
+"""`explain`: the evaluator's answer for one flow as the model's `FirewallMatch` (the one
+firewall match type, also the check's evidence), its `netdx.firewall.explain/1` document, and
+`explain_local` that reads this host's ruleset first.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 from typing import Any
 
 from netdx.budget import Deadline
 from netdx.firewall import live
-from netdx.firewall.evaluate import Decision, Direction, Evaluation, RuleRef, Step, evaluate
+from netdx.firewall.evaluate import Direction, Evaluation, RuleRef, evaluate
 from netdx.firewall.live import Runner, capture, route_interface
 from netdx.firewall.model import Packet, Ruleset
-from netdx.firewall.nearmiss import NearMiss, near_misses
-from netdx.firewall.origin import Origin, origin_of
+from netdx.firewall.nearmiss import near_misses
+from netdx.firewall.origin import origin_of
 from netdx.firewall.sources import build_ruleset, local_addresses
+from netdx.model.firewall import FirewallMatch, FlowPacket, Origin
 
 EXPLAIN_SCHEMA = "netdx.firewall.explain/1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Explanation:
-    """Why a flow is accepted, dropped or rejected here, naming the rule."""
-
-    packet: Packet
-    hook: Direction
-    decision: Decision
-    reject_with: str | None
-    rule: RuleRef | None
-    origin: Origin | None
-    policy: str | None
-    path: tuple[Step, ...]
-    unknown: tuple[str, ...]
-    notes: tuple[str, ...] = ()
-    near_misses: tuple[NearMiss, ...] = ()
-    hook_reason: str = "given"
-    schema: str = EXPLAIN_SCHEMA
-
-
 def explain(
     ruleset: Ruleset, packet: Packet, hook: Direction, *, hook_reason: str = "given"
-) -> Explanation:
+) -> FirewallMatch:
     """Evaluate `packet` at `hook` and name the deciding rule, in its tool's words too."""
     evaluation: Evaluation = evaluate(ruleset, packet, hook)
-    return Explanation(
-        packet=packet,
+    return FirewallMatch(
+        packet=flow_packet(packet),
         hook=hook,
         decision=evaluation.decision,
         reject_with=evaluation.reject_with,
@@ -57,6 +39,21 @@ def explain(
         notes=evaluation.notes,
         near_misses=near_misses(evaluation, ruleset, packet),
         hook_reason=hook_reason,
+    )
+
+
+def flow_packet(packet: Packet) -> FlowPacket:
+    """The packet as the match records it (the fields a reader of the match needs)."""
+    return FlowPacket(
+        family=packet.family,
+        saddr=packet.saddr,
+        daddr=packet.daddr,
+        proto=packet.proto,
+        sport=packet.sport,
+        dport=packet.dport,
+        iif=packet.iif,
+        oif=packet.oif,
+        ct_state=packet.ct_state,
     )
 
 
@@ -81,7 +78,7 @@ def explain_local(
     runner: Runner | None = None,
     deadline: Deadline | None = None,
     netns: str | None = None,
-) -> Explanation:
+) -> FirewallMatch:
     """Read this host's live ruleset (through `runner`) and explain `packet` at `hook`
     (inferred from the local addresses when None). A packet without `iif` (input, forward)
     or `oif` (output, forward) gets the interface of the route toward its peer."""
@@ -134,12 +131,14 @@ def _rule_json(rule: RuleRef | None, origin: Origin | None) -> dict[str, Any] | 
     }
 
 
-def to_json(explanation: Explanation) -> dict[str, Any]:
+def to_json(explanation: FirewallMatch) -> dict[str, Any]:
     """The `netdx.firewall.explain/1` document."""
     p = explanation.packet
     return {
-        "schema": explanation.schema,
-        "packet": {
+        "schema": EXPLAIN_SCHEMA,
+        "packet": None
+        if p is None
+        else {
             "family": p.family,
             "saddr": p.saddr,
             "daddr": p.daddr,

@@ -4,21 +4,12 @@ is not in it"). Pure; reads the ruleset and a finished evaluation."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from netdx.firewall.evaluate import Evaluation, RuleRef
 from netdx.firewall.matching import Undecided, match_holds
 from netdx.firewall.model import Match, Packet, Rule, Ruleset, SetRef, Table, Verdict
+from netdx.model.firewall import NearMiss
 
 _LIMIT = 3
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NearMiss:
-    """An accept rule on the path that one failing match kept from applying."""
-
-    rule: RuleRef
-    failed: str
 
 
 def _packet_value(field: str, packet: Packet) -> str:

@@ -10,13 +10,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
-from typing import Literal
 
 from netdx.firewall.evaluate import Evaluation, RuleRef
 from netdx.firewall.model import Interval, Match, Rule, Ruleset, Verdict
-
-Tool = Literal["ufw", "firewalld", "docker"]
+from netdx.model.firewall import Origin
 
 _UFW_ACTIONS = {"drop": "deny", "accept": "allow", "reject": "reject"}
 _UFW_USER = re.compile(r"^ufw6?-user-(input|output|forward)$")
@@ -25,14 +22,6 @@ _FIREWALLD_ZONE = re.compile(
     r"^(filter_)?(IN|FWD|FWDI|FWDO|OUT)_(?P<zone>.+?)(_(pre|log|deny|allow|post))?$"
 )
 _DIRECTIONS = {"input": "in", "output": "out", "forward": "routed"}
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Origin:
-    """The tool a deciding rule (or policy) belongs to, and the rule in its own words."""
-
-    tool: Tool
-    description: str
 
 
 def origin_of(evaluation: Evaluation, ruleset: Ruleset) -> Origin | None:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from netdx.firewall.evaluate import RuleRef, Step
-from netdx.firewall.explain import Explanation
+from netdx.model.firewall import ChainStep, FirewallMatch, RuleRef
 
 
-def flow_text(e: Explanation) -> str:
+def flow_text(e: FirewallMatch) -> str:
     """`10.0.0.10 → 10.0.0.20:5432/tcp`, with brackets around IPv6 addresses."""
     p = e.packet
+    if p is None:
+        return "(no flow: the ruleset was not evaluated)"
     dst = f"[{p.daddr}]" if p.family == 6 else p.daddr
     port = f":{p.dport}" if p.dport is not None else ""
     return f"{p.saddr} → {dst}{port}/{p.proto}"
@@ -22,7 +23,7 @@ def rule_location(rule: RuleRef) -> str:
     return f"{where} rule {rule.position} ({rule.source})"
 
 
-def _step(s: Step) -> str:
+def _step(s: ChainStep) -> str:
     if s.action == "hook":
         return f"{s.family} {s.table} {s.chain}"
     if s.action in ("jump", "goto"):
@@ -36,7 +37,7 @@ def _step(s: Step) -> str:
     return str(s.verdict)
 
 
-def path_text(path: tuple[Step, ...]) -> str:
+def path_text(path: tuple[ChainStep, ...]) -> str:
     """The walk in one line per base chain."""
     lines: list[list[str]] = []
     for s in path:
@@ -46,7 +47,7 @@ def path_text(path: tuple[Step, ...]) -> str:
     return "\n".join(" → ".join(parts) for parts in lines)
 
 
-def render_explanation(e: Explanation) -> str:
+def render_explanation(e: FirewallMatch) -> str:
     """The terminal form of one explanation."""
     verdict = e.decision.upper()
     if e.reject_with:
@@ -70,6 +71,8 @@ def render_explanation(e: Explanation) -> str:
         out.extend(f"    {line}" for line in path_text(e.path).splitlines())
     for construct in e.unknown:
         out.append(f"unknown: {construct} (not modelled: netdx will not guess)")
+    if e.error:
+        out.append(f"error: {e.error}")
     for note in e.notes:
         out.append(f"note: {note}")
     return "\n".join(out)

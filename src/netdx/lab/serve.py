@@ -34,12 +34,14 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from netdx.netlink.diag import TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN
+
 _WILDCARD_PEER = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 MAX_LEAKED = 4096  # a leak server stops keeping sockets here: the lab needs a dozen
 FILL_HOLD = 3600.0  # a fill client gives its connections up after this many seconds
 CONNECT_TIMEOUT = 2.0
-# /proc/net/tcp state codes (include/net/tcp_states.h).
-_ESTABLISHED, _CLOSE_WAIT, _LISTEN = 0x01, 0x08, 0x0A
+# /proc/net/tcp prints the kernel's TCP state numbers: the one table is netlink's.
+_ESTABLISHED, _CLOSE_WAIT, _LISTEN = TCP_ESTABLISHED, TCP_CLOSE_WAIT, TCP_LISTEN
 
 
 def split_hostport(text: str) -> tuple[str, int]:

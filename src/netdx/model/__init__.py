@@ -7,7 +7,6 @@ from netdx.model.evidence import (
     DnsRecord,
     DnsServerAnswer,
     EgressCheck,
-    FirewallMatch,
     Hop,
     HttpExchange,
     IcmpEcho,
@@ -17,6 +16,7 @@ from netdx.model.evidence import (
     RouteLookup,
     TcpConnect,
 )
+from netdx.model.firewall import FirewallMatch
 from netdx.model.report import CHECK_SCHEMA, LAYER_ORDER, Finding, Report, Step, Verdict
 from netdx.model.target import SCHEME_PORTS, Target
 

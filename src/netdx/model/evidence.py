@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from netdx.model.report import Finding
+from netdx.model.firewall import FirewallMatch
+from netdx.model.server import ServerEvidence
 
 Family = Literal[4, 6]
 
@@ -224,41 +225,6 @@ class PathTrace:
         return answered[-1] if answered else None
 
 
-# --- This host's firewall ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FirewallMatch:
-    """What this host's own ruleset decides for the probed flow (`netdx firewall explain`):
-    the deciding rule (`rule` is its text; table, chain and handle or position locate it), or
-    the chain policy when no rule decided. `decision` is "unknown" when the ruleset could not
-    be read (`error`, e.g. it needs root) or uses constructs the model does not understand
-    (`unknown` names them)."""
-
-    hook: Literal["input", "output", "forward"]
-    decision: Literal["accept", "drop", "reject", "unknown"]
-    rule: str | None = None
-    family: str | None = None
-    table: str | None = None
-    chain: str | None = None
-    handle: int | None = None
-    position: int | None = None
-    source: str | None = None  # nft, iptables-nft, iptables-legacy
-    origin: str | None = None  # the ufw/firewalld/Docker rule it comes from, in their words
-    policy: str | None = None
-    reject_with: str | None = None
-    unknown: tuple[str, ...] = ()
-    error: str | None = None
-
-    @property
-    def where(self) -> str | None:
-        """'inet filter output handle 3' (or 'ip filter OUTPUT rule 2'), None for a policy."""
-        if self.rule is None or self.table is None or self.chain is None:
-            return None
-        spot = f"handle {self.handle}" if self.handle is not None else f"rule {self.position}"
-        return f"{self.family} {self.table} {self.chain} {spot}"
-
-
 # --- HTTP ----------------------------------------------------------------------------------
 
 HttpOutcome = Literal["ok", "timeout", "tls_error", "connect_error", "protocol_error", "error"]
@@ -301,12 +267,11 @@ class AddressEvidence:
     # Host-only targets: TCP connects to a few common ports; any answer (even a reset)
     # proves the host is up when ICMP echo is filtered or not permitted.
     liveness: tuple[TcpConnect, ...] = ()
-    # When the address belongs to this host: the server-side findings for the port (the
-    # rules of `netdx inspect` over sock_diag and /proc), and what could not be read.
-    local_findings: tuple[Finding, ...] = ()
-    local_notes: tuple[str, ...] = ()
+    # When the address belongs to this host: the server side of the port (listeners,
+    # connections, owners, queues from sock_diag and /proc), judged by diagnose.server.
+    server: ServerEvidence | None = None
     # When the SYN got no answer: this host's ruleset evaluated for the flow (output hook for
-    # a remote target, input for one of this host's addresses).
+    # a remote target, input for one of this host's addresses), as `netdx firewall explain`.
     firewall: FirewallMatch | None = None
 
 

@@ -72,7 +72,11 @@ TCP_STATES: dict[int, str] = {
 }
 STATE_NUMBERS: dict[str, int] = {name: n for n, name in TCP_STATES.items() if n != 12}
 ALL_STATES = 0xFFFFFFFF
-TCP_LISTEN = 10
+# The states the server-side rules and the lab name, read from the one table above.
+TCP_ESTABLISHED = STATE_NUMBERS["ESTAB"]
+TCP_TIME_WAIT = STATE_NUMBERS["TIME-WAIT"]
+TCP_CLOSE_WAIT = STATE_NUMBERS["CLOSE-WAIT"]
+TCP_LISTEN = STATE_NUMBERS["LISTEN"]
 
 
 def state_mask(names: tuple[str, ...] | list[str]) -> int:

@@ -11,6 +11,7 @@ an exception; these are for bytes that cannot be parsed and for a socket that fa
 from __future__ import annotations
 
 import errno as _errno
+import os as _os
 
 
 class NetlinkError(Exception):
@@ -45,6 +46,19 @@ class NetlinkKernelError(NetlinkIOError):
     """The kernel answered a request with an error the caller cannot turn into data."""
 
 
+# The one errno → text table of netdx (stdlib-only here, because this package is shipped to
+# servers): the symbolic name, and the sentence for an OSError. Probes import these.
+
+
 def errno_name(code: int) -> str:
     """`errno.errorcode` name of a positive errno, or `E<n>` for an unknown number."""
     return _errno.errorcode.get(code, f"E{code}")
+
+
+def os_error_text(exc: OSError) -> str:
+    """`connection refused (ECONNREFUSED)`: the strerror text and the name, or the
+    exception's own text when it carries no known errno."""
+    name = _errno.errorcode.get(exc.errno or 0)
+    if name is None:
+        return str(exc) or type(exc).__name__
+    return f"{_os.strerror(exc.errno or 0).lower()} ({name})"

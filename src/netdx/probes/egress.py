@@ -17,8 +17,9 @@ import struct
 
 from netdx.budget import Deadline
 from netdx.model.evidence import EgressCheck, Family
+from netdx.netlink.errors import errno_name
 from netdx.probes.icmp import inet_checksum
-from netdx.probes.recverr import SOL_IPV6, errno_name
+from netdx.probes.recverr import SOL_IPV6
 from netdx.probes.tcp import address_family
 
 _SYN = 0x02

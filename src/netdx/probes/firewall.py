@@ -1,5 +1,6 @@
 """This host's own firewall, evaluated for the probed flow (the `netdx firewall explain`
-engine): which rule of the live ruleset drops or rejects the SYN, or that none does.
+engine, and its very `FirewallMatch`): which rule of the live ruleset drops or rejects the
+SYN, or that none does.
 
 Reading the ruleset runs `nft` and the iptables-save variants (root only); the evaluation is
 pure. It runs in a worker thread under the check's deadline.
@@ -8,13 +9,10 @@ pure. It runs in a worker thread under the check's deadline.
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from netdx.budget import Deadline
 from netdx.model import FirewallMatch, RouteLookup
-
-if TYPE_CHECKING:
-    from netdx.firewall.explain import Explanation
 
 Hook = Literal["input", "output"]
 
@@ -40,28 +38,6 @@ async def local_firewall(
         iif="lo" if hook == "input" else None,
     )
     try:
-        found = await asyncio.to_thread(explain_local, packet, hook, deadline=deadline)
+        return await asyncio.to_thread(explain_local, packet, hook, deadline=deadline)
     except OSError as exc:
         return FirewallMatch(hook=hook, decision="unknown", error=str(exc))
-    return to_match(found)
-
-
-def to_match(found: Explanation) -> FirewallMatch:
-    """The explanation as an evidence value."""
-    rule = found.rule
-    return FirewallMatch(
-        hook=found.hook,
-        decision=found.decision,
-        rule=rule.text if rule else None,
-        family=rule.family if rule else None,
-        table=rule.table if rule else None,
-        chain=rule.chain if rule else None,
-        handle=rule.handle if rule else None,
-        position=rule.position if rule else None,
-        source=rule.source if rule else None,
-        origin=found.origin.description if found.origin else None,
-        policy=found.policy,
-        reject_with=found.reject_with,
-        unknown=found.unknown,
-        error=("; ".join(found.notes) or None) if found.decision == "unknown" else None,
-    )

@@ -18,9 +18,7 @@ only when a probe runs.
 from __future__ import annotations
 
 import asyncio
-import errno
 import ipaddress
-import os
 import socket
 import ssl
 import time
@@ -29,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
+from netdx.netlink.errors import os_error_text
 
 if TYPE_CHECKING:
     import aiohttp
@@ -222,7 +221,7 @@ def classify_error(exc: BaseException, progress: _Progress) -> tuple[HttpOutcome
     if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError | ssl.SSLError):
         return "tls_error", _ssl_text(exc)
     if isinstance(exc, aiohttp.ClientConnectorError):
-        return "connect_error", _os_error_text(exc.os_error)
+        return "connect_error", os_error_text(exc.os_error)
     if isinstance(exc, aiohttp.ClientResponseError):
         return "protocol_error", f"not an HTTP response: {exc.message}"
     if isinstance(exc, aiohttp.ServerDisconnectedError):
@@ -230,7 +229,7 @@ def classify_error(exc: BaseException, progress: _Progress) -> tuple[HttpOutcome
     if isinstance(exc, aiohttp.ClientPayloadError):
         return "protocol_error", f"malformed body: {exc}"
     if isinstance(exc, OSError):
-        return "error", _os_error_text(exc)
+        return "error", os_error_text(exc)
     return "error", f"{type(exc).__name__}: {exc}"
 
 
@@ -256,13 +255,6 @@ def _ssl_text(exc: BaseException) -> str:
         return _certificate_text(inner)
     reason = getattr(inner, "reason", None) or str(inner)
     return f"TLS handshake failed: {reason}"
-
-
-def _os_error_text(exc: OSError) -> str:
-    name = errno.errorcode.get(exc.errno or 0)
-    if name is None:
-        return str(exc) or type(exc).__name__
-    return f"{os.strerror(exc.errno or 0).lower()} ({name})"
 
 
 def _exchange_evidence(

@@ -23,12 +23,12 @@ from typing import Literal
 
 from netdx.budget import Deadline
 from netdx.model.evidence import EchoStatus, Family, IcmpEcho, IcmpError
+from netdx.netlink.errors import errno_name
 from netdx.probes.recverr import (
     IP_RECVTTL,
     SOL_IP,
     SOL_IPV6,
     enable_recverr,
-    errno_name,
     icmp_kind,
     read_errqueue,
     to_icmp_error,

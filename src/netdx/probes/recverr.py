@@ -17,13 +17,13 @@ pure except `enable_recverr` and `read_errqueue`.
 from __future__ import annotations
 
 import dataclasses
-import errno as errno_mod
 import ipaddress
 import socket
 import struct
 from dataclasses import dataclass
 
 from netdx.model.evidence import Family, IcmpError
+from netdx.netlink.errors import errno_name
 
 # Python's socket module lacks these (values from linux/in.h, linux/in6.h, linux/errqueue.h).
 IP_RECVERR = 11
@@ -102,11 +102,6 @@ def icmp_kind(family: Family, icmp_type: int, icmp_code: int) -> str:
     if icmp_type == 2:
         return "frag-needed"  # packet too big: the v6 form of fragmentation needed
     return "time-exceeded" if icmp_type == 3 else "other"
-
-
-def errno_name(code: int) -> str:
-    """Symbolic errno name (ECONNREFUSED) for a number, or "E<n>" when unknown."""
-    return errno_mod.errorcode.get(code, f"E{code}")
 
 
 def parse_offender(raw: bytes) -> str | None:

@@ -22,10 +22,10 @@ from typing import Any, Literal
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.model.evidence import Family, IcmpError, TcpConnect, TcpOutcome
+from netdx.netlink.errors import errno_name
 from netdx.probes.recverr import (
     ExtendedErr,
     enable_recverr,
-    errno_name,
     first_icmp,
     read_errqueue,
     to_icmp_error,

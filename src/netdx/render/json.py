@@ -1,11 +1,12 @@
-"""The stable JSON document of a check (schema `netdx.check/1`)."""
+"""The stable JSON document of a check (schema `netdx.check/1`), and the one JSON contract
+of a verdict and of a finding that every command's document reuses."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from netdx.model import Report
+from netdx.model import Finding, Report, Verdict
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -18,7 +19,6 @@ def report_document(report: Report) -> dict[str, Any]:
     }
     if report.target.url is not None:
         target["url"] = report.target.url
-    verdict = report.verdict
     return {
         "schema": report.schema,
         "target": target,
@@ -32,15 +32,33 @@ def report_document(report: Report) -> dict[str, Any]:
             }
             for s in report.steps
         ],
-        "verdict": {
-            "layer": verdict.layer,
-            "cause": verdict.cause,
-            "summary": verdict.summary,
-            "evidence": list(verdict.evidence),
-            "fix": list(verdict.fix),
-            "warnings": [{"cause": w.cause, "summary": w.summary} for w in verdict.warnings],
-        },
+        "verdict": verdict_document(report.verdict),
         "elapsed_ms": report.elapsed_ms,
+    }
+
+
+def verdict_document(verdict: Verdict) -> dict[str, Any]:
+    """The one JSON contract of a verdict, shared by every command that gives one
+    (`netdx check`, `netdx inspect`): layer, cause, summary, evidence, fix, warnings."""
+    return {
+        "layer": verdict.layer,
+        "cause": verdict.cause,
+        "summary": verdict.summary,
+        "evidence": list(verdict.evidence),
+        "fix": list(verdict.fix),
+        "warnings": [{"cause": w.cause, "summary": w.summary} for w in verdict.warnings],
+    }
+
+
+def finding_document(finding: Finding) -> dict[str, Any]:
+    """One rule's finding as JSON: the verdict's keys plus its severity and walk step."""
+    return {
+        "cause": finding.cause,
+        "severity": finding.severity,
+        "step": finding.step,
+        "summary": finding.summary,
+        "evidence": list(finding.evidence),
+        "fix": list(finding.fix),
     }
 
 

@@ -2,12 +2,13 @@
 
 Data flows one way, one module per step:
 
-- `model`     frozen values: `SocketQuery`, `SocketEntry` (netlink.diag's `DiagSocket`),
-              `Owner`, `OwnerScan`, `SocketListing`
+- `model`     the listing's values: `SocketQuery`, `SocketEntry` (netlink.diag's
+              `DiagSocket`, the dump's wire record), `OwnerScan`, `SocketListing`;
+              `Process` and `ProcessIssue` are `netdx.model.server`'s
 - `dump`      I/O: the sock_diag dump, kernel-filtered by state and port (`list_sockets`)
 - `owners`    I/O: socket inode → process through /proc/PID/fd (`find_owners`)
-- `findings`  pure rules over one port (`PortView` → `netdx.model.Finding`)
-- `inspect`   the verdict for one port: `judge` (pure) and `inspect_local` (I/O)
+- `inspect`   the verdict for one port: `probes.server` reads a `ServerEvidence`, the rules
+              of `diagnose.server` and the engine's picker judge it (`inspect_local`)
 - `render`    table, summary, JSON; `cli` the click commands sockets / who / inspect
 
 Names are re-exported lazily: `netdx sockets` must not import the rules, nor the rules the
@@ -21,31 +22,27 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "INSPECT_SCHEMA",
     "Inspection",
-    "Owner",
     "OwnerScan",
-    "PortView",
+    "Process",
     "ProcessIssue",
     "SocketEntry",
     "SocketListing",
     "SocketQuery",
-    "build_view",
     "find_owners",
+    "inspect_evidence",
     "inspect_local",
     "is_local_address",
-    "judge",
     "list_sockets",
 ]
 
 _LAZY = {
     "INSPECT_SCHEMA": "netdx.sockets.inspect",
     "Inspection": "netdx.sockets.inspect",
-    "build_view": "netdx.sockets.inspect",
+    "inspect_evidence": "netdx.sockets.inspect",
     "inspect_local": "netdx.sockets.inspect",
     "is_local_address": "netdx.sockets.inspect",
-    "judge": "netdx.sockets.inspect",
-    "PortView": "netdx.sockets.findings",
-    "Owner": "netdx.sockets.model",
     "OwnerScan": "netdx.sockets.model",
+    "Process": "netdx.sockets.model",
     "ProcessIssue": "netdx.sockets.model",
     "SocketEntry": "netdx.sockets.model",
     "SocketListing": "netdx.sockets.model",
@@ -56,18 +53,16 @@ _LAZY = {
 
 if TYPE_CHECKING:
     from netdx.sockets.dump import list_sockets
-    from netdx.sockets.findings import PortView
     from netdx.sockets.inspect import (
         INSPECT_SCHEMA,
         Inspection,
-        build_view,
+        inspect_evidence,
         inspect_local,
         is_local_address,
-        judge,
     )
     from netdx.sockets.model import (
-        Owner,
         OwnerScan,
+        Process,
         ProcessIssue,
         SocketEntry,
         SocketListing,

@@ -1,108 +1,63 @@
-"""The server-side verdict for one TCP port: `netdx inspect --port N`, and what `netdx check`
-uses (`inspect_local`) for a target on this host.
+"""`netdx inspect --port N`: the server-side verdict for one TCP port on this host.
 
-`build_view` (pure) sorts dumped sockets into a `findings.PortView`; `judge` (pure) turns a
-view into an `Inspection` with one `netdx.model.Verdict`, shaped like check's. `inspect_local`
-is the thin I/O wrapper: two kernel-filtered dumps, the owners of the few sockets that
-matter, a second CLOSE-WAIT sample a moment later, and TcpExtListenOverflows.
+The flow is check's: `probes.server` reads the evidence (`ServerEvidence`), the rules of
+`diagnose.server` judge it and `diagnose.engine`'s one picker chooses the verdict;
+`Inspection` is the finished value the renderers read.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
-import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from netdx.budget import Deadline
 from netdx.model import Finding, Verdict
-from netdx.sockets.dump import DumpSource, list_sockets
-from netdx.sockets.findings import (
-    CLOSE_WAIT_THRESHOLD,
-    PortView,
-    evaluate,
-    is_near,
-    listener_text,
-)
-from netdx.sockets.model import OwnerScan, SocketEntry, SocketQuery
-from netdx.sockets.owners import find_owners
+from netdx.model.server import ServerEvidence, Socket
+from netdx.sockets.dump import DumpSource
 
 INSPECT_SCHEMA = "netdx.inspect/1"
-_LISTEN, _CLOSE_WAIT, _ESTAB = 10, 8, 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Inspection:
-    """The server-side answer for one port: the verdict, every finding, the listeners and
-    the count of connections per state (ss names), and what could not be read."""
+    """The server-side answer for one port: the evidence read, every finding, the verdict,
+    and the count of connections per state (ss names)."""
 
-    port: int
-    address: str | None
+    server: ServerEvidence
     verdict: Verdict
     findings: tuple[Finding, ...]
-    listeners: tuple[SocketEntry, ...]
     states: Mapping[str, int] = field(default_factory=dict)
-    owners: OwnerScan | None = None
-    notes: tuple[str, ...] = ()
     schema: str = INSPECT_SCHEMA
 
+    @property
+    def port(self) -> int:
+        return self.server.port
 
-def build_view(
-    port: int,
-    sockets: Sequence[SocketEntry],
-    *,
-    owners: OwnerScan | None = None,
-    address: str | None = None,
-) -> PortView:
-    """Sort TCP sockets into listeners on `port`, connections on it, and other listeners."""
-    tcp = [s for s in sockets if s.proto == "tcp"]
-    listeners = tuple(s for s in tcp if s.state == _LISTEN and s.sport == port)
-    connections = tuple(s for s in tcp if s.state != _LISTEN and port in (s.sport, s.dport))
-    others = tuple(s for s in tcp if s.state == _LISTEN and s.sport != port)
-    return PortView(
-        port=port,
-        listeners=listeners,
-        connections=connections,
-        other_listeners=others,
-        owners=owners,
-        address=address,
-    )
+    @property
+    def address(self) -> str | None:
+        return self.server.address
+
+    @property
+    def listeners(self) -> tuple[Socket, ...]:
+        return self.server.listeners
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        return (self.server.error,) if self.server.error else self.server.notes
 
 
-def judge(view: PortView, notes: Sequence[str] = ()) -> Inspection:
-    """The verdict: the first failing finding in rule order, the rest as warnings."""
-    findings = evaluate(view)
-    fails = [f for f in findings if f.severity == "fail"]
-    if fails:
-        head = fails[0]
-        verdict = Verdict(
-            cause=head.cause,
-            summary=head.summary,
-            evidence=head.evidence,
-            fix=head.fix,
-            warnings=tuple(f for f in findings if f is not head),
-        )
-    else:
-        verdict = Verdict(cause="ok", summary=_ok_summary(view), warnings=findings)
-    states = Counter(s.state_name for s in view.connections)
+def inspect_evidence(server: ServerEvidence) -> Inspection:
+    """Judge read evidence (pure): the findings of diagnose.server and the one verdict."""
+    from netdx.diagnose.engine import diagnose_server
+
+    findings, verdict = diagnose_server(server)
+    states = Counter(s.state_name for s in server.connections)
     return Inspection(
-        port=view.port,
-        address=view.address,
-        verdict=verdict,
-        findings=findings,
-        listeners=view.listeners,
-        states=dict(sorted(states.items())),
-        owners=view.owners,
-        notes=tuple(notes),
+        server=server, verdict=verdict, findings=findings, states=dict(sorted(states.items()))
     )
-
-
-def _ok_summary(view: PortView) -> str:
-    listening = "; ".join(listener_text(s, view.owners) for s in view.listeners[:3])
-    established = sum(1 for s in view.connections if s.state == _ESTAB and s.sport == view.port)
-    return f"{listening}; {established} established connection(s)"
 
 
 def inspect_local(
@@ -114,50 +69,17 @@ def inspect_local(
     source: DumpSource | None = None,
     proc: str = "/proc",
 ) -> Inspection:
-    """Inspect `port` on this host (this network namespace).
+    """Read `port` on this host (this network namespace) and judge it. `address` is the
+    address a client connects to, if known. A second CLOSE-WAIT sample is taken
+    `sample_gap` seconds later when there are a few."""
+    from netdx.diagnose.server import CLOSE_WAIT_THRESHOLD
+    from netdx.probes.server import read_server_now
 
-    `address` is the address a client connects to, if known: `netdx check` passes the
-    target's local address so the verdict says whether *that* address is served. Nothing
-    here raises for a network outcome; dump and /proc problems become `notes`.
-    """
-    listeners = list_sockets(
-        SocketQuery(protocols=("tcp",), listen=True), deadline=deadline, source=source
-    )
-    on_port = list_sockets(
-        SocketQuery(protocols=("tcp",), ports=(port,)), deadline=deadline, source=source
-    )
-    sockets = [*listeners.sockets, *(s for s in on_port.sockets if s.state != _LISTEN)]
-    view = _resample(build_view(port, sockets, address=address), deadline, sample_gap, source)
-    # Established sockets are not named by any rule: leave them out of the /proc walk.
-    wanted = [s.inode for s in (*view.listeners, *view.connections) if s.state != _ESTAB]
-    wanted += [s.inode for s in view.other_listeners if is_near(s.sport, port)]
-    owners = find_owners(wanted, deadline=deadline.share(0.8), proc=proc)
-    view = replace(view, owners=owners)
-    view = replace(view, listen_overflows=listen_overflows(proc))
-    notes = [*listeners.notes, *on_port.notes, *owners.notes]
-    if not owners.complete and owners.unreadable:
-        notes.append("some owners are not readable: run as root to name every process")
-    return judge(view, notes)
-
-
-def _resample(
-    view: PortView, deadline: Deadline, gap: float, source: DumpSource | None
-) -> PortView:
-    """Count CLOSE-WAIT again a moment later: a growing pile is a leak even when small."""
-    now = sum(1 for s in view.connections if s.state == _CLOSE_WAIT)
-    if now == 0 or now >= view.close_wait_threshold or gap <= 0 or source is not None:
-        return view
-    time.sleep(min(gap, deadline.remaining() / 2))
-    later = list_sockets(
-        SocketQuery(protocols=("tcp",), states=("CLOSE-WAIT",), ports=(view.port,)),
-        deadline=deadline,
-    )
-    extra = tuple(later.sockets)
-    return replace(
-        view,
-        earlier_close_wait=now,
-        connections=tuple(s for s in view.connections if s.state != _CLOSE_WAIT) + extra,
-    )
+    server = read_server_now(
+        address, port, deadline=deadline, sample_gap=sample_gap, enough=CLOSE_WAIT_THRESHOLD,
+        source=source, proc=proc,
+    )  # fmt: skip
+    return inspect_evidence(server)
 
 
 def is_local_address(address: str) -> bool:
@@ -180,28 +102,10 @@ def is_local_address(address: str) -> bool:
     return True
 
 
-def listen_overflows(proc: str = "/proc") -> int | None:
-    """TcpExtListenOverflows of this network namespace, from /proc/net/netstat."""
-    try:
-        with open(f"{proc}/net/netstat", encoding="ascii") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
-        return None
-    for names, values in zip(lines[::2], lines[1::2], strict=False):
-        if names.startswith("TcpExt:"):
-            table = dict(zip(names.split()[1:], values.split()[1:], strict=False))
-            value = table.get("ListenOverflows")
-            return int(value) if value is not None and value.isdigit() else None
-    return None
-
-
 __all__ = [
-    "CLOSE_WAIT_THRESHOLD",
     "INSPECT_SCHEMA",
     "Inspection",
-    "build_view",
+    "inspect_evidence",
     "inspect_local",
     "is_local_address",
-    "judge",
-    "listen_overflows",
 ]

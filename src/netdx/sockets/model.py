@@ -1,16 +1,19 @@
-"""The values of the sockets package: what was asked, what the kernel said, who owns what.
+"""The values of the sockets listing: what was asked, what the kernel said, who owns what.
 
-`SocketEntry` is the netlink layer's `DiagSocket` itself: the stdlib-only reader that may be
-shipped to a server produces these objects directly, and a busy host has 100k of them, so
-they are not copied into a second type.
+`SocketEntry` is the netlink layer's `DiagSocket` itself, the wire record of a dump: a busy
+host has 100k of them and `netdx sockets` lists them all, so the listing does not copy them
+into a second type. Evidence never holds one: `probes.server` turns the few sockets of a
+port into `model.server.Socket` values. `Process` and `ProcessIssue` are the model's own
+(`model.server`), re-exported here for the /proc reader.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal
 
+from netdx.model.server import Process, ProcessIssue
 from netdx.netlink.diag import DiagSocket
 
 SocketEntry = DiagSocket
@@ -30,39 +33,6 @@ class SocketQuery:
     listen: bool = False
     ports: tuple[int, ...] = ()
     local_port_only: bool = False
-
-
-class Owner(NamedTuple):
-    """A process holding a socket: its pid, command (comm), user, and the fd number.
-
-    A NamedTuple, like SocketEntry and for the same reason: `netdx sockets -p` makes one
-    per socket, 100k on a busy host.
-    """
-
-    pid: int
-    command: str
-    user: str
-    uid: int
-    fd: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ProcessIssue:
-    """A process whose sockets could not be read, and why ("permission denied: needs root")."""
-
-    pid: int
-    command: str | None
-    reason: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Process:
-    """A process that holds sockets: pid, command (comm) and user."""
-
-    pid: int
-    command: str
-    user: str
-    uid: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -88,32 +58,29 @@ class OwnerScan:
     notes: tuple[str, ...] = ()
 
     @classmethod
-    def of(cls, owners: Mapping[int, tuple[Owner, ...]], **kwargs: Any) -> OwnerScan:
-        """A scan holding these owners (for tests and for callers that built Owners)."""
-        processes = {o.pid: Process(pid=o.pid, command=o.command, user=o.user, uid=o.uid)
-                     for found in owners.values() for o in found}  # fmt: skip
-        holders = {ino: (found[0].pid, found[0].fd) for ino, found in owners.items() if found}
-        shared = {ino: tuple((o.pid, o.fd) for o in found[1:])
+    def of(cls, owners: Mapping[int, tuple[tuple[Process, int], ...]], **kwargs: Any) -> OwnerScan:
+        """A scan holding these (process, fd) owners per inode (for tests)."""
+        processes = {p.pid: p for found in owners.values() for p, _ in found}
+        holders = {ino: (found[0][0].pid, found[0][1]) for ino, found in owners.items() if found}
+        shared = {ino: tuple((p.pid, fd) for p, fd in found[1:])
                   for ino, found in owners.items() if len(found) > 1}  # fmt: skip
         return cls(holders=holders, processes=processes, shared=shared, **kwargs)
 
-    def owners_of(self, inode: int) -> tuple[Owner, ...]:
-        """Every owner found for a socket inode, first holder first."""
+    def owners_of(self, inode: int) -> tuple[tuple[Process, int], ...]:
+        """Every (process, fd) holding a socket inode, first holder first."""
         first = self.holders.get(inode) if inode else None
         if first is None:
             return ()
-        return tuple(self._owner(pid, fd) for pid, fd in (first, *self.shared.get(inode, ())))
+        return tuple((self.process(pid), fd) for pid, fd in (first, *self.shared.get(inode, ())))
 
-    def owner_of(self, sock: SocketEntry) -> Owner | None:
-        """The first owner of a socket, or None."""
+    def owner_of(self, sock: SocketEntry) -> Process | None:
+        """The process of the first holder of a socket, or None."""
         first = self.holders.get(sock.inode) if sock.inode else None
-        return self._owner(*first) if first is not None else None
+        return self.process(first[0]) if first is not None else None
 
-    def _owner(self, pid: int, fd: int) -> Owner:
-        proc = self.processes.get(pid)
-        if proc is None:
-            return Owner(pid=pid, command="?", user="?", uid=-1, fd=fd)
-        return Owner(pid=pid, command=proc.command, user=proc.user, uid=proc.uid, fd=fd)
+    def process(self, pid: int) -> Process:
+        """The process `pid`, or a placeholder for one that exited before it was read."""
+        return self.processes.get(pid) or Process(pid=pid, command="?", user="?", uid=-1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -129,6 +96,17 @@ class SocketListing:
     notes: tuple[str, ...] = ()
     interrupted: bool = False
 
-    def owner_of(self, sock: SocketEntry) -> Owner | None:
+    def owner_of(self, sock: SocketEntry) -> Process | None:
         """The owner of `sock`, or None (not asked, not found, or no process: TIME-WAIT)."""
         return self.owners.owner_of(sock) if self.owners is not None else None
+
+
+__all__ = [
+    "OwnerScan",
+    "Process",
+    "ProcessIssue",
+    "Proto",
+    "SocketEntry",
+    "SocketListing",
+    "SocketQuery",
+]

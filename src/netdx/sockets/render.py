@@ -8,19 +8,23 @@ from __future__ import annotations
 import json
 import socket
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from netdx.netlink.diag import TCP_STATES, endpoint_text
-from netdx.sockets.model import Owner, SocketEntry, SocketListing
+from netdx.model.server import Process, Socket
+from netdx.netlink.diag import STATE_NUMBERS, TCP_STATES, endpoint_text
+from netdx.sockets.model import SocketEntry, SocketListing
 
 if TYPE_CHECKING:
     from netdx.sockets.inspect import Inspection
 
+# A socket of a listing (the dump's wire record) or of evidence: the same fields.
+AnySocket = SocketEntry | Socket
+
 _AF_INET = socket.AF_INET
 
 
-def local_text(sock: SocketEntry, ifnames: Mapping[int, str]) -> str:
+def local_text(sock: AnySocket, ifnames: Mapping[int, str]) -> str:
     """The local end as ss prints it, with %ifname for a socket bound to an interface."""
     ifname = ifnames.get(sock.ifindex, str(sock.ifindex)) if sock.ifindex else None
     return endpoint_text(sock.family, sock.src, sock.sport, v6only=sock.v6only, ifname=ifname)
@@ -45,7 +49,7 @@ def _owner_cells(listing: SocketListing) -> Callable[[int], str]:
     return cell
 
 
-def process_text(owner: Owner | None) -> str:
+def process_text(owner: Process | None) -> str:
     """`command(pid=N)`, or "" for no owner."""
     return f"{owner.command}(pid={owner.pid})" if owner is not None else ""
 
@@ -54,6 +58,7 @@ _HEAD = ("Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer")
 _V4_WIDTH = len("255.255.255.255:65535")
 
 
+_LISTENING = (STATE_NUMBERS["UNCONN"], STATE_NUMBERS["LISTEN"])
 _STATE_NAMES = tuple(TCP_STATES.get(n) or f"STATE-{n}" for n in range(256))
 
 
@@ -118,9 +123,12 @@ def notes_text(listing: SocketListing) -> list[str]:
 
 
 def socket_object(
-    sock: SocketEntry, listing: SocketListing, ifnames: Mapping[int, str], with_process: bool
+    sock: AnySocket,
+    ifnames: Mapping[int, str],
+    owners: Sequence[tuple[Process, int]] | None = None,
 ) -> dict[str, Any]:
-    """One socket as the JSON object of `netdx sockets --json`."""
+    """One socket as the JSON object of `netdx sockets --json`; with `owners` (the
+    (process, fd) pairs holding it, first holder first) the process keys too."""
     obj: dict[str, Any] = {
         "proto": sock.proto,
         "family": 6 if sock.family == 10 else 4,
@@ -138,16 +146,23 @@ def socket_object(
         "interface": ifnames.get(sock.ifindex, str(sock.ifindex)) if sock.ifindex else None,
         "v6only": sock.v6only,
     }
-    if with_process:
-        owners = listing.owners.owners_of(sock.inode) if listing.owners else ()
-        obj["process"] = _owner_object(owners[0]) if owners else None
+    if owners is not None:
+        obj["process"] = _owner_object(*owners[0]) if owners else None
         if len(owners) > 1:
-            obj["processes"] = [_owner_object(o) for o in owners]
+            obj["processes"] = [_owner_object(p, fd) for p, fd in owners]
     return obj
 
 
-def _owner_object(owner: Owner) -> dict[str, Any]:
-    return {"pid": owner.pid, "command": owner.command, "user": owner.user, "fd": owner.fd}
+def _owner_object(process: Process, fd: int) -> dict[str, Any]:
+    return {"pid": process.pid, "command": process.command, "user": process.user, "fd": fd}
+
+
+def _listing_owners(
+    listing: SocketListing, sock: SocketEntry, with_process: bool
+) -> tuple[tuple[Process, int], ...] | None:
+    if not with_process:
+        return None
+    return listing.owners.owners_of(sock.inode) if listing.owners else ()
 
 
 def json_text(
@@ -160,7 +175,8 @@ def json_text(
     if not listing.sockets:
         return "[]"
     body = ",\n".join(
-        dumps(socket_object(s, listing, names, with_process)) for s in listing.sockets
+        dumps(socket_object(s, names, _listing_owners(listing, s, with_process)))
+        for s in listing.sockets
     )
     return "[\n" + body + "\n]"
 
@@ -177,7 +193,7 @@ def summary(listing: SocketListing, *, with_process: bool, top: int = 20) -> str
     lines = [f"{len(listing.sockets)} sockets"]
     lines += [f"  {p:<4} {st:<11} {n:>8}" for (p, st), n in sorted(states.items())]
     # Listening: TCP LISTEN, and UDP sockets bound without a peer (ss -l shows both).
-    listening = frozenset((s.proto, s.sport) for s in listing.sockets if s.state in (7, 10))
+    listening = frozenset((s.proto, s.sport) for s in listing.sockets if s.state in _LISTENING)
     groups: Counter[tuple[str, str, int, str]] = Counter()
     for s in listing.sockets:
         owner = process_text(listing.owner_of(s)) if with_process else ""
@@ -192,34 +208,18 @@ def inspect_document(
     inspection: Inspection, ifnames: Mapping[int, str] | None = None
 ) -> dict[str, Any]:
     """An Inspection as the JSON-ready mapping of the `netdx.inspect/1` contract; the
-    verdict has the same shape as `netdx check`'s."""
+    verdict and findings in the one contract of `render.json`."""
+    from netdx.render.json import finding_document, verdict_document
+
     names = ifnames or {}
-    verdict = inspection.verdict
-    listing = SocketListing(sockets=inspection.listeners, owners=inspection.owners)
+    server = inspection.server
     return {
         "schema": inspection.schema,
         "port": inspection.port,
         "address": inspection.address,
-        "verdict": {
-            "layer": verdict.layer,
-            "cause": verdict.cause,
-            "summary": verdict.summary,
-            "evidence": list(verdict.evidence),
-            "fix": list(verdict.fix),
-            "warnings": [{"cause": w.cause, "summary": w.summary} for w in verdict.warnings],
-        },
-        "findings": [
-            {
-                "cause": f.cause,
-                "severity": f.severity,
-                "step": f.step,
-                "summary": f.summary,
-                "evidence": list(f.evidence),
-                "fix": list(f.fix),
-            }
-            for f in inspection.findings
-        ],
-        "listeners": [socket_object(s, listing, names, True) for s in inspection.listeners],
+        "verdict": verdict_document(inspection.verdict),
+        "findings": [finding_document(f) for f in inspection.findings],
+        "listeners": [socket_object(s, names, server.owners_of(s)) for s in server.listeners],
         "states": dict(inspection.states),
         "notes": list(inspection.notes),
     }

@@ -17,6 +17,7 @@ from netdx.model import (
     Hop,
     PathTrace,
 )
+from netdx.model.firewall import Origin, RuleRef
 
 
 def _text(f: Finding) -> str:
@@ -208,13 +209,9 @@ def test_local_egress_names_the_rule_and_its_removal() -> None:
     wall = FirewallMatch(
         hook="output",
         decision="drop",
-        rule="tcp dport 5432 drop",
-        family="inet",
-        table="filter",
-        chain="output",
-        handle=7,
-        source="nft",
-    )
+        rule=RuleRef(family="inet", table="filter", chain="output", position=1,
+                     text="tcp dport 5432 drop", handle=7, source="nft"),
+    )  # fmt: skip
     _, verdict = diagnose(_with_firewall(c.LOCAL_EGRESS, wall))
     assert verdict.cause == "firewall.local_egress"
     assert "inet filter output handle 7: tcp dport 5432 drop" in " ".join(verdict.evidence)
@@ -230,13 +227,9 @@ def test_output_rule_alone_does_not_override_a_clear_raw_syn() -> None:
     wall = FirewallMatch(
         hook="output",
         decision="drop",
-        rule="tcp dport 5432 drop",
-        family="inet",
-        table="filter",
-        chain="output",
-        handle=3,
-        source="nft",
-    )
+        rule=RuleRef(family="inet", table="filter", chain="output", position=1,
+                     text="tcp dport 5432 drop", handle=3, source="nft"),
+    )  # fmt: skip
     ev = replace(
         c.PORT_FILTERED,
         addresses=(replace(head, egress=clear, firewall=wall),),
@@ -258,14 +251,10 @@ def test_iptables_rule_fix_uses_the_position() -> None:
     wall = FirewallMatch(
         hook="input",
         decision="drop",
-        rule="-A INPUT -p tcp --dport 22 -j DROP",
-        family="ip6",
-        table="filter",
-        chain="INPUT",
-        position=4,
-        source="iptables-legacy",
-        origin="ufw rule: deny 22",
-    )
+        rule=RuleRef(family="ip6", table="filter", chain="INPUT", position=4,
+                     text="-A INPUT -p tcp --dport 22 -j DROP", source="iptables-legacy"),
+        origin=Origin(tool="ufw", description="ufw rule: deny 22"),
+    )  # fmt: skip
     assert rule_fix(wall) == (
         "remove or narrow the rule after review: ip6tables-legacy -t filter -D INPUT 4 "
         "(it comes from ufw rule: deny 22: change it there)",

@@ -1,0 +1,159 @@
+"""Server-side evidence: the sockets of one port on one host, their owners and queues.
+
+What `probes.server.read_server` records (sock_diag and /proc, read on the server) and what
+the pure rules of `diagnose.server` judge. Frozen dataclasses only, so every value here
+round-trips through `model.codec`: the evidence of a server read elsewhere (a namespace,
+later an SSH destination) comes back as data.
+
+The numbers and names of TCP states live in one table, `netdx.netlink.diag.TCP_STATES`
+(stdlib-only, so the netlink package can be shipped to a server); the constants below are
+read from it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdx.netlink.diag import (
+    TCP_CLOSE_WAIT,
+    TCP_ESTABLISHED,
+    TCP_LISTEN,
+    TCP_STATES,
+    TCP_TIME_WAIT,
+    endpoint_text,
+)
+
+__all__ = [
+    "TCP_CLOSE_WAIT",
+    "TCP_ESTABLISHED",
+    "TCP_LISTEN",
+    "TCP_TIME_WAIT",
+    "Process",
+    "ProcessIssue",
+    "ServerEvidence",
+    "Socket",
+    "SocketHolder",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Socket:
+    """One TCP or UDP socket as sock_diag reported it (the fields of netlink's `DiagSocket`).
+
+    `family` is the address family number (AF_INET 2, AF_INET6 10); `state` the kernel's
+    TCP state number. For a listener `rqueue` is the accept queue and `wqueue` its backlog;
+    otherwise the bytes not yet read / not yet acknowledged (ss's Recv-Q / Send-Q). `inode`
+    is 0 for a TIME-WAIT or request socket, which no process owns. `v6only` is known for
+    IPv6 listening and unconnected sockets only.
+    """
+
+    proto: str
+    family: int
+    state: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    ifindex: int = 0
+    rqueue: int = 0
+    wqueue: int = 0
+    uid: int = 0
+    inode: int = 0
+    v6only: bool | None = None
+
+    @property
+    def state_name(self) -> str:
+        """The state as ss prints it (ESTAB, LISTEN, CLOSE-WAIT, TIME-WAIT, UNCONN...)."""
+        return TCP_STATES.get(self.state) or f"STATE-{self.state}"
+
+    @property
+    def local(self) -> str:
+        """addr:port as ss prints it: IPv6 in brackets, `*` for a dual-stack wildcard."""
+        return endpoint_text(self.family, self.src, self.sport, v6only=self.v6only)
+
+    @property
+    def remote(self) -> str:
+        """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
+        return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Process:
+    """A process that holds sockets: pid, command (comm), user and uid."""
+
+    pid: int
+    command: str
+    user: str
+    uid: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SocketHolder:
+    """One descriptor through which a process holds a socket (a socket shared after fork()
+    has several)."""
+
+    inode: int
+    pid: int
+    fd: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ProcessIssue:
+    """A process whose sockets could not be read, and why ("permission denied: needs root")."""
+
+    pid: int
+    command: str | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerEvidence:
+    """Everything read on the server about one TCP port (in the host or namespace read).
+
+    `listeners` are the LISTEN sockets on `port`; `connections` the other TCP sockets whose
+    local or remote port is `port` (the latest sample); `other_listeners` every other TCP
+    listener (to say where the service listens instead). `address` is the address a client
+    connects to, when known. `earlier_close_wait` is the CLOSE-WAIT count of a first sample
+    taken a moment before the last (None: one sample only); `listen_overflows` is
+    TcpExtListenOverflows of the namespace. `processes` and `holders` name the owners of the
+    sockets that matter (first holder first); `unreadable` lists processes whose descriptors
+    could not be read. `error` says the server side could not be read at all (then nothing
+    else is filled and no rule judges); `notes` say what could not be read in part.
+    """
+
+    port: int
+    address: str | None = None
+    listeners: tuple[Socket, ...] = ()
+    connections: tuple[Socket, ...] = ()
+    other_listeners: tuple[Socket, ...] = ()
+    processes: tuple[Process, ...] = ()
+    holders: tuple[SocketHolder, ...] = ()
+    unreadable: tuple[ProcessIssue, ...] = ()
+    earlier_close_wait: int | None = None
+    listen_overflows: int | None = None
+    error: str | None = None
+    notes: tuple[str, ...] = ()
+
+    def owners(self) -> dict[int, Process]:
+        """inode → the process of its first holder (build once: a leak has thousands)."""
+        by_pid = {p.pid: p for p in self.processes}
+        out: dict[int, Process] = {}
+        for held in self.holders:
+            proc = by_pid.get(held.pid)
+            if proc is not None:
+                out.setdefault(held.inode, proc)
+        return out
+
+    def owners_of(self, sock: Socket) -> tuple[tuple[Process, int], ...]:
+        """Every (process, fd) holding `sock`, first holder first (a process that exited
+        before it was read shows as `?`)."""
+        by_pid = {p.pid: p for p in self.processes}
+        return tuple(
+            (by_pid.get(h.pid) or Process(pid=h.pid, command="?", user="?", uid=-1), h.fd)
+            for h in self.holders
+            if sock.inode and h.inode == sock.inode
+        )
+
+    def owner_of(self, sock: Socket) -> Process | None:
+        """The process of the first holder of `sock`, or None (unknown, or no process)."""
+        return self.owners().get(sock.inode) if sock.inode else None
