@@ -16,7 +16,7 @@ from typing import Literal
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
 from netdx.collect.system import Host, LocalHost, RunResult
-from netdx.firewall.sources import ADDRESSES_COMMAND, Capture, SaveCapture
+from netdx.firewall.sources import Capture, SaveCapture
 
 __all__ = [
     "RunResult",
@@ -38,9 +38,6 @@ _SAVE_COMMANDS: tuple[
     ("iptables-legacy-save", 4, "iptables-legacy"),
     ("ip6tables-legacy-save", 6, "iptables-legacy"),
 )
-# sources.py reads the errors of the address command by its argv: one command, two names.
-assert ADDRESSES == ADDRESSES_COMMAND
-
 
 def host_runner(host: Host, deadline: Deadline) -> Runner:
     """A runner that executes argv on `host` within `deadline`."""
