@@ -129,7 +129,9 @@ def _owners(host: Host, deadline: Budget, entry: _Entry, dumped: Sequence[DiagSo
     walk = owners.walk_owners(
         [s.inode for s in dumped], deadline=deadline, ns_file=host.netns_file
     )
-    entry.needs_root = any("needs root" in i.reason for i in walk.issues)
+    # As root, a process still unreadable (another user namespace, a hardened kernel) is
+    # not one that root would read: the flag says whether running as root would help.
+    entry.needs_root = os.geteuid() != 0 and any("needs root" in i.reason for i in walk.issues)
     entry.data = {
         "holders": {str(ino): list(h) for ino, h in walk.holders.items()},
         "processes": {
