@@ -175,3 +175,11 @@ def test_bundle_runs_under_every_python_from_39(tmp_path: Path) -> None:
         assert done.returncode == 0, (python, done.stderr)
         document = json.loads(done.stdout)
         assert document["collectors"]["routes"]["error"] is None, python
+
+
+def test_owners_without_sockets_is_an_error_not_an_empty_answer() -> None:
+    """Owners are found for the dumped sockets: asked alone, the entry says so."""
+    doc = collect(FakeHost(), CollectRequest(collectors=("owners",)), Until(5.0))
+    assert doc["collectors"]["owners"]["error"] == (
+        "owners are looked up for the dumped sockets: ask for sockets too"
+    )

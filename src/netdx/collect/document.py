@@ -83,7 +83,7 @@ def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, 
     dumped: list[DiagSocket] = []
     steps: dict[str, Callable[[_Entry], None]] = {
         "sockets": lambda e: _sockets(host, request, deadline, e, dumped),
-        "owners": lambda e: _owners(host, deadline, e, dumped),
+        "owners": lambda e: _owners(host, request, deadline, e, dumped),
         "routes": lambda e: _routes(host, request, deadline, e),
         "firewall": lambda e: _firewall(host, deadline, e),
         "counters": lambda e: _counters(host, e),
@@ -125,7 +125,16 @@ def _sockets(
     }
 
 
-def _owners(host: Host, deadline: Budget, entry: _Entry, dumped: Sequence[DiagSocket]) -> None:
+def _owners(
+    host: Host,
+    request: CollectRequest,
+    deadline: Budget,
+    entry: _Entry,
+    dumped: Sequence[DiagSocket],
+) -> None:
+    if "sockets" not in request.collectors:
+        entry.error = "owners are looked up for the dumped sockets: ask for sockets too"
+        return
     walk = owners.walk_owners(
         [s.inode for s in dumped], deadline=deadline, ns_file=host.netns_file
     )
