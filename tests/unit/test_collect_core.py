@@ -183,3 +183,11 @@ def test_owners_without_sockets_is_an_error_not_an_empty_answer() -> None:
     assert doc["collectors"]["owners"]["error"] == (
         "owners are looked up for the dumped sockets: ask for sockets too"
     )
+
+
+def test_package_exports_its_api() -> None:
+    """netdx.collect exports exactly the schema, the request, collect and build_bundle."""
+    import netdx.collect as package
+
+    assert sorted(package.__all__) == ["CollectRequest", "SCHEMA", "build_bundle", "collect"]
+    assert package.collect is collect and package.build_bundle is build_bundle

@@ -16,6 +16,26 @@ socket. Modules, one reader each:
 Raw facts only: parsing and judging happen where netdx runs.
 """
 
+from __future__ import annotations
+
+from typing import Any
+
 SCHEMA = "netdx.collect/1"
 
-__all__ = ["SCHEMA"]
+__all__ = ["SCHEMA", "CollectRequest", "build_bundle", "collect"]
+
+# Loaded on first use: `netdx.sockets.dump` imports one module of this package and should
+# not pay for the others.
+_LAZY = {
+    "CollectRequest": "netdx.collect.document",
+    "collect": "netdx.collect.document",
+    "build_bundle": "netdx.collect.bundle",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'netdx.collect' has no attribute {name!r}")

@@ -15,13 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from netdx.collect import SCHEMA
 from netdx.netlink import NetlinkIOError
 from netdx.netlink.diag import DiagSocket
 
 from . import firewall, kernel, owners, routes, sockdiag
 from .system import Budget, Host
 
-SCHEMA = "netdx.collect/1"
 COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls")
 
 
