@@ -11,9 +11,14 @@ into a namespace the way `ip netns exec` does (what `--netns` on every command u
 collector core is shipped alone to servers; they are the same objects here.
 """
 
-from netdx.collect.system import Host, LocalHost, RunResult
-from netdx.host.fake import FakeHost
-from netdx.host.netns import NetnsHost, enter_netns, netns_path
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netdx.collect.system import Host, LocalHost, RunResult
+    from netdx.host.fake import FakeHost
+    from netdx.host.netns import NetnsHost, enter_netns, netns_path
 
 __all__ = [
     "FakeHost",
@@ -24,3 +29,23 @@ __all__ = [
     "enter_netns",
     "netns_path",
 ]
+
+# Loaded on first use: every command imports `netdx.host.option` for --netns, and
+# `netdx --help` should not pay for subprocess and ctypes.
+_LAZY = {
+    "Host": "netdx.collect.system",
+    "LocalHost": "netdx.collect.system",
+    "RunResult": "netdx.collect.system",
+    "FakeHost": "netdx.host.fake",
+    "NetnsHost": "netdx.host.netns",
+    "enter_netns": "netdx.host.netns",
+    "netns_path": "netdx.host.netns",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'netdx.host' has no attribute {name!r}")
