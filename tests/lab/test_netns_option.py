@@ -170,3 +170,15 @@ def test_missing_namespace_is_one_line_exit_2(namespaces: None) -> None:
         assert done.returncode == 2, (args, done.stderr)
         assert done.stdout == ""
         assert done.stderr.count("\n") == 1 and "ndx-hn-missing" in done.stderr, done.stderr
+
+
+def test_who_inspect_and_snapshot_equal_ip_netns_exec(namespaces: None) -> None:
+    """`who`, `inspect` and `firewall snapshot` with --netns answer as under ip netns exec:
+    the namespace's listener, its verdict, and its own nft table."""
+    owners, code = same_both_ways("who", ":8080", "--json", netns=NS_S)
+    assert code == 0
+    assert [o["local"] for o in owners if o["state"] == "LISTEN"] == ["0.0.0.0:8080"]
+    verdict, code = same_both_ways("inspect", "--port", "8080", "--json", netns=NS_S)
+    assert code == 0, verdict
+    snapshot, code = same_both_ways("firewall", "snapshot", netns=NS_S)
+    assert code == 0 and "ndxh" in json.dumps(snapshot)
