@@ -15,6 +15,7 @@ import click
 
 from netdx import __version__
 from netdx.errors import NetdxError
+from netdx.host.option import netns_option
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -124,6 +125,7 @@ def _positive_timeout(_ctx: click.Context, _param: click.Parameter, value: float
     hidden=True,
     help="Write the raw evidence (before diagnosis) as JSON: for test fixtures.",
 )
+@netns_option()
 def check(
     *,
     target: str,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from netdx.budget import Deadline
-from netdx.sockets import owners as owners_module
+from netdx.collect import owners as owners_module
 from netdx.sockets.owners import find_owners
 
 

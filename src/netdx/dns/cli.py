@@ -10,6 +10,8 @@ from pathlib import Path
 
 import click
 
+from netdx.host.option import netns_option
+
 KNOWN_TYPES = frozenset(
     {"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "PTR", "SRV", "CAA", "DS", "DNSKEY",
      "HTTPS", "SVCB", "NAPTR", "TLSA", "SSHFP", "ANY"}
@@ -82,6 +84,7 @@ def _address(text: str, what: str) -> str:
 @click.option("--server-timeout", type=click.FloatRange(0.05, 30), default=1.0,
               show_default=True, help="How long --trace waits for one server.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema netdx.dns/1).")
+@netns_option()
 def dns(*, args: tuple[str, ...], reverse: str | None, trace: bool, compare: bool,
         root_hints: Path | None, tcp: bool, norecurse: bool, port: int, timeout: float,
         server_timeout: float, as_json: bool) -> int:

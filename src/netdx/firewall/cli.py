@@ -15,6 +15,8 @@ from pathlib import Path
 
 import click
 
+from netdx.host.option import entered_netns, netns_option
+
 _HOOKS = ("input", "output", "forward")
 EXIT_ACCEPT, EXIT_BLOCKED, EXIT_UNKNOWN = 0, 1, 3
 
@@ -24,10 +26,7 @@ def firewall() -> None:
     """Find the firewall rule that decides a flow (nftables, iptables, ufw, firewalld, Docker)."""
 
 
-def _netns_option(f: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--netns", metavar="NAME", help="Read the ruleset inside this network namespace."
-    )(f)
+_netns_option = netns_option("Read the ruleset inside this network namespace.")
 
 
 @firewall.command(name="explain")
@@ -60,7 +59,6 @@ def explain_command(
     sport: int | None,
     as_json: bool,
     timeout: float,
-    netns: str | None,
 ) -> int:
     """Which rule accepts, drops or rejects the flow SRC → DST:PORT on this host."""
     from dataclasses import replace
@@ -73,7 +71,7 @@ def explain_command(
     address, port = parse_endpoint(dst)
     packet = replace(make_packet(src, address, port, proto, iif), sport=sport)
     direction = next((h for h in ("input", "output", "forward") if h == hook), None)
-    result = explain_local(packet, direction, deadline=Deadline.after(timeout), netns=netns)
+    result = explain_local(packet, direction, deadline=Deadline.after(timeout))
     if as_json:
         click.echo(json.dumps(to_json(result), indent=2))
     else:
@@ -92,17 +90,17 @@ def explain_command(
 )
 @click.option("--timeout", type=float, default=5.0, show_default=True)
 @_netns_option
-def snapshot_command(*, output: Path | None, timeout: float, netns: str | None) -> int:
+def snapshot_command(*, output: Path | None, timeout: float) -> int:
     """Save the live ruleset (nft and every iptables variant) as netdx.firewall.snapshot/1."""
     from netdx.budget import Deadline
     from netdx.firewall.diff import Snapshot, snapshot_to_json
     from netdx.firewall.live import capture, subprocess_runner
 
-    captured = capture(subprocess_runner(Deadline.after(timeout), netns))
+    captured = capture(subprocess_runner(Deadline.after(timeout)))
     snap = Snapshot(
         capture=captured,
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        host=netns or socket.gethostname(),
+        host=socket.gethostname(),
     )
     text = json.dumps(snapshot_to_json(snap), indent=1)
     if output is None:
@@ -139,7 +137,6 @@ def diff_command(
     flows_file: Path | None,
     as_json: bool,
     timeout: float,
-    netns: str | None,
 ) -> int:
     """What changed between snapshot OLD and NEW (default: the live ruleset), and which flows
     changed verdict. Exits 1 when a flow changed verdict, else 0."""
@@ -154,15 +151,17 @@ def diff_command(
     from netdx.firewall.flows import parse_flow, parse_flow_lines
     from netdx.firewall.live import capture, subprocess_runner
 
+    if new is not None and entered_netns() is not None:
+        raise click.UsageError("--netns reads the live ruleset: give OLD only, not NEW")
     before = snapshot_from_json(_load_json(old))
     if new is not None:
         after = snapshot_from_json(_load_json(new))
     else:
-        captured = capture(subprocess_runner(Deadline.after(timeout), netns))
+        captured = capture(subprocess_runner(Deadline.after(timeout)))
         after = Snapshot(
             capture=captured,
             taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            host=netns or socket.gethostname(),
+            host=socket.gethostname(),
         )
     wanted = tuple(parse_flow(f) for f in flows)
     if flows_file is not None:

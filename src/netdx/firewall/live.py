@@ -1,31 +1,32 @@
 """Reading the live firewall: the only module here that runs commands.
 
 Every command goes through a `Runner` (argv in, `RunResult` out) so tests can feed captured
-output; `subprocess_runner` is the real one, bounded by a deadline. `netns` runs everything
-inside a named network namespace (`ip netns exec NAME ...`).
+output. `host_runner` runs them through a `Host` (this machine, or a `NetnsHost` for a
+named network namespace), bounded by a deadline; the command list itself is the collector
+core's (`netdx.collect.firewall`), so a server reads exactly what this host reads.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Literal
 
 from netdx.budget import Deadline
-from netdx.firewall.sources import ADDRESSES_COMMAND, Capture, SaveCapture
+from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
+from netdx.collect.system import Host, LocalHost, RunResult
+from netdx.firewall.sources import Capture, SaveCapture
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RunResult:
-    """What one command printed; `returncode` 127 when the binary does not exist."""
-
-    returncode: int
-    stdout: str
-    stderr: str = ""
-
+__all__ = [
+    "RunResult",
+    "Runner",
+    "capture",
+    "fake_runner",
+    "host_runner",
+    "route_interface",
+    "subprocess_runner",
+]
 
 Runner = Callable[[Sequence[str]], RunResult]
 
@@ -38,60 +39,49 @@ _SAVE_COMMANDS: tuple[
     ("ip6tables-legacy-save", 6, "iptables-legacy"),
 )
 
-
-def subprocess_runner(deadline: Deadline, netns: str | None = None) -> Runner:
-    """A runner that executes argv (inside `netns` if given) within `deadline`."""
+def host_runner(host: Host, deadline: Deadline) -> Runner:
+    """A runner that executes argv on `host` within `deadline`."""
 
     def run(argv: Sequence[str]) -> RunResult:
-        full = ["ip", "netns", "exec", netns, *argv] if netns else list(argv)
-        try:
-            proc = subprocess.run(
-                full,
-                capture_output=True,
-                text=True,
-                timeout=max(0.1, deadline.remaining()),
-                check=False,
-            )
-        except FileNotFoundError:
-            return RunResult(returncode=127, stdout="", stderr=f"{full[0]}: not found")
-        except subprocess.TimeoutExpired:
-            return RunResult(returncode=124, stdout="", stderr=f"{' '.join(argv)}: timed out")
-        return RunResult(returncode=proc.returncode, stdout=proc.stdout, stderr=proc.stderr)
+        return host.run(argv, timeout=max(0.1, deadline.remaining()))
 
     return run
 
 
+def subprocess_runner(deadline: Deadline, netns: str | None = None) -> Runner:
+    """A runner on this machine, or inside network namespace `netns` (UsageError when it
+    does not exist), within `deadline`."""
+    if netns is None:
+        return host_runner(LocalHost(), deadline)
+    from netdx.host.netns import NetnsHost
+
+    return host_runner(NetnsHost(netns), deadline)
+
+
 def _output(result: RunResult, argv: Sequence[str], errors: list[str]) -> str | None:
-    if result.returncode != 0:
-        why = (result.stderr.strip().splitlines() or [f"exit status {result.returncode}"])[-1]
-        errors.append(f"{' '.join(argv)}: {why}")
+    if not result.ok:
+        errors.append(f"{' '.join(argv)}: {result.why()}")
         return None
     return result.stdout
-
-
-_NFT_JSON = ("nft", "-j", "list", "ruleset")
-_NFT_TEXT = ("nft", "-a", "list", "ruleset")
-_ADDRESSES = ADDRESSES_COMMAND
 
 
 def capture(runner: Runner) -> Capture:
     """Read everything the kernel enforces: nft (JSON and text), each iptables-save variant
     and the local addresses. A missing tool is recorded in `errors`, never raised. The
     commands run at once (each takes ~0.3 s on a 10,000-rule ruleset)."""
-    commands = [_NFT_JSON, _NFT_TEXT, _ADDRESSES, *((c,) for c, _v, _s in _SAVE_COMMANDS)]
-    with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-        results = dict(zip(commands, pool.map(runner, commands), strict=True))
+    with ThreadPoolExecutor(max_workers=len(COMMANDS)) as pool:
+        results = dict(zip(COMMANDS, pool.map(runner, COMMANDS), strict=True))
     errors: list[str] = []
-    nft_json = _output(results[_NFT_JSON], _NFT_JSON, errors)
-    nft_text = _output(results[_NFT_TEXT], _NFT_TEXT, errors) if nft_json else None
+    nft_json = _output(results[NFT_JSON], NFT_JSON, errors)
+    nft_text = _output(results[NFT_TEXT], NFT_TEXT, errors) if nft_json else None
     saves = []
     for command, version, source in _SAVE_COMMANDS:
         result = results[(command,)]
-        if result.returncode == 0 and result.stdout.strip():
+        if result.ok and result.stdout.strip():
             saves.append(SaveCapture(version=version, source=source, text=result.stdout))
-        elif result.returncode not in (0, 127):
-            errors.append(f"{command}: {result.stderr.strip()[:200]}")
-    addresses = _output(results[_ADDRESSES], _ADDRESSES, errors)
+        elif not result.ok and not result.missing:
+            errors.append(f"{command}: {(result.error or result.stderr.strip())[:200]}")
+    addresses = _output(results[ADDRESSES], ADDRESSES, errors)
     return Capture(
         nft_json=nft_json,
         nft_text=nft_text,

@@ -13,10 +13,13 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from typing import Any, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ._compat import record
 from .errors import NetlinkParseError
+
+if TYPE_CHECKING:  # typing.TypeAlias is 3.10+; these annotations are never evaluated
+    from typing import TypeAlias
 
 T = TypeVar("T")
 
@@ -38,7 +41,7 @@ def _align4(length: int) -> int:
 # --- fixed structs ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Field:
     """One member of a fixed struct: a `struct` code, and optional converters for members
     whose wire form is not a native integer (big-endian ports, addresses)."""
@@ -166,7 +169,7 @@ def nested(table: Mapping[int, AttrSpec]) -> Callable[[bytes], Attrs]:
 # --- attribute tables ---------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class AttrSpec:
     """How to read one attribute type: its name and its decoder."""
 
@@ -174,7 +177,7 @@ class AttrSpec:
     decode: Decoder = raw
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Attr:
     """One decoded attribute; `name` is None for a type the table does not know."""
 
@@ -183,7 +186,7 @@ class Attr:
     value: AttrValue
 
 
-@dataclass(frozen=True, slots=True)
+@record
 class Attrs:
     """The attributes of one message, in wire order, with typed getters by name."""
 

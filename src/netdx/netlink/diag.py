@@ -17,9 +17,9 @@ from __future__ import annotations
 import socket
 import struct
 import sys
-from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ._compat import value
 from .attrs import (
     Attrs,
     AttrSpec,
@@ -103,7 +103,7 @@ def _be16_decode(value: int) -> int:
     return socket.ntohs(value)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class InetDiagReqV2:
     """struct inet_diag_req_v2 with its inet_diag_sockid flattened (all zero for a dump)."""
 
@@ -202,7 +202,7 @@ def dump_request(
 # --- the answer ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class InetDiagMsg:
     """struct inet_diag_msg with its inet_diag_sockid flattened."""
 
@@ -367,7 +367,7 @@ _SWAP = sys.byteorder == "little"
 _ATTR = struct.Struct("=HH")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class DumpChunk:
     """What one received datagram of a dump held: its sockets, whether it ended the dump,
     the kernel's error if the dump failed, and whether the kernel flagged it interrupted

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from ._compat import value
 from .errors import NetlinkTimeout
 from .wire import Reply, collect
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class SentRequest:
     """One request the code under test made."""
 

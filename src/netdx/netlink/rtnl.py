@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from dataclasses import dataclass
 
+from ._compat import value
 from .attrs import (
     Attrs,
     AttrSpec,
@@ -40,7 +40,7 @@ RTM_GETNEIGH = 30
 # --- routes ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class RtMsg:
     """struct rtmsg: the fixed header of a route message."""
 
@@ -130,7 +130,7 @@ _RTA_NUMBER = {spec.name: number for number, spec in RTA.items()}
 _CACHEINFO_ERROR = 3  # index of rta_error in the RTA_CACHEINFO tuple
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class Route:
     """One RTM_NEWROUTE message: the answer to a route get, or one entry of a dump.
 
@@ -201,7 +201,7 @@ def route_get_request(address: str) -> tuple[int, int, bytes]:
 # --- neighbours -----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class NdMsg:
     """struct ndmsg: the fixed header of a neighbour message."""
 
@@ -262,7 +262,7 @@ def nud_names(state: int) -> tuple[str, ...]:
     return names or ("NONE",)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class Neighbour:
     """One RTM_NEWNEIGH message: a neighbour (ARP / NDP) cache entry."""
 

@@ -38,6 +38,8 @@ class NetlinkSocket:
     `send`/`receive` stream one datagram at a time for readers that parse as they go (the
     sock_diag dump). `ack_options` asks for capped and extended acks (a dump reader that
     expects a bare NLMSG_DONE turns them off); `rcvbuf` and `recv_size` size the buffers.
+    `sock` is an unbound AF_NETLINK socket of `protocol` opened elsewhere (by a `Host`, in
+    another network namespace); the NetlinkSocket owns it from then on.
     """
 
     def __init__(
@@ -47,11 +49,15 @@ class NetlinkSocket:
         ack_options: bool = True,
         rcvbuf: int | None = None,
         recv_size: int = _RECV_SIZE,
+        sock: socket.socket | None = None,
     ) -> None:
-        try:
-            sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol)
-        except OSError as exc:
-            raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
+        if sock is None:
+            try:
+                sock = socket.socket(
+                    socket.AF_NETLINK, socket.SOCK_RAW | socket.SOCK_CLOEXEC, protocol
+                )
+            except OSError as exc:
+                raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
         self._sock = sock
         self._recv_size = recv_size
         for option in (NETLINK_CAP_ACK, NETLINK_EXT_ACK) if ack_options else ():
@@ -95,7 +101,7 @@ class NetlinkSocket:
         self._sock.settimeout(timeout)
         try:
             data, _, msg_flags, _ = self._sock.recvmsg(self._recv_size)
-        except TimeoutError as exc:
+        except socket.timeout as exc:  # noqa: UP041 (TimeoutError on 3.10+; OSError on 3.9)
             raise NetlinkTimeout() from exc
         except OSError as exc:
             raise NetlinkIOError(f"netlink recv: {exc}", errno_code=exc.errno or 0) from exc

@@ -8,8 +8,8 @@ is complete, so the whole exchange logic is testable on captured bytes.
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
 
+from ._compat import value
 from .attrs import AttrSpec, asciiz, parse_attrs, u32
 from .errors import NetlinkParseError, errno_name
 
@@ -45,7 +45,7 @@ def align4(length: int) -> int:
     return (length + 3) & ~3
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class NlMsg:
     """One netlink message: the header fields and the payload after the header."""
 
@@ -56,7 +56,7 @@ class NlMsg:
     payload: bytes
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class ErrorAck:
     """An NLMSG_ERROR reply. `errno` is positive (0 is a plain ACK); `message` is the
     kernel's extended-ack text ("Neighbour entry not found.") when it sent one."""
@@ -74,7 +74,7 @@ class ErrorAck:
         return errno_name(self.errno)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@value
 class Reply:
     """A complete reply to one request: the data messages, the error if any, and the raw
     datagrams (kept so that a capture can be saved and replayed)."""

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from netdx.host.option import netns_option
 from netdx.netlink.diag import STATE_NUMBERS
 
 if TYPE_CHECKING:
@@ -81,6 +82,7 @@ def _note(lines: list[str]) -> None:
 @click.option("--summary", is_flag=True, help="Counts per state, and per state × port/process.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
 @_timeout_option
+@netns_option()
 def sockets(
     *,
     tcp: bool,
@@ -165,6 +167,7 @@ def parse_port_spec(spec: str) -> tuple[str | None, int]:
 @click.argument("spec", metavar="[ADDR]:PORT")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
 @_timeout_option
+@netns_option()
 def who(*, spec: str, as_json: bool, timeout: float) -> int:
     """Which process, user and fd own the listener and connections on a port (lsof -i)."""
     from dataclasses import replace
@@ -198,6 +201,7 @@ def _wild(address: str) -> bool:
 @click.option("--address", default=None, help="The address clients connect to (optional).")
 @click.option("--json", "as_json", is_flag=True, help="The verdict as JSON (netdx.inspect/1).")
 @_timeout_option
+@netns_option()
 def inspect(*, port: int, address: str | None, as_json: bool, timeout: float) -> int:
     """Server-side verdict for one TCP port: nothing listening, loopback only, one address
     family only, a full accept queue, a CLOSE-WAIT leak."""

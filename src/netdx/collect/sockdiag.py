@@ -1,0 +1,249 @@
+"""The sock_diag dump: the kernel filters by state and port, this module reads.
+
+The I/O is one small interface, `DumpSource` (send a request, receive a datagram before a
+deadline); `NetlinkDumpSource` opens its socket through a `Host`, `ReplayDumpSource`
+replays captured datagrams in tests. Datagrams are parsed as they arrive
+(`netlink.diag.parse_datagram`), so 100k sockets never sit in memory twice.
+`netdx.sockets.dump` is the typed face of this module inside netdx.
+"""
+
+from __future__ import annotations
+
+import queue
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Protocol
+
+from netdx.netlink import (
+    NETLINK_SOCK_DIAG,
+    NetlinkIOError,
+    NetlinkSocket,
+    NetlinkTimeout,
+    encode_message,
+)
+from netdx.netlink.diag import (
+    ALL_STATES,
+    PROTOCOLS,
+    STATE_NUMBERS,
+    DiagSocket,
+    dump_request,
+    ends_dump,
+    parse_datagram,
+    port_filter,
+    state_mask,
+)
+
+from .system import Budget, Host
+
+# A sock_diag dump datagram is at most 32 KiB; a large buffer means fewer recv calls.
+_RECV_SIZE = 1 << 17
+_RCVBUF = 1 << 20
+_UDP_LISTEN = 1 << STATE_NUMBERS["UNCONN"]
+_GRACE = 0.5  # the reader raises NetlinkTimeout at the deadline; wait that long for it
+
+
+class DumpSource(Protocol):
+    """Where dump datagrams come from: a netlink socket, or a replay of captured bytes."""
+
+    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
+        """Send one request; return its sequence number (None: accept any)."""
+        ...
+
+    def receive(self, timeout: float) -> bytes:
+        """The next datagram within `timeout` seconds, else raise NetlinkTimeout."""
+        ...
+
+
+class NetlinkDumpSource:
+    """A NETLINK_SOCK_DIAG socket in the host's network namespace: `netlink.NetlinkSocket`
+    without extended acks (`ends_dump` expects a bare NLMSG_DONE) and with large buffers.
+    Raises NetlinkIOError when the socket cannot be opened."""
+
+    def __init__(self, host: Host) -> None:
+        try:
+            sock = host.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
+        except OSError as exc:
+            raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
+        self._sock = NetlinkSocket(
+            NETLINK_SOCK_DIAG, ack_options=False, rcvbuf=_RCVBUF, recv_size=_RECV_SIZE, sock=sock
+        )
+
+    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
+        """Send one request with a fresh sequence number."""
+        return self._sock.send(msg_type, flags, payload)
+
+    def receive(self, timeout: float) -> bytes:
+        """One datagram, or NetlinkTimeout."""
+        return self._sock.receive(timeout)
+
+    def close(self) -> None:
+        """Close the netlink socket."""
+        self._sock.close()
+
+    def __enter__(self) -> NetlinkDumpSource:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class ReplayDumpSource:
+    """Replays captured datagrams: one list per request, in order; records the requests."""
+
+    def __init__(self, replies: Sequence[Sequence[bytes]]) -> None:
+        self._replies = [list(r) for r in replies]
+        self._current: list[bytes] = []
+        self.sent: list[bytes] = []
+
+    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
+        """Record the request and queue its captured reply."""
+        self.sent.append(encode_message(msg_type, flags, 0, payload))
+        if not self._replies:
+            raise AssertionError("ReplayDumpSource: no captured reply left for this request")
+        self._current = self._replies.pop(0)
+        return None
+
+    def receive(self, timeout: float) -> bytes:
+        """The next captured datagram; an exhausted reply is a kernel that went silent."""
+        if not self._current:
+            raise NetlinkTimeout()
+        return self._current.pop(0)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One dump the kernel will run: a family and protocol with its filters."""
+
+    family: int
+    proto: str
+    states: int
+    bytecode: bytes | None
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which sockets to dump, in the words of `ss`: `states` are ss names; `listen` means
+    LISTEN for TCP and UNCONN for UDP; `ports` match the local or the remote port (only the
+    local one with `local_port_only`). Empty tuples mean "all"."""
+
+    protocols: tuple[str, ...] = ("tcp", "udp")
+    families: tuple[int, ...] = (4, 6)
+    states: tuple[str, ...] = ()
+    listen: bool = False
+    ports: tuple[int, ...] = ()
+    local_port_only: bool = False
+
+
+@dataclass
+class Dump:
+    """What one dump read: the sockets, short notes for the user, and NLM_F_DUMP_INTR."""
+
+    sockets: list[DiagSocket] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    interrupted: bool = False
+
+
+def plan(selection: Selection) -> tuple[Request, ...]:
+    """The dumps that answer `selection` (one per protocol and family), filters included."""
+    code = None
+    if selection.ports:
+        code = port_filter(selection.ports, remote=not selection.local_port_only)
+    out = []
+    for proto in selection.protocols:
+        states = _states(selection, proto)
+        if states == 0:
+            continue
+        for fam in selection.families:
+            family = socket.AF_INET if fam == 4 else socket.AF_INET6
+            out.append(Request(family=family, proto=proto, states=states, bytecode=code))
+    return tuple(out)
+
+
+def _states(selection: Selection, proto: str) -> int:
+    mask = ALL_STATES
+    if selection.listen:
+        mask = state_mask(("LISTEN",)) if proto == "tcp" else _UDP_LISTEN
+    if selection.states:
+        mask &= state_mask(selection.states)
+    if proto == "udp":  # a UDP socket is only ever UNCONN or ESTAB
+        mask &= _UDP_LISTEN | state_mask(("ESTAB",))
+    return mask
+
+
+def dump(requests: Sequence[Request], source: DumpSource, deadline: Budget) -> Dump:
+    """Run `requests` in order. A dump that times out or fails becomes a note, with the
+    sockets read so far; a timeout ends the whole dump (no time is left for the rest)."""
+    out = Dump()
+    for request in requests:
+        try:
+            _dump_one(source, request, deadline, out)
+        except NetlinkTimeout:
+            out.notes.append(f"the {request.proto} dump did not finish in time: partial list")
+            break
+        except NetlinkIOError as exc:
+            out.notes.append(f"the {request.proto} dump failed: {exc}")
+    if out.interrupted:
+        out.notes.append("sockets changed while the dump was read (NLM_F_DUMP_INTR)")
+    return out
+
+
+def dump_host(requests: Sequence[Request], host: Host, deadline: Budget) -> Dump:
+    """`dump` through a sock_diag socket opened by `host`; raises NetlinkIOError when the
+    socket cannot be opened."""
+    with NetlinkDumpSource(host) as source:
+        return dump(requests, source, deadline)
+
+
+def _dump_one(source: DumpSource, request: Request, deadline: Budget, out: Dump) -> None:
+    kind, flags, payload = dump_request(
+        request.family, PROTOCOLS[request.proto], states=request.states, bytecode=request.bytecode
+    )
+    seq = source.send(kind, flags, payload)
+    for datagram in _received(source, seq, deadline):
+        chunk = parse_datagram(datagram, request.proto, seq=seq)
+        out.sockets += chunk.sockets
+        out.interrupted |= chunk.interrupted
+        if chunk.done:
+            if chunk.error is not None:
+                fam = "IPv4" if request.family == socket.AF_INET else "IPv6"
+                out.notes.append(
+                    f"the {request.proto} {fam} dump failed: {chunk.error.name}"
+                    + (f" ({chunk.error.message})" if chunk.error.message else "")
+                )
+            return
+
+
+def _received(source: DumpSource, seq: int | None, deadline: Budget) -> Iterator[bytes]:
+    """The datagrams of one reply. A helper thread receives the next datagram while the
+    caller parses this one: the kernel builds each part of a dump inside recv(), so on a
+    busy host the two overlap (recv releases the GIL). The thread stops at the end of the
+    reply (`ends_dump`), on an error (handed over and raised here), or at the deadline."""
+    box: queue.SimpleQueue[bytes | Exception] = queue.SimpleQueue()
+
+    def reader() -> None:
+        try:
+            while True:
+                data = source.receive(deadline.remaining())
+                box.put(data)
+                if ends_dump(data, seq):
+                    return
+        except Exception as exc:  # handed to the caller, which raises it
+            box.put(exc)
+
+    threading.Thread(target=reader, name="netdx-sockdiag", daemon=True).start()
+    while True:
+        try:
+            item = box.get(timeout=deadline.remaining() + _GRACE)
+        except queue.Empty as exc:
+            raise NetlinkTimeout() from exc
+        if isinstance(item, Exception):
+            raise item
+        yield item
