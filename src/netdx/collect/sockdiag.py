@@ -27,7 +27,6 @@ from netdx.netlink import (
 from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
-    STATE_NUMBERS,
     DiagSocket,
     dump_request,
     ends_dump,
@@ -35,6 +34,7 @@ from netdx.netlink.diag import (
     port_filter,
     state_mask,
 )
+from netdx.netlink.tables import STATE_NUMBERS
 
 from .system import Budget, Host
 

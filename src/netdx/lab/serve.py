@@ -34,7 +34,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from netdx.netlink.diag import TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN
+from netdx.netlink.tables import TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN
 
 _WILDCARD_PEER = {"0.0.0.0": "127.0.0.1", "::": "::1"}
 MAX_LEAKED = 4096  # a leak server stops keeping sockets here: the lab needs a dozen

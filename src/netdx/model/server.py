@@ -5,7 +5,7 @@ the pure rules of `diagnose.server` judge. Frozen dataclasses only, so every val
 round-trips through `model.codec`: the evidence of a server read elsewhere (a namespace,
 later an SSH destination) comes back as data.
 
-The numbers and names of TCP states live in one table, `netdx.netlink.diag.TCP_STATES`
+The numbers and names of TCP states live in one table, `netdx.netlink.tables.TCP_STATES`
 (stdlib-only, so the netlink package can be shipped to a server); the constants below are
 read from it.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netdx.netlink.diag import (
+from netdx.netlink.tables import (
     TCP_CLOSE_WAIT,
     TCP_ESTABLISHED,
     TCP_LISTEN,

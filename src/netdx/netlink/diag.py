@@ -33,6 +33,7 @@ from .attrs import (
     u64,
 )
 from .errors import NetlinkParseError
+from .tables import STATE_NUMBERS, TCP_STATES, endpoint_text
 from .wire import (
     NLM_F_DUMP,
     NLM_F_DUMP_INTR,
@@ -53,30 +54,8 @@ SOCK_DIAG_BY_FAMILY = 20
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 PROTOCOLS: dict[str, int] = {"tcp": IPPROTO_TCP, "udp": IPPROTO_UDP}
-
-# TCP states (include/net/tcp_states.h) with the names `ss` prints. A UDP socket is CLOSE
-# (ss: UNCONN) unless connected (ESTAB). NEW_SYN_RECV is a request socket, shown as SYN-RECV.
-TCP_STATES: dict[int, str] = {
-    1: "ESTAB",
-    2: "SYN-SENT",
-    3: "SYN-RECV",
-    4: "FIN-WAIT-1",
-    5: "FIN-WAIT-2",
-    6: "TIME-WAIT",
-    7: "UNCONN",
-    8: "CLOSE-WAIT",
-    9: "LAST-ACK",
-    10: "LISTEN",
-    11: "CLOSING",
-    12: "SYN-RECV",
-}
-STATE_NUMBERS: dict[str, int] = {name: n for n, name in TCP_STATES.items() if n != 12}
 ALL_STATES = 0xFFFFFFFF
-# The states the server-side rules and the lab name, read from the one table above.
-TCP_ESTABLISHED = STATE_NUMBERS["ESTAB"]
-TCP_TIME_WAIT = STATE_NUMBERS["TIME-WAIT"]
-TCP_CLOSE_WAIT = STATE_NUMBERS["CLOSE-WAIT"]
-TCP_LISTEN = STATE_NUMBERS["LISTEN"]
+
 
 
 def state_mask(names: tuple[str, ...] | list[str]) -> int:
@@ -298,28 +277,6 @@ class DiagSocket(NamedTuple):
     def remote(self) -> str:
         """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
         return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)
-
-
-def endpoint_text(
-    family: int,
-    address: str,
-    port: int,
-    *,
-    v6only: bool | None = None,
-    peer: bool = False,
-    ifname: str | None = None,
-) -> str:
-    """addr[%ifname]:port the way `ss -n` prints it.
-
-    Like ss, an IPv6 wildcard of a socket that also accepts IPv4 (v6only off, or not
-    reported) prints as `*`; a peer port of 0 prints as `*`.
-    """
-    port_text = "*" if peer and port == 0 else str(port)
-    if family == socket.AF_INET6:
-        host = "*" if address == "::" and not v6only else f"[{address}]"
-    else:
-        host = address
-    return f"{host}%{ifname}:{port_text}" if ifname else f"{host}:{port_text}"
 
 
 def _address(family: int, packed: bytes) -> str:

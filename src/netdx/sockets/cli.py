@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import click
 
 from netdx.host.option import netns_option
-from netdx.netlink.diag import STATE_NUMBERS
+from netdx.netlink.tables import STATE_NUMBERS
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from netdx.model.server import Process, Socket
-from netdx.netlink.diag import STATE_NUMBERS, TCP_STATES, endpoint_text
+from netdx.netlink.tables import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import SocketEntry, SocketListing
 
 if TYPE_CHECKING:
