@@ -213,3 +213,12 @@ def test_kernel_error_in_done_is_reported() -> None:
     done = encode_message(3, 2, 7, (-22).to_bytes(4, "little", signed=True))
     chunk = parse_datagram(done, "tcp")
     assert chunk.done and chunk.error is not None and chunk.error.name == "EINVAL"
+
+
+def test_import_free_family_numbers_are_the_kernels() -> None:
+    """netlink.tables spells AF_INET/AF_INET6 without importing socket: they must agree."""
+    import socket
+
+    from netdx.netlink import tables
+
+    assert (tables.AF_INET, tables.AF_INET6) == (socket.AF_INET, socket.AF_INET6)

@@ -11,7 +11,6 @@ read (`error` set).
 from __future__ import annotations
 
 import ipaddress
-import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
@@ -24,6 +23,7 @@ from netdx.model.server import (
     ServerEvidence,
     Socket,
 )
+from netdx.netlink.tables import AF_INET, AF_INET6
 
 CLOSE_WAIT_THRESHOLD = 10  # more CLOSE-WAIT than this on one port is a leak, not a moment
 TIME_WAIT_NOTE = 50  # TIME-WAIT sockets worth mentioning (always normal)
@@ -43,7 +43,7 @@ def accepts(listener: Socket, address: str) -> bool:
     addr = ipaddress.ip_address(address)
     if listener.src == str(addr):
         return True
-    if listener.family == socket.AF_INET:
+    if listener.family == AF_INET:
         return addr.version == 4 and listener.src == "0.0.0.0"
     if listener.src == "::":
         return addr.version == 6 or not listener.v6only
@@ -147,8 +147,8 @@ def single_family(server: ServerEvidence) -> Finding | None:
     """service.ipv4_only_listener / service.ipv6_only_listener: a warning, not a failure."""
     if not server.listeners or is_loopback_only(server):
         return None
-    v4 = any(s.family == socket.AF_INET or not s.v6only for s in server.listeners)
-    v6 = any(s.family == socket.AF_INET6 for s in server.listeners)
+    v4 = any(s.family == AF_INET or not s.v6only for s in server.listeners)
+    v6 = any(s.family == AF_INET6 for s in server.listeners)
     if v4 and v6:
         return None
     fam, other = ("IPv4", "IPv6") if v4 else ("IPv6", "IPv4")
