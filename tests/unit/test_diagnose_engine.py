@@ -19,7 +19,6 @@ from netdx.diagnose import (
     RULES,
     build_report,
     diagnose,
-    jsonable,
 )
 from netdx.diagnose.engine import run_rules
 from netdx.model import (
@@ -181,10 +180,12 @@ def test_steps_skip_after_a_dns_failure() -> None:
 
 def test_step_evidence_is_json_ready_without_nones() -> None:
     """Step evidence dumps to JSON and carries no null values (None fields are dropped)."""
+    from netdx.render.json import step_evidence
+
     steps, _ = diagnose(c.PATH_MIDWAY)
-    text = json.dumps([s.evidence for s in steps])
+    text = json.dumps([step_evidence(s.evidence) for s in steps])
     assert "null" not in text
-    port = steps[3].evidence
+    port = step_evidence(steps[3].evidence)
     assert port["tcp"][0]["outcome"] == "timeout"
     assert port["path"][0]["hops"][2] == {"ttl": 3, "kind": "silent"}
 
@@ -197,11 +198,14 @@ def test_step_elapsed_from_payloads() -> None:
     assert steps[0].elapsed_ms == 2.31 and steps[4].elapsed_ms == 1.5
 
 
-def test_jsonable_converts_nested_dataclasses() -> None:
-    """The converter turns nested dataclasses and tuples into dicts and lists."""
+def test_json_converter_drops_none_but_keeps_nested_values() -> None:
+    """The one converter, in its document mode, turns nested dataclasses and tuples into
+    dicts and lists and leaves out None fields."""
+    from netdx.model.codec import to_data
+
     rec = DnsRecord(name="a.", rtype="A", ttl=5, value="10.0.0.1")
     ans = DnsServerAnswer(server="s", qname="a.", rtype="A", status="ok", records=(rec,))
-    assert jsonable(ans) == {
+    assert to_data(ans, omit_none=True) == {
         "server": "s",
         "qname": "a.",
         "rtype": "A",
@@ -417,7 +421,9 @@ def test_diagnose_never_breaks(ev: CheckEvidence) -> None:
     assert tuple(s.layer for s in steps) == LAYER_ORDER
     assert verdict.cause in CAUSES
     assert all(w.cause in CAUSES and w.severity == "warn" for w in verdict.warnings)
-    json.dumps([s.evidence for s in steps])
+    from netdx.render.json import step_evidence
+
+    json.dumps([step_evidence(s.evidence) for s in steps])
 
 
 def test_public_api_is_exported() -> None:

@@ -80,7 +80,8 @@ def test_terminal_lines_fit_and_have_no_trailing_space(name: str) -> None:
 def test_json_contract() -> None:
     """The JSON has the netdx.check/1 keys, verdict.layer as the cause prefix, and the URL."""
     doc = json.loads(to_json(_report("service_http_error")))
-    assert list(doc) == ["schema", "target", "steps", "verdict", "elapsed_ms"]
+    assert list(doc) == ["schema", "target", "observed_on", "steps", "verdict", "elapsed_ms"]
+    assert doc["observed_on"] == {"kind": "local"}
     assert doc["schema"] == "netdx.check/1"
     assert doc["target"]["url"] == "http://web.lab.example:80/health"
     assert [s["layer"] for s in doc["steps"]] == ["dns", "route", "reach", "port", "service"]

@@ -62,7 +62,6 @@ from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modul
     pick_verdict,
     run_rules,
 )
-from netdx.diagnose.jsonable import jsonable  # noqa: E402
 
 __all__ = [
     "CAUSES",
@@ -72,7 +71,6 @@ __all__ = [
     "build_report",
     "check_succeeded",
     "diagnose",
-    "jsonable",
     "pick_verdict",
     "run_rules",
 ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from netdx.model.report import Finding
+from netdx.model.finding import Finding
+from netdx.model.vantage import THIS_HOST, Vantage
 
 Family = Literal[4, 6]
 
@@ -87,6 +88,7 @@ class DnsEvidence:
     # authoritative servers (a trace from the root hints) to tell a stale cache apart.
     authoritative: DnsServerAnswer | None = None
     checked_at: float | None = None  # UNIX time the answers were taken (cache expiry times)
+    observed_on: Vantage = THIS_HOST
 
 
 # --- Route ---------------------------------------------------------------------------------
@@ -308,6 +310,7 @@ class AddressEvidence:
     # When the SYN got no answer: this host's ruleset evaluated for the flow (output hook for
     # a remote target, input for one of this host's addresses).
     firewall: FirewallMatch | None = None
+    observed_on: Vantage = THIS_HOST
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -321,3 +324,4 @@ class CheckEvidence:
     dns: DnsEvidence | None
     addresses: tuple[AddressEvidence, ...] = ()
     family_filter: Family | None = None  # -4 / -6
+    observed_on: Vantage = THIS_HOST  # where the probes ran (this host, a netns, ...)
