@@ -237,27 +237,30 @@ class AddressPlan:
             )
 
     # --- follow-ups, once the connect ended and the echo settled -------------------------------
+    # Each follow-up says when it applies and asks for its probes; every one that applies
+    # runs. A new follow-up (say, the server's packet counters over SSH) is one more method
+    # here and one more entry in FOLLOW_UPS, not a branch in someone else's if-chain.
 
     def _follow_up(self) -> None:
         tcp, echo = self._ev.tcp, self._ev.echo
         if tcp is None or echo is None or self._followed:
             return
         self._followed = True
-        route = self._base_route
-        remote = route is None or route.status != "local"
-        if tcp.outcome == "timeout" and tcp.timeout_basis != "neighbour" and remote:
-            # A path trace or egress test says nothing for this host's own address.
-            self._after_silent_syn(tcp.port, echo)
-        elif tcp.outcome == "timeout" and not remote:
-            self._ask_firewall(tcp.port, "input")
-        elif tcp.outcome in ("error", "timeout"):
-            self._reread(self._keep_route)
-        elif tcp.outcome == "connected" and self._target.url is not None:
-            self._ask_http(self._target.url, tcp.port)
+        for follow_up in FOLLOW_UPS:
+            follow_up(self, tcp, echo)
 
-    def _after_silent_syn(self, port: int, echo: IcmpEcho) -> None:
-        """A silent SYN: is it our own egress filter, a router on the way, or the target?"""
-        address = self.address
+    def _remote(self) -> bool:
+        """Is the target another host? (For this host's own address a path trace or an
+        egress test says nothing.)"""
+        route = self._base_route
+        return route is None or route.status != "local"
+
+    def after_silent_syn(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """A silent SYN to another host: is it our own egress filter, a router on the way,
+        or the target? (Not when a dead next hop already stopped the connect.)"""
+        if tcp.outcome != "timeout" or tcp.timeout_basis == "neighbour" or not self._remote():
+            return
+        address, port = self.address, tcp.port
         self._desk.ask(
             lambda i: CheckEgress(
                 id=i, budget=Budget(cap_s=limits.EGRESS_MAX_S), address=address, port=port
@@ -271,6 +274,23 @@ class AddressPlan:
         )
         self._reread(self._keep_route)
         self._ask_firewall(port, "output")
+
+    def input_rules_for_local(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """A silent SYN to this host's own address: what do its input rules decide?"""
+        if tcp.outcome == "timeout" and not self._remote():
+            self._ask_firewall(tcp.port, "input")
+
+    def neighbour_after_failure(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """A local error, or a connect a dead next hop stopped: did the hop ever answer
+        ARP/ND? (FAILED/INCOMPLETE: the host is down on-link.)"""
+        stopped = tcp.outcome == "timeout" and tcp.timeout_basis == "neighbour"
+        if tcp.outcome == "error" or (stopped and self._remote()):
+            self._reread(self._keep_route)
+
+    def http_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """Connected to a URL target: what does the service answer?"""
+        if tcp.outcome == "connected" and self._target.url is not None:
+            self._ask_http(self._target.url, tcp.port)
 
     def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
         self._desk.ask(
@@ -314,3 +334,11 @@ class AddressPlan:
     def _on_http(self, result: Result) -> None:
         if isinstance(result, HttpExchange):
             self._ev = dataclasses.replace(self._ev, http=result)
+
+
+FOLLOW_UPS: tuple[Callable[[AddressPlan, TcpConnect, IcmpEcho], None], ...] = (
+    AddressPlan.after_silent_syn,
+    AddressPlan.input_rules_for_local,
+    AddressPlan.neighbour_after_failure,
+    AddressPlan.http_after_connect,
+)
