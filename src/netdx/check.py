@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import ipaddress
 import os
 import time
@@ -149,6 +150,28 @@ class Steering:
 
 ProbeRunner = Callable[[Probe, Deadline, Steering | None], Coroutine[Any, Any, Result]]
 
+# The module behind each probe kind, imported before its batch starts: a first import inside
+# one task runs during another probe's measured wait (an echo module loading after the SYN
+# left showed as 5 ms more on a 1 ms connect).
+_MODULES: dict[type[Probe], str] = {
+    Resolve: "netdx.probes.dns",
+    LookupRoute: "netdx.probes.route",
+    ReadNeighbour: "netdx.probes.route",
+    Echo: "netdx.probes.icmp",
+    Connect: "netdx.probes.tcp",
+    CheckEgress: "netdx.probes.egress",
+    TraceTcp: "netdx.probes.tcptrace",
+    EvaluateFirewall: "netdx.probes.firewall",
+    FetchHttp: "netdx.probes.http",
+    ReadServer: "netdx.sockets.inspect",
+    AskAuthoritative: "netdx.dns.verify",
+}
+
+
+def preload(probe: Probe) -> None:
+    """Import the module that runs `probe` (a no-op once imported)."""
+    importlib.import_module(_MODULES[type(probe)])
+
 
 async def run_plan(
     plan: CheckPlan, deadline: Deadline, *, run: ProbeRunner | None = None
@@ -164,7 +187,10 @@ async def run_plan(
     timers: list[asyncio.TimerHandle] = []
     try:
         while True:
-            for probe in plan.next_probes():
+            batch = plan.next_probes()
+            for probe in batch:
+                preload(probe)
+            for probe in batch:
                 steer = None
                 if isinstance(probe, Connect) and probe.steered:
                     steer = Steering(rtt=loop.create_future(), stop=loop.create_future())

@@ -7,10 +7,12 @@ import asyncio
 import time
 
 import evidence_cases as c
+import pytest
 
 from netdx.budget import Deadline
-from netdx.check import Steering, run_plan, run_probe
+from netdx.check import Steering, run_plan, run_probe, vantage_of
 from netdx.model import IcmpEcho, Target, TcpConnect
+from netdx.model.vantage import THIS_HOST, Vantage, in_netns
 from netdx.plan import (
     AskAuthoritative,
     Budget,
@@ -125,3 +127,24 @@ def test_budget_takes_a_share_a_cap_or_the_whole_deadline() -> None:
     shared = Budget(share=0.5, cap_s=8.0).deadline(whole)
     assert shared is not None and 4.0 < shared.remaining() <= 5.0
     assert Budget(floor_s=20.0).deadline(whole) is None
+
+
+def test_vantage_is_set_or_taken_from_netdx_netns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check observes from the vantage it is given, else from the namespace named in
+    NETDX_NETNS, else from this host."""
+    monkeypatch.delenv("NETDX_NETNS", raising=False)
+    assert vantage_of(CheckSettings()) == THIS_HOST
+    monkeypatch.setenv("NETDX_NETNS", "ndx-client")
+    assert vantage_of(CheckSettings()) == in_netns("ndx-client")
+    given = Vantage(kind="ssh", name="db-server-01")
+    assert vantage_of(CheckSettings(observed_on=given)) == given
+
+
+def test_every_probe_kind_has_a_module_to_preload() -> None:
+    """Each request kind of the plan maps to the module that runs it (a new kind without
+    one would fail its first check)."""
+    from typing import get_args
+
+    from netdx.check import _MODULES
+
+    assert set(get_args(Probe)) == set(_MODULES)

@@ -101,6 +101,20 @@ def test_json_ok_layer_and_no_url_for_plain_targets() -> None:
     ]
 
 
+def test_json_says_where_the_check_was_observed() -> None:
+    """A check run in a namespace says so at the top of the document and in its DNS step."""
+    from dataclasses import replace
+
+    from netdx.model.vantage import in_netns
+
+    where = in_netns("ndx-client")
+    assert c.OK_HTTP.dns is not None
+    ev = replace(c.OK_HTTP, observed_on=where, dns=replace(c.OK_HTTP.dns, observed_on=where))
+    doc = json.loads(to_json(build_report(c.TARGETS["web"], ev, 1.0)))
+    assert doc["observed_on"] == {"kind": "netns", "name": "ndx-client"}
+    assert doc["steps"][0]["evidence"]["observed_on"] == doc["observed_on"]
+
+
 def test_quiet_prints_only_the_verdict() -> None:
     """Quiet mode prints the verdict line and nothing else."""
     text = _terminal(_report("port_filtered"), quiet=True)
