@@ -22,11 +22,6 @@ class Vantage:
     kind: VantageKind = "local"
     name: str | None = None
 
-    def __str__(self) -> str:
-        if self.kind == "local" or self.name is None:
-            return "this host"
-        return f"network namespace {self.name}" if self.kind == "netns" else self.name
-
 
 THIS_HOST = Vantage()
 
