@@ -1,68 +1,80 @@
-"""`netdx check`: gather the evidence for a target, then diagnose it.
+"""`netdx check`: run the plan's probes, then diagnose the evidence.
 
-The flow is the one in docs/architecture.md: target → probes (I/O, here) → evidence →
-rules (pure, `netdx.diagnose`) → verdict → report. Independent probes run concurrently;
-every await takes its deadline from the one `--timeout` budget.
+target → plan (`netdx.plan`, pure: what to probe next) → probes (I/O, driven here) →
+evidence → rules (`netdx.diagnose`, pure) → verdict → report. `run_plan` is the thin loop:
+it starts what the plan asks for concurrently, steers probes in flight as the plan signals,
+and feeds every result back. Every probe takes its deadline from the one `--timeout` budget.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import importlib
 import ipaddress
+import os
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.errors import UsageError
 from netdx.model import (
-    AddressEvidence,
     CheckEvidence,
     DnsEvidence,
+    DnsServerAnswer,
     EgressCheck,
-    IcmpEcho,
     PathTrace,
     Report,
-    RouteLookup,
     Target,
-    TcpConnect,
 )
-from netdx.model.evidence import Family
+from netdx.model.server import ServerEvidence
+from netdx.model.vantage import THIS_HOST, Vantage, in_netns
+from netdx.plan import (
+    AskAuthoritative,
+    Cancel,
+    CheckEgress,
+    CheckPlan,
+    CheckSettings,
+    Connect,
+    Echo,
+    EvaluateFirewall,
+    FetchHttp,
+    Hint,
+    LookupRoute,
+    NeighbourRead,
+    NotRun,
+    Probe,
+    ReadNeighbour,
+    ReadServer,
+    Resolve,
+    Result,
+    Signal,
+    Stop,
+    TraceTcp,
+)
+from netdx.plan.address import family_of
 
 T = TypeVar("T")
 
-# How long an ICMP echo may take at most: it only has to tell "up" from "silent".
-ECHO_MAX_S = 1.0
-# After TCP has answered, how long to still wait for the echo before dropping it.
-ECHO_GRACE_S = 0.25
-# DNS may use this share of the budget, but no more than DNS_CAP_S unless the budget is
-# large: a server that has not answered in ~2 s (two UDP tries) is not going to help the
-# application either, and the verdict should come within about 2 s.
-DNS_SHARE = 0.6
-DNS_CAP_S = 1.8
-# After this long, an on-link next hop still INCOMPLETE/FAILED has left at least one ARP/ND
-# request unanswered; a live host answers in milliseconds, so no SYN-ACK can come.
-NEIGHBOUR_PATIENCE_S = 1.0
-_DEAD_NEIGHBOUR = ("INCOMPLETE", "FAILED")
-# The authoritative check (a trace from the root) gets at most this long.
-AUTHORITATIVE_MAX_S = 1.5
-# Ports tried for a host-only target when ICMP echo gets no reply: any TCP answer, even a
-# reset, proves the host is up.
-LIVENESS_PORTS = (22, 80, 443)
-MAX_ADDRESSES = 4
+__all__ = [
+    "CheckSettings",
+    "Steering",
+    "check",
+    "check_sync",
+    "gather_evidence",
+    "run_check",
+    "run_plan",
+    "run_probe",
+    "validate_dns_servers",
+    "vantage_of",
+]
 
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CheckSettings:
-    """Settings of one check: the budget in seconds, the address family, DNS servers."""
-
-    timeout: float = 5.0
-    family: Family | None = None
-    dns_servers: tuple[str, ...] = ()
-    verify_tls: bool = True
-    root_hints: str | None = None  # for the authoritative check; None: the system's hints
+# How long past the deadline the loop still waits for a probe that overran its own deadline
+# (a bug): then it stops and keeps what is known, so netdx never hangs.
+OVERRUN_S = 2.0
+NETNS_ENV = "NETDX_NETNS"
 
 
 def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -87,6 +99,10 @@ async def run_check(target: Target, settings: CheckSettings) -> Report:
     return report
 
 
+# Public alias: `netdx.check(...)` reads well from Python code.
+check = run_check
+
+
 async def _check(target: Target, settings: CheckSettings) -> tuple[Report, CheckEvidence]:
     _validate(target, settings)
     from netdx.diagnose.engine import build_report
@@ -99,276 +115,260 @@ async def _check(target: Target, settings: CheckSettings) -> tuple[Report, Check
 
 def _validate(target: Target, settings: CheckSettings) -> None:
     """Refuse contradictory input before any probe runs."""
-    if target.ip_literal and settings.family not in (None, _family(target.host)):
+    if target.ip_literal and settings.family not in (None, family_of(target.host)):
         raise UsageError(
-            f"-{settings.family} given but {target.host} is an IPv{_family(target.host)} address"
+            f"-{settings.family} given but {target.host} is an IPv{family_of(target.host)} address"
         )
 
 
-# Public alias: `netdx.check(...)` reads well from Python code.
-check = run_check
+def vantage_of(settings: CheckSettings) -> Vantage:
+    """Where the probes run: as set, else the namespace in NETDX_NETNS, else this host."""
+    if settings.observed_on is not None:
+        return settings.observed_on
+    name = os.environ.get(NETNS_ENV)
+    return in_netns(name) if name else THIS_HOST
 
 
 async def gather_evidence(
     target: Target, settings: CheckSettings, deadline: Deadline
 ) -> CheckEvidence:
-    """Resolve the target, then probe every address concurrently."""
-    dns, addresses = await _resolve(target, settings, deadline)
-    probed = await asyncio.gather(
-        *(_probe_address(addr, target, settings, deadline) for addr in addresses[:MAX_ADDRESSES])
-    )
-    evidence = CheckEvidence(
-        target_host=target.host,
-        port=target.port,
-        scheme=target.scheme,
-        dns=dns,
-        addresses=tuple(probed),
-        family_filter=settings.family,
-    )
-    return await _with_authoritative(evidence, settings, deadline)
+    """Run the check's plan to the end: DNS, then every address side by side."""
+    plan = CheckPlan(target, settings, vantage=vantage_of(settings))
+    return await run_plan(plan, deadline)
 
 
-async def _with_authoritative(
-    ev: CheckEvidence, settings: CheckSettings, deadline: Deadline
+# --- the loop ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Steering:
+    """What a steered connect listens to: the echo's RTT and a stop."""
+
+    rtt: asyncio.Future[float | None]
+    stop: asyncio.Future[None]
+
+
+ProbeRunner = Callable[[Probe, Deadline, Steering | None], Coroutine[Any, Any, Result]]
+
+# The module behind each probe kind, imported before its batch starts: a first import inside
+# one task runs during another probe's measured wait (an echo module loading after the SYN
+# left showed as 5 ms more on a 1 ms connect).
+_MODULES: dict[type[Probe], str] = {
+    Resolve: "netdx.probes.dns",
+    LookupRoute: "netdx.probes.route",
+    ReadNeighbour: "netdx.probes.route",
+    Echo: "netdx.probes.icmp",
+    Connect: "netdx.probes.tcp",
+    CheckEgress: "netdx.probes.egress",
+    TraceTcp: "netdx.probes.tcptrace",
+    EvaluateFirewall: "netdx.probes.firewall",
+    FetchHttp: "netdx.probes.http",
+    ReadServer: "netdx.probes.server",
+    AskAuthoritative: "netdx.dns.verify",
+}
+
+
+def preload(probe: Probe) -> None:
+    """Import the module that runs `probe` (a no-op once imported)."""
+    importlib.import_module(_MODULES[type(probe)])
+
+
+async def run_plan(
+    plan: CheckPlan, deadline: Deadline, *, run: ProbeRunner | None = None
 ) -> CheckEvidence:
-    """When a resolver's address failed, ask the authoritative servers what the zone says
-    now, so a cache that outlived a record change is told apart from a network fault."""
-    if ev.dns is None or ev.dns.source not in ("dns", "nss") or deadline.remaining() < 0.1:
-        return ev  # decided before importing the DNS walk: it costs ~40 ms of imports
-    from netdx.dns.verify import authoritative_answer, should_verify
-
-    if not should_verify(ev):
-        return ev
-    from pathlib import Path
-
-    rtype = "AAAA" if ev.addresses[0].family == 6 else "A"
-    auth = await authoritative_answer(
-        ev.dns.name,
-        rtype,
-        deadline=deadline.within(AUTHORITATIVE_MAX_S),
-        root_hints=Path(settings.root_hints) if settings.root_hints else None,
-    )
-    if auth is None:
-        return ev
-    return dataclasses.replace(ev, dns=dataclasses.replace(ev.dns, authoritative=auth))
-
-
-def _family(address: str) -> Family:
-    return 6 if ":" in address else 4
-
-
-async def _resolve(
-    target: Target, settings: CheckSettings, deadline: Deadline
-) -> tuple[DnsEvidence, tuple[str, ...]]:
-    if target.ip_literal:
-        return DnsEvidence(name=target.host, source="literal"), (target.host,)
-    from netdx.probes.dns import resolve
-
-    dns_seconds = min(deadline.remaining() * DNS_SHARE, max(DNS_CAP_S, 0.3 * settings.timeout))
-    dns = await resolve(
-        target.host,
-        family=settings.family,
-        deadline=deadline.within(dns_seconds),
-        servers=settings.dns_servers or None,
-    )
-    dns = dataclasses.replace(dns, checked_at=round(time.time(), 3))
-    if settings.dns_servers:
-        return _from_servers(dns)
-    if dns.nss is None or dns.nss.status != "ok":
-        return dns, ()
-    return dns, dns.nss.addresses
-
-
-def _from_servers(dns: DnsEvidence) -> tuple[DnsEvidence, tuple[str, ...]]:
-    """With --dns-server the addresses come from the named servers, in the family order the
-    system resolver preferred (IPv4 first when it gave nothing)."""
-    found: list[str] = []
-    for answer in dns.servers:
-        found.extend(a for a in answer.addresses if a not in found)
-    first_v6 = bool(dns.nss and dns.nss.addresses and ":" in dns.nss.addresses[0])
-    found.sort(key=lambda a: (_family(a) == 4) if first_v6 else (_family(a) == 6))
-    return dataclasses.replace(dns, source="dns"), tuple(found)
-
-
-async def _probe_address(
-    address: str, target: Target, settings: CheckSettings, deadline: Deadline
-) -> AddressEvidence:
-    from netdx.probes.route import route_lookup
-    from netdx.probes.server import read_server
-
-    route = await route_lookup(address, deadline=deadline.within(0.5))
-    base = AddressEvidence(address=address, family=_family(address), route=route)
-    if target.port is None:
-        return await _probe_host_only(base, deadline)
-    if route.status != "local":
-        return await _probe_port(base, target, target.port, settings, deadline)
-    # The target is this host: read the server side too (listeners, owners, queues).
-    probed, server = await asyncio.gather(
-        _probe_port(base, target, target.port, settings, deadline),
-        read_server(address, target.port, deadline=deadline.share(0.5)),
-    )
-    return dataclasses.replace(probed, server=server)
-
-
-async def _probe_host_only(base: AddressEvidence, deadline: Deadline) -> AddressEvidence:
-    from netdx.probes.icmp import icmp_echo
-    from netdx.probes.tcp import tcp_connect
-
-    echo = await icmp_echo(base.address, deadline=deadline.within(ECHO_MAX_S))
-    if echo.status == "reply":
-        return dataclasses.replace(base, echo=echo)
-    route = await _reread_neighbour(base.route, deadline)
-    if route is not None and route.neighbour_state in _DEAD_NEIGHBOUR:
-        # The next hop never answered ARP/ND: no TCP port can answer either.
-        return dataclasses.replace(base, echo=echo, route=route)
-    live = await asyncio.gather(
-        *(
-            tcp_connect(base.address, port, deadline=deadline.within(ECHO_MAX_S))
-            for port in LIVENESS_PORTS
-        )
-    )
-    route = await _reread_neighbour(base.route, deadline)
-    return dataclasses.replace(base, echo=echo, liveness=tuple(live), route=route)
-
-
-async def _probe_port(
-    base: AddressEvidence,
-    target: Target,
-    port: int,
-    settings: CheckSettings,
-    deadline: Deadline,
-) -> AddressEvidence:
-    from netdx.probes.icmp import icmp_echo
-    from netdx.probes.tcp import tcp_connect
-
+    """Start the plan's probes concurrently, apply its signals, feed it every result, until
+    nothing is left to run; the evidence. `run` replaces the real probes in tests."""
+    run = run or run_probe
     loop = asyncio.get_running_loop()
-    rtt: asyncio.Future[float | None] = loop.create_future()
-    echo_task = asyncio.create_task(
-        icmp_echo(base.address, deadline=deadline.within(ECHO_MAX_S))
-    )
-    echo_task.add_done_callback(lambda task: _settle_rtt(task, rtt))
-    stop: asyncio.Future[None] = loop.create_future()
-    watcher = asyncio.create_task(_watch_next_hop(base.route, stop, deadline))
+    hard_stop = Deadline(deadline.at + OVERRUN_S)
+    tasks: dict[asyncio.Task[Result], Probe] = {}
+    by_id: dict[int, asyncio.Task[Result]] = {}
+    steering: dict[int, Steering] = {}
+    timers: list[asyncio.TimerHandle] = []
     try:
-        tcp = await tcp_connect(base.address, port, deadline=deadline, rtt_ms=rtt, stop=stop)
+        while True:
+            batch = plan.next_probes()
+            for probe in batch:
+                preload(probe)
+            for probe in batch:
+                steer = None
+                if isinstance(probe, Connect) and probe.steered:
+                    steer = Steering(rtt=loop.create_future(), stop=loop.create_future())
+                    steering[probe.id] = steer
+                task = asyncio.create_task(run(probe, deadline, steer))
+                tasks[task] = probe
+                by_id[probe.id] = task
+            for signal in plan.signals():
+                _apply(signal, by_id, steering, timers, deadline)
+            if not tasks:
+                break
+            done, _ = await asyncio.wait(
+                tasks, timeout=hard_stop.remaining(), return_when=asyncio.FIRST_COMPLETED
+            )
+            if not done:
+                break  # a probe overran its deadline: keep what is known
+            for task in sorted(done, key=lambda t: tasks[t].id):
+                probe = tasks.pop(task)
+                del by_id[probe.id]
+                steering.pop(probe.id, None)
+                plan.feed(probe.id, _outcome(task))
     finally:
-        watcher.cancel()
-        await asyncio.gather(watcher, return_exceptions=True)
-    echo = await _finish_echo(echo_task, base.address, tcp, deadline)
-    result = dataclasses.replace(base, echo=echo, tcp=tcp)
-    silent_remote = base.route is None or base.route.status != "local"
-    if tcp.outcome == "timeout" and tcp.timeout_basis != "neighbour" and silent_remote:
-        # A path trace or egress test says nothing for this host's own address.
-        return await _after_timeout(result, port, echo, deadline)
-    if tcp.outcome == "timeout" and not silent_remote:
+        for timer in timers:
+            timer.cancel()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    return plan.evidence()
+
+
+def _apply(
+    signal: Signal,
+    by_id: dict[int, asyncio.Task[Result]],
+    steering: dict[int, Steering],
+    timers: list[asyncio.TimerHandle],
+    deadline: Deadline,
+) -> None:
+    """Pass a signal to the probe in flight it names (a probe already ended ignores it)."""
+    steer = steering.get(signal.to)
+    if isinstance(signal, Hint) and steer is not None and not steer.rtt.done():
+        steer.rtt.set_result(signal.rtt_ms)
+    elif isinstance(signal, Stop) and steer is not None and not steer.stop.done():
+        steer.stop.set_result(None)
+    elif isinstance(signal, Cancel) and signal.to in by_id:
+        task = by_id[signal.to]
+        wait = min(signal.after_s, deadline.remaining())
+        if wait <= 0:
+            task.cancel()
+        else:
+            timers.append(asyncio.get_running_loop().call_later(wait, task.cancel))
+
+
+def _outcome(task: asyncio.Task[Result]) -> Result:
+    """The probe's result; a cancelled probe did not run to its end. A probe that raised is
+    a bug (network outcomes are values), so the exception ends the check."""
+    if task.cancelled():
+        return NotRun(reason="cancelled")
+    return task.result()
+
+
+# --- one probe request → one probe ----------------------------------------------------------
+
+
+async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) -> Result:
+    """Run one probe request under its share of the budget."""
+    if probe.budget.start_after_s > 0:
+        await asyncio.sleep(min(probe.budget.start_after_s, deadline.remaining()))
+    limit = probe.budget.deadline(deadline)
+    if limit is None:
+        return NotRun(reason=f"less than {probe.budget.floor_s:g} s of the budget left")
+    if isinstance(probe, Resolve):
+        return await _resolve(probe, limit)
+    if isinstance(probe, LookupRoute):
+        from netdx.probes.route import route_lookup
+
+        return await route_lookup(probe.address, deadline=limit)
+    if isinstance(probe, Echo):
+        from netdx.probes.icmp import icmp_echo
+
+        return await icmp_echo(probe.address, deadline=limit)
+    if isinstance(probe, Connect):
+        from netdx.probes.tcp import tcp_connect
+
+        rtt, stop = (steer.rtt, steer.stop) if steer is not None else (None, None)
+        return await tcp_connect(probe.address, probe.port, deadline=limit, rtt_ms=rtt, stop=stop)
+    if isinstance(probe, ReadNeighbour):
+        return _read_neighbour(probe, limit)
+    if isinstance(probe, CheckEgress | TraceTcp):
+        return await _raw_probe(probe, limit)
+    if isinstance(probe, EvaluateFirewall):
         from netdx.probes.firewall import local_firewall
 
-        wall = await local_firewall(
-            base.address, port, route=base.route, hook="input", deadline=deadline.within(1.0)
+        return await local_firewall(
+            probe.address, probe.port, route=probe.route, hook=probe.hook, deadline=limit
         )
-        return dataclasses.replace(result, firewall=wall)
-    if tcp.outcome in ("error", "timeout"):
-        route = await _reread_neighbour(base.route, deadline)
-        return dataclasses.replace(result, route=route)
-    if tcp.outcome == "connected" and target.url is not None:
+    if isinstance(probe, FetchHttp):
         from netdx.probes.http import http_get
 
-        http = await http_get(
-            target.url,
-            host=target.host,
-            address=base.address,
-            port=port,
-            deadline=deadline,
-            verify_tls=settings.verify_tls,
+        return await http_get(
+            probe.url,
+            host=probe.host,
+            address=probe.address,
+            port=probe.port,
+            deadline=limit,
+            verify_tls=probe.verify_tls,
         )
-        return dataclasses.replace(result, http=http)
-    return result
+    if isinstance(probe, ReadServer):
+        return await _read_server(probe, limit)
+    return await _authoritative(probe, limit)
 
 
-def _settle_rtt(task: asyncio.Task[IcmpEcho], rtt: asyncio.Future[float | None]) -> None:
-    if rtt.done():
-        return
-    if task.cancelled() or task.exception() is not None:
-        rtt.set_result(None)
-    else:
-        rtt.set_result(task.result().rtt_ms)
+def _read_neighbour(probe: ReadNeighbour, deadline: Deadline) -> NeighbourRead:
+    """The next hop's NUD state (a single netlink request: read in place, it does not wait)."""
+    from netdx.probes.route import neighbour_state
+
+    route = probe.route
+    if route.ifindex is None:
+        return NeighbourRead(state=None)
+    hop = route.gateway or route.address
+    return NeighbourRead(state=neighbour_state(hop, route.ifindex, timeout=deadline.remaining()))
 
 
-async def _finish_echo(
-    task: asyncio.Task[IcmpEcho], address: str, tcp: TcpConnect, deadline: Deadline
-) -> IcmpEcho:
-    """Wait for the echo; once TCP has answered, only briefly: TCP already proved the host."""
-    grace = deadline.remaining() if tcp.outcome == "timeout" else ECHO_GRACE_S
-    done, _ = await asyncio.wait({task}, timeout=min(grace, deadline.remaining()))
-    if task in done:
-        return task.result()
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
-    return IcmpEcho(
-        address=address,
-        status="timeout",
-        reason="no echo reply yet; not waited for longer because TCP had answered",
-    )
+async def _raw_probe(probe: CheckEgress | TraceTcp, deadline: Deadline) -> EgressCheck | PathTrace:
+    """The raw-socket probes; one that cannot run at all (an OSError like EPERM) becomes
+    evidence, not a crash."""
+    if isinstance(probe, CheckEgress):
+        from netdx.probes.egress import egress_check
 
-
-async def _after_timeout(
-    result: AddressEvidence, port: int, echo: IcmpEcho, deadline: Deadline
-) -> AddressEvidence:
-    """A silent SYN: is it our own egress filter, a router on the way, or the target?"""
-    from netdx.probes.egress import egress_check
-    from netdx.probes.firewall import local_firewall
+        return await _guard(
+            egress_check(probe.address, probe.port, deadline=deadline),
+            lambda exc: EgressCheck(
+                address=probe.address, port=probe.port, status="unknown", reason=str(exc)
+            ),
+        )
     from netdx.probes.tcptrace import tcp_trace
 
-    trace_wait = 1.0 if echo.rtt_ms is None else min(1.0, max(0.3, echo.rtt_ms * 10 / 1000))
-    egress, path, route, wall = await asyncio.gather(
-        _guard(
-            egress_check(result.address, port, deadline=deadline.within(0.3)),
-            lambda exc: EgressCheck(
-                address=result.address, port=port, status="unknown", reason=str(exc)
-            ),
-        ),
-        _guard(
-            tcp_trace(result.address, port, deadline=deadline.within(trace_wait)),
-            lambda exc: PathTrace(address=result.address, port=port, hops=(), reached=False),
-        ),
-        _reread_neighbour(result.route, deadline),
-        local_firewall(
-            result.address, port, route=result.route, hook="output", deadline=deadline.within(1.0)
-        ),
+    return await _guard(
+        tcp_trace(probe.address, probe.port, deadline=deadline),
+        lambda exc: PathTrace(address=probe.address, port=probe.port, hops=(), reached=False),
     )
-    return dataclasses.replace(result, egress=egress, path=path, route=route, firewall=wall)
 
 
 async def _guard(call: Awaitable[T], on_error: Callable[[OSError], T]) -> T:
-    """A probe that cannot run at all (an OSError like EPERM) becomes evidence, not a crash."""
     try:
         return await call
     except OSError as exc:
         return on_error(exc)
 
 
-async def _watch_next_hop(
-    route: RouteLookup | None, stop: asyncio.Future[None], deadline: Deadline
-) -> None:
-    """Resolve `stop` when the on-link next hop is still unresolved after a second."""
-    if route is None or route.status != "ok" or route.ifindex is None:
-        return
-    from netdx.probes.route import neighbour_state
-
-    await asyncio.sleep(min(NEIGHBOUR_PATIENCE_S, deadline.remaining()))
-    hop = route.gateway or route.address
-    state = neighbour_state(hop, route.ifindex, timeout=min(0.2, deadline.remaining()))
-    if state in _DEAD_NEIGHBOUR and not stop.done():
-        stop.set_result(None)
+# --- adapters other parts of netdx re-point: DNS and the local server read -------------------
 
 
-async def _reread_neighbour(route: RouteLookup | None, deadline: Deadline) -> RouteLookup | None:
-    """After a failed connect the next hop's neighbour state tells whether it ever answered
-    ARP/ND (FAILED/INCOMPLETE: the host is down on-link)."""
-    if route is None or route.status != "ok" or route.ifindex is None:
-        return route
-    from netdx.probes.route import neighbour_state
+async def _resolve(probe: Resolve, deadline: Deadline) -> DnsEvidence:
+    """NSS and the DNS servers for the target name, stamped with the time they were taken."""
+    from netdx.probes.dns import resolve
 
-    hop = route.gateway or route.address
-    state = neighbour_state(hop, route.ifindex, timeout=min(0.3, deadline.remaining()))
-    return dataclasses.replace(route, neighbour_state=state) if state else route
+    dns = await resolve(
+        probe.name, family=probe.family, deadline=deadline, servers=probe.servers or None
+    )
+    return dataclasses.replace(dns, checked_at=round(time.time(), 3))
+
+
+async def _authoritative(probe: AskAuthoritative, deadline: Deadline) -> DnsServerAnswer | NotRun:
+    """What the zone's authoritative servers say now (a trace from the root hints)."""
+    from pathlib import Path
+
+    from netdx.dns.verify import authoritative_answer
+
+    hints = Path(probe.root_hints) if probe.root_hints else None
+    answer = await authoritative_answer(
+        probe.name, probe.rtype, deadline=deadline, root_hints=hints
+    )
+    return answer if answer is not None else NotRun(reason="no root hints")
+
+
+async def _read_server(probe: ReadServer, deadline: Deadline) -> ServerEvidence:
+    """The server side of the port on this host: listeners, owners, queues (evidence only;
+    diagnose.server judges it)."""
+    from netdx.probes.server import read_server
+
+    return await read_server(probe.address, probe.port, deadline=deadline)

@@ -80,7 +80,8 @@ def test_terminal_lines_fit_and_have_no_trailing_space(name: str) -> None:
 def test_json_contract() -> None:
     """The JSON has the netdx.check/1 keys, verdict.layer as the cause prefix, and the URL."""
     doc = json.loads(to_json(_report("service_http_error")))
-    assert list(doc) == ["schema", "target", "steps", "verdict", "elapsed_ms"]
+    assert list(doc) == ["schema", "target", "observed_on", "steps", "verdict", "elapsed_ms"]
+    assert doc["observed_on"] == {"kind": "local"}
     assert doc["schema"] == "netdx.check/1"
     assert doc["target"]["url"] == "http://web.lab.example:80/health"
     assert [s["layer"] for s in doc["steps"]] == ["dns", "route", "reach", "port", "service"]
@@ -98,6 +99,20 @@ def test_json_ok_layer_and_no_url_for_plain_targets() -> None:
     assert doc["verdict"]["warnings"] == [
         {"cause": "dns.resolver_unreachable", "summary": report.verdict.warnings[0].summary}
     ]
+
+
+def test_json_says_where_the_check_was_observed() -> None:
+    """A check run in a namespace says so at the top of the document and in its DNS step."""
+    from dataclasses import replace
+
+    from netdx.model.vantage import in_netns
+
+    where = in_netns("ndx-client")
+    assert c.OK_HTTP.dns is not None
+    ev = replace(c.OK_HTTP, observed_on=where, dns=replace(c.OK_HTTP.dns, observed_on=where))
+    doc = json.loads(to_json(build_report(c.TARGETS["web"], ev, 1.0)))
+    assert doc["observed_on"] == {"kind": "netns", "name": "ndx-client"}
+    assert doc["steps"][0]["evidence"]["observed_on"] == doc["observed_on"]
 
 
 def test_quiet_prints_only_the_verdict() -> None:

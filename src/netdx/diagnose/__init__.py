@@ -65,7 +65,6 @@ from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modul
     pick_verdict,
     run_rules,
 )
-from netdx.diagnose.jsonable import jsonable  # noqa: E402
 
 __all__ = [
     "CAUSES",
@@ -76,7 +75,6 @@ __all__ = [
     "check_succeeded",
     "diagnose",
     "diagnose_server",
-    "jsonable",
     "pick_verdict",
     "run_rules",
 ]

@@ -177,4 +177,10 @@ def diagnose_server(server: ServerEvidence) -> tuple[tuple[Finding, ...], Verdic
 def build_report(target: Target, ev: CheckEvidence, elapsed_ms: float) -> Report:
     """Diagnose the evidence and wrap it, with the target and total time, in a Report."""
     steps, verdict = diagnose(ev)
-    return Report(target=target, steps=steps, verdict=verdict, elapsed_ms=round(elapsed_ms, 2))
+    return Report(
+        target=target,
+        steps=steps,
+        verdict=verdict,
+        elapsed_ms=round(elapsed_ms, 2),
+        observed_on=ev.observed_on,
+    )

@@ -6,14 +6,12 @@ and summary come straight from the evidence, and "unknown" says what would settl
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
 
 from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
-from netdx.diagnose.jsonable import jsonable
 from netdx.diagnose.route import route_text
-from netdx.model import CheckEvidence, Finding, Step
+from netdx.model import CheckEvidence, Finding, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
 
 Base = tuple[StepStatus, str]
@@ -152,27 +150,25 @@ def _service(ev: CheckEvidence) -> Base:
     return "fail", f"HTTP exchange via {used.address}: {http.outcome}"
 
 
-def _collect(ev: CheckEvidence, pick: Callable[[Any], Iterable[object]]) -> list[Any]:
-    return [jsonable(p) for a in ev.addresses for p in pick(a) if p is not None]
-
-
-def _evidence(layer: str, ev: CheckEvidence) -> dict[str, Any]:
-    """The step's JSON-ready evidence, built only from the typed payloads."""
+def _evidence(layer: str, ev: CheckEvidence) -> StepEvidence:
+    """The payloads that back the step, per address in address order."""
+    addrs = ev.addresses
     if layer == "dns":
-        value = jsonable(ev.dns) if ev.dns is not None else {}
-        return value if isinstance(value, dict) else {}
-    keys: dict[str, dict[str, Callable[[Any], Iterable[object]]]] = {
-        "route": {"routes": lambda a: (a.route,)},
-        "reach": {"echo": lambda a: (a.echo,), "liveness": lambda a: a.liveness},
-        "port": {
-            "tcp": lambda a: (a.tcp,),
-            "egress": lambda a: (a.egress,),
-            "path": lambda a: (a.path,),
-        },
-        "service": {"http": lambda a: (a.http,)},
-    }
-    found = {name: _collect(ev, pick) for name, pick in keys[layer].items()}
-    return {name: items for name, items in found.items() if items}
+        return StepEvidence(dns=ev.dns)
+    if layer == "route":
+        return StepEvidence(routes=tuple(a.route for a in addrs if a.route is not None))
+    if layer == "reach":
+        return StepEvidence(
+            echo=tuple(a.echo for a in addrs if a.echo is not None),
+            liveness=tuple(t for a in addrs for t in a.liveness),
+        )
+    if layer == "port":
+        return StepEvidence(
+            tcp=tuple(a.tcp for a in addrs if a.tcp is not None),
+            egress=tuple(a.egress for a in addrs if a.egress is not None),
+            path=tuple(a.path for a in addrs if a.path is not None),
+        )
+    return StepEvidence(http=tuple(a.http for a in addrs if a.http is not None))
 
 
 def _elapsed(layer: str, ev: CheckEvidence) -> float:

@@ -17,13 +17,23 @@ from netdx.model.evidence import (
     TcpConnect,
 )
 from netdx.model.firewall import FirewallMatch
-from netdx.model.report import CHECK_SCHEMA, LAYER_ORDER, Finding, Report, Step, Verdict
+from netdx.model.report import (
+    CHECK_SCHEMA,
+    LAYER_ORDER,
+    Finding,
+    Report,
+    Step,
+    StepEvidence,
+    Verdict,
+)
 from netdx.model.target import SCHEME_PORTS, Target
+from netdx.model.vantage import THIS_HOST, Vantage
 
 __all__ = [
     "CHECK_SCHEMA",
     "LAYER_ORDER",
     "SCHEME_PORTS",
+    "THIS_HOST",
     "AddressEvidence",
     "CheckEvidence",
     "DnsEvidence",
@@ -41,7 +51,9 @@ __all__ = [
     "Report",
     "RouteLookup",
     "Step",
+    "StepEvidence",
     "Target",
     "TcpConnect",
+    "Vantage",
     "Verdict",
 ]

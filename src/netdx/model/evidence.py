@@ -12,6 +12,7 @@ from typing import Literal
 
 from netdx.model.firewall import FirewallMatch
 from netdx.model.server import ServerEvidence
+from netdx.model.vantage import THIS_HOST, Vantage
 
 Family = Literal[4, 6]
 
@@ -88,6 +89,7 @@ class DnsEvidence:
     # authoritative servers (a trace from the root hints) to tell a stale cache apart.
     authoritative: DnsServerAnswer | None = None
     checked_at: float | None = None  # UNIX time the answers were taken (cache expiry times)
+    observed_on: Vantage = THIS_HOST
 
 
 # --- Route ---------------------------------------------------------------------------------
@@ -273,6 +275,7 @@ class AddressEvidence:
     # When the SYN got no answer: this host's ruleset evaluated for the flow (output hook for
     # a remote target, input for one of this host's addresses), as `netdx firewall explain`.
     firewall: FirewallMatch | None = None
+    observed_on: Vantage = THIS_HOST
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -286,3 +289,4 @@ class CheckEvidence:
     dns: DnsEvidence | None
     addresses: tuple[AddressEvidence, ...] = ()
     family_filter: Family | None = None  # -4 / -6
+    observed_on: Vantage = THIS_HOST  # where the probes ran (this host, a netns, ...)

@@ -3,48 +3,66 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
+from netdx.model.evidence import (
+    DnsEvidence,
+    EgressCheck,
+    HttpExchange,
+    IcmpEcho,
+    PathTrace,
+    RouteLookup,
+    TcpConnect,
+)
+from netdx.model.finding import Finding, Severity
 from netdx.model.target import Target
+from netdx.model.vantage import THIS_HOST, Vantage
 
 CHECK_SCHEMA = "netdx.check/1"
 
 Layer = Literal["dns", "route", "reach", "port", "service", "firewall", "path", "app", "ok"]
 StepStatus = Literal["pass", "fail", "warn", "skip", "unknown"]
-Severity = Literal["fail", "warn"]
 
 # The order of the walk: the lowest failing layer names the verdict.
 LAYER_ORDER: tuple[str, ...] = ("dns", "route", "reach", "port", "service")
 
+__all__ = [
+    "CHECK_SCHEMA",
+    "LAYER_ORDER",
+    "Finding",
+    "Layer",
+    "Report",
+    "Severity",
+    "Step",
+    "StepEvidence",
+    "StepStatus",
+    "Verdict",
+]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Finding:
-    """One rule's conclusion: a cause from the public vocabulary (docs/causes.md).
+class StepEvidence:
+    """The typed payloads one step of the walk shows: the DNS evidence for the dns step;
+    for the others, one payload per probed address, in address order. Empty when skipped."""
 
-    `step` is the walk step the finding belongs to (dns, route, reach, port, service);
-    `evidence` lines quote what proves it; `fix` lines say what fixes or confirms it.
-    """
-
-    cause: str
-    severity: Severity
-    step: str
-    summary: str
-    evidence: tuple[str, ...] = ()
-    fix: tuple[str, ...] = ()
-
-    @property
-    def layer(self) -> str:
-        return self.cause.split(".", 1)[0]
+    dns: DnsEvidence | None = None
+    routes: tuple[RouteLookup, ...] = ()
+    echo: tuple[IcmpEcho, ...] = ()
+    liveness: tuple[TcpConnect, ...] = ()
+    tcp: tuple[TcpConnect, ...] = ()
+    egress: tuple[EgressCheck, ...] = ()
+    path: tuple[PathTrace, ...] = ()
+    http: tuple[HttpExchange, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
-    """One layer of the walk as shown to the user. `evidence` is a JSON-ready mapping."""
+    """One layer of the walk as shown to the user, with the payloads that back it."""
 
     layer: str
     status: StepStatus
     summary: str
-    evidence: dict[str, Any] = field(default_factory=dict)
+    evidence: StepEvidence = field(default_factory=StepEvidence)
     elapsed_ms: float = 0.0
 
 
@@ -69,10 +87,11 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
-    """A finished check: renderers read only this."""
+    """A finished check: renderers read only this. `observed_on` is where it was run."""
 
     target: Target
     steps: tuple[Step, ...]
     verdict: Verdict
     elapsed_ms: float
     schema: str = CHECK_SCHEMA
+    observed_on: Vantage = THIS_HOST

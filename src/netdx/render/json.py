@@ -4,9 +4,11 @@ of a verdict and of a finding that every command's document reuses."""
 from __future__ import annotations
 
 import json
+from dataclasses import fields
 from typing import Any
 
-from netdx.model import Finding, Report, Verdict
+from netdx.model import Finding, Report, StepEvidence, Verdict
+from netdx.model.codec import to_data
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -22,12 +24,13 @@ def report_document(report: Report) -> dict[str, Any]:
     return {
         "schema": report.schema,
         "target": target,
+        "observed_on": to_data(report.observed_on, omit_none=True),
         "steps": [
             {
                 "layer": s.layer,
                 "status": s.status,
                 "summary": s.summary,
-                "evidence": s.evidence,
+                "evidence": step_evidence(s.evidence),
                 "elapsed_ms": s.elapsed_ms,
             }
             for s in report.steps
@@ -60,6 +63,19 @@ def finding_document(finding: Finding) -> dict[str, Any]:
         "evidence": list(finding.evidence),
         "fix": list(finding.fix),
     }
+
+
+def step_evidence(evidence: StepEvidence) -> dict[str, Any]:
+    """A step's payloads in the contract: the DNS evidence's own fields for the dns step,
+    else one list per kind of payload that has any; None fields are left out."""
+    out: dict[str, Any] = {}
+    if evidence.dns is not None:
+        out.update(to_data(evidence.dns, omit_none=True))
+    for f in fields(evidence):
+        items = getattr(evidence, f.name)
+        if f.name != "dns" and items:
+            out[f.name] = to_data(items, omit_none=True)
+    return out
 
 
 def to_json(report: Report) -> str:

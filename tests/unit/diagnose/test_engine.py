@@ -359,7 +359,9 @@ def test_diagnose_never_breaks(ev: CheckEvidence) -> None:
     assert tuple(s.layer for s in steps) == LAYER_ORDER
     assert verdict.cause in CAUSES
     assert all(w.cause in CAUSES and w.severity == "warn" for w in verdict.warnings)
-    json.dumps([s.evidence for s in steps])
+    from netdx.render.json import step_evidence
+
+    json.dumps([step_evidence(s.evidence) for s in steps])
 
 
 def test_public_api_is_exported() -> None:

@@ -40,10 +40,12 @@ def test_steps_skip_after_a_dns_failure() -> None:
 
 def test_step_evidence_is_json_ready_without_nones() -> None:
     """Step evidence dumps to JSON and carries no null values (None fields are dropped)."""
+    from netdx.render.json import step_evidence
+
     steps, _ = diagnose(c.PATH_MIDWAY)
-    text = json.dumps([s.evidence for s in steps])
+    text = json.dumps([step_evidence(s.evidence) for s in steps])
     assert "null" not in text
-    port = steps[3].evidence
+    port = step_evidence(steps[3].evidence)
     assert port["tcp"][0]["outcome"] == "timeout"
     assert port["path"][0]["hops"][2] == {"ttl": 3, "kind": "silent"}
 

@@ -1,0 +1,31 @@
+"""The vantage point: which host (or namespace on it) observed a piece of evidence.
+
+One check can join evidence seen from several places (the client, the server over SSH, a
+namespace in the lab); each top-level evidence container says where it was taken, so a rule
+or a reader never mistakes the server's view for the client's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+VantageKind = Literal["local", "netns", "ssh"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Vantage:
+    """Where evidence was observed: this host (`local`), a named network namespace on this
+    host (`netns`, `name` is the namespace), or an SSH destination (`ssh`, `name` is the
+    destination as given)."""
+
+    kind: VantageKind = "local"
+    name: str | None = None
+
+
+THIS_HOST = Vantage()
+
+
+def in_netns(name: str) -> Vantage:
+    """The vantage of a named network namespace on this host."""
+    return Vantage(kind="netns", name=name)

@@ -1,0 +1,342 @@
+"""The plan for one resolved address: route, then echo and connect, then the follow-ups.
+
+    route ─┬─ host only: echo ─(no reply)─ neighbour ─(alive)─ liveness ports ─ neighbour
+           └─ port: connect + echo (+ next-hop watch, + server read when local)
+                 └─ once the connect ended and the echo settled, by outcome:
+                    silent SYN to another host ─ egress, TCP trace, neighbour, output rules
+                    silent SYN to this host    ─ input rules
+                    local error / dead hop     ─ neighbour
+                    connected to a URL         ─ HTTP
+
+Each step asks the desk for probes and names the method that takes their results; nothing
+here waits or touches the network.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Literal
+
+from netdx.model import (
+    AddressEvidence,
+    EgressCheck,
+    FirewallMatch,
+    HttpExchange,
+    IcmpEcho,
+    PathTrace,
+    RouteLookup,
+    Target,
+    TcpConnect,
+)
+from netdx.model.evidence import Family
+from netdx.model.server import ServerEvidence
+from netdx.model.vantage import Vantage
+from netdx.plan import limits
+from netdx.plan.desk import Desk
+from netdx.plan.requests import (
+    WHOLE,
+    Budget,
+    Cancel,
+    CheckEgress,
+    Connect,
+    Echo,
+    EvaluateFirewall,
+    FetchHttp,
+    Hint,
+    LookupRoute,
+    NeighbourRead,
+    ReadNeighbour,
+    ReadServer,
+    Result,
+    Stop,
+    TraceTcp,
+)
+from netdx.plan.settings import CheckSettings
+
+ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answered"
+
+
+def family_of(address: str) -> Family:
+    return 6 if ":" in address else 4
+
+
+def _watchable(route: RouteLookup | None) -> bool:
+    """Does the route name an on-link next hop whose neighbour entry can be read?"""
+    return route is not None and route.status == "ok" and route.ifindex is not None
+
+
+class AddressPlan:
+    """What to probe for one address, step by step; `evidence()` is what was seen so far."""
+
+    def __init__(
+        self, address: str, target: Target, settings: CheckSettings, desk: Desk, vantage: Vantage
+    ) -> None:
+        self.address = address
+        self._target = target
+        self._settings = settings
+        self._desk = desk
+        self._ev = AddressEvidence(address=address, family=family_of(address), observed_on=vantage)
+        self._base_route: RouteLookup | None = None
+        self._echo_id: int | None = None
+        self._connect_id: int | None = None
+        self._watch_id: int | None = None
+        self._followed = False
+        self._live: dict[int, TcpConnect] = {}
+        self._live_left = len(limits.LIVENESS_PORTS)
+        desk.ask(
+            lambda i: LookupRoute(id=i, budget=Budget(cap_s=limits.ROUTE_MAX_S), address=address),
+            self._on_route,
+        )
+
+    def evidence(self) -> AddressEvidence:
+        return self._ev
+
+    def _keep_route(self, route: RouteLookup | None) -> None:
+        self._ev = dataclasses.replace(self._ev, route=route)
+
+    # --- route --------------------------------------------------------------------------------
+
+    def _on_route(self, result: Result) -> None:
+        if not isinstance(result, RouteLookup):
+            return  # no route answer (cancelled): nothing else can be planned for it
+        self._base_route = result
+        self._ev = dataclasses.replace(self._ev, route=result)
+        port = self._target.port
+        if port is None:
+            self._ask_echo(self._on_host_echo)
+            return
+        self._connect_phase(port)
+        if result.status == "local":
+            # The target is this host: read the server side too (listeners, owners, queues).
+            self._desk.ask(
+                lambda i: ReadServer(
+                    id=i,
+                    budget=Budget(share=limits.SERVER_READ_SHARE),
+                    address=self.address,
+                    port=port,
+                ),
+                self._on_server,
+            )
+
+    def _ask_echo(self, on: Callable[[Result], None]) -> None:
+        echo = self._desk.ask(
+            lambda i: Echo(id=i, budget=Budget(cap_s=limits.ECHO_MAX_S), address=self.address),
+            on,
+        )
+        self._echo_id = echo.id
+
+    def _reread(self, then: Callable[[RouteLookup | None], None]) -> None:
+        """Read the next hop's neighbour state again (after a failure it tells whether it ever
+        answered ARP/ND); `then` gets the route with it."""
+        base = self._base_route
+        if base is None or not _watchable(base):
+            then(base)
+            return
+
+        def on_read(result: Result) -> None:
+            state = result.state if isinstance(result, NeighbourRead) else None
+            then(dataclasses.replace(base, neighbour_state=state) if state else base)
+
+        self._desk.ask(
+            lambda i: ReadNeighbour(id=i, budget=Budget(cap_s=limits.NEIGHBOUR_READ_S), route=base),
+            on_read,
+        )
+
+    # --- host only ----------------------------------------------------------------------------
+
+    def _on_host_echo(self, result: Result) -> None:
+        echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)
+        self._ev = dataclasses.replace(self._ev, echo=echo)
+        if echo.status != "reply":
+            self._reread(self._after_host_reread)
+
+    def _after_host_reread(self, route: RouteLookup | None) -> None:
+        if route is not None and route.neighbour_state in limits.DEAD_NEIGHBOUR:
+            # The next hop never answered ARP/ND: no TCP port can answer either.
+            self._keep_route(route)
+            return
+        for port in limits.LIVENESS_PORTS:
+            self._ask_live(port)
+
+    def _ask_live(self, port: int) -> None:
+        self._desk.ask(
+            lambda i: Connect(
+                id=i, budget=Budget(cap_s=limits.ECHO_MAX_S), address=self.address, port=port
+            ),
+            lambda result: self._on_live(port, result),
+        )
+
+    def _on_live(self, port: int, result: Result) -> None:
+        if isinstance(result, TcpConnect):
+            self._live[port] = result
+        self._live_left -= 1
+        if self._live_left:
+            return
+        ordered = tuple(self._live[p] for p in limits.LIVENESS_PORTS if p in self._live)
+        self._ev = dataclasses.replace(self._ev, liveness=ordered)
+        self._reread(self._keep_route)
+
+    # --- a port: connect, echo and the next-hop watch side by side -----------------------------
+
+    def _connect_phase(self, port: int) -> None:
+        # The SYN leaves first, as before: the echo and the watch only refine its wait.
+        connect = self._desk.ask(
+            lambda i: Connect(id=i, budget=WHOLE, address=self.address, port=port, steered=True),
+            self._on_connect,
+        )
+        self._connect_id = connect.id
+        self._ask_echo(self._on_echo)
+        route = self._base_route
+        if route is not None and _watchable(route):
+            watch = self._desk.ask(
+                lambda i: ReadNeighbour(
+                    id=i,
+                    budget=Budget(
+                        start_after_s=limits.NEIGHBOUR_PATIENCE_S,
+                        cap_s=limits.NEIGHBOUR_WATCH_READ_S,
+                    ),
+                    route=route,
+                ),
+                self._on_watch,
+            )
+            self._watch_id = watch.id
+
+    def _on_echo(self, result: Result) -> None:
+        echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)
+        self._ev = dataclasses.replace(self._ev, echo=echo)
+        connecting = self._desk.waiting(self._connect_id)
+        if connecting and self._connect_id is not None and echo.rtt_ms is not None:
+            self._desk.tell(Hint(to=self._connect_id, rtt_ms=echo.rtt_ms))
+        self._follow_up()
+
+    def _on_watch(self, result: Result) -> None:
+        dead = isinstance(result, NeighbourRead) and result.state in limits.DEAD_NEIGHBOUR
+        if dead and self._connect_id is not None and self._desk.waiting(self._connect_id):
+            self._desk.tell(Stop(to=self._connect_id))
+
+    def _on_connect(self, result: Result) -> None:
+        if not isinstance(result, TcpConnect):
+            return  # cancelled: the command ran out of time, nothing follows
+        self._ev = dataclasses.replace(self._ev, tcp=result)
+        if self._watch_id is not None and self._desk.waiting(self._watch_id):
+            self._desk.tell(Cancel(to=self._watch_id))
+        echoing = self._echo_id is not None and self._desk.waiting(self._echo_id)
+        if echoing and self._echo_id is not None and result.outcome != "timeout":
+            # TCP already proved the host: the echo gets only a short grace.
+            self._desk.tell(Cancel(to=self._echo_id, after_s=limits.ECHO_GRACE_S))
+        self._follow_up()
+
+    def _echo_cut(self, _: Result) -> IcmpEcho:
+        return IcmpEcho(address=self.address, status="timeout", reason=ECHO_NOT_WAITED)
+
+    def _on_server(self, result: Result) -> None:
+        if isinstance(result, ServerEvidence):
+            self._ev = dataclasses.replace(self._ev, server=result)
+
+    # --- follow-ups, once the connect ended and the echo settled -------------------------------
+    # Each follow-up says when it applies and asks for its probes; every one that applies
+    # runs. A new follow-up (say, the server's packet counters over SSH) is one more method
+    # here and one more entry in FOLLOW_UPS, not a branch in someone else's if-chain.
+
+    def _follow_up(self) -> None:
+        tcp, echo = self._ev.tcp, self._ev.echo
+        if tcp is None or echo is None or self._followed:
+            return
+        self._followed = True
+        for follow_up in FOLLOW_UPS:
+            follow_up(self, tcp, echo)
+
+    def _remote(self) -> bool:
+        """Is the target another host? (For this host's own address a path trace or an
+        egress test says nothing.)"""
+        route = self._base_route
+        return route is None or route.status != "local"
+
+    def after_silent_syn(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """A silent SYN to another host: is it our own egress filter, a router on the way,
+        or the target? (Not when a dead next hop already stopped the connect.)"""
+        if tcp.outcome != "timeout" or tcp.timeout_basis == "neighbour" or not self._remote():
+            return
+        address, port = self.address, tcp.port
+        self._desk.ask(
+            lambda i: CheckEgress(
+                id=i, budget=Budget(cap_s=limits.EGRESS_MAX_S), address=address, port=port
+            ),
+            self._on_egress,
+        )
+        wait = limits.trace_wait(echo.rtt_ms)
+        self._desk.ask(
+            lambda i: TraceTcp(id=i, budget=Budget(cap_s=wait), address=address, port=port),
+            self._on_trace,
+        )
+        self._reread(self._keep_route)
+        self._ask_firewall(port, "output")
+
+    def input_rules_for_local(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """A silent SYN to this host's own address: what do its input rules decide?"""
+        if tcp.outcome == "timeout" and not self._remote():
+            self._ask_firewall(tcp.port, "input")
+
+    def neighbour_after_failure(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """A local error, or a connect a dead next hop stopped: did the hop ever answer
+        ARP/ND? (FAILED/INCOMPLETE: the host is down on-link.)"""
+        stopped = tcp.outcome == "timeout" and tcp.timeout_basis == "neighbour"
+        if tcp.outcome == "error" or (stopped and self._remote()):
+            self._reread(self._keep_route)
+
+    def http_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """Connected to a URL target: what does the service answer?"""
+        if tcp.outcome == "connected" and self._target.url is not None:
+            self._ask_http(self._target.url, tcp.port)
+
+    def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
+        self._desk.ask(
+            lambda i: EvaluateFirewall(
+                id=i,
+                budget=Budget(cap_s=limits.FIREWALL_MAX_S),
+                address=self.address,
+                port=port,
+                route=self._base_route,
+                hook=hook,
+            ),
+            self._on_firewall,
+        )
+
+    def _on_firewall(self, result: Result) -> None:
+        if isinstance(result, FirewallMatch):
+            self._ev = dataclasses.replace(self._ev, firewall=result)
+
+    def _on_egress(self, result: Result) -> None:
+        if isinstance(result, EgressCheck):
+            self._ev = dataclasses.replace(self._ev, egress=result)
+
+    def _on_trace(self, result: Result) -> None:
+        if isinstance(result, PathTrace):
+            self._ev = dataclasses.replace(self._ev, path=result)
+
+    def _ask_http(self, url: str, port: int) -> None:
+        self._desk.ask(
+            lambda i: FetchHttp(
+                id=i,
+                budget=WHOLE,
+                url=url,
+                host=self._target.host,
+                address=self.address,
+                port=port,
+                verify_tls=self._settings.verify_tls,
+            ),
+            self._on_http,
+        )
+
+    def _on_http(self, result: Result) -> None:
+        if isinstance(result, HttpExchange):
+            self._ev = dataclasses.replace(self._ev, http=result)
+
+
+FOLLOW_UPS: tuple[Callable[[AddressPlan, TcpConnect, IcmpEcho], None], ...] = (
+    AddressPlan.after_silent_syn,
+    AddressPlan.input_rules_for_local,
+    AddressPlan.neighbour_after_failure,
+    AddressPlan.http_after_connect,
+)

@@ -1,0 +1,58 @@
+"""How much of the one `--timeout` budget each probe of a check may take, and why.
+
+Every number the plan uses to size a probe's wait lives here, next to its reason.
+"""
+
+from __future__ import annotations
+
+# How long an ICMP echo may take at most: it only has to tell "up" from "silent".
+ECHO_MAX_S = 1.0
+# After TCP has answered, how long to still wait for the echo before dropping it.
+ECHO_GRACE_S = 0.25
+# DNS may use this share of the budget, but no more than DNS_CAP_S unless the budget is
+# large: a server that has not answered in ~2 s (two UDP tries) is not going to help the
+# application either, and the verdict should come within about 2 s.
+DNS_SHARE = 0.6
+DNS_CAP_S = 1.8
+DNS_CAP_SHARE_OF_TIMEOUT = 0.3
+# After this long, an on-link next hop still INCOMPLETE/FAILED has left at least one ARP/ND
+# request unanswered; a live host answers in milliseconds, so no SYN-ACK can come.
+NEIGHBOUR_PATIENCE_S = 1.0
+DEAD_NEIGHBOUR = ("INCOMPLETE", "FAILED")
+# A neighbour-table read is one netlink request: it answers at once or not at all.
+NEIGHBOUR_READ_S = 0.3
+NEIGHBOUR_WATCH_READ_S = 0.2
+# `ip route get` is one netlink request too.
+ROUTE_MAX_S = 0.5
+# The authoritative check (a trace from the root) gets at most this long, and is not
+# started with less than AUTHORITATIVE_MIN_S left: it could not finish one query.
+AUTHORITATIVE_MAX_S = 1.5
+AUTHORITATIVE_MIN_S = 0.1
+# A raw SYN through this host's own output filter fails at once (EPERM) or leaves.
+EGRESS_MAX_S = 0.3
+# Reading and evaluating this host's ruleset (nft/iptables-save).
+FIREWALL_MAX_S = 1.0
+# The TCP traceroute waits for time-exceeded answers: 10 RTTs of the target, between 0.3 s
+# and 1 s (1 s when the echo measured nothing).
+TRACE_MAX_S = 1.0
+TRACE_MIN_S = 0.3
+TRACE_RTT_FACTOR = 10.0
+# The local server read (sock_diag and /proc) may use half of what remains.
+SERVER_READ_SHARE = 0.5
+# Ports tried for a host-only target when ICMP echo gets no reply: any TCP answer, even a
+# reset, proves the host is up.
+LIVENESS_PORTS = (22, 80, 443)
+# Addresses of a name probed side by side (the first few a client would try).
+MAX_ADDRESSES = 4
+
+
+def trace_wait(echo_rtt_ms: float | None) -> float:
+    """Seconds the TCP traceroute waits for answers, from the echo's round trip."""
+    if echo_rtt_ms is None:
+        return TRACE_MAX_S
+    return min(TRACE_MAX_S, max(TRACE_MIN_S, echo_rtt_ms * TRACE_RTT_FACTOR / 1000))
+
+
+def dns_cap(timeout: float) -> float:
+    """At most this many seconds for DNS under a `timeout`-second budget."""
+    return max(DNS_CAP_S, DNS_CAP_SHARE_OF_TIMEOUT * timeout)

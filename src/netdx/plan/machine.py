@@ -1,0 +1,167 @@
+"""The plan of one check: which probe comes next, given what is known so far.
+
+    target ─ resolve (unless an IP literal) ─ addresses, in the order a client tries them
+           ─ one AddressPlan per address, side by side (at most MAX_ADDRESSES)
+           ─ when every address is done and the first one failed on resolver-given
+             addresses: ask the authoritative servers (a cache that outlived a change?)
+
+Like dnspython's `_Resolution` and our own `dns.trace.TraceMachine` it does no I/O: a driver
+(`netdx.check.run_plan`) starts `next_probes()`, applies `signals()` to probes in flight and
+hands each result to `feed()`, until `done`. Adding a probe means a request kind in
+`plan.requests`, a decision here or in `plan.address`, and an adapter in the driver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Literal
+
+from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer, Target
+from netdx.model.vantage import THIS_HOST, Vantage
+from netdx.plan import limits
+from netdx.plan.address import AddressPlan, family_of
+from netdx.plan.desk import Desk
+from netdx.plan.requests import AskAuthoritative, Budget, Probe, Resolve, Result, Signal
+from netdx.plan.settings import CheckSettings
+
+Stage = Literal["resolve", "addresses", "authoritative", "done"]
+
+
+def addresses_from_servers(dns: DnsEvidence) -> tuple[DnsEvidence, tuple[str, ...]]:
+    """With --dns-server the addresses come from the named servers, in the family order the
+    system resolver preferred (IPv4 first when it gave nothing)."""
+    found: list[str] = []
+    for answer in dns.servers:
+        found.extend(a for a in answer.addresses if a not in found)
+    first_v6 = bool(dns.nss and dns.nss.addresses and ":" in dns.nss.addresses[0])
+    found.sort(key=lambda a: (family_of(a) == 4) if first_v6 else (family_of(a) == 6))
+    return dataclasses.replace(dns, source="dns"), tuple(found)
+
+
+def wants_authoritative(ev: CheckEvidence) -> bool:
+    """True when the addresses came from a resolver (a cache) and the first one failed: then
+    what the zone says now tells a stale cache apart from a network fault."""
+    dns = ev.dns
+    if dns is None or dns.source not in ("dns", "nss") or not dns.servers or not ev.addresses:
+        return False
+    head = ev.addresses[0]
+    if head.tcp is not None:
+        return head.tcp.outcome != "connected"
+    return head.echo is None or head.echo.status != "reply"
+
+
+class CheckPlan:
+    """The decisions of one `netdx check`; drive it with `next_probes`, `signals`, `feed`."""
+
+    def __init__(
+        self, target: Target, settings: CheckSettings, *, vantage: Vantage = THIS_HOST
+    ) -> None:
+        self._target = target
+        self._settings = settings
+        self._vantage = vantage
+        self._desk = Desk()
+        self._dns: DnsEvidence | None = None
+        self._addresses: list[AddressPlan] = []
+        self._stage: Stage = "resolve"
+        if target.ip_literal:
+            self._dns = DnsEvidence(name=target.host, source="literal", observed_on=vantage)
+            self._probe((target.host,))
+        else:
+            self._desk.ask(
+                lambda i: Resolve(
+                    id=i,
+                    budget=Budget(share=limits.DNS_SHARE, cap_s=limits.dns_cap(settings.timeout)),
+                    name=target.host,
+                    family=settings.family,
+                    servers=settings.dns_servers,
+                ),
+                self._on_resolved,
+            )
+
+    # --- the driver's interface ---------------------------------------------------------------
+
+    @property
+    def done(self) -> bool:
+        return self._stage == "done"
+
+    def next_probes(self) -> tuple[Probe, ...]:
+        """The probes to start now; each is handed out once."""
+        return self._desk.take_probes()
+
+    def signals(self) -> tuple[Signal, ...]:
+        """Signals for probes in flight (an RTT to use, a connect to stop, a probe to cancel)."""
+        return self._desk.take_signals()
+
+    def feed(self, probe_id: int, result: Result) -> None:
+        """Hand the plan the result of probe `probe_id` (`NotRun` when it did not finish)."""
+        self._desk.deliver(probe_id, result)
+        self._advance()
+
+    def evidence(self) -> CheckEvidence:
+        """Everything seen so far, as the rules' input (final once `done`)."""
+        return CheckEvidence(
+            target_host=self._target.host,
+            port=self._target.port,
+            scheme=self._target.scheme,
+            dns=self._dns,
+            addresses=tuple(a.evidence() for a in self._addresses),
+            family_filter=self._settings.family,
+            observed_on=self._vantage,
+        )
+
+    # --- the stages ---------------------------------------------------------------------------
+
+    def _on_resolved(self, result: Result) -> None:
+        if not isinstance(result, DnsEvidence):
+            return  # DNS could not run: no address to probe
+        dns = dataclasses.replace(result, observed_on=self._vantage)
+        if self._settings.dns_servers:
+            dns, found = addresses_from_servers(dns)
+        elif dns.nss is None or dns.nss.status != "ok":
+            found = ()
+        else:
+            found = dns.nss.addresses
+        self._dns = dns
+        self._probe(found)
+
+    def _probe(self, addresses: tuple[str, ...]) -> None:
+        self._stage = "addresses"
+        self._addresses = [
+            AddressPlan(a, self._target, self._settings, self._desk, self._vantage)
+            for a in addresses[: limits.MAX_ADDRESSES]
+        ]
+
+    def _advance(self) -> None:
+        """Move to the next stage once nothing of this one is awaited."""
+        if self._desk.pending:
+            return
+        if self._stage == "resolve":
+            self._stage = "done"  # the resolve result did not come: nothing to probe
+        elif self._stage == "addresses":
+            self._stage = "authoritative"
+            self._ask_authoritative()
+        elif self._stage == "authoritative":
+            self._stage = "done"
+        if self._stage != "done" and not self._desk.pending:
+            self._advance()
+
+    def _ask_authoritative(self) -> None:
+        ev = self.evidence()
+        if ev.dns is None or not wants_authoritative(ev):
+            return
+        name = ev.dns.name
+        rtype: Literal["A", "AAAA"] = "AAAA" if ev.addresses[0].family == 6 else "A"
+        self._desk.ask(
+            lambda i: AskAuthoritative(
+                id=i,
+                budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
+                name=name,
+                rtype=rtype,
+                root_hints=self._settings.root_hints,
+            ),
+            self._on_authoritative,
+        )
+
+    def _on_authoritative(self, result: Result) -> None:
+        if isinstance(result, DnsServerAnswer) and self._dns is not None:
+            self._dns = dataclasses.replace(self._dns, authoritative=result)

@@ -1,0 +1,250 @@
+"""What the plan asks for and what it is told: probe requests, signals and results.
+
+All small frozen values. A probe request names one piece of I/O (the runner in
+`netdx.check` maps each kind to one probe function); `id` ties its result back to the plan.
+A signal steers a probe that is already running. A result is the probe's evidence value, or
+`NotRun` when the probe was cancelled or its budget was spent before it could start.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from netdx.budget import Deadline
+from netdx.model import (
+    DnsEvidence,
+    DnsServerAnswer,
+    EgressCheck,
+    FirewallMatch,
+    HttpExchange,
+    IcmpEcho,
+    PathTrace,
+    RouteLookup,
+    TcpConnect,
+)
+from netdx.model.evidence import Family
+from netdx.model.server import ServerEvidence
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Budget:
+    """A probe's share of the command's one deadline: start after `start_after_s`, then run
+    for `share` of what remains, at most `cap_s` seconds. A probe that would start with less
+    than `floor_s` left is not run (its result is `NotRun`)."""
+
+    cap_s: float | None = None
+    share: float = 1.0
+    floor_s: float = 0.0
+    start_after_s: float = 0.0
+
+    def deadline(self, whole: Deadline) -> Deadline | None:
+        """The probe's own deadline, taken from `whole` now; None when below the floor."""
+        remaining = whole.remaining()
+        if remaining < self.floor_s:
+            return None
+        if self.cap_s is None and self.share >= 1.0:
+            return whole
+        seconds = remaining * self.share
+        return whole.within(seconds if self.cap_s is None else min(seconds, self.cap_s))
+
+
+WHOLE = Budget()  # until the command's deadline
+
+
+# --- probe requests -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolve:
+    """Resolve `name` the way the application would (NSS), and ask the DNS servers too."""
+
+    id: int
+    budget: Budget
+    name: str
+    family: Family | None = None
+    servers: tuple[str, ...] = ()  # --dns-server; () for the configured ones
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupRoute:
+    """`ip route get address` and the next hop's neighbour state."""
+
+    id: int
+    budget: Budget
+    address: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Echo:
+    """ICMP echo to `address`."""
+
+    id: int
+    budget: Budget
+    address: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Connect:
+    """One TCP connect. A `steered` connect takes the echo's round trip (`Hint`) to size its
+    timeout and can be ended early (`Stop`); the liveness connects are not steered."""
+
+    id: int
+    budget: Budget
+    address: str
+    port: int
+    steered: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadNeighbour:
+    """The neighbour state (ARP/ND) of `route`'s next hop, read from the kernel's table."""
+
+    id: int
+    budget: Budget
+    route: RouteLookup
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckEgress:
+    """Does this host's own output filter drop a SYN to address:port? (A raw SYN.)"""
+
+    id: int
+    budget: Budget
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TraceTcp:
+    """A TCP-SYN traceroute to address:port."""
+
+    id: int
+    budget: Budget
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EvaluateFirewall:
+    """This host's ruleset evaluated for the flow to address:port at `hook`."""
+
+    id: int
+    budget: Budget
+    address: str
+    port: int
+    route: RouteLookup | None
+    hook: Literal["input", "output"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FetchHttp:
+    """An HTTP(S) GET of `url` from `address` (Host header and SNI from `host`)."""
+
+    id: int
+    budget: Budget
+    url: str
+    host: str
+    address: str
+    port: int
+    verify_tls: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReadServer:
+    """The server side of a port on this host: listeners, owners, queues."""
+
+    id: int
+    budget: Budget
+    address: str
+    port: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AskAuthoritative:
+    """What the zone's authoritative servers say for `name` now (a trace from the root)."""
+
+    id: int
+    budget: Budget
+    name: str
+    rtype: Literal["A", "AAAA"]
+    root_hints: str | None = None
+
+
+Probe = (
+    Resolve
+    | LookupRoute
+    | Echo
+    | Connect
+    | ReadNeighbour
+    | CheckEgress
+    | TraceTcp
+    | EvaluateFirewall
+    | FetchHttp
+    | ReadServer
+    | AskAuthoritative
+)
+
+
+# --- signals to running probes --------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Hint:
+    """The echo measured `rtt_ms`: the steered connect `to` may size its timeout from it."""
+
+    to: int
+    rtt_ms: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop:
+    """End the steered connect `to` now: no answer can come (the next hop is dead)."""
+
+    to: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Cancel:
+    """Cancel probe `to` after `after_s` seconds unless it has ended (never past the
+    deadline); its result is then `NotRun`."""
+
+    to: int
+    after_s: float = 0.0
+
+
+Signal = Hint | Stop | Cancel
+
+
+# --- results that are not evidence values themselves ---------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NeighbourRead:
+    """A next hop's NUD state name (REACHABLE, STALE, INCOMPLETE, FAILED...), None when the
+    kernel has no entry."""
+
+    state: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NotRun:
+    """The probe did not finish: cancelled by a signal, or no budget left to start it."""
+
+    reason: str
+
+
+Result = (
+    DnsEvidence
+    | RouteLookup
+    | IcmpEcho
+    | TcpConnect
+    | NeighbourRead
+    | EgressCheck
+    | PathTrace
+    | FirewallMatch
+    | HttpExchange
+    | ServerEvidence
+    | DnsServerAnswer
+    | NotRun
+)

@@ -1,0 +1,24 @@
+"""The settings of one check: the plan's input besides the target."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from netdx.model.evidence import Family
+from netdx.model.vantage import Vantage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CheckSettings:
+    """Settings of one check: the budget in seconds, the address family, DNS servers.
+
+    `observed_on` is where the probes run; None lets `netdx.check` decide (this host, or
+    the namespace named by NETDX_NETNS).
+    """
+
+    timeout: float = 5.0
+    family: Family | None = None
+    dns_servers: tuple[str, ...] = ()
+    verify_tls: bool = True
+    root_hints: str | None = None  # for the authoritative check; None: the system's hints
+    observed_on: Vantage | None = None
