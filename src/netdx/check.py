@@ -12,7 +12,6 @@ import asyncio
 import dataclasses
 import importlib
 import ipaddress
-import os
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -74,8 +73,6 @@ __all__ = [
 # How long past the deadline the loop still waits for a probe that overran its own deadline
 # (a bug): then it stops and keeps what is known, so netdx never hangs.
 OVERRUN_S = 2.0
-NETNS_ENV = "NETDX_NETNS"
-
 
 def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
     """Check that each --dns-server is an IP address (a name would need DNS itself)."""
@@ -122,10 +119,13 @@ def _validate(target: Target, settings: CheckSettings) -> None:
 
 
 def vantage_of(settings: CheckSettings) -> Vantage:
-    """Where the probes run: as set, else the namespace in NETDX_NETNS, else this host."""
+    """Where the probes run: as set, else the named network namespace this process is in
+    (entered by --netns or `ip netns exec`), else this host."""
     if settings.observed_on is not None:
         return settings.observed_on
-    name = os.environ.get(NETNS_ENV)
+    from netdx.host.netns import identify_netns
+
+    name = identify_netns()
     return in_netns(name) if name else THIS_HOST
 
 

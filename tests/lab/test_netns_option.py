@@ -136,6 +136,8 @@ def test_check_equal_ip_netns_exec(namespaces: None) -> None:
         "check", f"{SERVER}:8080", "--json", "--timeout", "2", netns=NS_C
     )
     assert code == 0 and report["verdict"]["layer"] == "ok"
+    # Both ways the report says where it was observed: the namespace, by name.
+    assert report["observed_on"] == {"kind": "netns", "name": NS_C}
     report, code = same_both_ways(
         "check", f"{SERVER}:9090", "--json", "--timeout", "2", netns=NS_C
     )

@@ -142,3 +142,15 @@ def test_firewall_capture_runs_through_host() -> None:
 def test_firewall_address_command_is_the_one_sources_reads() -> None:
     """sources.py recognises the address command's errors by its argv: the same argv."""
     assert ADDRESSES == ADDRESSES_COMMAND
+
+
+def test_identify_netns_is_none_in_the_initial_namespace(tmp_path: Path) -> None:
+    """Even when /run/netns holds a name for the host's own namespace, the host's own
+    namespace is not reported as a named one (the lab test covers a real named one)."""
+    import os
+
+    from netdx.host.netns import identify_netns
+
+    os.symlink("/proc/self/ns/net", tmp_path / "alias")
+    assert identify_netns(str(tmp_path)) is None
+    assert identify_netns(str(tmp_path / "missing")) is None

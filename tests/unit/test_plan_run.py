@@ -129,12 +129,13 @@ def test_budget_takes_a_share_a_cap_or_the_whole_deadline() -> None:
     assert Budget(floor_s=20.0).deadline(whole) is None
 
 
-def test_vantage_is_set_or_taken_from_netdx_netns(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The check observes from the vantage it is given, else from the namespace named in
-    NETDX_NETNS, else from this host."""
-    monkeypatch.delenv("NETDX_NETNS", raising=False)
+def test_vantage_is_set_or_the_namespace_we_are_in(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The check observes from the vantage it is given, else from the named namespace the
+    process is in, else from this host (the tests run in the initial namespace)."""
+    import netdx.host.netns
+
     assert vantage_of(CheckSettings()) == THIS_HOST
-    monkeypatch.setenv("NETDX_NETNS", "ndx-client")
+    monkeypatch.setattr(netdx.host.netns, "identify_netns", lambda: "ndx-client")
     assert vantage_of(CheckSettings()) == in_netns("ndx-client")
     given = Vantage(kind="ssh", name="db-server-01")
     assert vantage_of(CheckSettings(observed_on=given)) == given

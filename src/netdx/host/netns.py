@@ -170,3 +170,25 @@ def _bind_etc(name: str) -> None:
         except OSError as exc:
             # iproute2 warns and goes on; so do we (stderr, the output stays the same).
             print(f"Bind {source} -> {target} failed: {exc.strerror}", file=sys.stderr)
+
+
+def identify_netns(run_dir: str = NETNS_RUN_DIR) -> str | None:
+    """The name of the named network namespace this process is in, as `ip netns identify`
+    tells it (the /run/netns entry with the same inode as /proc/self/ns/net); None in the
+    initial namespace or an unnamed one. So `--netns X` and `ip netns exec X netdx` report
+    the same vantage point."""
+    try:
+        own = os.stat("/proc/self/ns/net")
+        if os.stat("/proc/1/ns/net").st_ino == own.st_ino:
+            return None  # the host's own namespace, even when someone named it
+        names = sorted(os.listdir(run_dir))
+    except OSError:
+        return None
+    for name in names:
+        try:
+            st = os.stat(os.path.join(run_dir, name))
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
+            return name
+    return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.netlink.tables import (
     TCP_CLOSE_WAIT,
     TCP_ESTABLISHED,
@@ -119,6 +120,7 @@ class ServerEvidence:
     sockets that matter (first holder first); `unreadable` lists processes whose descriptors
     could not be read. `error` says the server side could not be read at all (then nothing
     else is filled and no rule judges); `notes` say what could not be read in part.
+    `observed_on` is the host or namespace the sockets were read on.
     """
 
     port: int
@@ -133,6 +135,7 @@ class ServerEvidence:
     listen_overflows: int | None = None
     error: str | None = None
     notes: tuple[str, ...] = ()
+    observed_on: Vantage = THIS_HOST
 
     def owners(self) -> dict[int, Process]:
         """inode → the process of its first holder (build once: a leak has thousands)."""

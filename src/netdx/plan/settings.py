@@ -13,7 +13,7 @@ class CheckSettings:
     """Settings of one check: the budget in seconds, the address family, DNS servers.
 
     `observed_on` is where the probes run; None lets `netdx.check` decide (this host, or
-    the namespace named by NETDX_NETNS).
+    the named network namespace the process is in).
     """
 
     timeout: float = 5.0
