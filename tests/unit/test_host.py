@@ -144,13 +144,15 @@ def test_firewall_address_command_is_the_one_sources_reads() -> None:
     assert ADDRESSES == ADDRESSES_COMMAND
 
 
-def test_identify_netns_is_none_in_the_initial_namespace(tmp_path: Path) -> None:
-    """Even when /run/netns holds a name for the host's own namespace, the host's own
-    namespace is not reported as a named one (the lab test covers a real named one)."""
+def test_identify_netns_names_the_entry_of_our_namespace(tmp_path: Path) -> None:
+    """The namespace is named by the run-dir entry that is the same nsfs object as our own
+    (as `ip netns identify`); no such entry, or no run dir, gives None."""
     import os
 
     from netdx.host.netns import identify_netns
 
-    os.symlink("/proc/self/ns/net", tmp_path / "alias")
+    (tmp_path / "other").write_text("")
     assert identify_netns(str(tmp_path)) is None
+    os.symlink("/proc/self/ns/net", tmp_path / "ours")
+    assert identify_netns(str(tmp_path)) == "ours"
     assert identify_netns(str(tmp_path / "missing")) is None

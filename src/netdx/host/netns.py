@@ -174,13 +174,11 @@ def _bind_etc(name: str) -> None:
 
 def identify_netns(run_dir: str = NETNS_RUN_DIR) -> str | None:
     """The name of the named network namespace this process is in, as `ip netns identify`
-    tells it (the /run/netns entry with the same inode as /proc/self/ns/net); None in the
-    initial namespace or an unnamed one. So `--netns X` and `ip netns exec X netdx` report
-    the same vantage point."""
+    tells it (the /run/netns entry with the same device and inode as /proc/self/ns/net);
+    None in a namespace without a name, the host's own as a rule. So `--netns X` and
+    `ip netns exec X netdx` report the same vantage point."""
     try:
         own = os.stat("/proc/self/ns/net")
-        if os.stat("/proc/1/ns/net").st_ino == own.st_ino:
-            return None  # the host's own namespace, even when someone named it
         names = sorted(os.listdir(run_dir))
     except OSError:
         return None
