@@ -189,7 +189,8 @@ async def run_plan(
         while True:
             batch = plan.next_probes()
             for probe in batch:
-                preload(probe)
+                if probe.budget.deadline(deadline) is not None:
+                    preload(probe)  # a probe with no budget left ends at once, unloaded
             for probe in batch:
                 steer = None
                 if isinstance(probe, Connect) and probe.steered:

@@ -19,7 +19,6 @@ from netdx.model import (
 )
 from netdx.model.vantage import in_netns
 from netdx.plan import (
-    WHOLE,
     AskAuthoritative,
     Budget,
     Cancel,
@@ -97,7 +96,8 @@ def test_port_target_connects_echoes_and_watches_the_next_hop() -> None:
     _, probes = routed(DB_PORT)
     assert kinds(probes) == ["Connect", "Echo", "ReadNeighbour"]
     connect = one(probes, Connect)
-    assert isinstance(connect, Connect) and connect.steered and connect.budget == WHOLE
+    assert isinstance(connect, Connect) and connect.steered
+    assert connect.budget == Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
     assert one(probes, Echo).budget == Budget(cap_s=limits.ECHO_MAX_S)
     watch = one(probes, ReadNeighbour)
     assert watch.budget.start_after_s == limits.NEIGHBOUR_PATIENCE_S

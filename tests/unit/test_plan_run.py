@@ -129,6 +129,17 @@ def test_budget_takes_a_share_a_cap_or_the_whole_deadline() -> None:
     assert Budget(floor_s=20.0).deadline(whole) is None
 
 
+def test_budget_reserve_leaves_room_for_what_follows() -> None:
+    """A reserve ends the probe that long before the command's deadline, but never takes
+    more than a quarter of what remains."""
+    whole = Deadline(time.monotonic() + 10.0)
+    reserved = Budget(reserve_s=0.15).deadline(whole)
+    assert reserved is not None and 9.7 < reserved.remaining() <= 9.85
+    short = Deadline(time.monotonic() + 0.2)
+    tight = Budget(reserve_s=0.15).deadline(short)
+    assert tight is not None and 0.1 < tight.remaining() <= 0.15
+
+
 def test_vantage_is_set_or_the_namespace_we_are_in(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check observes from the vantage it is given, else from the named namespace the
     process is in, else from this host (the tests run in the initial namespace)."""

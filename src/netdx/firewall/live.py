@@ -43,7 +43,8 @@ def host_runner(host: Host, deadline: Deadline) -> Runner:
     """A runner that executes argv on `host` within `deadline`."""
 
     def run(argv: Sequence[str]) -> RunResult:
-        return host.run(argv, timeout=max(0.1, deadline.remaining()))
+        # No floor: a capture that cannot start within the budget is not run (unknown).
+        return host.run(argv, timeout=deadline.remaining())
 
     return run
 

@@ -56,6 +56,9 @@ from netdx.plan.settings import CheckSettings
 
 ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answered"
 
+# The steered connect: until the deadline, less the follow-ups' reserve.
+CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
+
 
 def family_of(address: str) -> Family:
     return 6 if ":" in address else 4
@@ -182,7 +185,9 @@ class AddressPlan:
     def _connect_phase(self, port: int) -> None:
         # The SYN leaves first, as before: the echo and the watch only refine its wait.
         connect = self._desk.ask(
-            lambda i: Connect(id=i, budget=WHOLE, address=self.address, port=port, steered=True),
+            lambda i: Connect(
+                id=i, budget=CONNECT, address=self.address, port=port, steered=True
+            ),
             self._on_connect,
         )
         self._connect_id = connect.id

@@ -30,22 +30,25 @@ from netdx.model.server import ServerEvidence
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Budget:
     """A probe's share of the command's one deadline: start after `start_after_s`, then run
-    for `share` of what remains, at most `cap_s` seconds. A probe that would start with less
-    than `floor_s` left is not run (its result is `NotRun`)."""
+    for `share` of what remains, at most `cap_s` seconds, and end `reserve_s` (at most a
+    quarter of what remains) before the command's deadline, so that the probes that follow
+    it still fit in the budget. A probe that would start with less than `floor_s` left, or
+    once the deadline has passed, is not run (its result is `NotRun`)."""
 
     cap_s: float | None = None
     share: float = 1.0
     floor_s: float = 0.0
     start_after_s: float = 0.0
+    reserve_s: float = 0.0
 
     def deadline(self, whole: Deadline) -> Deadline | None:
         """The probe's own deadline, taken from `whole` now; None when below the floor."""
         remaining = whole.remaining()
-        if remaining < self.floor_s:
-            return None
-        if self.cap_s is None and self.share >= 1.0:
+        if remaining <= 0 or remaining < self.floor_s:
+            return None  # started past the deadline it would only overrun it
+        if self.cap_s is None and self.share >= 1.0 and self.reserve_s <= 0:
             return whole
-        seconds = remaining * self.share
+        seconds = min(remaining * self.share, remaining - min(self.reserve_s, remaining / 4))
         return whole.within(seconds if self.cap_s is None else min(seconds, self.cap_s))
 
 
