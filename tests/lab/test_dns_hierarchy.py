@@ -175,18 +175,18 @@ def test_stale_cache_after_a_record_change(lab: DnsLab) -> None:
 
 
 CHECK_SNIPPET = """
-import asyncio, sys
-from datetime import UTC, datetime
+import asyncio, sys, time
 from pathlib import Path
 from netdx.budget import Deadline
-from netdx.dns.verify import authoritative_answer, stale_cache
+from netdx.diagnose.dns_compare import stale_cache
+from netdx.dns.verify import authoritative_answer
 from netdx.probes.dns import resolve
 
 async def main():
     dns = await resolve("moved.example.lab", family=4, deadline=Deadline.after(3))
     auth = await authoritative_answer("moved.example.lab", "A", deadline=Deadline.after(3),
                                       root_hints=Path(sys.argv[1]))
-    finding = stale_cache(dns, auth, taken_at=datetime.now(UTC))
+    finding = stale_cache(dns.servers, auth, checked_at=time.time())
     print(finding.cause if finding else "none", auth.records[0].value)
 
 asyncio.run(main())

@@ -174,6 +174,8 @@ def nsd_conf(*, address: str, workdir: str, zones: tuple[str, ...]) -> str:
         f"  database: \"\"\n  zonesdir: \"{workdir}\"\n  pidfile: \"{workdir}/nsd.pid\"\n"
         f"  zonelistfile: \"{workdir}/zone.list\"\n  xfrdfile: \"{workdir}/xfrd.state\"\n"
         "  server-count: 1\n  verbosity: 0\n  hide-version: yes\n"
+        # Response rate limiting would drop answers to a benchmark's burst of queries.
+        "  rrl-ratelimit: 0\n  rrl-whitelist-ratelimit: 0\n"
         "remote-control:\n  control-enable: no\n"
     )
     return head + "".join(

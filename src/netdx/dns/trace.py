@@ -25,8 +25,7 @@ from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from netdx.dns.classify import FINAL_KINDS, LAME_KINDS, Classified, classify, fold, is_subdomain
-from netdx.dns.message import DnsResponse, QueryResult, Question
-from netdx.model.evidence import DnsRecord
+from netdx.model.evidence import DnsMessage, DnsQuestion, DnsRecord, DnsServerAnswer
 
 TraceStatus = Literal[
     "answer", "nxdomain", "nodata", "broken", "cname_loop", "cname_too_long", "too_deep",
@@ -63,7 +62,7 @@ class TraceQuery:
     server: str
     ns_name: str
     zone: str
-    question: Question
+    question: DnsQuestion
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,12 +109,12 @@ class LameServer:
 class TraceResult:
     """The finished walk."""
 
-    question: Question
+    question: DnsQuestion
     status: TraceStatus
     levels: tuple[TraceLevel, ...]
     answer: tuple[DnsRecord, ...] = ()  # the final records, CNAME chain first
     authority: tuple[str, ...] = ()  # ns_name/address that gave the final answer
-    response: DnsResponse | None = None  # that server's whole response (every section)
+    response: DnsMessage | None = None  # that server's whole response (every section)
     response_ms: float | None = None
     broken_at: str | None = None  # the zone where resolution broke
     detail: str = ""
@@ -177,7 +176,7 @@ class TraceMachine:
 
     def __init__(
         self,
-        question: Question,
+        question: DnsQuestion,
         roots: tuple[NameServer, ...],
         *,
         limits: TraceLimits | None = None,
@@ -223,7 +222,7 @@ class TraceMachine:
         out, self._outbox = self._outbox, []
         return out
 
-    def feed(self, query_id: int, result: QueryResult) -> None:
+    def feed(self, query_id: int, result: DnsServerAnswer) -> None:
         """Hand the walk the result of query `query_id` (late results are recorded too)."""
         child = self._child_of.pop(query_id, None)
         if child is not None:
@@ -237,8 +236,8 @@ class TraceMachine:
         prior = level.attempts[query_id]
         level.attempts[query_id] = replace(
             prior, outcome=verdict.kind, rtt_ms=result.elapsed_ms, detail=verdict.detail,
-            rcode=result.response.rcode if result.response else None,
-            flags=result.response.flags if result.response else (),
+            rcode=result.message.rcode if result.message else None,
+            flags=result.message.flags if result.message else (),
         )
         if level.outcome == "open" and not self.done:
             self._settle(level, verdict, prior, result)
@@ -295,7 +294,7 @@ class TraceMachine:
                 continue
             level.asked.add(address)
             qid = next(self._ids)
-            question = Question(name=level.qname, rtype=self.question.rtype)
+            question = DnsQuestion(name=level.qname, rtype=self.question.rtype)
             query = TraceQuery(id=qid, server=address, ns_name=server.name, zone=level.zone,
                                question=question)
             self._owner[qid] = level
@@ -310,7 +309,7 @@ class TraceMachine:
             level.unresolved[ns_name] = "too many nested lookups for name server addresses"
         else:
             level.children[ns_name] = TraceMachine(
-                Question(name=ns_name, rtype="A"), self._cache["."], limits=self.limits,
+                DnsQuestion(name=ns_name, rtype="A"), self._cache["."], limits=self.limits,
                 _ids=self._ids, _cache=self._cache, _depth=self._depth + 1,
                 _resolving=self._resolving,
             )
@@ -332,7 +331,7 @@ class TraceMachine:
                 self._check_broken(level)
 
     def _settle(self, level: _Level, verdict: Classified, prior: ServerAttempt,
-                result: QueryResult) -> None:
+                result: DnsServerAnswer) -> None:
         if verdict.kind == "referral":
             self._take_referral(level, verdict)
         elif verdict.kind == "cname":
@@ -349,7 +348,7 @@ class TraceMachine:
             self._finish(status, authority=(prior.ns_name, prior.address or ""),
                          detail=verdict.detail)
             if self._result is not None:
-                self._result = replace(self._result, response=result.response,
+                self._result = replace(self._result, response=result.message,
                                        response_ms=result.elapsed_ms)
         else:
             self._check_broken(level)
