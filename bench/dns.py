@@ -8,7 +8,8 @@ the import time (`python -X importtime`, median of 5) of netdx's transport and o
 dnspython modules the old probe imported, and the median round trip of N queries for
 www.example.lab A to the lab's nsd through each (dnspython only if it is installed).
 
-Two labs are built one after the other (namespaces `ndxh-dnsb-*`, torn down after):
+Two labs are built one after the other (the `dns-tree` and `dns-tree-dead` lab scenarios,
+namespaces `ndx-dns-*`, torn down after):
 - healthy: every server answers (aim: netdx ≤ 1.0× dig);
 - dead:    one silent server among the name servers of every level, root included
            (aim: netdx ≤ 0.2× dig).
@@ -43,7 +44,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent / "src"))
 
 NAME = "www.example.lab"
-PREFIX = "ndxh-dnsb-"
 
 
 def _wall(argv: list[str], runs: int) -> tuple[list[float], str]:
@@ -76,15 +76,19 @@ def worker(hints: str, runs: int) -> None:
 
 def measure(*, dead: bool, runs: int) -> dict[str, Any]:
     """Build one lab, time the three ways, tear it down."""
-    from netdx.dns.lab import DnsLab
+    from netdx.lab import Lab, dnstree
 
-    with DnsLab(prefix=PREFIX, dead_per_level=dead) as lab:
-        hints = str(lab.hints_path)
-        dig_ms, dig_out = _wall(lab.exec_argv("client", ["dig", "+trace", "+nodnssec", NAME]),
+    client = dnstree.CLIENT_HOST
+    with Lab(dnstree.scenario("dns-tree-dead" if dead else "dns-tree")) as lab:
+        assert lab.workdir is not None
+        hints_path = lab.workdir / "root.hints"
+        hints_path.write_text(dnstree.root_hints(dead_per_level=dead))
+        hints = str(hints_path)
+        dig_ms, dig_out = _wall(lab.exec_argv(client, ["dig", "+trace", "+nodnssec", NAME]),
                                 runs)
         cli = [sys.executable, "-m", "netdx.dns", "--trace", "--root-hints", hints, NAME]
-        cli_ms, cli_out = _wall(lab.exec_argv("client", cli), runs)
-        argv = lab.exec_argv("client", [sys.executable, __file__, "--worker", hints, str(runs)])
+        cli_ms, cli_out = _wall(lab.exec_argv(client, cli), runs)
+        argv = lab.exec_argv(client, [sys.executable, __file__, "--worker", hints, str(runs)])
         walk = json.loads(subprocess.run(argv, capture_output=True, text=True, timeout=300,
                                          check=True).stdout)
     return {
@@ -165,7 +169,7 @@ def transport_worker(runs: int) -> None:
 
 def measure_transport(runs: int) -> dict[str, Any]:
     """Import times here; round trips from the client namespace of a healthy lab."""
-    from netdx.dns.lab import DnsLab
+    from netdx.lab import Lab, dnstree
 
     imports: dict[str, float | None] = {}
     for name, modules in IMPORTS.items():
@@ -173,9 +177,9 @@ def measure_transport(runs: int) -> dict[str, Any]:
             imports[name] = import_ms(modules)
         except subprocess.CalledProcessError:
             imports[name] = None  # dnspython is not installed
-    with DnsLab(prefix=PREFIX, dead_per_level=False, resolver=False) as lab:
-        argv = lab.exec_argv("client", [sys.executable, __file__, "--transport-worker",
-                                        str(runs)])
+    with Lab(dnstree.scenario("dns-tree")) as lab:
+        argv = lab.exec_argv(dnstree.CLIENT_HOST, [sys.executable, __file__,
+                                                   "--transport-worker", str(runs)])
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
         if proc.returncode != 0:
             raise SystemExit(f"transport worker failed: {proc.stderr.strip()[-2000:]}")
