@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from netdx.dns.cli import _split_args, dns
 from netdx.dns.message import parse_response
 from netdx.dns.render import DnsReport, to_json, to_text
-from netdx.dns.trace import ServerAttempt, TraceLevel, TraceResult
+from netdx.model.dns_trace import ServerAttempt, TraceLevel, TraceResult
 from netdx.model.evidence import DnsExchange, DnsQuestion, DnsRecord, DnsServerAnswer
 
 WIRE = Path(__file__).parent / "fixtures" / "dnswire"

@@ -7,8 +7,9 @@ from collections.abc import Callable
 
 from netdx.budget import Deadline
 from netdx.diagnose.dns_trace import trace_findings
-from netdx.dns.trace import NameServer, TraceMachine, TraceQuery, TraceResult
+from netdx.dns.trace import TraceMachine, TraceQuery
 from netdx.dns.tracer import parse_root_hints, run_trace
+from netdx.model.dns_trace import NameServer, TraceResult
 from netdx.model.evidence import DnsExchange, DnsMessage, DnsQuestion, DnsRecord, DnsServerAnswer
 
 Server = Callable[[DnsQuestion], DnsServerAnswer | None]  # None: the server stays silent

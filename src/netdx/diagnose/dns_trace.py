@@ -17,7 +17,7 @@ dns.refused, dns.nxdomain.
 from __future__ import annotations
 
 from netdx.diagnose.dns_compare import compare_findings
-from netdx.dns.trace import LameServer, TraceLevel, TraceResult
+from netdx.model.dns_trace import LameServer, TraceLevel, TraceResult
 from netdx.model.evidence import DnsComparison, DnsServerAnswer
 from netdx.model.report import Finding
 

@@ -40,20 +40,6 @@ Kind = Literal[
 
 _NO_MESSAGE: frozenset[Kind] = frozenset({"timeout", "malformed", "bad_id", "error"})
 FINAL_KINDS = frozenset({"answer", "nxdomain", "nodata"})
-# Outcomes that make a server lame for the zone it was asked about.
-LAME_KINDS = frozenset(
-    {
-        "timeout",
-        "refused",
-        "servfail",
-        "rcode",
-        "not_authoritative",
-        "bad_referral",
-        "malformed",
-        "bad_id",
-        "error",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

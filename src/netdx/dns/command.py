@@ -13,9 +13,9 @@ from netdx.dns.compare import gather
 from netdx.dns.query import QueryOptions, query
 from netdx.dns.render import DnsReport
 from netdx.dns.resolvconf import parse_resolv_conf
-from netdx.dns.trace import TraceResult
 from netdx.dns.tracer import load_root_hints, run_trace
 from netdx.errors import UsageError
+from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
 
 

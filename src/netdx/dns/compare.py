@@ -17,8 +17,8 @@ from pathlib import Path
 from netdx.budget import Deadline
 from netdx.dns.query import query
 from netdx.dns.resolvconf import parse_resolv_conf, search_candidates
-from netdx.dns.trace import TraceResult
 from netdx.dns.verify import from_trace
+from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
 from netdx.probes.dns import system_resolve
 

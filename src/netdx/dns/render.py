@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from netdx.dns.trace import TraceLevel, TraceResult
+from netdx.model.dns_trace import TraceLevel, TraceResult
 from netdx.model.evidence import DnsComparison, DnsRecord, DnsServerAnswer
 from netdx.model.report import Finding
 

@@ -15,7 +15,8 @@ from typing import Any
 
 from netdx.budget import Deadline
 from netdx.dns.query import QueryOptions, query
-from netdx.dns.trace import NameServer, TraceLimits, TraceMachine, TraceQuery, TraceResult
+from netdx.dns.trace import TraceLimits, TraceMachine, TraceQuery
+from netdx.model.dns_trace import NameServer, TraceResult
 from netdx.model.evidence import DnsQuestion, DnsServerAnswer
 
 SYSTEM_ROOT_HINTS = (Path("/usr/share/dns/root.hints"), Path("/etc/unbound/root.hints"))

@@ -13,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from netdx.budget import Deadline
-from netdx.dns.trace import TraceResult
 from netdx.dns.tracer import load_root_hints, run_trace
+from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import CheckEvidence, DnsQuestion, DnsRecord, DnsServerAnswer
 
 AUTHORITATIVE = "authoritative"

@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 from netdx.diagnose import dns as check_rules
 from netdx.diagnose.dns_compare import compare_findings, stale_cache
-from netdx.dns.trace import TraceResult
 from netdx.dns.verify import from_trace, should_verify
+from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import (
     AddressEvidence,
     CheckEvidence,
