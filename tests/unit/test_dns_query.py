@@ -125,7 +125,7 @@ def test_silence_is_a_timeout_at_the_deadline() -> None:
             result = await ask(port, deadline=deadline)
         assert result.status == "timeout"
         assert deadline.expired
-        assert result.error == f"no answer within {result.elapsed_ms:.0f} ms"
+        assert result.error == "no answer before the deadline"
     asyncio.run(main())
 
 

@@ -93,8 +93,6 @@ async def query(
     if attempt.message is not None:
         status, error = status_of(attempt.message, question.rtype)
         records = attempt.message.answer
-    elif status == "timeout":
-        error = f"{error} within {elapsed_ms(start):.0f} ms"
     return DnsServerAnswer(
         server=label or server,
         qname=question.name,
@@ -182,7 +180,7 @@ def _finish_silent(attempt: _Attempt) -> _Attempt:
     if attempt.error is not None:
         attempt.status = "bad_id"
         return attempt
-    attempt.status, attempt.error = "timeout", "no answer"
+    attempt.status, attempt.error = "timeout", "no answer before the deadline"
     return attempt
 
 
@@ -192,7 +190,7 @@ async def _tcp(server: str, port: int, wire: bytes, question: DnsQuestion, msg_i
         async with asyncio.timeout(deadline.remaining()):
             return await _tcp_exchange(server, port, wire, question, msg_id)
     except TimeoutError:
-        return _Attempt(status="timeout", error="no answer over TCP")
+        return _Attempt(status="timeout", error="no answer over TCP before the deadline")
     except asyncio.IncompleteReadError as exc:
         got = len(exc.partial)
         return _Attempt(status="malformed", error=f"TCP stream closed after {got} bytes")
