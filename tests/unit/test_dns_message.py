@@ -241,3 +241,20 @@ def test_mutated_captures_never_escape_as_other_exceptions() -> None:
         except WireError:
             continue
         classify_response(response, qname="www.example.lab.", qtype="A", zone="lab.")
+
+
+def test_an_answer_with_its_whole_response_round_trips_through_the_codec() -> None:
+    """The one answer shape, with its exchange and every section of a real response, and a
+    comparison holding it, come back equal from the evidence codec."""
+    from netdx.model.codec import from_data, to_data
+    from netdx.model.evidence import DnsComparison, DnsExchange, DnsServerAnswer, NssResult
+
+    message = parse_response(wire("root_referral"))
+    answer = DnsServerAnswer(server="10.53.0.1", qname="www.example.lab.", rtype="A",
+                             status="nodata", records=message.answer, elapsed_ms=0.3,
+                             exchange=DnsExchange(port=53, transport="udp", message=message,
+                                                  recursion_desired=False, notes=("n",)))
+    assert from_data(DnsServerAnswer, to_data(answer)) == answer
+    compared = DnsComparison(name="www", rtype="A", servers=(answer,), checked_at=1.5,
+                             system=NssResult(name="www", status="ok", addresses=("10.0.0.1",)))
+    assert from_data(DnsComparison, to_data(compared)) == compared

@@ -107,6 +107,18 @@ def test_healthy_walk_records_each_zone_cut() -> None:
     assert trace_findings(result) == ()
 
 
+def test_a_finished_walk_round_trips_through_the_codec() -> None:
+    """A walk with lame servers (every level, attempt and the final response) is evidence the
+    codec rebuilds equal."""
+    from netdx.model.codec import from_data, to_data
+
+    world = dict(HEALTHY)
+    world["192.0.2.2"] = silent
+    result = drive(TraceMachine(WWW, ROOTS), world)
+    assert result.lame and result.response is not None
+    assert from_data(TraceResult, to_data(result)) == result
+
+
 def test_one_silent_server_per_level_is_lame_but_the_walk_goes_on() -> None:
     """A dead server at each level does not hold the walk; each is named as lame (warning)."""
     roots = (*ROOTS, NameServer(name="c.root.", addresses=("192.0.2.3",)))
