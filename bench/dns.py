@@ -8,8 +8,8 @@ the import time (`python -X importtime`, median of 5) of netdx's transport and o
 dnspython modules the old probe imported, and the median round trip of N queries for
 www.example.lab A to the lab's nsd through each (dnspython only if it is installed).
 
-Two labs are built one after the other (the `dns-tree` and `dns-tree-dead` lab scenarios,
-namespaces `ndx-dns-*`, torn down after):
+Two labs are built one after the other (the `dns-tree` lab scenario, then its variant with
+a dead server per level; namespaces `ndx-dns-*`, torn down after):
 - healthy: every server answers (aim: netdx ≤ 1.0× dig);
 - dead:    one silent server among the name servers of every level, root included
            (aim: netdx ≤ 0.2× dig).
@@ -79,7 +79,7 @@ def measure(*, dead: bool, runs: int) -> dict[str, Any]:
     from netdx.lab import Lab, dnstree
 
     client = dnstree.CLIENT_HOST
-    with Lab(dnstree.scenario("dns-tree-dead" if dead else "dns-tree")) as lab:
+    with Lab(dnstree.scenario(dead_per_level=dead)) as lab:
         assert lab.workdir is not None
         hints_path = lab.workdir / "root.hints"
         hints_path.write_text(dnstree.root_hints(dead_per_level=dead))
@@ -177,7 +177,7 @@ def measure_transport(runs: int) -> dict[str, Any]:
             imports[name] = import_ms(modules)
         except subprocess.CalledProcessError:
             imports[name] = None  # dnspython is not installed
-    with Lab(dnstree.scenario("dns-tree")) as lab:
+    with Lab(dnstree.scenario()) as lab:
         argv = lab.exec_argv(dnstree.CLIENT_HOST, [sys.executable, __file__,
                                                    "--transport-worker", str(runs)])
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)

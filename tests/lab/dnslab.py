@@ -45,8 +45,7 @@ def build(*, dead_per_level: bool = False) -> Iterator[DnsTree]:
     """Yield a started hierarchy; always torn down (processes, namespaces, files)."""
     if os.geteuid() != 0:
         pytest.fail("lab tests need root and network namespaces")
-    name = "dns-tree-dead" if dead_per_level else "dns-tree"
-    with Lab(dnstree.scenario(name)) as lab:
+    with Lab(dnstree.scenario(dead_per_level=dead_per_level)) as lab:
         assert lab.workdir is not None
         hints = lab.workdir / "root.hints"
         hints.write_text(dnstree.root_hints(dead_per_level=dead_per_level))

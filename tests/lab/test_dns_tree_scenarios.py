@@ -11,7 +11,7 @@ from netdx.lab import dnstree, leftovers, run_scenario
 pytestmark = pytest.mark.lab
 
 
-@pytest.mark.parametrize("name", list(dnstree.NAMES))
+@pytest.mark.parametrize("name", dnstree.NAMES)
 def test_family_scenario_verdict(name: str, lab_env: Path) -> None:
     """`netdx check` on the hierarchy's client names the expected cause within the
     scenario's budget (the check's own elapsed time), and the lab leaves nothing behind."""

@@ -156,6 +156,11 @@ def test_built_query_is_what_dig_sends_with_rd_cleared() -> None:
     recursive = build_query(DnsQuestion(name="www.example.lab", rtype="A"), msg_id=1,
                             recursion_desired=True)
     assert recursive[2:4] == b"\x01\x00" and b"\x00\x00\x01\x00\x01" in recursive
+    plain = build_query(DnsQuestion(name="www.example.lab", rtype="A"), msg_id=1,
+                        recursion_desired=True, edns=False)
+    # The same header (but ARCOUNT 0) and question, no OPT record.
+    assert plain[:10] == recursive[:10] and plain[10:12] == b"\x00\x00"
+    assert plain[12:] == recursive[12:-11]
 
 
 @pytest.mark.parametrize("name", ["a" * 64 + ".example.", "a..example.", "x." * 130])

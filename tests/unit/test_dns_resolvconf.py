@@ -20,10 +20,13 @@ options ndots:2 timeout:1 attempts:3
 
 
 def test_resolv_conf_keeps_three_valid_servers_search_and_ndots() -> None:
-    """Three nameservers at most (bad ones skipped), the search list, and ndots."""
+    """Three nameservers at most (bad ones skipped), the search list, ndots, and EDNS0 only
+    with `options edns0`."""
     conf = parse_resolv_conf(DEBIAN_RESOLV)
     assert conf == ResolvConf(nameservers=("10.0.0.53", "fe80::1%eth0", "10.0.0.54"),
                               search=("corp.example", "lab.corp.example"), ndots=2)
+    assert not conf.edns0
+    assert parse_resolv_conf("options rotate edns0\n").edns0
 
 
 def test_resolv_conf_last_domain_or_search_line_wins() -> None:

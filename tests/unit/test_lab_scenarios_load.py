@@ -43,7 +43,6 @@ EXPECTED = {
     "app-close-wait-leak": "app.close_wait_leak",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
-    "dns-tree-dead": "dns.nxdomain",
 }
 
 MINIMAL = """
@@ -72,8 +71,8 @@ def test_shipped_scenario_loads(path: Path) -> None:
 
 
 def test_every_documented_scenario_is_shipped() -> None:
-    """The shipped set is exactly the twenty-three documented failure modes and the two
-    scenarios of the dns-tree family."""
+    """The shipped set is exactly the twenty-three documented failure modes and the
+    dns-tree family's scenario."""
     assert {scenario.name for scenario in list_scenarios()} == set(EXPECTED)
 
 

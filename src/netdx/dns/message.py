@@ -100,14 +100,16 @@ def rtype_number(rtype: str) -> int:
     raise ValueError(f"unknown record type {rtype!r}")
 
 
-def build_query(question: DnsQuestion, *, msg_id: int, recursion_desired: bool) -> bytes:
-    """The wire form of a query, as dig sends it: EDNS0 with a 1232-byte payload.
+def build_query(question: DnsQuestion, *, msg_id: int, recursion_desired: bool,
+                edns: bool = True) -> bytes:
+    """The wire form of a query, as dig sends it: EDNS0 with a 1232-byte payload (without
+    EDNS, as glibc's stub resolver asks unless resolv.conf says `options edns0`).
     ValueError when the name cannot be put on the wire."""
     flags = 0x0100 if recursion_desired else 0
-    header = struct.pack("!HHHHHH", msg_id, flags, 1, 0, 0, 1)
+    header = struct.pack("!HHHHHH", msg_id, flags, 1, 0, 0, 1 if edns else 0)
     qclass = CLASSES.get(question.rclass, 1)
     body = encode_name(question.name) + struct.pack("!HH", rtype_number(question.rtype), qclass)
-    opt = b"\x00" + struct.pack("!HHIH", TYPES["OPT"], EDNS_PAYLOAD, 0, 0)
+    opt = b"\x00" + struct.pack("!HHIH", TYPES["OPT"], EDNS_PAYLOAD, 0, 0) if edns else b""
     return header + body + opt
 
 

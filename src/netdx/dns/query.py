@@ -39,12 +39,13 @@ FIRST_RETRY_S = 1.0  # UDP is sent again after 1 s of silence, then 2 s, 4 s... 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class QueryOptions:
     """How to ask: recursion desired (off for a trace), UDP first or TCP only, the port,
-    and when to send a silent UDP query again (None: never)."""
+    when to send a silent UDP query again (None: never), and whether to use EDNS0."""
 
     recursion_desired: bool = True
     tcp_only: bool = False
     port: int = DNS_PORT
     first_retry_s: float | None = FIRST_RETRY_S
+    edns: bool = True
 
 
 @dataclass(slots=True)
@@ -74,7 +75,8 @@ async def query(
     msg_id = secrets.randbelow(0x10000)
     transport: DnsTransport = "tcp" if opts.tcp_only else "udp"
     try:
-        wire = build_query(question, msg_id=msg_id, recursion_desired=opts.recursion_desired)
+        wire = build_query(question, msg_id=msg_id, recursion_desired=opts.recursion_desired,
+                           edns=opts.edns)
     except ValueError as exc:
         attempt = _Attempt(status="error", error=f"invalid name: {exc}")
     else:

@@ -22,16 +22,19 @@ class ResolvConf:
     nameservers: tuple[str, ...]
     search: tuple[str, ...] = ()
     ndots: int = 1
+    edns0: bool = False  # `options edns0`: glibc then asks with EDNS0
 
 
 def parse_resolv_conf(text: str, *, hostname: str = "") -> ResolvConf:
     """Read resolv.conf like glibc's res_init: the last `domain`/`search` line wins, at most
     three nameservers (lines that are not an IP address skipped), `options ndots:n` (capped
-    at 15). Without a nameserver line glibc asks 127.0.0.1; without domain/search it
-    searches the domain of `hostname`. A line starting with `#` or `;` matches no keyword."""
+    at 15) and `options edns0`. Without a nameserver line glibc asks 127.0.0.1; without
+    domain/search it searches the domain of `hostname`. A line starting with `#` or `;`
+    matches no keyword."""
     servers: list[str] = []
     search: tuple[str, ...] | None = None
     ndots = 1
+    edns0 = False
     for line in text.split("\n"):
         keyword, _, rest = line.replace("\t", " ").partition(" ")
         values = rest.split()
@@ -44,6 +47,7 @@ def parse_resolv_conf(text: str, *, hostname: str = "") -> ResolvConf:
             search = tuple(values)
         elif keyword == "options":
             ndots = _ndots_option(values, ndots)
+            edns0 = edns0 or "edns0" in values
     if search is None:
         _, dot, domain = hostname.partition(".")
         search = (domain,) if dot and domain else ()
@@ -51,6 +55,7 @@ def parse_resolv_conf(text: str, *, hostname: str = "") -> ResolvConf:
         nameservers=tuple(servers) or (DEFAULT_SERVER,),
         search=tuple(d.rstrip(".") for d in search if d.rstrip(".")),
         ndots=ndots,
+        edns0=edns0,
     )
 
 

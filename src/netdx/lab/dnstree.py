@@ -179,7 +179,7 @@ def zone_text(zone: str, *, dead_per_level: bool, moved: str = MOVED_OLD) -> str
 
 LINK = "dnshub"
 CLIENT_HOST, RESOLVER_HOST, DEAD_HOST = "dns-client", "dns-resolver", "dns-dead"
-NAMES = {"dns-tree": False, "dns-tree-dead": True}  # scenario name -> dead_per_level
+NAMES = ("dns-tree",)  # the scenarios `netdx lab` lists and runs
 _DROP_ALL = (
     "table inet ndx {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n"
 )
@@ -197,10 +197,13 @@ def nsd_service(server: LabServer, *, dead_per_level: bool, moved: str = MOVED_O
     return Service(host=host_name(server), kind="dns", listen=server.address, zone_files=zones)
 
 
-def scenario(name: str = "dns-tree") -> Scenario:
-    """The hierarchy as a lab scenario (`dns-tree`, or `dns-tree-dead` with one silent
-    server per level). Its own check asks the client's resolver for a missing name."""
-    dead = NAMES[name]
+def scenario(*, dead_per_level: bool = False) -> Scenario:
+    """The hierarchy as a lab scenario: `dns-tree`, whose own check asks the client's
+    resolver for a missing name. With `dead_per_level` (`dns-tree-dead`, for the trace
+    tests and the benchmark) one silent server sits at every level; it is not listed, as
+    how long unbound takes to get past them depends on which server it happens to try."""
+    dead = dead_per_level
+    name = "dns-tree-dead" if dead else "dns-tree"
     hub: list[tuple[str, tuple[str, ...]]] = [(host_name(s), (s.address,)) for s in servers()]
     hub += [(DEAD_HOST, DEAD), (RESOLVER_HOST, (RESOLVER,)), (CLIENT_HOST, (CLIENT,))]
     hosts = [Host(name=h, interfaces=(Interface(link=LINK,
@@ -227,13 +230,13 @@ def scenario(name: str = "dns-tree") -> Scenario:
         client=CLIENT_HOST,
         check=("nothere.example.lab:80",),
         expect="dns.nxdomain",
-        max_seconds=10.0 if dead else 4.0,
+        max_seconds=4.0,
     )
 
 
 def scenarios() -> tuple[Scenario, ...]:
-    """Every scenario of the family."""
-    return tuple(scenario(name) for name in NAMES)
+    """Every scenario of the family that `netdx lab` lists."""
+    return (scenario(),)
 
 
 def moved_services(running: Sequence[Service], address: str, *,

@@ -219,9 +219,10 @@ async def query_servers(
     """Ask every server (resolv.conf's, or `servers` given as `ADDR` / `ADDR#PORT`) for the
     A and/or AAAA records of `name`, all at once, each bounded by `deadline`.
 
-    Search list and ndots come from resolv.conf in both cases. Per server and type the
-    candidates are tried in the stub resolver's order until one has addresses; a timeout,
-    a network error or REFUSED stops the walk (glibc moves on to the next server there).
+    Search list, ndots and `options edns0` come from resolv.conf in both cases. Per server
+    and type the candidates are tried in the stub resolver's order until one has addresses;
+    a timeout, a network error or REFUSED stops the walk (glibc moves on to the next server
+    there).
     UDP is retransmitted after 1 s, 2 s, ... while the deadline allows; a truncated answer
     is asked again over TCP. ValueError for a malformed `servers` entry.
     """
@@ -232,7 +233,8 @@ async def query_servers(
     rtypes = {None: ("A", "AAAA"), 4: ("A",), 6: ("AAAA",)}[family]
     answers = await asyncio.gather(
         *(
-            _ask_one_server(label, address, port, candidates, rtype, deadline)
+            _ask_one_server(label, address, port, candidates, rtype, deadline,
+                            edns=conf.edns0)
             for label, address, port in targets
             for rtype in rtypes
         )
@@ -256,10 +258,13 @@ async def _ask_one_server(
     candidates: tuple[str, ...],
     rtype: str,
     deadline: Deadline,
+    *,
+    edns: bool,
 ) -> DnsServerAnswer:
     start = time.monotonic()
     tried: list[DnsServerAnswer] = []
-    options = QueryOptions(port=port)
+    # Asked the way glibc asks: EDNS0 only with `options edns0`.
+    options = QueryOptions(port=port, edns=edns)
     for qname in candidates:
         answer = await query(address, DnsQuestion(name=qname + ".", rtype=rtype),
                              deadline=deadline, options=options, label=label)
