@@ -12,11 +12,11 @@ from netdx.diagnose.dns_trace import dns_findings
 from netdx.dns.compare import gather
 from netdx.dns.query import QueryOptions, query
 from netdx.dns.render import DnsReport
-from netdx.dns.resolvconf import parse_resolv_conf
 from netdx.dns.tracer import load_root_hints, run_trace
 from netdx.errors import UsageError
 from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
+from netdx.probes.dns import read_resolv_conf
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,8 +90,4 @@ async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceRes
 
 def _default_server(resolv_conf: Path) -> str:
     """The first nameserver, read glibc's way (127.0.0.1 when the file names none)."""
-    try:
-        text = resolv_conf.read_text(errors="replace")
-    except OSError:
-        text = ""
-    return parse_resolv_conf(text).nameservers[0]
+    return read_resolv_conf(str(resolv_conf)).nameservers[0]

@@ -10,24 +10,23 @@ answer from the trace.
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from pathlib import Path
 
 from netdx.budget import Deadline
 from netdx.dns.query import query
-from netdx.dns.resolvconf import parse_resolv_conf, search_candidates
+from netdx.dns.resolvconf import search_candidates
 from netdx.dns.verify import from_trace
 from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
-from netdx.probes.dns import system_resolve
+from netdx.probes.dns import read_resolv_conf, system_resolve
 
 
 async def gather(name: str, rtype: str, trace: TraceResult | None, *, deadline: Deadline,
                  hosts_path: Path = Path("/etc/hosts"),
                  resolv_path: Path = Path("/etc/resolv.conf")) -> DnsComparison:
     """Ask getaddrinfo and every server about `name`, all at once, before `deadline`."""
-    conf = parse_resolv_conf(_read(resolv_path), hostname=socket.gethostname())
+    conf = read_resolv_conf(str(resolv_path))
     names = search_candidates(name, search=conf.search, ndots=conf.ndots)
     jobs = [(server, f"{qname}.") for server in conf.nameservers for qname in names]
     system, answers = await asyncio.gather(
@@ -40,10 +39,3 @@ async def gather(name: str, rtype: str, trace: TraceResult | None, *, deadline: 
     return DnsComparison(name=name, rtype=rtype, system=system, servers=servers,
                          authoritative=from_trace(trace) if trace is not None else None,
                          checked_at=time.time())
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(errors="replace")
-    except OSError:
-        return ""  # glibc then asks 127.0.0.1, as parse_resolv_conf does

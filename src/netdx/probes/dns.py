@@ -226,7 +226,7 @@ async def query_servers(
     UDP is retransmitted after 1 s, 2 s, ... while the deadline allows; a truncated answer
     is asked again over TCP. ValueError for a malformed `servers` entry.
     """
-    conf = _read_resolv_conf(resolv_conf)
+    conf = read_resolv_conf(resolv_conf)
     chosen = servers if servers is not None else conf.nameservers
     targets = [(spec, *parse_server(spec)) for spec in chosen]
     candidates = search_candidates(name, search=conf.search, ndots=conf.ndots)
@@ -242,7 +242,9 @@ async def query_servers(
     return DnsQueryResult(answers=tuple(answers), configured_servers=chosen, search=conf.search)
 
 
-def _read_resolv_conf(path: str) -> ResolvConf:
+def read_resolv_conf(path: str) -> ResolvConf:
+    """resolv.conf at `path` as glibc reads it (`dns.resolvconf`); a missing or unreadable
+    file is an empty one, as for glibc (which then asks 127.0.0.1)."""
     try:
         with open(path, encoding="utf-8", errors="replace") as f:
             text = f.read()
