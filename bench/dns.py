@@ -1,8 +1,15 @@
 """Time `netdx dns --trace` against `dig +trace` on the lab hierarchy, in the same run.
 
     sudo .venv/bin/python bench/dns.py [--runs N] [--json]
+    sudo .venv/bin/python bench/dns.py --transport [--runs N]
 
-Two labs are built one after the other (namespaces `ndxh-dnsb-*`, torn down after):
+`--transport` measures the DNS transport instead (the figures behind netdx's own codec):
+the import time (`python -X importtime`, median of 5) of netdx's transport and of the
+dnspython modules the old probe imported, and the median round trip of N queries for
+www.example.lab A to the lab's nsd through each (dnspython only if it is installed).
+
+Two labs are built one after the other (the `dns-tree` lab scenario, then its variant with
+a dead server per level; namespaces `ndx-dns-*`, torn down after):
 - healthy: every server answers (aim: netdx ≤ 1.0× dig);
 - dead:    one silent server among the name servers of every level, root included
            (aim: netdx ≤ 0.2× dig).
@@ -37,7 +44,6 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 sys.path.insert(0, str(_HERE.parent / "src"))
 
 NAME = "www.example.lab"
-PREFIX = "ndxh-dnsb-"
 
 
 def _wall(argv: list[str], runs: int) -> tuple[list[float], str]:
@@ -54,14 +60,14 @@ def _wall(argv: list[str], runs: int) -> tuple[list[float], str]:
 def worker(hints: str, runs: int) -> None:
     """Inside the client namespace: run the walk `runs` times, print per-run ms as JSON."""
     from netdx.budget import Deadline
-    from netdx.dns.message import Question
     from netdx.dns.tracer import load_root_hints, run_trace
+    from netdx.model.evidence import DnsQuestion
 
     roots, _ = load_root_hints(Path(hints))
     times, statuses = [], []
     for _ in range(runs):
         start = time.perf_counter()
-        result = asyncio.run(run_trace(Question(name=NAME + ".", rtype="A"), roots,
+        result = asyncio.run(run_trace(DnsQuestion(name=NAME + ".", rtype="A"), roots,
                                        deadline=Deadline.after(10.0)))
         times.append((time.perf_counter() - start) * 1000)
         statuses.append(result.status)
@@ -70,15 +76,19 @@ def worker(hints: str, runs: int) -> None:
 
 def measure(*, dead: bool, runs: int) -> dict[str, Any]:
     """Build one lab, time the three ways, tear it down."""
-    from netdx.dns.lab import DnsLab
+    from netdx.lab import Lab, dnstree
 
-    with DnsLab(prefix=PREFIX, dead_per_level=dead) as lab:
-        hints = str(lab.hints_path)
-        dig_ms, dig_out = _wall(lab.exec_argv("client", ["dig", "+trace", "+nodnssec", NAME]),
+    client = dnstree.CLIENT_HOST
+    with Lab(dnstree.scenario(dead_per_level=dead)) as lab:
+        assert lab.workdir is not None
+        hints_path = lab.workdir / "root.hints"
+        hints_path.write_text(dnstree.root_hints(dead_per_level=dead))
+        hints = str(hints_path)
+        dig_ms, dig_out = _wall(lab.exec_argv(client, ["dig", "+trace", "+nodnssec", NAME]),
                                 runs)
         cli = [sys.executable, "-m", "netdx.dns", "--trace", "--root-hints", hints, NAME]
-        cli_ms, cli_out = _wall(lab.exec_argv("client", cli), runs)
-        argv = lab.exec_argv("client", [sys.executable, __file__, "--worker", hints, str(runs)])
+        cli_ms, cli_out = _wall(lab.exec_argv(client, cli), runs)
+        argv = lab.exec_argv(client, [sys.executable, __file__, "--worker", hints, str(runs)])
         walk = json.loads(subprocess.run(argv, capture_output=True, text=True, timeout=300,
                                          check=True).stdout)
     return {
@@ -90,6 +100,95 @@ def measure(*, dead: bool, runs: int) -> dict[str, Any]:
         "dig_answered": "10.53.1.10" in dig_out,
         "netdx_answered": "10.53.1.10" in cli_out and set(walk["status"]) == {"answer"},
     }
+
+
+IMPORTS = {
+    "netdx.dns.query": ["netdx.dns.query"],
+    "dnspython": ["dns.message", "dns.asyncquery", "dns.asyncbackend", "dns.rcode",
+                  "dns.rdatatype", "dns.flags"],
+}
+
+
+def import_ms(modules: list[str]) -> float:
+    """Median over 5 interpreters of the cumulative import time of `modules` (ms), on top of
+    what every netdx run imports anyway (asyncio, the model, the budget)."""
+    runs = []
+    for _ in range(5):
+        proc = subprocess.run([sys.executable, "-X", "importtime", "-c",
+                               "import asyncio, socket, secrets, netdx.model.evidence, "
+                               "netdx.budget; import " + ", ".join(modules)],
+                              capture_output=True, text=True, timeout=60, check=True)
+        total = 0
+        for line in proc.stderr.splitlines():
+            fields = line.split("|")
+            if len(fields) == 3 and fields[2].strip() in modules and fields[2][1:2] != " ":
+                total += int(fields[1])
+        runs.append(total / 1000)
+    return round(statistics.median(runs), 1)
+
+
+def transport_worker(runs: int) -> None:
+    """Inside the client namespace: round trips through each transport, as JSON."""
+    from netdx.budget import Deadline
+    from netdx.dns.query import QueryOptions, query
+    from netdx.model.evidence import DnsQuestion
+
+    server, question = "10.53.0.21", DnsQuestion(name=NAME + ".", rtype="A")
+    options = QueryOptions(recursion_desired=False)
+
+    async def own() -> list[float]:
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            answer = await query(server, question, deadline=Deadline.after(2), options=options)
+            times.append((time.perf_counter() - start) * 1000)
+            assert answer.status == "ok", answer
+        return times
+
+    async def theirs() -> list[float]:
+        import dns.asyncquery
+        import dns.flags
+        import dns.message
+
+        times = []
+        for _ in range(runs):
+            start = time.perf_counter()
+            msg = dns.message.make_query(question.name, "A", use_edns=0, payload=1232)
+            msg.flags &= ~dns.flags.RD
+            await dns.asyncquery.udp(msg, server, timeout=2)
+            times.append((time.perf_counter() - start) * 1000)
+        return times
+
+    out: dict[str, Any] = {"own_ms": asyncio.run(own())}
+    try:
+        out["dnspython_ms"] = asyncio.run(theirs())
+    except ImportError:
+        out["dnspython_ms"] = None
+    print(json.dumps(out))
+
+
+def measure_transport(runs: int) -> dict[str, Any]:
+    """Import times here; round trips from the client namespace of a healthy lab."""
+    from netdx.lab import Lab, dnstree
+
+    imports: dict[str, float | None] = {}
+    for name, modules in IMPORTS.items():
+        try:
+            imports[name] = import_ms(modules)
+        except subprocess.CalledProcessError:
+            imports[name] = None  # dnspython is not installed
+    with Lab(dnstree.scenario()) as lab:
+        argv = lab.exec_argv(dnstree.CLIENT_HOST, [sys.executable, __file__,
+                                                   "--transport-worker", str(runs)])
+        proc = subprocess.run(argv, capture_output=True, text=True, timeout=300, check=False)
+        if proc.returncode != 0:
+            raise SystemExit(f"transport worker failed: {proc.stderr.strip()[-2000:]}")
+        trips = json.loads(proc.stdout)
+    return {"import_ms": imports,
+            "round_trip_median_ms": {k.removesuffix("_ms"): (round(statistics.median(v), 3)
+                                                              if v else None)
+                                     for k, v in trips.items()},
+            "runs": runs}
 
 
 def _stats(times: list[float]) -> dict[str, float]:
@@ -116,10 +215,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--transport", action="store_true",
+                        help="measure the DNS transport (imports and round trips)")
     parser.add_argument("--worker", nargs=2, metavar=("HINTS", "RUNS"), help=argparse.SUPPRESS)
+    parser.add_argument("--transport-worker", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         worker(args.worker[0], int(args.worker[1]))
+        return 0
+    if args.transport_worker:
+        transport_worker(args.transport_worker)
+        return 0
+    if args.transport:
+        print(json.dumps(measure_transport(args.runs), indent=2))
         return 0
     rows = [measure(dead=False, runs=args.runs), measure(dead=True, runs=args.runs)]
     print(json.dumps(rows, indent=2) if args.json else _table(rows))

@@ -8,20 +8,19 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from dnslab import build, causes, dig, dig_records, netdx_dns
+from dnslab import DnsTree, build, causes, dig, dig_records, netdx_dns
 
-from netdx.dns import labzones as z
-from netdx.dns.lab import DnsLab
+from netdx.lab import dnstree as z
 
 pytestmark = pytest.mark.lab
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[DnsLab]:
+def lab() -> Iterator[DnsTree]:
     yield from build()
 
 
-def trace(lab: DnsLab, name: str, *extra: str) -> tuple[int, dict[str, Any]]:
+def trace(lab: DnsTree, name: str, *extra: str) -> tuple[int, dict[str, Any]]:
     return netdx_dns(lab, name, *extra, "--trace", "--root-hints", str(lab.hints_path))
 
 
@@ -36,7 +35,7 @@ def answer_set(records: list[dict[str, Any]]) -> set[tuple[str, int, str, str]]:
      ("_ldap._tcp.example.lab", "SRV"), ("alias.example.lab", "CNAME"),
      ("big.example.lab", "TXT"), ("nothere.example.lab", "A")],
 )
-def test_direct_answers_agree_with_dig(lab: DnsLab, name: str, rtype: str) -> None:
+def test_direct_answers_agree_with_dig(lab: DnsTree, name: str, rtype: str) -> None:
     """Every section, TTL and the rcode of an authoritative answer match dig's exactly."""
     code, doc = netdx_dns(lab, name, rtype, "@10.53.0.21", "--norecurse")
     text = dig(lab, "@10.53.0.21", "+norecurse", "+noall", "+answer", "+authority",
@@ -49,7 +48,7 @@ def test_direct_answers_agree_with_dig(lab: DnsLab, name: str, rtype: str) -> No
     assert code == (1 if doc["rcode"] == "NXDOMAIN" else 0)
 
 
-def test_truncated_answer_is_retried_over_tcp(lab: DnsLab) -> None:
+def test_truncated_answer_is_retried_over_tcp(lab: DnsTree) -> None:
     """The 1.5 kB TXT record comes back whole over TCP after TC over UDP."""
     _, doc = netdx_dns(lab, "big.example.lab", "TXT", "@10.53.0.21")
     assert doc["transport"] == "tcp"
@@ -57,7 +56,7 @@ def test_truncated_answer_is_retried_over_tcp(lab: DnsLab) -> None:
     assert len(doc["answer"][0]["value"]) > 1500
 
 
-def test_reverse_lookup_through_the_resolver(lab: DnsLab) -> None:
+def test_reverse_lookup_through_the_resolver(lab: DnsTree) -> None:
     """-x asks the PTR through resolv.conf's server (unbound), which walks the lab."""
     code, doc = netdx_dns(lab, "-x", "10.53.1.10")
     assert code == 0
@@ -65,7 +64,7 @@ def test_reverse_lookup_through_the_resolver(lab: DnsLab) -> None:
     assert [r["value"] for r in doc["answer"]] == ["www.example.lab."]
 
 
-def test_healthy_trace_agrees_with_dig_trace(lab: DnsLab) -> None:
+def test_healthy_trace_agrees_with_dig_trace(lab: DnsTree) -> None:
     """The walk takes root → lab. → example.lab. and ends in dig +trace's final answer."""
     code, doc = trace(lab, "www.example.lab")
     assert code == 0
@@ -78,7 +77,7 @@ def test_healthy_trace_agrees_with_dig_trace(lab: DnsLab) -> None:
     assert answer_set(doc["trace_result"]["answer"]) == theirs
 
 
-def test_lame_servers_beside_a_working_one_are_a_warning(lab: DnsLab) -> None:
+def test_lame_servers_beside_a_working_one_are_a_warning(lab: DnsTree) -> None:
     """partial.lab.: one server answers, one refuses, one is silent: lame_delegation (warn)."""
     code, doc = trace(lab, "www.partial.lab")
     assert code == 0
@@ -88,7 +87,7 @@ def test_lame_servers_beside_a_working_one_are_a_warning(lab: DnsLab) -> None:
     assert [r["value"] for r in doc["trace_result"]["answer"]] == ["10.53.2.10"]
 
 
-def test_delegation_whose_servers_are_gone_or_refuse_breaks(lab: DnsLab) -> None:
+def test_delegation_whose_servers_are_gone_or_refuse_breaks(lab: DnsTree) -> None:
     """gone.lab.: a silent and a refusing server: broken at gone.lab., lame_delegation (fail)."""
     code, doc = trace(lab, "www.gone.lab")
     assert code == 1
@@ -97,7 +96,7 @@ def test_delegation_whose_servers_are_gone_or_refuse_breaks(lab: DnsLab) -> None
     assert causes(doc) == {"dns.lame_delegation": "fail"}
 
 
-def test_servfail_from_a_broken_delegation(lab: DnsLab) -> None:
+def test_servfail_from_a_broken_delegation(lab: DnsTree) -> None:
     """The resolver answers SERVFAIL for refused.lab., like dig sees; the trace says why."""
     code, doc = netdx_dns(lab, "www.refused.lab")
     assert code == 1 and doc["rcode"] == "SERVFAIL"
@@ -108,7 +107,7 @@ def test_servfail_from_a_broken_delegation(lab: DnsLab) -> None:
     assert walked["lame"][0]["reason"] == "refused"
 
 
-def test_nxdomain_from_the_authoritative_servers(lab: DnsLab) -> None:
+def test_nxdomain_from_the_authoritative_servers(lab: DnsTree) -> None:
     """A missing name is dns.nxdomain, said by the servers of example.lab."""
     code, doc = trace(lab, "nothere.example.lab")
     assert code == 1
@@ -116,20 +115,20 @@ def test_nxdomain_from_the_authoritative_servers(lab: DnsLab) -> None:
     assert doc["trace_result"]["authority"][1] in ("10.53.0.21", "10.53.0.22")
 
 
-def test_cname_to_a_missing_name(lab: DnsLab) -> None:
+def test_cname_to_a_missing_name(lab: DnsTree) -> None:
     """dangling → nothere.example.lab (NXDOMAIN) is dns.dangling_cname."""
     code, doc = trace(lab, "dangling.example.lab")
     assert code == 1
     assert causes(doc) == {"dns.dangling_cname": "fail"}
 
 
-def test_cname_loop_in_a_real_zone(lab: DnsLab) -> None:
+def test_cname_loop_in_a_real_zone(lab: DnsTree) -> None:
     """loop1 ↔ loop2 ends at once as dns.cname_loop."""
     code, doc = trace(lab, "loop1.example.lab")
     assert code == 1 and causes(doc) == {"dns.cname_loop": "fail"}
 
 
-def test_glueless_name_server_is_found(lab: DnsLab) -> None:
+def test_glueless_name_server_is_found(lab: DnsTree) -> None:
     """outside.lab. is served by ns-out.example.lab (no glue): looked up, then asked."""
     code, doc = trace(lab, "www.outside.lab")
     assert code == 0
@@ -137,7 +136,7 @@ def test_glueless_name_server_is_found(lab: DnsLab) -> None:
     assert [(s["name"], s["address"]) for s in last] == [("ns-out.example.lab.", "10.53.0.21")]
 
 
-def test_stale_etc_hosts_pin(lab: DnsLab) -> None:
+def test_stale_etc_hosts_pin(lab: DnsTree) -> None:
     """/etc/hosts pins pinned.example.lab to an old address: dns.hosts_override (fail)."""
     code, doc = netdx_dns(lab, "pinned.example.lab", "--compare", "--root-hints",
                           str(lab.hints_path))
@@ -149,14 +148,14 @@ def test_stale_etc_hosts_pin(lab: DnsLab) -> None:
     assert rows["authoritative"]["addresses"] == [z.PINNED_DNS]
 
 
-def test_search_domain_surprise(lab: DnsLab) -> None:
+def test_search_domain_surprise(lab: DnsTree) -> None:
     """db.corp resolves only as db.corp.example.lab through the search list: a warning."""
     code, doc = netdx_dns(lab, "db.corp", "--compare", "--root-hints", str(lab.hints_path))
     assert causes(doc) == {"dns.search_domain": "warn"}
     assert code == 0
 
 
-def test_stale_cache_after_a_record_change(lab: DnsLab) -> None:
+def test_stale_cache_after_a_record_change(lab: DnsTree) -> None:
     """unbound keeps the old address for the 3600 s TTL after the zone changed: stale_cache."""
     _, before = netdx_dns(lab, "moved.example.lab")
     assert [r["value"] for r in before["answer"]] == [z.MOVED_OLD]
@@ -175,25 +174,25 @@ def test_stale_cache_after_a_record_change(lab: DnsLab) -> None:
 
 
 CHECK_SNIPPET = """
-import asyncio, sys
-from datetime import UTC, datetime
+import asyncio, sys, time
 from pathlib import Path
 from netdx.budget import Deadline
-from netdx.dns.verify import authoritative_answer, stale_cache
+from netdx.diagnose.dns_compare import stale_cache
+from netdx.dns.verify import authoritative_answer
 from netdx.probes.dns import resolve
 
 async def main():
     dns = await resolve("moved.example.lab", family=4, deadline=Deadline.after(3))
     auth = await authoritative_answer("moved.example.lab", "A", deadline=Deadline.after(3),
                                       root_hints=Path(sys.argv[1]))
-    finding = stale_cache(dns, auth, taken_at=datetime.now(UTC))
+    finding = stale_cache(dns.servers, auth, checked_at=time.time())
     print(finding.cause if finding else "none", auth.records[0].value)
 
 asyncio.run(main())
 """
 
 
-def test_check_evidence_is_verified_against_the_trace(lab: DnsLab) -> None:
+def test_check_evidence_is_verified_against_the_trace(lab: DnsTree) -> None:
     """The `netdx check` path: probe evidence from unbound vs the trace gives stale_cache."""
     import subprocess
     import sys
@@ -203,7 +202,7 @@ def test_check_evidence_is_verified_against_the_trace(lab: DnsLab) -> None:
     assert out.split() == ["dns.stale_cache", z.MOVED_NEW]
 
 
-def test_referral_loop_in_a_real_delegation(lab: DnsLab) -> None:
+def test_referral_loop_in_a_real_delegation(lab: DnsTree) -> None:
     """loop.lab. is delegated to the lab. server, which refers back to itself: broken, lame."""
     code, doc = trace(lab, "www.loop.lab", "--timeout", "3")
     assert code == 1
@@ -212,7 +211,7 @@ def test_referral_loop_in_a_real_delegation(lab: DnsLab) -> None:
     assert causes(doc) == {"dns.lame_delegation": "fail"}
 
 
-def test_fifty_step_cname_chain_in_a_real_zone(lab: DnsLab) -> None:
+def test_fifty_step_cname_chain_in_a_real_zone(lab: DnsTree) -> None:
     """nsd's 50-step chain ends as dns.cname_chain_too_long, well within the deadline."""
     code, doc = trace(lab, "chain0.example.lab", "--timeout", "3")
     assert code == 1
@@ -220,7 +219,7 @@ def test_fifty_step_cname_chain_in_a_real_zone(lab: DnsLab) -> None:
     assert doc["total_ms"] < 3000
 
 
-def test_reverse_trace_and_tcp_only(lab: DnsLab) -> None:
+def test_reverse_trace_and_tcp_only(lab: DnsTree) -> None:
     """-x with --trace walks root → 10.in-addr.arpa.; --tcp asks over TCP like dig +tcp."""
     code, doc = trace(lab, "-x", "10.53.1.10")
     assert code == 0
@@ -232,7 +231,7 @@ def test_reverse_trace_and_tcp_only(lab: DnsLab) -> None:
         dig(lab, "@10.53.0.21", "+tcp", "+noall", "+answer", "www.example.lab"))
 
 
-def test_netdx_check_names_the_stale_cache(lab: DnsLab) -> None:
+def test_netdx_check_names_the_stale_cache(lab: DnsTree) -> None:
     """`netdx check` on a name whose resolver still serves the old address blames the
     stale cache (with the authoritative answer as evidence), not the failed connection."""
     import subprocess

@@ -9,9 +9,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_every_dns_command_cause_is_documented() -> None:
-    """Cause codes written in src/netdx/dns/ each have a heading in docs/causes.md."""
+    """Cause codes written in the DNS rules (src/netdx/diagnose/dns*.py) and anywhere in
+    src/netdx/dns/ each have a heading in docs/causes.md."""
     codes: set[str] = set()
-    for module in (ROOT / "src" / "netdx" / "dns").glob("*.py"):
+    src = ROOT / "src" / "netdx"
+    for module in [*(src / "dns").glob("*.py"), *(src / "diagnose").glob("dns*.py")]:
         codes |= set(re.findall(r'"(dns\.[a-z_]+)"', module.read_text()))
     assert codes, "no cause codes found: the pattern no longer matches the sources"
     docs = (ROOT / "docs" / "causes.md").read_text()

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from netdx.dns.classify import classify_response
-from netdx.dns.message import Question, WireError, answers_question, build_query, parse_response
+from netdx.dns.message import WireError, answers_question, build_query, parse_response
+from netdx.model.evidence import DnsQuestion
 
 WIRE = Path(__file__).parent / "fixtures" / "dnswire"
 MANIFEST = json.loads((WIRE / "manifest.json").read_text())
@@ -18,9 +19,9 @@ def wire(name: str) -> bytes:
     return (WIRE / f"{name}.bin").read_bytes()
 
 
-def question(name: str) -> Question:
+def question(name: str) -> DnsQuestion:
     m = MANIFEST[name]
-    return Question(name=m["qname"], rtype=m["qtype"])
+    return DnsQuestion(name=m["qname"], rtype=m["qtype"])
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))
@@ -138,21 +139,56 @@ def test_wrong_id_is_not_our_answer() -> None:
 def test_wrong_question_is_not_our_answer() -> None:
     """A response to another name is not an answer to ours, even with the right ID."""
     r = parse_response(wire("www_a_aa"))
-    why = answers_question(r, Question(name="other.example.lab.", rtype="A"), r.id)
+    why = answers_question(r, DnsQuestion(name="other.example.lab.", rtype="A"), r.id)
     assert why is not None and "does not match" in why
 
 
-def test_built_query_round_trips_with_rd_cleared() -> None:
-    """A trace query has RD off, EDNS on, and our ID."""
-    import dns.flags
-    import dns.message
-
-    data = build_query(Question(name="www.example.lab.", rtype="AAAA"), msg_id=0x4242,
+def test_built_query_is_what_dig_sends_with_rd_cleared() -> None:
+    """A trace query: our ID, RD off, one question, EDNS0 (version 0) with a 1232-byte
+    payload, byte for byte."""
+    data = build_query(DnsQuestion(name="www.example.lab.", rtype="AAAA"), msg_id=0x4242,
                        recursion_desired=False)
-    msg = dns.message.from_wire(data)
-    assert msg.id == 0x4242
-    assert not msg.flags & dns.flags.RD
-    assert msg.edns == 0 and msg.payload == 1232
+    assert data == (
+        b"\x42\x42\x00\x00\x00\x01\x00\x00\x00\x00\x00\x01"
+        b"\x03www\x07example\x03lab\x00\x00\x1c\x00\x01"
+        b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
+    )
+    recursive = build_query(DnsQuestion(name="www.example.lab", rtype="A"), msg_id=1,
+                            recursion_desired=True)
+    assert recursive[2:4] == b"\x01\x00" and b"\x00\x00\x01\x00\x01" in recursive
+    plain = build_query(DnsQuestion(name="www.example.lab", rtype="A"), msg_id=1,
+                        recursion_desired=True, edns=False)
+    # The same header (but ARCOUNT 0) and question, no OPT record.
+    assert plain[:10] == recursive[:10] and plain[10:12] == b"\x00\x00"
+    assert plain[12:] == recursive[12:-11]
+
+
+@pytest.mark.parametrize("name", ["a" * 64 + ".example.", "a..example.", "x." * 130])
+def test_names_that_do_not_fit_on_the_wire_are_refused(name: str) -> None:
+    """A label over 63 bytes, an empty label or a name over 255 bytes is a ValueError."""
+    with pytest.raises(ValueError):
+        build_query(DnsQuestion(name=name, rtype="A"), msg_id=1, recursion_desired=True)
+
+
+def test_record_types_without_a_presentation_use_the_generic_form() -> None:
+    """A type netdx has no text for comes out as RFC 3597's `\\# LEN HEX`, like dig."""
+    data = bytearray(wire("www_a_aa"))
+    at = data.index(b"\x00\x01\x00\x01\x00\x00\x01\x2c", 12 + 21)  # A IN TTL 300
+    data[at:at + 2] = b"\xff\x00"  # type 65280
+    (record,) = parse_response(bytes(data)).answer
+    assert (record.rtype, record.value) == ("TYPE65280", "\\# 4 0a35010a")
+
+
+def test_edns_extended_rcode_and_escaped_labels() -> None:
+    """The OPT record's upper rcode bits make BADVERS; odd bytes in labels are escaped."""
+    query = build_query(DnsQuestion(name="a\\.b\\032c.example.", rtype="A"), msg_id=7,
+                        recursion_desired=False)
+    response = bytearray(query)
+    response[2] |= 0x80  # QR
+    response[-6] = 1  # OPT extended rcode 1 -> 16
+    parsed = parse_response(bytes(response))
+    assert parsed.rcode == "BADVERS" and parsed.edns_payload == 1232
+    assert parsed.question[0].name == "a\\.b\\032c.example."
 
 
 @pytest.mark.parametrize(
@@ -210,3 +246,20 @@ def test_mutated_captures_never_escape_as_other_exceptions() -> None:
         except WireError:
             continue
         classify_response(response, qname="www.example.lab.", qtype="A", zone="lab.")
+
+
+def test_an_answer_with_its_whole_response_round_trips_through_the_codec() -> None:
+    """The one answer shape, with its exchange and every section of a real response, and a
+    comparison holding it, come back equal from the evidence codec."""
+    from netdx.model.codec import from_data, to_data
+    from netdx.model.evidence import DnsComparison, DnsExchange, DnsServerAnswer, NssResult
+
+    message = parse_response(wire("root_referral"))
+    answer = DnsServerAnswer(server="10.53.0.1", qname="www.example.lab.", rtype="A",
+                             status="nodata", records=message.answer, elapsed_ms=0.3,
+                             exchange=DnsExchange(port=53, transport="udp", message=message,
+                                                  recursion_desired=False, notes=("n",)))
+    assert from_data(DnsServerAnswer, to_data(answer)) == answer
+    compared = DnsComparison(name="www", rtype="A", servers=(answer,), checked_at=1.5,
+                             system=NssResult(name="www", status="ok", addresses=("10.0.0.1",)))
+    assert from_data(DnsComparison, to_data(compared)) == compared

@@ -5,18 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from netdx.budget import Deadline
-from netdx.dns.message import Question
 from netdx.dns.query import QueryOptions, query
+from netdx.model.evidence import DnsQuestion, DnsServerAnswer
 
 WIRE = Path(__file__).parent / "fixtures" / "dnswire"
-WWW = Question(name="www.example.lab.", rtype="A")
-BIG = Question(name="big.example.lab.", rtype="TXT")
+WWW = DnsQuestion(name="www.example.lab.", rtype="A")
+BIG = DnsQuestion(name="big.example.lab.", rtype="TXT")
 Reply = Callable[[bytes], list[bytes]]  # query bytes -> datagrams to send back
 
 
@@ -52,9 +51,21 @@ async def udp_server(reply: Reply) -> AsyncIterator[int]:
         transport.close()
 
 
-async def ask(port: int, question: Question = WWW, seconds: float = 0.5) -> object:
-    return await query("127.0.0.1", question, deadline=Deadline.after(seconds),
-                       options=QueryOptions(port=port))
+HANG_GUARD_S = 30.0  # only catches a hang; budgets are checked against elapsed_ms
+
+
+async def ask(port: int, question: DnsQuestion = WWW, seconds: float = 5.0,
+              first_retry_s: float | None = None, deadline: Deadline | None = None,
+              ) -> DnsServerAnswer:
+    options = QueryOptions(port=port, first_retry_s=first_retry_s)
+    asked = query("127.0.0.1", question, deadline=deadline or Deadline.after(seconds),
+                  options=options)
+    return await asyncio.wait_for(asked, HANG_GUARD_S)
+
+
+def notes(result: DnsServerAnswer) -> tuple[str, ...]:
+    assert result.exchange is not None
+    return result.exchange.notes
 
 
 def test_answer_after_a_spoofed_one_is_accepted() -> None:
@@ -63,9 +74,9 @@ def test_answer_after_a_spoofed_one_is_accepted() -> None:
         async with udp_server(lambda q: [captured("www_a_aa", q, id_delta=1),
                                          captured("www_a_aa", q)]) as port:
             result = await ask(port)
-        assert result.status == "ok"  # type: ignore[attr-defined]
-        assert result.response.answer[0].value == "10.53.1.10"  # type: ignore[attr-defined]
-        assert "wrong ID" in result.notes[0]  # type: ignore[attr-defined]
+        assert result.status == "ok"
+        assert result.records[0].value == "10.53.1.10"
+        assert "wrong ID" in notes(result)[0]
     asyncio.run(main())
 
 
@@ -73,10 +84,10 @@ def test_only_wrong_ids_is_bad_id_within_the_deadline() -> None:
     """Answers that never carry our ID end as bad_id when the deadline comes, not a hang."""
     async def main() -> None:
         async with udp_server(lambda q: [captured("www_a_aa", q, id_delta=7)]) as port:
-            start = time.monotonic()
-            result = await ask(port, seconds=0.3)
-        assert result.status == "bad_id"  # type: ignore[attr-defined]
-        assert time.monotonic() - start < 0.6
+            deadline = Deadline.after(0.3)
+            result = await ask(port, deadline=deadline)
+        assert result.status == "bad_id"
+        assert deadline.expired  # it kept listening for the real answer until then
     asyncio.run(main())
 
 
@@ -85,8 +96,8 @@ def test_garbage_is_malformed_at_once() -> None:
     async def main() -> None:
         async with udp_server(lambda q: [q[:2] + b"\x81\x80\x00\x01\x00\x01"]) as port:
             result = await ask(port)
-        assert result.status == "malformed"  # type: ignore[attr-defined]
-        assert "do not parse" in result.error  # type: ignore[attr-defined]
+        assert result.status == "malformed"
+        assert result.error is not None and "do not parse" in result.error
     asyncio.run(main())
 
 
@@ -101,18 +112,36 @@ def test_bad_compression_pointer_is_malformed() -> None:
     async def main() -> None:
         async with udp_server(reply) as port:
             result = await ask(port)
-        assert result.status == "malformed"  # type: ignore[attr-defined]
+        assert result.status == "malformed"
     asyncio.run(main())
 
 
 def test_silence_is_a_timeout_at_the_deadline() -> None:
-    """A server that never answers gives a timeout when the deadline passes."""
+    """A server that never answers gives a timeout when the query's own 0.2 s budget is
+    spent: not before (its elapsed time), and not long after (the hang guard)."""
     async def main() -> None:
         async with udp_server(lambda q: []) as port:
-            start = time.monotonic()
-            result = await ask(port, seconds=0.2)
-        assert result.status == "timeout"  # type: ignore[attr-defined]
-        assert 0.15 < time.monotonic() - start < 0.5
+            deadline = Deadline.after(0.2)
+            result = await ask(port, deadline=deadline)
+        assert result.status == "timeout"
+        assert deadline.expired
+        assert result.error == "no answer before the deadline"
+    asyncio.run(main())
+
+
+def test_silent_udp_query_is_sent_again() -> None:
+    """A lost datagram is sent again after `first_retry_s` (then twice as long), like glibc:
+    a server that drops the first copy still answers within the budget."""
+    seen: list[bytes] = []
+
+    def second_copy_only(q: bytes) -> list[bytes]:
+        seen.append(q)
+        return [captured("www_a_aa", q)] if len(seen) == 2 else []
+
+    async def main() -> None:
+        async with udp_server(second_copy_only) as port:
+            result = await ask(port, first_retry_s=0.05)
+        assert result.status == "ok" and len(seen) == 2 and seen[0] == seen[1]
     asyncio.run(main())
 
 
@@ -123,11 +152,10 @@ def test_port_unreachable_is_an_error_at_once() -> None:
         closed = s.getsockname()[1]
 
     async def main() -> None:
-        start = time.monotonic()
-        result = await ask(closed, seconds=2.0)
-        assert result.status == "error"  # type: ignore[attr-defined]
-        assert "ECONNREFUSED" in result.error  # type: ignore[attr-defined]
-        assert time.monotonic() - start < 1.0
+        result = await ask(closed, seconds=20.0)
+        # An error rather than a timeout: the ICMP came back, the budget was not waited out.
+        assert (result.status, result.error) == (
+            "error", "connection refused (ICMP port unreachable)")
     asyncio.run(main())
 
 
@@ -148,8 +176,8 @@ def test_truncated_answer_is_retried_over_tcp() -> None:
             server = await asyncio.start_server(serve_tcp, "127.0.0.1", port)
             async with server:
                 result = await ask(port, BIG)
-        assert result.transport == "tcp"  # type: ignore[attr-defined]
-        assert "retried over TCP" in result.notes[0]  # type: ignore[attr-defined]
+        assert result.exchange is not None and result.exchange.transport == "tcp"
+        assert "retried over TCP" in notes(result)[0]
     asyncio.run(main())
 
 
@@ -166,6 +194,6 @@ def test_tcp_stream_cut_short_is_malformed() -> None:
             server = await asyncio.start_server(serve_tcp, "127.0.0.1", port)
             async with server:
                 result = await ask(port, BIG)
-        assert result.status == "malformed"  # type: ignore[attr-defined]
-        assert "closed after 1 bytes" in result.error  # type: ignore[attr-defined]
+        assert result.status == "malformed"
+        assert result.error is not None and "closed after 1 bytes" in result.error
     asyncio.run(main())

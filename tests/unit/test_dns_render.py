@@ -12,19 +12,20 @@ import pytest
 from click.testing import CliRunner
 
 from netdx.dns.cli import _split_args, dns
-from netdx.dns.message import QueryResult, Question, parse_response
+from netdx.dns.message import parse_response
 from netdx.dns.render import DnsReport, to_json, to_text
-from netdx.dns.trace import ServerAttempt, TraceLevel, TraceResult
-from netdx.model.evidence import DnsRecord
+from netdx.model.dns_trace import ServerAttempt, TraceLevel, TraceResult
+from netdx.model.evidence import DnsExchange, DnsQuestion, DnsRecord, DnsServerAnswer
 
 WIRE = Path(__file__).parent / "fixtures" / "dnswire"
 
 
-def www_result() -> QueryResult:
+def www_result() -> DnsServerAnswer:
     response = parse_response((WIRE / "www_a_aa.bin").read_bytes())
-    return QueryResult(server="10.53.0.21", port=53, question=Question(name="www.example.lab.",
-                       rtype="A"), status="ok", transport="udp", elapsed_ms=0.42,
-                       response=response, recursion_desired=False)
+    return DnsServerAnswer(server="10.53.0.21", qname="www.example.lab.", rtype="A",
+                           status="ok", records=response.answer, elapsed_ms=0.42,
+                           exchange=DnsExchange(port=53, transport="udp", message=response,
+                                                recursion_desired=False))
 
 
 def lame_trace() -> TraceResult:
@@ -34,7 +35,7 @@ def lame_trace() -> TraceResult:
                                          outcome="answer", rtt_ms=0.8),
                            ServerAttempt(ns_name="ns2.partial.lab.", address="10.53.0.31",
                                          outcome="refused", rtt_ms=0.5, detail="REFUSED")))
-    return TraceResult(question=Question(name="www.partial.lab.", rtype="A"), status="answer",
+    return TraceResult(question=DnsQuestion(name="www.partial.lab.", rtype="A"), status="answer",
                        levels=(level,), answer=(DnsRecord(name="www.partial.lab.", rtype="A",
                                                           ttl=300, value="10.53.2.10"),),
                        authority=("ns1.partial.lab.", "10.53.0.21"))

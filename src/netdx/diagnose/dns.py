@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from netdx.diagnose import dns_compare
 from netdx.diagnose.facts import echo_text, first, ms, succeeded, tcp_text
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer, Finding, NssResult
 
@@ -245,9 +246,4 @@ def stale_cache(ev: CheckEvidence) -> Finding | None:
     dns = ev.dns
     if dns is None or dns.authoritative is None or dns.checked_at is None:
         return None
-    from datetime import UTC, datetime
-
-    from netdx.dns.verify import stale_cache as judge_stale
-
-    taken_at = datetime.fromtimestamp(dns.checked_at, UTC)
-    return judge_stale(dns, dns.authoritative, taken_at=taken_at)
+    return dns_compare.stale_cache(dns.servers, dns.authoritative, checked_at=dns.checked_at)

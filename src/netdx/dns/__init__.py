@@ -1,4 +1,6 @@
 """`netdx dns`: precise queries, the delegation walk from the root, and the source comparison.
 
-Nothing here imports dnspython at import time; see `netdx.dns.message`.
+The wire codec (`message`) and the one DNS transport (`query`) are netdx's own, stdlib only;
+resolv.conf is read by `resolvconf`. The rules that judge what came back live in
+`netdx.diagnose.dns_trace` and `netdx.diagnose.dns_compare`.
 """

@@ -19,8 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from netdx.dns.message import DnsResponse, QueryResult
-from netdx.model.evidence import DnsRecord
+from netdx.model.evidence import DnsMessage, DnsRecord, DnsServerAnswer
 
 Kind = Literal[
     "answer",
@@ -39,21 +38,8 @@ Kind = Literal[
     "error",
 ]
 
+_NO_MESSAGE: frozenset[Kind] = frozenset({"timeout", "malformed", "bad_id", "error"})
 FINAL_KINDS = frozenset({"answer", "nxdomain", "nodata"})
-# Outcomes that make a server lame for the zone it was asked about.
-LAME_KINDS = frozenset(
-    {
-        "timeout",
-        "refused",
-        "servfail",
-        "rcode",
-        "not_authoritative",
-        "bad_referral",
-        "malformed",
-        "bad_id",
-        "error",
-    }
-)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -81,16 +67,16 @@ def is_subdomain(name: str, zone: str) -> bool:
     return zone == "." or name == zone or name.endswith("." + zone)
 
 
-def classify(result: QueryResult, *, zone: str) -> Classified:
+def classify(result: DnsServerAnswer, *, zone: str) -> Classified:
     """Classify one query result from a server delegated `zone`."""
-    if result.status != "ok" or result.response is None:
-        kind: Kind = result.status if result.status != "ok" else "malformed"
+    message = result.message
+    if message is None:
+        kind: Kind = result.status if result.status in _NO_MESSAGE else "malformed"
         return Classified(kind=kind, detail=result.error or result.status)
-    return classify_response(result.response, qname=result.question.name,
-                             qtype=result.question.rtype, zone=zone)
+    return classify_response(message, qname=result.qname, qtype=result.rtype, zone=zone)
 
 
-def classify_response(response: DnsResponse, *, qname: str, qtype: str, zone: str) -> Classified:
+def classify_response(response: DnsMessage, *, qname: str, qtype: str, zone: str) -> Classified:
     """Classify a parsed response to `qname`/`qtype` from a server for `zone`."""
     rcode = response.rcode
     if rcode == "REFUSED":
@@ -104,7 +90,7 @@ def classify_response(response: DnsResponse, *, qname: str, qtype: str, zone: st
     return _delegation(response, fold(qname), fold(zone))
 
 
-def _authoritative(response: DnsResponse, qname: str, qtype: str) -> Classified:
+def _authoritative(response: DnsMessage, qname: str, qtype: str) -> Classified:
     if response.rcode == "NXDOMAIN":
         chain = _chain(response.answer, qname)
         return Classified(kind="nxdomain", detail="NXDOMAIN (authoritative)", records=chain)
@@ -141,7 +127,7 @@ def _chain(answer: tuple[DnsRecord, ...], qname: str) -> tuple[DnsRecord, ...]:
     return tuple(chain)
 
 
-def _delegation(response: DnsResponse, qname: str, zone: str) -> Classified:
+def _delegation(response: DnsMessage, qname: str, zone: str) -> Classified:
     ns = [r for r in response.authority if r.rtype == "NS"]
     if not ns:
         what = "an answer" if response.answer else f"{response.rcode} with no referral"

@@ -1,6 +1,6 @@
 """`netdx dns NAME [TYPE ...] [@SERVER]`: the click command (mounted by `netdx.cli`).
 
-Only click and the stdlib are imported here; the work (and dnspython) loads when it runs.
+Only click and the stdlib are imported here; the work loads when it runs.
 """
 
 from __future__ import annotations

@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from netdx.budget import Deadline, elapsed_ms
-from netdx.dns.compare import Comparison, gather, parse_resolv_conf
-from netdx.dns.findings import query_findings, trace_findings
-from netdx.dns.message import QueryResult, Question
+from netdx.diagnose.dns_trace import dns_findings
+from netdx.dns.compare import gather
 from netdx.dns.query import QueryOptions, query
 from netdx.dns.render import DnsReport
-from netdx.dns.trace import TraceResult
 from netdx.dns.tracer import load_root_hints, run_trace
-from netdx.errors import CannotRun, UsageError
-from netdx.model.report import Finding
+from netdx.errors import UsageError
+from netdx.model.dns_trace import TraceResult
+from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
+from netdx.probes.dns import read_resolv_conf
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -44,45 +44,34 @@ def run_sync(request: DnsRequest) -> DnsReport:
 
 
 async def run(request: DnsRequest) -> DnsReport:
-    """Everything the request asks for; network outcomes are in the report, never raised."""
+    """Everything the request asks for; network outcomes are in the report, never raised.
+    The findings come from the rules in `netdx.diagnose.dns_trace`."""
     start = time.monotonic()
     deadline = Deadline.after(request.timeout)
     name = request.name if request.name.endswith(".") else request.name + "."
     direct = request.server is not None or not (request.trace or request.compare)
-    queries: tuple[QueryResult, ...] = ()
+    queries: tuple[DnsServerAnswer, ...] = ()
     trace: TraceResult | None = None
     if direct:
         queries = await _direct(request, name, deadline)
     if request.trace or request.compare:
         trace = await _trace(request, name, deadline)
-    comparison: Comparison | None = None
+    comparison: DnsComparison | None = None
     if request.compare:
         comparison = await gather(request.name, request.types[0], trace, deadline=deadline,
                                   hosts_path=request.hosts, resolv_path=request.resolv_conf)
-    findings = query_findings(queries)
-    if trace is not None:
-        findings += trace_findings(trace)
-    if comparison is not None:
-        findings = _without_expected_nxdomain(findings, comparison) + comparison.findings
-    return DnsReport(queries=queries, trace=trace, comparison=comparison, findings=findings,
+    return DnsReport(queries=queries, trace=trace, comparison=comparison,
+                     findings=dns_findings(queries, trace, comparison),
                      elapsed_ms=elapsed_ms(start))
 
 
-def _without_expected_nxdomain(findings: tuple[Finding, ...],
-                               comparison: Comparison) -> tuple[Finding, ...]:
-    """The name as typed does not exist, but the system found it through the search list:
-    the search-domain finding says it better than an NXDOMAIN failure would."""
-    if not any(f.cause == "dns.search_domain" for f in comparison.findings):
-        return findings
-    return tuple(f for f in findings if f.cause != "dns.nxdomain")
-
-
-async def _direct(request: DnsRequest, name: str, deadline: Deadline) -> tuple[QueryResult, ...]:
+async def _direct(request: DnsRequest, name: str,
+                  deadline: Deadline) -> tuple[DnsServerAnswer, ...]:
     server = request.server or _default_server(request.resolv_conf)
     options = QueryOptions(recursion_desired=request.recurse, tcp_only=request.tcp,
                            port=request.port)
     return tuple(await asyncio.gather(*(
-        query(server, Question(name=name, rtype=t), deadline=deadline, options=options)
+        query(server, DnsQuestion(name=name, rtype=t), deadline=deadline, options=options)
         for t in request.types
     )))
 
@@ -95,15 +84,10 @@ async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceRes
     del source
     # The trace gets most of the budget; the comparison needs a little after it.
     share = deadline.share(0.8) if request.compare else deadline
-    return await run_trace(Question(name=name, rtype=request.types[0]), roots, deadline=share,
+    return await run_trace(DnsQuestion(name=name, rtype=request.types[0]), roots, deadline=share,
                            server_timeout=request.server_timeout)
 
 
 def _default_server(resolv_conf: Path) -> str:
-    try:
-        conf = parse_resolv_conf(resolv_conf.read_text())
-    except OSError as exc:
-        raise CannotRun(f"cannot read {resolv_conf}: {exc.strerror}") from exc
-    if not conf.nameservers:
-        raise UsageError(f"no nameserver in {resolv_conf}; give @SERVER")
-    return conf.nameservers[0]
+    """The first nameserver, read glibc's way (127.0.0.1 when the file names none)."""
+    return read_resolv_conf(str(resolv_conf)).nameservers[0]

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from netdx.dns.compare import Comparison
-from netdx.dns.message import QueryResult
-from netdx.dns.trace import TraceLevel, TraceResult
-from netdx.model.evidence import DnsRecord
+from netdx.model.dns_trace import TraceLevel, TraceResult
+from netdx.model.evidence import DnsComparison, DnsRecord, DnsServerAnswer
 from netdx.model.report import Finding
 
 DNS_SCHEMA = "netdx.dns/1"
@@ -22,9 +21,9 @@ DNS_SCHEMA = "netdx.dns/1"
 class DnsReport:
     """Everything one `netdx dns` run found."""
 
-    queries: tuple[QueryResult, ...] = ()
+    queries: tuple[DnsServerAnswer, ...] = ()
     trace: TraceResult | None = None
-    comparison: Comparison | None = None
+    comparison: DnsComparison | None = None
     findings: tuple[Finding, ...] = ()
     elapsed_ms: float = 0.0
 
@@ -33,7 +32,7 @@ class DnsReport:
         """No failing finding, and every direct query got a NOERROR answer."""
         if any(f.severity == "fail" for f in self.findings):
             return False
-        return all(q.status == "ok" and q.response is not None and q.response.rcode == "NOERROR"
+        return all(q.message is not None and q.message.rcode == "NOERROR"
                    for q in self.queries)
 
 
@@ -58,7 +57,7 @@ def to_json(report: DnsReport) -> str:
              "detail": s.detail} for s in report.trace.lame
         ]
     if report.comparison is not None:
-        doc["compare"] = _compare_doc(report.comparison)
+        doc["compare"] = _compare_doc(report.comparison, report.trace)
     doc["findings"] = [_finding_doc(f) for f in report.findings]
     doc["total_ms"] = report.elapsed_ms
     return json.dumps(doc, indent=2, ensure_ascii=False)
@@ -68,16 +67,17 @@ def _records(records: tuple[DnsRecord, ...]) -> list[dict[str, Any]]:
     return [{"name": r.name, "type": r.rtype, "ttl": r.ttl, "value": r.value} for r in records]
 
 
-def _query_doc(q: QueryResult) -> dict[str, Any]:
-    r = q.response
+def _query_doc(q: DnsServerAnswer) -> dict[str, Any]:
+    r = q.message
+    x = q.exchange
     return {
-        "question": {"name": q.question.name, "type": q.question.rtype,
-                     "class": q.question.rclass},
+        "question": {"name": q.qname, "type": q.rtype, "class": "IN"},
         "server": q.server,
-        "port": q.port,
-        "transport": q.transport,
-        "status": q.status,
-        "error": q.error,
+        "port": x.port if x else 53,
+        "transport": x.transport if x else "udp",
+        # What became of the query: ok when a response came (its rcode says the rest).
+        "status": "ok" if r is not None else q.status,
+        "error": None if r is not None else q.error,
         "rcode": r.rcode if r else None,
         "flags": list(r.flags) if r else [],
         "elapsed_ms": q.elapsed_ms,
@@ -86,7 +86,7 @@ def _query_doc(q: QueryResult) -> dict[str, Any]:
         "answer": _records(r.answer) if r else [],
         "authority": _records(r.authority) if r else [],
         "additional": _records(r.additional) if r else [],
-        "notes": list(q.notes),
+        "notes": list(x.notes) if x else [],
     }
 
 
@@ -129,15 +129,57 @@ def _trace_result_doc(trace: TraceResult) -> dict[str, Any]:
             "detail": trace.detail}
 
 
-def _compare_doc(comparison: Comparison) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Row:
+    """One line of the comparison table (layout only)."""
+
+    kind: str
+    source: str
+    qname: str
+    status: str
+    addresses: tuple[str, ...] = ()
+    ttl: int | None = None
+    elapsed_ms: float = 0.0
+    detail: str = ""
+
+
+def _rows(c: DnsComparison, trace: TraceResult | None) -> list[_Row]:
+    """The table in the order the system consults its sources."""
+    nss = c.system
+    rows = [
+        _Row(kind="hosts", source="/etc/hosts", qname=c.name,
+             status="ok" if nss.hosts_addresses else "none", addresses=nss.hosts_addresses),
+        _Row(kind="system", source="getaddrinfo", qname=c.name, status=nss.status,
+             addresses=nss.addresses, elapsed_ms=nss.elapsed_ms, detail=nss.gai_error or ""),
+    ]
+    for s in c.servers:
+        typed = [r for r in s.records if r.rtype == s.rtype]
+        rows.append(_Row(kind="server", source=s.server, qname=s.qname, status=s.status,
+                         addresses=tuple(r.value for r in typed),
+                         ttl=min((r.ttl for r in typed), default=None),
+                         elapsed_ms=s.elapsed_ms, detail=s.error or ""))
+    if trace is not None:
+        typed = [r for r in trace.answer if r.rtype == trace.question.rtype]
+        rows.append(_Row(kind="authoritative", source=" ".join(trace.authority) or "authoritative",
+                         qname=trace.question.name, status="ok" if typed else trace.status,
+                         addresses=tuple(r.value for r in typed),
+                         ttl=min((r.ttl for r in typed), default=None), detail=trace.detail))
+    return rows
+
+
+def _taken_at(c: DnsComparison) -> str:
+    return datetime.fromtimestamp(c.checked_at, UTC).isoformat()
+
+
+def _compare_doc(comparison: DnsComparison, trace: TraceResult | None) -> dict[str, Any]:
     return {
         "name": comparison.name,
         "type": comparison.rtype,
-        "taken_at": comparison.taken_at.isoformat(),
+        "taken_at": _taken_at(comparison),
         "sources": [
             {"kind": r.kind, "source": r.source, "qname": r.qname, "status": r.status,
              "addresses": list(r.addresses), "ttl": r.ttl, "elapsed_ms": r.elapsed_ms,
-             "detail": r.detail} for r in comparison.rows
+             "detail": r.detail} for r in _rows(comparison, trace)
         ],
     }
 
@@ -156,7 +198,7 @@ def to_text(report: DnsReport) -> str:
     if report.trace is not None:
         parts.append(_trace_text(report.trace))
     if report.comparison is not None:
-        parts.append(_compare_text(report.comparison))
+        parts.append(_compare_text(report.comparison, report.trace))
     if report.findings:
         parts.append("\n".join(_finding_text(f) for f in report.findings))
     return "\n\n".join(parts) + "\n"
@@ -166,11 +208,12 @@ def _record_line(r: DnsRecord) -> str:
     return f"{r.name:<31} {r.ttl:<7} IN  {r.rtype:<6} {r.value}"
 
 
-def _query_text(q: QueryResult) -> str:
-    head = f";; {q.question.name} {q.question.rtype} @{q.server}#{q.port} ({q.transport})"
-    lines = [head]
-    lines += [f";; note: {n}" for n in q.notes]
-    r = q.response
+def _query_text(q: DnsServerAnswer) -> str:
+    x = q.exchange
+    port, transport = (x.port, x.transport) if x else (53, "udp")
+    lines = [f";; {q.qname} {q.rtype} @{q.server}#{port} ({transport})"]
+    lines += [f";; note: {n}" for n in (x.notes if x else ())]
+    r = q.message
     if r is None:
         lines.append(f";; {q.status.upper()}: {q.error} after {q.elapsed_ms:g} ms")
         return "\n".join(lines)
@@ -204,11 +247,11 @@ def _trace_text(trace: TraceResult) -> str:
     return "\n".join(lines)
 
 
-def _compare_text(comparison: Comparison) -> str:
+def _compare_text(comparison: DnsComparison, trace: TraceResult | None) -> str:
     lines = [f";; compare {comparison.name} {comparison.rtype}",
              ";; TTL: what is left in a resolver's cache; the full TTL for the authoritative row",
              f"{'SOURCE':<34} {'NAME':<28} {'STATUS':<9} {'TTL':>7}  ADDRESSES"]
-    for r in comparison.rows:
+    for r in _rows(comparison, trace):
         ttl = "-" if r.ttl is None else str(r.ttl)
         lines.append(f"{r.source[:34]:<34} {r.qname[:28]:<28} {r.status:<9} {ttl:>7}  "
                      f"{', '.join(r.addresses) or '-'}")

@@ -22,25 +22,17 @@ import ipaddress
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Literal
 
-from netdx.dns.classify import FINAL_KINDS, LAME_KINDS, Classified, classify, fold, is_subdomain
-from netdx.dns.message import DnsResponse, QueryResult, Question
-from netdx.model.evidence import DnsRecord
-
-TraceStatus = Literal[
-    "answer", "nxdomain", "nodata", "broken", "cname_loop", "cname_too_long", "too_deep",
-    "unfinished",
-]
-LevelOutcome = Literal["referral", "answer", "nxdomain", "nodata", "cname", "broken", "open"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class NameServer:
-    """A name server of a zone and the addresses known for it (glue or hints)."""
-
-    name: str
-    addresses: tuple[str, ...] = ()
+from netdx.dns.classify import FINAL_KINDS, Classified, classify, fold, is_subdomain
+from netdx.model.dns_trace import (
+    LevelOutcome,
+    NameServer,
+    ServerAttempt,
+    TraceLevel,
+    TraceResult,
+    TraceStatus,
+)
+from netdx.model.evidence import DnsQuestion, DnsRecord, DnsServerAnswer
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -63,79 +55,7 @@ class TraceQuery:
     server: str
     ns_name: str
     zone: str
-    question: Question
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerAttempt:
-    """One server asked at one level, and what it did."""
-
-    ns_name: str
-    address: str | None  # None when its address could not be found
-    outcome: str  # a classify.Kind, or pending / unresolved
-    rtt_ms: float | None = None
-    detail: str = ""
-    rcode: str | None = None
-    flags: tuple[str, ...] = ()
-
-    @property
-    def lame(self) -> bool:
-        return self.outcome in LAME_KINDS
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TraceLevel:
-    """One zone cut: the zone, the name asked there, every server's outcome, the step taken."""
-
-    zone: str
-    qname: str
-    servers: tuple[NameServer, ...]
-    attempts: tuple[ServerAttempt, ...]
-    outcome: LevelOutcome
-    referral: str | None = None  # the child zone taken (referral), or the CNAME target
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LameServer:
-    """A server delegated a zone that did not serve it."""
-
-    zone: str
-    ns_name: str
-    address: str | None
-    reason: str
-    detail: str = ""
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class TraceResult:
-    """The finished walk."""
-
-    question: Question
-    status: TraceStatus
-    levels: tuple[TraceLevel, ...]
-    answer: tuple[DnsRecord, ...] = ()  # the final records, CNAME chain first
-    authority: tuple[str, ...] = ()  # ns_name/address that gave the final answer
-    response: DnsResponse | None = None  # that server's whole response (every section)
-    response_ms: float | None = None
-    broken_at: str | None = None  # the zone where resolution broke
-    detail: str = ""
-
-    @property
-    def lame(self) -> tuple[LameServer, ...]:
-        """Every lame server met on the walk, once per zone and address."""
-        found: dict[tuple[str, str, str | None], LameServer] = {}
-        for level in self.levels:
-            for a in level.attempts:
-                if a.lame:
-                    key = (level.zone, a.ns_name, a.address)
-                    found.setdefault(key, LameServer(zone=level.zone, ns_name=a.ns_name,
-                                                     address=a.address, reason=a.outcome,
-                                                     detail=a.detail))
-        return tuple(found.values())
-
-    @property
-    def addresses(self) -> tuple[str, ...]:
-        return tuple(r.value for r in self.answer if r.rtype in ("A", "AAAA"))
+    question: DnsQuestion
 
 
 @dataclass(slots=True)
@@ -177,7 +97,7 @@ class TraceMachine:
 
     def __init__(
         self,
-        question: Question,
+        question: DnsQuestion,
         roots: tuple[NameServer, ...],
         *,
         limits: TraceLimits | None = None,
@@ -223,7 +143,7 @@ class TraceMachine:
         out, self._outbox = self._outbox, []
         return out
 
-    def feed(self, query_id: int, result: QueryResult) -> None:
+    def feed(self, query_id: int, result: DnsServerAnswer) -> None:
         """Hand the walk the result of query `query_id` (late results are recorded too)."""
         child = self._child_of.pop(query_id, None)
         if child is not None:
@@ -237,8 +157,8 @@ class TraceMachine:
         prior = level.attempts[query_id]
         level.attempts[query_id] = replace(
             prior, outcome=verdict.kind, rtt_ms=result.elapsed_ms, detail=verdict.detail,
-            rcode=result.response.rcode if result.response else None,
-            flags=result.response.flags if result.response else (),
+            rcode=result.message.rcode if result.message else None,
+            flags=result.message.flags if result.message else (),
         )
         if level.outcome == "open" and not self.done:
             self._settle(level, verdict, prior, result)
@@ -295,7 +215,7 @@ class TraceMachine:
                 continue
             level.asked.add(address)
             qid = next(self._ids)
-            question = Question(name=level.qname, rtype=self.question.rtype)
+            question = DnsQuestion(name=level.qname, rtype=self.question.rtype)
             query = TraceQuery(id=qid, server=address, ns_name=server.name, zone=level.zone,
                                question=question)
             self._owner[qid] = level
@@ -310,7 +230,7 @@ class TraceMachine:
             level.unresolved[ns_name] = "too many nested lookups for name server addresses"
         else:
             level.children[ns_name] = TraceMachine(
-                Question(name=ns_name, rtype="A"), self._cache["."], limits=self.limits,
+                DnsQuestion(name=ns_name, rtype="A"), self._cache["."], limits=self.limits,
                 _ids=self._ids, _cache=self._cache, _depth=self._depth + 1,
                 _resolving=self._resolving,
             )
@@ -332,7 +252,7 @@ class TraceMachine:
                 self._check_broken(level)
 
     def _settle(self, level: _Level, verdict: Classified, prior: ServerAttempt,
-                result: QueryResult) -> None:
+                result: DnsServerAnswer) -> None:
         if verdict.kind == "referral":
             self._take_referral(level, verdict)
         elif verdict.kind == "cname":
@@ -349,7 +269,7 @@ class TraceMachine:
             self._finish(status, authority=(prior.ns_name, prior.address or ""),
                          detail=verdict.detail)
             if self._result is not None:
-                self._result = replace(self._result, response=result.response,
+                self._result = replace(self._result, response=result.message,
                                        response_ms=result.elapsed_ms)
         else:
             self._check_broken(level)

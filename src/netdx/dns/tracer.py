@@ -14,26 +14,27 @@ from pathlib import Path
 from typing import Any
 
 from netdx.budget import Deadline
-from netdx.dns.message import QueryResult, Question
 from netdx.dns.query import QueryOptions, query
-from netdx.dns.trace import NameServer, TraceLimits, TraceMachine, TraceQuery, TraceResult
+from netdx.dns.trace import TraceLimits, TraceMachine, TraceQuery
+from netdx.model.dns_trace import NameServer, TraceResult
+from netdx.model.evidence import DnsQuestion, DnsServerAnswer
 
 SYSTEM_ROOT_HINTS = (Path("/usr/share/dns/root.hints"), Path("/etc/unbound/root.hints"))
 DEFAULT_SERVER_TIMEOUT = 1.0
 GRACE_FLOOR, GRACE_FACTOR = 0.05, 20.0
 
-Sender = Callable[[str, Question, Deadline], Coroutine[Any, Any, QueryResult]]
+Sender = Callable[[str, DnsQuestion, Deadline], Coroutine[Any, Any, DnsServerAnswer]]
 """The I/O boundary of a trace: ask `server` a question (RD off) before the deadline."""
 
 
-async def send_query(server: str, question: Question, deadline: Deadline) -> QueryResult:
+async def send_query(server: str, question: DnsQuestion, deadline: Deadline) -> DnsServerAnswer:
     """The real `Sender`: one non-recursive query, UDP with a TCP retry on truncation."""
     return await query(server, question, deadline=deadline,
                        options=QueryOptions(recursion_desired=False))
 
 
 async def run_trace(
-    question: Question,
+    question: DnsQuestion,
     roots: tuple[NameServer, ...],
     *,
     deadline: Deadline,
@@ -48,7 +49,7 @@ async def run_trace(
     answer before they are recorded as timed out, rather than their full `server_timeout`.
     """
     machine = TraceMachine(question, roots, limits=limits)
-    tasks: dict[asyncio.Task[QueryResult], TraceQuery] = {}
+    tasks: dict[asyncio.Task[DnsServerAnswer], TraceQuery] = {}
     slowest = 0.0
 
     def launch() -> None:
@@ -72,7 +73,7 @@ async def run_trace(
                 break
             for task in finished:
                 result = _result_of(task, tasks[task])
-                if result.status == "ok":
+                if result.message is not None:
                     slowest = max(slowest, result.elapsed_ms)
                 machine.feed(tasks.pop(task).id, result)
             launch()
@@ -85,14 +86,14 @@ async def run_trace(
     return machine.result()
 
 
-def _result_of(task: asyncio.Task[QueryResult], q: TraceQuery) -> QueryResult:
+def _result_of(task: asyncio.Task[DnsServerAnswer], q: TraceQuery) -> DnsServerAnswer:
     """The task's result; a sender that raised (a bug, or an address the OS refuses)
     becomes an `error` outcome for that server instead of ending the whole walk."""
     exc = task.exception()
     if exc is None:
         return task.result()
-    return QueryResult(server=q.server, port=53, question=q.question, status="error",
-                       transport="udp", elapsed_ms=0.0, error=f"{type(exc).__name__}: {exc}")
+    return DnsServerAnswer(server=q.server, qname=q.question.name, rtype=q.question.rtype,
+                           status="error", error=f"{type(exc).__name__}: {exc}")
 
 
 def straggler_grace(slowest_ms: float, server_timeout: float) -> float:
@@ -106,9 +107,9 @@ def _give_up(machine: TraceMachine, pending: Iterable[TraceQuery], slowest: floa
     for q in pending:
         why = (f"no answer within the grace period after the walk finished "
                f"(the slowest answering server took {slowest:g} ms)")
-        machine.feed(q.id, QueryResult(server=q.server, port=53, question=q.question,
-                                       status="timeout", transport="udp",
-                                       elapsed_ms=0.0, error=why))
+        machine.feed(q.id, DnsServerAnswer(server=q.server, qname=q.question.name,
+                                           rtype=q.question.rtype, status="timeout",
+                                           error=why))
 
 
 def parse_root_hints(text: str) -> tuple[NameServer, ...]:

@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from netdx.errors import UsageError
+from netdx.errors import CannotRun, UsageError
 from netdx.lab import netns
 from netdx.lab.model import PREFIX, Host, Scenario, Service
 from netdx.lab.services import start_service, wait_ready
@@ -121,6 +121,23 @@ class Lab:
             self.namespaces.clear()
             self.workdir = None
 
+    def replace_service(self, old: Service, new: Service) -> None:
+        """Stop the running `old` server and start `new` in its place, waited for (the
+        dns-tree family changes a zone this way)."""
+        if self.workdir is None:
+            raise CannotRun("lab: replace_service on a lab that is not up")
+        index = next(i for i, (service, _) in enumerate(self.started) if service == old)
+        _, proc = self.started[index]
+        proc.terminate()
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=2.0)
+        process = start_service(new, self.namespace(new.host), self.workdir)
+        self.started[index] = (new, process)
+        wait_ready(self.scenario, [(new, process)], self.workdir)
+
     def __enter__(self) -> Lab:
         if threading.current_thread() is threading.main_thread():
             # SIGTERM becomes an exception so that __exit__ (and down) still runs.
@@ -196,7 +213,8 @@ def preflight(scenario: Scenario) -> None:
     if any(host.nftables for host in scenario.hosts):
         needed.append("nft")
     kinds = {service.kind for service in scenario.services}
-    needed += [binary for kind, binary in (("dns", "nsd"), ("https", "openssl")) if kind in kinds]
+    needed += [binary for kind, binary in (("dns", "nsd"), ("resolver", "unbound"),
+                                           ("https", "openssl")) if kind in kinds]
     netns.require_binaries(needed)
     existing = set(netns.list_namespaces())
     clash = [name for name in scenario.namespaces if name in existing]

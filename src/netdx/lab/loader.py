@@ -22,16 +22,24 @@ def scenario_files() -> tuple[Path, ...]:
 
 
 def list_scenarios() -> tuple[Scenario, ...]:
-    """Every shipped scenario, sorted by name."""
-    return tuple(load_scenario_file(path) for path in scenario_files())
+    """Every shipped scenario, sorted by name: the files, and the families built in Python
+    (the DNS hierarchy, `netdx.lab.dnstree`)."""
+    from netdx.lab import dnstree
+
+    found = [load_scenario_file(path) for path in scenario_files()]
+    return tuple(sorted([*found, *dnstree.scenarios()], key=lambda s: s.name))
 
 
 def load_scenario(name: str) -> Scenario:
     """The shipped scenario called `name`; `UsageError` if there is none."""
+    from netdx.lab import dnstree
+
     for path in scenario_files():
         if path.stem == name:
             return load_scenario_file(path)
-    known = ", ".join(path.stem for path in scenario_files())
+    if name in dnstree.NAMES:
+        return dnstree.scenario()
+    known = ", ".join([*(path.stem for path in scenario_files()), *dnstree.NAMES])
     raise UsageError(f"unknown lab scenario {name!r} (known: {known})")
 
 

@@ -23,7 +23,7 @@ from typing import Literal
 PREFIX = "ndx-"
 """Every namespace and interface the lab creates starts with this, so `clean` can find them."""
 
-ServiceKind = Literal["tcp", "http", "https", "dns", "churn", "fill"]
+ServiceKind = Literal["tcp", "http", "https", "dns", "resolver", "churn", "fill"]
 TcpMode = Literal["hold", "close", "noaccept", "leak"]
 Command = Literal["check", "inspect"]
 CLIENT_KINDS: tuple[ServiceKind, ...] = ("churn", "fill")
@@ -82,7 +82,9 @@ class Service:
     """A process started inside a host's namespace: a server, or a client (`is_client`).
 
     `listen` is ``addr:port`` (``[v6]:port`` for IPv6); for ``dns`` it is the address nsd
-    binds on port 53, serving `zone` with `records` (zone-file lines relative to the zone).
+    binds on port 53, serving `zone` with `records` (zone-file lines relative to the zone),
+    or the whole `zone_files`; for ``resolver`` the address unbound binds, iterating from
+    the root `hints`.
     A tcp server's `mode`: ``hold`` reads each connection until the peer closes, then closes
     it; ``close`` closes it after 100 ms; ``noaccept`` listens with `backlog` and never calls
     accept(); ``leak`` accepts and never closes (CLOSE-WAIT piles up as clients close).
@@ -102,6 +104,10 @@ class Service:
     server_name: str = ""
     zone: str = ""
     records: tuple[str, ...] = ()
+    # The dns-tree family (`netdx.lab.dnstree`): whole zones (name, text) an nsd serves
+    # instead of `zone` + `records`, and the root hints of a `resolver` (unbound).
+    zone_files: tuple[tuple[str, str], ...] = ()
+    hints: str = ""
 
     @property
     def is_client(self) -> bool:

@@ -1,7 +1,9 @@
 """Starting a scenario's services inside their namespaces and waiting until they are ready.
 
 tcp/http/https run as ``python -m netdx.lab.serve``; dns is a real ``nsd`` serving a zone
-generated from the scenario's records. HTTPS certificates are made by ``openssl req -x509``.
+generated from the scenario's records (or whole zones, for the dns-tree family); resolver is
+a real ``unbound`` iterating from the given root hints. HTTPS certificates are made by
+``openssl req -x509``.
 
 Clients (churn, fill) start once every server is ready; the lab then polls the server they
 connect to (``serve wait-state`` in its namespace) until the state they exist for is there:
@@ -37,7 +39,7 @@ def ready_target(service: Service) -> str:
     the one it connects to)."""
     if service.is_client:
         return service.target
-    if service.kind == "dns":
+    if service.kind in ("dns", "resolver"):
         addr = service.listen
         return f"[{addr}]:53" if ":" in addr else f"{addr}:53"
     return service.listen
@@ -47,6 +49,8 @@ def service_argv(service: Service, workdir: Path) -> list[str]:
     """The command that runs `service` (files it needs are written to `workdir`)."""
     if service.kind == "dns":
         return ["nsd", "-d", "-c", str(write_nsd_config(service, workdir))]
+    if service.kind == "resolver":
+        return ["unbound", "-d", "-c", str(write_unbound_config(service, workdir))]
     argv = [sys.executable, "-m", "netdx.lab.serve"]
     if service.is_client:
         return [*argv, service.kind, "--target", service.target, "--count", str(service.count),
@@ -239,14 +243,25 @@ def root_zone_text(service: Service) -> str:
     )
 
 
+def _zones(service: Service, folder: Path) -> str:
+    """Write the zone files of `service`; return their nsd.conf `zone:` clauses."""
+    zones = service.zone_files
+    if not zones:
+        zones = ((service.zone, zone_text(service)),)
+        if service.zone != ".":
+            zones += ((".", root_zone_text(service)),)
+    clauses = []
+    for index, (name, text) in enumerate(zones):
+        path = folder / f"zone{index}"
+        path.write_text(text)
+        clauses.append(f'zone:\n  name: "{name}"\n  zonefile: "{path}"\n')
+    return "".join(clauses)
+
+
 def write_nsd_config(service: Service, workdir: Path) -> Path:
-    """Write nsd.conf and the zone file to a directory of their own; return the config."""
+    """Write nsd.conf and the zone files to a directory of their own; return the config."""
     folder = workdir / f"nsd-{service.host}"
     folder.mkdir(mode=0o755, exist_ok=True)
-    zonefile = folder / "zone"
-    zonefile.write_text(zone_text(service))
-    rootfile = folder / "root.zone"
-    rootfile.write_text(root_zone_text(service))
     v6 = ":" in service.listen
     conf = folder / "nsd.conf"
     conf.write_text(
@@ -260,6 +275,9 @@ def write_nsd_config(service: Service, workdir: Path) -> Path:
         '  database: ""\n'
         "  server-count: 1\n"
         "  verbosity: 1\n"
+        # Response rate limiting would drop answers to a test's or benchmark's burst.
+        "  rrl-ratelimit: 0\n"
+        "  rrl-whitelist-ratelimit: 0\n"
         f'  zonesdir: "{folder}"\n'
         f'  zonelistfile: "{folder}/zone.list"\n'
         f'  pidfile: "{folder}/nsd.pid"\n'
@@ -268,9 +286,29 @@ def write_nsd_config(service: Service, workdir: Path) -> Path:
         f'  logfile: "{folder}/nsd.log"\n'
         "remote-control:\n"
         "  control-enable: no\n"
-        "zone:\n"
-        f"  name: {service.zone}\n"
-        f'  zonefile: "{zonefile}"\n'
-        + ("" if service.zone == "." else f'zone:\n  name: .\n  zonefile: "{rootfile}"\n')
+        + _zones(service, folder)
+    )
+    return conf
+
+
+def write_unbound_config(service: Service, workdir: Path) -> Path:
+    """unbound.conf and root hints for a resolver: iterator only (no DNSSEC), lab-private
+    reverse zones answered from the lab, every client of the isolated lab allowed."""
+    folder = workdir / f"unbound-{service.host}"
+    folder.mkdir(mode=0o755, exist_ok=True)
+    hints = folder / "root.hints"
+    hints.write_text(service.hints)
+    conf = folder / "unbound.conf"
+    conf.write_text(
+        "server:\n"
+        f"  interface: {service.listen}\n  port: 53\n  access-control: 0.0.0.0/0 allow\n"
+        f'  chroot: ""\n  username: ""\n  directory: "{folder}"\n'
+        f'  pidfile: "{folder}/unbound.pid"\n  root-hints: "{hints}"\n'
+        '  module-config: "iterator"\n  do-not-query-localhost: no\n'
+        '  do-ip6: no\n  num-threads: 1\n  verbosity: 1\n  use-syslog: no\n  logfile: ""\n'
+        # 10/8 is a private range: unbound answers its reverse zone itself unless told not to.
+        "  unblock-lan-zones: yes\n  insecure-lan-zones: yes\n"
+        "  qname-minimisation: no\n  infra-cache-max-rtt: 1000\n  outbound-msg-retry: 2\n"
+        "remote-control:\n  control-enable: no\n"
     )
     return conf

@@ -38,7 +38,10 @@ class NssResult:
     elapsed_ms: float = 0.0
 
 
-DnsStatus = Literal["ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "error"]
+DnsStatus = Literal[
+    "ok", "nxdomain", "nodata", "servfail", "refused", "timeout", "error", "malformed", "bad_id"
+]
+DnsTransport = Literal["udp", "tcp"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -46,24 +49,83 @@ class DnsRecord:
     name: str
     rtype: str  # "A", "AAAA", "CNAME", ...
     ttl: int
-    value: str
+    value: str  # dig's presentation format
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsQuestion:
+    """The question of a query: a name (absolute, with the trailing dot) and a type."""
+
+    name: str
+    rtype: str
+    rclass: str = "IN"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsMessage:
+    """One DNS response as it came off the wire, every section kept."""
+
+    id: int
+    rcode: str  # NOERROR, NXDOMAIN, SERVFAIL, REFUSED, ... (EDNS extended rcodes included)
+    flags: tuple[str, ...]  # lower case, dig's order: qr aa tc rd ra ad cd
+    question: tuple[DnsQuestion, ...] = ()
+    answer: tuple[DnsRecord, ...] = ()
+    authority: tuple[DnsRecord, ...] = ()
+    additional: tuple[DnsRecord, ...] = ()  # without the OPT pseudo-record
+    edns_payload: int | None = None  # the UDP size the server advertised (OPT), None without EDNS
+    size: int = 0  # bytes on the wire
+
+    @property
+    def aa(self) -> bool:
+        return "aa" in self.flags
+
+    @property
+    def tc(self) -> bool:
+        return "tc" in self.flags
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsExchange:
+    """How one answer travelled: port, UDP or TCP, RD, the whole response, and what else
+    happened on the way (a truncated UDP answer retried over TCP, datagrams ignored because
+    their ID was wrong). `netdx dns` shows it; `netdx check` keeps only the answer."""
+
+    port: int
+    transport: DnsTransport
+    recursion_desired: bool = True
+    message: DnsMessage | None = None
+    notes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DnsServerAnswer:
-    """One configured DNS server's answer for one query type (A or AAAA)."""
+    """One server's answer for one name and type: the one shape of a DNS answer.
+
+    `status` is what the answer means: ok (a record of the asked type), nodata (NOERROR
+    without one), nxdomain, servfail, refused; or what became of the query: timeout,
+    error (the network said no, or an rcode without a status of its own), malformed
+    (bytes that do not parse), bad_id (only answers to some other query came back).
+    `records` is the answer section, CNAMEs included. `exchange` holds the wire detail
+    when the caller wants it (`netdx dns`); `netdx check` leaves it out.
+    """
 
     server: str
     qname: str  # the name actually asked (after search-domain expansion)
     rtype: str
     status: DnsStatus
-    records: tuple[DnsRecord, ...] = ()  # the answer section, CNAMEs included
+    records: tuple[DnsRecord, ...] = ()
     error: str | None = None
     elapsed_ms: float = 0.0
+    exchange: DnsExchange | None = None
 
     @property
     def addresses(self) -> tuple[str, ...]:
         return tuple(r.value for r in self.records if r.rtype in ("A", "AAAA"))
+
+    @property
+    def message(self) -> DnsMessage | None:
+        """The server's whole response, when it sent one and the exchange was kept."""
+        return self.exchange.message if self.exchange is not None else None
 
 
 AddressSource = Literal["literal", "hosts", "dns", "nss"]
@@ -90,6 +152,24 @@ class DnsEvidence:
     authoritative: DnsServerAnswer | None = None
     checked_at: float | None = None  # UNIX time the answers were taken (cache expiry times)
     observed_on: Vantage = THIS_HOST
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DnsComparison:
+    """`netdx dns --compare`: what each source says for one name and type, side by side.
+
+    `system` is getaddrinfo with the /etc/hosts lines for the name; `servers` holds every
+    resolv.conf server's answer for every name of the search list (not only the one the
+    stub resolver would settle on); `authoritative` is the answer the trace ended with.
+    A resolver's TTL is what is *left* in its cache; the authoritative TTL is the full one.
+    """
+
+    name: str
+    rtype: str
+    system: NssResult
+    servers: tuple[DnsServerAnswer, ...] = ()
+    authoritative: DnsServerAnswer | None = None
+    checked_at: float  # UNIX time the answers were taken (cache expiry times)
 
 
 # --- Route ---------------------------------------------------------------------------------

@@ -6,26 +6,36 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from netdx.dns.findings import query_findings, trace_findings
-from netdx.dns.message import DnsResponse, QueryResult, Question, parse_response
-from netdx.dns.trace import NameServer, TraceLimits, TraceMachine
-from netdx.model.evidence import DnsRecord
+from netdx.diagnose.dns_trace import query_findings, trace_findings
+from netdx.dns.message import parse_response, status_of
+from netdx.dns.trace import TraceLimits, TraceMachine
+from netdx.model.dns_trace import NameServer
+from netdx.model.evidence import (
+    DnsExchange,
+    DnsMessage,
+    DnsQuestion,
+    DnsRecord,
+    DnsServerAnswer,
+)
 
-WIRE = Path(__file__).parent / "fixtures" / "dnswire"
+WIRE = Path(__file__).parent.parent / "fixtures" / "dnswire"
 MANIFEST = json.loads((WIRE / "manifest.json").read_text())
 
 
-def captured(name: str) -> QueryResult:
-    """The captured answer `name` of fixtures/dnswire as a query result from its server."""
+def captured(name: str) -> DnsServerAnswer:
+    """The captured answer `name` of fixtures/dnswire as its server's answer."""
     meta = MANIFEST[name]
-    return QueryResult(
+    message = parse_response((WIRE / f"{name}.bin").read_bytes())
+    status, error = status_of(message, meta["qtype"])
+    return DnsServerAnswer(
         server=meta["server"],
-        port=53,
-        question=Question(name=meta["qname"], rtype=meta["qtype"]),
-        status="ok",
-        transport="udp",
+        qname=meta["qname"],
+        rtype=meta["qtype"],
+        status=status,
+        records=message.answer,
+        error=error,
         elapsed_ms=1.0,
-        response=parse_response((WIRE / f"{name}.bin").read_bytes()),
+        exchange=DnsExchange(port=53, transport="udp", message=message),
     )
 
 
@@ -48,12 +58,11 @@ def test_refused_from_a_server_is_dns_refused() -> None:
 def test_unparseable_answer_is_dns_malformed_answer() -> None:
     """Bytes that are not DNS, or only answers to another query, are a malformed answer."""
     for status in ("malformed", "bad_id"):
-        result = QueryResult(
+        result = DnsServerAnswer(
             server="10.53.0.9",
-            port=53,
-            question=Question(name="www.example.lab.", rtype="A"),
+            qname="www.example.lab.",
+            rtype="A",
             status=status,  # type: ignore[arg-type]
-            transport="udp",
             elapsed_ms=3.0,
             error="message too short",
         )
@@ -67,8 +76,8 @@ def test_a_healthy_answer_gives_no_finding() -> None:
     assert query_findings((captured("www_a_aa"),)) == ()
 
 
-def _referral(q: Question, zone: str, ns: str, glue: str) -> QueryResult:
-    msg = DnsResponse(
+def _referral(q: DnsQuestion, zone: str, ns: str, glue: str) -> DnsServerAnswer:
+    msg = DnsMessage(
         id=1,
         rcode="NOERROR",
         flags=("qr",),
@@ -76,9 +85,9 @@ def _referral(q: Question, zone: str, ns: str, glue: str) -> QueryResult:
         authority=(DnsRecord(name=zone, rtype="NS", ttl=300, value=ns),),
         additional=(DnsRecord(name=ns, rtype="A", ttl=300, value=glue),),
     )
-    return QueryResult(
-        server="x", port=53, question=q, status="ok", transport="udp", elapsed_ms=1.0,
-        response=msg,
+    return DnsServerAnswer(
+        server="x", qname=q.name, rtype=q.rtype, status="nodata", elapsed_ms=1.0,
+        exchange=DnsExchange(port=53, transport="udp", message=msg),
     )  # fmt: skip
 
 
@@ -87,7 +96,7 @@ def test_walk_deeper_than_its_limit_is_a_referral_loop() -> None:
     dns.referral_loop naming the zones walked."""
     cuts = {"192.0.2.1": ("lab.", "192.0.2.11"), "192.0.2.11": ("example.lab.", "192.0.2.21")}
     machine = TraceMachine(
-        Question(name="www.example.lab.", rtype="A"),
+        DnsQuestion(name="www.example.lab.", rtype="A"),
         (NameServer(name="a.root.", addresses=("192.0.2.1",)),),
         limits=TraceLimits(max_levels=2),
     )

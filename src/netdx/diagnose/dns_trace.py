@@ -1,4 +1,5 @@
-"""What a finished trace means, as `Finding`s. Pure: reads a `TraceResult`, no I/O.
+"""`netdx dns` rules: what a finished trace and direct queries mean, as `Finding`s. Pure:
+reads a `TraceResult`, `DnsServerAnswer`s and the comparison, no I/O.
 
 Causes (the public vocabulary):
 - dns.lame_delegation   a zone's delegated servers do not serve it (warn while another
@@ -15,9 +16,26 @@ dns.refused, dns.nxdomain.
 
 from __future__ import annotations
 
-from netdx.dns.message import QueryResult
-from netdx.dns.trace import LameServer, TraceLevel, TraceResult
+from netdx.diagnose.dns_compare import compare_findings
+from netdx.model.dns_trace import LameServer, TraceLevel, TraceResult
+from netdx.model.evidence import DnsComparison, DnsServerAnswer
 from netdx.model.report import Finding
+
+
+def dns_findings(queries: tuple[DnsServerAnswer, ...], trace: TraceResult | None,
+                 comparison: DnsComparison | None) -> tuple[Finding, ...]:
+    """Every finding of one `netdx dns` run: direct queries, then the trace, then the
+    comparison. When the comparison finds the name only through the search list, that
+    says it better than the NXDOMAIN of the name as typed, which is dropped."""
+    findings = query_findings(queries)
+    if trace is not None:
+        findings += trace_findings(trace)
+    if comparison is None:
+        return findings
+    compared = compare_findings(comparison)
+    if any(f.cause == "dns.search_domain" for f in compared):
+        findings = tuple(f for f in findings if f.cause != "dns.nxdomain")
+    return findings + compared
 
 
 def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
@@ -121,7 +139,7 @@ def _fail(cause: str, summary: str, evidence: tuple[str, ...], fix: tuple[str, .
                    evidence=evidence, fix=fix)
 
 
-def query_findings(results: tuple[QueryResult, ...]) -> tuple[Finding, ...]:
+def query_findings(results: tuple[DnsServerAnswer, ...]) -> tuple[Finding, ...]:
     """Findings for direct queries: a server that is silent, refuses, fails or sends garbage,
     and a name that does not exist."""
     found: list[Finding] = []
@@ -132,23 +150,24 @@ def query_findings(results: tuple[QueryResult, ...]) -> tuple[Finding, ...]:
     return tuple(found)
 
 
-def _query_finding(q: QueryResult) -> Finding | None:
-    asked = f"{q.question.name} {q.question.rtype} @{q.server}"
-    confirm = (f"confirm: dig @{q.server} {q.question.name} {q.question.rtype}",)
+def _query_finding(q: DnsServerAnswer) -> Finding | None:
+    asked = f"{q.qname} {q.rtype} @{q.server}"
+    confirm = (f"confirm: dig @{q.server} {q.qname} {q.rtype}",)
+    notes = q.exchange.notes if q.exchange is not None else ()
+    message = q.message
     if q.status in ("malformed", "bad_id"):
         return _fail("dns.malformed_answer", f"{q.server} sent an answer that is not valid DNS "
-                     f"for the query ({q.status})", (f"{asked}: {q.error}", *q.notes), confirm)
-    if q.status in ("timeout", "error"):
+                     f"for the query ({q.status})", (f"{asked}: {q.error}", *notes), confirm)
+    if message is None:
         return _fail("dns.resolver_unreachable", f"{q.server} did not answer ({q.status})",
                      (f"{asked}: {q.error} after {q.elapsed_ms:g} ms",), confirm)
-    rcode = q.response.rcode if q.response is not None else ""
-    if rcode == "NXDOMAIN":
-        return _fail("dns.nxdomain", f"{q.server} says {q.question.name} does not exist",
+    if message.rcode == "NXDOMAIN":
+        return _fail("dns.nxdomain", f"{q.server} says {q.qname} does not exist",
                      (f"{asked}: NXDOMAIN",),
-                     (*confirm, f"ask the authoritative servers: dig +trace {q.question.name}"))
-    if rcode in ("SERVFAIL", "REFUSED"):
-        return _fail("dns.servfail" if rcode == "SERVFAIL" else "dns.refused",
-                     f"{q.server} answered {rcode} for {q.question.name}", (f"{asked}: {rcode}",),
-                     (*confirm, f"find where resolution breaks: netdx dns --trace "
-                      f"{q.question.name}"))
+                     (*confirm, f"ask the authoritative servers: dig +trace {q.qname}"))
+    if message.rcode in ("SERVFAIL", "REFUSED"):
+        return _fail("dns.servfail" if message.rcode == "SERVFAIL" else "dns.refused",
+                     f"{q.server} answered {message.rcode} for {q.qname}",
+                     (f"{asked}: {message.rcode}",),
+                     (*confirm, f"find where resolution breaks: netdx dns --trace {q.qname}"))
     return None

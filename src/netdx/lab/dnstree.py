@@ -1,4 +1,6 @@
-"""The lab DNS hierarchy as data: servers, addresses and zone texts. Pure, no I/O.
+"""The `dns-tree` scenario family: a whole DNS hierarchy (nsd root, TLD and zone servers,
+an unbound resolver, a client) as one lab scenario, built by the one lab runner
+(`netdx.lab.build.Lab`). Pure: servers, addresses and zone texts, no I/O.
 
     .              a.root.lab 10.53.0.1, b.root.lab 10.53.0.2      (+ c.root.lab, dead)
     lab.           ns1/ns2.nic.lab 10.53.0.11/.12                  (+ ns3.nic.lab, dead)
@@ -13,11 +15,18 @@
 
 With `dead_per_level` every level also lists one server that drops every packet (the
 benchmark's "one dead server per level"), first in its NS set: the primary that died.
+
+Every host hangs off one switched link; nothing links to the root namespace. The dead
+addresses live on a host whose nftables drop everything (silent, not refusing).
 """
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
+
+from netdx.lab.model import Host, Interface, Link, Scenario, Service
 
 SUBNET = "10.53.0"
 RESOLVER = f"{SUBNET}.53"
@@ -166,41 +175,83 @@ def zone_text(zone: str, *, dead_per_level: bool, moved: str = MOVED_OLD) -> str
     return _soa(zone, "ns.refuser.invalid.") + f"{zone} 300 IN NS ns.refuser.invalid.\n"
 
 
-def nsd_conf(*, address: str, workdir: str, zones: tuple[str, ...]) -> str:
-    """An nsd.conf for one lab server: foreground, no chroot, no database, files in workdir."""
-    head = (
-        "server:\n"
-        f"  ip-address: {address}\n  port: 53\n  username: \"\"\n  chroot: \"\"\n"
-        f"  database: \"\"\n  zonesdir: \"{workdir}\"\n  pidfile: \"{workdir}/nsd.pid\"\n"
-        f"  zonelistfile: \"{workdir}/zone.list\"\n  xfrdfile: \"{workdir}/xfrd.state\"\n"
-        "  server-count: 1\n  verbosity: 0\n  hide-version: yes\n"
-        "remote-control:\n  control-enable: no\n"
+# --- the scenario ------------------------------------------------------------------------
+
+LINK = "dnshub"
+CLIENT_HOST, RESOLVER_HOST, DEAD_HOST = "dns-client", "dns-resolver", "dns-dead"
+NAMES = ("dns-tree",)  # the scenarios `netdx lab` lists and runs
+_DROP_ALL = (
+    "table inet ndx {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n"
+)
+
+
+def host_name(server: LabServer) -> str:
+    """The lab host (namespace ndx-<name>) of one nsd."""
+    return f"dns-{server.tag}"
+
+
+def nsd_service(server: LabServer, *, dead_per_level: bool, moved: str = MOVED_OLD) -> Service:
+    """The nsd of `server`, serving its zones (moved.example.lab at `moved`)."""
+    zones = tuple((zone, zone_text(zone, dead_per_level=dead_per_level, moved=moved))
+                  for zone in server.zones)
+    return Service(host=host_name(server), kind="dns", listen=server.address, zone_files=zones)
+
+
+def scenario(*, dead_per_level: bool = False) -> Scenario:
+    """The hierarchy as a lab scenario: `dns-tree`, whose own check asks the client's
+    resolver for a missing name. With `dead_per_level` (`dns-tree-dead`, for the trace
+    tests and the benchmark) one silent server sits at every level; it is not listed, as
+    how long unbound takes to get past them depends on which server it happens to try."""
+    dead = dead_per_level
+    name = "dns-tree-dead" if dead else "dns-tree"
+    hub: list[tuple[str, tuple[str, ...]]] = [(host_name(s), (s.address,)) for s in servers()]
+    hub += [(DEAD_HOST, DEAD), (RESOLVER_HOST, (RESOLVER,)), (CLIENT_HOST, (CLIENT,))]
+    hosts = [Host(name=h, interfaces=(Interface(link=LINK,
+                                                addresses=tuple(f"{a}/24" for a in addrs)),))
+             for h, addrs in hub]
+    hosts = [_client(h) if h.name == CLIENT_HOST else h for h in hosts]
+    hosts = [dataclasses.replace(h, nftables=_DROP_ALL) if h.name == DEAD_HOST else h
+             for h in hosts]
+    services = [nsd_service(s, dead_per_level=dead) for s in servers()]
+    services.append(Service(host=RESOLVER_HOST, kind="resolver", listen=RESOLVER,
+                            hints=root_hints(dead_per_level=dead)))
+    what = "one silent server at every level, root included" if dead else "every server up"
+    return Scenario(
+        name=name,
+        topology="dns-tree",
+        description=(f"A DNS hierarchy in namespaces ({what}): nsd for the root, lab. and "
+                     "example.lab. (with lame, broken, looping and glueless delegations), "
+                     "unbound as the client's resolver. The client asks for a name the "
+                     "zone does not have."),
+        fault="nothere.example.lab does not exist in example.lab.",
+        hosts=tuple(hosts),
+        links=(Link(name=LINK, hosts=tuple(h for h, _ in hub)),),
+        services=tuple(services),
+        client=CLIENT_HOST,
+        check=("nothere.example.lab:80",),
+        expect="dns.nxdomain",
+        max_seconds=4.0,
     )
-    return head + "".join(
-        f"zone:\n  name: \"{z}\"\n  zonefile: \"{_file(z)}\"\n" for z in zones
-    )
 
 
-def _file(zone: str) -> str:
-    return "root.zone" if zone == "." else zone.rstrip(".") + ".zone"
+def scenarios() -> tuple[Scenario, ...]:
+    """Every scenario of the family that `netdx lab` lists."""
+    return (scenario(),)
 
 
-def zone_file(zone: str) -> str:
-    """The file name a zone is written to in a server's workdir."""
-    return _file(zone)
+def moved_services(running: Sequence[Service], address: str, *,
+                   dead_per_level: bool) -> list[tuple[Service, Service]]:
+    """(running, changed) nsd services of example.lab. once moved.example.lab moves to
+    `address`: what `Lab.replace_service` swaps for the stale-cache case."""
+    by_host = {host_name(s): s for s in servers() if "example.lab." in s.zones}
+    return [(service, nsd_service(by_host[service.host], dead_per_level=dead_per_level,
+                                  moved=address))
+            for service in running if service.host in by_host and service.kind == "dns"]
 
 
-def unbound_conf(*, workdir: str, hints: str) -> str:
-    """An unbound.conf for the lab resolver: iterator only, lab root hints, no DNSSEC."""
-    return (
-        "server:\n"
-        f"  interface: {RESOLVER}\n  port: 53\n  access-control: {SUBNET}.0/24 allow\n"
-        f"  chroot: \"\"\n  username: \"\"\n  directory: \"{workdir}\"\n"
-        f"  pidfile: \"{workdir}/unbound.pid\"\n  root-hints: \"{hints}\"\n"
-        "  module-config: \"iterator\"\n  do-not-query-localhost: no\n"
-        "  do-ip6: no\n  num-threads: 1\n  verbosity: 1\n  use-syslog: no\n  logfile: \"\"\n"
-        # 10/8 is a private range: unbound answers its reverse zone itself unless told not to.
-        "  unblock-lan-zones: yes\n  insecure-lan-zones: yes\n"
-        "  qname-minimisation: no\n  infra-cache-max-rtt: 1000\n  outbound-msg-retry: 2\n"
-        "remote-control:\n  control-enable: no\n"
+def _client(host: Host) -> Host:
+    return dataclasses.replace(
+        host,
+        resolv=(f"nameserver {RESOLVER}", "search example.lab", "options timeout:1 attempts:1"),
+        hosts=(f"{PINNED_HOSTS} pinned.example.lab",),
     )

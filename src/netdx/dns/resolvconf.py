@@ -1,0 +1,101 @@
+"""resolv.conf and the search list, read the way glibc's stub resolver reads them. Pure.
+
+The one parser for `netdx check` (which servers to ask, which names) and `netdx dns`
+(the default server, `--compare`'s rows): glibc 2.36's res_init and res_nsearch.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+
+DNS_PORT = 53
+MAXNS = 3  # glibc uses the first three nameserver lines only
+MAX_NDOTS = 15  # glibc caps options ndots:n at 15
+DEFAULT_SERVER = "127.0.0.1"  # glibc asks it when resolv.conf names no server
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvConf:
+    """The parts of resolv.conf the stub resolver uses to pick names and servers."""
+
+    nameservers: tuple[str, ...]
+    search: tuple[str, ...] = ()
+    ndots: int = 1
+    edns0: bool = False  # `options edns0`: glibc then asks with EDNS0
+
+
+def parse_resolv_conf(text: str, *, hostname: str = "") -> ResolvConf:
+    """Read resolv.conf like glibc's res_init: the last `domain`/`search` line wins, at most
+    three nameservers (lines that are not an IP address skipped), `options ndots:n` (capped
+    at 15) and `options edns0`. Without a nameserver line glibc asks 127.0.0.1; without
+    domain/search it searches the domain of `hostname`. A line starting with `#` or `;`
+    matches no keyword."""
+    servers: list[str] = []
+    search: tuple[str, ...] | None = None
+    ndots = 1
+    edns0 = False
+    for line in text.split("\n"):
+        keyword, _, rest = line.replace("\t", " ").partition(" ")
+        values = rest.split()
+        if keyword == "nameserver" and values and len(servers) < MAXNS:
+            if valid_server_address(values[0]):
+                servers.append(values[0])
+        elif keyword == "domain" and values:
+            search = (values[0],)
+        elif keyword == "search" and values:
+            search = tuple(values)
+        elif keyword == "options":
+            ndots = _ndots_option(values, ndots)
+            edns0 = edns0 or "edns0" in values
+    if search is None:
+        _, dot, domain = hostname.partition(".")
+        search = (domain,) if dot and domain else ()
+    return ResolvConf(
+        nameservers=tuple(servers) or (DEFAULT_SERVER,),
+        search=tuple(d.rstrip(".") for d in search if d.rstrip(".")),
+        ndots=ndots,
+        edns0=edns0,
+    )
+
+
+def search_candidates(name: str, *, search: tuple[str, ...], ndots: int) -> tuple[str, ...]:
+    """The names the stub resolver asks for `name`, in order (glibc res_nsearch).
+
+    A trailing dot means "absolute": only the name itself. Otherwise a name with at least
+    `ndots` dots is tried as-is first, then with each search suffix; a shorter one tries
+    the suffixes first and itself last. Returned without the final dot.
+    """
+    if name.endswith("."):
+        return (name.rstrip("."),)
+    expanded = tuple(f"{name}.{domain}" for domain in search)
+    if name.count(".") >= ndots:
+        return (name, *expanded)
+    return (*expanded, name)
+
+
+def parse_server(spec: str) -> tuple[str, int]:
+    """`ADDR` or `ADDR#PORT` (dig's notation) → (address, port). ValueError when invalid."""
+    address, _, port_text = spec.partition("#")
+    if not valid_server_address(address):
+        raise ValueError(f"not an IP address: {address!r}")
+    port = int(port_text) if port_text else DNS_PORT
+    if not 0 < port < 65536:
+        raise ValueError(f"bad port: {port_text!r}")
+    return address, port
+
+
+def valid_server_address(text: str) -> bool:
+    """True for an IPv4 or IPv6 address (an IPv6 one may carry a `%zone`)."""
+    try:
+        ipaddress.ip_address(text.split("%", 1)[0])
+    except ValueError:
+        return False
+    return True
+
+
+def _ndots_option(values: list[str], current: int) -> int:
+    for option in values:
+        if option.startswith("ndots:") and option[6:].isdigit():
+            current = min(int(option[6:]), MAX_NDOTS)
+    return current
