@@ -1,11 +1,11 @@
 """The authoritative answer for a name, so a cache that outlived a record change can be
 told apart (`dns.stale_cache`).
 
-How `netdx check` uses it: when `should_verify(evidence)`, the runner (`netdx.check`) asks
+How `netdx check` uses it: when `plan.wants_authoritative(evidence)`, the check asks
 `authoritative_answer` and keeps it as evidence (`DnsEvidence.authoritative`); the pure
 rule `diagnose.dns.stale_cache` compares (`diagnose.dns_compare.stale_cache`, which
 `netdx dns --compare` uses too). `authoritative_answer` is the only I/O here (a trace from
-the root hints); `should_verify` and `from_trace` are pure.
+the root hints); `from_trace` is pure.
 """
 
 from __future__ import annotations
@@ -15,22 +15,9 @@ from pathlib import Path
 from netdx.budget import Deadline
 from netdx.dns.tracer import load_root_hints, run_trace
 from netdx.model.dns_trace import TraceResult
-from netdx.model.evidence import CheckEvidence, DnsQuestion, DnsRecord, DnsServerAnswer
+from netdx.model.evidence import DnsQuestion, DnsRecord, DnsServerAnswer
 
 AUTHORITATIVE = "authoritative"
-
-
-def should_verify(ev: CheckEvidence) -> bool:
-    """True when the addresses came from a resolver (a cache) and the first one failed."""
-    dns = ev.dns
-    if dns is None or dns.source not in ("dns", "nss") or not dns.servers:
-        return False
-    if not ev.addresses:
-        return False
-    head = ev.addresses[0]
-    if head.tcp is not None:
-        return head.tcp.outcome != "connected"
-    return head.echo is None or head.echo.status != "reply"
 
 
 def from_trace(trace: TraceResult) -> DnsServerAnswer:

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from netdx.diagnose import dns as check_rules
 from netdx.diagnose.dns_compare import compare_findings, stale_cache
-from netdx.dns.verify import from_trace, should_verify
+from netdx.dns.verify import from_trace
 from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import (
     AddressEvidence,
@@ -20,6 +20,7 @@ from netdx.model.evidence import (
     NssResult,
     TcpConnect,
 )
+from netdx.plan.machine import wants_authoritative
 
 TAKEN = datetime(2026, 1, 1, 12, 0, 0, tzinfo=UTC).timestamp()
 
@@ -143,7 +144,7 @@ def test_verify_only_when_a_cached_address_failed() -> None:
                              addresses=(AddressEvidence(address="10.53.1.20", family=4,
                                                         tcp=tcp),))
 
-    assert should_verify(evidence("dns", "timeout"))
-    assert should_verify(evidence("nss", "refused"))
-    assert not should_verify(evidence("dns", "connected"))
-    assert not should_verify(evidence("hosts", "timeout"))
+    assert wants_authoritative(evidence("dns", "timeout"))
+    assert wants_authoritative(evidence("nss", "refused"))
+    assert not wants_authoritative(evidence("dns", "connected"))
+    assert not wants_authoritative(evidence("hosts", "timeout"))
