@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from dnslab import DnsTree, build, causes, dig, dig_records, netdx_dns
+from dnslab import DnsTree, build, causes, netdx_dns
 
 from netdx.lab import dnstree as z
 
@@ -22,9 +22,9 @@ LEVELS = 3  # ., lab., example.lab.: each has one silent server
 
 
 def test_dead_server_at_every_level_is_named_and_costs_little(lab: DnsTree) -> None:
-    """The walk answers like dig +trace, names the silent server of each level as lame (warn),
-    and does not wait out one server timeout per level (the report's own time says so; the
-    subprocess timeout only guards against a hang)."""
+    """The walk answers with the zone's record, names the silent server of each level as
+    lame (warn), and does not wait out one server timeout per level (the report's own time
+    says so; the subprocess timeout only guards against a hang)."""
     code, doc = netdx_dns(lab, "www.example.lab", "--trace", "--root-hints",
                           str(lab.hints_path), "--server-timeout", str(SERVER_TIMEOUT_S),
                           "--timeout", "30")
@@ -34,10 +34,10 @@ def test_dead_server_at_every_level_is_named_and_costs_little(lab: DnsTree) -> N
         ("example.lab.", z.DEAD[2], "timeout")}
     assert causes(doc) == {"dns.lame_delegation": "warn"}
     assert len([f for f in doc["findings"] if f["cause"] == "dns.lame_delegation"]) == 3
-    theirs = {r for r in dig_records(dig(lab, "+trace", "+nodnssec", "www.example.lab"))
-              if r[2] == "A" and r[0] == "www.example.lab."}
+    # The record the zone file serves (dig +trace is no reference here: with a silent server
+    # at every level it gives up or not depending on which server it picks first).
     ours = {(r["name"], r["ttl"], r["type"], r["value"]) for r in doc["trace_result"]["answer"]}
-    assert ours == theirs
+    assert ours == {("www.example.lab.", 300, "A", "10.53.1.10")}
     # Waiting per level would take LEVELS x 3 s; the walk waits (at most) one grace period.
     assert doc["total_ms"] < LEVELS * SERVER_TIMEOUT_S * 1000
 
