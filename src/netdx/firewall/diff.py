@@ -142,30 +142,32 @@ def diff_rules(
         matcher = difflib.SequenceMatcher(a=old_texts, b=new_texts, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag in ("delete", "replace"):
-                rules.extend(
-                    RuleChange(
-                        change="removed",
-                        family=family,
-                        table=table,
-                        chain=name,
-                        position=i + 1,
-                        text=old_texts[i],
-                    )
-                    for i in range(i1, i2)
-                )
+                rules.extend(_rule_changes("removed", key, old_texts, range(i1, i2)))
             if tag in ("insert", "replace"):
-                rules.extend(
-                    RuleChange(
-                        change="added",
-                        family=family,
-                        table=table,
-                        chain=name,
-                        position=j + 1,
-                        text=new_texts[j],
-                    )
-                    for j in range(j1, j2)
-                )
+                rules.extend(_rule_changes("added", key, new_texts, range(j1, j2)))
     return tuple(rules), tuple(chains)
+
+
+def _rule_changes(
+    change: Literal["added", "removed"],
+    key: tuple[str, str, str],
+    texts: list[str],
+    indexes: range,
+) -> list[RuleChange]:
+    """The rules at `indexes` of one chain's `texts` (the old chain's for a removal, the new
+    one's for an addition), as changes numbered by their 1-based place in that chain."""
+    family, table, chain = key
+    return [
+        RuleChange(
+            change=change,
+            family=family,
+            table=table,
+            chain=chain,
+            position=i + 1,
+            text=texts[i],
+        )
+        for i in indexes
+    ]
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot, flows: tuple[Flow, ...] = ()) -> RulesetDiff:
