@@ -15,6 +15,7 @@ Decision = Literal["accept", "drop", "reject", "unknown"]
 Direction = Literal["input", "output", "forward"]
 StepAction = Literal["hook", "jump", "goto", "return", "rule", "policy", "unknown"]
 Tool = Literal["ufw", "firewalld", "docker"]
+CtState = Literal["new", "established", "related", "invalid", "untracked"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -64,7 +65,8 @@ class NearMiss:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowPacket:
     """The first packet of the flow that was evaluated (interfaces as filled in from the
-    routes; conntrack state `new` unless asked otherwise)."""
+    routes; conntrack state `new` unless asked otherwise). The evaluator's own packet
+    (`firewall.model.Packet`) is this plus what only the walk needs."""
 
     family: Literal[4, 6]
     saddr: str
@@ -74,7 +76,7 @@ class FlowPacket:
     dport: int | None = None
     iif: str | None = None
     oif: str | None = None
-    ct_state: str = "new"
+    ct_state: CtState = "new"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,6 +117,7 @@ class FirewallMatch:
 
 __all__ = [
     "ChainStep",
+    "CtState",
     "Decision",
     "Direction",
     "FirewallMatch",
