@@ -19,13 +19,24 @@ CtState = Literal["new", "established", "related", "invalid", "untracked"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RuleRef:
-    """Where a rule lives and what it says. `source` is nft, iptables-nft or
-    iptables-legacy; nft rules have a `handle`, iptables ones only their `position`."""
+class ChainLocation:
+    """A chain by family, table and name: where a rule lives, or what a diff changed."""
 
     family: str
     table: str
     chain: str
+
+    @property
+    def chain_path(self) -> str:
+        """'inet filter output', as nft names a chain."""
+        return f"{self.family} {self.table} {self.chain}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleRef(ChainLocation):
+    """Where a rule lives and what it says. `source` is nft, iptables-nft or
+    iptables-legacy; nft rules have a `handle`, iptables ones only their `position`."""
+
     position: int
     text: str
     handle: int | None = None
@@ -112,10 +123,11 @@ class FirewallMatch:
         if rule is None:
             return None
         spot = f"handle {rule.handle}" if rule.handle is not None else f"rule {rule.position}"
-        return f"{rule.family} {rule.table} {rule.chain} {spot}"
+        return f"{rule.chain_path} {spot}"
 
 
 __all__ = [
+    "ChainLocation",
     "ChainStep",
     "CtState",
     "Decision",
