@@ -13,7 +13,7 @@ from netdx.firewall.explain import explain, infer_hook
 from netdx.firewall.flows import Flow
 from netdx.firewall.model import Chain, Ruleset
 from netdx.firewall.sources import Capture, build_ruleset, local_addresses
-from netdx.model.firewall import FirewallMatch
+from netdx.model.firewall import ChainLocation, FirewallMatch
 
 SNAPSHOT_SCHEMA = "netdx.firewall.snapshot/1"
 DIFF_SCHEMA = "netdx.firewall.diff/1"
@@ -30,25 +30,19 @@ class Snapshot:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RuleChange:
+class RuleChange(ChainLocation):
     """A rule added or removed; `position` is its place in the new (added) or old chain."""
 
     change: Literal["added", "removed"]
-    family: str
-    table: str
-    chain: str
     position: int
     text: str
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ChainChange:
+class ChainChange(ChainLocation):
     """A chain added or removed, or a base chain whose policy changed."""
 
     change: Literal["added", "removed", "policy"]
-    family: str
-    table: str
-    chain: str
     old_policy: str | None = None
     new_policy: str | None = None
 
@@ -142,30 +136,32 @@ def diff_rules(
         matcher = difflib.SequenceMatcher(a=old_texts, b=new_texts, autojunk=False)
         for tag, i1, i2, j1, j2 in matcher.get_opcodes():
             if tag in ("delete", "replace"):
-                rules.extend(
-                    RuleChange(
-                        change="removed",
-                        family=family,
-                        table=table,
-                        chain=name,
-                        position=i + 1,
-                        text=old_texts[i],
-                    )
-                    for i in range(i1, i2)
-                )
+                rules.extend(_rule_changes("removed", key, old_texts, range(i1, i2)))
             if tag in ("insert", "replace"):
-                rules.extend(
-                    RuleChange(
-                        change="added",
-                        family=family,
-                        table=table,
-                        chain=name,
-                        position=j + 1,
-                        text=new_texts[j],
-                    )
-                    for j in range(j1, j2)
-                )
+                rules.extend(_rule_changes("added", key, new_texts, range(j1, j2)))
     return tuple(rules), tuple(chains)
+
+
+def _rule_changes(
+    change: Literal["added", "removed"],
+    key: tuple[str, str, str],
+    texts: list[str],
+    indexes: range,
+) -> list[RuleChange]:
+    """The rules at `indexes` of one chain's `texts` (the old chain's for a removal, the new
+    one's for an addition), as changes numbered by their 1-based place in that chain."""
+    family, table, chain = key
+    return [
+        RuleChange(
+            change=change,
+            family=family,
+            table=table,
+            chain=chain,
+            position=i + 1,
+            text=texts[i],
+        )
+        for i in indexes
+    ]
 
 
 def diff_snapshots(old: Snapshot, new: Snapshot, flows: tuple[Flow, ...] = ()) -> RulesetDiff:
@@ -239,14 +235,13 @@ def render_diff(d: RulesetDiff) -> str:
 
     out = []
     for c in d.chains:
-        where = f"{c.family} {c.table} {c.chain}"
         if c.change == "policy":
-            out.append(f"~ chain {where}: policy {c.old_policy} → {c.new_policy}")
+            out.append(f"~ chain {c.chain_path}: policy {c.old_policy} → {c.new_policy}")
         else:
-            out.append(f"{'+' if c.change == 'added' else '-'} chain {where}")
+            out.append(f"{'+' if c.change == 'added' else '-'} chain {c.chain_path}")
     for r in d.rules:
         sign = "+" if r.change == "added" else "-"
-        out.append(f"{sign} {r.family} {r.table} {r.chain} #{r.position}: {r.text}")
+        out.append(f"{sign} {r.chain_path} #{r.position}: {r.text}")
     if not d.rules and not d.chains:
         out.append("no rule changed")
     for f in d.flows:

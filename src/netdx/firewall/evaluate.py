@@ -57,7 +57,8 @@ class Evaluation:
     notes: tuple[str, ...] = ()
 
 
-def _ref(table: Table, chain: Chain, rule: Rule) -> RuleRef:
+def rule_ref(table: Table, chain: Chain, rule: Rule) -> RuleRef:
+    """Where `rule` lives and what it says, as the walk's steps and the match name it."""
     return RuleRef(
         family=table.family,
         table=table.name,
@@ -91,7 +92,7 @@ def _walk_base(table: Table, base: Chain, packet: Packet, stage: Hook) -> _Chain
             steps.append(step(action="return", chain=chain.name))
             continue
         rule, index = chain.rules[index], index + 1
-        ref = _ref(table, chain, rule)
+        ref = rule_ref(table, chain, rule)
         try:
             verdict = rule_verdict(rule, table, packet, stage)
         except Undecided as exc:

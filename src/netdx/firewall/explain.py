@@ -5,6 +5,7 @@ firewall match type, also the check's evidence), its `netdx.firewall.explain/1` 
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 from typing import Any
 
@@ -43,18 +44,9 @@ def explain(
 
 
 def flow_packet(packet: Packet) -> FlowPacket:
-    """The packet as the match records it (the fields a reader of the match needs)."""
-    return FlowPacket(
-        family=packet.family,
-        saddr=packet.saddr,
-        daddr=packet.daddr,
-        proto=packet.proto,
-        sport=packet.sport,
-        dport=packet.dport,
-        iif=packet.iif,
-        oif=packet.oif,
-        ct_state=packet.ct_state,
-    )
+    """The packet as the match records it (the fields a reader of the match needs): a Packet
+    is a FlowPacket plus the walk's own state, which is left out."""
+    return FlowPacket(**{f.name: getattr(packet, f.name) for f in dataclasses.fields(FlowPacket)})
 
 
 def infer_hook(packet: Packet, local: frozenset[str]) -> tuple[Direction, str]:
@@ -100,18 +92,7 @@ def with_interfaces(packet: Packet, hook: Direction, runner: Runner) -> Packet:
         oif = route_interface(runner, packet.daddr)
     if hook == "input" and iif is not None and _is_local(packet.saddr, frozenset()):
         iif = "lo"
-    return Packet(
-        family=packet.family,
-        saddr=packet.saddr,
-        daddr=packet.daddr,
-        proto=packet.proto,
-        sport=packet.sport,
-        dport=packet.dport,
-        iif=iif,
-        oif=oif,
-        ct_state=packet.ct_state,
-        ct_status=packet.ct_status,
-    )
+    return dataclasses.replace(packet, iif=iif, oif=oif)
 
 
 def _rule_json(rule: RuleRef | None, origin: Origin | None) -> dict[str, Any] | None:
@@ -136,19 +117,7 @@ def to_json(explanation: FirewallMatch) -> dict[str, Any]:
     p = explanation.packet
     return {
         "schema": EXPLAIN_SCHEMA,
-        "packet": None
-        if p is None
-        else {
-            "family": p.family,
-            "saddr": p.saddr,
-            "daddr": p.daddr,
-            "proto": p.proto,
-            "sport": p.sport,
-            "dport": p.dport,
-            "iif": p.iif,
-            "oif": p.oif,
-            "ct_state": p.ct_state,
-        },
+        "packet": None if p is None else dataclasses.asdict(p),
         "hook": explanation.hook,
         "hook_reason": explanation.hook_reason,
         "decision": explanation.decision,

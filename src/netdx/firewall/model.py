@@ -14,6 +14,10 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Literal
 
+# The flow fields and conntrack states are the match model's: a Packet is a FlowPacket.
+from netdx.model.firewall import CtState as CtState
+from netdx.model.firewall import FlowPacket
+
 TableFamily = Literal["ip", "ip6", "inet", "arp", "bridge", "netdev"]
 Hook = Literal["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"]
 Source = Literal["nft", "iptables-nft", "iptables-legacy"]
@@ -229,26 +233,16 @@ class Ruleset:
     broadcast_addresses: frozenset[str] = frozenset()
 
 
-CtState = Literal["new", "established", "related", "invalid", "untracked"]
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Packet:
+class Packet(FlowPacket):
     """The first packet of a flow as the filter sees it (conntrack state `new` by default).
 
     `iif`/`oif` are interface names (None: no such interface at this hook, or not known);
     `proto` is a protocol name (tcp, udp, icmp, ...); ports are None for portless protocols.
+    Those fields are the match's `FlowPacket`, what a reader of the answer is told; the ones
+    below are what the walk alone needs.
     """
 
-    family: Literal[4, 6]
-    saddr: str
-    daddr: str
-    proto: str = "tcp"
-    sport: int | None = None
-    dport: int | None = None
-    iif: str | None = None
-    oif: str | None = None
-    ct_state: CtState = "new"
     ct_status: frozenset[str] = frozenset()
     # False in chains that run before conntrack (priority < -200 on prerouting/output):
     # there the packet has no conntrack entry yet, so `ct state` reads "invalid".

@@ -4,7 +4,7 @@ is not in it"). Pure; reads the ruleset and a finished evaluation."""
 
 from __future__ import annotations
 
-from netdx.firewall.evaluate import Evaluation, RuleRef
+from netdx.firewall.evaluate import Evaluation, rule_ref
 from netdx.firewall.matching import Undecided, match_holds
 from netdx.firewall.model import Match, Packet, Rule, Ruleset, SetRef, Table, Verdict
 from netdx.model.firewall import NearMiss
@@ -74,17 +74,7 @@ def near_misses(evaluation: Evaluation, ruleset: Ruleset, packet: Packet) -> tup
             for rule in chain.rules:
                 failed = _single_failure(rule, table, packet, evaluation)
                 if failed is not None:
-                    ref = RuleRef(
-                        family=table.family,
-                        table=table.name,
-                        chain=chain.name,
-                        position=rule.position,
-                        text=rule.text,
-                        handle=rule.handle,
-                        comment=rule.comment,
-                        source=table.source,
-                    )
-                    found.append(NearMiss(rule=ref, failed=failed))
+                    found.append(NearMiss(rule=rule_ref(table, chain, rule), failed=failed))
                 if len(found) >= _LIMIT:
                     return tuple(found)
     return tuple(found)

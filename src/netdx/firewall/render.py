@@ -17,10 +17,9 @@ def flow_text(e: FirewallMatch) -> str:
 
 def rule_location(rule: RuleRef) -> str:
     """`inet filter input handle 7` or `ip filter INPUT rule 3 (iptables-legacy)`."""
-    where = f"{rule.family} {rule.table} {rule.chain}"
     if rule.handle is not None:
-        return f"{where} handle {rule.handle}"
-    return f"{where} rule {rule.position} ({rule.source})"
+        return f"{rule.chain_path} handle {rule.handle}"
+    return f"{rule.chain_path} rule {rule.position} ({rule.source})"
 
 
 def _step(s: ChainStep) -> str:

@@ -65,13 +65,30 @@ def _soa(zone: str, ns: str) -> str:
     return f"$TTL 300\n{zone} 300 IN SOA {ns} hostmaster.lab. 1 3600 600 86400 300\n"
 
 
+# The live name servers (name, address) of the zones whose NS set gets a dead server with
+# `dead_per_level`, and that dead server: it goes first, the primary that died.
+_LIVE_NS = {
+    ".": (("a.root.lab.", f"{SUBNET}.1"), ("b.root.lab.", f"{SUBNET}.2")),
+    "lab.": (("ns1.nic.lab.", f"{SUBNET}.11"), ("ns2.nic.lab.", f"{SUBNET}.12")),
+    "example.lab.": (("ns1.example.lab.", f"{SUBNET}.21"), ("ns2.example.lab.", f"{SUBNET}.22")),
+}
+_DEAD_NS = {
+    ".": ("c.root.lab.", DEAD[0]),
+    "lab.": ("ns3.nic.lab.", DEAD[1]),
+    "example.lab.": ("ns3.example.lab.", DEAD[2]),
+}
+
+
+def _name_servers(zone: str, *, dead_per_level: bool) -> list[tuple[str, str]]:
+    """The (name, address) of the servers of `zone`, the dead one first with `dead_per_level`."""
+    live = list(_LIVE_NS[zone])
+    return [_DEAD_NS[zone], *live] if dead_per_level else live
+
+
 def root_zone(*, dead_per_level: bool) -> str:
     """The lab root zone: the root servers, and the delegations of lab. and 10.in-addr.arpa."""
-    roots = [("a.root.lab.", f"{SUBNET}.1"), ("b.root.lab.", f"{SUBNET}.2")]
-    tlds = [("ns1.nic.lab.", f"{SUBNET}.11"), ("ns2.nic.lab.", f"{SUBNET}.12")]
-    if dead_per_level:
-        roots.insert(0, ("c.root.lab.", DEAD[0]))
-        tlds.insert(0, ("ns3.nic.lab.", DEAD[1]))
+    roots = _name_servers(".", dead_per_level=dead_per_level)
+    tlds = _name_servers("lab.", dead_per_level=dead_per_level)
     lines = [_soa(".", roots[0][0])]
     lines += [f". 518400 IN NS {n}\n" for n, _ in roots]
     lines += [f"lab. 172800 IN NS {n}\n" for n, _ in tlds]
@@ -82,20 +99,15 @@ def root_zone(*, dead_per_level: bool) -> str:
 
 def root_hints(*, dead_per_level: bool) -> str:
     """A root hints file for the lab (what unbound and `netdx dns --trace` start from)."""
-    roots = [("a.root.lab.", f"{SUBNET}.1"), ("b.root.lab.", f"{SUBNET}.2")]
-    if dead_per_level:
-        roots.insert(0, ("c.root.lab.", DEAD[0]))
+    roots = _name_servers(".", dead_per_level=dead_per_level)
     text = "".join(f".  3600000  NS  {n}\n" for n, _ in roots)
     return text + "".join(f"{n}  3600000  A  {a}\n" for n, a in roots)
 
 
 def tld_zone(*, dead_per_level: bool) -> str:
     """The lab. zone: delegations with glue, a lame one, a broken one, a glueless one."""
-    nic = [("ns1.nic.lab.", f"{SUBNET}.11"), ("ns2.nic.lab.", f"{SUBNET}.12")]
-    example = [("ns1.example.lab.", f"{SUBNET}.21"), ("ns2.example.lab.", f"{SUBNET}.22")]
-    if dead_per_level:
-        nic.insert(0, ("ns3.nic.lab.", DEAD[1]))
-        example.insert(0, ("ns3.example.lab.", DEAD[2]))
+    nic = _name_servers("lab.", dead_per_level=dead_per_level)
+    example = _name_servers("example.lab.", dead_per_level=dead_per_level)
     partial = [("ns1.partial.lab.", f"{SUBNET}.21"), ("ns2.partial.lab.", REFUSER),
                ("ns3.partial.lab.", DEAD[3])]
     gone = [("ns1.gone.lab.", DEAD[4]), ("ns2.gone.lab.", REFUSER)]
@@ -108,8 +120,7 @@ def tld_zone(*, dead_per_level: bool) -> str:
     lines.append("outside.lab. 172800 IN NS ns-out.example.lab.\n")
     # Delegated to the TLD's own server, which only refers back to itself: a referral loop.
     lines.append("loop.lab. 172800 IN NS ns1.nic.lab.\n")
-    lines += [f"{n} 3600 IN A {a}\n" for n, a in
-              (("a.root.lab.", f"{SUBNET}.1"), ("b.root.lab.", f"{SUBNET}.2"))]
+    lines += [f"{n} 3600 IN A {a}\n" for n, a in _LIVE_NS["."]]
     return "".join(lines)
 
 

@@ -15,16 +15,28 @@ Decision = Literal["accept", "drop", "reject", "unknown"]
 Direction = Literal["input", "output", "forward"]
 StepAction = Literal["hook", "jump", "goto", "return", "rule", "policy", "unknown"]
 Tool = Literal["ufw", "firewalld", "docker"]
+CtState = Literal["new", "established", "related", "invalid", "untracked"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RuleRef:
-    """Where a rule lives and what it says. `source` is nft, iptables-nft or
-    iptables-legacy; nft rules have a `handle`, iptables ones only their `position`."""
+class ChainLocation:
+    """A chain by family, table and name: where a rule lives, or what a diff changed."""
 
     family: str
     table: str
     chain: str
+
+    @property
+    def chain_path(self) -> str:
+        """'inet filter output', as nft names a chain."""
+        return f"{self.family} {self.table} {self.chain}"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RuleRef(ChainLocation):
+    """Where a rule lives and what it says. `source` is nft, iptables-nft or
+    iptables-legacy; nft rules have a `handle`, iptables ones only their `position`."""
+
     position: int
     text: str
     handle: int | None = None
@@ -64,7 +76,8 @@ class NearMiss:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FlowPacket:
     """The first packet of the flow that was evaluated (interfaces as filled in from the
-    routes; conntrack state `new` unless asked otherwise)."""
+    routes; conntrack state `new` unless asked otherwise). The evaluator's own packet
+    (`firewall.model.Packet`) is this plus what only the walk needs."""
 
     family: Literal[4, 6]
     saddr: str
@@ -74,7 +87,7 @@ class FlowPacket:
     dport: int | None = None
     iif: str | None = None
     oif: str | None = None
-    ct_state: str = "new"
+    ct_state: CtState = "new"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -110,11 +123,13 @@ class FirewallMatch:
         if rule is None:
             return None
         spot = f"handle {rule.handle}" if rule.handle is not None else f"rule {rule.position}"
-        return f"{rule.family} {rule.table} {rule.chain} {spot}"
+        return f"{rule.chain_path} {spot}"
 
 
 __all__ = [
+    "ChainLocation",
     "ChainStep",
+    "CtState",
     "Decision",
     "Direction",
     "FirewallMatch",
