@@ -17,7 +17,9 @@ there by a bare `python3`. Layout, one idea per module:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .attrs import Attr, Attrs, AttrSpec, Field, StructFormat, encode_attr, parse_attrs
@@ -114,57 +116,52 @@ __all__ = [
 # Loaded on first use: `import netdx.netlink.tables` (the model's state table) must not open
 # the socket module, and a bare python3 on a server loads only the modules a collector needs.
 _LAZY = {
-    "Attr": "attrs",
-    "AttrSpec": "attrs",
-    "Attrs": "attrs",
-    "DiagSocket": "diag",
-    "DumpChunk": "diag",
-    "ErrorAck": "wire",
-    "Field": "attrs",
-    "NETLINK_ROUTE": "sock",
-    "NETLINK_SOCK_DIAG": "sock",
-    "Neighbour": "rtnl",
-    "NetlinkError": "errors",
-    "NetlinkIOError": "errors",
-    "NetlinkKernelError": "errors",
-    "NetlinkParseError": "errors",
-    "NetlinkSocket": "sock",
-    "NetlinkTimeout": "errors",
-    "NlMsg": "wire",
-    "ReplayTransport": "fake",
-    "Reply": "wire",
-    "ReplyCollector": "wire",
-    "Route": "rtnl",
-    "SentRequest": "fake",
-    "StructFormat": "attrs",
-    "Transport": "sock",
-    "collect": "wire",
-    "dump_request": "diag",
-    "encode_attr": "attrs",
-    "encode_message": "wire",
-    "ends_dump": "diag",
-    "errno_name": "errors",
-    "get_neighbour": "lookup",
-    "get_route": "lookup",
-    "neigh_dump_request": "rtnl",
-    "neigh_get_request": "rtnl",
-    "nud_names": "rtnl",
-    "parse_attrs": "attrs",
-    "parse_datagram": "diag",
-    "parse_error": "wire",
-    "parse_messages": "wire",
-    "parse_neighbour": "rtnl",
-    "parse_route": "rtnl",
-    "parse_socket": "diag",
-    "port_filter": "diag",
-    "route_get_request": "rtnl",
-    "state_mask": "diag",
+    "Attr": ".attrs",
+    "AttrSpec": ".attrs",
+    "Attrs": ".attrs",
+    "DiagSocket": ".diag",
+    "DumpChunk": ".diag",
+    "ErrorAck": ".wire",
+    "Field": ".attrs",
+    "NETLINK_ROUTE": ".sock",
+    "NETLINK_SOCK_DIAG": ".sock",
+    "Neighbour": ".rtnl",
+    "NetlinkError": ".errors",
+    "NetlinkIOError": ".errors",
+    "NetlinkKernelError": ".errors",
+    "NetlinkParseError": ".errors",
+    "NetlinkSocket": ".sock",
+    "NetlinkTimeout": ".errors",
+    "NlMsg": ".wire",
+    "ReplayTransport": ".fake",
+    "Reply": ".wire",
+    "ReplyCollector": ".wire",
+    "Route": ".rtnl",
+    "SentRequest": ".fake",
+    "StructFormat": ".attrs",
+    "Transport": ".sock",
+    "collect": ".wire",
+    "dump_request": ".diag",
+    "encode_attr": ".attrs",
+    "encode_message": ".wire",
+    "ends_dump": ".diag",
+    "errno_name": ".errors",
+    "get_neighbour": ".lookup",
+    "get_route": ".lookup",
+    "neigh_dump_request": ".rtnl",
+    "neigh_get_request": ".rtnl",
+    "nud_names": ".rtnl",
+    "parse_attrs": ".attrs",
+    "parse_datagram": ".diag",
+    "parse_error": ".wire",
+    "parse_messages": ".wire",
+    "parse_neighbour": ".rtnl",
+    "parse_route": ".rtnl",
+    "parse_socket": ".diag",
+    "port_filter": ".diag",
+    "route_get_request": ".rtnl",
+    "state_mask": ".diag",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -17,7 +17,9 @@ renderers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from netdx.netlink._lazy import lazy_exports
 
 __all__ = [
     "INSPECT_SCHEMA",
@@ -71,10 +73,4 @@ if TYPE_CHECKING:
     from netdx.sockets.owners import find_owners
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'netdx.sockets' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
