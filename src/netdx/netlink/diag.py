@@ -33,7 +33,7 @@ from .attrs import (
     u64,
 )
 from .errors import NetlinkParseError
-from .tables import STATE_NUMBERS, TCP_STATES, endpoint_text
+from .tables import STATE_NUMBERS, SocketText
 from .wire import (
     NLM_F_DUMP,
     NLM_F_DUMP_INTR,
@@ -236,19 +236,8 @@ INET_DIAG: dict[int, AttrSpec] = {
 _SKV6ONLY = 11
 
 
-class DiagSocket(NamedTuple):
-    """One TCP or UDP socket as sock_diag reports it.
-
-    For a listener `rqueue` is the accept queue (connections waiting for accept()) and
-    `wqueue` the backlog it may reach; otherwise they are the bytes not yet read / not yet
-    acknowledged (ss's Recv-Q / Send-Q). `inode` is 0 for a TIME-WAIT or request socket,
-    which no process owns. `v6only` is known for IPv6 listening and unconnected sockets only.
-
-    A NamedTuple rather than a frozen dataclass, on purpose: a busy host has 100k sockets
-    and a dataclass's __init__ (one object.__setattr__ per field) was a third of the time of
-    `netdx sockets`. It is just as immutable and typed.
-    """
-
+class _DiagRecord(NamedTuple):
+    # The fields of DiagSocket; a NamedTuple cannot take a mixin itself, its subclass can.
     proto: str
     family: int
     state: int
@@ -263,20 +252,22 @@ class DiagSocket(NamedTuple):
     inode: int
     v6only: bool | None = None
 
-    @property
-    def state_name(self) -> str:
-        """The state as ss prints it (ESTAB, LISTEN, CLOSE-WAIT, TIME-WAIT, UNCONN...)."""
-        return TCP_STATES.get(self.state) or f"STATE-{self.state}"
 
-    @property
-    def local(self) -> str:
-        """addr:port as ss prints it: IPv6 in brackets, `*` for a dual-stack wildcard."""
-        return endpoint_text(self.family, self.src, self.sport, v6only=self.v6only)
+class DiagSocket(_DiagRecord, SocketText):
+    """One TCP or UDP socket as sock_diag reports it.
 
-    @property
-    def remote(self) -> str:
-        """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
-        return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)
+    For a listener `rqueue` is the accept queue (connections waiting for accept()) and
+    `wqueue` the backlog it may reach; otherwise they are the bytes not yet read / not yet
+    acknowledged (ss's Recv-Q / Send-Q). `inode` is 0 for a TIME-WAIT or request socket,
+    which no process owns. `v6only` is known for IPv6 listening and unconnected sockets only.
+    `state_name`, `local` and `remote` (from `tables.SocketText`) name it the way ss does.
+
+    A NamedTuple rather than a frozen dataclass, on purpose: a busy host has 100k sockets
+    and a dataclass's __init__ (one object.__setattr__ per field) was a third of the time of
+    `netdx sockets`. It is just as immutable and typed.
+    """
+
+    __slots__ = ()  # a tuple with no __dict__, like the NamedTuple itself
 
 
 def _address(family: int, packed: bytes) -> str:
