@@ -14,7 +14,6 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
 from typing import Protocol
 
 from netdx.netlink import (
@@ -57,42 +56,20 @@ class DumpSource(Protocol):
         ...
 
 
-class NetlinkDumpSource:
+class NetlinkDumpSource(NetlinkSocket):
     """A NETLINK_SOCK_DIAG socket in the host's network namespace: `netlink.NetlinkSocket`
-    without extended acks (`ends_dump` expects a bare NLMSG_DONE) and with large buffers.
-    Raises NetlinkIOError when the socket cannot be opened."""
+    without extended acks (`ends_dump` expects a bare NLMSG_DONE) and with large buffers;
+    its `send` and `receive` are the `DumpSource` interface. Raises NetlinkIOError when the
+    socket cannot be opened."""
 
     def __init__(self, host: Host) -> None:
         try:
             sock = host.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
         except OSError as exc:
             raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
-        self._sock = NetlinkSocket(
+        super().__init__(
             NETLINK_SOCK_DIAG, ack_options=False, rcvbuf=_RCVBUF, recv_size=_RECV_SIZE, sock=sock
         )
-
-    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
-        """Send one request with a fresh sequence number."""
-        return self._sock.send(msg_type, flags, payload)
-
-    def receive(self, timeout: float) -> bytes:
-        """One datagram, or NetlinkTimeout."""
-        return self._sock.receive(timeout)
-
-    def close(self) -> None:
-        """Close the netlink socket."""
-        self._sock.close()
-
-    def __enter__(self) -> NetlinkDumpSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class ReplayDumpSource:
