@@ -14,7 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Literal, Protocol
 
 from netdx.netlink import (
     NETLINK_SOCK_DIAG,
@@ -23,6 +23,7 @@ from netdx.netlink import (
     NetlinkTimeout,
     encode_message,
 )
+from netdx.netlink._compat import value
 from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
@@ -105,13 +106,17 @@ class Request:
     bytecode: bytes | None
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which sockets to dump, in the words of `ss`: `states` are ss names; `listen` means
-    LISTEN for TCP and UNCONN for UDP; `ports` match the local or the remote port (only the
-    local one with `local_port_only`). Empty tuples mean "all"."""
+Proto = Literal["tcp", "udp"]
 
-    protocols: tuple[str, ...] = ("tcp", "udp")
+
+@value
+class Selection:
+    """Which sockets to dump, in the words of `ss`: `states` are ss names (ESTAB,
+    CLOSE-WAIT...); `listen` means LISTEN for TCP and UNCONN for UDP (as `ss -l`); `ports`
+    match the local or the remote port (only the local one with `local_port_only`). Empty
+    tuples mean "all". Inside netdx it is `netdx.sockets.SocketQuery`, the same class."""
+
+    protocols: tuple[Proto, ...] = ("tcp", "udp")
     families: tuple[int, ...] = (4, 6)
     states: tuple[str, ...] = ()
     listen: bool = False

@@ -2,8 +2,9 @@
 
 Data flows one way, one module per step:
 
-- `model`     the listing's values: `SocketQuery`, `SocketEntry` (netlink.diag's
-              `DiagSocket`, the dump's wire record), `OwnerScan`, `SocketListing`;
+- `model`     the listing's values: `SocketQuery` (collect.sockdiag's `Selection`),
+              `SocketEntry` (netlink.diag's `DiagSocket`, the dump's wire record),
+              `OwnerScan`, `SocketListing`;
               `Process` and `ProcessIssue` are `netdx.model.server`'s
 - `dump`      I/O: the sock_diag dump, kernel-filtered by state and port (`list_sockets`)
 - `owners`    I/O: socket inode → process through /proc/PID/fd (`find_owners`)
