@@ -61,7 +61,8 @@ def endpoint_text(
 
 
 class _SocketFields(Protocol):
-    """The fields of a sock_diag socket record that `SocketText` reads."""
+    """The fields of a sock_diag socket record that `SocketText` reads (read-only
+    properties, so a NamedTuple and a frozen dataclass both qualify)."""
 
     @property
     def family(self) -> int: ...
