@@ -26,7 +26,6 @@ from .attrs import (
     Field,
     StructFormat,
     encode_attr,
-    parse_attrs,
     raw,
     u8,
     u32,
@@ -47,6 +46,7 @@ from .wire import (
     NlMsg,
     align4,
     parse_error,
+    unpack_message,
 )
 
 SOCK_DIAG_BY_FAMILY = 20
@@ -280,10 +280,9 @@ def _address(family: int, packed: bytes) -> str:
 
 def parse_socket(msg: NlMsg, proto: str) -> DiagSocket:
     """Decode one SOCK_DIAG_BY_FAMILY answer of a `proto` ("tcp"/"udp") dump."""
-    if msg.type != SOCK_DIAG_BY_FAMILY:
-        raise NetlinkParseError(f"message type {msg.type} is not SOCK_DIAG_BY_FAMILY")
-    head = INET_DIAG_MSG.unpack(msg.payload)
-    attrs = parse_attrs(msg.payload[INET_DIAG_MSG.size :], INET_DIAG)
+    head, attrs = unpack_message(
+        msg, SOCK_DIAG_BY_FAMILY, "SOCK_DIAG_BY_FAMILY", INET_DIAG_MSG, INET_DIAG
+    )
     return DiagSocket(
         proto=proto,
         family=head.family,
