@@ -21,12 +21,12 @@ from netdx.netlink.diag import (
     SOCK_DIAG_BY_FAMILY,
     DiagSocket,
     dump_request,
-    endpoint_text,
     parse_datagram,
     parse_socket,
     port_filter,
     state_mask,
 )
+from netdx.netlink.tables import endpoint_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
 META: dict[str, Any] = json.loads((FIXTURES / "capture.json").read_text())

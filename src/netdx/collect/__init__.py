@@ -18,7 +18,7 @@ Raw facts only: parsing and judging happen where netdx runs.
 
 from __future__ import annotations
 
-from typing import Any
+from netdx.netlink._lazy import lazy_exports
 
 SCHEMA = "netdx.collect/1"
 
@@ -33,9 +33,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'netdx.collect' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -14,8 +14,7 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Protocol
+from typing import Literal, Protocol
 
 from netdx.netlink import (
     NETLINK_SOCK_DIAG,
@@ -24,6 +23,7 @@ from netdx.netlink import (
     NetlinkTimeout,
     encode_message,
 )
+from netdx.netlink._compat import value
 from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
@@ -57,42 +57,20 @@ class DumpSource(Protocol):
         ...
 
 
-class NetlinkDumpSource:
+class NetlinkDumpSource(NetlinkSocket):
     """A NETLINK_SOCK_DIAG socket in the host's network namespace: `netlink.NetlinkSocket`
-    without extended acks (`ends_dump` expects a bare NLMSG_DONE) and with large buffers.
-    Raises NetlinkIOError when the socket cannot be opened."""
+    without extended acks (`ends_dump` expects a bare NLMSG_DONE) and with large buffers;
+    its `send` and `receive` are the `DumpSource` interface. Raises NetlinkIOError when the
+    socket cannot be opened."""
 
     def __init__(self, host: Host) -> None:
         try:
             sock = host.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_SOCK_DIAG)
         except OSError as exc:
             raise NetlinkIOError(f"netlink socket: {exc}", errno_code=exc.errno or 0) from exc
-        self._sock = NetlinkSocket(
+        super().__init__(
             NETLINK_SOCK_DIAG, ack_options=False, rcvbuf=_RCVBUF, recv_size=_RECV_SIZE, sock=sock
         )
-
-    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
-        """Send one request with a fresh sequence number."""
-        return self._sock.send(msg_type, flags, payload)
-
-    def receive(self, timeout: float) -> bytes:
-        """One datagram, or NetlinkTimeout."""
-        return self._sock.receive(timeout)
-
-    def close(self) -> None:
-        """Close the netlink socket."""
-        self._sock.close()
-
-    def __enter__(self) -> NetlinkDumpSource:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
 
 class ReplayDumpSource:
@@ -128,13 +106,17 @@ class Request:
     bytecode: bytes | None
 
 
-@dataclass(frozen=True)
-class Selection:
-    """Which sockets to dump, in the words of `ss`: `states` are ss names; `listen` means
-    LISTEN for TCP and UNCONN for UDP; `ports` match the local or the remote port (only the
-    local one with `local_port_only`). Empty tuples mean "all"."""
+Proto = Literal["tcp", "udp"]
 
-    protocols: tuple[str, ...] = ("tcp", "udp")
+
+@value
+class Selection:
+    """Which sockets to dump, in the words of `ss`: `states` are ss names (ESTAB,
+    CLOSE-WAIT...); `listen` means LISTEN for TCP and UNCONN for UDP (as `ss -l`); `ports`
+    match the local or the remote port (only the local one with `local_port_only`). Empty
+    tuples mean "all". Inside netdx it is `netdx.sockets.SocketQuery`, the same class."""
+
+    protocols: tuple[Proto, ...] = ("tcp", "udp")
     families: tuple[int, ...] = (4, 6)
     states: tuple[str, ...] = ()
     listen: bool = False

@@ -19,24 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from netdx.model.dns_trace import LameKind
 from netdx.model.evidence import DnsMessage, DnsRecord, DnsServerAnswer
 
-Kind = Literal[
-    "answer",
-    "nxdomain",
-    "nodata",
-    "cname",
-    "referral",
-    "timeout",
-    "refused",
-    "servfail",
-    "rcode",
-    "not_authoritative",
-    "bad_referral",
-    "malformed",
-    "bad_id",
-    "error",
-]
+# What a response can mean: the walk goes on or ends, or the server is lame (the kinds of
+# `model.dns_trace.LameKind`).
+Kind = Literal["answer", "nxdomain", "nodata", "cname", "referral", LameKind]
 
 _NO_MESSAGE: frozenset[Kind] = frozenset({"timeout", "malformed", "bad_id", "error"})
 FINAL_KINDS = frozenset({"answer", "nxdomain", "nodata"})

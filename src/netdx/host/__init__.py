@@ -13,7 +13,9 @@ collector core is shipped alone to servers; they are the same objects here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from netdx.netlink._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from netdx.collect.system import Host, LocalHost, RunResult
@@ -43,9 +45,4 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'netdx.host' has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

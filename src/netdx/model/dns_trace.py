@@ -8,25 +8,24 @@ them. Nothing here does I/O.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 from netdx.model.evidence import DnsMessage, DnsQuestion, DnsRecord
 
 # Outcomes (`netdx.dns.classify.Kind`) that make a server lame for the zone it was asked
 # about (RFC 4697): it does not serve the zone it was delegated.
-LAME_KINDS = frozenset(
-    {
-        "timeout",
-        "refused",
-        "servfail",
-        "rcode",
-        "not_authoritative",
-        "bad_referral",
-        "malformed",
-        "bad_id",
-        "error",
-    }
-)
+LameKind = Literal[
+    "timeout",
+    "refused",
+    "servfail",
+    "rcode",
+    "not_authoritative",
+    "bad_referral",
+    "malformed",
+    "bad_id",
+    "error",
+]
+LAME_KINDS: frozenset[str] = frozenset(get_args(LameKind))
 
 TraceStatus = Literal[
     "answer", "nxdomain", "nodata", "broken", "cname_loop", "cname_too_long", "too_deep",

@@ -19,9 +19,8 @@ from netdx.netlink.tables import (
     TCP_CLOSE_WAIT,
     TCP_ESTABLISHED,
     TCP_LISTEN,
-    TCP_STATES,
     TCP_TIME_WAIT,
-    endpoint_text,
+    SocketText,
 )
 
 __all__ = [
@@ -38,8 +37,9 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Socket:
-    """One TCP or UDP socket as sock_diag reported it (the fields of netlink's `DiagSocket`).
+class Socket(SocketText):
+    """One TCP or UDP socket as sock_diag reported it (the fields of netlink's `DiagSocket`,
+    named the way ss names them by the same `SocketText`).
 
     `family` is the address family number (AF_INET 2, AF_INET6 10); `state` the kernel's
     TCP state number. For a listener `rqueue` is the accept queue and `wqueue` its backlog;
@@ -61,21 +61,6 @@ class Socket:
     uid: int = 0
     inode: int = 0
     v6only: bool | None = None
-
-    @property
-    def state_name(self) -> str:
-        """The state as ss prints it (ESTAB, LISTEN, CLOSE-WAIT, TIME-WAIT, UNCONN...)."""
-        return TCP_STATES.get(self.state) or f"STATE-{self.state}"
-
-    @property
-    def local(self) -> str:
-        """addr:port as ss prints it: IPv6 in brackets, `*` for a dual-stack wildcard."""
-        return endpoint_text(self.family, self.src, self.sport, v6only=self.v6only)
-
-    @property
-    def remote(self) -> str:
-        """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
-        return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

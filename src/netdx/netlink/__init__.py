@@ -10,14 +10,17 @@ there by a bare `python3`. Layout, one idea per module:
 - `lookup` `get_route` / `get_neighbour` over any Transport
 - `fake`   `ReplayTransport`, which replays captured kernel replies
 
-- `tables` the TCP state names and `addr:port` texts, import-free (the judging side reads them)
+- `tables` the TCP state names, `addr:port` texts and `SocketText`, pure (the judging side
+           reads them)
 - `diag`   sock_diag: inet_diag_req_v2 / inet_diag_msg, the state mask and port bytecode
            filters, `parse_socket` and the datagram fast path `parse_datagram`
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from ._lazy import lazy_exports
 
 if TYPE_CHECKING:
     from .attrs import Attr, Attrs, AttrSpec, Field, StructFormat, encode_attr, parse_attrs
@@ -114,57 +117,52 @@ __all__ = [
 # Loaded on first use: `import netdx.netlink.tables` (the model's state table) must not open
 # the socket module, and a bare python3 on a server loads only the modules a collector needs.
 _LAZY = {
-    "Attr": "attrs",
-    "AttrSpec": "attrs",
-    "Attrs": "attrs",
-    "DiagSocket": "diag",
-    "DumpChunk": "diag",
-    "ErrorAck": "wire",
-    "Field": "attrs",
-    "NETLINK_ROUTE": "sock",
-    "NETLINK_SOCK_DIAG": "sock",
-    "Neighbour": "rtnl",
-    "NetlinkError": "errors",
-    "NetlinkIOError": "errors",
-    "NetlinkKernelError": "errors",
-    "NetlinkParseError": "errors",
-    "NetlinkSocket": "sock",
-    "NetlinkTimeout": "errors",
-    "NlMsg": "wire",
-    "ReplayTransport": "fake",
-    "Reply": "wire",
-    "ReplyCollector": "wire",
-    "Route": "rtnl",
-    "SentRequest": "fake",
-    "StructFormat": "attrs",
-    "Transport": "sock",
-    "collect": "wire",
-    "dump_request": "diag",
-    "encode_attr": "attrs",
-    "encode_message": "wire",
-    "ends_dump": "diag",
-    "errno_name": "errors",
-    "get_neighbour": "lookup",
-    "get_route": "lookup",
-    "neigh_dump_request": "rtnl",
-    "neigh_get_request": "rtnl",
-    "nud_names": "rtnl",
-    "parse_attrs": "attrs",
-    "parse_datagram": "diag",
-    "parse_error": "wire",
-    "parse_messages": "wire",
-    "parse_neighbour": "rtnl",
-    "parse_route": "rtnl",
-    "parse_socket": "diag",
-    "port_filter": "diag",
-    "route_get_request": "rtnl",
-    "state_mask": "diag",
+    "Attr": ".attrs",
+    "AttrSpec": ".attrs",
+    "Attrs": ".attrs",
+    "DiagSocket": ".diag",
+    "DumpChunk": ".diag",
+    "ErrorAck": ".wire",
+    "Field": ".attrs",
+    "NETLINK_ROUTE": ".sock",
+    "NETLINK_SOCK_DIAG": ".sock",
+    "Neighbour": ".rtnl",
+    "NetlinkError": ".errors",
+    "NetlinkIOError": ".errors",
+    "NetlinkKernelError": ".errors",
+    "NetlinkParseError": ".errors",
+    "NetlinkSocket": ".sock",
+    "NetlinkTimeout": ".errors",
+    "NlMsg": ".wire",
+    "ReplayTransport": ".fake",
+    "Reply": ".wire",
+    "ReplyCollector": ".wire",
+    "Route": ".rtnl",
+    "SentRequest": ".fake",
+    "StructFormat": ".attrs",
+    "Transport": ".sock",
+    "collect": ".wire",
+    "dump_request": ".diag",
+    "encode_attr": ".attrs",
+    "encode_message": ".wire",
+    "ends_dump": ".diag",
+    "errno_name": ".errors",
+    "get_neighbour": ".lookup",
+    "get_route": ".lookup",
+    "neigh_dump_request": ".rtnl",
+    "neigh_get_request": ".rtnl",
+    "nud_names": ".rtnl",
+    "parse_attrs": ".attrs",
+    "parse_datagram": ".diag",
+    "parse_error": ".wire",
+    "parse_messages": ".wire",
+    "parse_neighbour": ".rtnl",
+    "parse_route": ".rtnl",
+    "parse_socket": ".diag",
+    "port_filter": ".diag",
+    "route_get_request": ".rtnl",
+    "state_mask": ".diag",
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -26,14 +26,13 @@ from .attrs import (
     Field,
     StructFormat,
     encode_attr,
-    parse_attrs,
     raw,
     u8,
     u32,
     u64,
 )
 from .errors import NetlinkParseError
-from .tables import STATE_NUMBERS, TCP_STATES, endpoint_text
+from .tables import STATE_NUMBERS, SocketText
 from .wire import (
     NLM_F_DUMP,
     NLM_F_DUMP_INTR,
@@ -47,6 +46,7 @@ from .wire import (
     NlMsg,
     align4,
     parse_error,
+    unpack_message,
 )
 
 SOCK_DIAG_BY_FAMILY = 20
@@ -236,19 +236,8 @@ INET_DIAG: dict[int, AttrSpec] = {
 _SKV6ONLY = 11
 
 
-class DiagSocket(NamedTuple):
-    """One TCP or UDP socket as sock_diag reports it.
-
-    For a listener `rqueue` is the accept queue (connections waiting for accept()) and
-    `wqueue` the backlog it may reach; otherwise they are the bytes not yet read / not yet
-    acknowledged (ss's Recv-Q / Send-Q). `inode` is 0 for a TIME-WAIT or request socket,
-    which no process owns. `v6only` is known for IPv6 listening and unconnected sockets only.
-
-    A NamedTuple rather than a frozen dataclass, on purpose: a busy host has 100k sockets
-    and a dataclass's __init__ (one object.__setattr__ per field) was a third of the time of
-    `netdx sockets`. It is just as immutable and typed.
-    """
-
+class _DiagRecord(NamedTuple):
+    # The fields of DiagSocket; a NamedTuple cannot take a mixin itself, its subclass can.
     proto: str
     family: int
     state: int
@@ -263,20 +252,22 @@ class DiagSocket(NamedTuple):
     inode: int
     v6only: bool | None = None
 
-    @property
-    def state_name(self) -> str:
-        """The state as ss prints it (ESTAB, LISTEN, CLOSE-WAIT, TIME-WAIT, UNCONN...)."""
-        return TCP_STATES.get(self.state) or f"STATE-{self.state}"
 
-    @property
-    def local(self) -> str:
-        """addr:port as ss prints it: IPv6 in brackets, `*` for a dual-stack wildcard."""
-        return endpoint_text(self.family, self.src, self.sport, v6only=self.v6only)
+class DiagSocket(_DiagRecord, SocketText):
+    """One TCP or UDP socket as sock_diag reports it.
 
-    @property
-    def remote(self) -> str:
-        """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
-        return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)
+    For a listener `rqueue` is the accept queue (connections waiting for accept()) and
+    `wqueue` the backlog it may reach; otherwise they are the bytes not yet read / not yet
+    acknowledged (ss's Recv-Q / Send-Q). `inode` is 0 for a TIME-WAIT or request socket,
+    which no process owns. `v6only` is known for IPv6 listening and unconnected sockets only.
+    `state_name`, `local` and `remote` (from `tables.SocketText`) name it the way ss does.
+
+    A NamedTuple rather than a frozen dataclass, on purpose: a busy host has 100k sockets
+    and a dataclass's __init__ (one object.__setattr__ per field) was a third of the time of
+    `netdx sockets`. It is just as immutable and typed.
+    """
+
+    __slots__ = ()  # a tuple with no __dict__, like the NamedTuple itself
 
 
 def _address(family: int, packed: bytes) -> str:
@@ -289,10 +280,9 @@ def _address(family: int, packed: bytes) -> str:
 
 def parse_socket(msg: NlMsg, proto: str) -> DiagSocket:
     """Decode one SOCK_DIAG_BY_FAMILY answer of a `proto` ("tcp"/"udp") dump."""
-    if msg.type != SOCK_DIAG_BY_FAMILY:
-        raise NetlinkParseError(f"message type {msg.type} is not SOCK_DIAG_BY_FAMILY")
-    head = INET_DIAG_MSG.unpack(msg.payload)
-    attrs = parse_attrs(msg.payload[INET_DIAG_MSG.size :], INET_DIAG)
+    head, attrs = unpack_message(
+        msg, SOCK_DIAG_BY_FAMILY, "SOCK_DIAG_BY_FAMILY", INET_DIAG_MSG, INET_DIAG
+    )
     return DiagSocket(
         proto=proto,
         family=head.family,

@@ -20,7 +20,6 @@ from .attrs import (
     encode_attr,
     ip_address,
     lladdr,
-    parse_attrs,
     raw,
     s32,
     struct_of,
@@ -30,7 +29,7 @@ from .attrs import (
     u64,
 )
 from .errors import NetlinkParseError
-from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg
+from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
@@ -163,10 +162,7 @@ class Route:
 
 def parse_route(msg: NlMsg) -> Route:
     """Decode one RTM_NEWROUTE message."""
-    if msg.type != RTM_NEWROUTE:
-        raise NetlinkParseError(f"message type {msg.type} is not RTM_NEWROUTE")
-    head = RTMSG.unpack(msg.payload)
-    attrs = parse_attrs(msg.payload[RTMSG.size :], RTA)
+    head, attrs = unpack_message(msg, RTM_NEWROUTE, "RTM_NEWROUTE", RTMSG, RTA)
     table = attrs.get_int("RTA_TABLE")
     return Route(
         family=head.family,
@@ -282,10 +278,7 @@ class Neighbour:
 
 def parse_neighbour(msg: NlMsg) -> Neighbour:
     """Decode one RTM_NEWNEIGH message."""
-    if msg.type != RTM_NEWNEIGH:
-        raise NetlinkParseError(f"message type {msg.type} is not RTM_NEWNEIGH")
-    head = NDMSG.unpack(msg.payload)
-    attrs = parse_attrs(msg.payload[NDMSG.size :], NDA)
+    head, attrs = unpack_message(msg, RTM_NEWNEIGH, "RTM_NEWNEIGH", NDMSG, NDA)
     return Neighbour(
         family=head.family,
         ifindex=head.ifindex,

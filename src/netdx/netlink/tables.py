@@ -1,11 +1,15 @@
-"""The tables and texts of sockets that both sides need: the TCP state names `ss` prints
-and the `addr:port` form of an endpoint.
+"""The tables and texts of sockets that both sides need: the TCP state names `ss` prints,
+the `addr:port` form of an endpoint, and `SocketText`, which names a socket record's state
+and endpoints with them.
 
-Pure and import-free, so the judging side (model/, diagnose/, render/) can read them without
-loading any netlink I/O, and the shipped collector core can use the very same table.
+Pure (it imports nothing but typing), so the judging side (model/, diagnose/, render/) can
+read them without loading any netlink I/O, and the shipped collector core can use the very
+same table.
 """
 
 from __future__ import annotations
+
+from typing import Protocol
 
 AF_INET = 2
 AF_INET6 = 10
@@ -54,3 +58,46 @@ def endpoint_text(
     else:
         host = address
     return f"{host}%{ifname}:{port_text}" if ifname else f"{host}:{port_text}"
+
+
+class _SocketFields(Protocol):
+    """The fields of a sock_diag socket record that `SocketText` reads (read-only
+    properties, so a NamedTuple and a frozen dataclass both qualify)."""
+
+    @property
+    def family(self) -> int: ...
+    @property
+    def state(self) -> int: ...
+    @property
+    def src(self) -> str: ...
+    @property
+    def sport(self) -> int: ...
+    @property
+    def dst(self) -> str: ...
+    @property
+    def dport(self) -> int: ...
+    @property
+    def v6only(self) -> bool | None: ...
+
+
+class SocketText:
+    """How `ss` names a socket: its state and its two endpoints. A mixin of the two socket
+    records, netlink's `DiagSocket` (the dump's wire record) and the model's `Socket` (the
+    evidence), so both print a socket the same way."""
+
+    __slots__ = ()  # the records are slotted (DiagSocket a tuple): add no __dict__
+
+    @property
+    def state_name(self: _SocketFields) -> str:
+        """The state as ss prints it (ESTAB, LISTEN, CLOSE-WAIT, TIME-WAIT, UNCONN...)."""
+        return TCP_STATES.get(self.state) or f"STATE-{self.state}"
+
+    @property
+    def local(self: _SocketFields) -> str:
+        """addr:port as ss prints it: IPv6 in brackets, `*` for a dual-stack wildcard."""
+        return endpoint_text(self.family, self.src, self.sport, v6only=self.v6only)
+
+    @property
+    def remote(self: _SocketFields) -> str:
+        """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
+        return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)

@@ -8,9 +8,11 @@ is complete, so the whole exchange logic is testable on captured bytes.
 from __future__ import annotations
 
 import struct
+from collections.abc import Mapping
+from typing import TypeVar
 
 from ._compat import value
-from .attrs import AttrSpec, asciiz, parse_attrs, u32
+from .attrs import Attrs, AttrSpec, StructFormat, asciiz, parse_attrs, u32
 from .errors import NetlinkParseError, errno_name
 
 # struct nlmsghdr { __u32 len; __u16 type; __u16 flags; __u32 seq; __u32 pid; }
@@ -54,6 +56,19 @@ class NlMsg:
     seq: int
     pid: int
     payload: bytes
+
+
+H = TypeVar("H")
+
+
+def unpack_message(
+    msg: NlMsg, kind: int, name: str, head: StructFormat[H], table: Mapping[int, AttrSpec]
+) -> tuple[H, Attrs]:
+    """The fixed header and the attributes of `msg`, the layout rtnetlink and sock_diag
+    messages share; `msg` must be of type `kind` (called `name` in the error)."""
+    if msg.type != kind:
+        raise NetlinkParseError(f"message type {msg.type} is not {name}")
+    return head.unpack(msg.payload), parse_attrs(msg.payload[head.size :], table)
 
 
 @value

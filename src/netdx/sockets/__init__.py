@@ -2,8 +2,9 @@
 
 Data flows one way, one module per step:
 
-- `model`     the listing's values: `SocketQuery`, `SocketEntry` (netlink.diag's
-              `DiagSocket`, the dump's wire record), `OwnerScan`, `SocketListing`;
+- `model`     the listing's values: `SocketQuery` (collect.sockdiag's `Selection`),
+              `SocketEntry` (netlink.diag's `DiagSocket`, the dump's wire record),
+              `OwnerScan`, `SocketListing`;
               `Process` and `ProcessIssue` are `netdx.model.server`'s
 - `dump`      I/O: the sock_diag dump, kernel-filtered by state and port (`list_sockets`)
 - `owners`    I/O: socket inode → process through /proc/PID/fd (`find_owners`)
@@ -17,7 +18,9 @@ renderers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from netdx.netlink._lazy import lazy_exports
 
 __all__ = [
     "INSPECT_SCHEMA",
@@ -71,10 +74,4 @@ if TYPE_CHECKING:
     from netdx.sockets.owners import find_owners
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'netdx.sockets' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)

@@ -1,10 +1,10 @@
 """The netlink sock_diag dump: the kernel filters by state and port, this module reads.
 
 The reading is `netdx.collect.sockdiag` (stdlib-only, so the same code runs on a server by
-a bare python3); this module translates a `SocketQuery` into its requests and its result
-into a `SocketListing`. The I/O is one small interface, `DumpSource`: `NetlinkDumpSource`
-opens a sock_diag socket through a `Host` (this machine by default), `ReplayDumpSource`
-replays captured datagrams in tests.
+a bare python3); a `SocketQuery` is the collector's own `Selection`, and this module turns
+the dump's result into a `SocketListing`. The I/O is one small interface, `DumpSource`:
+`NetlinkDumpSource` opens a sock_diag socket through a `Host` (this machine by default),
+`ReplayDumpSource` replays captured datagrams in tests.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from netdx.collect.sockdiag import (
     NetlinkDumpSource,
     ReplayDumpSource,
     Request,
-    Selection,
     dump,
+    plan,
 )
-from netdx.collect.sockdiag import plan as _plan
 from netdx.collect.system import Host, LocalHost
 from netdx.errors import CannotRun
 from netdx.netlink import NetlinkIOError
@@ -33,23 +32,6 @@ __all__ = [
     "open_source",
     "plan",
 ]
-
-
-def plan(query: SocketQuery) -> tuple[Request, ...]:
-    """The dumps that answer `query` (one per protocol and family), filters included."""
-    return _plan(selection(query))
-
-
-def selection(query: SocketQuery) -> Selection:
-    """The collector's words for a query (the same fields)."""
-    return Selection(
-        protocols=query.protocols,
-        families=query.families,
-        states=query.states,
-        listen=query.listen,
-        ports=query.ports,
-        local_port_only=query.local_port_only,
-    )
 
 
 def open_source(host: Host | None = None) -> NetlinkDumpSource:

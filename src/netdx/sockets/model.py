@@ -2,37 +2,28 @@
 
 `SocketEntry` is the netlink layer's `DiagSocket` itself, the wire record of a dump: a busy
 host has 100k of them and `netdx sockets` lists them all, so the listing does not copy them
-into a second type. Evidence never holds one: `probes.server` turns the few sockets of a
-port into `model.server.Socket` values. `Process` and `ProcessIssue` are the model's own
-(`model.server`), re-exported here for the /proc reader.
+into a second type. `SocketQuery` is likewise the collector's `Selection`
+(`collect.sockdiag`), handed to the dump as it is. Evidence never holds a `SocketEntry`:
+`probes.server` turns the few sockets of a port into `model.server.Socket` values.
+`Process` and `ProcessIssue` are the model's own (`model.server`), re-exported here for the
+/proc reader.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
+from netdx.collect.sockdiag import Proto, Selection
 from netdx.model.server import Process, ProcessIssue
 from netdx.netlink.diag import DiagSocket
 
 SocketEntry = DiagSocket
 
-Proto = Literal["tcp", "udp"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SocketQuery:
-    """Which sockets to list. `states` are ss names (ESTAB, CLOSE-WAIT...); `listen` means
-    LISTEN for TCP and UNCONN for UDP (as `ss -l`); `ports` match the local or the remote
-    port (only the local one with `local_port_only`). Empty tuples mean "all"."""
-
-    protocols: tuple[Proto, ...] = ("tcp", "udp")
-    families: tuple[int, ...] = (4, 6)
-    states: tuple[str, ...] = ()
-    listen: bool = False
-    ports: tuple[int, ...] = ()
-    local_port_only: bool = False
+# Which sockets to list: the collector's own selection, so a query is handed to the dump as
+# it is (`ss` words: states, listen, ports; empty tuples mean "all").
+SocketQuery = Selection
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
