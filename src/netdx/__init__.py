@@ -5,7 +5,9 @@ The public API is re-exported here lazily, so `import netdx` (and `netdx --help`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from netdx.netlink._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -48,10 +50,4 @@ if TYPE_CHECKING:
     from netdx.target import parse_target
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'netdx' has no attribute {name!r}")
-    import importlib
-
-    return getattr(importlib.import_module(module), name)
+__getattr__ = lazy_exports(__name__, _LAZY)
