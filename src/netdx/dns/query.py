@@ -31,6 +31,7 @@ from netdx.model.evidence import (
     DnsStatus,
     DnsTransport,
 )
+from netdx.netlink.errors import os_error_text as _os_error_text
 
 DNS_PORT = 53
 FIRST_RETRY_S = 1.0  # UDP is sent again after 1 s of silence, then 2 s, 4 s... (like glibc)
@@ -220,8 +221,8 @@ async def _tcp_exchange(server: str, port: int, wire: bytes, question: DnsQuesti
 
 
 def os_error_text(exc: OSError) -> str:
-    """What the network said, for a DNS query: ICMP port unreachable by its usual name."""
+    """What the network said, for a DNS query: ICMP port unreachable by its usual name,
+    anything else in the words of the one errno table (`netlink.errors`)."""
     if exc.errno == errno.ECONNREFUSED:
         return "connection refused (ICMP port unreachable)"
-    name = errno.errorcode.get(exc.errno or 0, "OSError")
-    return f"{name}: {exc.strerror or exc}"
+    return _os_error_text(exc)
