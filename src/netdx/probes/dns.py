@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import errno
 import ipaddress
 import socket
 import threading
@@ -47,6 +46,7 @@ from netdx.model.evidence import (
     NssResult,
     NssStatus,
 )
+from netdx.netlink.errors import errno_name
 from netdx.probes import hostsfile
 
 _GAI_STATUS: dict[str, NssStatus] = {
@@ -159,7 +159,7 @@ async def _getaddrinfo_outcome(
         code = gai_error_name(exc.errno or 0)
         return _GAI_STATUS.get(code, "error"), (), code
     except OSError as exc:  # EAI_SYSTEM arrives as a plain OSError with the errno
-        return "error", (), f"EAI_SYSTEM ({errno.errorcode.get(exc.errno or 0, exc.errno)})"
+        return "error", (), f"EAI_SYSTEM ({errno_name(exc.errno or 0)})"
     except UnicodeError as exc:  # a name the IDNA codec cannot encode never reaches glibc
         return "error", (), f"UnicodeError: {exc}"
     return "ok", tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
