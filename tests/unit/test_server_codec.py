@@ -31,8 +31,8 @@ from netdx.model.server import (
     Socket,
     SocketHolder,
 )
+from netdx.netlink.fake import ReplayTransport
 from netdx.probes.server import read_server_now
-from netdx.sockets.dump import ReplayDumpSource
 
 UNIT = Path(__file__).parent
 
@@ -107,7 +107,7 @@ def test_a_real_server_read_round_trips(tmp_path: Path) -> None:
     (tmp_path / "self" / "ns").mkdir(parents=True)
     (tmp_path / "self" / "ns" / "net").write_text("")
     server = read_server_now(None, 8080, deadline=Deadline.after(5),
-                             source=ReplayDumpSource(replies), proc=str(tmp_path))  # fmt: skip
+                             source=ReplayTransport(replies), proc=str(tmp_path))  # fmt: skip
     assert server.listeners and server.connections
     assert from_data(ServerEvidence, to_data(server)) == server
 

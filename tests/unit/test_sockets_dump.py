@@ -10,7 +10,8 @@ from pathlib import Path
 from netdx.budget import Deadline
 from netdx.netlink import encode_message
 from netdx.netlink.diag import ends_dump, state_mask
-from netdx.sockets.dump import ReplayDumpSource, list_sockets, plan
+from netdx.netlink.fake import ReplayTransport
+from netdx.sockets.dump import list_sockets, plan
 from netdx.sockets.model import SocketQuery
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
@@ -40,11 +41,11 @@ def test_plan_sets_kernel_filters() -> None:
 def test_replayed_dump_sends_the_captured_request_and_returns_its_sockets() -> None:
     """A TCP IPv4 query sends exactly the captured request and lists every captured socket."""
     request, reply = load("tcp4_all")
-    source = ReplayDumpSource([reply])
+    source = ReplayTransport([reply])
     listing = list_sockets(
         SocketQuery(protocols=("tcp",), families=(4,)), deadline=Deadline.after(5), source=source
     )
-    assert source.sent == [request]
+    assert [s.wire for s in source.sent] == [request]
     assert len(listing.sockets) == 318 and listing.notes == ()
 
 
@@ -53,7 +54,7 @@ def test_socket_gone_mid_dump_is_simply_absent() -> None:
     _, reply = load("tcp4_port_8080")
     first = bytearray(reply[0])
     first[6:8] = (0x12).to_bytes(2, sys.byteorder)  # NLM_F_MULTI | NLM_F_DUMP_INTR
-    source = ReplayDumpSource([[bytes(first), *reply[1:]]])
+    source = ReplayTransport([[bytes(first), *reply[1:]]])
     listing = list_sockets(
         SocketQuery(protocols=("tcp",), families=(4,)), deadline=Deadline.after(5), source=source
     )
@@ -64,7 +65,7 @@ def test_socket_gone_mid_dump_is_simply_absent() -> None:
 def test_silent_kernel_gives_a_partial_listing_with_a_note() -> None:
     """A dump whose end never comes stops at the deadline with the sockets read so far."""
     _, reply = load("tcp4_all")
-    source = ReplayDumpSource([reply[:1]])
+    source = ReplayTransport([reply[:1]])
     listing = list_sockets(
         SocketQuery(protocols=("tcp",), families=(4,)), deadline=Deadline.after(2), source=source
     )
@@ -76,7 +77,7 @@ def test_kernel_error_is_a_note_and_other_dumps_continue() -> None:
     """EINVAL for the first dump (bad bytecode) is noted; the second dump still runs."""
     done = encode_message(3, 2, 0, (-22).to_bytes(4, sys.byteorder, signed=True))
     _, reply = load("tcp6_all")
-    source = ReplayDumpSource([[done], reply])
+    source = ReplayTransport([[done], reply])
     listing = list_sockets(
         SocketQuery(protocols=("tcp",)), deadline=Deadline.after(5), source=source
     )

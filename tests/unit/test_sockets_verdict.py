@@ -12,9 +12,9 @@ import pytest
 from netdx.budget import Deadline
 from netdx.model.server import TCP_LISTEN, ServerEvidence, Socket
 from netdx.netlink.diag import parse_datagram
+from netdx.netlink.fake import ReplayTransport
 from netdx.probes.server import listen_overflows, read_server_now
 from netdx.render.json import verdict_document
-from netdx.sockets.dump import ReplayDumpSource
 from netdx.sockets.inspect import INSPECT_SCHEMA, inspect_evidence, inspect_local
 from netdx.sockets.render import inspect_document, inspect_text
 
@@ -84,7 +84,7 @@ CASES = ("tcp4_listen", "tcp6_listen", "tcp4_port_8080", "tcp6_ports_8443_9000")
 def test_read_server_records_without_judging(tmp_path: Path) -> None:
     """The probe over replayed dumps records the listeners of the port, its connections and
     every other listener, and no owner (an empty /proc); it makes no finding."""
-    source = ReplayDumpSource([replies_of(case) for case in CASES])
+    source = ReplayTransport([replies_of(case) for case in CASES])
     server = read_server_now(
         "10.0.0.5", 8080, deadline=Deadline.after(5), source=source, proc=empty_proc(tmp_path)
     )
@@ -100,7 +100,7 @@ def test_read_server_records_without_judging(tmp_path: Path) -> None:
 def test_inspect_local_over_a_replayed_kernel(tmp_path: Path) -> None:
     """The I/O wrapper over captured dumps and an empty /proc: the listeners of both
     families, the connections of the port, and a note-free verdict with its warning."""
-    source = ReplayDumpSource([replies_of(case) for case in CASES])
+    source = ReplayTransport([replies_of(case) for case in CASES])
     result = inspect_local(
         8080, deadline=Deadline.after(5), source=source, proc=empty_proc(tmp_path)
     )

@@ -1,9 +1,9 @@
 """The sock_diag dump: the kernel filters by state and port, this module reads.
 
-The I/O is one small interface, `DumpSource` (send a request, receive a datagram before a
-deadline); `NetlinkDumpSource` opens its socket through a `Host`, `ReplayDumpSource`
-replays captured datagrams in tests. Datagrams are parsed as they arrive
-(`netlink.diag.parse_datagram`), so 100k sockets never sit in memory twice.
+The I/O is the one netlink seam, `netlink.sock.Transport` (send a request, receive a
+datagram before a deadline): `NetlinkDumpSource` opens its socket through a `Host`,
+`netlink.fake.ReplayTransport` replays captured datagrams in tests. Datagrams are parsed as
+they arrive (`netlink.diag.parse_datagram`), so 100k sockets never sit in memory twice.
 `netdx.sockets.dump` is the typed face of this module inside netdx.
 """
 
@@ -14,14 +14,13 @@ import socket
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal
 
 from netdx.netlink import (
     NETLINK_SOCK_DIAG,
     NetlinkIOError,
     NetlinkSocket,
     NetlinkTimeout,
-    encode_message,
 )
 from netdx.netlink._compat import value
 from netdx.netlink.diag import (
@@ -34,6 +33,7 @@ from netdx.netlink.diag import (
     port_filter,
     state_mask,
 )
+from netdx.netlink.sock import Transport
 from netdx.netlink.tables import STATE_NUMBERS
 
 from .system import Budget, Host
@@ -45,16 +45,8 @@ _UDP_LISTEN = 1 << STATE_NUMBERS["UNCONN"]
 _GRACE = 0.5  # the reader raises NetlinkTimeout at the deadline; wait that long for it
 
 
-class DumpSource(Protocol):
-    """Where dump datagrams come from: a netlink socket, or a replay of captured bytes."""
-
-    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
-        """Send one request; return its sequence number (None: accept any)."""
-        ...
-
-    def receive(self, timeout: float) -> bytes:
-        """The next datagram within `timeout` seconds, else raise NetlinkTimeout."""
-        ...
+# The dump is written against the one netlink seam: send a request, receive datagrams.
+DumpSource = Transport
 
 
 class NetlinkDumpSource(NetlinkSocket):
@@ -71,29 +63,6 @@ class NetlinkDumpSource(NetlinkSocket):
         super().__init__(
             NETLINK_SOCK_DIAG, ack_options=False, rcvbuf=_RCVBUF, recv_size=_RECV_SIZE, sock=sock
         )
-
-
-class ReplayDumpSource:
-    """Replays captured datagrams: one list per request, in order; records the requests."""
-
-    def __init__(self, replies: Sequence[Sequence[bytes]]) -> None:
-        self._replies = [list(r) for r in replies]
-        self._current: list[bytes] = []
-        self.sent: list[bytes] = []
-
-    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
-        """Record the request and queue its captured reply."""
-        self.sent.append(encode_message(msg_type, flags, 0, payload))
-        if not self._replies:
-            raise AssertionError("ReplayDumpSource: no captured reply left for this request")
-        self._current = self._replies.pop(0)
-        return None
-
-    def receive(self, timeout: float) -> bytes:
-        """The next captured datagram; an exhausted reply is a kernel that went silent."""
-        if not self._current:
-            raise NetlinkTimeout()
-        return self._current.pop(0)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from .rtnl import (
     parse_route,
     route_get_request,
 )
-from .sock import Transport
+from .sock import Transport, request
 from .wire import ErrorAck
 
 # A kernel without RTM_GETNEIGH "doit" (before 4.20) refuses a single get with one of these;
@@ -32,7 +32,7 @@ _GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
 
 def get_route(transport: Transport, address: str, *, timeout: float) -> Route | ErrorAck:
     """The route the kernel would use to send to `address` (`ip route get ADDRESS`)."""
-    reply = transport.request(*route_get_request(address), timeout=timeout)
+    reply = request(transport, *route_get_request(address), timeout=timeout)
     if reply.error is not None:
         return reply.error
     if len(reply.messages) != 1:
@@ -48,7 +48,7 @@ def get_neighbour(
     Raises NetlinkKernelError for any other kernel refusal.
     """
     end = time.monotonic() + timeout
-    reply = transport.request(*neigh_get_request(address, ifindex), timeout=timeout)
+    reply = request(transport, *neigh_get_request(address, ifindex), timeout=timeout)
     if reply.error is None:
         found = [parse_neighbour(m) for m in reply.messages if m.type == RTM_NEWNEIGH]
         return found[0] if found else None
@@ -64,7 +64,7 @@ def _dump_neighbour(
 ) -> Neighbour | None:
     wanted = ipaddress.ip_address(address)
     family = socket.AF_INET if wanted.version == 4 else socket.AF_INET6
-    reply = transport.request(*neigh_dump_request(family), timeout=max(0.0, timeout))
+    reply = request(transport, *neigh_dump_request(family), timeout=max(0.0, timeout))
     if reply.error is not None:
         raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
     for msg in reply.messages:

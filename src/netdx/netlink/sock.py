@@ -23,12 +23,39 @@ _RECV_SIZE = 1 << 16
 
 
 class Transport(Protocol):
-    """What the lookups need from a netlink socket; `netlink.fake.ReplayTransport` is the
-    test double that replays captured datagrams."""
+    """The one netlink seam: send a request, receive the next datagram before a timeout.
+    `NetlinkSocket` is the kernel's; `netlink.fake.ReplayTransport` replays captured
+    datagrams. A request/reply exchange (`request`) and a streamed dump (the sock_diag
+    reader parses as datagrams come) are both written against it."""
 
-    def request(self, msg_type: int, flags: int, payload: bytes, *, timeout: float) -> Reply:
-        """Send one request and return its complete reply within `timeout` seconds."""
+    def send(self, msg_type: int, flags: int, payload: bytes) -> int | None:
+        """Send one request; return its sequence number (None: accept any)."""
         ...
+
+    def receive(self, timeout: float) -> bytes:
+        """The next datagram within `timeout` seconds, else raise NetlinkTimeout."""
+        ...
+
+
+def request(
+    transport: Transport,
+    msg_type: int,
+    flags: int,
+    payload: bytes,
+    *,
+    timeout: float,
+    pid: int | None = None,
+) -> Reply:
+    """Send one request and collect its reply (multipart dumps included) within `timeout`
+    seconds; datagrams of another sequence number (or port id) are stale and skipped."""
+    if timeout <= 0:
+        raise NetlinkTimeout("no time left to send a netlink request")
+    end = time.monotonic() + timeout
+    seq = transport.send(msg_type, flags, payload)
+    collector = ReplyCollector(seq=seq, pid=pid)
+    while not collector.done:
+        collector.feed(transport.receive(end - time.monotonic()))
+    return collector.reply()
 
 
 class NetlinkSocket:
@@ -75,15 +102,8 @@ class NetlinkSocket:
         self._seq = itertools.count(int(time.time()) & 0xFFFF)
 
     def request(self, msg_type: int, flags: int, payload: bytes, *, timeout: float) -> Reply:
-        """Send one request and collect its reply (multipart dumps included)."""
-        if timeout <= 0:
-            raise NetlinkTimeout("no time left to send a netlink request")
-        end = time.monotonic() + timeout
-        seq = self.send(msg_type, flags, payload)
-        collector = ReplyCollector(seq=seq, pid=self.pid)
-        while not collector.done:
-            collector.feed(self.receive(end - time.monotonic()))
-        return collector.reply()
+        """`request` on this socket (replies for another port id are skipped too)."""
+        return request(self, msg_type, flags, payload, timeout=timeout, pid=self.pid)
 
     def send(self, msg_type: int, flags: int, payload: bytes) -> int:
         """Send one request with a fresh sequence number; return that number."""

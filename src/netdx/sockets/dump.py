@@ -4,7 +4,7 @@ The reading is `netdx.collect.sockdiag` (stdlib-only, so the same code runs on a
 a bare python3); a `SocketQuery` is the collector's own `Selection`, and this module turns
 the dump's result into a `SocketListing`. The I/O is one small interface, `DumpSource`:
 `NetlinkDumpSource` opens a sock_diag socket through a `Host` (this machine by default),
-`ReplayDumpSource` replays captured datagrams in tests.
+`netlink.fake.ReplayTransport` replays captured datagrams in tests.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from netdx.budget import Deadline
 from netdx.collect.sockdiag import (
     DumpSource,
     NetlinkDumpSource,
-    ReplayDumpSource,
     Request,
     dump,
     plan,
@@ -26,7 +25,6 @@ from netdx.sockets.model import SocketListing, SocketQuery
 __all__ = [
     "DumpSource",
     "NetlinkDumpSource",
-    "ReplayDumpSource",
     "Request",
     "list_sockets",
     "open_source",
