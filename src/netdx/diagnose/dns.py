@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from netdx.diagnose import dns_compare
 from netdx.diagnose.facts import echo_text, first, ms, succeeded, tcp_text
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer, Finding, NssResult
+from netdx.model.finding import Severity
 
 # Server statuses that mean "this server gave no usable answer".
 _SERVER_FAILED = frozenset({"timeout", "refused", "error", "servfail"})
@@ -58,6 +61,30 @@ def _failed_servers(dns: DnsEvidence) -> tuple[str, ...]:
     )
 
 
+def _answers_text(nss: NssResult | None, servers: Iterable[DnsServerAnswer]) -> list[str]:
+    """Evidence lines quoting getaddrinfo's result (when it ran), then each server's answer."""
+    return ([nss_text(nss)] if nss is not None else []) + [server_text(s) for s in servers]
+
+
+def _finding(
+    cause: str,
+    *,
+    severity: Severity = "fail",
+    summary: str,
+    evidence: Iterable[str],
+    fix: Iterable[str],
+) -> Finding:
+    """A finding of the dns step."""
+    return Finding(
+        cause=cause,
+        severity=severity,
+        step="dns",
+        summary=summary,
+        evidence=tuple(evidence),
+        fix=tuple(fix),
+    )
+
+
 def nxdomain(ev: CheckEvidence) -> Finding | None:
     """dns.nxdomain: getaddrinfo (or, without it, every server) says the name does not exist."""
     dns = _named(ev)
@@ -70,17 +97,14 @@ def nxdomain(ev: CheckEvidence) -> Finding | None:
     if not (nss_says or servers_say):
         return None
     qnames = _qnames(dns) or (dns.name,)
-    evidence = [nss_text(dns.nss)] if dns.nss is not None else []
-    evidence += [server_text(s) for s in dns.servers]
+    evidence = _answers_text(dns.nss, dns.servers)
     evidence.append(f"names tried: {', '.join(qnames)}")
     if dns.search:
         evidence.append(f"search domains in /etc/resolv.conf: {' '.join(dns.search)}")
-    return Finding(
-        cause="dns.nxdomain",
-        severity="fail",
-        step="dns",
+    return _finding(
+        "dns.nxdomain",
         summary=f"the name {dns.name} does not exist (NXDOMAIN)",
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=(
             f"check the spelling and the search domains: dig +search {dns.name}",
             f"ask the authoritative servers, bypassing caches: dig +trace {dns.name}",
@@ -113,8 +137,7 @@ def no_address(ev: CheckEvidence) -> Finding | None:
     if not (nss_says or servers_say or filtered_out):
         return None
     family = f"IPv{ev.family_filter} " if ev.family_filter is not None else ""
-    evidence = [nss_text(nss)] if nss is not None else []
-    evidence += [server_text(s) for s in dns.servers]
+    evidence = _answers_text(nss, dns.servers)
     if ev.family_filter is not None:
         evidence.append(
             f"only IPv{ev.family_filter} addresses were asked for (-{ev.family_filter})"
@@ -125,13 +148,11 @@ def no_address(ev: CheckEvidence) -> Finding | None:
     ]
     if ev.family_filter is not None:
         fix.append(f"or drop -{ev.family_filter} to use the other family")
-    return Finding(
-        cause="dns.no_address",
-        severity="fail",
-        step="dns",
+    return _finding(
+        "dns.no_address",
         summary=f"{dns.name} exists but has no {family}address",
-        evidence=tuple(evidence),
-        fix=tuple(fix),
+        evidence=evidence,
+        fix=fix,
     )
 
 
@@ -147,17 +168,14 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
     # Without per-server answers only a resolver-level failure (again/timeout) is proof.
     unanswered = all_failed or (not dns.servers and status in ("again", "timeout"))
     resolved = status == "ok" or bool(ev.addresses)
-    evidence = [nss_text(nss)] if nss is not None else []
-    evidence += [server_text(s) for s in dns.servers if s.server in failed]
+    evidence = _answers_text(nss, (s for s in dns.servers if s.server in failed))
     if status in ("again", "timeout", "error") and unanswered:
         if not dns.configured_servers:
             evidence.append("no nameserver is configured in /etc/resolv.conf")
-        return Finding(
-            cause="dns.resolver_unreachable",
-            severity="fail",
-            step="dns",
+        return _finding(
+            "dns.resolver_unreachable",
             summary=f"no DNS server answered the lookup of {dns.name}",
-            evidence=tuple(evidence),
+            evidence=evidence,
             fix=(
                 "check the nameserver lines: cat /etc/resolv.conf (resolvectl status)",
                 f"ask each server directly: dig {dns.name} @SERVER",
@@ -166,10 +184,9 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
         )
     if resolved and failed:
         total = len({s.server for s in dns.servers})
-        return Finding(
-            cause="dns.resolver_unreachable",
+        return _finding(
+            "dns.resolver_unreachable",
             severity="warn",
-            step="dns",
             summary=(
                 f"{len(failed)} of {total} DNS servers did not answer ({', '.join(failed)}); "
                 "the name still resolved, but lookups wait on the failing server"
@@ -216,26 +233,23 @@ def hosts_override(ev: CheckEvidence) -> Finding | None:
     )
     if works or not tested:
         now = "it answers now" if works else "whether it answers was not tested"
-        return Finding(
-            cause="dns.hosts_override",
+        return _finding(
+            "dns.hosts_override",
             severity="warn",
-            step="dns",
             summary=(
                 f"/etc/hosts pins {dns.name} to {head.address}, which DNS does not give "
                 f"({', '.join(served)}); {now}, but the pin will go stale"
             ),
-            evidence=tuple(evidence),
+            evidence=evidence,
             fix=fix,
         )
-    return Finding(
-        cause="dns.hosts_override",
-        severity="fail",
-        step="dns",
+    return _finding(
+        "dns.hosts_override",
         summary=(
             f"/etc/hosts pins {dns.name} to {head.address}, which does not answer; "
             f"DNS says {', '.join(served)}"
         ),
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=fix,
     )
 

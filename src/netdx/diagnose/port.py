@@ -9,6 +9,7 @@ mismatch of `diagnose.service`, which names the real cause.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Collection
 
 from netdx.diagnose import server
 from netdx.diagnose.facts import (
@@ -30,6 +31,7 @@ from netdx.model import (
     EgressCheck,
     Finding,
     FirewallMatch,
+    IcmpError,
     PathTrace,
     TcpConnect,
 )
@@ -126,14 +128,27 @@ def _icmp_fix(port: int, sender: str | None) -> tuple[str, ...]:
     )
 
 
-def reject_port_unreachable(ev: CheckEvidence) -> Finding | None:
-    """firewall.reject_port_unreachable: an ICMP port-unreachable answered a TCP SYN."""
+def _rejected(
+    ev: CheckEvidence, kinds: Collection[str]
+) -> tuple[TcpConnect, IcmpError, str] | None:
+    """The first address's failed connect when an ICMP error of one of `kinds` answered it:
+    the connect, the ICMP error and who sent it."""
     got = _failed_first(ev)
-    if got is None or got[1].icmp is None or got[1].icmp.kind != "port-unreachable":
+    if got is None:
         return None
     head, tcp = got
-    assert tcp.icmp is not None
-    who = sender_role(tcp.icmp, head.address)
+    icmp = tcp.icmp
+    if icmp is None or icmp.kind not in kinds:
+        return None
+    return tcp, icmp, sender_role(icmp, head.address)
+
+
+def reject_port_unreachable(ev: CheckEvidence) -> Finding | None:
+    """firewall.reject_port_unreachable: an ICMP port-unreachable answered a TCP SYN."""
+    got = _rejected(ev, ("port-unreachable",))
+    if got is None:
+        return None
+    tcp, icmp, who = got
     return _finding(
         ev,
         "firewall.reject_port_unreachable",
@@ -143,24 +158,22 @@ def reject_port_unreachable(ev: CheckEvidence) -> Finding | None:
             tcp_text(tcp),
             "a closed TCP port answers with a reset, never with ICMP: this is a firewall",
         ],
-        _icmp_fix(tcp.port, tcp.icmp.sender),
+        _icmp_fix(tcp.port, icmp.sender),
     )
 
 
 def reject_admin(ev: CheckEvidence) -> Finding | None:
     """firewall.reject_admin: an ICMP administratively-prohibited answered the SYN."""
-    got = _failed_first(ev)
-    if got is None or got[1].icmp is None or got[1].icmp.kind not in PROHIBITED_KINDS:
+    got = _rejected(ev, PROHIBITED_KINDS)
+    if got is None:
         return None
-    head, tcp = got
-    assert tcp.icmp is not None
-    who = sender_role(tcp.icmp, head.address)
+    tcp, icmp, who = got
     return _finding(
         ev,
         "firewall.reject_admin",
-        f"a firewall on {who} rejects port {tcp.port} ({tcp.icmp.kind})",
+        f"a firewall on {who} rejects port {tcp.port} ({icmp.kind})",
         [tcp_text(tcp)],
-        _icmp_fix(tcp.port, tcp.icmp.sender),
+        _icmp_fix(tcp.port, icmp.sender),
     )
 
 

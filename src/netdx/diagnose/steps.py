@@ -11,7 +11,7 @@ from collections.abc import Callable
 from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
 from netdx.diagnose.route import route_text
-from netdx.model import CheckEvidence, Finding, Step, StepEvidence
+from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
 
 Base = tuple[StepStatus, str]
@@ -82,27 +82,28 @@ def _reach(ev: CheckEvidence) -> Base:
     return "unknown", _echo_gap(ev)
 
 
+def _first_echo(ev: CheckEvidence) -> IcmpEcho | None:
+    head = first(ev)
+    return head.echo if head is not None else None
+
+
 def _echo_gap(ev: CheckEvidence) -> str:
     """What the echo probe did or did not tell, and how to settle it when it could not run."""
-    head = first(ev)
-    echo = head.echo if head is not None else None
-    if echo is None:
-        return "ICMP echo not sent"
-    if echo.status == "unknown":
+    echo = _first_echo(ev)
+    if echo is not None and echo.status == "unknown":
         why = f" ({echo.reason})" if echo.reason else ""
         return (
             f"ICMP echo unknown{why}; run as root or allow ping "
             "(sysctl net.ipv4.ping_group_range) to settle it"
         )
-    if echo.status == "reply":
-        return f"echo reply in {ms(echo.rtt_ms)}"
-    return f"no ICMP echo reply ({echo.status})"
+    if echo is not None and echo.status != "reply":
+        return f"no ICMP echo reply ({echo.status})"
+    return _echo_short(ev)  # not sent, or a reply: the same few words
 
 
 def _echo_short(ev: CheckEvidence) -> str:
     """The echo result in a few words, for a step that passed anyway."""
-    head = first(ev)
-    echo = head.echo if head is not None else None
+    echo = _first_echo(ev)
     if echo is None:
         return "ICMP echo not sent"
     if echo.status == "reply":

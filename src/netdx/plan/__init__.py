@@ -6,56 +6,13 @@ requests (`next_probes`), steers probes in flight (`signals`), takes their resul
 (`feed`) and assembles the `CheckEvidence`. Its budget constants are in `plan.limits`.
 """
 
+from netdx.plan import requests
 from netdx.plan.machine import CheckPlan, addresses_from_servers, wants_authoritative
-from netdx.plan.requests import (
-    WHOLE,
-    AskAuthoritative,
-    Budget,
-    Cancel,
-    CheckEgress,
-    Connect,
-    Echo,
-    EvaluateFirewall,
-    FetchHttp,
-    Hint,
-    LookupRoute,
-    NeighbourRead,
-    NotRun,
-    Probe,
-    ReadNeighbour,
-    ReadServer,
-    Resolve,
-    Result,
-    Signal,
-    Stop,
-    TraceTcp,
-)
+
+# The request vocabulary (probe requests, signals, results, budgets) is listed once, in
+# `requests.__all__`, and re-exported whole, as asyncio's package does for its modules.
+from netdx.plan.requests import *  # noqa: F403
 from netdx.plan.settings import CheckSettings
 
-__all__ = [
-    "WHOLE",
-    "AskAuthoritative",
-    "Budget",
-    "Cancel",
-    "CheckEgress",
-    "CheckPlan",
-    "CheckSettings",
-    "Connect",
-    "Echo",
-    "EvaluateFirewall",
-    "FetchHttp",
-    "Hint",
-    "LookupRoute",
-    "NeighbourRead",
-    "NotRun",
-    "Probe",
-    "ReadNeighbour",
-    "ReadServer",
-    "Resolve",
-    "Result",
-    "Signal",
-    "Stop",
-    "TraceTcp",
-    "addresses_from_servers",
-    "wants_authoritative",
-]
+__all__ = ["CheckPlan", "CheckSettings", "addresses_from_servers", "wants_authoritative"]
+__all__ += requests.__all__

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal
+from typing import Literal, TypeVar
 
 from netdx.model import (
     AddressEvidence,
@@ -33,7 +33,7 @@ from netdx.model.evidence import Family
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
-from netdx.plan.desk import Desk
+from netdx.plan.desk import Desk, Handler
 from netdx.plan.requests import (
     WHOLE,
     Budget,
@@ -58,6 +58,9 @@ ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answ
 
 # The steered connect: until the deadline, less the follow-ups' reserve.
 CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
+
+# The flow probes that take nothing but the flow and a budget.
+F = TypeVar("F", bound=Connect | CheckEgress | TraceTcp | ReadServer)
 
 
 def family_of(address: str) -> Family:
@@ -112,15 +115,15 @@ class AddressPlan:
         self._connect_phase(port)
         if result.status == "local":
             # The target is this host: read the server side too (listeners, owners, queues).
-            self._desk.ask(
-                lambda i: ReadServer(
-                    id=i,
-                    budget=Budget(share=limits.SERVER_READ_SHARE),
-                    address=self.address,
-                    port=port,
-                ),
-                self._on_server,
+            self._ask_flow(
+                ReadServer, Budget(share=limits.SERVER_READ_SHARE), port, self._on_server
             )
+
+    def _ask_flow(self, kind: type[F], budget: Budget, port: int, on: Handler) -> F:
+        """Ask for a `kind` probe of the flow to this address and `port`."""
+        return self._desk.ask(
+            lambda i: kind(id=i, budget=budget, address=self.address, port=port), on
+        )
 
     def _ask_echo(self, on: Callable[[Result], None]) -> None:
         echo = self._desk.ask(
@@ -163,10 +166,10 @@ class AddressPlan:
             self._ask_live(port)
 
     def _ask_live(self, port: int) -> None:
-        self._desk.ask(
-            lambda i: Connect(
-                id=i, budget=Budget(cap_s=limits.ECHO_MAX_S), address=self.address, port=port
-            ),
+        self._ask_flow(
+            Connect,
+            Budget(cap_s=limits.ECHO_MAX_S),
+            port,
             lambda result: self._on_live(port, result),
         )
 
@@ -263,18 +266,10 @@ class AddressPlan:
         or the target? (Not when a dead next hop already stopped the connect.)"""
         if tcp.outcome != "timeout" or tcp.timeout_basis == "neighbour" or not self._remote():
             return
-        address, port = self.address, tcp.port
-        self._desk.ask(
-            lambda i: CheckEgress(
-                id=i, budget=Budget(cap_s=limits.EGRESS_MAX_S), address=address, port=port
-            ),
-            self._on_egress,
-        )
+        port = tcp.port
+        self._ask_flow(CheckEgress, Budget(cap_s=limits.EGRESS_MAX_S), port, self._on_egress)
         wait = limits.trace_wait(echo.rtt_ms)
-        self._desk.ask(
-            lambda i: TraceTcp(id=i, budget=Budget(cap_s=wait), address=address, port=port),
-            self._on_trace,
-        )
+        self._ask_flow(TraceTcp, Budget(cap_s=wait), port, self._on_trace)
         self._reread(self._keep_route)
         self._ask_firewall(port, "output")
 

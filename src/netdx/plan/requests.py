@@ -26,6 +26,33 @@ from netdx.model import (
 from netdx.model.evidence import Family
 from netdx.model.server import ServerEvidence
 
+__all__ = [
+    "WHOLE",
+    "AddressRequest",
+    "AskAuthoritative",
+    "Budget",
+    "Cancel",
+    "CheckEgress",
+    "Connect",
+    "Echo",
+    "EvaluateFirewall",
+    "FetchHttp",
+    "FlowRequest",
+    "Hint",
+    "LookupRoute",
+    "NeighbourRead",
+    "NotRun",
+    "Probe",
+    "ReadNeighbour",
+    "ReadServer",
+    "Request",
+    "Resolve",
+    "Result",
+    "Signal",
+    "Stop",
+    "TraceTcp",
+]
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Budget:
@@ -56,119 +83,103 @@ WHOLE = Budget()  # until the command's deadline
 
 
 # --- probe requests -----------------------------------------------------------------------
+# The kinds share their leading fields through three bases: every request has an `id` and a
+# `budget`, most name an `address`, and the flow probes a `port` too. `Probe` below, not the
+# bases, is what the runner dispatches on.
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Resolve:
-    """Resolve `name` the way the application would (NSS), and ask the DNS servers too."""
+class Request:
+    """What every probe request carries: its `id` and its share of the deadline."""
 
     id: int
     budget: Budget
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddressRequest(Request):
+    """A probe of one address."""
+
+    address: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FlowRequest(AddressRequest):
+    """A probe of the flow to address:port."""
+
+    port: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resolve(Request):
+    """Resolve `name` the way the application would (NSS), and ask the DNS servers too."""
+
     name: str
     family: Family | None = None
     servers: tuple[str, ...] = ()  # --dns-server; () for the configured ones
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class LookupRoute:
+class LookupRoute(AddressRequest):
     """`ip route get address` and the next hop's neighbour state."""
 
-    id: int
-    budget: Budget
-    address: str
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Echo:
+class Echo(AddressRequest):
     """ICMP echo to `address`."""
 
-    id: int
-    budget: Budget
-    address: str
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Connect:
+class Connect(FlowRequest):
     """One TCP connect. A `steered` connect takes the echo's round trip (`Hint`) to size its
     timeout and can be ended early (`Stop`); the liveness connects are not steered."""
 
-    id: int
-    budget: Budget
-    address: str
-    port: int
     steered: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReadNeighbour:
+class ReadNeighbour(Request):
     """The neighbour state (ARP/ND) of `route`'s next hop, read from the kernel's table."""
 
-    id: int
-    budget: Budget
     route: RouteLookup
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CheckEgress:
+class CheckEgress(FlowRequest):
     """Does this host's own output filter drop a SYN to address:port? (A raw SYN.)"""
 
-    id: int
-    budget: Budget
-    address: str
-    port: int
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TraceTcp:
+class TraceTcp(FlowRequest):
     """A TCP-SYN traceroute to address:port."""
 
-    id: int
-    budget: Budget
-    address: str
-    port: int
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class EvaluateFirewall:
+class EvaluateFirewall(FlowRequest):
     """This host's ruleset evaluated for the flow to address:port at `hook`."""
 
-    id: int
-    budget: Budget
-    address: str
-    port: int
     route: RouteLookup | None
     hook: Literal["input", "output"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FetchHttp:
+class FetchHttp(FlowRequest):
     """An HTTP(S) GET of `url` from `address` (Host header and SNI from `host`)."""
 
-    id: int
-    budget: Budget
     url: str
     host: str
-    address: str
-    port: int
     verify_tls: bool = True
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ReadServer:
+class ReadServer(FlowRequest):
     """The server side of a port on this host: listeners, owners, queues."""
-
-    id: int
-    budget: Budget
-    address: str
-    port: int
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AskAuthoritative:
+class AskAuthoritative(Request):
     """What the zone's authoritative servers say for `name` now (a trace from the root)."""
 
-    id: int
-    budget: Budget
     name: str
     rtype: Literal["A", "AAAA"]
     root_hints: str | None = None

@@ -64,18 +64,12 @@ async def egress_check(address: str, port: int, *, deadline: Deadline) -> Egress
         source = source_for(family, address, port)
     except OSError as exc:
         name = errno_name(exc.errno or errno.EIO)
-        return EgressCheck(
-            address=address,
-            port=port,
-            status="unknown",
-            errno=name,
-            reason=f"no route to {address} ({name}): nothing to test",
-        )
+        return _unknown(address, port, f"no route to {address} ({name}): nothing to test", name)
     af = socket.AF_INET6 if family == 6 else socket.AF_INET
     try:
         raw = socket.socket(af, socket.SOCK_RAW, socket.IPPROTO_TCP)
     except PermissionError:
-        return EgressCheck(address=address, port=port, status="unknown", reason=_NEEDS_ROOT)
+        return _unknown(address, port, _NEEDS_ROOT)
     with contextlib.closing(raw):
         raw.setblocking(False)
         if family == 6:
@@ -96,11 +90,10 @@ async def egress_check(address: str, port: int, *, deadline: Deadline) -> Egress
             )
         except OSError as exc:
             name = errno_name(exc.errno or errno.EIO)
-            return EgressCheck(
-                address=address,
-                port=port,
-                status="unknown",
-                errno=name,
-                reason=f"sending the test SYN failed: {name}",
-            )
+            return _unknown(address, port, f"sending the test SYN failed: {name}", name)
     return EgressCheck(address=address, port=port, status="clear")
+
+
+def _unknown(address: str, port: int, reason: str, code: str | None = None) -> EgressCheck:
+    """The test could not run: `reason` says why, `code` names the errno that stopped it."""
+    return EgressCheck(address=address, port=port, status="unknown", errno=code, reason=reason)

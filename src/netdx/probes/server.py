@@ -30,25 +30,11 @@ from netdx.sockets.model import OwnerScan, SocketEntry, SocketQuery
 from netdx.sockets.owners import find_owners
 
 
-async def read_server(
-    address: str | None,
-    port: int,
-    *,
-    deadline: Deadline,
-    sample_gap: float = 0.0,
-    enough: int | None = None,
-    source: DumpSource | None = None,
-    proc: str = "/proc",
-) -> ServerEvidence:
-    """Read `port` on this host in a worker thread (sock_diag and /proc are synchronous);
-    `address` is the address a client connects to, if known. With `sample_gap` > 0 a few
-    CLOSE-WAIT sockets (fewer than `enough`) are counted again that much later: a growing
-    pile is a leak even when small."""
+async def read_server(address: str | None, port: int, *, deadline: Deadline) -> ServerEvidence:
+    """`read_server_now` in a worker thread (sock_diag and /proc are synchronous), for the
+    concurrent probes of `netdx check`; a read that fails at once becomes `error`."""
     try:
-        return await asyncio.to_thread(
-            read_server_now, address, port, deadline=deadline, sample_gap=sample_gap,
-            enough=enough, source=source, proc=proc,
-        )  # fmt: skip
+        return await asyncio.to_thread(read_server_now, address, port, deadline=deadline)
     except OSError as exc:
         return ServerEvidence(port=port, address=address, error=f"server side not read: {exc}")
 
@@ -63,7 +49,9 @@ def read_server_now(
     source: DumpSource | None = None,
     proc: str = "/proc",
 ) -> ServerEvidence:
-    """`read_server` in the calling thread (for the synchronous `netdx inspect`)."""
+    """Read `port` on this host in the calling thread; `address` is the address a client
+    connects to, if known. With `sample_gap` > 0 a few CLOSE-WAIT sockets (fewer than
+    `enough`) are counted again that much later: a growing pile is a leak even when small."""
     listening = list_sockets(
         SocketQuery(protocols=("tcp",), listen=True), deadline=deadline, source=source
     )

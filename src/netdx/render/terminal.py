@@ -43,18 +43,15 @@ def _verdict_status(verdict: Verdict) -> str:
 def _console(file: IO[str], width: int | None, color: bool | None) -> Console:
     from rich.console import Console
 
-    if color is False:
-        return Console(
-            file=file,
-            width=width,
-            highlight=False,
-            emoji=False,
-            color_system=None,
-            force_terminal=False,
-        )
-    # True forces escapes even into a pipe; None lets rich look at the terminal.
+    # False: no escapes at all; True forces them even into a pipe; None lets rich look at
+    # the terminal.
     return Console(
-        file=file, width=width, highlight=False, emoji=False, force_terminal=color or None
+        file=file,
+        width=width,
+        highlight=False,
+        emoji=False,
+        color_system=None if color is False else "auto",
+        force_terminal=color,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import evidence_cases as c
@@ -16,6 +17,26 @@ def test_unknown_says_what_would_settle_it() -> None:
     reach = steps[2]
     assert reach.status == "unknown" and "run as root" in reach.summary
     assert any("reach: unknown" in e for e in verdict.evidence)
+
+
+def test_reach_quotes_each_echo_outcome() -> None:
+    """The reach step words the echo exactly: not sent, could not run (and what settles it),
+    or its status in a few words when TCP proved the host up."""
+    head = c.PORT_FILTERED_NO_ECHO.addresses[0]
+    no_echo = dataclasses.replace(
+        c.PORT_FILTERED_NO_ECHO, addresses=(dataclasses.replace(head, echo=None),)
+    )
+    assert diagnose(no_echo)[0][2].summary == "ICMP echo not sent"
+    assert diagnose(c.HOST_ECHO_UNKNOWN)[0][2].summary == (
+        "ICMP echo unknown (no ICMP socket: EACCES (ping_group_range excludes this user, not "
+        "root)); run as root or allow ping (sysctl net.ipv4.ping_group_range) to settle it"
+    )
+    refused = c.REFUSED.addresses[0]
+    refused_no_echo = dataclasses.replace(
+        c.REFUSED, addresses=(dataclasses.replace(refused, echo=c.echo_unknown(c.DB_IP)),)
+    )
+    summary = diagnose(refused_no_echo)[0][2].summary
+    assert summary == f"{c.DB_IP} is up: it answered TCP (ICMP echo: unknown)"
 
 
 def test_echo_unknown_with_liveness_passes_reach() -> None:
