@@ -13,7 +13,6 @@ import pytest
 
 import netdx.netlink
 import netdx.sockets
-from netdx.sockets import is_local_address
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
 
@@ -40,14 +39,6 @@ def test_listing_does_not_import_the_rules() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=30, check=True)  # fmt: skip
     assert done.stdout.strip() == "[]"
-
-
-def test_local_addresses() -> None:
-    """Loopback and the wildcard are local; a documentation address is not (bind() only)."""
-    assert is_local_address("127.0.0.1") and is_local_address("::1")
-    assert is_local_address("0.0.0.0")
-    assert not is_local_address("192.0.2.77")
-    assert not is_local_address("not-an-ip")
 
 
 def test_sockdiag_parser_runs_on_a_bare_python(tmp_path: Path) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 from netdx.model.dns_trace import TraceLevel, TraceResult
 from netdx.model.evidence import DnsComparison, DnsRecord, DnsServerAnswer
 from netdx.model.report import Finding
+from netdx.render.json import finding_document
 
 DNS_SCHEMA = "netdx.dns/1"
 
@@ -58,7 +59,7 @@ def to_json(report: DnsReport) -> str:
         ]
     if report.comparison is not None:
         doc["compare"] = _compare_doc(report.comparison, report.trace)
-    doc["findings"] = [_finding_doc(f) for f in report.findings]
+    doc["findings"] = [finding_document(f) for f in report.findings]
     doc["total_ms"] = report.elapsed_ms
     return json.dumps(doc, indent=2, ensure_ascii=False)
 
@@ -182,11 +183,6 @@ def _compare_doc(comparison: DnsComparison, trace: TraceResult | None) -> dict[s
              "detail": r.detail} for r in _rows(comparison, trace)
         ],
     }
-
-
-def _finding_doc(f: Finding) -> dict[str, Any]:
-    return {"cause": f.cause, "severity": f.severity, "summary": f.summary,
-            "evidence": list(f.evidence), "fix": list(f.fix)}
 
 
 # --- text -----------------------------------------------------------------------------------

@@ -34,7 +34,6 @@ __all__ = [
     "find_owners",
     "inspect_evidence",
     "inspect_local",
-    "is_local_address",
     "list_sockets",
 ]
 
@@ -43,7 +42,6 @@ _LAZY = {
     "Inspection": "netdx.sockets.inspect",
     "inspect_evidence": "netdx.sockets.inspect",
     "inspect_local": "netdx.sockets.inspect",
-    "is_local_address": "netdx.sockets.inspect",
     "OwnerScan": "netdx.sockets.model",
     "Process": "netdx.sockets.model",
     "ProcessIssue": "netdx.sockets.model",
@@ -61,7 +59,6 @@ if TYPE_CHECKING:
         Inspection,
         inspect_evidence,
         inspect_local,
-        is_local_address,
     )
     from netdx.sockets.model import (
         OwnerScan,

@@ -7,8 +7,6 @@ The flow is check's: `probes.server` reads the evidence (`ServerEvidence`), the 
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -82,30 +80,9 @@ def inspect_local(
     return inspect_evidence(server)
 
 
-def is_local_address(address: str) -> bool:
-    """Whether `address` belongs to this host (this network namespace), without a route
-    lookup (`netdx check` reads the route probe's `local` type instead). Binding a UDP
-    socket to an address succeeds only for a local one (unless net.ipv4.ip_nonlocal_bind is
-    set); nothing is sent."""
-    try:
-        addr = ipaddress.ip_address(address)
-    except ValueError:
-        return False
-    if addr.is_loopback or addr.is_unspecified:
-        return True
-    family = socket.AF_INET6 if addr.version == 6 else socket.AF_INET
-    with socket.socket(family, socket.SOCK_DGRAM) as probe:
-        try:
-            probe.bind((str(addr), 0))
-        except OSError:
-            return False
-    return True
-
-
 __all__ = [
     "INSPECT_SCHEMA",
     "Inspection",
     "inspect_evidence",
     "inspect_local",
-    "is_local_address",
 ]
