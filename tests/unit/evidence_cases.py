@@ -8,6 +8,7 @@ number in them is a concrete fact a rule is expected to quote.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from netdx.model import (
@@ -17,6 +18,7 @@ from netdx.model import (
     DnsRecord,
     DnsServerAnswer,
     EgressCheck,
+    FirewallMatch,
     Hop,
     HttpExchange,
     IcmpEcho,
@@ -28,6 +30,7 @@ from netdx.model import (
     TcpConnect,
 )
 from netdx.model.evidence import TcpOutcome
+from netdx.model.firewall import RuleRef
 from netdx.model.server import (
     TCP_CLOSE_WAIT,
     TCP_LISTEN,
@@ -797,6 +800,18 @@ LOCAL_QUEUE_FULL = local_case(
            listeners=(tcp_socket("127.0.0.1", 8080, TCP_LISTEN, inode=771, rqueue=129,
                                  wqueue=128),)),
 )  # fmt: skip
+
+# On the server itself an input rule drops the SYN to a port nothing listens on: the connect
+# times out, so the drop is the cause (no listener would have answered with a reset).
+def _input_drop() -> CheckEvidence:
+    bare = local_case("127.0.0.1", 5432, "timeout", ServerEvidence(port=5432, address="127.0.0.1"))
+    rule = RuleRef(family="inet", table="f", chain="input", position=1,
+                   text="tcp dport 5432 drop", handle=2, source="nft")  # fmt: skip
+    wall = FirewallMatch(hook="input", decision="drop", rule=rule)
+    return replace(bare, addresses=(replace(bare.addresses[0], firewall=wall),))
+
+
+LOCAL_INPUT_DROP = _input_drop()
 
 # The connection works, but the service leaks sockets in CLOSE-WAIT: a warning on ok.
 LOCAL_CLOSE_WAIT = local_case(

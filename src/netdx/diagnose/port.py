@@ -333,12 +333,34 @@ def _server_findings(ev: CheckEvidence) -> tuple[Finding, ...]:
     return server.evaluate(head.server)
 
 
-def _local_fail(ev: CheckEvidence) -> Finding | None:
-    """The first failing server-side finding for a local target that did not connect."""
+# The connect outcome each server-side cause explains. No listener (or one on loopback
+# only) makes the kernel answer the SYN with a reset: it explains "refused", never a silent
+# SYN, which an input drop rule explains instead. A full accept queue drops the SYN: it
+# explains a timeout. Causes not listed explain any failed connect.
+_EXPLAINS: dict[str, tuple[str, ...]] = {
+    "port.refused": ("refused",),
+    "service.loopback_only": ("refused",),
+    "app.accept_queue_full": ("timeout",),
+}
+
+
+def _explains(f: Finding, outcome: str | None) -> bool:
+    return outcome is None or outcome in _EXPLAINS.get(f.cause, (outcome,))
+
+
+def _local_fails(ev: CheckEvidence) -> tuple[Finding, ...]:
+    """The failing server-side findings for a local target that did not connect."""
     head = first(ev)
     if head is None or ev.port is None or connected(head) or fallback(ev) is not None:
-        return None  # a later address connected: the service mismatch rules name it
-    return next((f for f in _server_findings(ev) if f.severity == "fail"), None)
+        return ()  # a later address connected: the service mismatch rules name it
+    return tuple(f for f in _server_findings(ev) if f.severity == "fail")
+
+
+def _local_fail(ev: CheckEvidence) -> Finding | None:
+    """The first failing server-side finding that explains how the connect failed."""
+    head = first(ev)
+    outcome = head.tcp.outcome if head is not None and head.tcp is not None else None
+    return next((f for f in _local_fails(ev) if _explains(f, outcome)), None)
 
 
 def local_service(ev: CheckEvidence) -> Finding | None:
@@ -353,6 +375,10 @@ def local_service(ev: CheckEvidence) -> Finding | None:
     if found is not None:
         seen = (tcp_text(head.tcp),) if head.tcp is not None else ()
         return dataclasses.replace(found, step="port", evidence=seen + found.evidence)
+    if _local_fails(ev):
+        # True on the server, but not why this connect failed (nothing listens, yet the SYN
+        # got no answer at all: something dropped it first): a warning beside the verdict.
+        return dataclasses.replace(_local_fails(ev)[0], severity="warn", step="port")
     if connected(head):
         leak = next((f for f in _server_findings(ev) if f.severity == "fail"), None)
         if leak is not None:

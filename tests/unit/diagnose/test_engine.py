@@ -73,6 +73,7 @@ EXPECTED = {
     "STALE_CACHE": "dns.stale_cache",
     "LOCAL_LOOPBACK_ONLY": "service.loopback_only",
     "LOCAL_QUEUE_FULL": "app.accept_queue_full",
+    "LOCAL_INPUT_DROP": "port.filtered",
     "LOCAL_CLOSE_WAIT": "ok",
     "IPV6_MISMATCH": "service.ipv6_only_mismatch",
     "IPV6_MISMATCH_TIMEOUT": "service.ipv6_only_mismatch",

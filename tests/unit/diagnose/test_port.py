@@ -259,3 +259,23 @@ def test_iptables_rule_fix_uses_the_position() -> None:
         "remove or narrow the rule after review: ip6tables-legacy -t filter -D INPUT 4 "
         "(it comes from ufw rule: deny 22: change it there)",
     )
+
+
+def test_local_input_drop_is_the_cause_not_the_missing_listener() -> None:
+    """On the server itself a silent SYN to a port nothing listens on is the input rule's
+    drop (no listener would have answered with a reset); the missing listener is a warning."""
+    _, verdict = diagnose(c.LOCAL_INPUT_DROP)
+    assert verdict.cause == "port.filtered"
+    assert verdict.summary == "this host's own input firewall drops the SYN to 127.0.0.1:5432"
+    assert "inet f input handle 2: tcp dport 5432 drop" in " ".join(verdict.evidence)
+    assert [(w.cause, w.severity) for w in verdict.warnings] == [("port.refused", "warn")]
+
+
+def test_missing_listener_explains_a_reset_only() -> None:
+    """The same server read with a reset as the connect's outcome is port.refused itself."""
+    head = c.LOCAL_INPUT_DROP.addresses[0]
+    assert head.tcp is not None
+    reset = replace(head, tcp=replace(head.tcp, outcome="refused"), firewall=None)
+    _, verdict = diagnose(replace(c.LOCAL_INPUT_DROP, addresses=(reset,)))
+    assert verdict.cause == "port.refused"
+    assert verdict.warnings == ()
