@@ -33,6 +33,7 @@ EXPECTED = {
     "firewall-reject-port-unreachable": "firewall.reject_port_unreachable",
     "firewall-reject-admin": "firewall.reject_admin",
     "firewall-local-egress": "firewall.local_egress",
+    "firewall-local-input": "port.filtered",
     "path-filtered-midway": "path.filtered_midway",
     "service-ipv6-only-mismatch": "service.ipv6_only_mismatch",
     "service-ipv4-only-mismatch": "service.ipv4_only_mismatch",
