@@ -119,7 +119,8 @@ def test_quiet_prints_only_the_verdict() -> None:
     """Quiet mode prints the verdict line and nothing else."""
     text = _terminal(_report("port_filtered"), quiet=True)
     assert text == (
-        "✘ port.filtered: no answer from 10.0.2.5:5432: a firewall silently drops the SYN\n"
+        "✘ port.filtered: no answer from 10.0.2.5:5432: a firewall silently drops the SYN (this "
+        "host's own\n  output rules could not be ruled out without root)\n"
     )
 
 

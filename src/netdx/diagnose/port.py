@@ -311,17 +311,28 @@ def filtered(ev: CheckEvidence) -> Finding | None:
             evidence,
             (*rule_fix(wall), f"on this host: nft -a list ruleset; ss -tlnp 'sport = :{tcp.port}'"),
         )
-    return _finding(
-        ev,
-        "port.filtered",
-        f"no answer from {endpoint(head.address, tcp.port)}: a firewall silently drops the SYN",
-        evidence,
-        (
-            "on the server, find the DROP rule: nft -a list ruleset (or iptables -S)",
-            f"on the server, check the listener: ss -tlnp 'sport = :{tcp.port}'",
-            f"confirm the path: traceroute -T -p {tcp.port} -n {head.address}",
-        ),
+    where = endpoint(head.address, tcp.port)
+    summary = f"no answer from {where}: a firewall silently drops the SYN"
+    fix: tuple[str, ...] = (
+        "on the server, find the DROP rule: nft -a list ruleset (or iptables -S)",
+        f"on the server, check the listener: ss -tlnp 'sport = :{tcp.port}'",
+        f"confirm the path: traceroute -T -p {tcp.port} -n {head.address}",
     )
+    if _own_egress_unknown(head):
+        # Without root neither the raw SYN nor the ruleset read could clear this host's own
+        # output rules, which drop a SYN just as silently: say so rather than blame the server.
+        summary += " (this host's own output rules could not be ruled out without root)"
+        fix = ("first rule out this host's own output rules: run the check again as root", *fix)
+    return _finding(ev, "port.filtered", summary, evidence, fix)
+
+
+def _own_egress_unknown(head: AddressEvidence) -> bool:
+    """Neither the raw SYN nor this host's ruleset cleared its own output filter."""
+    if head.route is not None and head.route.status == "local":
+        return False
+    egress_clear = head.egress is not None and head.egress.status == "clear"
+    wall_clear = head.firewall is not None and head.firewall.decision == "accept"
+    return not egress_clear and not wall_clear
 
 
 def _server_findings(ev: CheckEvidence) -> tuple[Finding, ...]:

@@ -279,3 +279,21 @@ def test_missing_listener_explains_a_reset_only() -> None:
     _, verdict = diagnose(replace(c.LOCAL_INPUT_DROP, addresses=(reset,)))
     assert verdict.cause == "port.refused"
     assert verdict.warnings == ()
+
+
+def test_silent_syn_without_root_does_not_clear_this_hosts_output_rules() -> None:
+    """Not root: neither the raw SYN nor the ruleset read cleared this host's output rules,
+    so the verdict says so and puts that check first; as root, with egress clear, it blames
+    the path and the server only."""
+    _, verdict = diagnose(c.PORT_FILTERED)
+    assert verdict.summary.endswith(
+        "(this host's own output rules could not be ruled out without root)"
+    )
+    assert verdict.fix[0] == (
+        "first rule out this host's own output rules: run the check again as root"
+    )
+    head = c.PORT_FILTERED.addresses[0]
+    clear = EgressCheck(address=head.address, port=5432, status="clear")
+    _, rooted = diagnose(replace(c.PORT_FILTERED, addresses=(replace(head, egress=clear),)))
+    assert rooted.summary == "no answer from 10.0.2.5:5432: a firewall silently drops the SYN"
+    assert rooted.fix[0].startswith("on the server, find the DROP rule")
