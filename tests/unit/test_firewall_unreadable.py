@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
+import pytest
+
+from netdx.cli import main
+from netdx.errors import CannotRun
+from netdx.firewall.diff import Snapshot, diff_snapshots
 from netdx.firewall.explain import explain_local
-from netdx.firewall.live import RunResult
+from netdx.firewall.live import RunResult, capture
 from netdx.firewall.model import Packet
 
 
@@ -62,3 +68,36 @@ def test_unparseable_source_makes_every_evaluation_unknown() -> None:
     found = evaluate(ruleset, packet, "input")
     assert found.decision == "unknown"
     assert any("nft -j list ruleset could not be read" in u for u in found.unknown)
+
+
+def _snapshot(runner: Callable[[Sequence[str]], RunResult]) -> Snapshot:
+    return Snapshot(capture=capture(runner), taken_at="2026-12-03T08:00:00+00:00", host="h")
+
+
+def _readable(argv: Sequence[str]) -> RunResult:
+    if argv[0] == "nft":
+        return RunResult(returncode=0, stdout='{"nftables": [{"metainfo": {}}]}')
+    return RunResult(returncode=0, stdout="[]" if argv[0] == "ip" else "")
+
+
+def test_diff_against_an_unreadable_capture_is_refused() -> None:
+    """A capture taken without permission would diff as "every rule removed": refused, on
+    either side, with the reason and what would settle it."""
+    good, bad = _snapshot(_readable), _snapshot(_not_root)
+    assert diff_snapshots(good, good).rules == ()
+    for old, new in ((good, bad), (bad, good)):
+        with pytest.raises(CannotRun, match=r"could not be read: .*CAP_NET_ADMIN"):
+            diff_snapshots(old, new)
+
+
+def test_snapshot_without_permission_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`netdx firewall snapshot` as a user who cannot read netfilter exits 3 with one line
+    and leaves no empty capture behind."""
+    import netdx.firewall.live as live
+
+    monkeypatch.setattr(live, "subprocess_runner", lambda deadline, netns=None: _not_root)
+    out = tmp_path / "snap.json"
+    assert main(["firewall", "snapshot", "-o", str(out)]) == 3
+    assert not out.exists()

@@ -93,10 +93,17 @@ def explain_command(
 def snapshot_command(*, output: Path | None, timeout: float) -> int:
     """Save the live ruleset (nft and every iptables variant) as netdx.firewall.snapshot/1."""
     from netdx.budget import Deadline
+    from netdx.errors import CannotRun
     from netdx.firewall.diff import Snapshot, snapshot_to_json
     from netdx.firewall.live import capture, subprocess_runner
+    from netdx.firewall.sources import build_ruleset
 
     captured = capture(subprocess_runner(Deadline.after(timeout)))
+    unreadable = build_ruleset(captured).unreadable
+    if unreadable:
+        # An empty capture written as if it were the ruleset would later diff as "every
+        # rule removed": refuse instead.
+        raise CannotRun(f"no snapshot written: {unreadable[0]}")
     snap = Snapshot(
         capture=captured,
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),

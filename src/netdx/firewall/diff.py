@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from netdx.errors import UsageError
+from netdx.errors import CannotRun, UsageError
 from netdx.firewall.explain import explain, infer_hook
 from netdx.firewall.flows import Flow
 from netdx.firewall.model import Chain, Ruleset
@@ -168,6 +168,11 @@ def diff_snapshots(old: Snapshot, new: Snapshot, flows: tuple[Flow, ...] = ()) -
     """The rule changes between two snapshots and each flow's verdict before and after
     (hooks inferred from each snapshot's own local addresses when a flow gives none)."""
     old_rs, new_rs = build_ruleset(old.capture), build_ruleset(new.capture)
+    for side, ruleset in (("the old snapshot", old_rs), ("the new ruleset", new_rs)):
+        if ruleset.unreadable:
+            # Rules that could not be read would show as removed (or added): a diff against
+            # them is a guess, so there is none.
+            raise CannotRun(f"{side} could not be read: {ruleset.unreadable[0]}")
     rules, chains = diff_rules(old_rs, new_rs)
     verdicts = []
     for flow in flows:
