@@ -73,12 +73,22 @@ def _split_host_port(raw: str, shown: str) -> tuple[str, int | None]:
     return raw, None
 
 
-def _parse_port(text: str, shown: str) -> int:
-    if not _PORT.match(text):
-        raise TargetError(f"bad target {shown}: port must be a number from 1 to 65535")
+def port_number(text: str) -> int | None:
+    """`text` as a TCP/UDP port (1-65535) when it is one to five ASCII digits, else None.
+    The one port parser of every command: `int()` alone also takes '²', '８０', ' 80' and
+    '80\n'."""
+    if not _PORT.fullmatch(text):
+        return None
     port = int(text)
-    if not 1 <= port <= 65535:
-        raise TargetError(f"bad target {shown}: port {port} is out of range 1-65535")
+    return port if 1 <= port <= 65535 else None
+
+
+def _parse_port(text: str, shown: str) -> int:
+    if not _PORT.fullmatch(text):
+        raise TargetError(f"bad target {shown}: port must be a number from 1 to 65535")
+    port = port_number(text)
+    if port is None:
+        raise TargetError(f"bad target {shown}: port {int(text)} is out of range 1-65535")
     return port
 
 

@@ -74,3 +74,9 @@ def test_server_spec_with_and_without_port() -> None:
     for bad in ("dns.example", "10.0.0.1#0", "10.0.0.1#x"):
         with pytest.raises(ValueError):
             parse_server(bad)
+
+
+def test_ndots_of_unicode_digits_is_ignored() -> None:
+    """`options ndots:²` is not a number to glibc either: the default stays, no crash."""
+    conf = parse_resolv_conf("nameserver 10.0.0.1\noptions ndots:²\n")
+    assert conf.ndots == 1 and conf.nameservers == ("10.0.0.1",)

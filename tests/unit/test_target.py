@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import click
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from netdx.errors import TargetError
-from netdx.target import parse_target
+from netdx.errors import TargetError, UsageError
+from netdx.target import parse_target, port_number
 
 
 @pytest.mark.parametrize(
@@ -105,3 +106,26 @@ def test_any_text_parses_or_is_refused(raw: str) -> None:
     else:
         assert target.host
         assert target.port is None or 1 <= target.port <= 65535
+
+
+@pytest.mark.parametrize("text", ["²", "８０", "٨٠", " 80", "80\n", "+80", "0", "65536", "", "8o"])
+def test_port_number_takes_ascii_digits_only(text: str) -> None:
+    """Unicode digits, signs, spaces, a trailing newline or an out-of-range number are no
+    port (int() alone takes several of them)."""
+    assert port_number(text) is None
+
+
+def test_port_number_and_its_users_agree() -> None:
+    """who, firewall flows and check take the same ports through the one parser."""
+    from netdx.firewall.flows import parse_endpoint
+    from netdx.sockets.cli import parse_port_spec
+
+    assert port_number("5432") == 5432 and port_number("65535") == 65535
+    assert parse_port_spec(":5432") == (None, 5432)
+    assert parse_endpoint("10.0.0.2:5432") == ("10.0.0.2", 5432)
+    with pytest.raises(click.BadParameter):
+        parse_port_spec("²")
+    with pytest.raises(UsageError):
+        parse_endpoint("10.0.0.2:８０")
+    with pytest.raises(TargetError):
+        parse_target("db:８０")

@@ -74,7 +74,7 @@ def _labels(text: str) -> list[bytes]:
         c = raw[i]
         if c == 0x5C and i + 1 < len(raw):  # backslash: \DDD or \X
             digits = raw[i + 1:i + 4]
-            if len(digits) == 3 and digits.isdigit() and int(digits) < 256:
+            if len(digits) == 3 and digits.isascii() and digits.isdigit() and int(digits) < 256:
                 current.append(int(digits))
                 i += 4
                 continue

@@ -96,6 +96,6 @@ def valid_server_address(text: str) -> bool:
 
 def _ndots_option(values: list[str], current: int) -> int:
     for option in values:
-        if option.startswith("ndots:") and option[6:].isdigit():
+        if option.startswith("ndots:") and option[6:].isascii() and option[6:].isdigit():
             current = min(int(option[6:]), MAX_NDOTS)
     return current

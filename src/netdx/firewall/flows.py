@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from netdx.errors import UsageError
 from netdx.firewall.evaluate import Direction
 from netdx.firewall.model import Packet
+from netdx.target import port_number
 
 _PROTOS = ("tcp", "udp")
 _HOOKS: tuple[Direction, ...] = ("input", "output", "forward")
@@ -32,12 +33,13 @@ def parse_address(text: str) -> str:
 
 def parse_endpoint(text: str) -> tuple[str, int]:
     """`10.0.0.20:5432` or `[2001:db8::1]:5432` → (address, port)."""
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    host, sep, port_text = text.rpartition(":")
+    port = port_number(port_text) if sep else None
+    if port is None:
         raise UsageError(f"expected ADDRESS:PORT, got {text!r}")
     if ":" in host and not host.startswith("["):
         raise UsageError(f"write an IPv6 endpoint as [ADDRESS]:PORT, got {text!r}")
-    return parse_address(host), int(port)
+    return parse_address(host), port
 
 
 def make_packet(src: str, dst: str, port: int, proto: str, iif: str | None = None) -> Packet:

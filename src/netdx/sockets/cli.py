@@ -18,6 +18,7 @@ import click
 
 from netdx.host.option import netns_option
 from netdx.netlink.tables import STATE_NUMBERS
+from netdx.target import port_number
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline
@@ -153,12 +154,13 @@ def parse_port_spec(spec: str) -> tuple[str | None, int]:
     """PORT, :PORT, ADDR:PORT or [V6ADDR]:PORT → (address or None, port)."""
     text, _, port_text = spec.rpartition(":")
     host = text.strip("[]") or None
-    if not port_text.isdigit() or not 0 < int(port_text) <= 65535:
+    port = port_number(port_text)
+    if port is None:
         raise click.BadParameter(f"{spec!r}: expected PORT, :PORT or ADDR:PORT")
     if host is None:
-        return None, int(port_text)
+        return None, port
     try:
-        return str(ipaddress.ip_address(host)), int(port_text)
+        return str(ipaddress.ip_address(host)), port
     except ValueError as exc:
         raise click.BadParameter(f"{host!r} is not an IP address") from exc
 
