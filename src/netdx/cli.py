@@ -16,6 +16,7 @@ import click
 from netdx import __version__
 from netdx.errors import NetdxError
 from netdx.host.option import netns_option
+from netdx.options import timeout_option
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -81,22 +82,9 @@ def cli() -> None:
     names the failing layer, shows the evidence and gives the fix."""
 
 
-def _positive_timeout(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
-    if not 0.1 <= value <= 300:
-        raise click.BadParameter("must be between 0.1 and 300 seconds")
-    return value
-
-
 @cli.command()
 @click.argument("target")
-@click.option(
-    "--timeout",
-    type=float,
-    default=5.0,
-    show_default=True,
-    callback=_positive_timeout,
-    help="One time budget in seconds for the whole check.",
-)
+@timeout_option(5.0, "One time budget in seconds for the whole check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (netdx.check/1).")
 @click.option("--markdown", is_flag=True, help="Print the report as Markdown.")
 @click.option("-4", "ipv4", is_flag=True, help="Use IPv4 addresses only.")

@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from netdx.host.option import netns_option
+from netdx.options import timeout_option
 
 KNOWN_TYPES = frozenset(
     {"A", "AAAA", "CNAME", "MX", "TXT", "NS", "SOA", "PTR", "SRV", "CAA", "DS", "DNSKEY",
@@ -79,8 +80,7 @@ def _address(text: str, what: str) -> str:
 @click.option("--tcp", is_flag=True, help="Query over TCP only.")
 @click.option("--norecurse", is_flag=True, help="Clear the RD flag in direct queries.")
 @click.option("-p", "--port", type=click.IntRange(1, 65535), default=53, show_default=True)
-@click.option("--timeout", type=click.FloatRange(0.1, 300), default=5.0, show_default=True,
-              help="One time budget in seconds for the whole command.")
+@timeout_option(5.0, "One time budget in seconds for the whole command.")
 @click.option("--server-timeout", type=click.FloatRange(0.05, 30), default=1.0,
               show_default=True, help="How long --trace waits for one server.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema netdx.dns/1).")

@@ -16,6 +16,7 @@ from pathlib import Path
 import click
 
 from netdx.host.option import entered_netns, netns_option
+from netdx.options import timeout_option
 
 _HOOKS = ("input", "output", "forward")
 EXIT_ACCEPT, EXIT_BLOCKED, EXIT_UNKNOWN = 0, 1, 3
@@ -41,13 +42,7 @@ _netns_option = netns_option("Read the ruleset inside this network namespace.")
 )
 @click.option("--sport", type=click.IntRange(1, 65535), help="Source port, if rules test it.")
 @click.option("--json", "as_json", is_flag=True, help="Print netdx.firewall.explain/1 JSON.")
-@click.option(
-    "--timeout",
-    type=float,
-    default=5.0,
-    show_default=True,
-    help="Time budget in seconds for reading the ruleset.",
-)
+@timeout_option(5.0, "Time budget in seconds for reading the ruleset.")
 @_netns_option
 def explain_command(
     *,
@@ -88,7 +83,7 @@ def explain_command(
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the snapshot here (default: stdout).",
 )
-@click.option("--timeout", type=float, default=5.0, show_default=True)
+@timeout_option(5.0, "Time budget in seconds for reading the ruleset.")
 @_netns_option
 def snapshot_command(*, output: Path | None, timeout: float) -> int:
     """Save the live ruleset (nft and every iptables variant) as netdx.firewall.snapshot/1."""
@@ -134,7 +129,7 @@ def snapshot_command(*, output: Path | None, timeout: float) -> int:
     help="A file of flows, one per line.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print netdx.firewall.diff/1 JSON.")
-@click.option("--timeout", type=float, default=5.0, show_default=True)
+@timeout_option(5.0, "Time budget in seconds for reading the ruleset.")
 @_netns_option
 def diff_command(
     *,

@@ -18,6 +18,7 @@ import click
 
 from netdx.host.option import netns_option
 from netdx.netlink.tables import STATE_NUMBERS
+from netdx.options import timeout_option
 from netdx.target import port_number
 
 if TYPE_CHECKING:
@@ -26,16 +27,6 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 _STATES = sorted(STATE_NUMBERS)
-
-
-def _timeout_option(func: click.decorators.FC) -> click.decorators.FC:
-    return click.option(
-        "--timeout",
-        type=click.FloatRange(0.1, 300),
-        default=10.0,
-        show_default=True,
-        help="Time budget in seconds.",
-    )(func)
 
 
 @contextlib.contextmanager
@@ -82,7 +73,7 @@ def _note(lines: list[str]) -> None:
 @click.option("-p", "--process", is_flag=True, help="Show the owning process, user and fd.")
 @click.option("--summary", is_flag=True, help="Counts per state, and per state × port/process.")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
-@_timeout_option
+@timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
 def sockets(
     *,
@@ -168,7 +159,7 @@ def parse_port_spec(spec: str) -> tuple[str | None, int]:
 @click.command()
 @click.argument("spec", metavar="[ADDR]:PORT")
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
-@_timeout_option
+@timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
 def who(*, spec: str, as_json: bool, timeout: float) -> int:
     """Which process, user and fd own the listener and connections on a port (lsof -i)."""
@@ -202,7 +193,7 @@ def _wild(address: str) -> bool:
 @click.option("--port", required=True, type=click.IntRange(1, 65535), help="The service port.")
 @click.option("--address", default=None, help="The address clients connect to (optional).")
 @click.option("--json", "as_json", is_flag=True, help="The verdict as JSON (netdx.inspect/1).")
-@_timeout_option
+@timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
 def inspect(*, port: int, address: str | None, as_json: bool, timeout: float) -> int:
     """Server-side verdict for one TCP port: nothing listening, loopback only, one address

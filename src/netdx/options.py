@@ -1,0 +1,38 @@
+"""Command-line options every command shares, defined once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., object])
+
+# The one budget every command takes: long enough to send anything, short enough that a
+# typo (3000 for 3.000) is caught rather than waited out.
+TIMEOUT_MIN_S = 0.1
+TIMEOUT_MAX_S = 300.0
+
+
+def _budget(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
+    # click's FloatRange lets nan through (every comparison with it is false) and float()
+    # takes inf and 1e309: a deadline of either overflows or never comes.
+    if not math.isfinite(value) or not TIMEOUT_MIN_S <= value <= TIMEOUT_MAX_S:
+        raise click.BadParameter(
+            f"must be between {TIMEOUT_MIN_S:g} and {TIMEOUT_MAX_S:g} seconds"
+        )
+    return value
+
+
+def timeout_option(default: float, help_text: str) -> Callable[[F], F]:
+    """`--timeout S`: the one time budget of a command, validated the same way everywhere."""
+    return click.option(
+        "--timeout",
+        type=float,
+        default=default,
+        show_default=True,
+        callback=_budget,
+        help=help_text,
+    )
