@@ -16,7 +16,7 @@ import click
 from netdx import __version__
 from netdx.errors import NetdxError
 from netdx.host.option import netns_option
-from netdx.options import timeout_option
+from netdx.options import timeout_option, write_output
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -151,13 +151,13 @@ def check(
     if json_file is not None:
         from netdx.render.json import to_json
 
-        _write(json_file, to_json(report))
+        write_output(json_file, to_json(report))
     if evidence_file is not None:
         import json
 
         from netdx.model.codec import to_data
 
-        _write(evidence_file, json.dumps(to_data(evidence), indent=1, ensure_ascii=False))
+        write_output(evidence_file, json.dumps(to_data(evidence), indent=1, ensure_ascii=False))
     _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
     return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
 
@@ -175,14 +175,6 @@ def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
         from netdx.render.terminal import render_terminal
 
         render_terminal(report, file=sys.stdout, quiet=quiet)
-
-
-def _write(path: str, text: str) -> None:
-    try:
-        with open(path, "w", encoding="utf-8") as out:
-            out.write(text + "\n")
-    except OSError as exc:
-        raise click.UsageError(f"cannot write {path}: {exc.strerror}") from None
 
 
 def _error(message: str) -> None:

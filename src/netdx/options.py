@@ -26,6 +26,17 @@ def _budget(_ctx: click.Context, _param: click.Parameter, value: float) -> float
     return value
 
 
+def write_output(path: str, text: str) -> None:
+    """Write a command's output file (`--json-file`, `snapshot -o`): a path that cannot be
+    written (empty, a directory, no such folder, a full disk, a name too long) is a usage
+    error naming the path and the reason, never an internal error."""
+    try:
+        with open(path or ".", "w", encoding="utf-8") as out:
+            out.write(text + "\n")
+    except OSError as exc:
+        raise click.UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from None
+
+
 def timeout_option(default: float, help_text: str) -> Callable[[F], F]:
     """`--timeout S`: the one time budget of a command, validated the same way everywhere."""
     return click.option(

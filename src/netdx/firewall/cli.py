@@ -16,7 +16,7 @@ from pathlib import Path
 import click
 
 from netdx.host.option import entered_netns, netns_option
-from netdx.options import timeout_option
+from netdx.options import timeout_option, write_output
 
 _HOOKS = ("input", "output", "forward")
 EXIT_ACCEPT, EXIT_BLOCKED, EXIT_UNKNOWN = 0, 1, 3
@@ -108,7 +108,7 @@ def snapshot_command(*, output: Path | None, timeout: float) -> int:
     if output is None:
         click.echo(text)
     else:
-        output.write_text(text + "\n", encoding="utf-8")
+        write_output(str(output), text)
     return 0
 
 

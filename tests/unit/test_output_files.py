@@ -1,0 +1,48 @@
+"""An output file that cannot be written is a one-line usage error naming it (exit 2),
+never an internal error: an empty name, a directory, a missing folder, a full disk, a name
+too long."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from netdx.cli import main
+from netdx.firewall.live import RunResult
+
+
+def _readable(argv: Sequence[str]) -> RunResult:
+    """A host whose (empty) ruleset reads fine."""
+    if argv[0] == "nft":
+        return RunResult(returncode=0, stdout='{"nftables": [{"metainfo": {}}]}')
+    return RunResult(returncode=0, stdout="[]" if argv[0] == "ip" else "")
+
+
+@pytest.mark.parametrize("where", ["", "DIR", "DIR/nodir/x", "/dev/full", "DIR/" + "a" * 300])
+def test_unwritable_snapshot_output_is_a_usage_error(
+    where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`firewall snapshot -o PATH` with a PATH that cannot be written: exit 2, one line."""
+    import netdx.firewall.live as live
+
+    monkeypatch.setattr(live, "subprocess_runner", lambda deadline, netns=None: _readable)
+    monkeypatch.chdir(tmp_path)
+    path = where.replace("DIR", str(tmp_path))
+    assert main(["firewall", "snapshot", "-o", path]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("netdx: error: ") and err.count("\n") == 1, err
+    assert "internal error" not in err
+
+
+def test_writable_snapshot_output_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same command with a good path writes the snapshot document."""
+    import netdx.firewall.live as live
+
+    monkeypatch.setattr(live, "subprocess_runner", lambda deadline, netns=None: _readable)
+    out = tmp_path / "snap.json"
+    assert main(["firewall", "snapshot", "-o", str(out)]) == 0
+    assert '"schema": "netdx.firewall.snapshot/1"' in out.read_text()
