@@ -116,6 +116,10 @@ def _validate(target: Target, settings: CheckSettings) -> None:
         raise UsageError(
             f"-{settings.family} given but {target.host} is an IPv{family_of(target.host)} address"
         )
+    if settings.root_hints is not None:
+        from netdx.files import MIB, read_user_file
+
+        read_user_file(settings.root_hints, what="root hints", limit=MIB)  # before any probe
 
 
 def vantage_of(settings: CheckSettings) -> Vantage:

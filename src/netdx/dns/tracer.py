@@ -131,8 +131,13 @@ def parse_root_hints(text: str) -> tuple[NameServer, ...]:
 
 
 def load_root_hints(path: Path | None = None) -> tuple[tuple[NameServer, ...], Path | None]:
-    """Root servers from `path`, or from the first system hints file; `((), None)` if none."""
-    for candidate in (path,) if path is not None else SYSTEM_ROOT_HINTS:
+    """Root servers from `path`, or from the first system hints file; `((), None)` if none.
+    A `path` the user named must be a readable regular file of at most 1 MiB (UsageError)."""
+    if path is not None:
+        from netdx.files import MIB, read_user_file
+
+        return parse_root_hints(read_user_file(path, what="root hints", limit=MIB)), path
+    for candidate in SYSTEM_ROOT_HINTS:
         try:
             text = candidate.read_text()
         except OSError:

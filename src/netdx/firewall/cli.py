@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from netdx.files import MIB, read_user_file
 from netdx.host.option import entered_netns, netns_option
 from netdx.options import timeout_option, write_output
 
@@ -167,7 +168,7 @@ def diff_command(
         )
     wanted = tuple(parse_flow(f) for f in flows)
     if flows_file is not None:
-        wanted += parse_flow_lines(flows_file.read_text(encoding="utf-8"))
+        wanted += parse_flow_lines(read_user_file(flows_file, what="--flows", limit=MIB))
     result = diff_snapshots(before, after, wanted)
     if as_json:
         click.echo(json.dumps(diff_to_json(result), indent=2))
@@ -178,8 +179,8 @@ def diff_command(
 
 def _load_json(path: Path) -> object:
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        return json.loads(read_user_file(path, what="snapshot"))
+    except (RecursionError, ValueError) as exc:
         from netdx.errors import UsageError
 
         raise UsageError(f"{path}: not a readable JSON snapshot ({exc})") from exc
