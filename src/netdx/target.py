@@ -23,7 +23,7 @@ _MAX_INPUT = 2048
 
 def parse_target(raw: str) -> Target:
     """Parse `raw` into a Target, or raise TargetError with a one-line reason."""
-    shown = _shown(raw)
+    shown = _shown(_redact(raw))  # a password never reaches a message, whatever else is wrong
     if not raw:
         raise TargetError("empty target")
     if len(raw) > _MAX_INPUT:
@@ -138,7 +138,9 @@ def _parse_url(raw: str) -> Target:
         parts = urlsplit(raw)
         port = parts.port
     except ValueError as exc:
-        raise TargetError(f"bad target {shown}: {exc}") from None
+        # urlsplit quotes what it could not read, which may be a piece of the password.
+        why = str(exc) if _redact(raw) == raw else "the user, host or port part cannot be read"
+        raise TargetError(f"bad target {shown}: {why}") from None
     netloc_host = _url_host(parts, shown)
     host, literal = _check_host(netloc_host, shown)
     if port is None:
@@ -167,5 +169,18 @@ def _url_host(parts: SplitResult, shown: str) -> str:
 
 
 def _redact(raw: str) -> str:
-    """Hide a password in user:password@host so it never lands in output."""
-    return re.sub(r"(://[^/@:]*):[^/@]*@", r"\1:***@", raw)
+    """Hide the password of user:password@host so it never lands in output.
+
+    Everything up to the last '@' after the scheme counts as the user part, as urlsplit
+    reads the netloc, and also when the password holds a '/' or '@' the URL syntax does not
+    allow there: a mistyped URL is exactly the one printed in an error. A URL whose path
+    holds an '@' after an explicit port is over-redacted; that only hides text, never
+    shows a secret."""
+    head, sep, rest = raw.partition("://")
+    at = rest.rfind("@")
+    if not sep or at < 0:
+        return raw
+    user, colon, _ = rest[:at].partition(":")
+    if not colon or any(c in user for c in "/?#"):
+        return raw
+    return f"{head}://{user}:***@{rest[at + 1 :]}"

@@ -129,3 +129,25 @@ def test_port_number_and_its_users_agree() -> None:
         parse_endpoint("10.0.0.2:８０")
     with pytest.raises(TargetError):
         parse_target("db:８０")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "http://u:PW1xPW2@bad host/",
+        "http://u:PW1/PW2@h:80/",
+        "http://u:PW1@PW2@h/",
+        "http://u:PW1@PW2@[::1:80/",
+        "postgres://u:PW1PW2@db:99999/x",
+        "https://u:PW1:PW2@h:8443/",
+    ],
+)
+def test_a_password_never_reaches_a_message_or_the_target(raw: str) -> None:
+    """Whatever else is wrong with the URL (whitespace, a '/' or '@' in the password, a bad
+    port or address), neither the error nor the parsed target shows any piece of it."""
+    try:
+        shown = parse_target(raw).raw
+    except TargetError as exc:
+        shown = str(exc)
+    assert "PW1" not in shown and "PW2" not in shown, shown
+    assert "***" in shown
