@@ -87,3 +87,13 @@ def test_public_api_names_resolve() -> None:
     assert public_names
     assert [name for name in public_names if not hasattr(netdx, name)] == []
     assert sorted(public_names) == sorted(set(public_names))
+
+
+def test_reverse_lookup_of_a_scoped_address_asks_the_plain_ptr() -> None:
+    """`dns -x fe80::1%lo` asks the PTR of fe80::1 (the zone is not part of the name); it
+    used to end in an internal error."""
+    from netdx.dns.cli import _split_args
+
+    name, types, _ = _split_args((), "fe80::1%lo")
+    assert name == "1." + "0." * 28 + "8.e.f.ip6.arpa."
+    assert types == ("PTR",)

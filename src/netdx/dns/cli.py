@@ -38,7 +38,9 @@ def _split_args(
     if reverse is not None:
         if name is not None:
             raise click.UsageError("give either NAME or -x ADDR, not both")
-        name = ipaddress.ip_address(_address(reverse, "-x")).reverse_pointer + "."
+        # The PTR name has no zone (fe80::1%lo): reverse_pointer of a scoped address fails.
+        bare = _address(reverse, "-x").partition("%")[0]
+        name = ipaddress.ip_address(bare).reverse_pointer + "."
         types = types or ["PTR"]
     if name is None:
         raise click.UsageError("missing NAME (or -x ADDR)")
