@@ -35,7 +35,12 @@ def dns_findings(queries: tuple[DnsServerAnswer, ...], trace: TraceResult | None
     compared = compare_findings(comparison)
     if any(f.cause == "dns.search_domain" for f in compared):
         findings = tuple(f for f in findings if f.cause != "dns.nxdomain")
-    return findings + compared
+    # A resolver of resolv.conf that never answered is the first thing to say, as for a
+    # direct query (the table alone shows it only as a row).
+    silent = tuple(s for s in comparison.servers if s.status in ("timeout", "error"))
+    known = {f.cause for f in findings}
+    unreachable = tuple(f for f in query_findings(silent) if f.cause not in known)
+    return findings + unreachable + compared
 
 
 def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:

@@ -4,6 +4,7 @@ walk, and a server that answers garbage, SERVFAIL or REFUSED (fed with captured 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from netdx.diagnose.dns_trace import query_findings, trace_findings
@@ -112,3 +113,22 @@ def test_walk_deeper_than_its_limit_is_a_referral_loop() -> None:
     (finding,) = trace_findings(result)
     assert finding.cause == "dns.referral_loop"
     assert finding.evidence == ("zones walked: . → lab.",)
+
+
+def test_compare_names_a_resolver_that_never_answered() -> None:
+    """In --compare, a resolver of resolv.conf that timed out is dns.resolver_unreachable,
+    as for a direct query; one that answered is not."""
+    from netdx.diagnose.dns_trace import dns_findings
+    from netdx.model.evidence import DnsComparison, NssResult
+
+    silent = DnsServerAnswer(server="10.99.0.53", qname="www.example.lab.", rtype="A",
+                             status="timeout", error="no answer before the deadline",
+                             elapsed_ms=1000.0)  # fmt: skip
+    system = NssResult(name="www.example.lab", status="timeout")
+    table = DnsComparison(name="www.example.lab", rtype="A", system=system, servers=(silent,),
+                          checked_at=1.0)  # fmt: skip
+    (finding,) = dns_findings((), None, table)
+    assert finding.cause == "dns.resolver_unreachable"
+    assert finding.summary == "10.99.0.53 did not answer (timeout)"
+    answered = replace(silent, status="nxdomain", error=None)
+    assert dns_findings((), None, replace(table, servers=(answered,))) == ()
