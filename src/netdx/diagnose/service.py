@@ -169,10 +169,25 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
     )
 
 
+# A server that sends nothing for this long is not answering; a shorter wait that ended
+# because the command's budget did says nothing about the server.
+HTTP_PATIENCE_MS = 1000.0
+
+
+def budget_ran_out(http: HttpExchange) -> bool:
+    """The exchange timed out, but only because the budget left it less than
+    HTTP_PATIENCE_MS to wait: no cause can be claimed."""
+    return (
+        http.outcome == "timeout"
+        and http.budget_ms is not None
+        and http.budget_ms < HTTP_PATIENCE_MS
+    )
+
+
 def http_timeout(ev: CheckEvidence) -> Finding | None:
     """service.http_timeout: TCP connected, the HTTP response never (fully) came."""
     got = _used(ev)
-    if got is None or got[1].outcome != "timeout":
+    if got is None or got[1].outcome != "timeout" or budget_ran_out(got[1]):
         return None
     a, http = got
     first_byte = (

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
 from netdx.diagnose.route import route_text
+from netdx.diagnose.service import budget_ran_out
 from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
 
@@ -147,6 +148,11 @@ def _service(ev: CheckEvidence) -> Base:
         return (
             "pass",
             f"HTTP {http.status}{reason} in {ms(http.total_ms)} via {used.address}{server}",
+        )
+    if budget_ran_out(http):
+        return "unknown", (
+            f"the budget ran out {ms(http.total_ms)} into the HTTP exchange via "
+            f"{used.address} (it had {ms(http.budget_ms)}): raise --timeout"
         )
     return "fail", f"HTTP exchange via {used.address}: {http.outcome}"
 

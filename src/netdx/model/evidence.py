@@ -329,6 +329,9 @@ class HttpExchange:
     tls_version: str | None = None
     server: str | None = None  # the Server header
     location: str | None = None  # the Location header of a 3xx (redirects are not followed)
+    # How long the exchange could wait: what was left of the budget when it started. A
+    # timeout within a short budget says nothing about the server.
+    budget_ms: float | None = None
 
 
 # --- One address, and the whole check -------------------------------------------------------

@@ -83,6 +83,7 @@ class _Progress:
     server: str | None = None
     location: str | None = None
     body_bytes: int = 0
+    budget_ms: float | None = None
 
 
 async def http_get(
@@ -104,7 +105,7 @@ async def http_get(
     import aiohttp
 
     ctx = tls_context(verify=verify_tls and url.lower().startswith("https:"))
-    progress = _Progress(start=time.monotonic())
+    progress = _Progress(start=time.monotonic(), budget_ms=deadline.remaining() * 1000)
     try:
         async with _session(address, port, progress, deadline) as session:
             async with asyncio.timeout(deadline.remaining()):
@@ -282,6 +283,7 @@ def _exchange_evidence(
         tls_ms=ms(progress.connected, ctx.handshake_started),
         first_byte_ms=ms(progress.headers, progress.start),
         total_ms=ms(time.monotonic(), progress.start),
+        budget_ms=round(progress.budget_ms, 2) if progress.budget_ms is not None else None,
         tls_version=ctx.ssl_object.version() if ctx.ssl_object and progress.connected else None,
         server=progress.server,
         location=progress.location,

@@ -89,3 +89,23 @@ def test_http_failed() -> None:
     """A non-HTTP answer after TCP connected is service.http_failed with the error."""
     f = service.http_failed(c.HTTP_FAILED)
     assert f is not None and "SSH-2.0" in _text(f)
+
+
+def test_http_timeout_within_a_short_budget_is_unknown_not_a_cause() -> None:
+    """A healthy server cannot answer within the 1.4 ms a nearly spent budget left the
+    exchange: the service step is unknown with the reason and the verdict claims no cause;
+    the same silence over a 3 s wait is service.http_timeout."""
+    from dataclasses import replace
+
+    from netdx.diagnose import diagnose
+
+    head = c.HTTP_TIMEOUT.addresses[0]
+    assert head.http is not None
+    short = replace(head.http, total_ms=1.41, budget_ms=1.4)
+    steps, verdict = diagnose(replace(c.HTTP_TIMEOUT, addresses=(replace(head, http=short),)))
+    assert verdict.cause == "unknown"
+    assert steps[4].status == "unknown"
+    assert steps[4].summary.startswith("the budget ran out 1.41 ms into the HTTP exchange")
+    long = replace(head.http, budget_ms=3000.0)
+    _, patient = diagnose(replace(c.HTTP_TIMEOUT, addresses=(replace(head, http=long),)))
+    assert patient.cause == "service.http_timeout"
