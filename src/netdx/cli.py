@@ -182,9 +182,19 @@ def _error(message: str) -> None:
     click.echo(f"netdx: error: {first}", err=True)
 
 
+def _tolerant_streams() -> None:
+    """A terminal or pipe whose encoding lacks ✔ or → (PYTHONIOENCODING=ascii, a C locale)
+    gets escapes for them instead of an internal error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run netdx with `argv` (default: sys.argv[1:]) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    _tolerant_streams()
     try:
         result = cli.main(args=args, prog_name="netdx", standalone_mode=False)
     except click.exceptions.Exit as exc:

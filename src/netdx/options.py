@@ -27,9 +27,13 @@ def _budget(_ctx: click.Context, _param: click.Parameter, value: float) -> float
 
 
 def write_output(path: str, text: str) -> None:
-    """Write a command's output file (`--json-file`, `snapshot -o`): a path that cannot be
-    written (empty, a directory, no such folder, a full disk, a name too long) is a usage
-    error naming the path and the reason, never an internal error."""
+    """Write a command's output file (`--json-file`, `snapshot -o`); `-` is standard
+    output. A path that cannot be written (empty, a directory, no such folder, a full disk,
+    a name too long) is a usage error naming the path and the reason, never an internal
+    error."""
+    if path == "-":
+        click.echo(text)
+        return
     try:
         with open(path or ".", "w", encoding="utf-8") as out:
             out.write(text + "\n")

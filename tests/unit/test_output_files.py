@@ -46,3 +46,34 @@ def test_writable_snapshot_output_is_written(
     out = tmp_path / "snap.json"
     assert main(["firewall", "snapshot", "-o", str(out)]) == 0
     assert '"schema": "netdx.firewall.snapshot/1"' in out.read_text()
+
+
+def test_json_file_dash_is_standard_output(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`-` as an output file means standard output, not a file named '-'."""
+    from netdx.options import write_output
+
+    monkeypatch.chdir(tmp_path)
+    write_output("-", '{"schema": "x"}')
+    assert capsys.readouterr().out == '{"schema": "x"}\n'
+    assert not (tmp_path / "-").exists()
+
+
+def test_an_ascii_only_terminal_gets_escapes_not_an_internal_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With PYTHONIOENCODING=ascii the check's ✔ and – are written as escapes: netdx sets
+    its streams to escape what their encoding lacks instead of raising UnicodeEncodeError."""
+    import io
+    import sys
+
+    from netdx import cli
+
+    raw = io.BytesIO()
+    ascii_out = io.TextIOWrapper(raw, encoding="ascii")
+    monkeypatch.setattr(sys, "stdout", ascii_out)
+    cli._tolerant_streams()
+    print(" ✔ route", file=sys.stdout)
+    ascii_out.flush()
+    assert raw.getvalue() == b" \\u2714 route\n"
