@@ -29,7 +29,7 @@ from netdx.model import (
     Target,
 )
 from netdx.model.server import ServerEvidence
-from netdx.model.vantage import THIS_HOST, Vantage, in_netns
+from netdx.model.vantage import Vantage
 from netdx.plan import (
     AskAuthoritative,
     Cancel,
@@ -73,6 +73,7 @@ __all__ = [
 # How long past the deadline the loop still waits for a probe that overran its own deadline
 # (a bug): then it stops and keeps what is known, so netdx never hangs.
 OVERRUN_S = 2.0
+
 
 def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
     """Check that each --dns-server is an IP address (a name would need DNS itself)."""
@@ -127,10 +128,9 @@ def vantage_of(settings: CheckSettings) -> Vantage:
     (entered by --netns or `ip netns exec`), else this host."""
     if settings.observed_on is not None:
         return settings.observed_on
-    from netdx.host.netns import identify_netns
+    from netdx.host.netns import here
 
-    name = identify_netns()
-    return in_netns(name) if name else THIS_HOST
+    return here()
 
 
 async def gather_evidence(
@@ -265,7 +265,7 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
         await asyncio.sleep(min(probe.budget.start_after_s, deadline.remaining()))
     limit = probe.budget.deadline(deadline)
     if limit is None:
-        return NotRun(reason=f"less than {probe.budget.floor_s:g} s of the budget left")
+        return NotRun(reason="the budget ran out before it could start")
     if isinstance(probe, Resolve):
         return await _resolve(probe, limit)
     if isinstance(probe, LookupRoute):
@@ -345,7 +345,7 @@ async def _guard(call: Awaitable[T], on_error: Callable[[OSError], T]) -> T:
         return on_error(exc)
 
 
-# --- adapters other parts of netdx re-point: DNS and the local server read -------------------
+# --- the probes that need a word of adaptation: DNS and the local server read ---------------
 
 
 async def _resolve(probe: Resolve, deadline: Deadline) -> DnsEvidence:

@@ -25,6 +25,7 @@ from typing import TypeVar
 from netdx.collect.system import DEFAULT_LIMIT, RunResult, read_capped, run_argv
 from netdx.errors import CannotRun, UsageError
 from netdx.host import linux
+from netdx.model.vantage import THIS_HOST, Vantage, in_netns
 
 NETNS_RUN_DIR = "/run/netns"
 NETNS_ETC_DIR = "/etc/netns"
@@ -190,3 +191,10 @@ def identify_netns(run_dir: str = NETNS_RUN_DIR) -> str | None:
         if (st.st_dev, st.st_ino) == (own.st_dev, own.st_ino):
             return name
     return None
+
+
+def here() -> Vantage:
+    """The vantage point of this process: the named network namespace it is in (entered by
+    --netns or `ip netns exec`), else this host."""
+    name = identify_netns()
+    return in_netns(name) if name else THIS_HOST

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from netdx.budget import Deadline
 from netdx.diagnose.server import is_near
+from netdx.host.netns import here
 from netdx.model.server import (
     TCP_CLOSE_WAIT,
     TCP_ESTABLISHED,
@@ -24,7 +25,6 @@ from netdx.model.server import (
     Socket,
     SocketHolder,
 )
-from netdx.model.vantage import THIS_HOST, Vantage, in_netns
 from netdx.sockets.dump import DumpSource, list_sockets
 from netdx.sockets.model import OwnerScan, SocketEntry, SocketQuery
 from netdx.sockets.owners import find_owners
@@ -84,7 +84,7 @@ def read_server_now(
         earlier_close_wait=earlier,
         listen_overflows=listen_overflows(proc),
         notes=tuple(notes),
-        observed_on=_vantage(),
+        observed_on=here(),
     )
 
 
@@ -137,11 +137,3 @@ def listen_overflows(proc: str = "/proc") -> int | None:
             value = table.get("ListenOverflows")
             return int(value) if value is not None and value.isdigit() else None
     return None
-
-
-def _vantage() -> Vantage:
-    """This host, or the named namespace the process is in (--netns, ip netns exec)."""
-    from netdx.host.netns import identify_netns
-
-    name = identify_netns()
-    return in_netns(name) if name else THIS_HOST
