@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from netdx.collect.bundle import build_bundle
+from netdx.collect.clock import Deadline
 from netdx.collect.document import CollectRequest, collect
 from netdx.collect.sockdiag import Selection
-from netdx.collect.system import Until
 from netdx.host import NetnsHost
 
 pytestmark = pytest.mark.lab
@@ -80,7 +80,7 @@ def test_netns_host_collects_that_namespace(listener: int) -> None:
     request = CollectRequest(
         sockets=Selection(protocols=("tcp",), listen=True), addresses=(PEER_ADDR,)
     )
-    doc = collect(host, request, Until(20.0))["collectors"]
+    doc = collect(host, request, Deadline.after(20.0))["collectors"]
     assert all(entry["error"] is None for entry in doc.values()), doc
     fields = doc["sockets"]["data"]["fields"]
     rows = [dict(zip(fields, row, strict=True)) for row in doc["sockets"]["data"]["rows"]]

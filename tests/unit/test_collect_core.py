@@ -17,8 +17,9 @@ import pytest
 
 from netdx.collect import SCHEMA
 from netdx.collect.bundle import build_bundle
+from netdx.collect.clock import Deadline
 from netdx.collect.document import COLLECTORS, CollectRequest, collect
-from netdx.collect.system import RunResult, Until
+from netdx.collect.system import RunResult
 from netdx.host import FakeHost
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "netdx"
@@ -122,7 +123,7 @@ def test_entries_say_which_failure_needs_root() -> None:
             "/proc/sys/net/core/somaxconn": "4096\n",
         },
     )
-    doc = collect(host, CollectRequest(addresses=("10.0.0.1",)), Until(5.0))
+    doc = collect(host, CollectRequest(addresses=("10.0.0.1",)), Deadline.after(5.0))
     entries = doc["collectors"]
     assert entries["sockets"]["error"] and entries["sockets"]["needs_root"] is True
     assert entries["routes"]["error"] and entries["routes"]["needs_root"] is True
@@ -179,7 +180,7 @@ def test_bundle_runs_under_every_python_from_39(tmp_path: Path) -> None:
 
 def test_owners_without_sockets_is_an_error_not_an_empty_answer() -> None:
     """Owners are found for the dumped sockets: asked alone, the entry says so."""
-    doc = collect(FakeHost(), CollectRequest(collectors=("owners",)), Until(5.0))
+    doc = collect(FakeHost(), CollectRequest(collectors=("owners",)), Deadline.after(5.0))
     assert doc["collectors"]["owners"]["error"] == (
         "owners are looked up for the dumped sockets: ask for sockets too"
     )

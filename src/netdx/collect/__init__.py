@@ -5,6 +5,7 @@ the system only through a `Host` (`system`): run a fixed argv, read a capped fil
 socket. Modules, one reader each:
 
 - `system`    the Host seam, `LocalHost`, `RunResult`, the deadline protocol
+- `clock`     `Deadline`, the one time budget (re-exported by `netdx.budget`)
 - `sockdiag`  the sock_diag socket dump (`netdx.sockets.dump` is its typed face)
 - `owners`    socket inode → process through /proc/PID/fd (`netdx.sockets.owners`)
 - `routes`    route and neighbour lookups for given addresses

@@ -203,7 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     """`python3 -I -S bundle.zip [REQUEST_JSON | -]`: print the document of one run."""
     import json
 
-    from .system import LocalHost, Until
+    from .clock import Deadline
+    from .system import LocalHost
 
     args = list(sys.argv[1:] if argv is None else argv)
     text = sys.stdin.read() if args[:1] == ["-"] else (args[0] if args else "{}")
@@ -212,6 +213,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, AttributeError) as exc:
         print(f"netdx-collect: bad request: {exc}", file=sys.stderr)
         return 2
-    document = collect(LocalHost(), request, Until(request.timeout))
+    document = collect(LocalHost(), request, Deadline.after(request.timeout))
     sys.stdout.write(json.dumps(document, separators=(",", ":")) + "\n")
     return 0

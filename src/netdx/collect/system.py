@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
@@ -63,17 +62,6 @@ class Budget(Protocol):
     def remaining(self) -> float:
         """Seconds left, never negative."""
         ...
-
-
-class Until:
-    """A deadline on the monotonic clock, for the collector when it runs on its own."""
-
-    def __init__(self, seconds: float) -> None:
-        self.at = time.monotonic() + max(0.0, seconds)
-
-    def remaining(self) -> float:
-        """Seconds left, never negative."""
-        return max(0.0, self.at - time.monotonic())
 
 
 class Host(Protocol):
