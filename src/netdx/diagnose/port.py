@@ -378,7 +378,8 @@ def local_service(ev: CheckEvidence) -> Finding | None:
     """The server side when the target is this host: why the port failed, in the listener's
     words (port.refused naming the nearby listener, service.loopback_only,
     app.accept_queue_full, ...), after the connect that failed. When the connection worked,
-    a failing server-side finding (a CLOSE-WAIT leak) rides along as a warning."""
+    a failing server-side finding (a CLOSE-WAIT leak) rides along as a warning, and so does
+    one that does not explain how the connect failed."""
     head = first(ev)
     if head is None:
         return None
@@ -386,10 +387,11 @@ def local_service(ev: CheckEvidence) -> Finding | None:
     if found is not None:
         seen = (tcp_text(head.tcp),) if head.tcp is not None else ()
         return dataclasses.replace(found, step="port", evidence=seen + found.evidence)
-    if _local_fails(ev):
+    unexplained = _local_fails(ev)
+    if unexplained:
         # True on the server, but not why this connect failed (nothing listens, yet the SYN
         # got no answer at all: something dropped it first): a warning beside the verdict.
-        return dataclasses.replace(_local_fails(ev)[0], severity="warn", step="port")
+        return dataclasses.replace(unexplained[0], severity="warn", step="port")
     if connected(head):
         leak = next((f for f in _server_findings(ev) if f.severity == "fail"), None)
         if leak is not None:
