@@ -12,10 +12,9 @@ import pytest
 import netdx.host
 from netdx.budget import Deadline
 from netdx.cli import main
-from netdx.collect.firewall import ADDRESSES, COMMANDS
+from netdx.collect.firewall import COMMANDS
 from netdx.errors import UsageError
 from netdx.firewall.live import capture, host_runner
-from netdx.firewall.sources import ADDRESSES_COMMAND
 from netdx.host import FakeHost, LocalHost, NetnsHost, RunResult, netns_path
 
 
@@ -137,11 +136,6 @@ def test_firewall_capture_runs_through_host() -> None:
         "nft -j list ruleset: Error: no nft",
         "ip6tables-legacy-save: timed out after 5.0 s",
     )
-
-
-def test_firewall_address_command_is_the_one_sources_reads() -> None:
-    """sources.py recognises the address command's errors by its argv: the same argv."""
-    assert ADDRESSES == ADDRESSES_COMMAND
 
 
 def test_identify_netns_names_the_entry_of_our_namespace(tmp_path: Path) -> None:

@@ -111,9 +111,9 @@ def fake_runner(captured: Capture, routes: dict[str, str] | None = None) -> Runn
     """A runner that replays a capture (and `ip route get` answers from `routes`, address →
     interface): for tests, and for explaining against a snapshot."""
     outputs: dict[tuple[str, ...], str | None] = {
-        ("nft", "-j", "list", "ruleset"): captured.nft_json,
-        ("nft", "-a", "list", "ruleset"): captured.nft_text,
-        ("ip", "-j", "addr", "show"): captured.addresses_json,
+        NFT_JSON: captured.nft_json,
+        NFT_TEXT: captured.nft_text,
+        ADDRESSES: captured.addresses_json,
     }
     for command, version, source in _SAVE_COMMANDS:
         outputs[(command,)] = next(

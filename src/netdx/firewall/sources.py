@@ -12,12 +12,14 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.iptables_save import IptablesSaveError, parse_save
 from netdx.firewall.model import Ruleset, Source, Table
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
 
-# How the host's addresses are read: a failure here hides no rule, unlike the other sources.
-ADDRESSES_COMMAND = ("ip", "-j", "addr", "show")
+# How the host's addresses are read (the collector's command): a failure here hides no
+# rule, unlike the other sources.
+ADDRESSES_COMMAND = ADDRESSES
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
