@@ -11,6 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from netdx.model.firewall import FirewallMatch
+from netdx.model.remote import RemoteEvidence
+
+# Re-exported: they were defined here first.
+from netdx.model.route import RouteLookup as RouteLookup
+from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import THIS_HOST, Vantage
 
@@ -170,32 +175,6 @@ class DnsComparison:
     servers: tuple[DnsServerAnswer, ...] = ()
     authoritative: DnsServerAnswer | None = None
     checked_at: float  # UNIX time the answers were taken (cache expiry times)
-
-
-# --- Route ---------------------------------------------------------------------------------
-
-RouteStatus = Literal["ok", "no_route", "local", "error"]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RouteLookup:
-    """The kernel's answer to `ip route get ADDR` plus the next hop's neighbour state.
-
-    `route_type` is the rtnetlink type name (unicast, local, unreachable, blackhole,
-    prohibit, throw). `error` is the errno name when the lookup failed (ENETUNREACH...).
-    `neighbour_state` is the NUD state name (REACHABLE, STALE, FAILED, INCOMPLETE, ...) of
-    the gateway, or of the address itself when on-link; None when there is no entry yet.
-    """
-
-    address: str
-    status: RouteStatus
-    route_type: str | None = None
-    interface: str | None = None
-    ifindex: int | None = None
-    source: str | None = None
-    gateway: str | None = None
-    neighbour_state: str | None = None
-    error: str | None = None
 
 
 # --- ICMP ----------------------------------------------------------------------------------
@@ -373,3 +352,5 @@ class CheckEvidence:
     addresses: tuple[AddressEvidence, ...] = ()
     family_filter: Family | None = None  # -4 / -6
     observed_on: Vantage = THIS_HOST  # where the probes ran (this host, a netns, ...)
+    # With --ssh: the server's side of the check, read over SSH while the probes ran.
+    remote: RemoteEvidence | None = None
