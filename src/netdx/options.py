@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -29,13 +30,17 @@ def _budget(_ctx: click.Context, _param: click.Parameter, value: float) -> float
 def write_output(path: str, text: str) -> None:
     """Write a command's output file (`--json-file`, `snapshot -o`); `-` is standard
     output. A path that cannot be written (empty, a directory, no such folder, a full disk,
-    a name too long) is a usage error naming the path and the reason, never an internal
-    error."""
+    a name too long, a FIFO nobody reads) is a usage error naming the path and the reason,
+    never an internal error or a hang."""
     if path == "-":
         click.echo(text)
         return
     try:
-        with open(path or ".", "w", encoding="utf-8") as out:
+        # O_NONBLOCK: opening a FIFO with no reader fails (ENXIO) instead of waiting forever;
+        # one with a reader (`-o >(gzip > x)`) is written normally once blocking again.
+        fd = os.open(path or ".", os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK, 0o666)
+        os.set_blocking(fd, True)
+        with open(fd, "w", encoding="utf-8") as out:
             out.write(text + "\n")
     except OSError as exc:
         raise click.UsageError(f"cannot write {path!r}: {exc.strerror or exc}") from None

@@ -1,12 +1,16 @@
 """An output file that cannot be written is a one-line usage error naming it (exit 2),
 never an internal error: an empty name, a directory, a missing folder, a full disk, a name
-too long."""
+too long, a FIFO nobody reads."""
 
 from __future__ import annotations
 
+import os
+import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import click
 import pytest
 
 from netdx.cli import main
@@ -20,7 +24,9 @@ def _readable(argv: Sequence[str]) -> RunResult:
     return RunResult(returncode=0, stdout="[]" if argv[0] == "ip" else "")
 
 
-@pytest.mark.parametrize("where", ["", "DIR", "DIR/nodir/x", "/dev/full", "DIR/" + "a" * 300])
+@pytest.mark.parametrize(
+    "where", ["", "DIR", "DIR/nodir/x", "/dev/full", "DIR/" + "a" * 300, "DIR/fifo"]
+)
 def test_unwritable_snapshot_output_is_a_usage_error(
     where: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -29,6 +35,7 @@ def test_unwritable_snapshot_output_is_a_usage_error(
 
     monkeypatch.setattr(live, "subprocess_runner", lambda deadline, netns=None: _readable)
     monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo")  # nobody reads it: opening it to write would wait forever
     path = where.replace("DIR", str(tmp_path))
     assert main(["firewall", "snapshot", "-o", path]) == 2
     err = capsys.readouterr().err
@@ -46,6 +53,25 @@ def test_writable_snapshot_output_is_written(
     out = tmp_path / "snap.json"
     assert main(["firewall", "snapshot", "-o", str(out)]) == 0
     assert '"schema": "netdx.firewall.snapshot/1"' in out.read_text()
+
+
+def test_a_fifo_with_a_reader_is_written(tmp_path: Path) -> None:
+    """A FIFO someone reads (`-o >(gzip > x)`) is an ordinary output: the text arrives whole."""
+    from netdx.options import write_output
+
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    for _ in range(3000):  # until the reader's open() is in: before it the write is refused
+        try:
+            write_output(str(fifo), "x" * 100_000)
+            break
+        except click.UsageError:
+            time.sleep(0.01)
+    reader.join(timeout=30)
+    assert got == [b"x" * 100_000 + b"\n"]
 
 
 def test_json_file_dash_is_standard_output(
