@@ -21,9 +21,11 @@ def read_user_file(path: str | os.PathLike[str], *, what: str, limit: int = 64 *
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
         raise UsageError(f"{what} {shown!r}: {exc.strerror or exc}") from None
+    # Checked before fdopen, which refuses a directory with IsADirectoryError of its own.
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise UsageError(f"{what} {shown!r}: not a regular file")
     with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise UsageError(f"{what} {shown!r}: not a regular file")
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise UsageError(f"{what} {shown!r}: larger than {limit // MIB} MiB")

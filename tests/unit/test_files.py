@@ -22,8 +22,9 @@ def test_regular_utf8_file_is_read(tmp_path: Path) -> None:
 
 
 def test_fifo_device_large_binary_and_missing_files_are_refused(tmp_path: Path) -> None:
-    """A FIFO without a writer, a character device, a file over the cap, bytes that are not
-    UTF-8 and a missing path are each refused with the reason (the FIFO without waiting)."""
+    """A FIFO without a writer, a character device, a directory (also as the empty path,
+    which is `.`), a file over the cap, bytes that are not UTF-8 and a missing path are each
+    refused with the reason (the FIFO without waiting)."""
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
     big = tmp_path / "big"
@@ -33,6 +34,8 @@ def test_fifo_device_large_binary_and_missing_files_are_refused(tmp_path: Path) 
     cases = {
         fifo: "not a regular file",
         Path("/dev/zero"): "not a regular file",
+        tmp_path: "not a regular file",
+        Path(""): "not a regular file",
         big: "larger than",
         binary: "not UTF-8",
         tmp_path / "none": "No such file",
