@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from netdx.errors import CannotRun, UsageError
+from netdx.errors import CannotRun
 from netdx.firewall.explain import explain, infer_hook
 from netdx.firewall.flows import Flow
 from netdx.firewall.model import Chain, Ruleset
@@ -83,14 +83,11 @@ def snapshot_to_json(snap: Snapshot) -> dict[str, Any]:
 
 
 def snapshot_from_json(data: Any) -> Snapshot:
-    """Read a snapshot document; UsageError when it is not one."""
-    if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
-        raise UsageError(f"not a {SNAPSHOT_SCHEMA} document")
-    return Snapshot(
-        capture=Capture.from_json(data["capture"]),
-        taken_at=str(data.get("taken_at")),
-        host=str(data.get("host")),
-    )
+    """Read a snapshot document; UsageError naming the bad field when it is not one."""
+    from netdx.firewall.snapshot_schema import validated_capture
+
+    capture, taken_at, host = validated_capture(data)
+    return Snapshot(capture=capture, taken_at=taken_at, host=host)
 
 
 def _chains(ruleset: Ruleset) -> dict[tuple[str, str, str], Chain]:

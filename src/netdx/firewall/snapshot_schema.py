@@ -1,0 +1,65 @@
+"""The pydantic schema of a `netdx.firewall.snapshot/1` document: a snapshot file is user
+input, checked at the boundary so a hostile or damaged one is refused with the path of the
+bad field instead of failing deep in the parsers (imported lazily: pydantic is heavy)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from netdx.errors import UsageError
+from netdx.firewall.diff import SNAPSHOT_SCHEMA
+from netdx.firewall.sources import Capture, SaveCapture
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="ignore", frozen=True)
+
+
+class SaveModel(_Strict):
+    version: Literal[4, 6]
+    source: Literal["iptables-nft", "iptables-legacy"]
+    text: str
+
+
+class CaptureModel(_Strict):
+    nft_json: str | None = None
+    nft_text: str | None = None
+    saves: list[SaveModel] = Field(default_factory=list)
+    addresses_json: str | None = None
+    errors: list[str] = Field(default_factory=list)
+
+
+class SnapshotModel(_Strict):
+    schema_: Literal["netdx.firewall.snapshot/1"] = Field(alias="schema")  # SNAPSHOT_SCHEMA
+    taken_at: str | None = None
+    host: str | None = None
+    capture: CaptureModel
+
+
+def validated_capture(data: Any) -> tuple[Capture, str, str]:
+    """(capture, taken_at, host) of a snapshot document; UsageError naming the first bad
+    field ("capture.saves.0.version: Input should be 4 or 6") otherwise."""
+    if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
+        raise UsageError(f"not a {SNAPSHOT_SCHEMA} document")
+    try:
+        model = SnapshotModel.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(top)"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        message = f"{where}: {first['msg']}{more}".replace("\n", " ")
+        raise UsageError(f"not a valid {SNAPSHOT_SCHEMA} document: {message}") from None
+    cap = model.capture
+    capture = Capture(
+        nft_json=cap.nft_json,
+        nft_text=cap.nft_text,
+        saves=tuple(
+            SaveCapture(version=s.version, source=s.source, text=s.text) for s in cap.saves
+        ),
+        addresses_json=cap.addresses_json,
+        errors=tuple(cap.errors),
+    )
+    return capture, str(model.taken_at), str(model.host)
