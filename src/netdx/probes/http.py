@@ -1,46 +1,48 @@
 """The HTTP probe: one GET to one chosen address, with the URL's name for Host and TLS.
 
+asyncio streams and `ssl` carry the bytes; h11 (the sans-I/O HTTP/1.1 state machine under
+httpcore: pure Python, imported in milliseconds) parses them, so the probe costs no import
+time inside a short budget (aiohttp's import alone took 0.3 s of it) and runs on a bare
+python3 with h11 beside it.
+
 Timings (milliseconds):
 
 - `connect_ms`: the TCP connect alone (SYN to established).
-- `tls_ms`: the TLS handshake alone, on the same connection. Measured honestly: asyncio
-  creates the TLS object (`SSLContext.wrap_bio`) the moment the connected socket is handed
-  to it, so a context subclass notes that instant; the handshake ends when aiohttp reports
-  the connection created. No second connection is made.
+- `tls_ms`: the TLS handshake alone, on the same connection (`StreamWriter.start_tls`).
 - `first_byte_ms`: from the start until the status line and headers were parsed.
 - `total_ms`: from the start until the body was read (at most the first 64 KiB).
 
 Every outcome is data: ok (any HTTP status; the rules judge it), timeout, tls_error,
-connect_error, protocol_error (the peer does not speak HTTP), error. aiohttp is imported
-only when a probe runs.
+connect_error, protocol_error (the peer does not speak HTTP), error. One deadline bounds the
+whole exchange, so a server trickling bytes is cut at it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
-import socket
 import ssl
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
 from netdx.netlink.errors import os_error_text
 
 if TYPE_CHECKING:
-    import aiohttp
+    import h11
 
 BODY_LIMIT = 64 * 1024
+READ_CHUNK = 16 * 1024
 USER_AGENT = "netdx"
 
 
 class _TimedContext(ssl.SSLContext):
-    """An SSLContext that notes when asyncio starts the TLS handshake with it."""
+    """An SSLContext that keeps the TLS object of the connection it wrapped (for the
+    negotiated version afterwards)."""
 
-    handshake_started: float | None = None
-    ssl_object: ssl.SSLObject | None = None  # gives the negotiated version afterwards
+    ssl_object: ssl.SSLObject | None = None
 
     def wrap_bio(
         self,
@@ -50,7 +52,6 @@ class _TimedContext(ssl.SSLContext):
         server_hostname: str | bytes | None = None,
         session: ssl.SSLSession | None = None,
     ) -> ssl.SSLObject:
-        self.handshake_started = time.monotonic()
         self.ssl_object = super().wrap_bio(
             incoming, outgoing, server_side, server_hostname, session
         )
@@ -71,12 +72,12 @@ def tls_context(*, verify: bool) -> _TimedContext:
 @dataclass(slots=True)
 class _Progress:
     """What one exchange has shown so far; kept when it fails half way (mutable on purpose:
-    the trace callbacks and the request fill it in as they go)."""
+    the exchange fills it in as it goes)."""
 
     start: float
     connect_start: float | None = None
     tls_started: float | None = None
-    connected: float | None = None
+    connected: float | None = None  # TCP, and TLS when asked: ready for the request
     headers: float | None = None
     status: int | None = None
     reason: str | None = None
@@ -98,138 +99,144 @@ async def http_get(
     """GET `url` from `address`:`port` (not from whatever `host` resolves to), without
     following redirects, reading at most the first 64 KiB of the body.
 
-    The Host header, TLS SNI and certificate check use `host`. Bounded twice by the
-    deadline: aiohttp's total timeout, and an outer asyncio timeout that also stops a
-    server trickling bytes. Never raises for network outcomes.
+    The Host header, TLS SNI and certificate check use `host`. The whole exchange, connect
+    to last byte, is bounded by the deadline. Never raises for network outcomes.
     """
-    import aiohttp
+    import h11
 
-    ctx = tls_context(verify=verify_tls and url.lower().startswith("https:"))
+    https = url.lower().startswith("https:")
+    ctx = tls_context(verify=verify_tls) if https else None
     progress = _Progress(start=time.monotonic(), budget_ms=deadline.remaining() * 1000)
+    writer: asyncio.StreamWriter | None = None
     try:
-        async with _session(address, port, progress, deadline) as session:
-            async with asyncio.timeout(deadline.remaining()):
-                await _exchange(session, url, host, ctx, progress)
-    except (TimeoutError, aiohttp.ClientError, OSError, ValueError) as exc:
-        progress.tls_started = ctx.handshake_started
+        async with asyncio.timeout(deadline.remaining()):
+            progress.connect_start = time.monotonic()
+            reader, writer = await asyncio.open_connection(address, port)
+            if ctx is not None:
+                progress.tls_started = time.monotonic()
+                await writer.start_tls(ctx, server_hostname=host)
+            progress.connected = time.monotonic()
+            await _exchange(reader, writer, _request(url, host), progress)
+    except (TimeoutError, OSError, h11.ProtocolError, ValueError) as exc:
         outcome, error = classify_error(exc, progress)
         return _exchange_evidence(url, address, progress, ctx, outcome, error)
+    finally:
+        if writer is not None:
+            # Abort rather than close: a TLS close waits for the peer's close_notify.
+            writer.transport.abort()
     return _exchange_evidence(url, address, progress, ctx, "ok", None)
 
 
-def _session(
-    address: str, port: int, progress: _Progress, deadline: Deadline
-) -> aiohttp.ClientSession:
-    import aiohttp
+def _request(url: str, host: str) -> h11.Request:
+    """The GET request line and headers; Host is the URL's name (and port when not the
+    scheme's own), even though the connection goes to a chosen address."""
+    import h11
 
-    async def on_create_start(*_: Any) -> None:
-        progress.connect_start = time.monotonic()
-
-    async def on_create_end(*_: Any) -> None:
-        progress.connected = time.monotonic()
-
-    trace = aiohttp.TraceConfig()
-    trace.on_connection_create_start.append(on_create_start)
-    trace.on_connection_create_end.append(on_create_end)
-    connector = aiohttp.TCPConnector(
-        resolver=_pinned_resolver(address, port), use_dns_cache=False, limit=1
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        # total=0 would mean "no timeout" to aiohttp: keep it positive.
-        timeout=aiohttp.ClientTimeout(total=max(deadline.remaining(), 0.001)),
-        trace_configs=[trace],
-        headers={"User-Agent": USER_AGENT},
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    name = f"[{host}]" if ":" in host else host
+    default = 443 if parts.scheme.lower() == "https" else 80
+    if parts.port is not None and parts.port != default:
+        name = f"{name}:{parts.port}"
+    return h11.Request(
+        method="GET",
+        target=target,
+        headers=[
+            ("Host", name),
+            ("User-Agent", USER_AGENT),
+            ("Accept", "*/*"),
+            ("Connection", "close"),
+        ],
     )
 
 
 async def _exchange(
-    session: aiohttp.ClientSession,
-    url: str,
-    host: str,
-    ctx: ssl.SSLContext,
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    request: h11.Request,
     progress: _Progress,
 ) -> None:
-    from yarl import URL
+    """Send the request, read the response head and up to BODY_LIMIT bytes of the body."""
+    import h11
 
-    parsed = URL(url)
-    headers = {}
-    if parsed.host != host:  # a URL with an address in it: still speak to the name
-        name = f"[{host}]" if ":" in host else host
-        headers["Host"] = name if parsed.is_default_port() else f"{name}:{parsed.port}"
-    tls_name = host if parsed.scheme == "https" else None
-    async with session.get(
-        url, allow_redirects=False, ssl=ctx, server_hostname=tls_name, headers=headers
-    ) as response:
-        progress.headers = time.monotonic()
-        progress.status = response.status
-        progress.reason = response.reason
-        progress.server = response.headers.get("Server")
-        progress.location = response.headers.get("Location")
-        # None when aiohttp already released a connection whose body was complete.
-        transport = response.connection.transport if response.connection else None
-        try:
-            while progress.body_bytes < BODY_LIMIT:
-                chunk = await response.content.read(BODY_LIMIT - progress.body_bytes)
-                if not chunk:
-                    break
-                progress.body_bytes += len(chunk)
-        finally:
-            # Abort rather than close: a TLS close waits for the peer's close_notify, and a
-            # transport still open when the loop ends warns "unclosed transport".
-            if transport is not None:
-                transport.abort()
+    conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=BODY_LIMIT)
+    writer.write(conn.send(request) + (conn.send(h11.EndOfMessage()) or b""))
+    await writer.drain()
+    first = b""
+    while True:
+        event = conn.next_event()
+        if event is h11.NEED_DATA:
+            data = await reader.read(READ_CHUNK)  # b"" at EOF
+            if progress.status is None and len(first) < len(_HTTP):
+                first += data
+                _check_status_line(first)
+            conn.receive_data(data)
+            continue
+        if isinstance(event, h11.InformationalResponse):
+            continue  # 100 Continue and friends: the real answer follows
+        if isinstance(event, h11.Response):
+            _note_head(event, progress)
+        elif isinstance(event, h11.Data):
+            progress.body_bytes += len(event.data)
+            if progress.body_bytes >= BODY_LIMIT:
+                return
+        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+            if progress.status is None:
+                raise ConnectionAbortedError("closed without an HTTP response")
+            return
 
 
-def _pinned_resolver(address: str, pinned_port: int) -> Any:
-    """An aiohttp resolver that answers every lookup with `address`:`port`."""
-    from aiohttp.abc import AbstractResolver, ResolveResult
+_HTTP = b"HTTP/"
 
-    pinned_family = (
-        socket.AF_INET6 if ipaddress.ip_address(address).version == 6 else socket.AF_INET
-    )
 
-    class PinnedResolver(AbstractResolver):
-        async def resolve(
-            self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-        ) -> list[ResolveResult]:
-            # The URL's port is ignored on purpose: the caller names the port to probe.
-            return [
-                ResolveResult(
-                    hostname=host,
-                    host=address,
-                    port=pinned_port,
-                    family=pinned_family,
-                    proto=0,
-                    flags=socket.AI_NUMERICHOST,
-                )
-            ]
+def _check_status_line(first: bytes) -> None:
+    """A peer whose first bytes are not `HTTP/` does not speak HTTP: say so at once, with
+    what it sent (h11 would wait for a blank line that an SSH or SMTP banner never sends)."""
+    if first[: len(_HTTP)] != _HTTP[: len(first)]:
+        line = first.split(b"\n", 1)[0].strip()[:60].decode("ascii", "backslashreplace")
+        raise NotHttpError(f"not an HTTP response: {line!r}")
 
-        async def close(self) -> None:
-            return None
 
-    return PinnedResolver()
+class NotHttpError(ValueError):
+    """The peer answered, but not with HTTP."""
+
+
+def _note_head(response: h11.Response, progress: _Progress) -> None:
+    progress.headers = time.monotonic()
+    progress.status = response.status_code
+    progress.reason = response.reason.decode("latin-1") or None
+    headers = {k.decode("latin-1").lower(): v for k, v in response.headers}
+    server = headers.get("server")
+    location = headers.get("location")
+    progress.server = server.decode("latin-1") if server is not None else None
+    progress.location = location.decode("latin-1") if location is not None else None
 
 
 def classify_error(exc: BaseException, progress: _Progress) -> tuple[HttpOutcome, str]:
     """Name the outcome of a failed exchange and say why in a short text."""
-    import aiohttp
+    import h11
 
     if isinstance(exc, TimeoutError):
         return "timeout", _timeout_text(progress)
-    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
-        return "tls_error", _certificate_text(exc.certificate_error)
-    if isinstance(exc, aiohttp.ClientConnectorSSLError | aiohttp.ClientSSLError | ssl.SSLError):
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return "tls_error", _certificate_text(exc)
+    if isinstance(exc, ssl.SSLError):
         return "tls_error", _ssl_text(exc)
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        return "connect_error", os_error_text(exc.os_error)
-    if isinstance(exc, aiohttp.ClientResponseError):
-        return "protocol_error", f"not an HTTP response: {exc.message}"
-    if isinstance(exc, aiohttp.ServerDisconnectedError):
+    if isinstance(exc, NotHttpError):
+        return "protocol_error", str(exc)
+    closed = isinstance(exc, ConnectionResetError | ConnectionAbortedError | BrokenPipeError) or (
+        isinstance(exc, h11.ProtocolError) and "unexpectedly closed" in str(exc)
+    )
+    if progress.connected is not None and progress.status is not None:
+        if closed or isinstance(exc, h11.ProtocolError):
+            return "protocol_error", f"malformed body: {exc}"
+    elif progress.connected is not None and closed:
         return "protocol_error", "the server closed the connection without an HTTP response"
-    if isinstance(exc, aiohttp.ClientPayloadError):
-        return "protocol_error", f"malformed body: {exc}"
+    if isinstance(exc, h11.ProtocolError):
+        return "protocol_error", f"not an HTTP response: {exc}"
     if isinstance(exc, OSError):
+        if progress.connected is None and progress.tls_started is None:
+            return "connect_error", os_error_text(exc)
         return "error", os_error_text(exc)
     return "error", f"{type(exc).__name__}: {exc}"
 
@@ -262,7 +269,7 @@ def _exchange_evidence(
     url: str,
     address: str,
     progress: _Progress,
-    ctx: _TimedContext,
+    ctx: _TimedContext | None,
     outcome: HttpOutcome,
     error: str | None,
 ) -> HttpExchange:
@@ -271,7 +278,8 @@ def _exchange_evidence(
             return None
         return round((end - begin) * 1000.0, 2)
 
-    tcp_end = ctx.handshake_started or progress.connected
+    tcp_end = progress.tls_started or progress.connected
+    tls_object = ctx.ssl_object if ctx is not None and progress.connected else None
     return HttpExchange(
         url=url,
         address=address,
@@ -280,11 +288,11 @@ def _exchange_evidence(
         reason=progress.reason,
         error=error,
         connect_ms=ms(tcp_end, progress.connect_start),
-        tls_ms=ms(progress.connected, ctx.handshake_started),
+        tls_ms=ms(progress.connected, progress.tls_started),
         first_byte_ms=ms(progress.headers, progress.start),
         total_ms=ms(time.monotonic(), progress.start),
         budget_ms=round(progress.budget_ms, 2) if progress.budget_ms is not None else None,
-        tls_version=ctx.ssl_object.version() if ctx.ssl_object and progress.connected else None,
+        tls_version=tls_object.version() if tls_object is not None else None,
         server=progress.server,
         location=progress.location,
     )
