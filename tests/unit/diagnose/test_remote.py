@@ -61,7 +61,7 @@ def test_capture_alone_confirms_a_rule_without_counter() -> None:
     found = decisive(ev)
     assert found is not None and found.cause == "port.filtered"
     assert "(confirmed)" in found.summary
-    assert "3 SYN(s) from 10.0.0.10 arrived on eth0" in "\n".join(found.evidence)
+    assert "3 SYNs from 10.0.0.10 arrived on eth0" in "\n".join(found.evidence)
 
 
 def test_counter_that_did_not_rise_makes_a_candidate() -> None:
@@ -418,7 +418,7 @@ def test_block_quotes_listener_rule_and_capture() -> None:
         "firewall (input): inet filter input handle 7: ip saddr 10.0.0.10 tcp dport 5432 "
         "drop, counter +3 during this check" in lines
     )
-    assert "capture: 3 SYN(s) from 10.0.0.10 arrived on eth0 in 1180 ms, no answer" in lines
+    assert "capture: 3 SYNs from 10.0.0.10 arrived on eth0 in 1180 ms, no answer" in lines
 
 
 def test_block_says_what_only_root_could_read() -> None:
