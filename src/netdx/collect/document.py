@@ -20,9 +20,10 @@ from netdx.netlink import NetlinkIOError
 from netdx.netlink.diag import DiagSocket
 
 from . import firewall, kernel, owners, routes, sockdiag
-from .system import Budget, Host
+from .system import Budget, Host, RunResult
 
-COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls")
+# `addresses` comes after `firewall`: it reuses the `ip -j addr show` that one ran.
+COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls", "addresses")
 
 
 @dataclass(frozen=True)
@@ -81,13 +82,15 @@ class _Entry:
 def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, Any]:
     """Run the requested collectors on `host`; the JSON-ready document."""
     dumped: list[DiagSocket] = []
+    ran: dict[tuple[str, ...], RunResult] = {}
     steps: dict[str, Callable[[_Entry], None]] = {
         "sockets": lambda e: _sockets(host, request, deadline, e, dumped),
         "owners": lambda e: _owners(host, request, deadline, e, dumped),
         "routes": lambda e: _routes(host, request, deadline, e),
-        "firewall": lambda e: _firewall(host, deadline, e),
+        "firewall": lambda e: _firewall(host, deadline, e, ran),
         "counters": lambda e: _counters(host, e),
         "sysctls": lambda e: _sysctls(host, request, e),
+        "addresses": lambda e: _addresses(host, deadline, e, ran),
     }
     entries: dict[str, Any] = {}
     for name in COLLECTORS:
@@ -163,8 +166,11 @@ def _routes(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry
     entry.data = {"lookups": routes.lookup(host, request.addresses, deadline)}
 
 
-def _firewall(host: Host, deadline: Budget, entry: _Entry) -> None:
+def _firewall(
+    host: Host, deadline: Budget, entry: _Entry, ran: dict[tuple[str, ...], RunResult]
+) -> None:
     results = firewall.run_commands(host, firewall.COMMANDS, deadline)
+    ran.update(zip(firewall.COMMANDS, results))
     entry.needs_root = any(firewall.refused_for_privilege(r) for r in results)
     entry.data = {
         "commands": [
@@ -181,6 +187,19 @@ def _firewall(host: Host, deadline: Budget, entry: _Entry) -> None:
     }
     if all(not r.ok for r in results):
         entry.error = "no firewall command could be read: " + results[0].why()
+
+
+def _addresses(
+    host: Host, deadline: Budget, entry: _Entry, ran: dict[tuple[str, ...], RunResult]
+) -> None:
+    """The host's own addresses (`ip -j addr show`, as text): the firewall collector's run
+    when it ran in this document, else a run of its own."""
+    result = ran.get(firewall.ADDRESSES)
+    if result is None:
+        result = firewall.run_commands(host, (firewall.ADDRESSES,), deadline)[0]
+    entry.data = {"argv": list(firewall.ADDRESSES), "stdout": result.stdout if result.ok else ""}
+    if not result.ok:
+        entry.error = result.why()
 
 
 def _counters(host: Host, entry: _Entry) -> None:
