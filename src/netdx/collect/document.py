@@ -28,19 +28,28 @@ COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls", 
 
 @dataclass(frozen=True)
 class CollectRequest:
-    """What to collect. `sockets` selects the sock_diag dump; `owners` looks up the owners
-    of the dumped sockets; `addresses` are routed; `interfaces` get their rp_filter read
+    """What to collect. `sockets` selects the sock_diag dump (a tuple of selections: one
+    dump each, the rows of all of them, each socket once); `owners` looks up the owners of
+    the dumped sockets; `addresses` are routed; `interfaces` get their rp_filter read
     (None: every interface of the namespace)."""
 
     collectors: tuple[str, ...] = COLLECTORS
-    sockets: sockdiag.Selection = field(default_factory=sockdiag.Selection)
+    sockets: sockdiag.Selection | tuple[sockdiag.Selection, ...] = field(
+        default_factory=sockdiag.Selection
+    )
     addresses: tuple[str, ...] = ()
     interfaces: tuple[str, ...] | None = None
     timeout: float = 5.0
 
+    @property
+    def selections(self) -> tuple[sockdiag.Selection, ...]:
+        """The socket selections, one dump each."""
+        return self.sockets if isinstance(self.sockets, tuple) else (self.sockets,)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CollectRequest:
-        """The request of a JSON object (the fields above; `sockets` as Selection's)."""
+        """The request of a JSON object (the fields above; `sockets` as Selection's, or a
+        list of them)."""
         unknown = set(data) - {"collectors", "sockets", "addresses", "interfaces", "timeout"}
         if unknown:
             raise ValueError(f"unknown request fields: {sorted(unknown)}")
@@ -49,22 +58,26 @@ class CollectRequest:
         if bad:
             raise ValueError(f"unknown collectors: {bad}")
         sel = data.get("sockets") or {}
-        selection = sockdiag.Selection(
-            protocols=tuple(sel.get("protocols", ("tcp", "udp"))),
-            families=tuple(sel.get("families", (4, 6))),
-            states=tuple(sel.get("states", ())),
-            listen=bool(sel.get("listen", False)),
-            ports=tuple(int(p) for p in sel.get("ports", ())),
-            local_port_only=bool(sel.get("local_port_only", False)),
-        )
+        selections = tuple(_selection(s) for s in (sel if isinstance(sel, list) else [sel]))
         ifaces = data.get("interfaces")
         return cls(
             collectors=wanted,
-            sockets=selection,
+            sockets=selections[0] if len(selections) == 1 else selections,
             addresses=tuple(str(a) for a in data.get("addresses", ())),
             interfaces=None if ifaces is None else tuple(str(i) for i in ifaces),
             timeout=float(data.get("timeout", 5.0)),
         )
+
+
+def _selection(sel: dict[str, Any]) -> sockdiag.Selection:
+    return sockdiag.Selection(
+        protocols=tuple(sel.get("protocols", ("tcp", "udp"))),
+        families=tuple(sel.get("families", (4, 6))),
+        states=tuple(sel.get("states", ())),
+        listen=bool(sel.get("listen", False)),
+        ports=tuple(int(p) for p in sel.get("ports", ())),
+        local_port_only=bool(sel.get("local_port_only", False)),
+    )
 
 
 class _Entry:
@@ -118,11 +131,13 @@ def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, 
 def _sockets(
     host: Host, request: CollectRequest, deadline: Budget, entry: _Entry, out: list[DiagSocket]
 ) -> None:
-    result = sockdiag.dump_host(sockdiag.plan(request.sockets), host, deadline)
-    out.extend(result.sockets)
+    plans = [r for selection in request.selections for r in sockdiag.plan(selection)]
+    result = sockdiag.dump_host(plans, host, deadline)
+    # A socket two selections both match (a listener of the port) is listed once.
+    out.extend(dict.fromkeys(result.sockets))
     entry.data = {
         "fields": list(DiagSocket._fields),
-        "rows": [list(s) for s in result.sockets],
+        "rows": [list(s) for s in out],
         "notes": result.notes,
         "interrupted": result.interrupted,
     }
@@ -170,7 +185,7 @@ def _firewall(
     host: Host, deadline: Budget, entry: _Entry, ran: dict[tuple[str, ...], RunResult]
 ) -> None:
     results = firewall.run_commands(host, firewall.COMMANDS, deadline)
-    ran.update(zip(firewall.COMMANDS, results))
+    ran.update(zip(firewall.COMMANDS, results))  # noqa: B905 (strict= is 3.10+)
     entry.needs_root = any(firewall.refused_for_privilege(r) for r in results)
     entry.data = {
         "commands": [
