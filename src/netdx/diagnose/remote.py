@@ -53,7 +53,7 @@ def _linked(ev: CheckEvidence) -> RemoteEvidence | None:
 
 def _failed(ev: CheckEvidence, outcome: str) -> tuple[AddressEvidence, TcpConnect] | None:
     """The first address and its connect, when it failed with `outcome` and no later
-    address of the other family connected (then the service mismatch names the cause)."""
+    address connected (then the service mismatch, or the client's fallback, is the story)."""
     head = first(ev)
     if ev.port is None or head is None or head.tcp is None or head.tcp.outcome != outcome:
         return None
