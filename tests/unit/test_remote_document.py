@@ -128,7 +128,8 @@ def test_kernel_counters_sysctls_addresses_route(doc: CollectDocument) -> None:
     host's own addresses; the route back to the client with its interface name."""
     counters = doc.netstat()
     for name in ("TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPBacklogDrop",
-                 "TcpExtTCPReqQFullDrop", "TcpActiveOpens", "Ip6InReceives", "IpExtInOctets"):
+                 "TcpExtTCPReqQFullDrop", "TcpExtIPReversePathFilter", "TcpActiveOpens",
+                 "Ip6InReceives", "IpExtInOctets"):
         assert name in counters, name  # fmt: skip
     assert doc.sysctls()["net.ipv4.conf.eth0.rp_filter"] in {"0", "1", "2"}
     assert {"10.0.0.2", "fd00::2", "127.0.0.1"} <= set(doc.addresses())
@@ -163,6 +164,10 @@ def test_capture_entry_becomes_a_wire_capture() -> None:
     wire = CollectDocument.from_json(data).capture()
     assert wire is not None and wire.status == "ok" and wire.window_ms == 120.0
     assert len(wire.syns_in("10.0.0.10")) == 1 and len(wire.answers_out("10.0.0.10")) == 1
+    # A segment without flags (a null scan) is written "none", as tcpdump does.
+    data["collectors"]["capture"]["data"]["packets"] = [{**syn, "flags": "none"}]
+    wire = CollectDocument.from_json(data).capture()
+    assert wire is not None and wire.packets[0].flags == "none"
     assert CollectDocument.from_json(raw()).capture() is None
 
 
