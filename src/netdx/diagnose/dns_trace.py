@@ -47,11 +47,10 @@ def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
     """Every finding a trace supports: lame servers per zone, then how the walk ended.
     The root servers come from hints, not from a delegation: when none of them answers,
     what the root says is unknown from here (`dns.trace_incomplete`, a warning), and no
-    root server is called lame."""
+    root server is called lame (one silent root beside answering ones still is)."""
     if trace.status in ("broken", "unfinished") and trace.broken_at == ".":
         return (_roots_unknown(trace),)
-    found = [f for level in _zones(trace) if level.zone != "."
-             and (f := _lame(trace, level)) is not None]
+    found = [f for level in _zones(trace) if (f := _lame(trace, level)) is not None]
     end = _ending(trace)
     if end is not None:
         found.append(end)
