@@ -46,8 +46,9 @@ def dns_findings(queries: tuple[DnsServerAnswer, ...], trace: TraceResult | None
 def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
     """Every finding a trace supports: lame servers per zone, then how the walk ended.
     The root servers come from hints, not from a delegation: when none of them answers,
-    what the root says is unknown from here (`dns.trace_incomplete`, a warning), and no
-    root server is called lame (one silent root beside answering ones still is)."""
+    what the root says is unknown from here (`dns.trace_incomplete`: the walk gave no
+    answer), and no root server is called lame (one silent root beside answering ones
+    still is)."""
     if trace.status in ("broken", "unfinished") and trace.broken_at == ".":
         return (_roots_unknown(trace),)
     found = [f for level in _zones(trace) if (f := _lame(trace, level)) is not None]
@@ -67,7 +68,7 @@ def _roots_unknown(trace: TraceResult) -> Finding:
     why = sorted({a.detail or a.outcome for a in attempts})
     return Finding(
         cause="dns.trace_incomplete",
-        severity="warn",
+        severity="fail",
         step="dns",
         summary=(f"no root server answered from here ({len(attempts)} asked): the walk for "
                  f"{trace.question.name} learned nothing, so its zone's servers are unknown"),
