@@ -251,7 +251,7 @@ def lame_delegation(ev: CheckEvidence) -> Finding | None:
         severity="fail" if broken else "warn",
         summary=summary,
         evidence=(*(server_text(s) for s in servfail),
-                  *(f"{zone}: {_delegated_text(s)}: {s.outcome} ({s.detail})" for s in servers)),
+                  *(_delegated_evidence(s) for s in servers)),
         fix=(
             f"ask the server directly: dig @{first_lame} {asked} +norecurse",
             f"fix the server, or remove it from the NS records of {zone} and from the "
@@ -275,6 +275,15 @@ def _servfail(dns: DnsEvidence, servfail: list[DnsServerAnswer]) -> Finding:
         fix=(f"find where resolution breaks: netdx dns --compare {name}",
              f"ask the resolver: dig {name} @{servfail[0].server.split('#')[0]}"),
     )
+
+
+def _delegated_evidence(server: DelegatedServer) -> str:
+    """One line per server of the zone asked directly: its outcome, why, and its time."""
+    name = server.ns_name.rstrip(".") or "."
+    where = f"{name} ({server.address})" if server.address else name
+    took = f" after {ms(server.rtt_ms)}" if server.rtt_ms is not None else ""
+    why = f": {server.detail}" if server.detail else ""
+    return f"{server.zone} server {where}, asked with recursion off: {server.outcome}{why}{took}"
 
 
 def _delegated_text(server: DelegatedServer) -> str:
