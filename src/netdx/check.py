@@ -22,12 +22,12 @@ from netdx.errors import UsageError
 from netdx.model import (
     CheckEvidence,
     DnsEvidence,
-    DnsServerAnswer,
     EgressCheck,
     PathTrace,
     Report,
     Target,
 )
+from netdx.model.evidence import AuthoritativeCheck
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
 from netdx.plan import (
@@ -358,17 +358,21 @@ async def _resolve(probe: Resolve, deadline: Deadline) -> DnsEvidence:
     return dataclasses.replace(dns, checked_at=round(time.time(), 3))
 
 
-async def _authoritative(probe: AskAuthoritative, deadline: Deadline) -> DnsServerAnswer | NotRun:
-    """What the zone's authoritative servers say now (a trace from the root hints)."""
+async def _authoritative(
+    probe: AskAuthoritative, deadline: Deadline
+) -> AuthoritativeCheck | NotRun:
+    """What the zone's authoritative servers say now (`netdx.dns.verify` finds them)."""
     from pathlib import Path
 
-    from netdx.dns.verify import authoritative_answer
+    from netdx.dns.resolvconf import parse_server
+    from netdx.dns.verify import authoritative_check, configured_resolvers
 
     hints = Path(probe.root_hints) if probe.root_hints else None
-    answer = await authoritative_answer(
-        probe.name, probe.rtype, deadline=deadline, root_hints=hints
+    resolvers = tuple(parse_server(s) for s in probe.resolvers) or configured_resolvers()
+    checked = await authoritative_check(
+        probe.name, probe.rtype, deadline=deadline, root_hints=hints, resolvers=resolvers
     )
-    return answer if answer is not None else NotRun(reason="no root hints")
+    return checked if checked is not None else NotRun(reason="no authoritative server found")
 
 
 async def _read_server(probe: ReadServer, deadline: Deadline) -> ServerEvidence:

@@ -29,7 +29,7 @@ from netdx.model import (
     Target,
     TcpConnect,
 )
-from netdx.model.evidence import TcpOutcome
+from netdx.model.evidence import DelegatedServer, TcpOutcome
 from netdx.model.firewall import RuleRef
 from netdx.model.server import (
     TCP_CLOSE_WAIT,
@@ -539,6 +539,38 @@ RESOLVER_DOWN = CheckEvidence(
         ),
         configured_servers=(DNS_SERVER,),
     ),
+)
+
+# The resolver answers SERVFAIL for db.corp.example (getaddrinfo: EAI_AGAIN); the zone's
+# two servers, asked directly, refuse and stay silent: a lame delegation of an internal zone.
+_SERVFAIL = DnsServerAnswer(
+    server=DNS_SERVER, qname="db.corp.example", rtype="A", status="servfail", elapsed_ms=3.0
+)
+LAME_DELEGATION = CheckEvidence(
+    target_host="db.corp.example",
+    port=5432,
+    scheme=None,
+    dns=DnsEvidence(
+        name="db.corp.example",
+        source="dns",
+        nss=NssResult(name="db.corp.example", status="again", gai_error="EAI_AGAIN",
+                      elapsed_ms=4.0),
+        servers=(_SERVFAIL,),
+        configured_servers=(DNS_SERVER,),
+        delegation=(
+            DelegatedServer(zone="corp.example.", ns_name="ns1.corp.example.",
+                            address="10.0.5.1", outcome="refused", lame=True,
+                            detail="REFUSED", rtt_ms=0.4),
+            DelegatedServer(zone="corp.example.", ns_name="ns2.corp.example.",
+                            address="10.0.5.2", outcome="timeout", lame=True,
+                            detail="no answer before the deadline", rtt_ms=800.0),
+        ),
+    ),
+)
+
+# The same SERVFAIL with no server of the zone found: the resolver answered, nothing more known.
+RESOLVER_SERVFAIL = replace(
+    LAME_DELEGATION, dns=replace(LAME_DELEGATION.dns, delegation=None)  # type: ignore[arg-type]
 )
 
 RESOLVER_PARTIAL = CheckEvidence(

@@ -17,6 +17,7 @@ from netdx.model import (
     Target,
     TcpConnect,
 )
+from netdx.model.evidence import AuthoritativeCheck
 from netdx.model.vantage import in_netns
 from netdx.plan import (
     AskAuthoritative,
@@ -320,12 +321,13 @@ def test_failed_resolver_address_asks_the_authoritative_servers() -> None:
     assert ask == AskAuthoritative(
         id=ask.id,
         budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
-        name=c.DB,
+        name=c.DB + ".",
         rtype="A",
         root_hints="/hints",
+        resolvers=(c.DNS_SERVER,),
     )
     answer = DnsServerAnswer(server="authoritative", qname="db.", rtype="A", status="ok")
-    plan.feed(ask.id, answer)
+    plan.feed(ask.id, AuthoritativeCheck(via="resolver", answer=answer))
     ev = plan.evidence()
     assert ev.dns is not None and ev.dns.authoritative == answer and plan.done
 

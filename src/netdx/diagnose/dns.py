@@ -7,10 +7,16 @@ from collections.abc import Iterable
 from netdx.diagnose import dns_compare
 from netdx.diagnose.facts import echo_text, first, ms, succeeded, tcp_text
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer, Finding, NssResult
+from netdx.model.evidence import DelegatedServer
 from netdx.model.finding import Severity
 
 # Server statuses that mean "this server gave no usable answer".
 _SERVER_FAILED = frozenset({"timeout", "refused", "error", "servfail"})
+# ... and those that mean "this server did not answer at all": a SERVFAIL is an answer (the
+# resolver runs, it could not resolve the name: `lame_delegation` looks further).
+_SERVER_SILENT = frozenset({"timeout", "refused", "error"})
+# Outcomes of a delegated server that answered for its zone (`dns.classify` kinds).
+_SERVED = frozenset({"answer", "nxdomain", "nodata", "referral", "cname"})
 
 
 def _named(ev: CheckEvidence) -> DnsEvidence | None:
@@ -50,14 +56,14 @@ def _qnames(dns: DnsEvidence) -> tuple[str, ...]:
 
 
 def _failed_servers(dns: DnsEvidence) -> tuple[str, ...]:
-    """Servers that gave no usable answer to any query."""
+    """Servers that did not answer any query (a SERVFAIL is an answer)."""
     by_server: dict[str, list[DnsServerAnswer]] = {}
     for ans in dns.servers:
         by_server.setdefault(ans.server, []).append(ans)
     return tuple(
         srv
         for srv, answers in by_server.items()
-        if all(a.status in _SERVER_FAILED for a in answers)
+        if all(a.status in _SERVER_SILENT for a in answers)
     )
 
 
@@ -157,9 +163,12 @@ def no_address(ev: CheckEvidence) -> Finding | None:
 
 
 def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
-    """dns.resolver_unreachable: no configured server answered (warn if the name resolved)."""
+    """dns.resolver_unreachable: no configured server answered (warn if the name resolved).
+
+    Not for a name /etc/hosts gave (the application never asked DNS for it), nor for a
+    server that answered SERVFAIL (it answered: `lame_delegation` says why it failed)."""
     dns = _named(ev)
-    if dns is None:
+    if dns is None or dns.source == "hosts":
         return None
     failed = _failed_servers(dns)
     nss = dns.nss
@@ -167,8 +176,23 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
     all_failed = bool(dns.servers) and len(failed) == len({s.server for s in dns.servers})
     # Without per-server answers only a resolver-level failure (again/timeout) is proof.
     unanswered = all_failed or (not dns.servers and status in ("again", "timeout"))
-    resolved = status == "ok" or bool(ev.addresses)
+    if any(s.status == "servfail" for s in dns.servers) and not all_failed:
+        return None
     evidence = _answers_text(nss, (s for s in dns.servers if s.server in failed))
+    if all_failed and status == "ok" and not ev.addresses:
+        # The addresses to probe were to come from the servers named with --dns-server
+        # (getaddrinfo's answer is not used then): with none, no layer below can run.
+        return _finding(
+            "dns.resolver_unreachable",
+            summary=f"the server you named did not answer ({', '.join(failed)}): "
+            f"no address for {dns.name} to check",
+            evidence=evidence,
+            fix=(
+                f"ask it directly: dig {dns.name} @{failed[0].split('#')[0]}",
+                "check the address given to --dns-server, and that UDP/TCP 53 to it is allowed",
+            ),
+        )
+    resolved = status == "ok" or bool(ev.addresses)
     if status in ("again", "timeout", "error") and unanswered:
         if not dns.configured_servers:
             evidence.append("no nameserver is configured in /etc/resolv.conf")
@@ -198,6 +222,76 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             ),
         )
     return None
+
+
+def lame_delegation(ev: CheckEvidence) -> Finding | None:
+    """dns.lame_delegation: a resolver answered SERVFAIL (or served an address that failed),
+    and the servers the zone is delegated to, asked directly, do not serve it: they refuse,
+    are not authoritative, or stay silent (fail when none serves it, else warn). A resolver
+    SERVFAIL whose cause could not be found is `dns.servfail`."""
+    dns = _named(ev)
+    if dns is None:
+        return None
+    servfail = [s for s in dns.servers if s.status == "servfail"]
+    servers = [s for s in dns.delegation or () if s.zone != "."]
+    lame = [s for s in servers if s.lame or s.outcome == "pending"]
+    if not any(s.lame for s in servers):
+        return _servfail(dns, servfail) if servfail and not _resolved(ev) else None
+    zone = lame[0].zone
+    broken = not any(s.outcome in _SERVED for s in servers)
+    who = ", ".join(_delegated_text(s) for s in lame)
+    asked = servfail[0].qname if servfail else dns.name
+    summary = (f"no server of {zone} serves it ({who})" if broken else
+               f"{len(lame)} of {len(servers)} servers of {zone} do not serve it ({who})")
+    if servfail:
+        summary = f"{servfail[0].server} answered SERVFAIL for {asked}: {summary}"
+    first_lame = lame[0].address or lame[0].ns_name.rstrip(".")
+    return _finding(
+        "dns.lame_delegation",
+        severity="fail" if broken else "warn",
+        summary=summary,
+        evidence=(*(server_text(s) for s in servfail),
+                  *(_delegated_evidence(s) for s in servers)),
+        fix=(
+            f"ask the server directly: dig @{first_lame} {asked} +norecurse",
+            f"fix the server, or remove it from the NS records of {zone} and from the "
+            "parent zone's delegation",
+        ),
+    )
+
+
+def _resolved(ev: CheckEvidence) -> bool:
+    return bool(ev.addresses) or (ev.dns is not None and ev.dns.nss is not None
+                                  and ev.dns.nss.status == "ok")
+
+
+def _servfail(dns: DnsEvidence, servfail: list[DnsServerAnswer]) -> Finding:
+    name = servfail[0].qname
+    return _finding(
+        "dns.servfail",
+        summary=(f"{servfail[0].server} answered SERVFAIL for {name}: the resolver runs but "
+                 "could not resolve the name, and its zone's servers could not be checked"),
+        evidence=_answers_text(dns.nss, servfail),
+        fix=(f"find where resolution breaks: netdx dns --compare {name}",
+             f"ask the resolver: dig {name} @{servfail[0].server.split('#')[0]}"),
+    )
+
+
+def _delegated_evidence(server: DelegatedServer) -> str:
+    """One line per server of the zone asked directly: its outcome, why, and its time."""
+    name = server.ns_name.rstrip(".") or "."
+    where = f"{name} ({server.address})" if server.address else name
+    took = f" after {ms(server.rtt_ms)}" if server.rtt_ms is not None else ""
+    why = f": {server.detail}" if server.detail else ""
+    return f"{server.zone} server {where}, asked with recursion off: {server.outcome}{why}{took}"
+
+
+def _delegated_text(server: DelegatedServer) -> str:
+    name = server.ns_name.rstrip(".") or "."
+    where = f"{name} ({server.address})" if server.address else name
+    what = {"pending": "no answer within the check's budget", "timeout": "silent",
+            "refused": "REFUSED", "not_authoritative": "not authoritative"}
+    return f"{where} {what.get(server.outcome, server.outcome)}"
 
 
 def _dns_addresses(dns: DnsEvidence) -> tuple[str, ...]:

@@ -44,7 +44,13 @@ def dns_findings(queries: tuple[DnsServerAnswer, ...], trace: TraceResult | None
 
 
 def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
-    """Every finding a trace supports: lame servers per zone, then how the walk ended."""
+    """Every finding a trace supports: lame servers per zone, then how the walk ended.
+    The root servers come from hints, not from a delegation: when none of them answers,
+    what the root says is unknown from here (`dns.trace_incomplete`: the walk gave no
+    answer), and no root server is called lame (one silent root beside answering ones
+    still is)."""
+    if trace.status in ("broken", "unfinished") and trace.broken_at == ".":
+        return (_roots_unknown(trace),)
     found = [f for level in _zones(trace) if (f := _lame(trace, level)) is not None]
     end = _ending(trace)
     if end is not None:
@@ -55,6 +61,23 @@ def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
                            f"resolution of {trace.question.name} broke at {trace.broken_at}: "
                            f"{trace.detail}", (), ("check the NS records and their glue",)))
     return tuple(found)
+
+
+def _roots_unknown(trace: TraceResult) -> Finding:
+    attempts = trace.levels[0].attempts if trace.levels else ()
+    why = sorted({a.detail or a.outcome for a in attempts})
+    return Finding(
+        cause="dns.trace_incomplete",
+        severity="fail",
+        step="dns",
+        summary=(f"no root server answered from here ({len(attempts)} asked): the walk for "
+                 f"{trace.question.name} learned nothing, so its zone's servers are unknown"),
+        evidence=tuple(f"{a.ns_name} ({a.address}): {a.outcome} ({a.detail})"
+                       for a in attempts[:4]) + tuple(f"why: {w}" for w in why[:2]),
+        fix=(f"find the zone's servers through the resolver: netdx dns --compare "
+             f"{trace.question.name}",
+             "or give the root of your own hierarchy: --root-hints FILE"),
+    )
 
 
 def _zones(trace: TraceResult) -> list[TraceLevel]:

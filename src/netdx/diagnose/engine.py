@@ -28,6 +28,7 @@ RULES: tuple[Rule, ...] = (
     dns.nxdomain,
     dns.no_address,
     dns.resolver_unreachable,
+    dns.lame_delegation,
     dns.hosts_override,
     dns.stale_cache,
     route.no_route,

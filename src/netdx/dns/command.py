@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.diagnose.dns_trace import dns_findings
-from netdx.dns.compare import gather
+from netdx.dns.compare import gather, settled_name
 from netdx.dns.query import QueryOptions, query
 from netdx.dns.render import DnsReport
 from netdx.dns.tracer import load_root_hints, run_trace
+from netdx.dns.verify import configured_resolvers, find_authoritative, from_trace
 from netdx.errors import UsageError
 from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
 from netdx.probes.dns import read_resolv_conf
+
+# The resolvers' rows may use this share of the budget; the authoritative walk the rest.
+COMPARE_SHARE = 0.4
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -54,12 +59,11 @@ async def run(request: DnsRequest) -> DnsReport:
     trace: TraceResult | None = None
     if direct:
         queries = await _direct(request, name, deadline)
-    if request.trace or request.compare:
-        trace = await _trace(request, name, deadline)
     comparison: DnsComparison | None = None
     if request.compare:
-        comparison = await gather(request.name, request.types[0], trace, deadline=deadline,
-                                  hosts_path=request.hosts, resolv_path=request.resolv_conf)
+        comparison, trace = await _compare(request, deadline)
+    elif request.trace:
+        trace = await _trace(request, name, deadline)
     return DnsReport(queries=queries, trace=trace, comparison=comparison,
                      findings=dns_findings(queries, trace, comparison),
                      elapsed_ms=elapsed_ms(start))
@@ -82,10 +86,26 @@ async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceRes
         where = request.root_hints or "the system (/usr/share/dns/root.hints)"
         raise UsageError(f"no root servers found in {where}; give --root-hints FILE")
     del source
-    # The trace gets most of the budget; the comparison needs a little after it.
-    share = deadline.share(0.8) if request.compare else deadline
-    return await run_trace(DnsQuestion(name=name, rtype=request.types[0]), roots, deadline=share,
-                           server_timeout=request.server_timeout)
+    return await run_trace(DnsQuestion(name=name, rtype=request.types[0]), roots,
+                           deadline=deadline, server_timeout=request.server_timeout)
+
+
+async def _compare(request: DnsRequest,
+                   deadline: Deadline) -> tuple[DnsComparison, TraceResult | None]:
+    """The sources side by side, then the authoritative answer for the name the resolver
+    settled on, found by `dns.verify`'s rule (the public root only when reachable or given
+    with --root-hints; else the zone's servers, found through the resolver)."""
+    rtype = request.types[0]
+    comparison = await gather(request.name, rtype, deadline=deadline.share(COMPARE_SHARE),
+                              hosts_path=request.hosts, resolv_path=request.resolv_conf)
+    resolvers = configured_resolvers(str(request.resolv_conf))
+    found = await find_authoritative(settled_name(comparison), rtype, deadline=deadline,
+                                     resolvers=resolvers, root_hints=request.root_hints,
+                                     server_timeout=request.server_timeout)
+    if found is None:
+        return comparison, None
+    trace, _ = found
+    return dataclasses.replace(comparison, authoritative=from_trace(trace)), trace
 
 
 def _default_server(resolv_conf: Path) -> str:

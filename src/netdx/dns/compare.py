@@ -2,9 +2,10 @@
 is `netdx.diagnose.dns_compare`; the table is drawn by `netdx.dns.render`.
 
 Sources, in the order the system consults them: /etc/hosts and the system resolver
-(getaddrinfo through NSS, `probes.dns.system_resolve`), each nameserver of resolv.conf for
-each name of the search list (read by `dns.resolvconf`, glibc's way), and the authoritative
-answer from the trace.
+(getaddrinfo through NSS, `probes.dns.system_resolve`), each nameserver of resolv.conf
+walking the search list the way the stub resolver does (`probes.dns.ask_search_list`: a
+name that answered as is skips the expansions), and the authoritative answer for the name
+the resolver settled on (`settled_name`), found by `netdx.dns.verify`.
 """
 
 from __future__ import annotations
@@ -14,28 +15,36 @@ import time
 from pathlib import Path
 
 from netdx.budget import Deadline
-from netdx.dns.query import query
+from netdx.dns.query import QueryOptions
 from netdx.dns.resolvconf import search_candidates
-from netdx.dns.verify import from_trace
-from netdx.model.dns_trace import TraceResult
-from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
-from netdx.probes.dns import read_resolv_conf, system_resolve
+from netdx.model.evidence import DnsComparison, DnsServerAnswer
+from netdx.probes.dns import ask_search_list, pick_answer, read_resolv_conf, system_resolve
 
 
-async def gather(name: str, rtype: str, trace: TraceResult | None, *, deadline: Deadline,
+async def gather(name: str, rtype: str, *, deadline: Deadline,
                  hosts_path: Path = Path("/etc/hosts"),
                  resolv_path: Path = Path("/etc/resolv.conf")) -> DnsComparison:
-    """Ask getaddrinfo and every server about `name`, all at once, before `deadline`."""
+    """Ask getaddrinfo and every server about `name`, all at once, before `deadline`
+    (`authoritative` is left for the caller to fill)."""
     conf = read_resolv_conf(str(resolv_path))
     names = search_candidates(name, search=conf.search, ndots=conf.ndots)
-    jobs = [(server, f"{qname}.") for server in conf.nameservers for qname in names]
-    system, answers = await asyncio.gather(
+    options = QueryOptions(edns=conf.edns0)
+    system, walks = await asyncio.gather(
         system_resolve(name, family=6 if rtype == "AAAA" else 4, deadline=deadline,
                        hosts_path=str(hosts_path)),
-        asyncio.gather(*(query(server, DnsQuestion(name=qname, rtype=rtype), deadline=deadline)
-                         for server, qname in jobs)),
+        asyncio.gather(*(ask_search_list(server, names, rtype, deadline=deadline,
+                                         options=options)
+                         for server in conf.nameservers)),
     )
-    servers: tuple[DnsServerAnswer, ...] = tuple(answers)
+    servers: tuple[DnsServerAnswer, ...] = tuple(a for walk in walks for a in walk)
     return DnsComparison(name=name, rtype=rtype, system=system, servers=servers,
-                         authoritative=from_trace(trace) if trace is not None else None,
                          checked_at=time.time())
+
+
+def settled_name(comparison: DnsComparison) -> str:
+    """The name the first resolver settled on after the search list (the name as given
+    when no resolver answered): the name whose authoritative answer matters."""
+    if not comparison.servers:
+        return comparison.name
+    first = comparison.servers[0].server
+    return pick_answer([s for s in comparison.servers if s.server == first]).qname

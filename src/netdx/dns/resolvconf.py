@@ -74,6 +74,17 @@ def search_candidates(name: str, *, search: tuple[str, ...], ndots: int) -> tupl
     return (*expanded, name)
 
 
+# After these answers the stub resolver goes on to the next name of the search list; any
+# other (an address, a timeout, REFUSED, an error) ends the walk for that server.
+SEARCH_GOES_ON = frozenset({"nxdomain", "nodata", "servfail"})
+
+
+def search_goes_on(status: str) -> bool:
+    """True when the stub resolver tries the next candidate name after an answer with
+    `status` (glibc res_nsearch): a name that answered as is skips every expansion."""
+    return status in SEARCH_GOES_ON
+
+
 def parse_server(spec: str) -> tuple[str, int]:
     """`ADDR` or `ADDR#PORT` (dig's notation) → (address, port). ValueError when invalid."""
     address, _, port_text = spec.partition("#")

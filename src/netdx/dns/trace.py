@@ -101,6 +101,7 @@ class TraceMachine:
         roots: tuple[NameServer, ...],
         *,
         limits: TraceLimits | None = None,
+        start_zone: str = ".",
         _ids: Iterator[int] | None = None,
         _cache: dict[str, tuple[NameServer, ...]] | None = None,
         _depth: int = 0,
@@ -110,7 +111,10 @@ class TraceMachine:
         self.limits = limits or TraceLimits()
         self._ids = _ids if _ids is not None else itertools.count(1)
         self._cache = _cache if _cache is not None else {}
-        self._cache.setdefault(".", tuple(roots))
+        # `roots` serve `start_zone`: the root hints, or (for an internal zone whose servers
+        # were found through the resolver, `netdx.dns.internal`) that zone's own servers.
+        self.start_zone = fold(start_zone)
+        self._cache.setdefault(self.start_zone, tuple(roots))
         self._depth = _depth
         self._resolving = _resolving | {self.question.name}
         self._levels: list[_Level] = []
@@ -120,7 +124,12 @@ class TraceMachine:
         self._chain: list[DnsRecord] = []
         self._seen_names = {self.question.name}
         self._result: TraceResult | None = None
-        self._start_level(self._closest_zone(self.question.name), self.question.name)
+        zone = self._closest_zone(self.question.name)
+        if zone is None:
+            self._finish("unfinished", detail=f"{self.question.name} is outside the zones this "
+                         f"walk knows servers for ({', '.join(sorted(self._cache))})")
+        else:
+            self._start_level(zone, self.question.name)
 
     # --- the driver's interface ------------------------------------------------------------
 
@@ -181,8 +190,12 @@ class TraceMachine:
     def _frozen_levels(self) -> tuple[TraceLevel, ...]:
         return tuple(level.freeze() for level in self._levels)
 
-    def _closest_zone(self, name: str) -> str:
+    def _closest_zone(self, name: str) -> str | None:
+        """The deepest zone with known servers that holds `name` (None: no such zone, for a
+        walk that started below the root)."""
         zones = [z for z in self._cache if is_subdomain(name, z)]
+        if not zones:
+            return None
         return max(zones, key=lambda z: len(z.rstrip(".").split(".")) if z != "." else 0)
 
     def _start_level(self, zone: str, qname: str) -> None:
@@ -230,8 +243,9 @@ class TraceMachine:
             level.unresolved[ns_name] = "too many nested lookups for name server addresses"
         else:
             level.children[ns_name] = TraceMachine(
-                DnsQuestion(name=ns_name, rtype="A"), self._cache["."], limits=self.limits,
-                _ids=self._ids, _cache=self._cache, _depth=self._depth + 1,
+                DnsQuestion(name=ns_name, rtype="A"), self._cache[self.start_zone],
+                limits=self.limits, start_zone=self.start_zone, _ids=self._ids,
+                _cache=self._cache, _depth=self._depth + 1,
                 _resolving=self._resolving,
             )
 
@@ -297,9 +311,13 @@ class TraceMachine:
         elif steps > self.limits.max_cname:
             self._finish("cname_too_long", broken_at=level.zone,
                          detail=f"CNAME chain longer than {self.limits.max_cname} steps")
+        elif (zone := self._closest_zone(target)) is None:
+            self._finish("unfinished", broken_at=level.zone,
+                         detail=f"the CNAME target {target} is outside the zones this walk "
+                         "knows servers for")
         else:
             self._seen_names.add(target)
-            self._start_level(self._closest_zone(target), target)
+            self._start_level(zone, target)
 
     def _cname_steps(self) -> int:
         return sum(1 for r in self._chain if r.rtype == "CNAME")

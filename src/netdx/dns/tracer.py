@@ -9,6 +9,7 @@ stop at once instead.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable, Coroutine, Iterable
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,10 @@ from netdx.model.evidence import DnsQuestion, DnsServerAnswer
 
 SYSTEM_ROOT_HINTS = (Path("/usr/share/dns/root.hints"), Path("/etc/unbound/root.hints"))
 DEFAULT_SERVER_TIMEOUT = 1.0
-GRACE_FLOOR, GRACE_FACTOR = 0.05, 20.0
+# Once the walk is done, a server still silent may take 20 times the slowest answer seen,
+# and at least half a second: a secondary across a WAN answering in 300 ms while its
+# primary took 1 ms is slow, not lame (the floor was 50 ms and named such servers lame).
+GRACE_FLOOR, GRACE_FACTOR = 0.5, 20.0
 
 Sender = Callable[[str, DnsQuestion, Deadline], Coroutine[Any, Any, DnsServerAnswer]]
 """The I/O boundary of a trace: ask `server` a question (RD off) before the deadline."""
@@ -42,20 +46,25 @@ async def run_trace(
     limits: TraceLimits | None = None,
     send: Sender = send_query,
     wait_stragglers: bool = True,
+    start_zone: str = ".",
 ) -> TraceResult:
-    """Walk the delegation for `question` from `roots` and return the finished trace.
+    """Walk the delegation for `question` from `roots` (the servers of `start_zone`: the
+    root hints, or an internal zone's servers found through the resolver) and return the
+    finished trace.
 
     Once the walk is done, servers still silent get a grace period (`straggler_grace`) to
     answer before they are recorded as timed out, rather than their full `server_timeout`.
     """
-    machine = TraceMachine(question, roots, limits=limits)
+    machine = TraceMachine(question, roots, limits=limits, start_zone=start_zone)
     tasks: dict[asyncio.Task[DnsServerAnswer], TraceQuery] = {}
+    sent_at: dict[int, float] = {}
     slowest = 0.0
 
     def launch() -> None:
         for q in machine.next_queries():
             task = asyncio.create_task(send(q.server, q.question, deadline.within(server_timeout)))
             tasks[task] = q
+            sent_at[q.id] = time.monotonic()
 
     launch()
     grace: Deadline | None = None
@@ -78,7 +87,7 @@ async def run_trace(
                 machine.feed(tasks.pop(task).id, result)
             launch()
         if grace is not None:
-            _give_up(machine, tasks.values(), slowest)
+            _give_up(machine, tasks.values(), slowest, sent_at)
     finally:
         for task in tasks:
             task.cancel()
@@ -98,18 +107,22 @@ def _result_of(task: asyncio.Task[DnsServerAnswer], q: TraceQuery) -> DnsServerA
 
 def straggler_grace(slowest_ms: float, server_timeout: float) -> float:
     """Seconds a server may still take once the walk is done: 20 times the slowest answer
-    seen, at least 0.05 s, at most the per-server timeout. A server that much slower than
-    its peers is as good as silent for a resolver."""
+    seen, at least `GRACE_FLOOR`, at most the per-server timeout. A server that much slower
+    than its peers is as good as silent for a resolver."""
     return min(server_timeout, max(GRACE_FLOOR, GRACE_FACTOR * slowest_ms / 1000.0))
 
 
-def _give_up(machine: TraceMachine, pending: Iterable[TraceQuery], slowest: float) -> None:
+def _give_up(machine: TraceMachine, pending: Iterable[TraceQuery], slowest: float,
+             sent_at: dict[int, float]) -> None:
+    now = time.monotonic()
     for q in pending:
-        why = (f"no answer within the grace period after the walk finished "
-               f"(the slowest answering server took {slowest:g} ms)")
+        # How long the server was really given (it printed as "0 ms" before).
+        waited = round((now - sent_at.get(q.id, now)) * 1000.0, 3)
+        why = (f"no answer in {waited:g} ms, within the grace period after the walk "
+               f"finished (the slowest answering server took {slowest:g} ms)")
         machine.feed(q.id, DnsServerAnswer(server=q.server, qname=q.question.name,
                                            rtype=q.question.rtype, status="timeout",
-                                           error=why))
+                                           error=why, elapsed_ms=waited))
 
 
 def parse_root_hints(text: str) -> tuple[NameServer, ...]:

@@ -133,6 +133,35 @@ class DnsServerAnswer:
         return self.exchange.message if self.exchange is not None else None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DelegatedServer:
+    """One name server of a zone, asked directly without recursion (the authoritative
+    check), and what it did: `outcome` is a `netdx.dns.classify` kind (answer, referral,
+    refused, timeout, not_authoritative...), `pending` when the budget ended first."""
+
+    zone: str
+    ns_name: str
+    address: str | None
+    outcome: str
+    lame: bool
+    detail: str = ""
+    rtt_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthoritativeCheck:
+    """What the zone's authoritative servers say now and how they were found: `via` the
+    public root (`root`) or the configured resolver's SOA/NS answers (`resolver`, for
+    internal zones); `servers` is every server asked at the zone where the walk ended."""
+
+    via: Literal["root", "resolver"]
+    answer: DnsServerAnswer | None = None
+    servers: tuple[DelegatedServer, ...] = ()
+    zone: str | None = None
+    broken: bool = False  # no server of `zone` gave a useful answer
+    detail: str = ""
+
+
 AddressSource = Literal["literal", "hosts", "dns", "nss"]
 
 
@@ -152,11 +181,14 @@ class DnsEvidence:
     servers: tuple[DnsServerAnswer, ...] = ()
     configured_servers: tuple[str, ...] = ()
     search: tuple[str, ...] = ()
-    # When the addresses came from a resolver and the connection failed, netdx asks the
-    # authoritative servers (a trace from the root hints) to tell a stale cache apart.
+    # When the addresses came from a resolver and the connection failed (or the resolver
+    # answered SERVFAIL), netdx asks the authoritative servers to tell a stale cache (or a
+    # lame delegation) apart: found from the root, or through the resolver's NS answers.
     authoritative: DnsServerAnswer | None = None
     checked_at: float | None = None  # UNIX time the answers were taken (cache expiry times)
     observed_on: Vantage = THIS_HOST
+    # The servers of the zone asked directly (a lame delegation is named from these).
+    delegation: tuple[DelegatedServer, ...] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

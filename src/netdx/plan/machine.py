@@ -16,7 +16,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer, Target
+from netdx.dns.authority import authoritative_question, with_authoritative
+from netdx.model import CheckEvidence, DnsEvidence, Target
+from netdx.model.evidence import AuthoritativeCheck
 from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
 from netdx.plan.address import AddressPlan, family_of
@@ -39,15 +41,9 @@ def addresses_from_servers(dns: DnsEvidence) -> tuple[DnsEvidence, tuple[str, ..
 
 
 def wants_authoritative(ev: CheckEvidence) -> bool:
-    """True when the addresses came from a resolver (a cache) and the first one failed: then
-    what the zone says now tells a stale cache apart from a network fault."""
-    dns = ev.dns
-    if dns is None or dns.source not in ("dns", "nss") or not dns.servers or not ev.addresses:
-        return False
-    head = ev.addresses[0]
-    if head.tcp is not None:
-        return head.tcp.outcome != "connected"
-    return head.echo is None or head.echo.status != "reply"
+    """True when what the zone says now would change the verdict (the DNS layer decides:
+    `netdx.dns.authority`): a resolver-given address failed, or a resolver said SERVFAIL."""
+    return authoritative_question(ev) is not None
 
 
 class CheckPlan:
@@ -147,10 +143,11 @@ class CheckPlan:
 
     def _ask_authoritative(self) -> None:
         ev = self.evidence()
-        if ev.dns is None or not wants_authoritative(ev):
+        question = authoritative_question(ev)
+        if ev.dns is None or question is None:
             return
-        name = ev.dns.name
-        rtype: Literal["A", "AAAA"] = "AAAA" if ev.addresses[0].family == 6 else "A"
+        name, rtype = question
+        resolvers = ev.dns.configured_servers
         self._desk.ask(
             lambda i: AskAuthoritative(
                 id=i,
@@ -158,10 +155,11 @@ class CheckPlan:
                 name=name,
                 rtype=rtype,
                 root_hints=self._settings.root_hints,
+                resolvers=resolvers,
             ),
             self._on_authoritative,
         )
 
     def _on_authoritative(self, result: Result) -> None:
-        if isinstance(result, DnsServerAnswer) and self._dns is not None:
-            self._dns = dataclasses.replace(self._dns, authoritative=result)
+        if isinstance(result, AuthoritativeCheck) and self._dns is not None:
+            self._dns = with_authoritative(self._dns, result)

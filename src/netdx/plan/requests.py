@@ -14,7 +14,6 @@ from typing import Literal
 from netdx.budget import Deadline
 from netdx.model import (
     DnsEvidence,
-    DnsServerAnswer,
     EgressCheck,
     FirewallMatch,
     HttpExchange,
@@ -23,7 +22,7 @@ from netdx.model import (
     RouteLookup,
     TcpConnect,
 )
-from netdx.model.evidence import Family
+from netdx.model.evidence import AuthoritativeCheck, Family
 from netdx.model.server import ServerEvidence
 
 __all__ = [
@@ -178,11 +177,13 @@ class ReadServer(FlowRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AskAuthoritative(Request):
-    """What the zone's authoritative servers say for `name` now (a trace from the root)."""
+    """What the zone's authoritative servers say for `name` now (found from the root or
+    through `resolvers`, `ADDR` or `ADDR#PORT`: see `netdx.dns.verify`)."""
 
     name: str
     rtype: Literal["A", "AAAA"]
     root_hints: str | None = None
+    resolvers: tuple[str, ...] = ()
 
 
 Probe = (
@@ -259,6 +260,6 @@ Result = (
     | FirewallMatch
     | HttpExchange
     | ServerEvidence
-    | DnsServerAnswer
+    | AuthoritativeCheck
     | NotRun
 )

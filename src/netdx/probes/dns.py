@@ -35,7 +35,13 @@ from typing import Any
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.dns.query import QueryOptions, query
-from netdx.dns.resolvconf import ResolvConf, parse_resolv_conf, parse_server, search_candidates
+from netdx.dns.resolvconf import (
+    ResolvConf,
+    parse_resolv_conf,
+    parse_server,
+    search_candidates,
+    search_goes_on,
+)
 from netdx.model.evidence import (
     AddressSource,
     DnsEvidence,
@@ -264,17 +270,34 @@ async def _ask_one_server(
     edns: bool,
 ) -> DnsServerAnswer:
     start = time.monotonic()
-    tried: list[DnsServerAnswer] = []
     # Asked the way glibc asks: EDNS0 only with `options edns0`.
     options = QueryOptions(port=port, edns=edns)
+    tried = await ask_search_list(address, candidates, rtype, deadline=deadline,
+                                  options=options, label=label)
+    chosen = pick_answer([as_check_answer(a) for a in tried])
+    return dataclasses.replace(chosen, elapsed_ms=elapsed_ms(start))
+
+
+async def ask_search_list(
+    address: str,
+    candidates: tuple[str, ...],
+    rtype: str,
+    *,
+    deadline: Deadline,
+    options: QueryOptions,
+    label: str | None = None,
+) -> tuple[DnsServerAnswer, ...]:
+    """Ask one server for the `candidates` (`resolvconf.search_candidates`) in order, as
+    the stub resolver does: the walk ends at the first answer after which glibc stops
+    (`resolvconf.search_goes_on`). Every answer received, in order, with its exchange."""
+    tried: list[DnsServerAnswer] = []
     for qname in candidates:
         answer = await query(address, DnsQuestion(name=qname + ".", rtype=rtype),
                              deadline=deadline, options=options, label=label)
-        tried.append(as_check_answer(answer))
-        if answer.status not in ("nxdomain", "nodata", "servfail"):
-            break  # ok ends the walk; timeout, refused and errors end it for this server
-    chosen = pick_answer(tried)
-    return dataclasses.replace(chosen, elapsed_ms=elapsed_ms(start))
+        tried.append(answer)
+        if not search_goes_on(answer.status):
+            break
+    return tuple(tried)
 
 
 # --- both views together --------------------------------------------------------------------

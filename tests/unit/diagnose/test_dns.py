@@ -125,13 +125,16 @@ def test_hosts_override_quiet_when_dns_agrees() -> None:
     assert dns.hosts_override(c.IPV6_MISMATCH) is None  # hosts, but no server answers
 
 
-def test_servfail_counts_as_a_failing_server() -> None:
-    """SERVFAIL from the only server with EAI_AGAIN is a resolver failure."""
+def test_servfail_is_an_answer_not_an_unreachable_resolver() -> None:
+    """SERVFAIL from the only server with EAI_AGAIN is not dns.resolver_unreachable (the
+    resolver answered); without the zone's servers checked it is dns.servfail."""
     assert c.RESOLVER_DOWN.dns is not None
     servfail = DnsServerAnswer(
         server=c.DNS_SERVER, qname="db.lab.example.", rtype="A", status="servfail"
     )
     nss = NssResult(name="db.lab.example", status="again", gai_error="EAI_AGAIN")
     ev = replace(c.RESOLVER_DOWN, dns=replace(c.RESOLVER_DOWN.dns, servers=(servfail,), nss=nss))
-    f = dns.resolver_unreachable(ev)
-    assert f is not None and any("SERVFAIL" in e for e in f.evidence)
+    assert dns.resolver_unreachable(ev) is None
+    f = dns.lame_delegation(ev)
+    assert f is not None and f.cause == "dns.servfail" and f.severity == "fail"
+    assert any("SERVFAIL" in e for e in f.evidence)

@@ -70,6 +70,8 @@ EXPECTED = {
     "NXDOMAIN": "dns.nxdomain",
     "NO_ADDRESS": "dns.no_address",
     "RESOLVER_DOWN": "dns.resolver_unreachable",
+    "LAME_DELEGATION": "dns.lame_delegation",
+    "RESOLVER_SERVFAIL": "dns.servfail",
     "HOSTS_OVERRIDE_DEAD": "dns.hosts_override",
     "STALE_CACHE": "dns.stale_cache",
     "LOCAL_LOOPBACK_ONLY": "service.loopback_only",
