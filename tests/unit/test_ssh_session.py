@@ -7,6 +7,7 @@ budget whatever the other end does."""
 from __future__ import annotations
 
 import asyncio
+import glob
 import io
 import json
 import os
@@ -27,6 +28,7 @@ from netdx.collect.bundle import BOOTSTRAP, bootstrap_line, session_input
 from netdx.host.ssh import (
     NO_PYTHON,
     NO_SUDO,
+    PYTHON_PROGRAM,
     REMOTE_COMMAND,
     REMOTE_COMMAND_SUDO,
     SshOptions,
@@ -77,10 +79,9 @@ def test_remote_command_runs_bootstrap_bundle_and_session() -> None:
 def test_bootstrap_runs_on_every_python_from_39() -> None:
     """The same stdin works on each python3 ≥ 3.9 found here, as the remote command starts
     it (`-I -S -B`, the program read from stdin's first line)."""
-    program = "import sys;exec(sys.stdin.buffer.readline())"
     ran = []
     for python in interpreters():
-        done = subprocess.run([python, "-I", "-S", "-B", "-c", program], capture_output=True,
+        done = subprocess.run([python, "-I", "-S", "-B", "-c", PYTHON_PROGRAM], capture_output=True,
                               input=session_input(request()), timeout=60)  # fmt: skip
         if b"pyenv: " in done.stderr:  # a pyenv shim without its version installed
             continue
@@ -99,16 +100,22 @@ def test_no_python_is_said_with_exit_127(tmp_path: Path) -> None:
     assert classify(127, done.stderr.decode())[0] == "no_python"
 
 
-def test_a_python_too_old_is_skipped(tmp_path: Path) -> None:
-    """A `python3` that fails the version check is passed over for the next candidate."""
-    old = tmp_path / "python3"
-    old.write_text("#!/bin/sh\nexit 1\n")
-    old.chmod(0o755)
+def test_a_python_too_old_or_not_runnable_is_skipped(tmp_path: Path) -> None:
+    """A `python3` older than 3.9 (a real 3.8 where pyenv has one) and a `python3.13` that
+    cannot run are passed over, having read nothing of stdin, for the next candidate."""
+    old = sorted(glob.glob("/root/.pyenv/versions/3.[678].*/bin/python3.[678]"))
+    if old:
+        (tmp_path / "python3").symlink_to(old[-1])
+    else:  # what such a python does with the program: exit 125 before reading stdin
+        (tmp_path / "python3").write_text("#!/bin/sh\nexit 125\n")
+        (tmp_path / "python3").chmod(0o755)
+    (tmp_path / "python3.13").write_text("")  # found, not executable
     real = Path("/usr/bin/python3").resolve()
     (tmp_path / real.name).symlink_to(real)
     done = remote(REMOTE_COMMAND, session_input(request()), path=str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert answers(done.stdout)[0]["phase"] == "before"
+    version = real.name.removeprefix("python")  # /usr/bin/python3 → python3.11 here
+    assert answers(done.stdout)[0]["document"]["python"].startswith(version + ".")
 
 
 def test_sudo_command_without_sudo_is_no_root(tmp_path: Path) -> None:
