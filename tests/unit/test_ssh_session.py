@@ -309,9 +309,12 @@ if mode == "refused":
     sys.exit(255)
 if mode == "hang":
     time.sleep(60)
-if mode == "hang-after-before":
+if mode in ("hang-after-before", "silent-255-after-before"):
     document = {"schema": "netdx.collect/1", "python": "3.11", "euid": 0, "collectors": {}}
     print(json.dumps({"phase": "before", "document": document}), flush=True)
+    if mode == "silent-255-after-before":  # a mux client whose master lost the server
+        sys.stdin.readline()
+        sys.exit(255)
     time.sleep(60)
 os.execv("/bin/sh", ["/bin/sh", "-c", argv[-1]])
 """
@@ -431,3 +434,14 @@ def test_a_caller_giving_up_first_leaves_a_timeout_not_ok(
         return ssh.outcome
 
     assert asyncio.run(cut()).status == "timeout"
+
+
+def test_a_shared_connection_that_dies_silently_is_a_timeout(
+    fake_ssh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ssh exiting 255 without a word after the server answered (a mux client whose master
+    gave up on keepalives): timeout, with a message saying the connection stopped."""
+    monkeypatch.setenv("FAKE_SSH_MODE", "silent-255-after-before")
+    outcome, before, after, _ = asyncio.run(full_session(SshOptions(destination="h"), 10.0))
+    assert before is not None and after is None
+    assert outcome.status == "timeout" and "stopped answering" in outcome.message

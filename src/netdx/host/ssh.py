@@ -36,12 +36,13 @@ from netdx.collect.system import OUTPUT_LIMIT
 from netdx.errors import UsageError
 from netdx.host import ssh_pipes
 from netdx.host.ssh_pipes import LineTooLong, SshPipes
-from netdx.host.ssh_status import classify, last_line
+from netdx.host.ssh_status import classify, last_line, lines_of
 from netdx.model.remote import SshOutcome, SshStatus
 
 SSH = "ssh"
 SESSION_SCHEMA = "netdx.session/1"
 CONTROL_PERSIST = "60s"
+STDERR_WAIT_S = 0.25
 NO_PYTHON = "netdx: no python3 on this host"
 NO_SUDO = "netdx: no sudo on this host"
 _PYTHONS = (
@@ -405,11 +406,19 @@ class SshSession:
             timed_out = not await pipes.wait_exit(self.deadline.within(1.0))
         if timed_out:
             await pipes.close()
+        else:
+            # A shared master may hold stderr a while longer: wait only briefly for it.
+            await pipes.wait_stderr(self.deadline.within(STDERR_WAIT_S))
         stderr = pipes.stderr.decode("utf-8", errors="replace")
         status, message = classify(None if timed_out else pipes.returncode, stderr,
                                    sudo=self.opts.sudo)  # fmt: skip
         if status == "timeout" and not message:
             message = f"no answer from {self.opts.destination} within the time budget"
+        elif self._status == "ok" and pipes.returncode == 255 and not lines_of(stderr):
+            # A mux client whose master lost the server (keepalives unanswered) exits 255
+            # without a word: the master, detached, said why to /dev/null.
+            status = "timeout"
+            message = f"the connection to {self.opts.destination} stopped answering"
         elif status == "ok":  # ssh and the collector ended well, but without the answer
             status, message = "error", "the server's session ended without an answer"
         self._fail(status, message)
