@@ -30,6 +30,7 @@ class SshPipes(asyncio.SubprocessProtocol):
         self._out_closed = False
         self._changed = asyncio.Event()
         self.stderr = bytearray()
+        self.stderr_closed = asyncio.Event()
         self.exited = asyncio.Event()
         self.transport: asyncio.SubprocessTransport | None = None
 
@@ -49,6 +50,8 @@ class SshPipes(asyncio.SubprocessProtocol):
         if fd == 1:
             self._out_closed = True
             self._changed.set()
+        elif fd == 2:
+            self.stderr_closed.set()
 
     def process_exited(self) -> None:
         self.exited.set()
@@ -90,10 +93,12 @@ class SshPipes(asyncio.SubprocessProtocol):
 
     async def wait_exit(self, deadline: Deadline) -> bool:
         """Wait (until the deadline) for the process to exit; True when it did."""
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout_at(_loop_time(deadline)):
-                await self.exited.wait()
-        return self.exited.is_set()
+        return await _wait(self.exited, deadline)
+
+    async def wait_stderr(self, deadline: Deadline) -> bool:
+        """Wait (until the deadline) for the end of stderr: its last words may arrive after
+        the exit is known. True when it ended."""
+        return await _wait(self.stderr_closed, deadline)
 
     async def close(self) -> None:
         """Kill the process (SIGKILL to its pid) if it still runs, close our pipe ends."""
@@ -111,6 +116,13 @@ class SshPipes(asyncio.SubprocessProtocol):
             return None
         pipe = self.transport.get_pipe_transport(0)
         return pipe if isinstance(pipe, asyncio.WriteTransport) else None
+
+
+async def _wait(event: asyncio.Event, deadline: Deadline) -> bool:
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout_at(_loop_time(deadline)):
+            await event.wait()
+    return event.is_set()
 
 
 def _loop_time(deadline: Deadline) -> float:
