@@ -70,6 +70,11 @@ _RANGES = re.compile(r"\[[^\[\]]*\]")
 def parse_ini(text: str, source: str) -> RawInventory:
     """An Ansible INI inventory."""
     raw = RawInventory(source=source)
+    for implicit in (
+        "all",
+        "ungrouped",
+    ):  # defined by Ansible itself: `[all:vars]` needs no section
+        raw.group(implicit, 1).defined = True
     group, kind = "ungrouped", "hosts"
     referenced: dict[str, tuple[int, str]] = {}
     for number, text_line in enumerate(text.splitlines(), start=1):
@@ -275,5 +280,5 @@ def parse_json(text: str, source: str) -> RawInventory:
 def _json_line(text: str, key: str) -> int:
     """The line of the first `"key"` in the text: JSON parsers keep no positions, and an
     error without a line leaves the user searching."""
-    at = text.find(json.dumps(key))
-    return text.count("\n", 0, at) + 1 if at >= 0 else 1
+    found = re.search(re.escape(json.dumps(key)) + r"\s*:", text)
+    return text.count("\n", 0, found.start()) + 1 if found is not None else 1

@@ -82,7 +82,7 @@ def to_junit(run: Run) -> str:
             element = ET.SubElement(
                 testcase,
                 tag,
-                {"message": _clean(judgement.reason), "type": judgement.cause or "error"},
+                {"message": _clean(judgement.reason), "type": _clean(judgement.cause or "error")},
             )
             element.text = body
         ET.SubElement(testcase, "system-out").text = body

@@ -63,7 +63,7 @@ def _value(loader: Any, node: Any, path: Path, lines: dict[Path, int], source: s
                 )
             child = (*path, str(key))
             out[key] = _value(loader, value_node, child, lines, source)
-            lines.setdefault(child, key_node.start_mark.line + 1)
+            lines[child] = key_node.start_mark.line + 1  # the key's line: what the user edits
         return out
     if isinstance(node, yaml.SequenceNode):
         return [
