@@ -5,6 +5,7 @@ and a remote source that is reported as an error, never run from here."""
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -19,7 +20,7 @@ from netdx.verify.flows import parse_flows
 from netdx.verify.inventory import parse_inventory
 from netdx.verify.junit import to_junit
 from netdx.verify.matrix import expand, judge
-from netdx.verify.render import Run, to_json, to_markdown
+from netdx.verify.render import Run, render_matrix, to_json, to_markdown
 from netdx.verify.run import REMOTE_NOT_AVAILABLE, CaseResult, run_cases
 from netdx.verify.textfile import to_textfile, write_textfile
 
@@ -137,3 +138,25 @@ def test_spent_deadline_runs_nothing(deadline_s: float) -> None:
         run_cases((local_case,), deadline=Deadline.after(deadline_s), max_concurrent=1)
     )
     assert result.judgement.outcome == "error" and "deadline" in result.judgement.reason
+
+
+MATRIX = """\
+             netdx verify flows.yaml
+┏━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━━━┓
+┃ from \\ to ┃ db:5432         ┃ ns1:53          ┃
+┡━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
+│ local     │ ✔ port.filtered │ ✘ dns.nxdomain\ufffd │
+│ w1        │ ! error         │                 │
+└───────────┴─────────────────┴─────────────────┘
+✘ dns (local → ns1:53, expect allow): expected allow, got dns.nxdomain\ufffd: dns.nxdomain\ufffd <&>
+! web (w1 → db:5432, expect deny): remote source probes are not available yet
+1 as expected, 1 not, 1 could not run (3 flows, 0.0 s)
+"""
+
+
+def test_terminal_matrix_at_a_fixed_width() -> None:
+    """Rows are sources, columns destinations, each cell the outcome's mark and the cause;
+    what is not as expected is listed below with why (control characters dropped)."""
+    out = io.StringIO()
+    render_matrix(make_run(), file=out, width=100)
+    assert [line.rstrip() for line in out.getvalue().splitlines()] == MATRIX.splitlines()

@@ -29,10 +29,16 @@ class Run:
         return sum(1 for r in self.results if r.judgement.outcome == outcome)
 
 
+def printable(text: str) -> str:
+    """`text` with control characters shown as U+FFFD: a name from DNS or a server's reply
+    must not drive the user's terminal."""
+    return "".join(c if c.isprintable() or c == "\n" else "\ufffd" for c in text)
+
+
 def cell(result: CaseResult) -> str:
     """A matrix cell: the mark of the outcome and the observed cause (or `error`)."""
     judgement = result.judgement
-    return f"{MARKS[judgement.outcome]} {judgement.cause or 'error'}"
+    return printable(f"{MARKS[judgement.outcome]} {judgement.cause or 'error'}")
 
 
 def verify_document(run: Run) -> dict[str, Any]:
@@ -118,13 +124,13 @@ def render_matrix(run: Run, *, file: IO[str], width: int | None = None) -> None:
     cells: dict[tuple[str, str], list[CaseResult]] = {}
     for r in run.results:
         cells.setdefault((r.case.source_name, r.case.destination), []).append(r)
-    table = Table(title=Text(f"netdx verify {run.flows.source}"), show_lines=False)
+    table = Table(title=Text(printable(f"netdx verify {run.flows.source}")))
     table.add_column(Text("from \\ to"))
     for destination in destinations:
-        table.add_column(Text(destination))
+        table.add_column(Text(printable(destination)))
     styles = {"pass": "green", "fail": "bold red", "error": "magenta"}
     for source in sources:
-        row = [Text(source)]
+        row = [Text(printable(source))]
         for destination in destinations:
             found = cells.get((source, destination), [])
             text = Text()
@@ -140,14 +146,16 @@ def render_matrix(run: Run, *, file: IO[str], width: int | None = None) -> None:
             c = r.case
             line = Text(f"{MARKS[r.judgement.outcome]} ", style=styles[r.judgement.outcome])
             line.append(
-                f"{c.flow.name} ({c.source_name} → {c.destination}, expect {c.flow.expect}): "
+                printable(f"{c.flow.name} ({c.source_name} → {c.destination}, ")
+                + f"expect {c.flow.expect}): "
             )
-            line.append(r.judgement.reason)
-            console.print(line)
+            line.append(printable(r.judgement.reason))
+            console.print(line, soft_wrap=True)  # a CI log keeps the line whole
     seconds = run.elapsed_ms / 1000
     console.print(
         Text(
             f"{run.count('pass')} as expected, {run.count('fail')} not, "
             f"{run.count('error')} could not run ({len(run.results)} flows, {seconds:.1f} s)"
-        )
+        ),
+        soft_wrap=True,
     )
