@@ -141,3 +141,21 @@ def test_json_text_is_detected_without_extension() -> None:
     """JSON text in a file without an extension is read as `ansible-inventory --list`."""
     inv = parse_inventory('{"web": {"hosts": ["w1"]}}', source="inventory")
     assert names(inv, "web") == ["w1"]
+
+
+def test_ungrouped_is_only_hosts_of_no_other_group() -> None:
+    """A host listed before the first section and again under a group is not ungrouped."""
+    inv = parse_inventory("lone\nboth\n[web]\nboth\n", source="h.ini")
+    assert names(inv, "ungrouped") == ["lone"]
+    assert names(inv, "web") == ["both"]
+
+
+def test_sibling_groups_merge_by_priority_then_name() -> None:
+    """Groups at the same depth merge by name (the later name wins) unless
+    ansible_group_priority says otherwise, as Ansible documents."""
+    text = "[a]\nh\n[b]\nh\n[a:vars]\nansible_user=from_a\n[b:vars]\nansible_user=from_b\n"
+    plain = parse_inventory(text, source="h.ini").host("h")
+    assert plain is not None and plain.user == "from_b"
+    ranked = parse_inventory(text + "[a:vars]\nansible_group_priority=10\n", source="h.ini")
+    host = ranked.host("h")
+    assert host is not None and host.user == "from_a"

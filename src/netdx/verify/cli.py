@@ -111,7 +111,10 @@ def _progress(done: int, total: int, result: object) -> None:
 
     assert isinstance(result, CaseResult)
     case = result.case
-    line = f"\r\x1b[K[{done}/{total}] {case.source_name} → {case.destination}"
+    from netdx.verify.render import printable
+
+    shown = printable(f"{case.source_name} → {case.destination}")
+    line = f"\r\x1b[K[{done}/{total}] {shown}"
     click.echo(line[:200], nl=False, err=True)
 
 

@@ -109,9 +109,9 @@ def resolve(raw: RawInventory) -> Inventory:
     grouped = {
         h for name, hosts in members.items() if name not in ("all", "ungrouped") for h in hosts
     }
-    for host in raw.host_vars:
-        if host not in grouped and host not in raw.groups["ungrouped"].hosts:
-            raw.groups["ungrouped"].hosts.append(host)
+    # `ungrouped` holds exactly the hosts of no other group, as in Ansible: a host listed
+    # before the first section and again under [web] is a web host only.
+    raw.groups["ungrouped"].hosts = [h for h in raw.host_vars if h not in grouped]
     members = {name: _members(raw, name) for name in raw.groups}
     hosts = tuple(_host(raw, name, members, depth) for name in raw.host_vars)
     groups = tuple((name, tuple(sorted(m))) for name, m in sorted(members.items()))
