@@ -44,6 +44,7 @@ _LAZY_COMMANDS = {
         "sockets",
         "List sockets like ss, faster, with owners (-p) and per-state summaries.",
     ),
+    "verify": ("netdx.verify.cli", "verify", "Check declared flows across hosts, with each cause."),
     "who": ("netdx.sockets.cli", "who", "Which process, user and fd own a port (like lsof -i)."),
 }
 
