@@ -42,6 +42,12 @@ EXPECTED = {
     "service-loopback-only": "service.loopback_only",
     "app-accept-queue-full": "app.accept_queue_full",
     "app-close-wait-leak": "app.close_wait_leak",
+    # Read over SSH (`ssh: HOST`): decided by joining the server's evidence.
+    "path-filtered-before-target": "path.filtered_midway",
+    "route-rp-filter": "route.rp_filter",
+    "port-refused-by-firewall": "port.refused",
+    "app-close-wait-leak-ssh": "app.close_wait_leak",
+    "app-accept-queue-full-ssh": "app.accept_queue_full",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
 }

@@ -66,7 +66,8 @@ def run_command(name: str, as_json: bool) -> None:
         click.echo(f"scenario: {scenario.name} ({scenario.topology})")
         story = textwrap.fill(" ".join(scenario.description.split()), width=88)
         click.echo("story:    " + story.replace("\n", "\n          "))
-        click.echo(f"on {scenario.runner}: netdx {' '.join(scenario.argv)}")
+        ssh = f" --ssh root@{scenario.ssh_address}" if scenario.ssh else ""
+        click.echo(f"on {scenario.runner}: netdx {' '.join(scenario.argv)}{ssh}")
         click.echo("")
     result = run_scenario(scenario, show_report=not as_json)
     if as_json:
@@ -81,6 +82,9 @@ def run_command(name: str, as_json: bool) -> None:
                     "max_seconds": result.max_seconds,
                     "command": scenario.command,
                     "run_on": scenario.runner,
+                    "ssh": scenario.ssh or None,
+                    "expect_evidence": list(result.expected_evidence),
+                    "missing_evidence": list(result.missing_evidence),
                     "check": result.doc,
                 },
                 indent=2,
@@ -91,6 +95,11 @@ def run_command(name: str, as_json: bool) -> None:
         click.echo("")
         click.echo(f"verdict:  {result.cause or '(no verdict)'}")
         click.echo(f"expected: {result.expected}")
+        if result.expected_evidence:
+            held = [f for f in result.expected_evidence if f not in result.missing_evidence]
+            click.echo(f"server:   {', '.join(held) or '-'}")
+            if result.missing_evidence:
+                click.echo(f"missing:  {', '.join(result.missing_evidence)}")
         click.echo(f"match:    {'yes' if result.matched else 'no'}")
         click.echo(f"seconds:  {result.elapsed:.2f} (max {result.max_seconds:g})")
         if result.cause is None and result.stderr.strip():
