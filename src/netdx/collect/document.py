@@ -20,26 +20,36 @@ from netdx.netlink import NetlinkIOError
 from netdx.netlink.diag import DiagSocket
 
 from . import firewall, kernel, owners, routes, sockdiag
-from .system import Budget, Host
+from .system import Budget, Host, RunResult
 
-COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls")
+# `addresses` comes after `firewall`: it reuses the `ip -j addr show` that one ran.
+COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls", "addresses")
 
 
 @dataclass(frozen=True)
 class CollectRequest:
-    """What to collect. `sockets` selects the sock_diag dump; `owners` looks up the owners
-    of the dumped sockets; `addresses` are routed; `interfaces` get their rp_filter read
+    """What to collect. `sockets` selects the sock_diag dump (a tuple of selections: one
+    dump each, the rows of all of them, each socket once); `owners` looks up the owners of
+    the dumped sockets; `addresses` are routed; `interfaces` get their rp_filter read
     (None: every interface of the namespace)."""
 
     collectors: tuple[str, ...] = COLLECTORS
-    sockets: sockdiag.Selection = field(default_factory=sockdiag.Selection)
+    sockets: sockdiag.Selection | tuple[sockdiag.Selection, ...] = field(
+        default_factory=sockdiag.Selection
+    )
     addresses: tuple[str, ...] = ()
     interfaces: tuple[str, ...] | None = None
     timeout: float = 5.0
 
+    @property
+    def selections(self) -> tuple[sockdiag.Selection, ...]:
+        """The socket selections, one dump each."""
+        return self.sockets if isinstance(self.sockets, tuple) else (self.sockets,)
+
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> CollectRequest:
-        """The request of a JSON object (the fields above; `sockets` as Selection's)."""
+        """The request of a JSON object (the fields above; `sockets` as Selection's, or a
+        list of them)."""
         unknown = set(data) - {"collectors", "sockets", "addresses", "interfaces", "timeout"}
         if unknown:
             raise ValueError(f"unknown request fields: {sorted(unknown)}")
@@ -48,22 +58,26 @@ class CollectRequest:
         if bad:
             raise ValueError(f"unknown collectors: {bad}")
         sel = data.get("sockets") or {}
-        selection = sockdiag.Selection(
-            protocols=tuple(sel.get("protocols", ("tcp", "udp"))),
-            families=tuple(sel.get("families", (4, 6))),
-            states=tuple(sel.get("states", ())),
-            listen=bool(sel.get("listen", False)),
-            ports=tuple(int(p) for p in sel.get("ports", ())),
-            local_port_only=bool(sel.get("local_port_only", False)),
-        )
+        selections = tuple(_selection(s) for s in (sel if isinstance(sel, list) else [sel]))
         ifaces = data.get("interfaces")
         return cls(
             collectors=wanted,
-            sockets=selection,
+            sockets=selections[0] if len(selections) == 1 else selections,
             addresses=tuple(str(a) for a in data.get("addresses", ())),
             interfaces=None if ifaces is None else tuple(str(i) for i in ifaces),
             timeout=float(data.get("timeout", 5.0)),
         )
+
+
+def _selection(sel: dict[str, Any]) -> sockdiag.Selection:
+    return sockdiag.Selection(
+        protocols=tuple(sel.get("protocols", ("tcp", "udp"))),
+        families=tuple(sel.get("families", (4, 6))),
+        states=tuple(sel.get("states", ())),
+        listen=bool(sel.get("listen", False)),
+        ports=tuple(int(p) for p in sel.get("ports", ())),
+        local_port_only=bool(sel.get("local_port_only", False)),
+    )
 
 
 class _Entry:
@@ -81,13 +95,15 @@ class _Entry:
 def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, Any]:
     """Run the requested collectors on `host`; the JSON-ready document."""
     dumped: list[DiagSocket] = []
+    ran: dict[tuple[str, ...], RunResult] = {}
     steps: dict[str, Callable[[_Entry], None]] = {
         "sockets": lambda e: _sockets(host, request, deadline, e, dumped),
         "owners": lambda e: _owners(host, request, deadline, e, dumped),
         "routes": lambda e: _routes(host, request, deadline, e),
-        "firewall": lambda e: _firewall(host, deadline, e),
+        "firewall": lambda e: _firewall(host, deadline, e, ran),
         "counters": lambda e: _counters(host, e),
         "sysctls": lambda e: _sysctls(host, request, e),
+        "addresses": lambda e: _addresses(host, deadline, e, ran),
     }
     entries: dict[str, Any] = {}
     for name in COLLECTORS:
@@ -115,11 +131,13 @@ def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, 
 def _sockets(
     host: Host, request: CollectRequest, deadline: Budget, entry: _Entry, out: list[DiagSocket]
 ) -> None:
-    result = sockdiag.dump_host(sockdiag.plan(request.sockets), host, deadline)
-    out.extend(result.sockets)
+    plans = [r for selection in request.selections for r in sockdiag.plan(selection)]
+    result = sockdiag.dump_host(plans, host, deadline)
+    # A socket two selections both match (a listener of the port) is listed once.
+    out.extend(dict.fromkeys(result.sockets))
     entry.data = {
         "fields": list(DiagSocket._fields),
-        "rows": [list(s) for s in result.sockets],
+        "rows": [list(s) for s in out],
         "notes": result.notes,
         "interrupted": result.interrupted,
     }
@@ -163,8 +181,11 @@ def _routes(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry
     entry.data = {"lookups": routes.lookup(host, request.addresses, deadline)}
 
 
-def _firewall(host: Host, deadline: Budget, entry: _Entry) -> None:
+def _firewall(
+    host: Host, deadline: Budget, entry: _Entry, ran: dict[tuple[str, ...], RunResult]
+) -> None:
     results = firewall.run_commands(host, firewall.COMMANDS, deadline)
+    ran.update(zip(firewall.COMMANDS, results))  # noqa: B905 (strict= is 3.10+)
     entry.needs_root = any(firewall.refused_for_privilege(r) for r in results)
     entry.data = {
         "commands": [
@@ -181,6 +202,19 @@ def _firewall(host: Host, deadline: Budget, entry: _Entry) -> None:
     }
     if all(not r.ok for r in results):
         entry.error = "no firewall command could be read: " + results[0].why()
+
+
+def _addresses(
+    host: Host, deadline: Budget, entry: _Entry, ran: dict[tuple[str, ...], RunResult]
+) -> None:
+    """The host's own addresses (`ip -j addr show`, as text): the firewall collector's run
+    when it ran in this document, else a run of its own."""
+    result = ran.get(firewall.ADDRESSES)
+    if result is None:
+        result = firewall.run_commands(host, (firewall.ADDRESSES,), deadline)[0]
+    entry.data = {"argv": list(firewall.ADDRESSES), "stdout": result.stdout if result.ok else ""}
+    if not result.ok:
+        entry.error = result.why()
 
 
 def _counters(host: Host, entry: _Entry) -> None:

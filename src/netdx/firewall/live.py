@@ -9,7 +9,7 @@ core's (`netdx.collect.firewall`), so a server reads exactly what this host read
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 
@@ -22,6 +22,7 @@ __all__ = [
     "RunResult",
     "Runner",
     "capture",
+    "capture_of",
     "fake_runner",
     "host_runner",
     "route_interface",
@@ -72,17 +73,24 @@ def capture(runner: Runner) -> Capture:
     commands run at once (each takes ~0.3 s on a 10,000-rule ruleset)."""
     with ThreadPoolExecutor(max_workers=len(COMMANDS)) as pool:
         results = dict(zip(COMMANDS, pool.map(runner, COMMANDS), strict=True))
+    return capture_of(results)
+
+
+def capture_of(results: Mapping[tuple[str, ...], RunResult]) -> Capture:
+    """The capture of the collector's command results, run here or on a server (the
+    `firewall` entry of a `netdx.collect/1` document); a command not run counts as failed."""
+    missing = RunResult(error="not run", missing=True)
     errors: list[str] = []
-    nft_json = _output(results[NFT_JSON], NFT_JSON, errors)
-    nft_text = _output(results[NFT_TEXT], NFT_TEXT, errors) if nft_json else None
+    nft_json = _output(results.get(NFT_JSON, missing), NFT_JSON, errors)
+    nft_text = _output(results.get(NFT_TEXT, missing), NFT_TEXT, errors) if nft_json else None
     saves = []
     for command, version, source in _SAVE_COMMANDS:
-        result = results[(command,)]
+        result = results.get((command,), missing)
         if result.ok and result.stdout.strip():
             saves.append(SaveCapture(version=version, source=source, text=result.stdout))
         elif not result.ok and not result.missing:
             errors.append(f"{command}: {(result.error or result.stderr.strip())[:200]}")
-    addresses = _output(results[ADDRESSES], ADDRESSES, errors)
+    addresses = _output(results.get(ADDRESSES, missing), ADDRESSES, errors)
     return Capture(
         nft_json=nft_json,
         nft_text=nft_text,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from netdx.budget import Deadline
 from netdx.diagnose.server import is_near
@@ -25,6 +26,7 @@ from netdx.model.server import (
     Socket,
     SocketHolder,
 )
+from netdx.model.vantage import Vantage
 from netdx.sockets.dump import DumpSource, list_sockets
 from netdx.sockets.model import OwnerScan, SocketEntry, SocketQuery
 from netdx.sockets.owners import find_owners
@@ -58,33 +60,93 @@ def read_server_now(
     on_port = list_sockets(
         SocketQuery(protocols=("tcp",), ports=(port,)), deadline=deadline, source=source
     )
-    tcp = [s for s in (*listening.sockets, *on_port.sockets) if s.proto == "tcp"]
-    listeners = [s for s in listening.sockets if s.proto == "tcp" and s.sport == port]
-    others = [s for s in listening.sockets if s.proto == "tcp" and s.sport != port]
-    connections = [s for s in tcp if s.state != TCP_LISTEN and port in (s.sport, s.dport)]
-    earlier, connections = _resample(port, connections, deadline, sample_gap, enough, source)
-    # Established sockets are named by no rule: leave them out of the /proc walk.
-    wanted = [s.inode for s in (*listeners, *connections) if s.state != TCP_ESTABLISHED]
-    # The listeners near the port too: a rule names them ("listens on :5433 instead").
-    wanted += [s.inode for s in others if is_near(s.sport, port)]
-    owners = find_owners(wanted, deadline=deadline.share(0.8), proc=proc)
-    notes = [*listening.notes, *on_port.notes, *owners.notes]
-    if not owners.complete and owners.unreadable:
+    found = port_sockets(port, listening.sockets, on_port.sockets)
+    earlier, connections = _resample(
+        port, list(found.connections), deadline, sample_gap, enough, source
+    )
+    found = PortSockets(
+        listeners=found.listeners, connections=tuple(connections), others=found.others
+    )
+    owners = find_owners(found.wanted(port), deadline=deadline.share(0.8), proc=proc)
+    return server_evidence(
+        port=port,
+        address=address,
+        sockets=found,
+        owners=owners,
+        earlier_close_wait=earlier,
+        listen_overflows=listen_overflows(proc),
+        notes=(*listening.notes, *on_port.notes),
+        observed_on=here(),
+    )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PortSockets:
+    """The TCP sockets that matter for one port: its listeners, its other sockets (the
+    connections), and every other listener (to say where the service listens instead)."""
+
+    listeners: tuple[SocketEntry, ...]
+    connections: tuple[SocketEntry, ...]
+    others: tuple[SocketEntry, ...]
+
+    def wanted(self, port: int) -> list[int]:
+        """The inodes whose owners a rule may name."""
+        # Established sockets are named by no rule: leave them out of the /proc walk.
+        out = [s.inode for s in (*self.listeners, *self.connections) if s.state != TCP_ESTABLISHED]
+        # The listeners near the port too: a rule names them ("listens on :5433 instead").
+        return out + [s.inode for s in self.others if is_near(s.sport, port)]
+
+
+def port_sockets(
+    port: int, listening: Sequence[SocketEntry], on_port: Sequence[SocketEntry]
+) -> PortSockets:
+    """Split two dumps (TCP listeners of every port; the TCP sockets of `port`) into the
+    sockets of `port`: the same split for a read here and a document read on a server."""
+    listen = [s for s in listening if s.proto == "tcp" and s.state == TCP_LISTEN]
+    return PortSockets(
+        listeners=tuple(s for s in listen if s.sport == port),
+        connections=tuple(
+            s
+            for s in on_port
+            if s.proto == "tcp" and s.state != TCP_LISTEN and port in (s.sport, s.dport)
+        ),
+        others=tuple(s for s in listen if s.sport != port),
+    )
+
+
+def server_evidence(
+    *,
+    port: int,
+    address: str | None,
+    sockets: PortSockets,
+    owners: OwnerScan,
+    earlier_close_wait: int | None,
+    listen_overflows: int | None,
+    notes: Sequence[str],
+    observed_on: Vantage,
+) -> ServerEvidence:
+    """The evidence of one port from its sockets and an owner scan that covers at least
+    the wanted ones (a server's document walks every dumped socket: only the owners of the
+    wanted sockets are kept, as a walk here finds them)."""
+    wanted = {i for i in sockets.wanted(port) if i}
+    complete = all(i in owners.holders for i in wanted)
+    notes = [*notes, *owners.notes]
+    if not complete and owners.unreadable:
         notes.append("some owners are not readable: run as root to name every process")
-    processes, holders = _owners(owners)
+    processes, holders = _owners(owners, wanted)
     return ServerEvidence(
         port=port,
         address=address,
-        listeners=_sockets(listeners),
-        connections=_sockets(connections),
-        other_listeners=_sockets(others),
+        listeners=_sockets(sockets.listeners),
+        connections=_sockets(sockets.connections),
+        other_listeners=_sockets(sockets.others),
         processes=processes,
         holders=holders,
         unreadable=tuple(owners.unreadable),
-        earlier_close_wait=earlier,
-        listen_overflows=listen_overflows(proc),
+        earlier_close_wait=earlier_close_wait,
+        listen_overflows=listen_overflows,
         notes=tuple(notes),
-        observed_on=here(),
+        observed_on=observed_on,
     )
 
 
@@ -93,13 +155,18 @@ def _sockets(found: Sequence[SocketEntry]) -> tuple[Socket, ...]:
     return tuple(Socket(**s._asdict()) for s in found)
 
 
-def _owners(scan: OwnerScan) -> tuple[tuple[Process, ...], tuple[SocketHolder, ...]]:
-    """The scan's processes, and every holder of each socket, first holder first."""
+def _owners(
+    scan: OwnerScan, wanted: set[int]
+) -> tuple[tuple[Process, ...], tuple[SocketHolder, ...]]:
+    """The processes holding the wanted sockets, and every holder of each, first first."""
     holders: list[SocketHolder] = []
     for inode, (pid, fd) in sorted(scan.holders.items()):
+        if inode not in wanted:
+            continue
         holders.append(SocketHolder(inode=inode, pid=pid, fd=fd))
         holders += [SocketHolder(inode=inode, pid=p, fd=f) for p, f in scan.shared.get(inode, ())]
-    return tuple(p for _, p in sorted(scan.processes.items())), tuple(holders)
+    pids = {h.pid for h in holders}
+    return tuple(scan.process(pid) for pid in sorted(pids)), tuple(holders)
 
 
 def _resample(
@@ -128,12 +195,48 @@ def listen_overflows(proc: str = "/proc") -> int | None:
     """TcpExtListenOverflows of this network namespace, from /proc/net/netstat."""
     try:
         with open(f"{proc}/net/netstat", encoding="ascii") as handle:
-            lines = handle.read().splitlines()
-    except OSError:
+            text = handle.read()
+    except (OSError, ValueError):
         return None
-    for names, values in zip(lines[::2], lines[1::2], strict=False):
-        if names.startswith("TcpExt:"):
-            table = dict(zip(names.split()[1:], values.split()[1:], strict=False))
-            value = table.get("ListenOverflows")
-            return int(value) if value is not None and value.isdigit() else None
-    return None
+    return nstat_counters(text).get("TcpExtListenOverflows")
+
+
+# A counter is an unsigned 64-bit number (a few, like TcpMaxConn, are -1): anything longer
+# is not a counter, and int() of a huge digit string would be slow or refused.
+_MAX_DIGITS = 21
+
+
+def nstat_counters(*texts: str) -> dict[str, int]:
+    """The counters of /proc/net/netstat, /proc/net/snmp and /proc/net/snmp6 texts under
+    nstat's names: a header line `TcpExt: ListenOverflows ...` and a value line become
+    `TcpExtListenOverflows`; snmp6's `Ip6InReceives 12` lines are already named so. A line
+    that is not a counter is skipped."""
+    out: dict[str, int] = {}
+    for text in texts:
+        lines = text.splitlines()
+        pending: tuple[str, list[str]] | None = None
+        for line in lines:
+            words = line.split()
+            if not words:
+                continue
+            head = words[0]
+            if head.endswith(":"):
+                if pending is not None and pending[0] == head[:-1]:
+                    _pair(out, pending[0], pending[1], words[1:])
+                    pending = None
+                else:
+                    pending = (head[:-1], words[1:])
+            elif len(words) == 2:
+                _put(out, head, words[1])
+    return out
+
+
+def _pair(out: dict[str, int], prefix: str, names: list[str], values: list[str]) -> None:
+    for name, text in zip(names, values, strict=False):
+        _put(out, prefix + name, text)
+
+
+def _put(out: dict[str, int], name: str, text: str) -> None:
+    digits = text[1:] if text[:1] == "-" else text
+    if 0 < len(digits) <= _MAX_DIGITS and digits.isascii() and digits.isdigit():
+        out[name] = int(text)

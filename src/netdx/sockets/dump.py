@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from netdx.budget import Deadline
 from netdx.collect.sockdiag import (
+    Dump,
     DumpSource,
     NetlinkDumpSource,
     Request,
@@ -27,6 +28,7 @@ __all__ = [
     "NetlinkDumpSource",
     "Request",
     "list_sockets",
+    "listing_of",
     "open_source",
     "plan",
 ]
@@ -55,6 +57,11 @@ def list_sockets(
     else:
         with open_source(host) as own:
             out = dump(plan(query), own, deadline)
+    return listing_of(out)
+
+
+def listing_of(out: Dump) -> SocketListing:
+    """The listing of a raw dump: read here, or on a server (`remote.document`)."""
     return SocketListing(
         sockets=tuple(out.sockets), notes=tuple(out.notes), interrupted=out.interrupted
     )
