@@ -15,7 +15,9 @@ CAUSES: tuple[str, ...] = (
     "dns.resolver_unreachable",
     "dns.hosts_override",
     "dns.stale_cache",
+    "dns.wrong_address",
     "route.no_route",
+    "route.rp_filter",
     "reach.host_unreachable",
     "reach.no_reply",
     "port.refused",
@@ -39,7 +41,8 @@ CAUSES: tuple[str, ...] = (
 RESERVED_CAUSES: tuple[str, ...] = ()
 
 # Causes of the same vocabulary that other commands emit (`netdx dns`, `netdx inspect`),
-# not `netdx check`.
+# not `netdx check` — and the SSH link's findings, which `netdx check --ssh` gives only as
+# warnings beside the verdict, never as the verdict.
 OTHER_CAUSES: tuple[str, ...] = (
     "service.ipv4_only_listener",
     "service.ipv6_only_listener",
@@ -54,6 +57,14 @@ OTHER_CAUSES: tuple[str, ...] = (
     "dns.malformed_answer",
     "dns.servfail",
     "dns.refused",
+    "ssh.refused",
+    "ssh.timeout",
+    "ssh.unreachable",
+    "ssh.hostkey",
+    "ssh.auth",
+    "ssh.no_python",
+    "ssh.no_root",
+    "ssh.error",
 )
 
 from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modules are plain)

@@ -7,11 +7,14 @@ service); a "fail" beats any "warn", and warnings ride along. With no failure th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 
 from netdx.diagnose import dns, port, reach, route, service
+from netdx.diagnose import remote as remote_rules
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
+from netdx.diagnose.remote_link import link_warnings, remote_report
 from netdx.diagnose.service import http_text
 from netdx.diagnose.steps import build_steps
 from netdx.model import CheckEvidence, Finding, Report, Step, Target, Verdict
@@ -47,9 +50,13 @@ RULES: tuple[Rule, ...] = (
 
 
 def run_rules(ev: CheckEvidence) -> tuple[Finding, ...]:
-    """Every finding the rules make, in walk order (stable within a step)."""
+    """Every finding the rules make, in walk order (stable within a step).
+
+    With the server's side read over SSH (`ev.remote`), its findings come first within a
+    step: the server names the culprit of what the client saw (the rule, the listener), so
+    its finding wins over the client's reading of the same failure."""
     found = [f for f in (rule(ev) for rule in RULES) if f is not None]
-    return tuple(sorted(found, key=_step_index))
+    return tuple(sorted([*remote_rules.evaluate(ev), *found], key=_step_index))
 
 
 def _step_index(f: Finding) -> int:
@@ -153,7 +160,21 @@ def diagnose(ev: CheckEvidence) -> tuple[tuple[Step, ...], Verdict]:
         ok=lambda warnings: _ok(ev, warnings),
         undecided=lambda warnings: _unknown(steps, warnings),
     )
-    return steps, verdict
+    return steps, _beside(ev, verdict)
+
+
+def _beside(ev: CheckEvidence, verdict: Verdict) -> Verdict:
+    """The server's side beside the verdict: a server finding that lost to a lower step
+    rides along as a warning, and so does the SSH link's failure (never the verdict)."""
+    if ev.remote is None:
+        return verdict
+    decided = remote_rules.decisive(ev)
+    lost = (
+        (dataclasses.replace(decided, severity="warn"),)
+        if decided is not None and decided.cause != verdict.cause
+        else ()
+    )
+    return dataclasses.replace(verdict, warnings=(*verdict.warnings, *lost, *link_warnings(ev)))
 
 
 def diagnose_server(server: ServerEvidence) -> tuple[tuple[Finding, ...], Verdict]:
@@ -183,4 +204,5 @@ def build_report(target: Target, ev: CheckEvidence, elapsed_ms: float) -> Report
         verdict=verdict,
         elapsed_ms=round(elapsed_ms, 2),
         observed_on=ev.observed_on,
+        remote=remote_report(ev),
     )

@@ -355,7 +355,8 @@ _EXPLAINS: dict[str, tuple[str, ...]] = {
 }
 
 
-def _explains(f: Finding, outcome: str | None) -> bool:
+def explains(f: Finding, outcome: str | None) -> bool:
+    """Does a server-side finding explain a connect that ended with `outcome`?"""
     return outcome is None or outcome in _EXPLAINS.get(f.cause, (outcome,))
 
 
@@ -371,7 +372,7 @@ def _local_fail(ev: CheckEvidence) -> Finding | None:
     """The first failing server-side finding that explains how the connect failed."""
     head = first(ev)
     outcome = head.tcp.outcome if head is not None and head.tcp is not None else None
-    return next((f for f in _local_fails(ev) if _explains(f, outcome)), None)
+    return next((f for f in _local_fails(ev) if explains(f, outcome)), None)
 
 
 def local_service(ev: CheckEvidence) -> Finding | None:

@@ -22,6 +22,7 @@ __all__ = [
     "CounterDelta",
     "PacketSeen",
     "RemoteEvidence",
+    "RemoteReport",
     "ReturnPath",
     "ServerFirewall",
     "SshOutcome",
@@ -233,3 +234,16 @@ class RemoteEvidence:
         if not self.ssh.ok or not self.addresses:
             return None
         return address in self.addresses
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RemoteReport:
+    """The server's side of a check as the report shows it: `diagnose.remote` writes the
+    short "server (ssh DEST)" block (`lines`: the listeners and their owner, the deciding
+    rule and its counter, what the capture saw, what only root could have read, or ssh's
+    failure), and the evidence rides along whole for `--json` (the `remote` key)."""
+
+    destination: str
+    status: SshStatus
+    lines: tuple[str, ...] = ()
+    evidence: RemoteEvidence

@@ -15,6 +15,7 @@ from netdx.model.evidence import (
     TcpConnect,
 )
 from netdx.model.finding import Finding, Severity
+from netdx.model.remote import RemoteReport
 from netdx.model.target import Target
 from netdx.model.vantage import THIS_HOST, Vantage
 
@@ -87,7 +88,8 @@ class Verdict:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Report:
-    """A finished check: renderers read only this. `observed_on` is where it was run."""
+    """A finished check: renderers read only this. `observed_on` is where it was run;
+    `remote` the server's side when the check ran with `--ssh`."""
 
     target: Target
     steps: tuple[Step, ...]
@@ -95,3 +97,4 @@ class Report:
     elapsed_ms: float
     schema: str = CHECK_SCHEMA
     observed_on: Vantage = THIS_HOST
+    remote: RemoteReport | None = None
