@@ -136,11 +136,7 @@ class ServerLink:
         await self.aclose()
         if not outcome.ok or before is None:
             return RemoteEvidence(ssh=outcome, observed_on=self._vantage)
-        from netdx.remote.join import remote_evidence
-
-        remote = remote_evidence(
-            outcome, before, after, client=probe.client, address=probe.address, port=probe.port
-        )
+        remote = _join(outcome, before, after, probe)
         return remote if probe.armed else _late(remote)
 
     def _outcome(self, before: dict[str, Any] | None) -> SshOutcome:
@@ -164,6 +160,20 @@ class ServerLink:
         if session is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(session.close(), CLOSE_S)
+
+
+def _join(
+    outcome: SshOutcome,
+    before: dict[str, Any],
+    after: dict[str, Any] | None,
+    probe: CollectServer,
+) -> RemoteEvidence:
+    """Both reads of the server joined into its evidence (`netdx.remote.join`)."""
+    from netdx.remote.join import remote_evidence
+
+    return remote_evidence(
+        outcome, before, after, client=probe.client, address=probe.address, port=probe.port
+    )
 
 
 def _result(task: asyncio.Task[dict[str, Any] | None]) -> dict[str, Any] | None:
