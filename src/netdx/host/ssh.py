@@ -33,6 +33,8 @@ from netdx.budget import Deadline
 from netdx.collect.bundle import session_input
 from netdx.collect.system import OUTPUT_LIMIT
 from netdx.errors import UsageError
+from netdx.host import ssh_pipes
+from netdx.host.ssh_pipes import LineTooLong, SshPipes
 from netdx.host.ssh_status import classify, last_line
 from netdx.model.remote import SshOutcome, SshStatus
 
@@ -171,10 +173,14 @@ def parse_option(text: str) -> tuple[str, str]:
 
 def control_dir() -> Path | None:
     """<user cache dir>/netdx/ssh (created 0700), where shared connections live; None
-    when it cannot be made or its name would not fit ssh_config (then no sharing)."""
+    when it cannot be made, or its name would not fit ssh_config or a unix socket (then
+    each session makes its own connection)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     path = Path(base) / "netdx" / "ssh"
-    if not path.is_absolute() or re.search(r"[\s\"'%]", str(path)):
+    # %C is 40 hex digits, and ssh adds a 17-character suffix while it creates the socket:
+    # the whole must fit a unix socket's 108 bytes, or ssh fails outright.
+    too_long = len(str(path)) + 1 + 40 + 17 >= 108
+    if too_long or not path.is_absolute() or re.search(r"[\s\"'%]", str(path)):
         return None
     try:
         path.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -272,9 +278,7 @@ class SshSession:
         self.opts = opts
         self.deadline = deadline
         self._started = time.monotonic()
-        self._proc: asyncio.subprocess.Process | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stderr = bytearray()
+        self._pipes: SshPipes | None = None
         self._settings: tuple[tuple[str, str], ...] = ()
         self._warm: bool | None = None
         self._status: SshStatus | None = None  # None: no verdict yet
@@ -316,21 +320,11 @@ class SshSession:
         self._warm = master_alive(self._settings)
         argv = ssh_argv(opts, deadline, control=control, command=remote_command(opts))
         try:
-            self._proc = await asyncio.create_subprocess_exec(
-                *argv,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=asyncio.subprocess.PIPE,
-                limit=OUTPUT_LIMIT,
-            )
+            self._pipes = await ssh_pipes.start(argv, OUTPUT_LIMIT)
         except OSError as exc:
             self._fail("error", f"{SSH}: {exc.strerror or exc}")
             return self
-        data = session_input(session_request(request, deadline))
-        self._tasks = [
-            asyncio.create_task(self._send(data)),
-            asyncio.create_task(self._read_stderr()),
-        ]
+        self._pipes.write(session_input(session_request(request, deadline)))
         return self
 
     async def before(self) -> dict[str, Any] | None:
@@ -346,56 +340,34 @@ class SshSession:
 
     async def after(self) -> dict[str, Any] | None:
         """Send `go` and wait for the server's second document (None: none came)."""
-        if self._before is None or self._after_read or self._proc is None:
+        if self._before is None or self._after_read or self._pipes is None:
             return None
         self._after_read = True
-        await self._send(b"go\n")
+        self._pipes.write(b"go\n")
         message = await self._read("after")
         document = None if message is None else message.get("document")
         return document if isinstance(document, dict) else None
 
-    async def close(self) -> None:
-        """Kill ssh (by its pid) if it still runs; stop the helper tasks."""
-        proc = self._proc
-        if proc is not None and proc.returncode is None:
-            proc.kill()
-        if proc is not None:
-            await proc.wait()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    async def end_input(self) -> None:
+    def end_input(self) -> None:
         """Close ssh's stdin: the server's session wakes on EOF (one-shot mode)."""
-        if self._proc is not None and self._proc.stdin is not None:
-            self._proc.stdin.close()
+        if self._pipes is not None:
+            self._pipes.end_input()
 
-    async def _send(self, data: bytes) -> None:
-        proc = self._proc
-        if proc is None or proc.stdin is None or proc.stdin.is_closing():
-            return
-        try:
-            proc.stdin.write(data)
-            await asyncio.wait_for(proc.stdin.drain(), self.deadline.remaining())
-        except (OSError, TimeoutError):
-            return  # ssh is gone or stuck: the read that follows says which
-
-    async def _read_stderr(self) -> None:
-        assert self._proc is not None and self._proc.stderr is not None
-        while chunk := await self._proc.stderr.read(4096):
-            if len(self._stderr) < 65536:
-                self._stderr += chunk
+    async def close(self) -> None:
+        """Kill ssh (by its pid) if it still runs and close its pipes."""
+        if self._pipes is not None:
+            await self._pipes.close()
 
     async def _read(self, phase: str) -> dict[str, Any] | None:
-        proc = self._proc
-        if proc is None or proc.stdout is None or self._status not in (None, "ok"):
+        pipes = self._pipes
+        if pipes is None or self._status not in (None, "ok"):
             return None
         try:
-            line = await asyncio.wait_for(proc.stdout.readline(), self.deadline.remaining())
+            line = await pipes.readline(self.deadline)
         except TimeoutError:
             await self._ended(timed_out=True)
             return None
-        except ValueError:  # a line longer than OUTPUT_LIMIT
+        except LineTooLong:
             self._fail("error", "the server's answer was too long")
             return None
         if not line:
@@ -412,20 +384,15 @@ class SshSession:
 
     async def _ended(self, *, timed_out: bool) -> None:
         """ssh closed its output or the deadline came: classify, then make sure it ends."""
-        proc = self._proc
-        assert proc is not None
+        pipes = self._pipes
+        assert pipes is not None
         if not timed_out:
-            try:
-                await asyncio.wait_for(proc.wait(), min(1.0, self.deadline.remaining()))
-            except TimeoutError:
-                timed_out = True
-        if proc.returncode is None:
-            proc.kill()
-            await proc.wait()
-        # The stderr reader may still hold the last lines: give it a moment to finish.
-        await asyncio.wait([t for t in self._tasks[1:2]], timeout=0.2)
-        stderr = self._stderr.decode("utf-8", errors="replace")
-        status, message = classify(None if timed_out else proc.returncode, stderr,
+            # Its output ended: the exit status comes at once (a short wait, from budget).
+            timed_out = not await pipes.wait_exit(self.deadline.within(1.0))
+        if timed_out:
+            await pipes.close()
+        stderr = pipes.stderr.decode("utf-8", errors="replace")
+        status, message = classify(None if timed_out else pipes.returncode, stderr,
                                    sudo=self.opts.sudo)  # fmt: skip
         if status == "timeout" and not message:
             message = f"no answer from {self.opts.destination} within the time budget"
@@ -464,7 +431,7 @@ async def _collect_once(
     session = await SshSession.open(opts, request, deadline)
     try:
         document = await session.before()
-        await session.end_input()
+        session.end_input()
     finally:
         await session.close()
     return session.outcome, document
