@@ -824,3 +824,8 @@ LOCAL_CLOSE_WAIT = local_case(
                                         dport=40_000 + i, inode=77_100 + i)
                              for i in range(40))),
 )  # fmt: skip
+
+
+# --- checks run with --ssh: the server's side joined (remote_cases.py, on the builders above)
+
+from remote_cases import *  # noqa: E402, F403

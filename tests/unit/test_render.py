@@ -14,6 +14,7 @@ from pathlib import Path
 
 import evidence_cases as c
 import pytest
+import remote_cases as r
 
 from netdx.diagnose import build_report
 from netdx.model import CheckEvidence, Report
@@ -30,6 +31,8 @@ CASES: dict[str, tuple[str, CheckEvidence]] = {
     "dns_nxdomain": ("dbx", c.NXDOMAIN),
     "service_http_error": ("web", c.HTTP_500),
     "service_ipv6_only_mismatch": ("localhost", c.IPV6_MISMATCH),
+    "ssh_port_filtered": ("db", r.REMOTE_RULE_CONFIRMED),
+    "ssh_hostkey": ("db", r.REMOTE_SSH_HOSTKEY),
 }
 
 

@@ -29,7 +29,14 @@ from netdx.diagnose.remote_text import (
 from netdx.model import AddressEvidence, CheckEvidence, Finding, TcpConnect
 from netdx.model.remote import PacketSeen, RemoteEvidence, ServerFirewall
 
-__all__ = ["decisive", "evaluate", "rp_filter_suspect", "syns_unanswered"]
+__all__ = [
+    "decisive",
+    "evaluate",
+    "never_arrived",
+    "rp_asymmetry_fact",
+    "rp_counter_fact",
+    "syns_unanswered",
+]
 
 # Kernel counters that say the listener dropped SYNs (a full accept or SYN queue).
 QUEUE_COUNTERS = ("TcpExtListenOverflows", "TcpExtListenDrops")
@@ -220,32 +227,35 @@ def _filtered(
     )
 
 
-def rp_filter_suspect(remote: RemoteEvidence) -> list[str]:
-    """The facts that make a reverse-path filter drop the client's SYN (empty: not proven):
-    the counter rose, or the SYN came in on an interface with strict rp_filter while the
-    route back to the client leaves by another."""
-    facts: list[str] = []
+def rp_counter_fact(remote: RemoteEvidence) -> str | None:
+    """The reverse-path filter's counter rose during the check (None: it did not, or unread)."""
     rose = _rose(remote, RP_COUNTER)
-    if rose:
-        facts.append(f"{RP_COUNTER} +{rose} during this check (nstat)")
+    return f"{RP_COUNTER} +{rose} during this check (nstat)" if rose else None
+
+
+def rp_asymmetry_fact(remote: RemoteEvidence) -> str | None:
+    """The SYN came in on an interface with strict rp_filter while the route back to the
+    client leaves by another (None: not so, or not known: no capture, no route)."""
     back = remote.return_path
-    if back is not None and back.route is not None and back.syn_interface is not None:
-        out = back.route.interface
-        if out is not None and out != back.syn_interface and back.rp_filter == 1:
-            via = f" via {back.route.gateway}" if back.route.gateway else ""
-            facts.append(
-                f"the SYN from {back.client} arrives on {back.syn_interface}, the route back "
-                f"leaves by {out}{via}; rp_filter on {back.syn_interface} is 1 (strict: the "
-                "maximum of all and the interface)"
-            )
-    return facts
+    if back is None or back.route is None or back.syn_interface is None:
+        return None
+    out = back.route.interface
+    if out is None or out == back.syn_interface or back.rp_filter != 1:
+        return None
+    via = f" via {back.route.gateway}" if back.route.gateway else ""
+    return (
+        f"the SYN from {back.client} arrives on {back.syn_interface}, the route back leaves "
+        f"by {out}{via}; rp_filter on {back.syn_interface} is 1 (strict: the maximum of all "
+        "and the interface)"
+    )
 
 
 def rp_filter(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     """route.rp_filter: the SYN arrived, the server's strict reverse-path filter dropped it
     because the route back to the client leaves by another interface."""
     got = _failed(ev, "timeout")
-    facts = rp_filter_suspect(remote)
+    counted, asymmetric = rp_counter_fact(remote), rp_asymmetry_fact(remote)
+    facts = [f for f in (counted, asymmetric) if f is not None]
     if got is None or not facts:
         return None
     head, tcp = got
@@ -269,10 +279,15 @@ def rp_filter(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
             )
         )
     fix.append(on_server(dest, "confirm: nstat -az TcpExtIPReversePathFilter"))
+    why = (
+        "the route back to the client leaves by another interface"
+        if asymmetric is not None
+        else f"the kernel counted reverse-path drops ({RP_COUNTER}) during this check"
+    )
     return _port_finding(
         "route.rp_filter",
         f"the SYN to {endpoint(head.address, tcp.port)} reaches the server, whose strict "
-        "reverse-path filter drops it: the route back to the client leaves by another interface",
+        f"reverse-path filter drops it: {why}",
         evidence,
         tuple(fix),
     )

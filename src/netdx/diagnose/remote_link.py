@@ -180,6 +180,7 @@ def remote_report(ev: CheckEvidence) -> RemoteReport | None:
         settings = settings_text(remote.ssh)
         if settings is not None:
             lines.append(settings)
+        lines += [f"fix: {f}" for f in _fix(remote.ssh)]
     return RemoteReport(
         destination=remote.ssh.destination,
         status=remote.ssh.status,

@@ -141,8 +141,12 @@ def capture_text(cap: WireCapture, client: str | None) -> str:
     resets = sum(1 for p in answers if p.is_reset)
     replied = []
     if synacks:
-        replied.append(f"{synacks} SYN-ACK(s)")
+        replied.append(_count(synacks, "SYN-ACK"))
     if resets:
-        replied.append(f"{resets} reset(s)")
+        replied.append(_count(resets, "reset"))
     back = f"{' and '.join(replied)} sent back" if replied else "no answer"
-    return f"capture: {len(syns)} SYN(s){who} arrived{on}{window}, {back}{caveat}"
+    return f"capture: {_count(len(syns), 'SYN')}{who} arrived{on}{window}, {back}{caveat}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -21,7 +21,7 @@ def report_document(report: Report) -> dict[str, Any]:
     }
     if report.target.url is not None:
         target["url"] = report.target.url
-    return {
+    document: dict[str, Any] = {
         "schema": report.schema,
         "target": target,
         "observed_on": to_data(report.observed_on, omit_none=True),
@@ -38,6 +38,10 @@ def report_document(report: Report) -> dict[str, Any]:
         "verdict": verdict_document(report.verdict),
         "elapsed_ms": report.elapsed_ms,
     }
+    if report.remote is not None:
+        # A new key, present only with --ssh: documents without it are unchanged.
+        document["remote"] = to_data(report.remote, omit_none=True)
+    return document
 
 
 def verdict_document(verdict: Verdict) -> dict[str, Any]:

@@ -23,6 +23,9 @@ def to_markdown(report: Report) -> str:
     for step in report.steps:
         icon = STATUS_ICONS.get(step.status, "?")
         lines.append(f"| {step.layer} | {icon} {step.status} | {_cell(step.summary)} |")
+    if report.remote is not None:
+        lines += ["", f"Server (ssh `{report.remote.destination}`):", ""]
+        lines += [f"- {line}" for line in report.remote.lines]
     lines += ["", f"**Verdict: `{verdict.cause}`** — {verdict.summary}", ""]
     if verdict.evidence:
         lines += ["Evidence:", "", *(f"- {e}" for e in verdict.evidence), ""]

@@ -88,6 +88,11 @@ def render_terminal(
         prefix.append(f"{step.layer:<8}", style="bold" if step.status in ("fail", "warn") else "")
         body = Text(step.summary, style="dim" if step.status == "skip" else "")
         console.print(_hanging(console, prefix, body))
+    if report.remote is not None:
+        # The server's side (--ssh), as diagnose wrote it: what the verdict joined.
+        console.print()
+        _print_block(console, f"server (ssh {report.remote.destination})",
+                     report.remote.lines, "·", "", indent=" ")  # fmt: skip
     console.print()
     console.print(verdict_line)
     _print_block(console, "evidence", verdict.evidence, "•", "")
@@ -117,13 +122,19 @@ def _hanging(console: Console, prefix: Text, body: Text) -> Text:
 
 
 def _print_block(
-    console: Console, title: str, lines: tuple[str, ...], bullet: str, style: str
+    console: Console,
+    title: str,
+    lines: tuple[str, ...],
+    bullet: str,
+    style: str,
+    *,
+    indent: str = "  ",
 ) -> None:
     """A titled, indented list with hanging indents; nothing when empty."""
     if not lines:
         return
     from rich.text import Text
 
-    console.print(Text(f"  {title}", style="bold"))
+    console.print(Text(f"{indent}{title}", style="bold"))
     for line in lines:
-        console.print(_hanging(console, Text(f"    {bullet} ", style=style), Text(line)))
+        console.print(_hanging(console, Text(f"{indent}  {bullet} ", style=style), Text(line)))

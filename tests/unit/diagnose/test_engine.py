@@ -11,6 +11,7 @@ import evidence_cases as c
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from remote_cases import REMOTE_EXPECTED
 
 from netdx.diagnose import (
     CAUSES,
@@ -83,6 +84,7 @@ EXPECTED = {
     "TLS_ERROR": "service.tls_error",
     "HTTP_TIMEOUT": "service.http_timeout",
     "HTTP_FAILED": "service.http_failed",
+    **REMOTE_EXPECTED,  # the cases with the server's side (--ssh)
 }
 
 
