@@ -202,7 +202,7 @@ _MODULES: dict[type[Probe], str] = {
     ReadServer: "netdx.probes.server",
     AskAuthoritative: "netdx.dns.verify",
     OpenServer: "netdx.check_ssh",
-    CollectServer: "netdx.check_ssh",  # the join itself is imported once both reads came
+    CollectServer: "netdx.remote.join",
 }
 
 

@@ -30,6 +30,7 @@ SCHEMA = "netdx.session/1"
 # Killing ssh by its pid and reaping it is immediate; this only bounds a transport bug.
 CLOSE_S = 0.5
 NO_ANSWER = "no answer from the server within the budget"
+NO_ADDRESS = "the client had no address to connect to: nothing to join on the server"
 LATE_CAPTURE = (
     "the server's capture was armed after the client's first SYN left: "
     "an absence of SYNs proves nothing"
@@ -135,8 +136,12 @@ class ServerLink:
         outcome = self._outcome(before)
         await self.aclose()
         if not outcome.ok or before is None:
-            return RemoteEvidence(ssh=outcome, observed_on=self._vantage)
-        remote = _join(outcome, before, after, probe)
+            return RemoteEvidence(ssh=outcome, client=probe.client, observed_on=self._vantage)
+        if probe.address is None:
+            return RemoteEvidence(
+                ssh=outcome, client=probe.client, notes=(NO_ADDRESS,), observed_on=self._vantage
+            )
+        remote = _join(outcome, before, after, probe.address, probe)
         return remote if probe.armed else _late(remote)
 
     def _outcome(self, before: dict[str, Any] | None) -> SshOutcome:
@@ -166,13 +171,14 @@ def _join(
     outcome: SshOutcome,
     before: dict[str, Any],
     after: dict[str, Any] | None,
+    address: str,
     probe: CollectServer,
 ) -> RemoteEvidence:
     """Both reads of the server joined into its evidence (`netdx.remote.join`)."""
     from netdx.remote.join import remote_evidence
 
     return remote_evidence(
-        outcome, before, after, client=probe.client, address=probe.address, port=probe.port
+        outcome, before, after, client=probe.client, address=address, port=probe.port
     )
 
 

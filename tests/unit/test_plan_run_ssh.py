@@ -103,9 +103,11 @@ def fake_probes(log: list[str]):  # type: ignore[no-untyped-def]
 def joined(monkeypatch: pytest.MonkeyPatch, calls: list[dict[str, Any]]) -> None:
     """Replace the join of the two documents (netdx.remote.join) by a recorder."""
 
-    def join(outcome: SshOutcome, before: Any, after: Any, probe: CollectServer) -> RemoteEvidence:
+    def join(
+        outcome: SshOutcome, before: Any, after: Any, address: str, probe: CollectServer
+    ) -> RemoteEvidence:
         calls.append({"before": before, "after": after, "client": probe.client,
-                      "address": probe.address, "port": probe.port})  # fmt: skip
+                      "address": address, "port": probe.port})  # fmt: skip
         return RemoteEvidence(ssh=outcome, client=probe.client,
                               observed_on=Vantage(kind="ssh", name=DEST))  # fmt: skip
 
