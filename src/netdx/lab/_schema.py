@@ -6,7 +6,8 @@ builds the frozen `netdx.lab.model` values.
 
 Optional top-level fields: ``command: check|inspect`` (default check), ``run_on: HOST``
 (default: the client), ``ssh: HOST`` (read that server over SSH: check only) and
-``expect_evidence`` (facts of the server's evidence, `netdx.lab.evidence.FACTS`). Server
+``expect_evidence`` (facts of the server's evidence, `netdx.lab.evidence.FACTS`),
+``expect_warnings`` (causes the report carries as warnings beside its verdict). Server
 services need ``listen``; client services (``churn``, ``fill``) need ``target: ADDR:PORT``
 and ``count``, and take no ``listen``.
 """
@@ -94,12 +95,21 @@ class ScenarioModel(_Model):
     run_on: HostName | None = None
     ssh: HostName | None = None
     expect_evidence: list[str] = Field(default_factory=list)
+    expect_warnings: list[str] = Field(default_factory=list)
 
     @field_validator("expect")
     @classmethod
     def _cause(cls, value: str) -> str:
         if not _CAUSE.match(value):
             raise ValueError(f"expect {value!r} is not a cause like 'port.filtered' or 'ok'")
+        return value
+
+    @field_validator("expect_warnings")
+    @classmethod
+    def _warnings(cls, value: list[str]) -> list[str]:
+        for cause in value:
+            if cause == "ok" or not _CAUSE.match(cause):
+                raise ValueError(f"expect_warnings: {cause!r} is not a cause like 'app.x'")
         return value
 
 
@@ -125,6 +135,7 @@ def to_scenario(model: ScenarioModel) -> Scenario:
         run_on=model.run_on or model.client,
         ssh=model.ssh or "",
         expect_evidence=tuple(model.expect_evidence),
+        expect_warnings=tuple(model.expect_warnings),
     )
     if scenario.ssh and scenario.ssh_address is None:
         raise ValueError(f"ssh: host {scenario.ssh!r} has no address to log in on")

@@ -85,6 +85,8 @@ def run_command(name: str, as_json: bool) -> None:
                     "ssh": scenario.ssh or None,
                     "expect_evidence": list(result.expected_evidence),
                     "missing_evidence": list(result.missing_evidence),
+                    "expect_warnings": list(result.expected_warnings),
+                    "missing_warnings": list(result.missing_warnings),
                     "check": result.doc,
                 },
                 indent=2,
@@ -100,6 +102,10 @@ def run_command(name: str, as_json: bool) -> None:
             click.echo(f"server:   {', '.join(held) or '-'}")
             if result.missing_evidence:
                 click.echo(f"missing:  {', '.join(result.missing_evidence)}")
+        if result.expected_warnings:
+            click.echo(f"warnings: {', '.join(result.warnings) or '-'}")
+            if result.missing_warnings:
+                click.echo(f"missing:  {', '.join(result.missing_warnings)} (warnings)")
         click.echo(f"match:    {'yes' if result.matched else 'no'}")
         click.echo(f"seconds:  {result.elapsed:.2f} (max {result.max_seconds:g})")
         if result.cause is None and result.stderr.strip():

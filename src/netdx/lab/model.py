@@ -11,7 +11,8 @@ its arguments, ``["--port", "8080"]``).
 With ``ssh: HOST`` the lab also runs a real OpenSSH sshd on that host (key-only, keys and
 known_hosts in the lab's state dir) and the check runs with ``--ssh root@<its address>``:
 then `expect_evidence` names facts of the server's evidence (`netdx.lab.evidence.FACTS`)
-that must hold besides the verdict.
+that must hold besides the verdict. `expect_warnings` names causes the report must carry as
+warnings beside its verdict (a server finding that did not decide it).
 
 Services are servers (tcp, http, https, dns), or clients that create a state on a server
 before the command runs: ``churn`` opens and closes `count` connections to `target`, one
@@ -139,6 +140,7 @@ class Scenario:
     run_on: str = ""
     ssh: str = ""
     expect_evidence: tuple[str, ...] = ()
+    expect_warnings: tuple[str, ...] = ()
 
     @property
     def runner(self) -> str:

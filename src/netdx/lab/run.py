@@ -49,12 +49,29 @@ class RunResult:
     stderr: str
     expected_evidence: tuple[str, ...] = ()
     missing_evidence: tuple[str, ...] = ()
+    expected_warnings: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The causes of the verdict's warnings."""
+        verdict = self.doc.get("verdict") if self.doc is not None else None
+        found = verdict.get("warnings") if isinstance(verdict, dict) else None
+        if not isinstance(found, list):
+            return ()
+        return tuple(str(w["cause"]) for w in found if isinstance(w, dict) and "cause" in w)
+
+    @property
+    def missing_warnings(self) -> tuple[str, ...]:
+        """The expected warnings the report does not carry."""
+        return tuple(w for w in self.expected_warnings if w not in self.warnings)
 
     @property
     def matched(self) -> bool:
-        """True when the verdict's cause is the expected one and every expected fact of the
-        server's evidence holds."""
-        return self.cause == self.expected and not self.missing_evidence
+        """True when the verdict's cause is the expected one, every expected fact of the
+        server's evidence holds and every expected warning is there."""
+        return self.cause == self.expected and not self.missing_evidence and not (
+            self.missing_warnings
+        )
 
     @property
     def in_time(self) -> bool:
@@ -122,6 +139,7 @@ def run_scenario(
         stderr=stderr,
         expected_evidence=scenario.expect_evidence,
         missing_evidence=missing,
+        expected_warnings=scenario.expect_warnings,
     )
 
 
