@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -120,10 +121,10 @@ def run_scenario(
         if show_report and scenario.command == "check":
             json_file = str(Path(tmp) / "check.json")
         elif show_report:
-            report = _run(report_argv(scenario, extra), timeout)[1]
+            report = _run(report_argv(scenario, extra), timeout, env=_ssh_env(scenario, tmp))[1]
         argv = command_argv(scenario, extra, json_file=json_file)
         start = time.monotonic()
-        returncode, stdout, stderr = _run(argv, timeout)
+        returncode, stdout, stderr = _run(argv, timeout, env=_ssh_env(scenario, tmp))
         elapsed = time.monotonic() - start
         doc = _parse_json(_read(json_file) if json_file else stdout)
         missing = _missing_evidence(scenario, _read(evidence_file) if evidence_file else "")
@@ -162,10 +163,22 @@ def _missing_evidence(scenario: Scenario, text: str) -> tuple[str, ...]:
     return missing(scenario.expect_evidence, evidence.remote)
 
 
-def _run(argv: Sequence[str], timeout: float) -> tuple[int | None, str, str]:
+def _ssh_env(scenario: Scenario, tmp: str) -> dict[str, str] | None:
+    """With `ssh:`, the check's shared SSH connections live in the run's temp dir, not in
+    the user's cache: nothing of a lab outlives it, and no lab reuses another's link."""
+    if not scenario.ssh:
+        return None
+    return {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+
+
+def _run(
+    argv: Sequence[str], timeout: float, *, env: Mapping[str, str] | None = None
+) -> tuple[int | None, str, str]:
     """Run argv, killed after `timeout` seconds: (returncode or None, stdout, stderr)."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
     except subprocess.TimeoutExpired as exc:
         return None, _text(exc.stdout), _text(exc.stderr) + f"\nkilled after {timeout:g} s"
     return proc.returncode, proc.stdout, proc.stderr
