@@ -39,14 +39,17 @@ SETUP: tuple[tuple[str, ...], ...] = (
      f"add table inet ndxcap; add chain inet ndxcap input {{ type filter hook input "
      f"priority 0; }}; add rule inet ndxcap input tcp dport {DROPPED} drop"),
 )  # fmt: skip
-# Runs in the server namespace: listens on OPEN (both families), arms a capture of PORT
-# from PEER, says "armed", drains on the next stdin line and prints the drained dict.
+# Runs in the server namespace: listens on OPEN (both families), says "listening", arms a
+# capture of PORT from PEER on the next stdin line, says "armed", drains on the line after
+# and prints the drained dict.
 CAPTURER = """
 import json, socket, sys
 from netdx.collect.capture import open_capture
 port, peer = int(sys.argv[1]), sys.argv[2]
 s = socket.socket(socket.AF_INET6); s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(("::", OPEN)); s.listen(8)
+print("listening", flush=True)
+sys.stdin.readline()
 capture = open_capture(port=port, peer=peer)
 print("armed", flush=True)
 sys.stdin.readline()
@@ -72,25 +75,42 @@ def pair() -> Iterator[None]:
             subprocess.run(["ip", "netns", "del", name], capture_output=True, timeout=30)
 
 
-def captured(port: int, peer: str, target: str) -> dict[str, Any]:
-    """Arm a capture of `port` in the server, connect from the client to `target`, drain."""
+def captured(port: int, peer: str, target: str, *, earlier: bool = False) -> dict[str, Any]:
+    """Arm a capture of `port` in the server, connect from the client to `target`, drain.
+    With `earlier`, a connection made before the capture was armed sends data during the
+    window too; its (source port) is returned under "earlier_port"."""
     proc = subprocess.Popen(
         ["ip", "netns", "exec", SERVER, sys.executable, "-c", CAPTURER, str(port), peer],
         stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
+    family = socket.AF_INET6 if ":" in target else socket.AF_INET
+    client = NetnsHost(CLIENT)
+    old: socket.socket | None = None
     try:
         assert proc.stdout is not None and proc.stdin is not None
+        assert proc.stdout.readline().strip() == "listening"
+        if earlier:
+            old = client.socket(family, socket.SOCK_STREAM)
+            old.settimeout(5.0)
+            old.connect((target, port))
+        proc.stdin.write("arm\n")
+        proc.stdin.flush()
         assert proc.stdout.readline().strip() == "armed"
-        family = socket.AF_INET6 if ":" in target else socket.AF_INET
-        with NetnsHost(CLIENT).socket(family, socket.SOCK_STREAM) as sock:
+        if old is not None:
+            old.sendall(b"data of a connection older than the capture")
+        with client.socket(family, socket.SOCK_STREAM) as sock:
             sock.settimeout(1.5)
             # The dropped port times out: what the server saw is the question.
             with contextlib.suppress(OSError):
                 sock.connect((target, port))
         out, _ = proc.communicate("go\n", timeout=30)
         result: dict[str, Any] = json.loads(out)
+        if old is not None:
+            result["earlier_port"] = old.getsockname()[1]
         return result
     finally:
+        if old is not None:
+            old.close()
         if proc.poll() is None:
             proc.kill()
             proc.wait()
@@ -99,8 +119,10 @@ def captured(port: int, peer: str, target: str) -> dict[str, Any]:
 @pytest.mark.parametrize(("client", "server"), [(C4, S4), (C6, S6)], ids=["ipv4", "ipv6"])
 def test_syn_in_and_synack_out(pair: None, client: str, server: str) -> None:
     """The client's SYN is seen coming in on the server's interface, the SYN-ACK going out,
-    with nothing else (the filter keeps only the port and the peer)."""
-    drained = captured(OPEN, client, server)
+    with nothing else (the filter keeps only the port and the peer); the packets of a
+    connection that existed before the capture (as the SSH session's own when the port is
+    the SSH port) are left out."""
+    drained = captured(OPEN, client, server, earlier=True)
     packets = drained["packets"]
     syn = [p for p in packets if p["direction"] == "in" and p["flags"] == "S"]
     synack = [p for p in packets if p["direction"] == "out" and p["flags"] == "S."]
@@ -111,6 +133,8 @@ def test_syn_in_and_synack_out(pair: None, client: str, server: str) -> None:
     assert synack[0]["dst"] == client and synack[0]["sport"] == OPEN
     assert syn[0]["at_ms"] <= synack[0]["at_ms"] <= drained["window_ms"]
     assert all(OPEN in (p["sport"], p["dport"]) for p in packets)
+    assert not [p for p in packets if drained["earlier_port"] in (p["sport"], p["dport"])]
+    assert len({p["sport"] for p in packets if p["direction"] == "in"}) == 1
     assert drained["kernel_dropped"] == 0 and not drained["truncated"]
 
 

@@ -6,7 +6,6 @@ program is run by an interpreter of the opcodes it uses (the lab test runs it in
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import pytest
 
@@ -22,6 +21,8 @@ from netdx.collect.capture import (
     parse_packet,
     run_filter,
 )
+from netdx.netlink.diag import DiagSocket
+from netdx.netlink.tables import STATE_NUMBERS
 
 # Captured on lo: 127.0.0.1:40182 → 127.0.0.1:45998 SYN, its SYN-ACK, the ACK;
 # then [::1]:33374 → [::1]:45998 SYN and SYN-ACK.
@@ -129,24 +130,25 @@ def test_program_is_well_formed(peer: str | None) -> None:
             assert index + 1 + max(jt, jf) < len(program)
 
 
-def test_connections_open_before_the_capture_are_left_out(tmp_path: Path) -> None:
-    """/proc/net/tcp entries of the port (not LISTEN) give both directions of each flow;
-    other ports and listeners are not in it (the session's own connection when the port
-    is the SSH port)."""
-    net = tmp_path / "net"
-    net.mkdir()
-    head = "  sl  local_address rem_address   st tx_queue rx_queue\n"
-    (net / "tcp").write_text(head + (
-        "   0: 0100007F:0016 00000000:0000 0A 0\n"      # 127.0.0.1:22 LISTEN
-        "   1: 0200000A:0016 0A00000A:D431 01 0\n"      # 10.0.0.2:22 ← 10.0.0.10:54321
-        "   2: 0200000A:0050 0A00000A:D432 01 0\n"      # port 80
-    ))  # fmt: skip
-    six = "00000000000000000000000001000000"  # ::1 in host-order words
-    (net / "tcp6").write_text(head + f"   0: {six}:0016 {six}:9C40 01 0\n")
-    flows = existing_flows(22, proc=str(tmp_path))
+def test_connections_open_before_the_capture_are_left_out() -> None:
+    """The port's connections listed when the capture opens give both directions of each
+    flow (a dual-stack socket's IPv4-mapped addresses as they are on the wire); listeners,
+    other ports and UDP do not (the session's own connection is left out when the port is
+    the SSH port)."""
+    def sock(proto: str, state: str, src: str, sport: int, dst: str, dport: int) -> DiagSocket:
+        return DiagSocket(proto, 2 if "." in src else 10, STATE_NUMBERS[state], src, sport,
+                          dst, dport, 0, 0, 0, 0, 1)  # fmt: skip
+
+    flows = existing_flows(22, [
+        sock("tcp", "LISTEN", "0.0.0.0", 22, "0.0.0.0", 0),
+        sock("tcp", "ESTAB", "10.0.0.2", 22, "10.0.0.10", 54321),
+        sock("tcp", "ESTAB", "10.0.0.2", 80, "10.0.0.10", 54322),
+        sock("udp", "ESTAB", "10.0.0.2", 22, "10.0.0.10", 54323),
+        sock("tcp", "CLOSE-WAIT", "::1", 22, "::1", 40000),
+        sock("tcp", "ESTAB", "::ffff:10.0.0.2", 22, "::ffff:10.0.0.11", 5000),
+    ])  # fmt: skip
     assert flows == {
         ("10.0.0.2", 22, "10.0.0.10", 54321), ("10.0.0.10", 54321, "10.0.0.2", 22),
+        ("10.0.0.2", 22, "10.0.0.11", 5000), ("10.0.0.11", 5000, "10.0.0.2", 22),
         ("::1", 22, "::1", 40000), ("::1", 40000, "::1", 22),
     }  # fmt: skip
-    assert existing_flows(22, proc=str(tmp_path / "none")) == frozenset()
-

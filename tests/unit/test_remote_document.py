@@ -128,7 +128,8 @@ def test_kernel_counters_sysctls_addresses_route(doc: CollectDocument) -> None:
     host's own addresses; the route back to the client with its interface name."""
     counters = doc.netstat()
     for name in ("TcpExtListenOverflows", "TcpExtListenDrops", "TcpExtTCPBacklogDrop",
-                 "TcpExtTCPReqQFullDrop", "TcpActiveOpens", "Ip6InReceives", "IpExtInOctets"):
+                 "TcpExtTCPReqQFullDrop", "TcpExtIPReversePathFilter", "TcpActiveOpens",
+                 "Ip6InReceives", "IpExtInOctets"):
         assert name in counters, name  # fmt: skip
     assert doc.sysctls()["net.ipv4.conf.eth0.rp_filter"] in {"0", "1", "2"}
     assert {"10.0.0.2", "fd00::2", "127.0.0.1"} <= set(doc.addresses())

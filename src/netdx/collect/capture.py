@@ -15,8 +15,8 @@ Limits, said where they matter:
 - At most `MAX_PACKETS` packets are kept (`truncated` says more were seen); packets the
   socket's own buffer lost are counted by the kernel (PACKET_STATISTICS: `kernel_dropped`).
 - The port may be the SSH port of the session that runs this: the connections that already
-  exist on the port when the capture opens (the session's own among them) are left out, so
-  only connections made during the window are reported.
+  exist on the port when the capture opens (the session's own among them, listed by
+  sock_diag) are left out, so only connections made during the window are reported.
 
 Stdlib only and Python 3.9: it is shipped to the server with the collector core.
 """
@@ -28,10 +28,14 @@ import ipaddress
 import select
 import socket
 import struct
-import sys
 import threading
 import time
+from collections.abc import Iterable
 from typing import Any
+
+from netdx.netlink import NetlinkIOError
+from netdx.netlink.diag import DiagSocket
+from netdx.netlink.tables import TCP_LISTEN
 
 ETH_P_ALL = 0x0003
 ETH_P_IP = 0x0800
@@ -41,6 +45,7 @@ PACKET_STATISTICS = 6
 PACKET_OUTGOING = 4
 SO_ATTACH_FILTER = 26
 _POLL = 0.05  # how often the reader thread looks whether drain stopped it
+_LIST_BUDGET = 1.0  # for listing the port's connections: sock_diag answers in milliseconds
 MAX_PACKETS = 300
 SNAPLEN = 128  # the longest IPv4 header (60) + the longest TCP header (60) fit
 _RCVBUF = 1 << 20
@@ -219,37 +224,38 @@ def parse_packet(data: bytes) -> Parsed | None:
     return src, sport, dst, dport, tcp[13]
 
 
-def existing_flows(port: int, proc: str = "/proc") -> frozenset[Flow]:
-    """The TCP connections of `port` that exist now (every state but LISTEN), both ways
-    round, from /proc/net/tcp and tcp6: their packets are not the probes'."""
+def existing_flows(port: int, sockets: Iterable[DiagSocket]) -> frozenset[Flow]:
+    """Both directions of each TCP connection of `port` among `sockets` (LISTEN and
+    request sockets aside): their packets are not the probes'."""
     flows = set()
-    for name, family in (("tcp", socket.AF_INET), ("tcp6", socket.AF_INET6)):
-        try:
-            with open(f"{proc}/net/{name}", encoding="ascii") as handle:
-                lines = handle.read().splitlines()[1:]
-        except (OSError, ValueError):
-            continue
-        for line in lines:
-            fields = line.split()
-            if len(fields) < 4 or fields[3] == "0A":  # 0A: LISTEN
-                continue
-            try:
-                local, remote = _endpoint(fields[1], family), _endpoint(fields[2], family)
-            except ValueError:
-                continue
-            if port in (local[1], remote[1]):
-                flows.add((local[0], local[1], remote[0], remote[1]))
-                flows.add((remote[0], remote[1], local[0], local[1]))
+    for s in sockets:
+        if s.proto == "tcp" and s.state != TCP_LISTEN and port in (s.sport, s.dport):
+            src, dst = _unmapped(s.src), _unmapped(s.dst)
+            flows.add((src, s.sport, dst, s.dport))
+            flows.add((dst, s.dport, src, s.sport))
     return frozenset(flows)
 
 
-def _endpoint(text: str, family: int) -> tuple[str, int]:
-    """ "0100007F:1538" (each 32-bit word in host order) → ("127.0.0.1", 5432)."""
-    hexaddr, _, hexport = text.partition(":")
-    raw = bytes.fromhex(hexaddr)
-    if sys.byteorder == "little":
-        raw = b"".join(raw[i : i + 4][::-1] for i in range(0, len(raw), 4))
-    return socket.inet_ntop(family, raw), int(hexport, 16)
+def _unmapped(address: str) -> str:
+    """An IPv4 connection of a dual-stack socket is listed as ::ffff:a.b.c.d; on the wire
+    it is a.b.c.d."""
+    return address[7:] if address.startswith("::ffff:") and "." in address else address
+
+
+def _connections_now(port: int) -> frozenset[Flow]:
+    """The port's connections as the kernel lists them (sock_diag, filtered by port in the
+    kernel: a busy server's /proc/net/tcp would take long). Nothing on failure: then a
+    session on the same port may show in the capture."""
+    from .clock import Deadline
+    from .sockdiag import Selection, dump_host, plan
+    from .system import LocalHost
+
+    try:
+        found = dump_host(plan(Selection(protocols=("tcp",), ports=(port,))), LocalHost(),
+                          Deadline.after(_LIST_BUDGET))  # fmt: skip
+    except (OSError, NetlinkIOError):
+        return frozenset()
+    return existing_flows(port, found.sockets)
 
 
 class PacketCapture:
@@ -349,7 +355,7 @@ def open_capture(*, port: int, peer: str | None = None, proto: str = "tcp") -> P
         raise ValueError(f"only tcp can be captured, not {proto!r}")
     if not 0 < port < 65536:
         raise ValueError(f"bad port {port}")
-    skip = existing_flows(port)
+    skip = _connections_now(port)
     program = bpf_program(port, peer)
     sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
     try:
@@ -374,4 +380,3 @@ def _flush(sock: socket.socket) -> None:
             sock.recv(1)
     except BlockingIOError:
         pass
-

@@ -12,12 +12,20 @@ import socket
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from netdx.files import MIB, read_user_file
 from netdx.host.option import entered_netns, netns_option
+from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option, write_output
+
+if TYPE_CHECKING:
+    from netdx.budget import Deadline
+    from netdx.firewall.sources import Capture
+    from netdx.host.ssh import SshOptions
+    from netdx.remote.document import CollectDocument
 
 _HOOKS = ("input", "output", "forward")
 EXIT_ACCEPT, EXIT_BLOCKED, EXIT_UNKNOWN = 0, 1, 3
@@ -45,6 +53,7 @@ _netns_option = netns_option("Read the ruleset inside this network namespace.")
 @click.option("--json", "as_json", is_flag=True, help="Print netdx.firewall.explain/1 JSON.")
 @timeout_option(5.0, "Time budget in seconds for reading the ruleset.")
 @_netns_option
+@ssh_options
 def explain_command(
     *,
     src: str,
@@ -55,8 +64,10 @@ def explain_command(
     sport: int | None,
     as_json: bool,
     timeout: float,
+    ssh: SshOptions | None,
 ) -> int:
-    """Which rule accepts, drops or rejects the flow SRC → DST:PORT on this host."""
+    """Which rule accepts, drops or rejects the flow SRC → DST:PORT on this host (on the
+    server with --ssh)."""
     from dataclasses import replace
 
     from netdx.budget import Deadline
@@ -67,11 +78,21 @@ def explain_command(
     address, port = parse_endpoint(dst)
     packet = replace(make_packet(src, address, port, proto, iif), sport=sport)
     direction = next((h for h in ("input", "output", "forward") if h == hook), None)
-    result = explain_local(packet, direction, deadline=Deadline.after(timeout))
-    if as_json:
-        click.echo(json.dumps(to_json(result), indent=2))
+    deadline = Deadline.after(timeout)
+    if ssh is None:
+        result = explain_local(packet, direction, deadline=deadline)
     else:
-        click.echo(render_explanation(result))
+        from netdx.firewall.live import fake_runner
+
+        # The server's ruleset and its routes toward both ends, explained by the same code
+        # as here: the capture and `ip route get` answers are replayed from its document.
+        doc = _read_server(ssh, deadline, routed=(packet.saddr, packet.daddr))
+        runner = fake_runner(_server_capture(ssh, doc), _server_routes(ssh, doc))
+        result = explain_local(packet, direction, runner=runner)
+    if as_json:
+        click.echo(json.dumps({**to_json(result), **_observed_on(ssh)}, indent=2))
+    else:
+        click.echo(render_explanation(result) + _observed_line(ssh))
     if result.decision == "unknown":
         return EXIT_UNKNOWN
     return EXIT_ACCEPT if result.decision == "accept" else EXIT_BLOCKED
@@ -86,15 +107,15 @@ def explain_command(
 )
 @timeout_option(5.0, "Time budget in seconds for reading the ruleset.")
 @_netns_option
-def snapshot_command(*, output: Path | None, timeout: float) -> int:
+@ssh_options
+def snapshot_command(*, output: Path | None, timeout: float, ssh: SshOptions | None) -> int:
     """Save the live ruleset (nft and every iptables variant) as netdx.firewall.snapshot/1."""
     from netdx.budget import Deadline
     from netdx.errors import CannotRun
     from netdx.firewall.diff import Snapshot, snapshot_to_json
-    from netdx.firewall.live import capture, subprocess_runner
     from netdx.firewall.sources import build_ruleset
 
-    captured = capture(subprocess_runner(Deadline.after(timeout)))
+    captured, host = _live_capture(ssh, Deadline.after(timeout))
     unreadable = build_ruleset(captured).unreadable
     if unreadable:
         # An empty capture written as if it were the ruleset would later diff as "every
@@ -103,7 +124,7 @@ def snapshot_command(*, output: Path | None, timeout: float) -> int:
     snap = Snapshot(
         capture=captured,
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        host=socket.gethostname(),
+        host=host,
     )
     text = json.dumps(snapshot_to_json(snap), indent=1)
     if output is None:
@@ -132,6 +153,7 @@ def snapshot_command(*, output: Path | None, timeout: float) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Print netdx.firewall.diff/1 JSON.")
 @timeout_option(5.0, "Time budget in seconds for reading the ruleset.")
 @_netns_option
+@ssh_options
 def diff_command(
     *,
     old: Path,
@@ -140,9 +162,11 @@ def diff_command(
     flows_file: Path | None,
     as_json: bool,
     timeout: float,
+    ssh: SshOptions | None,
 ) -> int:
-    """What changed between snapshot OLD and NEW (default: the live ruleset), and which flows
-    changed verdict. Exits 1 when a flow changed verdict, else 0."""
+    """What changed between snapshot OLD and NEW (default: the live ruleset, the server's
+    with --ssh), and which flows changed verdict. Exits 1 when a flow changed verdict,
+    else 0."""
     from netdx.budget import Deadline
     from netdx.firewall.diff import (
         Snapshot,
@@ -152,19 +176,20 @@ def diff_command(
         snapshot_from_json,
     )
     from netdx.firewall.flows import parse_flow, parse_flow_lines
-    from netdx.firewall.live import capture, subprocess_runner
 
     if new is not None and entered_netns() is not None:
         raise click.UsageError("--netns reads the live ruleset: give OLD only, not NEW")
+    if new is not None and ssh is not None:
+        raise click.UsageError("--ssh reads the server's live ruleset: give OLD only, not NEW")
     before = snapshot_from_json(_load_json(old))
     if new is not None:
         after = snapshot_from_json(_load_json(new))
     else:
-        captured = capture(subprocess_runner(Deadline.after(timeout)))
+        captured, host = _live_capture(ssh, Deadline.after(timeout))
         after = Snapshot(
             capture=captured,
             taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
-            host=socket.gethostname(),
+            host=host,
         )
     wanted = tuple(parse_flow(f) for f in flows)
     if flows_file is not None:
@@ -175,6 +200,62 @@ def diff_command(
     else:
         click.echo(render_diff(result))
     return 1 if any(f.changed for f in result.flows) else 0
+
+
+def _live_capture(ssh: SshOptions | None, deadline: Deadline) -> tuple[Capture, str]:
+    """The live ruleset's capture and the host it was read on: here (this host's name), or
+    the server with --ssh (its destination as given)."""
+    if ssh is None:
+        from netdx.firewall.live import capture, subprocess_runner
+
+        return capture(subprocess_runner(deadline)), socket.gethostname()
+    return _server_capture(ssh, _read_server(ssh, deadline)), ssh.destination
+
+
+def _read_server(
+    ssh: SshOptions, deadline: Deadline, routed: tuple[str, ...] = ()
+) -> CollectDocument:
+    """The server's firewall, addresses (and routes to `routed`) over SSH; CannotRun (exit
+    3) when the server cannot be read."""
+    from netdx.remote.fetch import fetch_document
+
+    collectors = ["firewall", "addresses", *(["routes"] if routed else [])]
+    request = {"collectors": collectors, "addresses": list(routed)}
+    return fetch_document(ssh, request, deadline)
+
+
+def _server_capture(ssh: SshOptions, doc: CollectDocument) -> Capture:
+    from netdx.remote.fetch import unusable_as_cannot_run
+
+    with unusable_as_cannot_run(ssh.destination):
+        return doc.firewall_capture()
+
+
+def _server_routes(ssh: SshOptions, doc: CollectDocument) -> dict[str, str]:
+    """{address: the server's interface toward it} for the addresses it routed."""
+    from netdx.remote.fetch import unusable_as_cannot_run
+
+    routes: dict[str, str] = {}
+    with unusable_as_cannot_run(ssh.destination):
+        lookups = doc.route_lookups()
+    for lookup in lookups:
+        if lookup.interface is not None and lookup.status in ("ok", "local"):
+            routes[lookup.address] = lookup.interface
+    return routes
+
+
+def _observed_on(ssh: SshOptions | None) -> dict[str, object]:
+    """The JSON key that says the ruleset was the server's (absent for this host's)."""
+    if ssh is None:
+        return {}
+    from netdx.model.codec import to_data
+    from netdx.remote.fetch import ssh_vantage
+
+    return {"observed_on": to_data(ssh_vantage(ssh))}
+
+
+def _observed_line(ssh: SshOptions | None) -> str:
+    return "" if ssh is None else f"\nobserved on: {ssh.destination} (over SSH)"
 
 
 def _load_json(path: Path) -> object:

@@ -7,11 +7,10 @@ netdx build a billion objects or print megabytes of one name.
 
 from __future__ import annotations
 
-import ipaddress
 import math
 import re
+import socket
 from collections.abc import Mapping
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -95,14 +94,16 @@ def text_map(value: object, where: str, *, limit: int = MAX_TEXT) -> dict[str, s
     return {k: text(v, f"{where}.{k[:40]}", limit=limit) for k, v in mapping(value, where).items()}
 
 
-@lru_cache(maxsize=4096)
 def is_ip(value: str) -> bool:
-    """An IPv4 or IPv6 address literal (the sockets of one host repeat a few)."""
-    try:
-        ipaddress.ip_address(value)
-    except ValueError:
-        return False
-    return True
+    """An IPv4 or IPv6 address literal (inet_pton: fast for 100k sockets, and a string it
+    accepts holds nothing but address characters)."""
+    for family in (socket.AF_INET, socket.AF_INET6):
+        try:
+            socket.inet_pton(family, value)
+        except (OSError, ValueError):
+            continue
+        return True
+    return False
 
 
 def address(value: object, where: str) -> str:

@@ -63,18 +63,26 @@ def _checked(method: Callable[P, R]) -> Callable[P, R]:
     return run
 
 
-def server_request(port: int, *, client: str | None = None, timeout: float = 5.0) -> dict[str, Any]:
+def server_request(
+    port: int,
+    *,
+    client: str | None = None,
+    collectors: tuple[str, ...] = COLLECTORS,
+    timeout: float | None = None,
+) -> dict[str, Any]:
     """The collect request whose document `server_evidence` reads for `port` (every TCP
     listener, and the TCP sockets of the port), routing `client` when given."""
-    return {
-        "collectors": list(COLLECTORS),
+    request: dict[str, Any] = {
+        "collectors": list(collectors),
         "sockets": [
             {"protocols": ["tcp"], "listen": True},
             {"protocols": ["tcp"], "ports": [port]},
         ],
         "addresses": [] if client is None else [client],
-        "timeout": timeout,
     }
+    if timeout is not None:
+        request["timeout"] = timeout
+    return request
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -279,15 +287,26 @@ class CollectDocument:
     def route(self, address: str) -> RouteLookup | None:
         """The server's route to `address` (asked in the request's `addresses`), as
         `probes.route` reads it on the host; None when it was not looked up."""
+        return next((r for r in self.route_lookups() if r.address == address), None)
+
+    @_checked
+    def route_lookups(self) -> tuple[RouteLookup, ...]:
+        """Every route the server looked up, in the request's order."""
         data = self._data("routes")
         if data is None:
-            return None
+            return ()
+        names = self.interface_names()
+        out = []
         for lookup in c.item_list(data.get("lookups", []), "routes.lookups", limit=256):
-            if c.mapping(lookup, "routes.lookups[]").get("address") == address:
-                return c.route_lookup(address, lookup, self._ifnames())
-        return None
+            entry = c.mapping(lookup, "routes.lookups[]")
+            address = c.address(entry.get("address"), "routes.lookups[].address")
+            out.append(c.route_lookup(address, entry, names))
+        return tuple(out)
 
-    def _ifnames(self) -> dict[int, str]:
+    @_checked
+    def interface_names(self) -> dict[int, str]:
+        """The server's interfaces, {ifindex: name} ({} when its addresses were not read):
+        a socket's ifindex names the server's interface, not one of this host."""
         text = self._ip_addr_json()
         if not text:
             return {}

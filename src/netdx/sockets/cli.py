@@ -17,13 +17,16 @@ from typing import TYPE_CHECKING
 import click
 
 from netdx.host.option import netns_option
+from netdx.host.ssh_option import ssh_options
 from netdx.netlink.tables import STATE_NUMBERS
 from netdx.options import timeout_option
 from netdx.target import port_number
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline
-    from netdx.sockets.model import SocketListing
+    from netdx.host.ssh import SshOptions
+    from netdx.sockets.inspect import Inspection
+    from netdx.sockets.model import SocketListing, SocketQuery
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 _STATES = sorted(STATE_NUMBERS)
@@ -75,6 +78,7 @@ def _note(lines: list[str]) -> None:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
 @timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
+@ssh_options
 def sockets(
     *,
     tcp: bool,
@@ -88,6 +92,7 @@ def sockets(
     summary: bool,
     as_json: bool,
     timeout: float,
+    ssh: SshOptions | None,
 ) -> int:
     """List TCP and UDP sockets with their state and queues (the ss of netdx)."""
     from netdx.budget import Deadline
@@ -111,10 +116,14 @@ def sockets(
         ports=ports,
     )
     deadline = Deadline.after(timeout)
-    listing = list_sockets(query, deadline=deadline)
-    if process:
-        listing = _with_owners(listing, deadline)
-    _print_listing(listing, process=process, summary=summary, as_json=as_json)
+    if ssh is not None:
+        listing, ifnames = _read_over_ssh(ssh, query, owners=process, deadline=deadline)
+    else:
+        listing = list_sockets(query, deadline=deadline)
+        if process:
+            listing = _with_owners(listing, deadline)
+        ifnames = _ifnames()
+    _print_listing(listing, process=process, summary=summary, as_json=as_json, ifnames=ifnames)
     return EXIT_OK
 
 
@@ -127,10 +136,42 @@ def _with_owners(listing: SocketListing, deadline: Deadline) -> SocketListing:
     return replace(listing, owners=scan)
 
 
-def _print_listing(listing: SocketListing, *, process: bool, summary: bool, as_json: bool) -> None:
+def _read_over_ssh(
+    ssh: SshOptions, query: SocketQuery, *, owners: bool, deadline: Deadline
+) -> tuple[SocketListing, dict[int, str]]:
+    """The listing (with owners when asked) the server's collector read, and the server's
+    interface names; CannotRun (exit 3) when the server could not be read."""
+    from dataclasses import asdict, replace
+
+    from netdx.errors import CannotRun
+    from netdx.remote.fetch import fetch_document, unusable_as_cannot_run
+
+    collectors = ["sockets", *(["owners"] if owners else []), "addresses"]
+    request = {"collectors": collectors, "sockets": asdict(query)}
+    doc = fetch_document(ssh, request, deadline)
+    why = doc.error_of("sockets")
+    if why is not None:
+        hint = " (run as root there: --sudo)" if doc.needs_root("sockets") else ""
+        raise CannotRun(f"{ssh.destination}: sockets not read: {why}{hint}")
+    with unusable_as_cannot_run(ssh.destination):
+        listing = doc.listing()
+        if owners:
+            listing = replace(listing, owners=doc.owner_scan())
+        ifnames = doc.interface_names()
+    _note([f"read on {ssh.destination} over SSH"])
+    return listing, ifnames
+
+
+def _print_listing(
+    listing: SocketListing,
+    *,
+    process: bool,
+    summary: bool,
+    as_json: bool,
+    ifnames: dict[int, str],
+) -> None:
     from netdx.sockets import render
 
-    ifnames = _ifnames()
     if as_json:
         text = render.json_text(listing, with_process=process, ifnames=ifnames)
     elif summary:
@@ -161,7 +202,8 @@ def parse_port_spec(spec: str) -> tuple[str | None, int]:
 @click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
 @timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
-def who(*, spec: str, as_json: bool, timeout: float) -> int:
+@ssh_options
+def who(*, spec: str, as_json: bool, timeout: float, ssh: SshOptions | None) -> int:
     """Which process, user and fd own the listener and connections on a port (lsof -i)."""
     from dataclasses import replace
 
@@ -172,14 +214,19 @@ def who(*, spec: str, as_json: bool, timeout: float) -> int:
 
     address, port = parse_port_spec(spec)
     deadline = Deadline.after(timeout)
+    query = SocketQuery(ports=(port,))
     with _gc_paused():
-        listing = list_sockets(SocketQuery(ports=(port,)), deadline=deadline)
+        if ssh is not None:
+            listing, ifnames = _read_over_ssh(ssh, query, owners=True, deadline=deadline)
+        else:
+            listing, ifnames = list_sockets(query, deadline=deadline), _ifnames()
         if address is not None:
             keep = tuple(s for s in listing.sockets if address in (s.src, s.dst) or _wild(s.src))
             listing = replace(listing, sockets=keep)
-        scan = find_owners([s.inode for s in listing.sockets], deadline=deadline)
-        listing = replace(listing, owners=scan)
-        _print_listing(listing, process=True, summary=False, as_json=as_json)
+        if ssh is None:
+            scan = find_owners([s.inode for s in listing.sockets], deadline=deadline)
+            listing = replace(listing, owners=scan)
+        _print_listing(listing, process=True, summary=False, as_json=as_json, ifnames=ifnames)
     if not listing.sockets:
         _note([f"no TCP or UDP socket uses port {port}" + (f" on {address}" if address else "")])
     return EXIT_OK if listing.sockets else EXIT_PROBLEM
@@ -195,7 +242,10 @@ def _wild(address: str) -> bool:
 @click.option("--json", "as_json", is_flag=True, help="The verdict as JSON (netdx.inspect/1).")
 @timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
-def inspect(*, port: int, address: str | None, as_json: bool, timeout: float) -> int:
+@ssh_options
+def inspect(
+    *, port: int, address: str | None, as_json: bool, timeout: float, ssh: SshOptions | None
+) -> int:
     """Server-side verdict for one TCP port: nothing listening, loopback only, one address
     family only, a full accept queue, a CLOSE-WAIT leak."""
     import json
@@ -206,13 +256,52 @@ def inspect(*, port: int, address: str | None, as_json: bool, timeout: float) ->
 
     if address is not None:
         address = parse_port_spec(f"{address}:{port}")[0]
-    result = inspect_local(port, deadline=Deadline.after(timeout), address=address)
+    deadline = Deadline.after(timeout)
+    if ssh is not None:
+        result, ifnames = _inspect_over_ssh(ssh, port, address, deadline)
+    else:
+        result, ifnames = inspect_local(port, deadline=deadline, address=address), _ifnames()
     if as_json:
-        doc = render.inspect_document(result, _ifnames())
+        doc = render.inspect_document(result, ifnames)
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))
     else:
         click.echo(render.inspect_text(result))
     return EXIT_OK if result.verdict.ok else EXIT_PROBLEM
+
+
+def _inspect_over_ssh(
+    ssh: SshOptions, port: int, address: str | None, deadline: Deadline
+) -> tuple[Inspection, dict[int, str]]:
+    """Inspect `port` on the server as `inspect_local` does there: a second CLOSE-WAIT
+    sample a moment later in the same session when there are a few."""
+    from netdx.diagnose.server import CLOSE_WAIT_THRESHOLD
+    from netdx.errors import CannotRun
+    from netdx.model.server import TCP_CLOSE_WAIT
+    from netdx.probes.server import port_sockets
+    from netdx.remote.document import CollectDocument, server_request
+    from netdx.remote.fetch import fetch_twice, ssh_vantage, unusable_as_cannot_run
+    from netdx.sockets.inspect import inspect_evidence
+
+    def waiting(doc: CollectDocument) -> int:
+        rows = doc.rows()
+        return sum(1 for s in port_sockets(port, rows, rows).connections
+                   if s.state == TCP_CLOSE_WAIT)  # fmt: skip
+
+    request = server_request(port, collectors=("sockets", "owners", "counters", "addresses"))
+    with unusable_as_cannot_run(ssh.destination):
+        first, later = fetch_twice(
+            ssh, request, deadline, again=lambda d: 0 < waiting(d) < CLOSE_WAIT_THRESHOLD, gap=0.3
+        )
+        latest = later or first
+        why = latest.error_of("sockets")
+        if why is not None:
+            hint = " (run as root there: --sudo)" if latest.needs_root("sockets") else ""
+            raise CannotRun(f"{ssh.destination}: sockets not read: {why}{hint}")
+        evidence = latest.server_evidence(
+            address=address, port=port, earlier=first if later else None,
+            observed_on=ssh_vantage(ssh),
+        )  # fmt: skip
+        return inspect_evidence(evidence), latest.interface_names()
 
 
 @click.group()

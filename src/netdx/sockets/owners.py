@@ -32,9 +32,7 @@ def find_owners(
     process is read (all owners of a shared listening socket). `ns_file` names the network
     namespace the sockets live in (default: ours, `PROC/self/ns/net`).
     """
-    walk = walk_owners(
-        inodes, deadline=deadline, proc=proc, ns_file=ns_file, stop_early=stop_early
-    )
+    walk = walk_owners(inodes, deadline=deadline, proc=proc, ns_file=ns_file, stop_early=stop_early)
     return scan_of(walk)
 
 

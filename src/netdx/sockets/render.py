@@ -209,12 +209,16 @@ def inspect_document(
 ) -> dict[str, Any]:
     """An Inspection as the JSON-ready mapping of the `netdx.inspect/1` contract; the
     verdict and findings in the one contract of `render.json`."""
+    from netdx.model.codec import to_data
     from netdx.render.json import finding_document, verdict_document
 
     names = ifnames or {}
     server = inspection.server
+    # Read over SSH: say where (a local read keeps its document as it was).
+    where = {"observed_on": to_data(server.observed_on)} if _remote(inspection) else {}
     return {
         "schema": inspection.schema,
+        **where,
         "port": inspection.port,
         "address": inspection.address,
         "verdict": verdict_document(inspection.verdict),
@@ -237,4 +241,10 @@ def inspect_text(inspection: Inspection) -> str:
         counts = ", ".join(f"{n} {state}" for state, n in inspection.states.items())
         lines.append(f"  connections: {counts}")
     lines += [f"  note: {n}" for n in inspection.notes]
+    if _remote(inspection):
+        lines.append(f"  observed on: {inspection.server.observed_on.name} (over SSH)")
     return "\n".join(lines)
+
+
+def _remote(inspection: Inspection) -> bool:
+    return inspection.server.observed_on.kind == "ssh"
