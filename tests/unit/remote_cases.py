@@ -219,6 +219,12 @@ REMOTE_RESET_RULE = joined(
     remote(firewall=wall("reject", RESET, 4, 7, reject_with="tcp reset"),
            capture=capture(syn(), answer("R."))),
 )  # fmt: skip
+# The target itself answers with ICMP port-unreachable: the server's REJECT rule, counted.
+REMOTE_ICMP_RULE = joined(
+    c.REJECT_PORT_UNREACHABLE,
+    remote(firewall=wall("reject", rule(f"ip saddr {CLIENT} tcp dport 5432 reject", handle=11),
+                         5, 8, reject_with="icmp port-unreachable")),
+)  # fmt: skip
 # Nothing listens on 5432 (postgres moved to 5433), the ruleset accepts.
 REMOTE_NO_LISTENER = joined(
     c.REFUSED,
@@ -299,6 +305,7 @@ REMOTE_EXPECTED = {
     "REMOTE_RP_COUNTER": "route.rp_filter",
     "REMOTE_RP_LOOSE": "port.filtered",
     "REMOTE_RESET_RULE": "port.refused",
+    "REMOTE_ICMP_RULE": "firewall.reject_port_unreachable",
     "REMOTE_NO_LISTENER": "port.refused",
     "REMOTE_RESET_UNCOUNTED": "port.refused",
     "REMOTE_LOOPBACK": "service.loopback_only",

@@ -53,7 +53,7 @@ def _linked(ev: CheckEvidence) -> RemoteEvidence | None:
 
 def _failed(ev: CheckEvidence, outcome: str) -> tuple[AddressEvidence, TcpConnect] | None:
     """The first address and its connect, when it failed with `outcome` and no later
-    address of the other family connected (then the service mismatch names the cause)."""
+    address connected (then the service mismatch, or the client's fallback, is the story)."""
     head = first(ev)
     if ev.port is None or head is None or head.tcp is None or head.tcp.outcome != outcome:
         return None
@@ -341,6 +341,32 @@ def _refused_by(
     )
 
 
+def icmp_rule(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
+    """firewall.reject_admin / firewall.reject_port_unreachable sent by the target itself,
+    with the server's REJECT rule named (confirmed when its counter rose)."""
+    head = first(ev)
+    wall = remote.firewall
+    if head is None or wall is None or wall.match.decision != "reject":
+        return None
+    if wall.match.reject_with in (None, "tcp reset"):
+        return None
+    icmp = head.tcp.icmp if head.tcp is not None else None
+    if icmp is None or icmp.sender != head.address:
+        return None  # a router's ICMP: the server's ruleset is not what answered
+    base = port.reject_admin(ev) or port.reject_port_unreachable(ev)
+    if base is None:
+        return None
+    dest = remote.ssh.destination
+    state = "confirmed" if _counted(wall) else "a candidate"
+    rule = firewall_line(wall)
+    return dataclasses.replace(
+        base,
+        summary=f"{base.summary} ({state}) — {rule}",
+        evidence=(*base.evidence, f"on {dest}: {rule}"),
+        fix=(*rule_remove_fix(wall, dest), *counter_fix(wall, dest), *base.fix),
+    )
+
+
 def _server_findings(remote: RemoteEvidence) -> tuple[Finding, ...]:
     if remote.server is None:
         return ()
@@ -410,6 +436,7 @@ DECIDING: tuple[Rule, ...] = (
     midway,
     rule_drops,
     reset_rule,
+    icmp_rule,
     rp_filter,
     server_side,
     queue_overflow,

@@ -192,6 +192,22 @@ def test_reset_rule_that_counted_is_named_instead_of_nothing_listens() -> None:
     assert "reject with tcp reset, counter +3 during this check" in summary
 
 
+def test_icmp_from_the_target_names_the_servers_reject_rule() -> None:
+    """The target's own ICMP port-unreachable: the verdict names the server's REJECT rule and
+    its counter."""
+    cause, summary = verdict_of(r.REMOTE_ICMP_RULE)
+    assert cause == "firewall.reject_port_unreachable"
+    assert "(confirmed)" in summary and "inet filter input handle 11" in summary
+
+
+def test_icmp_from_a_router_is_not_the_servers_rule() -> None:
+    """A router's ICMP error: the server's reject rule did not answer, so it is not named."""
+    assert r.REMOTE_ICMP_RULE.remote is not None
+    ev = replace(c.REJECT_ADMIN, remote=r.REMOTE_ICMP_RULE.remote)
+    cause, summary = verdict_of(ev)
+    assert cause == "firewall.reject_admin" and "handle 11" not in summary
+
+
 def test_uncounted_reset_rule_yields_to_the_missing_listener() -> None:
     """A reset rule that counted nothing while nothing listens: the listener's absence is
     what the server proves."""
