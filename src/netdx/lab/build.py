@@ -54,6 +54,7 @@ class LabState:
     namespaces: tuple[str, ...]
     pids: tuple[int, ...]
     workdir: str
+    ssh: tuple[str, ...] = ()  # the check's options to read the `ssh` host (--ssh ...)
 
 
 class Lab:
@@ -89,6 +90,7 @@ class Lab:
             pids=tuple(proc.pid for _, proc in self.started)
             + ((self.sshd.pid,) if self.sshd is not None else ()),
             workdir=str(self.workdir or ""),
+            ssh=tuple(self.ssh_argv()),
         )
 
     def ssh_argv(self) -> list[str]:

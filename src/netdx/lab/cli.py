@@ -45,8 +45,10 @@ def up_command(name: str) -> None:
     hosts = ", ".join(host.name for host in scenario.hosts)
     click.echo(f"lab {state.scenario} is up: {hosts}")
     click.echo(f"fault: {scenario.fault}")
+    ssh = "".join(f" {arg}" for arg in state.ssh)
     click.echo(
-        f"try:   netdx lab shell {name} {scenario.runner}   then   netdx {' '.join(scenario.argv)}"
+        f"try:   netdx lab shell {name} {scenario.runner}   then   "
+        f"netdx {' '.join(scenario.argv)}{ssh}"
     )
 
 
