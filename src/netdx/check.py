@@ -162,7 +162,8 @@ async def gather_evidence(
 
     async def run(probe: Probe, whole: Deadline, steer: Steering | None) -> Result:
         if isinstance(probe, OpenServer):
-            return await link.open(probe, probe.budget.deadline(probes))
+            # The arm wait is a share of the whole budget (it ends well before `probes`).
+            return await link.open(probe, probe.budget.deadline(whole))
         if isinstance(probe, CollectServer):
             return await link.collect(probe)
         return await run_probe(probe, probes, steer)
