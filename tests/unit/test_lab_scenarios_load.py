@@ -78,8 +78,8 @@ def test_shipped_scenario_loads(path: Path) -> None:
 
 
 def test_every_documented_scenario_is_shipped() -> None:
-    """The shipped set is exactly the twenty-three documented failure modes and the
-    dns-tree family's scenario."""
+    """The shipped set is exactly the documented failure modes (twenty-three, and five read
+    over SSH) and the dns-tree family's scenario."""
     assert {scenario.name for scenario in list_scenarios()} == set(EXPECTED)
 
 
