@@ -46,19 +46,28 @@ NO_SUDO = "netdx: no sudo on this host"
 _PYTHONS = (
     "python3 python3.13 python3.12 python3.11 python3.10 python3.9 /usr/libexec/platform-python"
 )
-_CHECK = '"$p" -I -S -c "import sys;sys.exit(sys.version_info<(3,9))" 2>/dev/null'
-_RUN = '-I -S -B -c "import sys;exec(sys.stdin.buffer.readline())"'
+# The program python runs: refuse (exit 125) before reading anything when older than 3.9,
+# else run the line of Python that comes first on stdin (`collect.bundle.BOOTSTRAP`).
+PYTHON_PROGRAM = (
+    "import sys;sys.version_info>=(3,9) or sys.exit(125);exec(sys.stdin.buffer.readline())"
+)
+# Too old; found but not executable; not runnable (a pyenv shim of a version not installed).
+_SKIP = (125, 126, 127)
 
 
 def _remote_command(sudo: bool) -> str:
-    # The first python3 >= 3.9 found runs the line of Python that comes first on stdin
-    # (`collect.bundle.BOOTSTRAP`). One single-quoted argument of /bin/sh, whatever the
-    # login shell is; no user text in it, ever.
-    run = f'exec sudo -n "$(command -v "$p")" {_RUN}' if sudo else f'exec "$p" {_RUN}'
+    # Each candidate found runs as a child of sh, not exec'd: one that is too old or does
+    # not run has read nothing of stdin, so the next one can still read all of it; any
+    # other exit status is the collector's and ends the loop. One python start in the
+    # common case. One single-quoted argument of /bin/sh, whatever the login shell is; no
+    # user text in it, ever.
+    python = 'sudo -n "$(command -v "$p")"' if sudo else '"$p"'
     need_sudo = f'command -v sudo >/dev/null 2>&1 || {{ echo "{NO_SUDO}" >&2; exit 126; }}; '
+    skip = " || ".join(f"[ $s -eq {code} ]" for code in _SKIP)
     script = (
         (need_sudo if sudo else "")
-        + f"for p in {_PYTHONS}; do if {_CHECK}; then {run}; fi; done; "
+        + f'for p in {_PYTHONS}; do command -v "$p" >/dev/null 2>&1 || continue; '
+        + f'{python} -I -S -B -c "{PYTHON_PROGRAM}"; s=$?; {skip} || exit $s; done; '
         + f'echo "{NO_PYTHON}" >&2; exit 127'
     )
     assert "'" not in script

@@ -3,8 +3,8 @@ line that says it. Pure, and tested on the stderr of real ssh runs (tests/unit/f
 
 ssh exits 255 for its own failures whatever they are, so the words decide; the remote
 command exits 127 with "netdx: no python3 on this host" and sudo -n prints why it would
-need a password. The first status (in this table's order) whose words appear wins, and its
-line becomes the message, as ssh wrote it.
+need a password. The first status (in this table's order) whose words appear wins, and the
+line with its most telling words becomes the message, as ssh wrote it.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ _TABLE: tuple[tuple[SshStatus, tuple[str, ...]], ...] = (
     (
         "hostkey",
         (
-            "REMOTE HOST IDENTIFICATION HAS CHANGED",
+            "Host key for",  # "...has changed and you have requested strict checking"
             "host key is known for",
             "Host key verification failed",
-            "Host key for",  # "...has changed and you have requested strict checking"
+            "REMOTE HOST IDENTIFICATION HAS CHANGED",
         ),
     ),
     ("auth", ("Permission denied (", "Too many authentication failures")),
@@ -74,9 +74,10 @@ def classify(returncode: int | None, stderr: str, *, sudo: bool = False) -> tupl
     for status, words in _TABLE:
         if status == "no_root" and not sudo:
             continue
-        for line in lines:
-            if any(word in line for word in words):
-                return status, line
+        for word in words:  # the most telling words first, whichever line holds them
+            for line in lines:
+                if word in line:
+                    return status, line
     if returncode == 0:
         return "ok", ""
     if returncode is None:
