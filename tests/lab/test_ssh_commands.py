@@ -163,3 +163,54 @@ def test_ssh_failure_is_one_line_and_exit_3(lab: Lab) -> None:
                      "--ssh-option", "Port=2222")  # fmt: skip
     assert done.returncode == 3 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and "ssh.refused" in done.stderr, done.stderr
+
+
+# Runs in the client namespace: a session that arms a capture of PORT on the server, a
+# connection to it, `go`, and the WireCapture read back from the after document.
+SESSION = """
+import asyncio, json, socket, sys
+from netdx.budget import Deadline
+from netdx.host.ssh import SshOptions, SshSession
+from netdx.remote import CollectDocument, server_request
+dest, key, known, port, client = sys.argv[1:6]
+async def main():
+    deadline = Deadline.after(20.0)
+    request = {"schema": "netdx.session/1", "timeout": 15.0,
+               "before": server_request(int(port), client=client),
+               "after": server_request(int(port), client=client),
+               "capture": {"port": int(port), "peer": client, "proto": "tcp"}}
+    session = await SshSession.open(SshOptions(destination=dest, key=key, known_hosts=known),
+                                    request, deadline)
+    try:
+        before = await session.before()
+        with socket.socket() as sock:
+            sock.settimeout(1.0)
+            try:
+                sock.connect((dest.split("@")[1], int(port)))
+            except OSError:
+                pass
+        after = await session.after()
+    finally:
+        await session.close()
+    wire = CollectDocument.from_json(after).capture(int(port))
+    print(json.dumps({"status": wire.status, "syns": len(wire.syns_in(client)),
+                      "answers": len(wire.answers_out(client)),
+                      "before": before is not None}))
+asyncio.run(main())
+"""
+
+
+def test_session_capture_reads_back_as_a_wire_capture(lab: Lab) -> None:
+    """Through a real session the server's capture comes back in the after document and
+    reads as a WireCapture: the client's SYN arrived (its answer is dropped by the nft
+    rule: no SYN-ACK out)."""
+    s = lab.server
+    argv = ["ip", "netns", "exec", CLIENT, sys.executable, "-c", SESSION, s.destination(),
+            str(s.key), str(s.known_hosts), str(PORT), CLIENT_ADDR]  # fmt: skip
+    env = {**os.environ, "XDG_CACHE_HOME": str(lab.cache)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout)
+    # One SYN, or two when its retransmission (at 1 s) fell inside the window.
+    assert (seen["status"], seen["answers"], seen["before"]) == ("ok", 0, True)
+    assert seen["syns"] in (1, 2), seen

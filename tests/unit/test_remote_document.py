@@ -164,6 +164,10 @@ def test_capture_entry_becomes_a_wire_capture() -> None:
     wire = CollectDocument.from_json(data).capture()
     assert wire is not None and wire.status == "ok" and wire.window_ms == 120.0
     assert len(wire.syns_in("10.0.0.10")) == 1 and len(wire.answers_out("10.0.0.10")) == 1
+    # A segment without flags (a null scan) is written "none", as tcpdump does.
+    data["collectors"]["capture"]["data"]["packets"] = [{**syn, "flags": "none"}]
+    wire = CollectDocument.from_json(data).capture()
+    assert wire is not None and wire.packets[0].flags == "none"
     assert CollectDocument.from_json(raw()).capture() is None
 
 

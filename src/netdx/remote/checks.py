@@ -24,7 +24,7 @@ MAX_TEXT = 64 << 20  # a 100k-rule ruleset prints a few MiB
 MAX_ITEMS = 4_000_000  # sockets of a very busy host, with room
 U32 = (1 << 32) - 1
 U64 = (1 << 64) - 1
-_FLAGS = re.compile(r"[A-Z.]{1,12}")
+_FLAGS = re.compile(r"[A-Z.]{1,12}|none")  # collect.capture.flags_text
 
 
 class DocumentError(ValueError):
