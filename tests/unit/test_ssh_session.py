@@ -398,3 +398,16 @@ def test_bundle_file_runs_a_session_too(tmp_path: Path) -> None:
                           input=line(request()), capture_output=True, timeout=60)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert [a["phase"] for a in answers(done.stdout)] == ["before", "after"]
+
+
+def test_an_option_ssh_does_not_know_is_an_error_before_any_connection(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The real `ssh -G` (which connects nowhere) rejects an unknown -o: status error with
+    ssh's own line, and no session is started."""
+    with tempfile.TemporaryDirectory(prefix="ndx-") as cache:
+        monkeypatch.setenv("XDG_CACHE_HOME", cache)
+        opts = SshOptions(destination="root@10.0.0.2", options=(("NoSuchOption", "1"),))
+        outcome, _, _, took = asyncio.run(full_session(opts, 5.0))
+    assert outcome.status == "error" and "Bad configuration option" in outcome.message
+    assert took < 5.0

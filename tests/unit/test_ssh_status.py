@@ -56,3 +56,11 @@ def test_sudo_words_count_only_with_sudo() -> None:
     """A collector's stderr that mentions sudo is no sudo failure when --sudo was not given."""
     assert classify(1, "sudo: a password is required\n", sudo=True)[0] == "no_root"
     assert classify(1, "sudo: a password is required\n", sudo=False)[0] == "error"
+
+
+def test_link_words_from_the_remote_side_are_no_link_failure() -> None:
+    """A collector that fails with "timed out" in its last words (exit 1) is an error of
+    the collector, not an SSH timeout: link statuses need ssh's own exit status 255."""
+    stderr = "Traceback (most recent call last):\nTimeoutError: timed out\n"
+    assert classify(1, stderr) == ("error", "TimeoutError: timed out")
+    assert classify(255, "ssh: connect to host h port 22: Connection timed out\n")[0] == "timeout"

@@ -55,6 +55,9 @@ _TABLE: tuple[tuple[SshStatus, tuple[str, ...]], ...] = (
 )
 
 
+_LINK = ("hostkey", "auth", "refused", "timeout", "unreachable")
+
+
 def lines_of(stderr: str) -> list[str]:
     """The meaningful lines of stderr (blank lines and ssh's notices dropped)."""
     lines = (line.strip() for line in stderr.replace("\r", "\n").splitlines())
@@ -71,8 +74,11 @@ def classify(returncode: int | None, stderr: str, *, sudo: bool = False) -> tupl
     """The status of an ssh run that ended with `returncode` (None: killed at the deadline)
     and printed `stderr`, and the line that says why. "ok" only when nothing failed."""
     lines = lines_of(stderr)
+    # ssh's own failures end it with 255 (or netdx killed it): with another exit status,
+    # the words came from the remote side and say nothing of the link.
+    by_ssh = returncode in (255, None)
     for status, words in _TABLE:
-        if status == "no_root" and not sudo:
+        if (status == "no_root" and not sudo) or (status in _LINK and not by_ssh):
             continue
         for word in words:  # the most telling words first, whichever line holds them
             for line in lines:
