@@ -48,6 +48,7 @@ EXPECTED = {
     "port-refused-by-firewall": "port.refused",
     "app-close-wait-leak-ssh": "ok",  # the leak is a warning beside a connect that worked
     "app-accept-queue-full-ssh": "app.accept_queue_full",
+    "dns-wrong-address": "dns.wrong_address",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
 }
@@ -78,7 +79,7 @@ def test_shipped_scenario_loads(path: Path) -> None:
 
 
 def test_every_documented_scenario_is_shipped() -> None:
-    """The shipped set is exactly the documented failure modes (twenty-three, and five read
+    """The shipped set is exactly the documented failure modes (twenty-three, and six read
     over SSH) and the dns-tree family's scenario."""
     assert {scenario.name for scenario in list_scenarios()} == set(EXPECTED)
 

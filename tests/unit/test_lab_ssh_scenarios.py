@@ -108,6 +108,11 @@ def test_facts_read_the_server_evidence() -> None:
         "ssh.ok", "root", "firewall.drop", "firewall.confirmed", "capture.syn_in",
         "capture.reset_out", "rp_filter.strict", "listen_overflow",
     }  # fmt: skip
+    from netdx.model.server import ServerEvidence
+
+    elsewhere = _remote(server=ServerEvidence(port=5432, address="10.0.0.30"),
+                        addresses=("10.0.0.20",))  # fmt: skip
+    assert "address.foreign" in facts(elsewhere) and "address.foreign" not in facts(remote)
     silent = _remote(capture=WireCapture(status="ok", port=5432))
     assert "capture.no_syn" in facts(silent) and "capture.syn_in" not in facts(silent)
     lossy = _remote(capture=WireCapture(status="ok", port=5432, kernel_dropped=2))

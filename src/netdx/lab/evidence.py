@@ -17,6 +17,11 @@ from netdx.model.server import TCP_CLOSE_WAIT
 Fact = Callable[[RemoteEvidence], bool]
 
 
+def _foreign(remote: RemoteEvidence) -> bool:
+    address = remote.server.address if remote.server is not None else None
+    return address is not None and remote.owns(address) is False
+
+
 def _firewall(decision: str) -> Fact:
     def fact(remote: RemoteEvidence) -> bool:
         fw = remote.firewall
@@ -68,6 +73,7 @@ def _overflow(remote: RemoteEvidence) -> bool:
 FACTS: dict[str, tuple[Fact, str]] = {
     "ssh.ok": (lambda r: r.ssh.ok, "the SSH session to the server worked"),
     "root": (lambda r: r.root is True, "the server's collector ran as root"),
+    "address.foreign": (_foreign, "the server does not have the address the client tried"),
     "firewall.drop": (_firewall("drop"), "the server's ruleset drops the flow at a named rule"),
     "firewall.reject": (_firewall("reject"), "the server's ruleset rejects it at a named rule"),
     "firewall.confirmed": (_confirmed, "that rule's counter rose during the check"),
