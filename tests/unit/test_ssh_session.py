@@ -411,3 +411,23 @@ def test_an_option_ssh_does_not_know_is_an_error_before_any_connection(
         outcome, _, _, took = asyncio.run(full_session(opts, 5.0))
     assert outcome.status == "error" and "Bad configuration option" in outcome.message
     assert took < 5.0
+
+
+def test_a_caller_giving_up_first_leaves_a_timeout_not_ok(
+    fake_ssh: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check cancels after() on its own timer: the outcome says timeout (the second
+    document never came), and close() still ends ssh."""
+    monkeypatch.setenv("FAKE_SSH_MODE", "hang-after-before")
+
+    async def cut() -> Any:
+        ssh = await SshSession.open(SshOptions(destination="h"), request(), Deadline.after(20))
+        try:
+            assert await ssh.before() is not None and ssh.outcome.ok
+            with pytest.raises(TimeoutError):
+                await asyncio.wait_for(ssh.after(), 0.3)
+        finally:
+            await ssh.close()
+        return ssh.outcome
+
+    assert asyncio.run(cut()).status == "timeout"

@@ -20,6 +20,7 @@ as argv elements after `--`, and the remote command is a constant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -376,6 +377,10 @@ class SshSession:
         except TimeoutError:
             await self._ended(timed_out=True)
             return None
+        except asyncio.CancelledError:
+            # The caller gave up first (its own timeout on the same budget): no answer came.
+            self._fail("timeout", f"no answer from {self.opts.destination} within the time budget")
+            raise
         except LineTooLong:
             self._fail("error", "the server's answer was too long")
             return None
@@ -427,9 +432,12 @@ async def _run(argv: list[str], deadline: Deadline) -> tuple[int | None, str, st
         return None, "", f"{argv[0]}: {exc.strerror or exc}"
     try:
         out, err = await asyncio.wait_for(proc.communicate(), deadline.remaining())
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()  # ssh -G shares no connection: its pipes close as it dies
+        if isinstance(exc, asyncio.CancelledError):
+            raise
         return None, "", f"{' '.join(argv[:2])} did not finish in time"
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
