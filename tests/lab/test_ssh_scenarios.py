@@ -96,7 +96,7 @@ def _failed_link(doc: dict[str, Any], status: str) -> None:
     within the budget."""
     assert doc["verdict"]["cause"] == "port.filtered"
     causes = [w["cause"] for w in doc["verdict"]["warnings"]]
-    assert f"ssh.{status}" in causes, doc["verdict"]
+    assert f"ssh.{status}" in causes, (doc["verdict"]["warnings"], doc.get("remote"))
     assert doc["elapsed_ms"] / 1000 <= BUDGET_S + LATE_S
 
 
