@@ -4,6 +4,16 @@ A `Capture` holds the raw text of each tool (nft JSON and text, each iptables-sa
 `ip -j addr`): it is what `netdx firewall snapshot` stores, and what tests feed from fixtures.
 `build_ruleset` merges it: native nft tables from the JSON; tables iptables-nft manages from
 iptables-nft-save (nft -j cannot print their xt matches' parameters); legacy tables beside them.
+
+Legacy iptables tables and nftables tables are different kernel objects even when they share a
+family and a name (a legacy `filter` left by Docker beside a native `table ip filter`): each
+stays its own `Table`, told apart by `source`, and both hook in.
+
+iptables-nft-save is not the truth about which nft chains exist: for a table it cannot print
+whole ("contains incompatible base-chains") it still prints the built-in chains with policy
+ACCEPT, chains that do not exist, and leaves out the native base chains that do. So the nft
+JSON says which chains exist (with their hook, priority and policy); iptables-nft-save only
+gives the rules of the chains it printed.
 """
 
 from __future__ import annotations
@@ -14,7 +24,7 @@ from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.iptables_save import IptablesSaveError, parse_save
-from netdx.firewall.model import Ruleset, Source, Table
+from netdx.firewall.model import Chain, Ruleset, Source, Table
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
 
 # How the host's addresses are read (the collector's command): a failure here hides no
@@ -83,27 +93,77 @@ def build_ruleset(capture: Capture) -> Ruleset:
         except (IptablesSaveError, ValueError) as exc:
             notes.append(f"{save.source}-save (IPv{save.version}) could not be read: {exc}")
             unreadable.append(notes[-1])
-    from_iptables_nft = frozenset((t.family, t.name) for t in saved if t.source == "iptables-nft")
-    kept: list[Table] = []
+    native: list[Table] | None = None
+    if capture.nft_json is None and not any(e.startswith("nft") for e in capture.errors):
+        # No nft output and no reason (a snapshot older netdx wrote without root): the
+        # capture cannot say which rules the kernel enforces, so it is no empty ruleset.
+        notes.append("the capture holds no nft ruleset and no error saying why")
+        unreadable.append(notes[-1])
     if capture.nft_json:
         try:
             texts = parse_rule_texts(capture.nft_text or "")
-            kept = list(parse_ruleset(capture.nft_json, texts, skip=from_iptables_nft).tables)
+            native = list(parse_ruleset(capture.nft_json, texts).tables)
         except (NftJsonError, ValueError, KeyError, TypeError) as exc:
             notes.append(f"nft -j list ruleset could not be read: {exc}")
             unreadable.append(notes[-1])
+    nft_tables = _join_iptables_nft(native, [t for t in saved if t.source == "iptables-nft"])
     notes.extend(
         f"{t.family} {t.name}: xt expressions without iptables-nft-save output"
-        for t in kept
-        if _has_xt(t)
+        for t in nft_tables
+        if t.source == "nft" and _has_xt(t)
     )
     local, broadcast = addresses(capture.addresses_json)
     return Ruleset(
-        tables=(*kept, *saved),
+        # nft's own listing order (creation order, which breaks priority ties), then legacy.
+        tables=(*nft_tables, *(t for t in saved if t.source == "iptables-legacy")),
         notes=tuple(notes),
         unreadable=tuple(unreadable),
         local_addresses=local if capture.addresses_json else None,
         broadcast_addresses=broadcast,
+    )
+
+
+def _join_iptables_nft(native: list[Table] | None, printed: list[Table]) -> list[Table]:
+    """The nft tables in nft's order, those iptables-nft-save printed taking its rules.
+
+    A chain iptables-nft-save printed but nft does not list is one of the built-in chains it
+    always prints (dropped: it does not exist, it hooks nothing); a chain nft lists but
+    iptables-nft-save left out is a native chain it cannot print (kept from the JSON). The
+    hook, priority and policy are nft's: the kernel's own."""
+    by_key = {(t.family, t.name): t for t in printed}
+    out: list[Table] = []
+    for table in native or ():
+        save = by_key.pop((table.family, table.name), None)
+        if save is None or not save.chains.keys() & table.chains.keys():
+            out.append(table)  # native: iptables-nft-save printed only its phantom chains
+            continue
+        chains = {
+            name: _save_chain(save.chains[name], chain) if name in save.chains else chain
+            for name, chain in table.chains.items()
+        }
+        out.append(
+            Table(
+                family=table.family,
+                name=table.name,
+                chains=chains,
+                sets=table.sets,
+                source="iptables-nft",
+            )
+        )
+    # Printed by iptables-nft-save but absent from the JSON: trust the save only when there is
+    # no JSON to check it against (nft missing); otherwise such a table does not exist.
+    return out + (list(by_key.values()) if native is None else [])
+
+
+def _save_chain(save: Chain, kernel: Chain) -> Chain:
+    return Chain(
+        name=save.name,
+        rules=save.rules,
+        hook=kernel.hook,
+        priority=kernel.priority,
+        policy=kernel.policy,
+        type=kernel.type,
+        handle=kernel.handle,
     )
 
 

@@ -1,0 +1,133 @@
+"""Legacy iptables tables and nftables tables of the same family and name are two kernel
+objects, both hooked in: the model, the walk, the ufw reading and the diff keep them apart.
+Fixtures captured in a namespace (tests/unit/fixtures/firewall/capture.py coexist ufw_legacy)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import pytest
+
+from netdx.cli import main
+from netdx.firewall import live
+from netdx.firewall.diff import Snapshot, diff_snapshots, diff_to_json, render_diff
+from netdx.firewall.evaluate import Direction
+from netdx.firewall.explain import explain, to_json
+from netdx.firewall.model import Packet
+from netdx.firewall.render import render_explanation
+from netdx.firewall.sources import Capture, SaveCapture, build_ruleset
+from netdx.model.firewall import FirewallMatch
+
+FIXTURES = Path(__file__).parent / "fixtures" / "firewall"
+
+
+def _capture(name: str) -> Capture:
+    return Capture.from_json(json.loads((FIXTURES / f"{name}.capture.json").read_text()))
+
+
+def _explain(name: str, dport: int, hook: Direction, dst: str = "10.0.0.30") -> FirewallMatch:
+    src, daddr = ("10.0.0.20", dst) if hook == "output" else ("10.0.0.10", "10.0.0.20")
+    packet = Packet.build(saddr=src, daddr=daddr, proto="tcp", sport=40000, dport=dport)
+    packet = dataclasses.replace(
+        packet, oif="ndxh-eth0" if hook == "output" else None, iif="ndxh-eth0"
+    )
+    return explain(build_ruleset(_capture(name)), packet, hook)
+
+
+def test_native_filter_beside_empty_legacy_filter_is_its_own_table() -> None:
+    """`table ip filter` made with nft beside an empty legacy `filter`: its chains are the
+    ones nft lists (not the INPUT/FORWARD/OUTPUT iptables-nft-save invents for it), and the
+    legacy table stays a table of its own."""
+    tables = {(t.source, t.family, t.name): t for t in build_ruleset(_capture("coexist")).tables}
+    assert set(tables) == {("nft", "ip", "filter"), ("iptables-legacy", "ip", "filter")}
+    assert list(tables["nft", "ip", "filter"].chains) == ["early", "late", "guard"]
+    assert list(tables["iptables-legacy", "ip", "filter"].chains) == ["INPUT", "FORWARD", "OUTPUT"]
+
+
+def test_first_chain_policy_drop_decides_as_the_kernel_does() -> None:
+    """The known disagreement: `hook output priority mangle; policy drop;` drops the packet
+    before the later chain's reject (the kernel times out), and an accept there ends only
+    that chain: the later reject still applies (the kernel says port unreachable)."""
+    dropped = _explain("coexist", 443, "output")
+    assert (dropped.decision, dropped.rule) == ("drop", None)
+    assert dropped.policy == "ip filter early policy drop"
+    rejected = _explain("coexist", 22, "output")
+    assert rejected.decision == "reject" and rejected.rule is not None
+    assert (rejected.rule.chain, rejected.reject_with) == ("late", "icmp port-unreachable")
+    hooks = [(s.chain, s.source) for s in rejected.path if s.action == "hook"]
+    assert hooks == [("early", "nft"), ("OUTPUT", "iptables-legacy"), ("late", "nft")]
+    assert "ip filter OUTPUT (iptables-legacy) → policy accept" in render_explanation(rejected)
+
+
+def test_ufw_through_iptables_nft_beside_a_legacy_filter_explains() -> None:
+    """ufw's chains (iptables-nft) with a legacy `filter` present: explain names the ufw rule
+    in ufw's words instead of crashing on the legacy table, which has no ufw chains."""
+    e = _explain("ufw_legacy", 5432, "input")
+    assert e.decision == "drop" and e.rule is not None
+    assert (e.rule.chain, e.rule.position, e.rule.source) == ("ufw-user-input", 2, "iptables-nft")
+    assert e.origin is not None
+    assert e.origin.description == "ufw rule: deny from 10.0.0.10 to any port 5432"
+    steps = {(s.chain, s.source) for s in e.path}
+    assert ("INPUT", "iptables-legacy") in steps and ("INPUT", "iptables-nft") in steps
+    assert {"chain": "INPUT", "source": "iptables-legacy"}.items() <= to_json(e)["path"][0].items()
+
+
+def test_cli_explains_a_ufw_rule_without_twin_beside_a_legacy_filter(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`netdx firewall explain` for a ufw rule with no tcp/udp twin (`allow from 10.0.0.0/24
+    to any port 5432 proto tcp`) beside a legacy `filter`: exit 0 and ufw's words, where it
+    crashed with `internal error: KeyError: 'ufw-user-input'` looking in the legacy table."""
+    runner = live.fake_runner(_capture("ufw_legacy"), routes={"10.0.0.11": "ndxh-eth0"})
+    monkeypatch.setattr(live, "subprocess_runner", lambda _deadline, _netns=None: runner)
+    argv = ["firewall", "explain", "--from", "10.0.0.11", "--to", "10.0.0.20:5432", "--json"]
+    assert main(argv) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["decision"] == "accept" and doc["rule"]["source"] == "iptables-nft"
+    assert doc["rule"]["origin"] == "ufw rule: allow from 10.0.0.0/24 to any port 5432 proto tcp"
+
+
+def _with_saves(capture: Capture, source: str, edit: dict[str, str]) -> Snapshot:
+    """The capture with lines of one source's IPv4 save replaced (old line → new line)."""
+    saves = []
+    for save in capture.saves:
+        text = save.text
+        if (save.source, save.version) == (source, 4):
+            for old, new in edit.items():
+                assert old in text
+                text = text.replace(old, new)
+        saves.append(SaveCapture(version=save.version, source=save.source, text=text))
+    changed = dataclasses.replace(capture, saves=tuple(saves))
+    return Snapshot(capture=changed, taken_at="2026-12-03T10:00:00+00:00", host="h")
+
+
+def test_diff_tells_the_legacy_chain_from_the_nft_one() -> None:
+    """A rule removed from iptables-nft's `ip filter INPUT` and one added to the legacy
+    `ip filter INPUT` are two changes of two chains, each naming its source (one chain of the
+    same name hid the other before)."""
+    base = _capture("ufw_legacy")
+    old = Snapshot(capture=base, taken_at="2026-12-03T09:00:00+00:00", host="h")
+    first = "-A INPUT -j ufw-before-logging-input\n"
+    new = _with_saves(base, "iptables-nft", {first: ""})
+    legacy_rule = "-A INPUT -s 10.0.0.99/32 -j DROP"
+    new = _with_saves(new.capture, "iptables-legacy", {"COMMIT": f"{legacy_rule}\nCOMMIT"})
+    d = diff_snapshots(old, new)
+    changes = {(r.change, r.chain, r.source, r.text) for r in d.rules}
+    assert changes == {
+        ("removed", "INPUT", "iptables-nft", first.strip()),
+        ("added", "INPUT", "iptables-legacy", legacy_rule),
+    }
+    assert d.chains == ()
+    assert {r["source"] for r in diff_to_json(d)["rules"]} == {"iptables-nft", "iptables-legacy"}
+    text = render_diff(d)
+    assert f"+ ip filter INPUT (iptables-legacy) #1: {legacy_rule}" in text
+    assert f"- ip filter INPUT #1: {first.strip()}" in text
+
+
+def test_capture_without_nft_output_or_error_is_unreadable() -> None:
+    """A capture that holds no nft ruleset and says no why (a snapshot from an older netdx
+    run without root) cannot say what the kernel enforces: every answer is unknown."""
+    ruleset = build_ruleset(Capture(nft_json=None, addresses_json="[]"))
+    assert ruleset.unreadable and "nft" in ruleset.unreadable[0]
