@@ -46,6 +46,35 @@ def test_native_filter_beside_empty_legacy_filter_is_its_own_table() -> None:
     assert list(tables["iptables-legacy", "ip", "filter"].chains) == ["INPUT", "FORWARD", "OUTPUT"]
 
 
+def test_native_chain_added_to_an_iptables_nft_table_is_walked() -> None:
+    """A base chain nft added to the `filter` table iptables-nft made (`early`, priority
+    mangle, policy drop) is walked from the JSON, the iptables chains keep iptables-nft-save's
+    rules and texts."""
+    (table,) = build_ruleset(_capture("ipt_nft_plus_native")).tables
+    assert table.source == "iptables-nft"
+    assert sorted(table.chains) == ["FORWARD", "INPUT", "OUTPUT", "early", "egress"]
+    assert table.chains["OUTPUT"].rules[0].text.startswith("-A OUTPUT -p tcp -m multiport")
+    assert (table.chains["early"].priority, table.chains["early"].policy) == (-150, "drop")
+    assert _explain("ipt_nft_plus_native", 443, "output").policy == "ip filter early policy drop"
+    e = _explain("ipt_nft_plus_native", 5432, "output")
+    assert (e.decision, e.reject_with) == ("reject", "icmp admin-prohibited")
+    assert e.rule is not None and e.rule.comment == "no db from here"
+    assert e.rule.text.startswith("-A egress -d 10.0.0.30/32")
+    assert _explain("ipt_nft_plus_native", 22, "output").decision == "accept"
+
+
+def test_native_regular_chain_is_not_taken_from_iptables_nft_save() -> None:
+    """A native `table ip filter` whose regular chain iptables-nft-save prints in its own
+    words (losing the named set of ports) is read from nft: the set still drops 5432."""
+    cap = _capture("native_filter")
+    assert any(":checks - " in s.text for s in cap.saves if s.source == "iptables-nft")
+    (table,) = build_ruleset(cap).tables
+    assert (table.source, sorted(table.chains)) == ("nft", ["checks", "guard"])
+    e = _explain("native_filter", 5432, "input")
+    assert e.decision == "drop" and e.rule is not None
+    assert e.rule.text == "tcp dport @blocked drop"
+
+
 def test_first_chain_policy_drop_decides_as_the_kernel_does() -> None:
     """The known disagreement: `hook output priority mangle; policy drop;` drops the packet
     before the later chain's reject (the kernel times out), and an accept there ends only

@@ -19,13 +19,17 @@ gives the rules of the chains it printed.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
-from netdx.firewall.iptables_save import IptablesSaveError, parse_save
-from netdx.firewall.model import Chain, Ruleset, Source, Table
+from netdx.firewall.iptables_save import BUILTIN_CHAINS, IptablesSaveError, parse_save
+from netdx.firewall.model import Chain, Ruleset, Source, Table, Verdict
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
+
+# What iptables-nft-save says of a table with base chains it cannot print (it prints the rest).
+_INCOMPATIBLE = re.compile(r"^# Table `(?P<name>[^']+)' contains incompatible base-chains", re.M)
 
 # How the host's addresses are read (the collector's command): a failure here hides no
 # rule, unlike the other sources.
@@ -106,7 +110,14 @@ def build_ruleset(capture: Capture) -> Ruleset:
         except (NftJsonError, ValueError, KeyError, TypeError) as exc:
             notes.append(f"nft -j list ruleset could not be read: {exc}")
             unreadable.append(notes[-1])
-    nft_tables = _join_iptables_nft(native, [t for t in saved if t.source == "iptables-nft"])
+    mixed = frozenset(
+        ("ip" if save.version == 4 else "ip6", found["name"])
+        for save in capture.saves
+        if save.source == "iptables-nft"
+        for found in _INCOMPATIBLE.finditer(save.text)
+    )
+    printed = [t for t in saved if t.source == "iptables-nft"]
+    nft_tables = _join_iptables_nft(native, printed, mixed)
     notes.extend(
         f"{t.family} {t.name}: xt expressions without iptables-nft-save output"
         for t in nft_tables
@@ -123,22 +134,27 @@ def build_ruleset(capture: Capture) -> Ruleset:
     )
 
 
-def _join_iptables_nft(native: list[Table] | None, printed: list[Table]) -> list[Table]:
+def _join_iptables_nft(
+    native: list[Table] | None, printed: list[Table], mixed: frozenset[tuple[str, str]]
+) -> list[Table]:
     """The nft tables in nft's order, those iptables-nft-save printed taking its rules.
 
     A chain iptables-nft-save printed but nft does not list is one of the built-in chains it
     always prints (dropped: it does not exist, it hooks nothing); a chain nft lists but
     iptables-nft-save left out is a native chain it cannot print (kept from the JSON). The
-    hook, priority and policy are nft's: the kernel's own."""
+    hook, priority and policy are nft's: the kernel's own. In a table with base chains it
+    cannot print (`mixed`), only iptables' own chains are taken from it (see `_iptables_chains`).
+    """
     by_key = {(t.family, t.name): t for t in printed}
     out: list[Table] = []
     for table in native or ():
         save = by_key.pop((table.family, table.name), None)
-        if save is None or not save.chains.keys() & table.chains.keys():
+        taken = _iptables_chains(save, table, (table.family, table.name) in mixed) if save else ()
+        if not taken:
             out.append(table)  # native: iptables-nft-save printed only its phantom chains
             continue
         chains = {
-            name: _save_chain(save.chains[name], chain) if name in save.chains else chain
+            name: _save_chain(save.chains[name], chain) if save and name in taken else chain
             for name, chain in table.chains.items()
         }
         out.append(
@@ -153,6 +169,30 @@ def _join_iptables_nft(native: list[Table] | None, printed: list[Table]) -> list
     # Printed by iptables-nft-save but absent from the JSON: trust the save only when there is
     # no JSON to check it against (nft missing); otherwise such a table does not exist.
     return out + (list(by_key.values()) if native is None else [])
+
+
+def _iptables_chains(save: Table, kernel: Table, mixed: bool) -> frozenset[str]:
+    """The chains of `kernel` whose rules iptables-nft-save's `save` gives.
+
+    Those it printed that exist; in a mixed table (native base chains beside iptables'
+    ones), only the built-in chains on their own hook and the user chains they reach: a
+    regular chain of native nft rules would be printed as iptables-nft-save's translation,
+    which drops what iptables cannot say (a set of ports, a verdict map)."""
+    both = save.chains.keys() & kernel.chains.keys()
+    if not mixed:
+        return frozenset(both)
+    todo = [
+        n for n in both if kernel.chains[n].hook and BUILTIN_CHAINS.get(n) == kernel.chains[n].hook
+    ]
+    seen = set(todo)
+    while todo:
+        for rule in save.chains[todo.pop()].rules:
+            for expr in rule.exprs:
+                target = expr.target if isinstance(expr, Verdict) else None
+                if target in both and target not in seen:
+                    seen.add(target)
+                    todo.append(target)
+    return frozenset(seen)
 
 
 def _save_chain(save: Chain, kernel: Chain) -> Chain:
