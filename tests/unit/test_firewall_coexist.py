@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -15,7 +16,7 @@ from netdx.firewall import live
 from netdx.firewall.diff import Snapshot, diff_snapshots, diff_to_json, render_diff
 from netdx.firewall.evaluate import Direction
 from netdx.firewall.explain import explain, to_json
-from netdx.firewall.model import Packet
+from netdx.firewall.model import Packet, Table
 from netdx.firewall.render import render_explanation
 from netdx.firewall.sources import Capture, SaveCapture, build_ruleset
 from netdx.model.firewall import FirewallMatch
@@ -160,3 +161,32 @@ def test_capture_without_nft_output_or_error_is_unreadable() -> None:
     run without root) cannot say what the kernel enforces: every answer is unknown."""
     ruleset = build_ruleset(Capture(nft_json=None, addresses_json="[]"))
     assert ruleset.unreadable and "nft" in ruleset.unreadable[0]
+
+
+def test_near_misses_come_from_the_chains_walked_not_their_legacy_namesakes() -> None:
+    """A legacy `checks` chain nothing jumps to is not the iptables-nft `checks` the walk went
+    through: only the latter's accept rule is a near miss of the drop."""
+    from netdx.firewall.iptables_save import parse_save
+    from netdx.firewall.model import Ruleset
+
+    def table(source: Literal["iptables-nft", "iptables-legacy"], head: str, rules: str) -> Table:
+        text = f"*filter\n{head}:checks - [0:0]\n{rules}COMMIT\n"
+        (parsed,) = parse_save(text, version=4, source=source).tables
+        return parsed
+
+    allow = "-A checks -s {} -p tcp -m tcp --dport 5432 -j ACCEPT\n"
+    walked = table("iptables-nft", ":INPUT DROP [0:0]\n", "-A INPUT -j checks\n")
+    walked = dataclasses.replace(
+        walked,
+        chains={
+            **walked.chains,
+            "checks": table("iptables-nft", "", allow.format("10.0.0.30/32")).chains["checks"],
+        },
+    )
+    aside = table("iptables-legacy", ":INPUT ACCEPT [0:0]\n", allow.format("10.0.0.31/32"))
+    packet = Packet.build(saddr="10.0.0.10", daddr="10.0.0.20", proto="tcp", dport=5432)
+    e = explain(Ruleset(tables=(walked, aside)), packet, "input")
+    assert (e.decision, e.policy) == ("drop", "ip filter INPUT policy drop")
+    assert [(m.rule.source, m.rule.text) for m in e.near_misses] == [
+        ("iptables-nft", allow.format("10.0.0.30/32").strip())
+    ]
