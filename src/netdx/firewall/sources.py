@@ -85,11 +85,7 @@ class Capture:
 def build_ruleset(capture: Capture) -> Ruleset:
     """The merged ruleset of a capture; parse failures become notes, not exceptions."""
     notes = list(capture.errors)
-    unreadable = [
-        f"ruleset not readable: {error} (run as root: reading netfilter needs CAP_NET_ADMIN)"
-        for error in capture.errors
-        if not error.startswith(" ".join(ADDRESSES_COMMAND))
-    ]
+    unreadable: list[str] = []
     saved: list[Table] = []
     for save in capture.saves:
         try:
@@ -110,6 +106,11 @@ def build_ruleset(capture: Capture) -> Ruleset:
         except (NftJsonError, ValueError, KeyError, TypeError) as exc:
             notes.append(f"nft -j list ruleset could not be read: {exc}")
             unreadable.append(notes[-1])
+    unreadable[:0] = [
+        f"ruleset not readable: {error} (run as root: reading netfilter needs CAP_NET_ADMIN)"
+        for error in capture.errors
+        if not _harmless(error, nft_read=native is not None)
+    ]
     mixed = frozenset(
         ("ip" if save.version == 4 else "ip6", found["name"])
         for save in capture.saves
@@ -132,6 +133,16 @@ def build_ruleset(capture: Capture) -> Ruleset:
         local_addresses=local if capture.addresses_json else None,
         broadcast_addresses=broadcast,
     )
+
+
+def _harmless(error: str, *, nft_read: bool) -> bool:
+    """An error that hides no rule: the addresses, or iptables-nft-save failing on a native
+    rule it cannot parse ("unsupported layer 4 protocol value") when nft's JSON was read:
+    every nft table is in the JSON then, and the xt matches only iptables-nft-save could
+    print stay unknown (a note says so) instead of making every answer unknown."""
+    if error.startswith(" ".join(ADDRESSES_COMMAND)):
+        return True
+    return nft_read and error.startswith(("iptables-nft-save", "ip6tables-nft-save"))
 
 
 def _join_iptables_nft(
