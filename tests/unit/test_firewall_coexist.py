@@ -190,3 +190,19 @@ def test_near_misses_come_from_the_chains_walked_not_their_legacy_namesakes() ->
     assert [(m.rule.source, m.rule.text) for m in e.near_misses] == [
         ("iptables-nft", allow.format("10.0.0.30/32").strip())
     ]
+
+
+def test_iptables_nft_save_failing_on_a_native_rule_hides_nothing() -> None:
+    """iptables-nft-save exits 1 on a native rule it cannot parse (seen on `th sport
+    1024-65535 accept`): with nft's JSON read, the answer is still nft's, the failure a note."""
+    error = (
+        "iptables-nft-save: Error: unsupported layer 4 protocol value\n"
+        "iptables-nft-save v1.8.9 (nf_tables): Parsing nftables rule failed"
+    )
+    cap = dataclasses.replace(_capture("native_filter"), saves=(), errors=(error,))
+    ruleset = build_ruleset(cap)
+    assert ruleset.unreadable == () and error in ruleset.notes
+    packet = Packet.build(saddr="10.0.0.10", daddr="10.0.0.20", proto="tcp", dport=5432)
+    assert explain(ruleset, packet, "input").decision == "drop"
+    no_nft = dataclasses.replace(cap, nft_json=None, errors=(error, "nft -j list ruleset: denied"))
+    assert len(build_ruleset(no_nft).unreadable) == 2
