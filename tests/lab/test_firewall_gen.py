@@ -1,11 +1,15 @@
 """Hypothesis strategies (no tests here) for the firewall differential test: rulesets built from the
-constructs the evaluator models, as nft scripts and iptables-restore input.
+constructs the evaluator models, as nft scripts and iptables-restore input, and both at once:
+legacy iptables tables (with rules, or empty as Docker or an old package leaves them) beside
+native nft tables of the same family and name, two kernel objects that both hook in.
 
 Addresses and ports come from small pools around the lab's addresses so that rules match
 often; pools used inside sets are disjoint, because nft refuses overlapping intervals.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from hypothesis import strategies as st
 
@@ -185,12 +189,26 @@ def rule(draw: st.DrawFn, family: str, targets: tuple[str, ...]) -> str:
     return " ".join([*parts, end])
 
 
+# Beside legacy iptables tables (raw -300, mangle -150, filter 0 on prerouting/input): nft
+# priorities next to theirs but never equal, since the order of equal priorities across the
+# two kernel objects is their registration order, which the evaluator cannot know.
+COEXIST_PRIORITIES = {"input": (-151, -149, -1, 1, 10), "prerouting": (-301, -299, -151, -149, 1)}
+# Legacy priorities, for the assertion that the generator never ties with them.
+LEGACY_PRIORITIES = frozenset({-300, -150, 0, 50})
+
+
 @st.composite
-def table(draw: st.DrawFn, index: int) -> str:
-    """One table: sets, 1-2 base chains (input or prerouting) and 0-2 regular chains."""
-    family = draw(st.sampled_from(("ip", "ip6", "inet")))
+def table(
+    draw: st.DrawFn,
+    index: int,
+    named: tuple[str, str] | None = None,
+    priorities: Mapping[str, tuple[int, ...]] | None = None,
+) -> str:
+    """One table: sets, 1-2 base chains (input or prerouting) and 0-2 regular chains.
+    `named` gives its (family, name), e.g. ("ip", "filter") beside a legacy `filter`."""
+    family = named[0] if named else draw(st.sampled_from(("ip", "ip6", "inet")))
     regular = tuple(f"c{i}" for i in range(draw(st.integers(0, 2))))
-    lines = [f"table {family} t{index} {{"]
+    lines = [f"table {family} {named[1] if named else f't{index}'} {{"]
     if 4 in _versions(family):
         lines.append(
             f"  set a4 {{ type ipv4_addr; flags interval; elements = {_set_of(draw, V4_POOL)} }}"
@@ -220,7 +238,10 @@ def table(draw: st.DrawFn, index: int) -> str:
     for b in range(draw(st.integers(1, 2))):
         hook = draw(st.sampled_from(("input", "input", "prerouting")))
         # Distinct across tables; -300 runs before conntrack (ct state reads invalid there).
-        prio = draw(st.sampled_from((-10, 0, 10) if hook == "input" else (-300, -10, 10)))
+        if priorities is None:
+            prio = draw(st.sampled_from((-10, 0, 10) if hook == "input" else (-300, -10, 10)))
+        else:
+            prio = draw(st.sampled_from(priorities[hook]))
         prio += index
         policy = draw(st.sampled_from(("accept", "accept", "drop")))
         body = draw(st.lists(rule(family, regular), max_size=5))
@@ -241,6 +262,73 @@ def nft_cases(draw: st.DrawFn) -> str:
     """A whole nft script: one to three tables."""
     count = draw(st.integers(1, 3))
     return "\n".join(draw(table(i * 3)) for i in range(count)) + "\n"
+
+
+Load = tuple[tuple[str, ...], str]  # (argv run in the namespace, its stdin)
+
+# Tables a legacy iptables-restore may leave behind, each with its built-in chains.
+LEGACY_TABLES = {
+    "raw": ("PREROUTING", "OUTPUT"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "filter": ("INPUT", "FORWARD", "OUTPUT"),
+}
+
+
+def empty_legacy(tables: tuple[str, ...] = tuple(LEGACY_TABLES)) -> str:
+    """An iptables-restore script for empty legacy tables (what Docker or an old package
+    leaves behind): built-in chains with policy ACCEPT and no rule."""
+    return "".join(
+        f"*{name}\n" + "".join(f":{c} ACCEPT [0:0]\n" for c in LEGACY_TABLES[name]) + "COMMIT\n"
+        for name in tables
+    )
+
+
+@st.composite
+def leftover_legacy(draw: st.DrawFn) -> list[Load]:
+    """Empty legacy tables for IPv4, IPv6 or both: a subset of raw, mangle and filter."""
+    names = draw(st.lists(st.sampled_from(tuple(LEGACY_TABLES)), min_size=1, unique=True))
+    script = empty_legacy(tuple(n for n in LEGACY_TABLES if n in names))
+    commands = draw(
+        st.sampled_from(
+            (
+                ("iptables-legacy-restore",),
+                ("ip6tables-legacy-restore",),
+                ("iptables-legacy-restore", "ip6tables-legacy-restore"),
+            )
+        )
+    )
+    return [((command,), script) for command in commands]
+
+
+@st.composite
+def native_beside_legacy(draw: st.DrawFn) -> str:
+    """One or two nft tables named as iptables names its tables (`table ip filter`, `table
+    ip6 mangle`, `table inet raw`...), at priorities next to the legacy ones."""
+    names = draw(
+        st.lists(
+            st.tuples(
+                st.sampled_from(("ip", "ip6", "inet")), st.sampled_from(("filter", "mangle", "raw"))
+            ),
+            min_size=1,
+            max_size=2,
+            unique=True,
+        )
+    )
+    return (
+        "\n".join(
+            draw(table(i * 3, named=n, priorities=COEXIST_PRIORITIES)) for i, n in enumerate(names)
+        )
+        + "\n"
+    )
+
+
+@st.composite
+def nft_loads(draw: st.DrawFn) -> list[Load]:
+    """An nft script (one to three tables); in one case of three, empty legacy tables are
+    there first and the nft tables take iptables' table names."""
+    if draw(st.integers(0, 2)) != 0:
+        return [(("nft", "-f", "-"), draw(nft_cases()))]
+    return [*draw(leftover_legacy()), (("nft", "-f", "-"), draw(native_beside_legacy()))]
 
 
 # --- iptables --------------------------------------------------------------------------------
@@ -398,3 +486,18 @@ def ipt_table(draw: st.DrawFn, version: int) -> str:
 def iptables_cases(draw: st.DrawFn) -> tuple[str, str, str]:
     """(variant nft|legacy, iptables-restore input, ip6tables-restore input)."""
     return draw(st.sampled_from(("nft", "legacy"))), draw(ipt_table(4)), draw(ipt_table(6))
+
+
+@st.composite
+def iptables_loads(draw: st.DrawFn) -> list[Load]:
+    """iptables-restore and ip6tables-restore (nft or legacy variant); half of the legacy
+    ones get nft tables of the same names beside them, loaded before or after."""
+    variant, v4, v6 = draw(iptables_cases())
+    loads: list[Load] = [
+        ((f"iptables-{variant}-restore",), v4),
+        ((f"ip6tables-{variant}-restore",), v6),
+    ]
+    if variant == "legacy" and draw(st.booleans()):
+        native = (("nft", "-f", "-"), draw(native_beside_legacy()))
+        loads = [native, *loads] if draw(st.booleans()) else [*loads, native]
+    return loads

@@ -108,6 +108,7 @@ def test_json_document() -> None:
         "family": "ip",
         "table": "filter",
         "chain": "ufw-user-input",
+        "source": "iptables-nft",
         "handle": None,
         "position": 2,
         "verdict": "drop",
@@ -127,7 +128,7 @@ def test_terminal_text() -> None:
             '"postgres: app servers only" -j REJECT --reject-with icmp-port-unreachable',
             "    comment: postgres: app servers only",
             "path:",
-            "    ip filter INPUT → reject",
+            "    ip filter INPUT (iptables-legacy) → reject",
         ]
     )
 

@@ -34,6 +34,7 @@ EXPECTED = {
     "firewall-reject-admin": "firewall.reject_admin",
     "firewall-local-egress": "firewall.local_egress",
     "firewall-local-input": "port.filtered",
+    "firewall-legacy-and-nft": "firewall.local_egress",
     "path-filtered-midway": "path.filtered_midway",
     "service-ipv6-only-mismatch": "service.ipv6_only_mismatch",
     "service-ipv4-only-mismatch": "service.ipv4_only_mismatch",

@@ -36,6 +36,7 @@ class RuleChange(ChainLocation):
     change: Literal["added", "removed"]
     position: int
     text: str
+    source: str = "nft"  # a legacy table's rule is not the nft table's of the same name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,6 +46,7 @@ class ChainChange(ChainLocation):
     change: Literal["added", "removed", "policy"]
     old_policy: str | None = None
     new_policy: str | None = None
+    source: str = "nft"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,8 +92,12 @@ def snapshot_from_json(data: Any) -> Snapshot:
     return Snapshot(capture=capture, taken_at=taken_at, host=host)
 
 
-def _chains(ruleset: Ruleset) -> dict[tuple[str, str, str], Chain]:
-    return {(t.family, t.name, c.name): c for t in ruleset.tables for c in t.chains.values()}
+def _chains(ruleset: Ruleset) -> dict[tuple[str, str, str, str], Chain]:
+    """Every chain by (family, table, chain, source): a legacy `ip filter INPUT` and the nft
+    one are different chains, and a rule of one is never the rule of the other."""
+    return {
+        (t.family, t.name, c.name, t.source): c for t in ruleset.tables for c in t.chains.values()
+    }
 
 
 def _texts(chain: Chain) -> list[str]:
@@ -107,7 +113,7 @@ def diff_rules(
     rules: list[RuleChange] = []
     chains: list[ChainChange] = []
     for key in sorted(before.keys() | after.keys()):
-        family, table, name = key
+        family, table, name, source = key
         a, b = before.get(key), after.get(key)
         if a is None or b is None:
             chains.append(
@@ -116,6 +122,7 @@ def diff_rules(
                     family=family,
                     table=table,
                     chain=name,
+                    source=source,
                 )
             )
         elif a.policy != b.policy:
@@ -125,6 +132,7 @@ def diff_rules(
                     family=family,
                     table=table,
                     chain=name,
+                    source=source,
                     old_policy=a.policy,
                     new_policy=b.policy,
                 )
@@ -141,19 +149,20 @@ def diff_rules(
 
 def _rule_changes(
     change: Literal["added", "removed"],
-    key: tuple[str, str, str],
+    key: tuple[str, str, str, str],
     texts: list[str],
     indexes: range,
 ) -> list[RuleChange]:
     """The rules at `indexes` of one chain's `texts` (the old chain's for a removal, the new
     one's for an addition), as changes numbered by their 1-based place in that chain."""
-    family, table, chain = key
+    family, table, chain, source = key
     return [
         RuleChange(
             change=change,
             family=family,
             table=table,
             chain=chain,
+            source=source,
             position=i + 1,
             text=texts[i],
         )
@@ -203,6 +212,7 @@ def diff_to_json(d: RulesetDiff) -> dict[str, Any]:
                 "family": r.family,
                 "table": r.table,
                 "chain": r.chain,
+                "source": r.source,
                 "position": r.position,
                 "text": r.text,
             }
@@ -214,6 +224,7 @@ def diff_to_json(d: RulesetDiff) -> dict[str, Any]:
                 "family": c.family,
                 "table": c.table,
                 "chain": c.chain,
+                "source": c.source,
                 "old_policy": c.old_policy,
                 "new_policy": c.new_policy,
             }
@@ -233,17 +244,17 @@ def diff_to_json(d: RulesetDiff) -> dict[str, Any]:
 
 def render_diff(d: RulesetDiff) -> str:
     """The terminal form of a diff."""
-    from netdx.firewall.render import flow_text, rule_location
+    from netdx.firewall.render import chain_text, flow_text, rule_location
 
     out = []
     for c in d.chains:
         if c.change == "policy":
-            out.append(f"~ chain {c.chain_path}: policy {c.old_policy} → {c.new_policy}")
+            out.append(f"~ chain {chain_text(c, c.source)}: policy {c.old_policy} → {c.new_policy}")
         else:
-            out.append(f"{'+' if c.change == 'added' else '-'} chain {c.chain_path}")
+            out.append(f"{'+' if c.change == 'added' else '-'} chain {chain_text(c, c.source)}")
     for r in d.rules:
         sign = "+" if r.change == "added" else "-"
-        out.append(f"{sign} {r.chain_path} #{r.position}: {r.text}")
+        out.append(f"{sign} {chain_text(r, r.source)} #{r.position}: {r.text}")
     if not d.rules and not d.chains:
         out.append("no rule changed")
     for f in d.flows:

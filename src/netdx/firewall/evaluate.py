@@ -3,9 +3,11 @@
 The walk follows the kernel: every base chain on the hook's stages (prerouting then input for
 traffic to this host; output then postrouting for traffic it sends; prerouting, forward,
 postrouting for a router), of every table whose family sees the packet (ip or ip6, and inet),
-in priority order. accept ends one base chain and the packet goes on to the next; drop and
-reject end everything. Inside a chain: jump pushes a return point, goto does not, return
-pops, the end of a regular chain returns, the end of a base chain applies its policy.
+in priority order. A legacy iptables table and the nft table of the same family and name are
+two kernel objects, two `Table`s here: each of their base chains hooks in on its own. accept
+ends one base chain and the packet goes on to the next; drop and reject end everything.
+Inside a chain: jump pushes a return point, goto does not, return pops, the end of a regular
+chain returns, the end of a base chain applies its policy.
 
 Anything the model cannot decide (a construct it does not understand in a rule whose other
 matches all hold, a field the packet does not carry, such as an unknown source port) stops
@@ -50,7 +52,6 @@ class Evaluation:
     hook: Direction
     reject_with: str | None = None
     rule: RuleRef | None = None
-    rule_chain: tuple[str, str, str] | None = None  # (family, table, chain) of the decider
     policy: str | None = None
     path: tuple[Step, ...] = ()
     unknown: tuple[str, ...] = ()
@@ -80,7 +81,7 @@ class _ChainOutcome:
 
 def _walk_base(table: Table, base: Chain, packet: Packet, stage: Hook) -> _ChainOutcome:
     """Run one base chain to its verdict (accept/drop/reject, or None for its policy)."""
-    step = functools.partial(Step, family=table.family, table=table.name)
+    step = functools.partial(Step, family=table.family, table=table.name, source=table.source)
     steps: list[Step] = [step(action="hook", chain=base.name)]
     stack: list[tuple[Chain, int]] = []
     chain, index = base, 0
@@ -145,13 +146,22 @@ def base_chains(
     return [(stage, table, chain) for _s, _p, _n, stage, table, chain in found if stage]
 
 
+def _chain_name(table: Table, chain: Chain) -> str:
+    """'inet filter input', or 'ip filter INPUT (iptables-legacy)': the legacy table is not the
+    nft table of the same name."""
+    legacy = " (iptables-legacy)" if table.source == "iptables-legacy" else ""
+    return f"{table.family} {table.name} {chain.name}{legacy}"
+
+
 def _tie_notes(chains: list[tuple[Hook, Table, Chain]]) -> list[str]:
-    """Equal priorities across sources (nft, legacy iptables) have no knowable order."""
+    """Equal priorities across the nft and the legacy iptables kernel objects have no
+    knowable order (each keeps its own registration order)."""
     notes = []
     for (h1, t1, c1), (h2, t2, c2) in itertools.pairwise(chains):
-        if h1 == h2 and c1.priority == c2.priority and t1.source != t2.source:
+        legacy = (t1.source == "iptables-legacy", t2.source == "iptables-legacy")
+        if h1 == h2 and c1.priority == c2.priority and legacy[0] != legacy[1]:
             notes.append(
-                f"{t1.family} {t1.name} {c1.name} and {t2.family} {t2.name} {c2.name} share "
+                f"{_chain_name(t1, c1)} and {_chain_name(t2, c2)} share "
                 f"priority {c1.priority} on {h1}: their order is the kernel's registration "
                 "order, assumed here"
             )
@@ -216,7 +226,6 @@ def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
                 decision="unknown",
                 hook=hook,
                 rule=exc.rule,
-                rule_chain=(exc.rule.family, exc.rule.table, exc.rule.chain),
                 path=tuple(path),
                 unknown=(exc.construct,),
                 notes=notes,
@@ -231,6 +240,7 @@ def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
                     table=table.name,
                     chain=chain.name,
                     verdict=verdict,
+                    source=table.source,
                 )
             )
         last = (outcome, table, chain)
@@ -252,8 +262,7 @@ def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
         hook=hook,
         reject_with=outcome.verdict.reject_with if outcome.verdict else None,
         rule=rule,
-        rule_chain=(rule.family, rule.table, rule.chain) if rule else None,
-        policy=None if rule else f"{table.family} {table.name} {chain.name} policy {decision}",
+        policy=None if rule else f"{_chain_name(table, chain)} policy {decision}",
         path=tuple(path),
         notes=notes,
     )

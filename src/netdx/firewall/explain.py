@@ -135,6 +135,7 @@ def to_json(explanation: FirewallMatch) -> dict[str, Any]:
                 "family": s.family,
                 "table": s.table,
                 "chain": s.chain,
+                "source": s.source,
                 "handle": s.rule.handle if s.rule else None,
                 "position": s.rule.position if s.rule else None,
                 "verdict": s.verdict,

@@ -34,7 +34,8 @@ from netdx.firewall.model import (
     Verdict,
 )
 
-_HOOKS: dict[str, Hook] = {
+# The built-in chains of iptables and the hook each is on.
+BUILTIN_CHAINS: dict[str, Hook] = {
     "PREROUTING": "prerouting",
     "INPUT": "input",
     "FORWARD": "forward",
@@ -107,7 +108,7 @@ def parse_save(text: str, *, version: Literal[4, 6], source: Source | None = Non
 def _finish(build: _TableBuild, family: Literal["ip", "ip6"], source: Source) -> Table:
     chains = {}
     for name, rules in build.rules.items():
-        hook = _HOOKS.get(name) if build.policies.get(name, "-") != "-" else None
+        hook = BUILTIN_CHAINS.get(name) if build.policies.get(name, "-") != "-" else None
         policy = build.policies.get(name, "-").lower()
         chains[name] = Chain(
             name=name,

@@ -65,11 +65,14 @@ def near_misses(evaluation: Evaluation, ruleset: Ruleset, packet: Packet) -> tup
     """Up to three accept rules on the path of a drop/reject that failed on one match."""
     if evaluation.decision not in ("drop", "reject"):
         return ()
-    visited = {(s.family, s.table, s.chain) for s in evaluation.path if s.action != "unknown"}
+    # By source too: the legacy `ip filter INPUT` is not the nft one the walk went through.
+    visited = {
+        (s.source, s.family, s.table, s.chain) for s in evaluation.path if s.action != "unknown"
+    }
     found: list[NearMiss] = []
     for table in ruleset.tables:
         for chain in table.chains.values():
-            if (table.family, table.name, chain.name) not in visited:
+            if (table.source, table.family, table.name, chain.name) not in visited:
                 continue
             for rule in chain.rules:
                 failed = _single_failure(rule, table, packet, evaluation)

@@ -87,10 +87,9 @@ def parse_rule_texts(text: str) -> dict[tuple[str, str, int], str]:
 def parse_ruleset(
     document: str | Json,
     rule_texts: Mapping[tuple[str, str, int], str] | None = None,
-    skip: frozenset[tuple[str, str]] = frozenset(),
 ) -> Ruleset:
-    """The model of one `nft -j list ruleset` document (text or already decoded); tables in
-    `skip` ((family, name): those iptables-nft-save prints in full) are left out."""
+    """The model of one `nft -j list ruleset` document (text or already decoded), every
+    table of it: which of them iptables-nft manages is `sources.build_ruleset`'s business."""
     data = json.loads(document) if isinstance(document, str) else document
     if not isinstance(data, dict) or not isinstance(data.get("nftables"), list):
         raise NftJsonError("no top-level 'nftables' list")
@@ -103,8 +102,6 @@ def parse_ruleset(
         if not isinstance(item, dict) or len(item) != 1:
             continue
         ((kind, body),) = item.items()
-        if (body.get("family"), body.get("table", body.get("name"))) in skip:
-            continue
         if kind == "table":
             key = (body["family"], body["name"])
             order.append(key)

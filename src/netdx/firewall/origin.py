@@ -43,13 +43,19 @@ def origin_of(evaluation: Evaluation, ruleset: Ruleset) -> Origin | None:
     return None
 
 
-def _rule_model(ref: RuleRef, ruleset: Ruleset) -> Rule | None:
+def _chain_rules(ref: RuleRef, ruleset: Ruleset) -> tuple[Rule, ...]:
+    """The rules of the chain `ref` lives in: of its own table, by source too (a legacy
+    `ip filter` beside the iptables-nft one has other chains)."""
     for table in ruleset.tables:
-        if (table.family, table.name) == (ref.family, ref.table) and ref.chain in table.chains:
-            rules = table.chains[ref.chain].rules
-            if 0 < ref.position <= len(rules):
-                return rules[ref.position - 1]
-    return None
+        if (table.source, table.family, table.name) == (ref.source, ref.family, ref.table):
+            chain = table.chains.get(ref.chain)
+            return chain.rules if chain is not None else ()
+    return ()
+
+
+def _rule_model(ref: RuleRef, ruleset: Ruleset) -> Rule | None:
+    rules = _chain_rules(ref, ruleset)
+    return rules[ref.position - 1] if 0 < ref.position <= len(rules) else None
 
 
 def _atom_text(match: Match) -> str:
@@ -106,12 +112,7 @@ def _has_twin(ref: RuleRef, ruleset: Ruleset) -> bool:
     twin = ref.text.replace("-p tcp", "-p udp").replace("-m tcp", "-m udp")
     if twin == ref.text:
         twin = ref.text.replace("-p udp", "-p tcp").replace("-m udp", "-m tcp")
-    return any(
-        rule.text == twin
-        for table in ruleset.tables
-        if (table.family, table.name) == (ref.family, ref.table)
-        for rule in table.chains[ref.chain].rules
-    )
+    return any(rule.text == twin for rule in _chain_rules(ref, ruleset))
 
 
 def _firewalld(evaluation: Evaluation, chains: list[str]) -> Origin:

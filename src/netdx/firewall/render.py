@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from netdx.model.firewall import ChainStep, FirewallMatch, RuleRef
+from netdx.model.firewall import ChainLocation, ChainStep, FirewallMatch, RuleRef
 
 
 def flow_text(e: FirewallMatch) -> str:
@@ -22,9 +22,17 @@ def rule_location(rule: RuleRef) -> str:
     return f"{rule.chain_path} rule {rule.position} ({rule.source})"
 
 
+def chain_text(where: ChainLocation, source: str) -> str:
+    """`inet filter input`, or `ip filter INPUT (iptables-legacy)`: a legacy table and the nft
+    table of the same name are different tables."""
+    legacy = " (iptables-legacy)" if source == "iptables-legacy" else ""
+    return f"{where.chain_path}{legacy}"
+
+
 def _step(s: ChainStep) -> str:
     if s.action == "hook":
-        return f"{s.family} {s.table} {s.chain}"
+        legacy = " (iptables-legacy)" if s.source == "iptables-legacy" else ""
+        return f"{s.family} {s.table} {s.chain}{legacy}"
     if s.action in ("jump", "goto"):
         return f"{s.action} {s.chain}"
     if s.action == "return":

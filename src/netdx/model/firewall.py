@@ -55,6 +55,9 @@ class ChainStep:
     chain: str
     rule: RuleRef | None = None
     verdict: str | None = None
+    # nft, iptables-nft or iptables-legacy, as a RuleRef's: a legacy `ip filter INPUT` and
+    # the nft one are two kernel objects, both hooked in.
+    source: str = "nft"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
