@@ -1,5 +1,5 @@
 # netdx: every target installs what it needs on a fresh Debian 12 machine (as root).
-#   make demo   the payment scenario from the seed story, diagnosed in the lab
+#   make demo   the payment scenario from the seed story, diagnosed in the lab from both ends (--ssh)
 #   make test   lint, types, unit and lab tests (root: the lab uses network namespaces)
 #   make bench  netdx against the tools a person would type, on every lab scenario
 

@@ -71,9 +71,9 @@ def manual_commands(scenario: Scenario, first_address: str | None) -> list[list[
 def bench_scenario(scenario: Scenario, repeat: int, cap: float) -> Row:
     with Lab(scenario) as lab:
         client = scenario.runner
-        netdx_argv = lab.exec_argv(
-            client, [sys.executable, "-m", "netdx", "check", *scenario.check, "--json"]
-        )
+        # A scenario with `ssh:` is defined by its check with --ssh (the lab's sshd).
+        check = [sys.executable, "-m", "netdx", "check", *scenario.check, *lab.ssh_argv()]
+        netdx_argv = lab.exec_argv(client, [*check, "--json"])
         times, doc = [], {}
         for _ in range(repeat):
             seconds, _capped, out = timed(netdx_argv, cap)

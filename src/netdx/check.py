@@ -15,7 +15,7 @@ import ipaddress
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.errors import UsageError
@@ -36,6 +36,7 @@ from netdx.plan import (
     CheckEgress,
     CheckPlan,
     CheckSettings,
+    CollectServer,
     Connect,
     Echo,
     EvaluateFirewall,
@@ -44,6 +45,7 @@ from netdx.plan import (
     LookupRoute,
     NeighbourRead,
     NotRun,
+    OpenServer,
     Probe,
     ReadNeighbour,
     ReadServer,
@@ -52,8 +54,12 @@ from netdx.plan import (
     Signal,
     Stop,
     TraceTcp,
+    limits,
 )
 from netdx.plan.address import family_of
+
+if TYPE_CHECKING:
+    from netdx.check_ssh import SessionFactory
 
 T = TypeVar("T")
 
@@ -117,6 +123,8 @@ def _validate(target: Target, settings: CheckSettings) -> None:
         raise UsageError(
             f"-{settings.family} given but {target.host} is an IPv{family_of(target.host)} address"
         )
+    if settings.ssh is not None and target.port is None:
+        raise UsageError(f"--ssh reads the server's side of a port: give {target.host}:PORT")
     if settings.root_hints is not None:
         from netdx.files import MIB, read_user_file
 
@@ -134,11 +142,36 @@ def vantage_of(settings: CheckSettings) -> Vantage:
 
 
 async def gather_evidence(
-    target: Target, settings: CheckSettings, deadline: Deadline
+    target: Target,
+    settings: CheckSettings,
+    deadline: Deadline,
+    *,
+    session_factory: SessionFactory | None = None,
 ) -> CheckEvidence:
-    """Run the check's plan to the end: DNS, then every address side by side."""
+    """Run the check's plan to the end: DNS, then every address side by side, and with
+    --ssh the server's side around them (`session_factory` replaces SSH in tests)."""
     plan = CheckPlan(target, settings, vantage=vantage_of(settings))
-    return await run_plan(plan, deadline)
+    if settings.ssh is None:
+        return await run_plan(plan, deadline)
+    from netdx.check_ssh import ServerLink
+
+    # The client's probes end early enough for the server's second read to come back.
+    reserve = limits.server_reserve(settings.timeout)
+    probes = deadline.within(deadline.remaining() - reserve)
+    link = ServerLink(settings.ssh, deadline, probes, factory=session_factory)
+
+    async def run(probe: Probe, whole: Deadline, steer: Steering | None) -> Result:
+        if isinstance(probe, OpenServer):
+            # The arm wait is a share of the whole budget (it ends well before `probes`).
+            return await link.open(probe, probe.budget.deadline(whole))
+        if isinstance(probe, CollectServer):
+            return await link.collect(probe)
+        return await run_probe(probe, probes, steer)
+
+    try:
+        return await run_plan(plan, deadline, run=run)
+    finally:
+        await link.aclose()
 
 
 # --- the loop ---------------------------------------------------------------------------------
@@ -169,6 +202,8 @@ _MODULES: dict[type[Probe], str] = {
     FetchHttp: "netdx.probes.http",
     ReadServer: "netdx.probes.server",
     AskAuthoritative: "netdx.dns.verify",
+    OpenServer: "netdx.check_ssh",
+    CollectServer: "netdx.remote.join",
 }
 
 
@@ -304,6 +339,9 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
         )
     if isinstance(probe, ReadServer):
         return await _read_server(probe, limit)
+    if isinstance(probe, OpenServer | CollectServer):
+        # The SSH session lives in gather_evidence's runner; without it there is none.
+        return NotRun(reason="no SSH session (--ssh not given)")
     return await _authoritative(probe, limit)
 
 

@@ -9,14 +9,18 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from netdx import __version__
 from netdx.errors import NetdxError
 from netdx.host.option import netns_option
+from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option, write_output
+
+if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
@@ -114,9 +118,11 @@ def cli() -> None:
     help="Write the raw evidence (before diagnosis) as JSON: for test fixtures.",
 )
 @netns_option()
+@ssh_options
 def check(
     *,
     target: str,
+    ssh: SshOptions | None,
     json_file: str | None,
     root_hints: str | None,
     evidence_file: str | None,
@@ -132,6 +138,10 @@ def check(
 
     TARGET is host:port, [v6addr]:port, host (reachability only), or a URL:
     http://, https://, postgres://, redis://, mysql://, tcp://host:port.
+
+    With --ssh [USER@]HOST the server is read over SSH while the probes run (its listeners,
+    firewall rule with counters, queues, the wire), and the verdict joins both ends, all
+    within the same --timeout.
     """
     from netdx.check import CheckSettings, check_sync, validate_dns_servers
     from netdx.target import parse_target
@@ -146,6 +156,7 @@ def check(
         family=4 if ipv4 else 6 if ipv6 else None,
         dns_servers=validate_dns_servers(dns_servers),
         root_hints=root_hints,
+        ssh=ssh,
     )
     report, evidence = check_sync(parsed, settings)
     if json_file is not None:

@@ -42,6 +42,13 @@ EXPECTED = {
     "service-loopback-only": "service.loopback_only",
     "app-accept-queue-full": "app.accept_queue_full",
     "app-close-wait-leak": "app.close_wait_leak",
+    # Read over SSH (`ssh: HOST`): decided by joining the server's evidence.
+    "path-filtered-before-target": "path.filtered_midway",
+    "route-rp-filter": "route.rp_filter",
+    "port-refused-by-firewall": "port.refused",
+    "app-close-wait-leak-ssh": "ok",  # the leak is a warning beside a connect that worked
+    "app-accept-queue-full-ssh": "app.accept_queue_full",
+    "dns-wrong-address": "dns.wrong_address",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
 }
@@ -72,8 +79,8 @@ def test_shipped_scenario_loads(path: Path) -> None:
 
 
 def test_every_documented_scenario_is_shipped() -> None:
-    """The shipped set is exactly the twenty-three documented failure modes and the
-    dns-tree family's scenario."""
+    """The shipped set is exactly the documented failure modes (twenty-three, and six read
+    over SSH) and the dns-tree family's scenario."""
     assert {scenario.name for scenario in list_scenarios()} == set(EXPECTED)
 
 

@@ -23,6 +23,8 @@ import sys
 import threading
 from typing import IO, Any
 
+from netdx.netlink._compat import value
+
 from .clock import Deadline
 from .document import CollectRequest, collect
 from .system import LocalHost
@@ -36,20 +38,14 @@ AFTER_RESERVE_SHARE = 0.3
 DRAIN_S = 0.2
 
 
+@value
 class Request:
     """A validated session request."""
 
-    def __init__(
-        self,
-        timeout: float,
-        before: CollectRequest,
-        after: CollectRequest | None,
-        capture: dict[str, Any] | None,
-    ) -> None:
-        self.timeout = timeout
-        self.before = before
-        self.after = after
-        self.capture = capture
+    timeout: float
+    before: CollectRequest
+    after: CollectRequest | None
+    capture: dict[str, Any] | None
 
     @classmethod
     def from_json(cls, data: object) -> Request:

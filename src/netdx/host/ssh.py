@@ -20,6 +20,7 @@ as argv elements after `--`, and the remote command is a constant.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import re
@@ -46,19 +47,28 @@ NO_SUDO = "netdx: no sudo on this host"
 _PYTHONS = (
     "python3 python3.13 python3.12 python3.11 python3.10 python3.9 /usr/libexec/platform-python"
 )
-_CHECK = '"$p" -I -S -c "import sys;sys.exit(sys.version_info<(3,9))" 2>/dev/null'
-_RUN = '-I -S -B -c "import sys;exec(sys.stdin.buffer.readline())"'
+# The program python runs: refuse (exit 125) before reading anything when older than 3.9,
+# else run the line of Python that comes first on stdin (`collect.bundle.BOOTSTRAP`).
+PYTHON_PROGRAM = (
+    "import sys;sys.version_info>=(3,9) or sys.exit(125);exec(sys.stdin.buffer.readline())"
+)
+# Too old; found but not executable; not runnable (a pyenv shim of a version not installed).
+_SKIP = (125, 126, 127)
 
 
 def _remote_command(sudo: bool) -> str:
-    # The first python3 >= 3.9 found runs the line of Python that comes first on stdin
-    # (`collect.bundle.BOOTSTRAP`). One single-quoted argument of /bin/sh, whatever the
-    # login shell is; no user text in it, ever.
-    run = f'exec sudo -n "$(command -v "$p")" {_RUN}' if sudo else f'exec "$p" {_RUN}'
+    # Each candidate found runs as a child of sh, not exec'd: one that is too old or does
+    # not run has read nothing of stdin, so the next one can still read all of it; any
+    # other exit status is the collector's and ends the loop. One python start in the
+    # common case. One single-quoted argument of /bin/sh, whatever the login shell is; no
+    # user text in it, ever.
+    python = 'sudo -n "$(command -v "$p")"' if sudo else '"$p"'
     need_sudo = f'command -v sudo >/dev/null 2>&1 || {{ echo "{NO_SUDO}" >&2; exit 126; }}; '
+    skip = " || ".join(f"[ $s -eq {code} ]" for code in _SKIP)
     script = (
         (need_sudo if sudo else "")
-        + f"for p in {_PYTHONS}; do if {_CHECK}; then {run}; fi; done; "
+        + f'for p in {_PYTHONS}; do command -v "$p" >/dev/null 2>&1 || continue; '
+        + f'{python} -I -S -B -c "{PYTHON_PROGRAM}"; s=$?; {skip} || exit $s; done; '
         + f'echo "{NO_PYTHON}" >&2; exit 127'
     )
     assert "'" not in script
@@ -367,6 +377,10 @@ class SshSession:
         except TimeoutError:
             await self._ended(timed_out=True)
             return None
+        except asyncio.CancelledError:
+            # The caller gave up first (its own timeout on the same budget): no answer came.
+            self._fail("timeout", f"no answer from {self.opts.destination} within the time budget")
+            raise
         except LineTooLong:
             self._fail("error", "the server's answer was too long")
             return None
@@ -418,9 +432,12 @@ async def _run(argv: list[str], deadline: Deadline) -> tuple[int | None, str, st
         return None, "", f"{argv[0]}: {exc.strerror or exc}"
     try:
         out, err = await asyncio.wait_for(proc.communicate(), deadline.remaining())
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
+    except (TimeoutError, asyncio.CancelledError) as exc:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()  # ssh -G shares no connection: its pipes close as it dies
+        if isinstance(exc, asyncio.CancelledError):
+            raise
         return None, "", f"{' '.join(argv[:2])} did not finish in time"
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 

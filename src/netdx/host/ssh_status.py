@@ -3,8 +3,8 @@ line that says it. Pure, and tested on the stderr of real ssh runs (tests/unit/f
 
 ssh exits 255 for its own failures whatever they are, so the words decide; the remote
 command exits 127 with "netdx: no python3 on this host" and sudo -n prints why it would
-need a password. The first status (in this table's order) whose words appear wins, and its
-line becomes the message, as ssh wrote it.
+need a password. The first status (in this table's order) whose words appear wins, and the
+line with its most telling words becomes the message, as ssh wrote it.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ _TABLE: tuple[tuple[SshStatus, tuple[str, ...]], ...] = (
     (
         "hostkey",
         (
-            "REMOTE HOST IDENTIFICATION HAS CHANGED",
+            "Host key for",  # "...has changed and you have requested strict checking"
             "host key is known for",
             "Host key verification failed",
-            "Host key for",  # "...has changed and you have requested strict checking"
+            "REMOTE HOST IDENTIFICATION HAS CHANGED",
         ),
     ),
     ("auth", ("Permission denied (", "Too many authentication failures")),
@@ -55,6 +55,9 @@ _TABLE: tuple[tuple[SshStatus, tuple[str, ...]], ...] = (
 )
 
 
+_LINK = ("hostkey", "auth", "refused", "timeout", "unreachable")
+
+
 def lines_of(stderr: str) -> list[str]:
     """The meaningful lines of stderr (blank lines and ssh's notices dropped)."""
     lines = (line.strip() for line in stderr.replace("\r", "\n").splitlines())
@@ -71,12 +74,16 @@ def classify(returncode: int | None, stderr: str, *, sudo: bool = False) -> tupl
     """The status of an ssh run that ended with `returncode` (None: killed at the deadline)
     and printed `stderr`, and the line that says why. "ok" only when nothing failed."""
     lines = lines_of(stderr)
+    # ssh's own failures end it with 255 (or netdx killed it): with another exit status,
+    # the words came from the remote side and say nothing of the link.
+    by_ssh = returncode in (255, None)
     for status, words in _TABLE:
-        if status == "no_root" and not sudo:
+        if (status == "no_root" and not sudo) or (status in _LINK and not by_ssh):
             continue
-        for line in lines:
-            if any(word in line for word in words):
-                return status, line
+        for word in words:  # the most telling words first, whichever line holds them
+            for line in lines:
+                if word in line:
+                    return status, line
     if returncode == 0:
         return "ok", ""
     if returncode is None:

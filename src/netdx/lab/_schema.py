@@ -4,9 +4,12 @@ The models only check shape and simple values; `to_scenario` then checks the cro
 (link members, client, run_on, service hosts, what a churn/fill client connects to) and
 builds the frozen `netdx.lab.model` values.
 
-Optional top-level fields: ``command: check|inspect`` (default check) and ``run_on: HOST``
-(default: the client). Server services need ``listen``; client services (``churn``,
-``fill``) need ``target: ADDR:PORT`` and ``count``, and take no ``listen``.
+Optional top-level fields: ``command: check|inspect`` (default check), ``run_on: HOST``
+(default: the client), ``ssh: HOST`` (read that server over SSH: check only) and
+``expect_evidence`` (facts of the server's evidence, `netdx.lab.evidence.FACTS`),
+``expect_warnings`` (causes the report carries as warnings beside its verdict). Server
+services need ``listen``; client services (``churn``, ``fill``) need ``target: ADDR:PORT``
+and ``count``, and take no ``listen``.
 """
 
 from __future__ import annotations
@@ -90,12 +93,23 @@ class ScenarioModel(_Model):
     max_seconds: float = Field(default=4.0, gt=0, le=120)
     command: Literal["check", "inspect"] = "check"
     run_on: HostName | None = None
+    ssh: HostName | None = None
+    expect_evidence: list[str] = Field(default_factory=list)
+    expect_warnings: list[str] = Field(default_factory=list)
 
     @field_validator("expect")
     @classmethod
     def _cause(cls, value: str) -> str:
         if not _CAUSE.match(value):
             raise ValueError(f"expect {value!r} is not a cause like 'port.filtered' or 'ok'")
+        return value
+
+    @field_validator("expect_warnings")
+    @classmethod
+    def _warnings(cls, value: list[str]) -> list[str]:
+        for cause in value:
+            if cause == "ok" or not _CAUSE.match(cause):
+                raise ValueError(f"expect_warnings: {cause!r} is not a cause like 'app.x'")
         return value
 
 
@@ -119,7 +133,12 @@ def to_scenario(model: ScenarioModel) -> Scenario:
         max_seconds=model.max_seconds,
         command=model.command,
         run_on=model.run_on or model.client,
+        ssh=model.ssh or "",
+        expect_evidence=tuple(model.expect_evidence),
+        expect_warnings=tuple(model.expect_warnings),
     )
+    if scenario.ssh and scenario.ssh_address is None:
+        raise ValueError(f"ssh: host {scenario.ssh!r} has no address to log in on")
     for index, service in enumerate(services):
         if service.is_client and scenario.target_of(service) is None:
             raise ValueError(
@@ -147,12 +166,29 @@ def _check_references(model: ScenarioModel) -> None:
         raise ValueError(f"client: unknown host {model.client!r}")
     if model.run_on is not None and model.run_on not in known:
         raise ValueError(f"run_on: unknown host {model.run_on!r}")
+    _check_ssh(model, known)
     for index, service in enumerate(model.services):
         if service.host not in known:
             raise ValueError(f"services.{index}.host: unknown host {service.host!r}")
         if service.kind == "dns" and not service.zone.endswith("."):
             raise ValueError(f"services.{index}.zone: a dns service needs a zone ending in '.'")
         _check_service_shape(index, service)
+
+
+def _check_ssh(model: ScenarioModel, known: set[str]) -> None:
+    """`ssh` names a host of the scenario, for a check; evidence facts need it."""
+    from netdx.lab.evidence import FACTS
+
+    if model.ssh is not None:
+        if model.ssh not in known:
+            raise ValueError(f"ssh: unknown host {model.ssh!r}")
+        if model.command != "check":
+            raise ValueError("ssh: only a check reads a server over SSH")
+    if model.expect_evidence and model.ssh is None:
+        raise ValueError("expect_evidence: the server's evidence needs `ssh: HOST`")
+    for fact in model.expect_evidence:
+        if fact not in FACTS:
+            raise ValueError(f"expect_evidence: unknown fact {fact!r} (known: {', '.join(FACTS)})")
 
 
 def _check_service_shape(index: int, service: ServiceModel) -> None:

@@ -2,8 +2,10 @@
 
 Order: namespaces → veths created directly inside them (nothing ever sits in, or links to, the
 root namespace) → addresses, routes, sysctls, /etc/netns files → servers, waited for → clients
-(churn, fill), waited for until their state exists on the server → the nftables rules last,
-so a rule that drops the service cannot hide a service that never started.
+(churn, fill), waited for until their state exists on the server → the `ssh` host's sshd
+(`netdx.lab.sshd`: keys and known_hosts in the lab's temp dir, removed with it) → the
+nftables rules last, so a rule that drops the service cannot hide a service that never
+started.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netdx.errors import CannotRun, UsageError
 from netdx.lab import netns
 from netdx.lab.model import PREFIX, Host, Scenario, Service
 from netdx.lab.services import start_service, wait_ready
+
+if TYPE_CHECKING:
+    from netdx.lab.sshd import SshServer
 
 ROUTER_SYSCTLS = (
     ("net.ipv4.ip_forward", "1"),
@@ -48,6 +54,7 @@ class LabState:
     namespaces: tuple[str, ...]
     pids: tuple[int, ...]
     workdir: str
+    ssh: tuple[str, ...] = ()  # the check's options to read the `ssh` host (--ssh ...)
 
 
 class Lab:
@@ -62,6 +69,7 @@ class Lab:
         self.namespaces: list[str] = []
         self.started: list[tuple[Service, subprocess.Popen[bytes]]] = []
         self.workdir: Path | None = None
+        self.sshd: SshServer | None = None
         self._old_sigterm: object = None
 
     def namespace(self, host: str) -> str:
@@ -79,9 +87,23 @@ class Lab:
             scenario=self.scenario.name,
             client=self.scenario.client,
             namespaces=tuple(self.namespaces),
-            pids=tuple(proc.pid for _, proc in self.started),
+            pids=tuple(proc.pid for _, proc in self.started)
+            + ((self.sshd.pid,) if self.sshd is not None else ()),
             workdir=str(self.workdir or ""),
+            ssh=tuple(self.ssh_argv()),
         )
+
+    def ssh_argv(self) -> list[str]:
+        """The check's options to read the `ssh` host: ``--ssh root@ADDR --ssh-key KEY
+        --known-hosts FILE`` (empty when the scenario reads no server)."""
+        address = self.scenario.ssh_address
+        if self.sshd is None or address is None:
+            return []
+        return [
+            "--ssh", self.sshd.destination(address),
+            "--ssh-key", str(self.sshd.key),
+            "--known-hosts", str(self.sshd.known_hosts),
+        ]  # fmt: skip
 
     def up(self) -> LabState:
         """Build everything; on any failure (or interrupt) remove what was built, re-raise."""
@@ -102,11 +124,14 @@ class Lab:
             self.started.clear()
         self.namespaces.clear()
         self.workdir = None
+        self.sshd = None
         return state
 
     def down(self) -> None:
         """Stop the services and remove everything this lab created. Safe to call twice."""
         with _signals_ignored():
+            if self.sshd is not None:
+                self.sshd.stop()
             for _, proc in self.started:
                 if proc.poll() is None:
                     proc.terminate()
@@ -120,6 +145,7 @@ class Lab:
             self.started.clear()
             self.namespaces.clear()
             self.workdir = None
+            self.sshd = None
 
     def replace_service(self, old: Service, new: Service) -> None:
         """Stop the running `old` server and start `new` in its place, waited for (the
@@ -184,8 +210,19 @@ class Lab:
                     process = start_service(service, namespace, self.workdir)
                     self.started.append((service, process))
             wait_ready(self.scenario, self.started[begin:], self.workdir)
+        if self.scenario.ssh:
+            self._start_sshd(self.scenario.host(self.scenario.ssh), self.workdir)
         for host in self.scenario.hosts:
             _load_nftables(host, self.workdir)
+
+    def _start_sshd(self, host: Host, workdir: Path) -> None:
+        """A real sshd on every address of `host` (key-only; its state in the lab's dir)."""
+        from netdx.lab.sshd import start_sshd
+
+        addresses = [cidr.split("/", 1)[0] for i in host.interfaces for cidr in i.addresses]
+        self.sshd = start_sshd(
+            namespace=host.namespace, addresses=addresses, state_dir=workdir / "sshd"
+        )
 
 
 def _raise_interrupt(signum: int, frame: types.FrameType | None) -> None:
@@ -215,6 +252,8 @@ def preflight(scenario: Scenario) -> None:
     kinds = {service.kind for service in scenario.services}
     needed += [binary for kind, binary in (("dns", "nsd"), ("resolver", "unbound"),
                                            ("https", "openssl")) if kind in kinds]
+    if scenario.ssh:
+        needed += ["sshd", "ssh", "ssh-keygen"]
     netns.require_binaries(needed)
     existing = set(netns.list_namespaces())
     clash = [name for name in scenario.namespaces if name in existing]

@@ -45,8 +45,10 @@ def up_command(name: str) -> None:
     hosts = ", ".join(host.name for host in scenario.hosts)
     click.echo(f"lab {state.scenario} is up: {hosts}")
     click.echo(f"fault: {scenario.fault}")
+    ssh = "".join(f" {arg}" for arg in state.ssh)
     click.echo(
-        f"try:   netdx lab shell {name} {scenario.runner}   then   netdx {' '.join(scenario.argv)}"
+        f"try:   netdx lab shell {name} {scenario.runner}   then   "
+        f"netdx {' '.join(scenario.argv)}{ssh}"
     )
 
 
@@ -66,7 +68,8 @@ def run_command(name: str, as_json: bool) -> None:
         click.echo(f"scenario: {scenario.name} ({scenario.topology})")
         story = textwrap.fill(" ".join(scenario.description.split()), width=88)
         click.echo("story:    " + story.replace("\n", "\n          "))
-        click.echo(f"on {scenario.runner}: netdx {' '.join(scenario.argv)}")
+        ssh = f" --ssh root@{scenario.ssh_address}" if scenario.ssh else ""
+        click.echo(f"on {scenario.runner}: netdx {' '.join(scenario.argv)}{ssh}")
         click.echo("")
     result = run_scenario(scenario, show_report=not as_json)
     if as_json:
@@ -81,6 +84,11 @@ def run_command(name: str, as_json: bool) -> None:
                     "max_seconds": result.max_seconds,
                     "command": scenario.command,
                     "run_on": scenario.runner,
+                    "ssh": scenario.ssh or None,
+                    "expect_evidence": list(result.expected_evidence),
+                    "missing_evidence": list(result.missing_evidence),
+                    "expect_warnings": list(result.expected_warnings),
+                    "missing_warnings": list(result.missing_warnings),
                     "check": result.doc,
                 },
                 indent=2,
@@ -91,6 +99,15 @@ def run_command(name: str, as_json: bool) -> None:
         click.echo("")
         click.echo(f"verdict:  {result.cause or '(no verdict)'}")
         click.echo(f"expected: {result.expected}")
+        if result.expected_evidence:
+            held = [f for f in result.expected_evidence if f not in result.missing_evidence]
+            click.echo(f"server:   {', '.join(held) or '-'}")
+            if result.missing_evidence:
+                click.echo(f"missing:  {', '.join(result.missing_evidence)}")
+        if result.expected_warnings:
+            click.echo(f"warnings: {', '.join(result.warnings) or '-'}")
+            if result.missing_warnings:
+                click.echo(f"missing:  {', '.join(result.missing_warnings)} (warnings)")
         click.echo(f"match:    {'yes' if result.matched else 'no'}")
         click.echo(f"seconds:  {result.elapsed:.2f} (max {result.max_seconds:g})")
         if result.cause is None and result.stderr.strip():

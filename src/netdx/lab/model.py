@@ -8,6 +8,12 @@ compares the verdict's cause with `expect`. `command` is ``check`` (the default:
 then the target, ``["db-server-01:5432"]``) or ``inspect`` (run on the server: `check` holds
 its arguments, ``["--port", "8080"]``).
 
+With ``ssh: HOST`` the lab also runs a real OpenSSH sshd on that host (key-only, keys and
+known_hosts in the lab's state dir) and the check runs with ``--ssh root@<its address>``:
+then `expect_evidence` names facts of the server's evidence (`netdx.lab.evidence.FACTS`)
+that must hold besides the verdict. `expect_warnings` names causes the report must carry as
+warnings beside its verdict (a server finding that did not decide it).
+
 Services are servers (tcp, http, https, dns), or clients that create a state on a server
 before the command runs: ``churn`` opens and closes `count` connections to `target`, one
 every `interval` seconds (against a ``leak`` server they pile up in CLOSE-WAIT); ``fill``
@@ -132,6 +138,9 @@ class Scenario:
     max_seconds: float = 4.0
     command: Command = "check"
     run_on: str = ""
+    ssh: str = ""
+    expect_evidence: tuple[str, ...] = ()
+    expect_warnings: tuple[str, ...] = ()
 
     @property
     def runner(self) -> str:
@@ -142,6 +151,20 @@ class Scenario:
     def argv(self) -> tuple[str, ...]:
         """The netdx arguments: ``(command, *check)``."""
         return (self.command, *self.check)
+
+    @property
+    def ssh_address(self) -> str | None:
+        """The address the runner reaches the `ssh` host on: its first address on a link
+        they share (the way an operator would log in), else its first address."""
+        if not self.ssh:
+            return None
+        server, runner = self.host(self.ssh), self.host(self.runner)
+        shared = {i.link for i in runner.interfaces}
+        legs = sorted(server.interfaces, key=lambda i: i.link not in shared)
+        for interface in legs:
+            for cidr in interface.addresses:
+                return cidr.split("/", 1)[0]
+        return None
 
     def host(self, name: str) -> Host:
         """The host called `name` (KeyError if the scenario has none)."""

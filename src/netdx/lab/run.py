@@ -2,6 +2,8 @@
 
 `run_scenario` runs ``netdx <command> <check...> --json`` (command ``check`` or ``inspect``)
 on the scenario's `runner` host (`run_on`, by default the client) and reads `verdict.cause`.
+A scenario with ``ssh: HOST`` runs the check with ``--ssh`` against the lab's sshd on that
+host, and its `expect_evidence` facts are read from the evidence the check wrote.
 
 A lab left up by ``netdx lab up`` is recorded in /run/netdx/lab.json so that ``lab down`` (a
 later process) can remove exactly what it owns.
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -45,11 +48,31 @@ class RunResult:
     doc: Mapping[str, Any] | None
     stdout: str
     stderr: str
+    expected_evidence: tuple[str, ...] = ()
+    missing_evidence: tuple[str, ...] = ()
+    expected_warnings: tuple[str, ...] = ()
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """The causes of the verdict's warnings."""
+        verdict = self.doc.get("verdict") if self.doc is not None else None
+        found = verdict.get("warnings") if isinstance(verdict, dict) else None
+        if not isinstance(found, list):
+            return ()
+        return tuple(str(w["cause"]) for w in found if isinstance(w, dict) and "cause" in w)
+
+    @property
+    def missing_warnings(self) -> tuple[str, ...]:
+        """The expected warnings the report does not carry."""
+        return tuple(w for w in self.expected_warnings if w not in self.warnings)
 
     @property
     def matched(self) -> bool:
-        """True when the verdict's cause is the expected one."""
-        return self.cause == self.expected
+        """True when the verdict's cause is the expected one, every expected fact of the
+        server's evidence holds and every expected warning is there."""
+        return self.cause == self.expected and not self.missing_evidence and not (
+            self.missing_warnings
+        )
 
     @property
     def in_time(self) -> bool:
@@ -88,18 +111,23 @@ def run_scenario(
     holds the terminal report (the JSON still comes back in `doc`): check writes both in one
     run; inspect, which has no --json-file, runs once for the report, then timed for JSON."""
     scenario = load_scenario(name) if isinstance(name, str) else name
-    with tempfile.TemporaryDirectory(prefix="ndx-run-") as tmp, Lab(scenario):
+    with tempfile.TemporaryDirectory(prefix="ndx-run-") as tmp, Lab(scenario) as lab:
         report = ""
         json_file = None
+        extra = [*lab.ssh_argv(), *netdx_argv_extra]
+        evidence_file = str(Path(tmp) / "evidence.json") if scenario.ssh else None
+        if evidence_file is not None:
+            extra += ["--evidence-file", evidence_file]
         if show_report and scenario.command == "check":
             json_file = str(Path(tmp) / "check.json")
         elif show_report:
-            report = _run(report_argv(scenario, netdx_argv_extra), timeout)[1]
-        argv = command_argv(scenario, netdx_argv_extra, json_file=json_file)
+            report = _run(report_argv(scenario, extra), timeout, env=_ssh_env(scenario, tmp))[1]
+        argv = command_argv(scenario, extra, json_file=json_file)
         start = time.monotonic()
-        returncode, stdout, stderr = _run(argv, timeout)
+        returncode, stdout, stderr = _run(argv, timeout, env=_ssh_env(scenario, tmp))
         elapsed = time.monotonic() - start
         doc = _parse_json(_read(json_file) if json_file else stdout)
+        missing = _missing_evidence(scenario, _read(evidence_file) if evidence_file else "")
     return RunResult(
         scenario=scenario.name,
         expected=scenario.expect,
@@ -110,13 +138,47 @@ def run_scenario(
         doc=doc,
         stdout=report or stdout,
         stderr=stderr,
+        expected_evidence=scenario.expect_evidence,
+        missing_evidence=missing,
+        expected_warnings=scenario.expect_warnings,
     )
 
 
-def _run(argv: Sequence[str], timeout: float) -> tuple[int | None, str, str]:
+def _missing_evidence(scenario: Scenario, text: str) -> tuple[str, ...]:
+    """The scenario's expected facts that the server's evidence does not show (all of them
+    when the check wrote no readable evidence)."""
+    if not scenario.expect_evidence:
+        return ()
+    from netdx.lab.evidence import missing
+    from netdx.model.codec import CodecError, from_data
+    from netdx.model.evidence import CheckEvidence
+
+    data = _parse_json(text)
+    if data is None:
+        return scenario.expect_evidence
+    try:
+        evidence = from_data(CheckEvidence, data)
+    except CodecError:
+        return scenario.expect_evidence
+    return missing(scenario.expect_evidence, evidence.remote)
+
+
+def _ssh_env(scenario: Scenario, tmp: str) -> dict[str, str] | None:
+    """With `ssh:`, the check's shared SSH connections live in the run's temp dir, not in
+    the user's cache: nothing of a lab outlives it, and no lab reuses another's link."""
+    if not scenario.ssh:
+        return None
+    return {**os.environ, "XDG_CACHE_HOME": str(Path(tmp) / "cache")}
+
+
+def _run(
+    argv: Sequence[str], timeout: float, *, env: Mapping[str, str] | None = None
+) -> tuple[int | None, str, str]:
     """Run argv, killed after `timeout` seconds: (returncode or None, stdout, stderr)."""
     try:
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout, check=False)
+        proc = subprocess.run(
+            argv, capture_output=True, text=True, timeout=timeout, check=False, env=env
+        )
     except subprocess.TimeoutExpired as exc:
         return None, _text(exc.stdout), _text(exc.stderr) + f"\nkilled after {timeout:g} s"
     return proc.returncode, proc.stdout, proc.stderr

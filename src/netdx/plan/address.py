@@ -52,6 +52,7 @@ from netdx.plan.requests import (
     Stop,
     TraceTcp,
 )
+from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
 
 ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answered"
@@ -76,9 +77,16 @@ class AddressPlan:
     """What to probe for one address, step by step; `evidence()` is what was seen so far."""
 
     def __init__(
-        self, address: str, target: Target, settings: CheckSettings, desk: Desk, vantage: Vantage
+        self,
+        address: str,
+        target: Target,
+        settings: CheckSettings,
+        desk: Desk,
+        vantage: Vantage,
+        server: ServerPlan | None = None,
     ) -> None:
         self.address = address
+        self._server = server
         self._target = target
         self._settings = settings
         self._desk = desk
@@ -104,16 +112,26 @@ class AddressPlan:
     # --- route --------------------------------------------------------------------------------
 
     def _on_route(self, result: Result) -> None:
-        if not isinstance(result, RouteLookup):
+        route = result if isinstance(result, RouteLookup) else None
+        if self._server is not None:
+            self._server.route_known(route)
+        if route is None:
             return  # no route answer (cancelled): nothing else can be planned for it
-        self._base_route = result
-        self._ev = dataclasses.replace(self._ev, route=result)
+        self._base_route = route
+        self._ev = dataclasses.replace(self._ev, route=route)
         port = self._target.port
         if port is None:
             self._ask_echo(self._on_host_echo)
             return
+        if self._server is None:
+            self._port_phase(port, route)
+        else:
+            # --ssh: the SYN leaves once the server watches for it (or the arm wait ran out).
+            self._server.when_armed(lambda: self._port_phase(port, route))
+
+    def _port_phase(self, port: int, route: RouteLookup) -> None:
         self._connect_phase(port)
-        if result.status == "local":
+        if route.status == "local":
             # The target is this host: read the server side too (listeners, owners, queues).
             self._ask_flow(
                 ReadServer, Budget(share=limits.SERVER_READ_SHARE), port, self._on_server

@@ -49,6 +49,21 @@ SERVER_READ_SHARE = 0.5
 LIVENESS_PORTS = (22, 80, 443)
 # Addresses of a name probed side by side (the first few a client would try).
 MAX_ADDRESSES = 4
+# --ssh: the client's connect waits for the server to be armed (its first read done and,
+# as root, its packet socket open on the port) at most this long and this share of the
+# budget. A warm shared connection arms in ~0.2 s; a cold one on a LAN (ssh -G, key
+# exchange, the collector shipped, python started, the ruleset read) in 0.8-1.3 s on a busy
+# 2-core machine. A link slower than that, or failing, must not hold the client's own
+# probes: they go ahead and the server's capture is then marked as armed late (an absence
+# of SYNs proves nothing). With the default 5 s the probes keep >= 2.2 s after the wait.
+SSH_ARM_MAX_S = 2.0
+SSH_ARM_SHARE = 0.4
+# --ssh: the server's second read (sockets, ruleset with counters, kernel counters, the
+# capture drained: ~0.1-0.3 s) and its way back over the link: the client's probes end this
+# long before the deadline (at most this share of the budget) so that it still comes
+# within the one --timeout.
+SSH_AFTER_RESERVE_S = 0.8
+SSH_AFTER_RESERVE_SHARE = 0.2
 
 
 def trace_wait(echo_rtt_ms: float | None) -> float:
@@ -61,3 +76,8 @@ def trace_wait(echo_rtt_ms: float | None) -> float:
 def dns_cap(timeout: float) -> float:
     """At most this many seconds for DNS under a `timeout`-second budget."""
     return max(DNS_CAP_S, DNS_CAP_SHARE_OF_TIMEOUT * timeout)
+
+
+def server_reserve(timeout: float) -> float:
+    """Seconds kept at the end of a `timeout`-second --ssh check for the server's last read."""
+    return min(SSH_AFTER_RESERVE_S, SSH_AFTER_RESERVE_SHARE * timeout)

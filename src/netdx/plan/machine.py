@@ -4,6 +4,9 @@
            ─ one AddressPlan per address, side by side (at most MAX_ADDRESSES)
            ─ when every address is done and the first one failed on resolver-given
              addresses: ask the authoritative servers (a cache that outlived a change?)
+    with --ssh, beside all of it (`plan.server`): open the session to the server at the
+    start, hold the connects until it is armed (a bounded wait), and once every address is
+    done take its second read and join it (`CheckEvidence.remote`)
 
 Like dnspython's `_Resolution` and our own `dns.trace.TraceMachine` it does no I/O: a driver
 (`netdx.check.run_plan`) starts `next_probes()`, applies `signals()` to probes in flight and
@@ -22,8 +25,11 @@ from netdx.plan import limits
 from netdx.plan.address import AddressPlan, family_of
 from netdx.plan.desk import Desk
 from netdx.plan.requests import AskAuthoritative, Budget, Probe, Resolve, Result, Signal
+from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
 
+# "authoritative" is the last stage: the authoritative check, and with --ssh the server's
+# second read, both once every address is done.
 Stage = Literal["resolve", "addresses", "authoritative", "done"]
 
 
@@ -63,6 +69,12 @@ class CheckPlan:
         self._dns: DnsEvidence | None = None
         self._addresses: list[AddressPlan] = []
         self._stage: Stage = "resolve"
+        # --ssh needs a port: the server's side of a check is the side of one port.
+        self._server = (
+            ServerPlan(self._desk, target.port)
+            if settings.ssh is not None and target.port is not None
+            else None
+        )
         if target.ip_literal:
             self._dns = DnsEvidence(name=target.host, source="literal", observed_on=vantage)
             self._probe((target.host,))
@@ -77,6 +89,10 @@ class CheckPlan:
                 ),
                 self._on_resolved,
             )
+            if self._server is not None:
+                # Beside DNS: the session needs only the port (our source address is
+                # unknown until a route, so the server routes back to no one in particular).
+                self._server.open(None)
 
     # --- the driver's interface ---------------------------------------------------------------
 
@@ -107,6 +123,7 @@ class CheckPlan:
             addresses=tuple(a.evidence() for a in self._addresses),
             family_filter=self._settings.family,
             observed_on=self._vantage,
+            remote=self._server.evidence if self._server is not None else None,
         )
 
     # --- the stages ---------------------------------------------------------------------------
@@ -127,7 +144,7 @@ class CheckPlan:
     def _probe(self, addresses: tuple[str, ...]) -> None:
         self._stage = "addresses"
         self._addresses = [
-            AddressPlan(a, self._target, self._settings, self._desk, self._vantage)
+            AddressPlan(a, self._target, self._settings, self._desk, self._vantage, self._server)
             for a in addresses[: limits.MAX_ADDRESSES]
         ]
 
@@ -136,14 +153,27 @@ class CheckPlan:
         if self._desk.pending:
             return
         if self._stage == "resolve":
-            self._stage = "done"  # the resolve result did not come: nothing to probe
+            # The resolve result did not come: nothing to probe; the server still is read.
+            self._stage = "authoritative"
+            self._collect_server()
         elif self._stage == "addresses":
             self._stage = "authoritative"
             self._ask_authoritative()
+            self._collect_server()
         elif self._stage == "authoritative":
             self._stage = "done"
         if self._stage != "done" and not self._desk.pending:
             self._advance()
+
+    def _collect_server(self) -> None:
+        """--ssh: the client's probes are done; the server reads again, and both are joined
+        for the address the client tried first, from the source address its route named."""
+        if self._server is None:
+            return
+        head = self._addresses[0].evidence() if self._addresses else None
+        route = head.route if head is not None else None
+        client = route.source if route is not None and route.status == "ok" else None
+        self._server.collect(head.address if head is not None else None, client)
 
     def _ask_authoritative(self) -> None:
         ev = self.evidence()

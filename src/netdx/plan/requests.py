@@ -24,6 +24,7 @@ from netdx.model import (
     TcpConnect,
 )
 from netdx.model.evidence import Family
+from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
 
 __all__ = [
@@ -33,6 +34,7 @@ __all__ = [
     "Budget",
     "Cancel",
     "CheckEgress",
+    "CollectServer",
     "Connect",
     "Echo",
     "EvaluateFirewall",
@@ -42,12 +44,14 @@ __all__ = [
     "LookupRoute",
     "NeighbourRead",
     "NotRun",
+    "OpenServer",
     "Probe",
     "ReadNeighbour",
     "ReadServer",
     "Request",
     "Resolve",
     "Result",
+    "ServerArmed",
     "Signal",
     "Stop",
     "TraceTcp",
@@ -185,6 +189,31 @@ class AskAuthoritative(Request):
     root_hints: str | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OpenServer(Request):
+    """Open the SSH session to the server (--ssh) and wait until it is armed: its first read
+    of `port` done and, as root, its packet socket open on the port. `client` is this host's
+    source address when the route is already known (the server routes back to it); the
+    capture itself keeps every source of the port, since NAT may change the client's. The
+    session stays open after this probe ends (its budget is only the wait for the arm)."""
+
+    port: int
+    client: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CollectServer(Request):
+    """The client's probes are done: tell the server ("go"), take its second read and join
+    both into `RemoteEvidence`. `address` is the address the client connected to (None when
+    it had none), `client` the source address the server should see its SYNs from, and
+    `armed` whether the server was armed before the client's first SYN left."""
+
+    port: int
+    address: str | None
+    client: str | None
+    armed: bool
+
+
 Probe = (
     Resolve
     | LookupRoute
@@ -197,6 +226,8 @@ Probe = (
     | FetchHttp
     | ReadServer
     | AskAuthoritative
+    | OpenServer
+    | CollectServer
 )
 
 
@@ -242,6 +273,14 @@ class NeighbourRead:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ServerArmed:
+    """The server's session answered `OpenServer`: `armed` when its first read (and its
+    capture) were ready; False when the link failed (the failure is in the final evidence)."""
+
+    armed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NotRun:
     """The probe did not finish: cancelled by a signal, or no budget left to start it."""
 
@@ -260,5 +299,7 @@ Result = (
     | HttpExchange
     | ServerEvidence
     | DnsServerAnswer
+    | ServerArmed
+    | RemoteEvidence
     | NotRun
 )

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netdx.model.evidence import Family
 from netdx.model.vantage import Vantage
+
+if TYPE_CHECKING:  # the plan stays pure: the transport's module is not imported at run time
+    from netdx.host.ssh import SshOptions
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -13,7 +17,8 @@ class CheckSettings:
     """Settings of one check: the budget in seconds, the address family, DNS servers.
 
     `observed_on` is where the probes run; None lets `netdx.check` decide (this host, or
-    the named network namespace the process is in).
+    the named network namespace the process is in). `ssh` is the server to read over SSH
+    while the probes run (--ssh and its options); None: the client's side only.
     """
 
     timeout: float = 5.0
@@ -22,3 +27,4 @@ class CheckSettings:
     verify_tls: bool = True
     root_hints: str | None = None  # for the authoritative check; None: the system's hints
     observed_on: Vantage | None = None
+    ssh: SshOptions | None = None
