@@ -11,9 +11,10 @@ it), before any packet or DNS query:
   neither an IPv6 CIDR that happens to cover `::ffff:0:0/96` nor miss the IPv4 one that
   names its real destination. Decimal (`167772161`) and octal-looking (`012.0.0.1`) forms
   never get here: the target parser refuses them, as it refuses `10.0.0.1@evil`;
-- a name is allowed only when it is listed by name (case and a trailing dot aside). It is
-  never resolved to be compared with the CIDRs: that lookup would itself be traffic the
-  asker chose, and its answer is the asker's to control.
+- a name is allowed only when it is listed by name, case aside (`db.` and `db` are two
+  names to a resolver with search domains). It is never resolved to be compared with the
+  CIDRs: that lookup would itself be traffic the asker chose, and its answer is the
+  asker's to control.
 """
 
 from __future__ import annotations
@@ -82,18 +83,27 @@ def parse_entry(entry: str) -> Network | str:
     """One allow_targets entry: a network, or a name in the form the target parser gives."""
     if not entry or entry != entry.strip():
         raise UsageError(f"{entry!r}: empty or surrounded by spaces")
-    if "/" in entry or _looks_numeric(entry):
+    if "://" in entry:
+        return _name_entry(entry)  # refused there, with the reason
+    if "/" not in entry and not _looks_numeric(entry):
         try:
-            network = ipaddress.ip_network(entry, strict=True)
-        except ValueError as exc:
-            raise UsageError(f"{entry!r} is not a CIDR: {exc}") from None
-        mapped = isinstance(network, ipaddress.IPv6Network) and (
-            network.network_address.ipv4_mapped is not None
-        )
-        if mapped:
-            # Mapped addresses are judged as IPv4: a mapped CIDR would never match.
-            raise UsageError(f"{entry!r}: write IPv4-mapped networks as IPv4 CIDRs")
-        return network
+            return ipaddress.ip_network(entry)  # an IPv6 address alone: its /128
+        except ValueError:
+            return _name_entry(entry)
+    try:
+        network = ipaddress.ip_network(entry, strict=True)
+    except ValueError as exc:
+        raise UsageError(f"{entry!r} is not a CIDR: {exc}") from None
+    mapped = isinstance(network, ipaddress.IPv6Network) and (
+        network.network_address.ipv4_mapped is not None
+    )
+    if mapped:
+        # Mapped addresses are judged as IPv4: a mapped CIDR would never match.
+        raise UsageError(f"{entry!r}: write IPv4-mapped networks as IPv4 CIDRs")
+    return network
+
+
+def _name_entry(entry: str) -> str:
     from netdx.target import parse_target
 
     try:
@@ -106,10 +116,10 @@ def parse_entry(entry: str) -> Network | str:
 
 
 def _looks_numeric(entry: str) -> bool:
-    """An address, or something only an address parser should judge (digits, dots, colons):
-    `012.0.0.1` must be refused as a bad address, not taken as a name."""
-    return ":" in entry or all(c.isdigit() or c == "." for c in entry)
+    """Digits and dots are for the address parser alone: `012.0.0.1` must be refused as a
+    bad address, not taken as a name."""
+    return all(c.isdigit() or c == "." for c in entry)
 
 
 def _name_key(name: str) -> str:
-    return name.lower().removesuffix(".")
+    return name.lower()

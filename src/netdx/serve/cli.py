@@ -81,7 +81,7 @@ def serve(*, listen: str, config_path: str | None) -> int:
 
     # The exporter's counters would each add a `_created` series: noise in every scrape
     # (this process serves nothing else, so the library-wide switch is ours to set).
-    disable_created_metrics()
+    disable_created_metrics()  # type: ignore[no-untyped-call]
     config = load_config(config_path) if config_path is not None else default_config()
     exporter = Exporter(config)
     try:
