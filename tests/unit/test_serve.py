@@ -3,6 +3,7 @@ probe (a fresh registry, the cause enum) and the routes of the exporter."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -81,6 +82,15 @@ def test_issue_example_config_loads() -> None:
     assert join.settings(3.5).ssh == join.ssh and join.settings(3.5).timeout == 3.5
     assert config.flows == (("payments", "flows.yaml"),)
     assert config.allow.allows(parse_target("db-server-01:5432"))
+
+
+def test_docs_config_example_loads() -> None:
+    """The config shown in docs/monitoring.md is valid, with the modules it names."""
+    docs = Path(__file__).resolve().parents[2] / "docs" / "monitoring.md"
+    blocks = re.findall(r"```yaml\n(# serve.yaml\n.*?)```", docs.read_text(), re.S)
+    assert len(blocks) == 1
+    config = parse_config(blocks[0], source="docs")
+    assert [m.name for m in config.modules] == ["default", "db_join"]
 
 
 def test_modules_default_to_one_default_module() -> None:

@@ -198,6 +198,8 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 class _Handler(BaseHTTPRequestHandler):
     server_version = "netdx-serve"
+    # A client that connects and sends nothing (or trickles) holds a thread: not for long.
+    timeout = 10
     exporter: Exporter  # set on the subclass make_server builds
 
     def do_GET(self) -> None:
