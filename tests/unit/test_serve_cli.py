@@ -195,3 +195,19 @@ def test_serve_command_probes_refuses_and_stops_on_sigterm(closed_port: int) -> 
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(timeout=10)
+
+
+def test_package_exports_and_stays_light() -> None:
+    """Every name in netdx.serve.__all__ exists, and importing the package loads neither
+    prometheus_client, pydantic nor yaml (they come with the first config or probe)."""
+    code = (
+        "import sys, json\n"
+        "import netdx.serve as serve\n"
+        "missing = [n for n in serve.__all__ if not hasattr(serve, n)]\n"
+        f"heavy = [m for m in sys.modules if m.split('.')[0] in {HEAVY!r}]\n"
+        "print(json.dumps([missing, heavy]))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
+    )
+    assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[], []]
