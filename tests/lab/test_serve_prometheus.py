@@ -101,7 +101,7 @@ def _started(argv: list[str], log: Path, env: dict[str, str]) -> Iterator[subpro
 def _until(deadline: Deadline, what: str, probe: Callable[[], Any], logs: list[Path]) -> Any:
     """Call probe() every 0.5 s until it returns something true; fail at the deadline."""
     last: Any = None
-    while not deadline.expired():
+    while not deadline.expired:
         last = probe()
         if last:
             return last
