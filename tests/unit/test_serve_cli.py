@@ -15,9 +15,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from netdx.cli import main
-from netdx.serve import Exporter, default_config, make_server
+from netdx.errors import UsageError
+from netdx.serve import Exporter, default_config, make_server, parse_config
 from netdx.serve.cli import parse_listen
 
 HEAVY = ("prometheus_client", "pydantic", "yaml", "rich")
@@ -211,3 +214,56 @@ def test_package_exports_and_stays_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=30, check=True
     )
     assert json.loads(proc.stdout.strip().splitlines()[-1]) == [[], []]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=60))
+def test_any_listen_text_parses_or_is_a_usage_error(text: str) -> None:
+    """Whatever --listen holds, the answer is an address and port or a UsageError."""
+    try:
+        host, port = parse_listen(text)
+    except UsageError:
+        return
+    assert 0 <= port <= 65535 and host
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_config_text_loads_or_is_one_usage_line(text: str) -> None:
+    """Whatever the config file holds, it loads or is one UsageError line, never a crash."""
+    try:
+        parse_config(text, source="serve.yaml")
+    except UsageError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("serve.yaml: ")
+
+
+_VALUES = st.one_of(
+    st.text(max_size=30), st.integers(), st.floats(), st.booleans(), st.none(),
+    st.lists(st.text(max_size=20), max_size=3),
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.text(max_size=30), max_size=4),
+    st.dictionaries(
+        st.text(max_size=12),
+        st.dictionaries(
+            st.sampled_from(["timeout", "family", "dns_servers", "ssh", "ssh_options", "sudo"]),
+            _VALUES,
+            max_size=3,
+        ),
+        max_size=3,
+    ),
+)
+def test_any_config_shape_loads_or_is_one_usage_line(
+    allow: list[str], modules: dict[str, dict[str, object]]
+) -> None:
+    """Well-formed YAML with hostile values: it loads or is one UsageError line."""
+    import yaml
+
+    text = yaml.safe_dump({"allow_targets": allow, "modules": modules})
+    try:
+        parse_config(text, source="serve.yaml")
+    except UsageError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("serve.yaml: ")
