@@ -117,12 +117,15 @@ class _Namespace:
     def __init__(self, lab: Lab) -> None:
         self.lab = lab
 
-    def get(self, url: str, *query: str) -> str | None:
-        argv = ["curl", "-sS", "--max-time", "2", "-G", url]
+    def get(self, url: str, *query: str, scrape_timeout: int = 0) -> str | None:
+        """GET url?query (as a scrape with that timeout when given): the body, or None."""
+        argv = ["curl", "-sS", "--max-time", str(scrape_timeout or 2), "-G", url]
+        if scrape_timeout:
+            argv += ["-H", f"X-Prometheus-Scrape-Timeout-Seconds: {scrape_timeout}"]
         for item in query:
             argv += ["--data-urlencode", item]
         done = subprocess.run(
-            self.lab.exec_argv("payment", argv), capture_output=True, text=True, timeout=5
+            self.lab.exec_argv("payment", argv), capture_output=True, text=True, timeout=10
         )
         return done.stdout if done.returncode == 0 else None
 
@@ -192,10 +195,14 @@ def test_prometheus_finds_port_filtered_for_the_payment_target(
             assert ns.values(f'up{{instance="{DENIED}"}}') == {("netdx", DENIED): "0"}
             # The module with ssh: reads the server too: the rule is named and confirmed.
             debug = ns.get(
-                f"http://{SERVE}/probe", f"target={TARGET}", "module=db_join", "debug=true"
+                f"http://{SERVE}/probe",
+                f"target={TARGET}",
+                "module=db_join",
+                "debug=true",
+                scrape_timeout=3,
             )
             assert debug is not None and "port.filtered" in debug, debug
-            assert "(confirmed)" in debug, debug
+            assert "(confirmed)" in debug and "CUT SHORT" in debug, debug
             alerts = _until(
                 deadline,
                 "the NetdxProbeFailing alert",
