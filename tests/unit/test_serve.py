@@ -24,6 +24,7 @@ from netdx.serve import (
     parse_config,
     probe_budget,
     probe_registry,
+    run_probe,
 )
 from netdx.serve.metrics import exposition
 from netdx.target import parse_target
@@ -372,3 +373,45 @@ def test_a_bug_in_a_check_is_500_and_the_exporter_lives_on() -> None:
     assert exporter.handle("/probe?target=10.0.0.1:1", {}).status == 500
     assert exporter.handle("/probe?target=10.0.0.1:1", {}).status == 200
     assert 'netdx_serve_errors_total{reason="internal"} 1.0' in exporter.metrics.render().decode()
+
+
+# --- running a probe ------------------------------------------------------------------------
+
+
+def test_a_check_that_overruns_is_abandoned_with_cause_unknown(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A check still running past budget + grace is answered without it: no verdict,
+    cause unknown, flagged as cut short, and the request does not wait for it."""
+    import asyncio
+
+    import netdx.check
+
+    async def stuck(target: Target, settings: object) -> Report:
+        await asyncio.sleep(3)
+        raise AssertionError("not reached in time")
+
+    monkeypatch.setattr(netdx.check, "run_check", stuck)
+    budget = ProbeBudget(seconds=0.1, module_timeout=5)
+    outcome = run_probe(parse_target("10.0.0.1:1"), ModuleConfig(name="m"), budget)
+    assert outcome.overran and outcome.report is None and outcome.cause == "unknown"
+    assert outcome.duration_s < 2.5  # the guard: it did not wait for the 3 s check
+    text = exposition(probe_registry(outcome)).decode()
+    assert _samples(text, "netdx_probe_cut_short") == {"": 1.0}
+
+
+def test_a_check_that_cannot_run_is_an_outcome_not_a_crash(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """CannotRun (no ssh binary, say) gives success 0, cause unknown and the reason."""
+    import netdx.check
+    from netdx.errors import CannotRun
+
+    async def cannot(target: Target, settings: object) -> Report:
+        raise CannotRun("ssh: not found")
+
+    monkeypatch.setattr(netdx.check, "run_check", cannot)
+    budget = ProbeBudget(seconds=1, module_timeout=1)
+    outcome = run_probe(parse_target("10.0.0.1:1"), ModuleConfig(name="m"), budget)
+    assert (outcome.success, outcome.cause, outcome.overran) == (False, "unknown", False)
+    assert outcome.error == "the check could not run: ssh: not found"

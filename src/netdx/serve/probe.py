@@ -3,16 +3,18 @@
 The budget is the module's timeout, capped by the scrape's own deadline: Prometheus sends
 `X-Prometheus-Scrape-Timeout-Seconds` and drops an answer that comes later, so a probe that
 ran its full module timeout would lose its result exactly when it matters (a filtered port
-times out). `probe_budget` is pure; `run_probe` runs the check in the calling thread on an
-event loop of its own (each HTTP request has its thread: a check's timings are measured on
-a loop that no other check can hold up).
+times out). `probe_budget` is pure; `run_probe` runs the check in a thread of its own on an
+event loop of its own (a check's timings are measured on a loop that no other check can
+hold up), and waits for it no longer than the budget allows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import math
+import threading
 import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +34,9 @@ if TYPE_CHECKING:
 SCRAPE_MARGIN_S = 0.5
 # How long past its budget the check may run before the exporter answers without it (the
 # check's own loop gives a probe that overruns its deadline 2 s more: a bug, not a result).
-OVERRUN_GRACE_S = 0.25
+# It covers the check's own end (cancelling its probes, judging) on a busy machine, and stays
+# below SCRAPE_MARGIN_S so that the answer still leaves inside the scrape deadline.
+OVERRUN_GRACE_S = 0.35
 
 PROBE_CAUSE_UNKNOWN = "unknown"
 
@@ -108,17 +112,19 @@ class ProbeOutcome:
 
 
 def run_probe(target: Target, module: ModuleConfig, budget: ProbeBudget) -> ProbeOutcome:
-    """Run one check of `target` with `module`'s settings within `budget`, blocking the
-    calling thread. A check that cannot run (CannotRun) or overruns is an outcome with an
-    error; bad input (UsageError: a module's family against a literal of the other) and
-    bugs propagate."""
+    """Run one check of `target` with `module`'s settings within `budget`; the calling
+    thread waits at most the budget plus OVERRUN_GRACE_S. A check that cannot run
+    (CannotRun) or overruns is an outcome with an error; bad input (UsageError: a module's
+    family against a literal of the other) and bugs propagate."""
     settings = module.settings(budget.seconds)
     start = time.monotonic()
     report: Report | None = None
     error: str | None = None
     overran = False
     try:
-        report = asyncio.run(_bounded(target, settings, budget.seconds + OVERRUN_GRACE_S))
+        report = _in_own_thread(target, settings).result(
+            timeout=budget.seconds + OVERRUN_GRACE_S
+        )
     except TimeoutError:
         overran = True
         error = f"the check ran past its {budget.seconds:g} s budget and was abandoned"
@@ -135,7 +141,19 @@ def run_probe(target: Target, module: ModuleConfig, budget: ProbeBudget) -> Prob
     )
 
 
-async def _bounded(target: Target, settings: CheckSettings, limit: float) -> Report:
+def _in_own_thread(target: Target, settings: CheckSettings) -> Future[Report]:
+    """The check on an event loop of its own, in a daemon thread. The caller's wait is
+    bounded even if the check is not: an abandoned check still ends on its own budget (the
+    check's loop stops 2 s past its deadline at the latest), in the background."""
     from netdx.check import run_check
 
-    return await asyncio.wait_for(run_check(target, settings), timeout=limit)
+    future: Future[Report] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(asyncio.run(run_check(target, settings)))
+        except BaseException as exc:  # handed to the waiting request thread
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name="netdx-serve-check", daemon=True).start()
+    return future
