@@ -43,6 +43,7 @@ _LAZY_COMMANDS = {
         "On the server: the verdict for one service port (listeners, queues, leaks).",
     ),
     "lab": ("netdx.lab.cli", "lab", "Rebuild failure modes in network namespaces."),
+    "serve": ("netdx.serve.cli", "serve", "A Prometheus exporter of check (blackbox style)."),
     "sockets": (
         "netdx.sockets.cli",
         "sockets",

@@ -1,0 +1,122 @@
+"""The config of `netdx serve`: which targets it may probe and how (its modules).
+
+    allow_targets: [127.0.0.0/8, 10.0.0.0/24, db-server-01]
+    modules:
+      default: {timeout: 5}
+      db_join: {timeout: 5, ssh: root@db-server-01}
+
+YAML (a safe loader) → pydantic schema (`_schema.py`, imported lazily: pydantic is heavy)
+→ frozen values. A bad file raises `UsageError` with one line: the file, the field, what is
+wrong. Without a file, `default_config()` allows loopback only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from netdx.errors import UsageError
+from netdx.files import MIB, read_user_file
+from netdx.model.evidence import Family
+from netdx.serve.allow import LOOPBACK, Allowlist
+
+if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
+    from netdx.plan import CheckSettings
+
+DEFAULT_MODULE = "default"
+DEFAULT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ModuleConfig:
+    """How a probe of this module runs: `netdx check`'s settings, named."""
+
+    name: str
+    timeout: float = DEFAULT_TIMEOUT_S
+    family: Family | None = None
+    dns_servers: tuple[str, ...] = ()
+    verify_tls: bool = True
+    ssh: SshOptions | None = None
+
+    def settings(self, timeout: float) -> CheckSettings:
+        """The check's settings with the budget `timeout` (the module's, or less when the
+        scrape deadline is nearer)."""
+        from netdx.plan import CheckSettings
+
+        return CheckSettings(
+            timeout=timeout,
+            family=self.family,
+            dns_servers=self.dns_servers,
+            verify_tls=self.verify_tls,
+            ssh=self.ssh,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServeConfig:
+    """Everything `netdx serve` takes from its config file. `flows` (name → flows file) is
+    kept for `/verify`, which `netdx verify` serves."""
+
+    allow: Allowlist
+    modules: tuple[ModuleConfig, ...]
+    flows: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+
+    def module(self, name: str) -> ModuleConfig | None:
+        """The module called `name`, or None."""
+        return next((m for m in self.modules if m.name == name), None)
+
+
+def default_config() -> ServeConfig:
+    """No --config: loopback only, one default module."""
+    return ServeConfig(
+        allow=Allowlist(networks=LOOPBACK),
+        modules=(ModuleConfig(name=DEFAULT_MODULE),),
+        source="no --config: loopback only",
+    )
+
+
+def load_config(path: str) -> ServeConfig:
+    """Read and validate the config file at `path`; UsageError with one line if bad."""
+    text = read_user_file(path, what="serve config", limit=MIB)
+    return parse_config(text, source=path)
+
+
+def parse_config(text: str, *, source: str = "<config>") -> ServeConfig:
+    """Validate config YAML text into a `ServeConfig`, or raise a one-line `UsageError`."""
+    import pydantic
+
+    from netdx.serve._schema import ServeModel, to_config
+
+    data = _parse_yaml(text, source)
+    try:
+        return to_config(ServeModel.model_validate(data), source=source)
+    except pydantic.ValidationError as exc:
+        raise UsageError(f"{source}: {_first_error(exc)}") from exc
+    except UsageError as exc:
+        raise UsageError(f"{source}: {exc}") from exc
+
+
+def _parse_yaml(text: str, source: str) -> Any:
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)  # a safe loader: CSafeLoader or SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UsageError(f"{source}: invalid YAML{where}: {problem}") from exc
+    if not isinstance(data, dict):
+        raise UsageError(f"{source}: a serve config must be a mapping")
+    return data
+
+
+def _first_error(exc: Any) -> str:
+    errors = exc.errors()
+    first = errors[0]
+    loc = ".".join(str(part) for part in first["loc"]) or "(top)"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return f"{loc}: {first['msg']}{more}".replace("\n", " ")
