@@ -3,7 +3,11 @@
 `run_scenario` runs ``netdx <command> <check...> --json`` (command ``check`` or ``inspect``)
 on the scenario's `runner` host (`run_on`, by default the client) and reads `verdict.cause`.
 A scenario with ``ssh: HOST`` runs the check with ``--ssh`` against the lab's sshd on that
-host, and its `expect_evidence` facts are read from the evidence the check wrote.
+host, and its `expect_evidence` facts are read from the evidence the check wrote. The shared
+SSH connection is opened first (`netdx who --ssh`, as a user's earlier command would have):
+a cold connection on a loaded machine can arm the server's capture after the client's first
+SYN, and then the capture rightly proves nothing, so the scenario would not show what it is
+about. The connection is closed (`ssh -O exit`) before the lab is torn down.
 
 A lab left up by ``netdx lab up`` is recorded in /run/netdx/lab.json so that ``lab down`` (a
 later process) can remove exactly what it owns.
@@ -123,9 +127,11 @@ def run_scenario(
         elif show_report:
             report = _run(report_argv(scenario, extra), timeout, env=_ssh_env(scenario, tmp))[1]
         argv = command_argv(scenario, extra, json_file=json_file)
+        _warm_ssh(lab, scenario, tmp, timeout)
         start = time.monotonic()
         returncode, stdout, stderr = _run(argv, timeout, env=_ssh_env(scenario, tmp))
         elapsed = time.monotonic() - start
+        _close_ssh(lab, scenario, tmp)
         doc = _parse_json(_read(json_file) if json_file else stdout)
         missing = _missing_evidence(scenario, _read(evidence_file) if evidence_file else "")
     return RunResult(
@@ -161,6 +167,27 @@ def _missing_evidence(scenario: Scenario, text: str) -> tuple[str, ...]:
     except CodecError:
         return scenario.expect_evidence
     return missing(scenario.expect_evidence, evidence.remote)
+
+
+def _warm_ssh(lab: Lab, scenario: Scenario, tmp: str, timeout: float) -> None:
+    """Open the run's shared SSH connection (ControlMaster) before the timed command."""
+    if not scenario.ssh:
+        return
+    warm = [sys.executable, "-m", "netdx", "who", ":1", *lab.ssh_argv()]
+    namespace = scenario.host(scenario.runner).namespace
+    _run(netns.exec_argv(namespace, warm), timeout, env=_ssh_env(scenario, tmp))
+
+
+def _close_ssh(lab: Lab, scenario: Scenario, tmp: str) -> None:
+    """End the shared connections the run opened (they would outlive the lab by their
+    ControlPersist time otherwise)."""
+    options = lab.ssh_argv()
+    if not scenario.ssh or not options:
+        return
+    namespace = scenario.host(scenario.runner).namespace
+    for control in (Path(tmp) / "cache" / "netdx" / "ssh").glob("*"):
+        argv = ["ssh", "-o", f"ControlPath={control}", "-O", "exit", options[1]]
+        _run(netns.exec_argv(namespace, argv), 10.0)
 
 
 def _ssh_env(scenario: Scenario, tmp: str) -> dict[str, str] | None:
