@@ -186,8 +186,8 @@ def verify(lab: RemoteLab, name: str, flows: str) -> tuple[int, dict[str, Any]]:
     with tempfile.TemporaryDirectory(prefix="ndx-vrM-") as tmp:
         (Path(tmp) / f"{name}.yaml").write_text(flows)
         (Path(tmp) / "hosts.yaml").write_text(lab.inventory())
-        argv = ["ip", "netns", "exec", CTL, sys.executable, "-m", "netdx", "verify",
-                f"{tmp}/{name}.yaml", "-i", f"{tmp}/hosts.yaml", "--json", "--deadline", "30"]  # fmt: skip
+        argv = ["ip", "netns", "exec", CTL, sys.executable, "-m", "netdx", "verify"]
+        argv += [f"{tmp}/{name}.yaml", "-i", f"{tmp}/hosts.yaml", "--json", "--deadline", "30"]
         env = {**os.environ, "XDG_CACHE_HOME": tmp}  # its shared SSH connections live there
         done = subprocess.run(argv, capture_output=True, text=True, timeout=HANG_GUARD_S, env=env)
     assert done.stdout, done.stderr
@@ -207,8 +207,10 @@ def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     code, document = verify(lab, "expected", AS_EXPECTED)
     flows = flows_of(document)
     causes = {name: flow["cause"] for name, flow in flows.items()}
-    assert causes == {"open": "ok", "dropped": "port.filtered", "by-name": "ok",
-                      "rejected": "firewall.reject_admin", "closed": "port.refused"}, document  # fmt: skip
+    assert causes == {
+        "open": "ok", "dropped": "port.filtered", "by-name": "ok",
+        "rejected": "firewall.reject_admin", "closed": "port.refused",
+    }, document  # fmt: skip
     assert all(flow["outcome"] == "pass" for flow in flows.values()), document
     assert code == 0
     report = flows["dropped"]["report"]
