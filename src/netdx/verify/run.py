@@ -24,7 +24,9 @@ from netdx.options import TIMEOUT_MIN_S
 from netdx.verify.matrix import Case, Judgement, judge
 
 if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
     from netdx.model import Report
+    from netdx.model.remote import SshOutcome
     from netdx.plan import CheckSettings
 
 REMOTE_NOT_AVAILABLE = "remote source probes are not available yet"
@@ -162,7 +164,6 @@ async def _probe_source(
 ) -> list[Report | str]:
     """Each probe's report, or why there is none (the same line for all on an SSH
     failure: `ssh.<status>: <ssh's message>`)."""
-    from netdx.host.ssh import collect_once
     from netdx.model.vantage import Vantage
     from netdx.remote.probe import DocumentError, probe_request, read_flows, report_of
 
@@ -179,10 +180,12 @@ async def _probe_source(
     link = deadline.within(budget + SSH_ALLOWANCE_S)
     try:
         outcome, document = await asyncio.wait_for(
-            asyncio.to_thread(collect_once, opts, request, link), link.remaining() + OVERRUN_S
+            _collect_once(opts, request, link), link.remaining() + OVERRUN_S
         )
     except TimeoutError:
-        return [f"ssh: no answer from {opts.destination} within the time budget"] * len(probes)
+        return [f"ssh.timeout: no answer from {opts.destination} within the time budget"] * len(
+            probes
+        )
     if outcome.status != "ok" or document is None:
         why = outcome.message or "the source's session ended without an answer"
         return [f"ssh.{outcome.status}: {why}"] * len(probes)
@@ -198,6 +201,23 @@ async def _probe_source(
         except DocumentError as exc:
             results.append(f"{case.source.name}: {exc}")
     return results
+
+
+async def _collect_once(
+    opts: SshOptions, request: dict[str, Any], deadline: Deadline
+) -> tuple[SshOutcome, dict[str, Any] | None]:
+    """`netdx.host.ssh.collect_once` on this event loop (not a thread each): one session,
+    its first document, then EOF and the end of ssh; so `--max-concurrent` hosts really run
+    at once. The session never raises for ssh trouble: the outcome says what happened."""
+    from netdx.host.ssh import SshSession
+
+    session = await SshSession.open(opts, request, deadline)
+    try:
+        document = await session.before()
+        session.end_input()
+    finally:
+        await session.close()
+    return session.outcome, document
 
 
 def _error(case: Case, message: str) -> CaseResult:
