@@ -108,7 +108,10 @@ def run(
         end = deadline.within(probe.timeout)
 
         def one(i: int = index, p: Probe = probe, d: Deadline = end) -> None:
-            results[i] = probe_flow(host, p, d, resolve)
+            try:
+                results[i] = probe_flow(host, p, d, resolve)
+            except Exception as exc:  # one flow's bug is its error, never a false "hang"
+                results[i] = dict(_request_of(p), error=f"{type(exc).__name__}: {exc}")
 
         thread = threading.Thread(target=one, name="netdx-probe", daemon=True)
         thread.start()

@@ -24,7 +24,7 @@ from netdx.remote.checks import DocumentError
 
 if TYPE_CHECKING:
     from netdx.model import CheckEvidence, IcmpEcho, Report, Target, TcpConnect
-    from netdx.model.evidence import Family, NssResult
+    from netdx.model.evidence import AddressSource, Family, NssResult
     from netdx.model.route import RouteLookup
     from netdx.model.vantage import Vantage
 
@@ -167,7 +167,7 @@ def _nss(name: str, raw: object, family: Family | None, hosts_text: str | None) 
                      gai_error=gai, elapsed_ms=elapsed)  # fmt: skip
 
 
-def _source(nss: NssResult) -> Any:
+def _source(nss: NssResult) -> AddressSource:
     """Where the first address came from: /etc/hosts when it pinned it, else NSS (the
     source asks no DNS server of its own yet); `dns` when nothing came (a DNS failure)."""
     if not nss.addresses:
