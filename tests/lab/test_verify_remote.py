@@ -1,7 +1,8 @@
 """`netdx verify` with `from: HOST` flows: the probes run ON the source host over SSH and are
 judged here. Three namespaces of this test's own: the verify runner (ctl) linked to the
-source only, the source (src, a real sshd) linked to ctl and to the destination (dst: a
-listener, an nft drop rule, an ICMP admin-prohibited reject, a closed port). No namespace
+source only, the source (src, a real sshd, an nft output drop) linked to ctl and to the
+destination (dst: a listener, an nft drop rule, an ICMP admin-prohibited reject, a closed
+port). No namespace
 has a link to the root namespace. The allowed flow is ok and the dropped one port.filtered
 as the flows file expects (exit 0); a wrong expectation exits 1."""
 
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.lab
 
 CTL, SRC, DST = "ndx-vrM-ctl", "ndx-vrM-src", "ndx-vrM-dst"
 CTL_ADDR, SRC_ADDR, SRC_ADDR2, DST_ADDR = "10.98.1.1", "10.98.1.2", "10.98.2.1", "10.98.2.2"
-OPEN, DROPPED, REJECTED, CLOSED = 8080, 9090, 9091, 9092
+OPEN, DROPPED, REJECTED, CLOSED, EGRESS = 8080, 9090, 9091, 9092, 9093
 NAME = "db.vrm.test"  # in the source's own /etc/hosts (/etc/netns/ndx-vrM-src/hosts)
 # The source's resolver is the destination, where no DNS server runs: a name not in its
 # hosts file fails fast (an ICMP port unreachable), and no query ever leaves the lab.
@@ -40,6 +41,15 @@ table inet ndxvrm {{
     type filter hook input priority 0; policy accept;
     tcp dport {DROPPED} drop
     tcp dport {REJECTED} reject with icmpx type admin-prohibited
+  }}
+}}
+"""
+# The source's own output filter: the SYN to EGRESS never leaves it.
+SRC_NFT = f"""\
+table inet ndxvrm {{
+  chain output {{
+    type filter hook output priority 0; policy accept;
+    tcp dport {EGRESS} drop
   }}
 }}
 """
@@ -87,6 +97,7 @@ class RemoteLab:
         for argv in SETUP:
             run(*argv)
         run("ip", "netns", "exec", DST, "nft", "-f", "-", stdin=NFT)
+        run("ip", "netns", "exec", SRC, "nft", "-f", "-", stdin=SRC_NFT)
         etc = Path("/etc/netns") / SRC  # bind-mounted by `ip netns exec`: sshd's sessions too
         etc.mkdir(parents=True, exist_ok=True)
         (etc / "resolv.conf").write_text(RESOLV)
@@ -170,6 +181,11 @@ flows:
     to: "{DST_ADDR}:{CLOSED}"
     expect: deny
     deny_by: [port.refused]
+  - name: egress
+    from: src
+    to: "{DST_ADDR}:{EGRESS}"
+    expect: deny
+    deny_by: [firewall.local_egress]
 """
 WRONG = f"""\
 defaults: {{timeout: 3}}
@@ -201,7 +217,9 @@ def flows_of(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     """Probed from the source over SSH: the open port is ok, the dropped one port.filtered,
     the rejected one firewall.reject_admin (sent by the destination), the closed one
-    port.refused; every flow as expected, exit 0, and the evidence says the source saw it."""
+    port.refused, the one the source's own output rule drops firewall.local_egress (its
+    raw-SYN test, as root there); every flow as expected, exit 0, and the evidence says the
+    source saw it."""
     assert lab.sshd is not None
     logins = lab.sshd.log.read_text().count("Accepted publickey")
     code, document = verify(lab, "expected", AS_EXPECTED)
@@ -210,6 +228,7 @@ def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     assert causes == {
         "open": "ok", "dropped": "port.filtered", "by-name": "ok",
         "rejected": "firewall.reject_admin", "closed": "port.refused",
+        "egress": "firewall.local_egress",
     }, document  # fmt: skip
     assert all(flow["outcome"] == "pass" for flow in flows.values()), document
     assert code == 0
@@ -218,7 +237,7 @@ def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     # The name was resolved on the source, by its own hosts file (this host has no such name).
     dns_step = flows["by-name"]["report"]["steps"][0]
     assert dns_step["status"] == "pass" and DST_ADDR in json.dumps(dns_step), dns_step
-    # One SSH login for the source's five flows.
+    # One SSH login for the source's six flows.
     assert lab.sshd.log.read_text().count("Accepted publickey") == logins + 1
 
 

@@ -30,6 +30,7 @@ TARGETS = {
     "dropped": "10.98.2.2:9090",
     "rejected": "10.98.2.2:9091",
     "closed": "10.98.2.2:9092",
+    "egress": "10.98.2.2:9093",
     "hosts_name": "db.vrm.test:8080",
     "no_name": "nowhere.vrm.test:8080",
 }
@@ -53,6 +54,7 @@ def judged(name: str, doc: dict[str, Any] | None = None) -> Any:
         ("dropped", "port.filtered"),
         ("rejected", "firewall.reject_admin"),
         ("closed", "port.refused"),
+        ("egress", "firewall.local_egress"),
         ("hosts_name", "ok"),
         ("no_name", "dns.resolver_unreachable"),
     ],
@@ -87,6 +89,19 @@ def test_a_dropped_syn_is_a_timeout_and_the_route_is_the_sources() -> None:
     route = next(s for s in report.steps if s.layer == "route")
     (lookup,) = route.evidence.routes
     assert lookup.status == "ok" and lookup.interface == "ndx-vrMs1"
+    # The source (root) sent the raw SYN: its own output rules are cleared, so the summary
+    # does not hedge about them.
+    (egress,) = port.evidence.egress
+    assert egress.status == "clear"
+    assert "could not be ruled out" not in report.verdict.summary
+
+
+def test_the_sources_own_output_drop_is_named() -> None:
+    """The raw SYN failed with EPERM on the source: blocked, so its own egress is the cause."""
+    report = judged("egress")
+    port = next(s for s in report.steps if s.layer == "port")
+    (egress,) = port.evidence.egress
+    assert egress.status == "blocked" and egress.errno == "EPERM"
 
 
 def test_a_name_comes_from_the_sources_hosts_file() -> None:
@@ -123,6 +138,8 @@ def _set(path: str, value: object) -> dict[str, Any]:
         _set("tcp.errqueue.0.cmsgs.0.2", "not hex"),
         _set("tcp.local", ["10.98.2.1"]),
         _set("echo.method", "telepathy"),
+        _set("egress", {"sent": "no", "stage": "send", "errno": None}),
+        _set("egress", {"sent": False, "stage": "later", "errno": None}),
         _set("echo.packets.0.data", None),
         _set("route.route", {"type": "unicast"}),
         _set("interfaces", {"x": "eth0"}),

@@ -2,7 +2,8 @@
 
 For each requested flow (host, port, family, timeout): getaddrinfo of the name (NSS, in a
 daemon thread waited on with the deadline), the kernel's route to the first address, a
-non-blocking TCP connect with IP_RECVERR, and ICMP echoes beside it (a ping socket when
+non-blocking TCP connect with IP_RECVERR (and, when it gets no answer, the raw-SYN egress
+test of `probes.egress`: root only), and ICMP echoes beside it (a ping socket when
 net.ipv4.ping_group_range allows it, else a raw socket as root, else a reason). Each flow
 runs in a thread of its own, bounded by its own timeout and the request's.
 
@@ -140,7 +141,7 @@ def _request_of(probe: Probe) -> dict[str, Any]:
 def probe_flow(host: Host, probe: Probe, deadline: Deadline, resolve: Resolver) -> dict[str, Any]:
     """The raw facts of one flow (see the module docstring)."""
     out = dict(_request_of(probe), error=None, resolve=None, address=None, route=None,
-               interfaces={}, tcp=None, echo=None)  # fmt: skip
+               interfaces={}, tcp=None, egress=None, echo=None)  # fmt: skip
     try:
         literal = str(ipaddress.ip_address(probe.host))
     except ValueError:
@@ -171,6 +172,9 @@ def probe_flow(host: Host, probe: Probe, deadline: Deadline, resolve: Resolver) 
                               name="netdx-echo", daemon=True)  # fmt: skip
     pinger.start()
     out["tcp"] = _connect(host, address, probe.port, deadline)
+    if not out["tcp"].get("ended", True):
+        # No answer to the SYN: does this host's own output filter drop it? (As check does.)
+        out["egress"] = _egress(host, address, probe.port)
     pinger.join(deadline.remaining() + 0.2)
     out["echo"] = dict(echo) if echo else None
     return out
@@ -276,6 +280,51 @@ def _connect(host: Host, address: str, port: int, deadline: Deadline) -> dict[st
     return out
 
 
+def _egress(host: Host, address: str, port: int) -> dict[str, Any]:
+    """One hand-built SYN for the flow on a raw socket (root): sendto() fails with EPERM at
+    once when this host's netfilter OUTPUT rules drop it (`probes.egress`, here)."""
+    family = _family_of(address)
+    af = socket.AF_INET6 if family == 6 else socket.AF_INET
+    try:
+        udp = host.socket(af, socket.SOCK_DGRAM)
+        with contextlib.closing(udp):
+            udp.connect((address, port))  # a route lookup only: a UDP connect sends nothing
+            source = str(udp.getsockname()[0])
+        raw = host.socket(af, socket.SOCK_RAW, socket.IPPROTO_TCP)
+    except OSError as exc:
+        return {"sent": False, "stage": "open", "errno": errno.errorcode.get(exc.errno or 0, "")}
+    with contextlib.closing(raw):
+        raw.setblocking(False)
+        if family == 6:
+            raw.setsockopt(SOL_IPV6, socket.IPV6_CHECKSUM, 16)  # the kernel sums TCP over v6
+        try:
+            raw.bind((source, 0))  # the checksum covers this source: make the kernel use it
+            raw.sendto(_syn(family, source, address, port), (address, 0))
+        except OSError as exc:
+            return {"sent": False, "stage": "send",
+                    "errno": errno.errorcode.get(exc.errno or 0, "")}  # fmt: skip
+    return {"sent": True, "stage": "send", "errno": None}
+
+
+def _checksum(data: bytes) -> int:
+    data += b"\0" * (len(data) % 2)
+    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
+    while total >> 16:
+        total = (total & 0xFFFF) + (total >> 16)
+    return int(~total & 0xFFFF)
+
+
+def _syn(family: int, source: str, destination: str, port: int) -> bytes:
+    sport, seq = random.randint(32768, 60999), random.getrandbits(32)
+    header = struct.pack("!HHIIHHHH", sport, port, seq, 0, (5 << 12) | 0x02, 64240, 0, 0)
+    src, dst = ipaddress.ip_address(source).packed, ipaddress.ip_address(destination).packed
+    if family == 4:
+        pseudo = src + dst + struct.pack("!BBH", 0, socket.IPPROTO_TCP, len(header))
+    else:
+        pseudo = src + dst + struct.pack("!I3xB", len(header), socket.IPPROTO_TCP)
+    return header[:16] + struct.pack("!H", _checksum(pseudo + header)) + header[18:]
+
+
 def _open_echo(host: Host, family: int) -> tuple[socket.socket | None, str, str]:
     """A datagram ICMP socket, else a raw one: (socket, method, why none could be opened)."""
     af = socket.AF_INET6 if family == 6 else socket.AF_INET
@@ -305,12 +354,8 @@ def _echo_packet(family: int, ident: int, seq: int) -> bytes:
     body = struct.pack("!HH", ident, seq) + _PAYLOAD
     if family == 6:
         return struct.pack("!BBH", _ECHO_REQUEST[6], 0, 0) + body  # the kernel sums ICMPv6
-    data = struct.pack("!BBH", _ECHO_REQUEST[4], 0, 0) + body
-    data += b"\0" * (len(data) % 2)
-    total = sum(struct.unpack(f"!{len(data) // 2}H", data))
-    while total >> 16:
-        total = (total & 0xFFFF) + (total >> 16)
-    return struct.pack("!BBH", _ECHO_REQUEST[4], 0, ~total & 0xFFFF) + body
+    csum = _checksum(struct.pack("!BBH", _ECHO_REQUEST[4], 0, 0) + body)
+    return struct.pack("!BBH", _ECHO_REQUEST[4], 0, csum) + body
 
 
 def _echo(host: Host, address: str, deadline: Deadline) -> dict[str, Any]:

@@ -4,7 +4,8 @@ the check's evidence → the normal report (`netdx.diagnose.engine.build_report`
 The source (`netdx verify`'s `from: HOST`) ran getaddrinfo, the route lookup, the TCP
 connect and the echoes (`netdx.collect.probe`); the judgement runs here, on the same model
 values and through the same parsers the local probes use: the error queue through
-`probes.recverr`, the connect through `probes.tcp.classify_connect`, the echo socket's
+`probes.recverr`, the connect through `probes.tcp.classify_connect` (and the raw-SYN
+egress test as `probes.egress` words it), the echo socket's
 packets through `probes.icmp`, the route through `remote.checks.route_lookup`. So a flow
 checked from a source host and one checked here cannot drift.
 
@@ -23,7 +24,7 @@ from netdx.remote import checks as c
 from netdx.remote.checks import DocumentError
 
 if TYPE_CHECKING:
-    from netdx.model import CheckEvidence, IcmpEcho, Report, Target, TcpConnect
+    from netdx.model import CheckEvidence, EgressCheck, IcmpEcho, Report, Target, TcpConnect
     from netdx.model.evidence import AddressSource, Family, NssResult
     from netdx.model.route import RouteLookup
     from netdx.model.vantage import Vantage
@@ -129,10 +130,11 @@ def _evidence(
         route = _route(address, entry)
         tcp = _tcp(entry.get("tcp"), address, target.port or 0)
         echo = _echo(entry.get("echo"), address, family)
+        egress = _egress(entry.get("egress"), address, target.port or 0)
         elapsed += tcp.elapsed_ms if tcp is not None else 0.0
         addresses = (
             AddressEvidence(address=address, family=family, route=route, echo=echo, tcp=tcp,
-                            observed_on=observed_on),
+                            egress=egress, observed_on=observed_on),
         )  # fmt: skip
     evidence = CheckEvidence(
         target_host=target.host, port=target.port, scheme=target.scheme, dns=dns,
@@ -240,6 +242,30 @@ def _tcp(raw: object, address: str, port: int) -> TcpConnect | None:
         timeout_ms=timeout_ms, timeout_basis="budget", errno=result.errno, icmp=result.icmp,
         local=shown,
     )  # fmt: skip
+
+
+def _egress(raw: object, address: str, port: int) -> EgressCheck | None:
+    """The source's raw-SYN test as `probes.egress` words it: EPERM at send is blocked, a
+    SYN that left is clear, a raw socket refused is unknown (root needed)."""
+    from netdx.model import EgressCheck
+
+    if raw is None:
+        return None
+    test = c.mapping(raw, "probe.egress")
+    sent = c.boolean(test.get("sent"), "probe.egress.sent")
+    code = c.opt_text(test.get("errno"), "probe.egress.errno", limit=32) or None
+    stage = test.get("stage")
+    if stage not in ("open", "send"):
+        raise DocumentError(f"probe.egress.stage: {c.short(stage)}")
+    if sent:
+        return EgressCheck(address=address, port=port, status="clear")
+    if stage == "send" and code in ("EPERM", "EACCES"):
+        return EgressCheck(address=address, port=port, status="blocked", errno=code,
+                           reason="the source's netfilter OUTPUT rules drop the SYN")  # fmt: skip
+    why = ("needs root on the source to rule out its egress filtering"
+           if stage == "open" and code in ("EPERM", "EACCES")
+           else f"the test SYN could not be sent: {code or 'error'}")  # fmt: skip
+    return EgressCheck(address=address, port=port, status="unknown", errno=code, reason=why)
 
 
 def _echo(raw: object, address: str, family: Family) -> IcmpEcho | None:
