@@ -126,6 +126,8 @@ def run(
             result = dict(_request_of(probe), error="the probe did not finish within its timeout")
         flows.append(result)
     hosts_text, hosts_error = None, None
+    if not probes:
+        return {"flows": [], "hosts_file": None, "hosts_error": None}  # nothing asked, nothing read
     try:
         hosts_text = host.read_text(HOSTS_FILE, limit=HOSTS_LIMIT)
     except OSError as exc:
