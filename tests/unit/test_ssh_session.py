@@ -39,8 +39,9 @@ from netdx.host.ssh_status import classify
 
 SYSTEM_PATH = "/usr/bin:/bin"
 BEFORE = {"collectors": ["routes"], "addresses": ["127.0.0.1"]}
-ALL = {"collectors": ["sockets", "owners", "routes", "firewall", "counters", "sysctls"],
-       "addresses": ["127.0.0.1"], "interfaces": ["lo"]}  # fmt: skip
+ALL = {"collectors": ["sockets", "owners", "routes", "firewall", "counters", "sysctls", "probe"],
+       "addresses": ["127.0.0.1"], "interfaces": ["lo"],
+       "probes": [{"host": "127.0.0.1", "port": 1, "family": None, "timeout": 2}]}  # fmt: skip
 
 
 def request(
@@ -138,18 +139,20 @@ def _plain(value):
         return value
     return repr(value)
 def _netdx_audit(event, args):
-    if event == "open" or event.startswith(("os.", "shutil.", "subprocess.")):
+    if event == "open" or event.startswith(("os.", "shutil.", "subprocess.", "socket.")):
         os.write(2, ("AUDIT " + json.dumps([event, _plain(args)]) + "\\n").encode())
 sys.addaudithook(_netdx_audit)
 """
 WRITING_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_APPEND
 READ_ONLY_EVENTS = {"os.listdir", "os.scandir", "open", "subprocess.Popen"}
+# Sockets: netlink and packet sockets of the readers, the probe's connect and echoes.
+SOCKET_EVENTS = {"socket.__new__", "socket.bind", "socket.connect", "socket.sendto"}
 
 
 def test_the_collector_changes_nothing() -> None:
-    """Every collector and the capture asked, the session only opens files for reading,
-    runs nothing but the firewall's fixed commands, and creates, removes or changes no
-    file (no bytecode either)."""
+    """Every collector (the probe's connect and echo too) and the capture asked, the session
+    only opens files for reading and sockets, runs nothing but the firewall's fixed
+    commands, and creates, removes or changes no file (no bytecode either)."""
     stdin = session_input(
         request(after=ALL, before=ALL, capture={"port": 22, "peer": None, "proto": "tcp"}),
         bootstrap=bootstrap_line(AUDIT + BOOTSTRAP),
@@ -168,7 +171,9 @@ def test_the_collector_changes_nothing() -> None:
         assert mode is None or not set(str(mode)) & set("wax+"), (path, mode)
         assert not (flags or 0) & WRITING_FLAGS, (path, flags)
     assert set(ran) <= set(firewall.COMMANDS), ran
-    assert {event for event, _ in events} <= READ_ONLY_EVENTS
+    assert {event for event, _ in events} <= READ_ONLY_EVENTS | SOCKET_EVENTS
+    connects = [args for event, args in events if event == "socket.connect"]
+    assert any("127.0.0.1" in json.dumps(args) for args in connects), "the probe connected"
 
 
 def run_session(stdin: io.BufferedIOBase, capsys: pytest.CaptureFixture[str]) -> tuple[

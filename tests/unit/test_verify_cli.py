@@ -22,15 +22,17 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 
 
 def test_remote_sources_exit_3_and_say_why(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Two remote sources are two errors: exit 3, the matrix says why, JUnit has <error>s."""
+    """Two remote sources SSH cannot reach (no ssh client on the PATH: nothing is sent) are
+    two errors: exit 3, the matrix says why, JUnit has <error>s."""
+    monkeypatch.setenv("PATH", str(tmp_path))
     flows = write(tmp_path, "flows.yaml", REMOTE_ONLY)
     inventory = write(tmp_path, "hosts.ini", INVENTORY)
     junit = tmp_path / "out.xml"
     assert main(["verify", flows, "-i", inventory, "--junit", str(junit)]) == 3
     out = capsys.readouterr().out
-    assert "remote source probes are not available yet" in out
+    assert "ssh.error: ssh: No such file or directory" in out
     assert "0 as expected, 0 not, 2 could not run" in out
     root = ET.parse(junit).getroot()
     assert [c.get("classname") for c in root.iter("testcase")] == ["netdx.web.w1", "netdx.web.w2"]

@@ -121,13 +121,17 @@ def test_textfile_metrics(tmp_path: Path) -> None:
             assert len(line.rsplit(" ", 2)) == 2 or line.count("} ") == 1  # value, no timestamp
 
 
-def test_remote_source_is_an_error_not_a_local_check() -> None:
-    """A case whose source is an inventory host is not run from here: it is an error that
-    says the remote probes are not available, so verify exits 3, never a fake pass."""
+def test_remote_source_is_an_error_not_a_local_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A case whose source is an inventory host that SSH cannot reach (no ssh client on the
+    PATH: nothing is sent) is not run from here: it is an error with the ssh status, so
+    verify exits 3, never a fake pass."""
+    monkeypatch.setenv("PATH", str(tmp_path))
     (web_case,) = [c for c in expand(FLOWS, INVENTORY) if c.source is not None]
     (result,) = asyncio.run(run_cases((web_case,), deadline=Deadline.after(5), max_concurrent=1))
     assert result.report is None and result.judgement.outcome == "error"
-    assert result.judgement.reason.startswith(REMOTE_NOT_AVAILABLE)
+    assert result.judgement.reason.startswith("ssh.error: ssh: ")
 
 
 @pytest.mark.parametrize("deadline_s", [0.0, 0.05])

@@ -19,11 +19,14 @@ from netdx.collect import SCHEMA
 from netdx.netlink import NetlinkIOError
 from netdx.netlink.diag import DiagSocket
 
-from . import firewall, kernel, owners, routes, sockdiag
+from . import firewall, kernel, owners, probe, routes, sockdiag
 from .system import Budget, Host, RunResult
 
 # `addresses` comes after `firewall`: it reuses the `ip -j addr show` that one ran.
-COLLECTORS = ("sockets", "owners", "routes", "firewall", "counters", "sysctls", "addresses")
+# `probe` runs the client probes of the request's `probes` (none: an empty entry).
+COLLECTORS = (
+    "sockets", "owners", "routes", "firewall", "counters", "sysctls", "addresses", "probe",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -31,7 +34,8 @@ class CollectRequest:
     """What to collect. `sockets` selects the sock_diag dump (a tuple of selections: one
     dump each, the rows of all of them, each socket once); `owners` looks up the owners of
     the dumped sockets; `addresses` are routed; `interfaces` get their rp_filter read
-    (None: every interface of the namespace)."""
+    (None: every interface of the namespace); `probes` are the flows the `probe`
+    collector connects to from this host."""
 
     collectors: tuple[str, ...] = COLLECTORS
     sockets: sockdiag.Selection | tuple[sockdiag.Selection, ...] = field(
@@ -40,6 +44,7 @@ class CollectRequest:
     addresses: tuple[str, ...] = ()
     interfaces: tuple[str, ...] | None = None
     timeout: float = 5.0
+    probes: tuple[probe.Probe, ...] = ()
 
     @property
     def selections(self) -> tuple[sockdiag.Selection, ...]:
@@ -50,7 +55,8 @@ class CollectRequest:
     def from_json(cls, data: dict[str, Any]) -> CollectRequest:
         """The request of a JSON object (the fields above; `sockets` as Selection's, or a
         list of them)."""
-        unknown = set(data) - {"collectors", "sockets", "addresses", "interfaces", "timeout"}
+        fields = {"collectors", "sockets", "addresses", "interfaces", "timeout", "probes"}
+        unknown = set(data) - fields
         if unknown:
             raise ValueError(f"unknown request fields: {sorted(unknown)}")
         wanted = tuple(data.get("collectors", COLLECTORS))
@@ -66,6 +72,7 @@ class CollectRequest:
             addresses=tuple(str(a) for a in data.get("addresses", ())),
             interfaces=None if ifaces is None else tuple(str(i) for i in ifaces),
             timeout=float(data.get("timeout", 5.0)),
+            probes=probe.parse_probes(data.get("probes", [])),
         )
 
 
@@ -104,6 +111,7 @@ def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, 
         "counters": lambda e: _counters(host, e),
         "sysctls": lambda e: _sysctls(host, request, e),
         "addresses": lambda e: _addresses(host, deadline, e, ran),
+        "probe": lambda e: _probe(host, request, deadline, e),
     }
     entries: dict[str, Any] = {}
     for name in COLLECTORS:
@@ -215,6 +223,12 @@ def _addresses(
     entry.data = {"argv": list(firewall.ADDRESSES), "stdout": result.stdout if result.ok else ""}
     if not result.ok:
         entry.error = result.why()
+
+
+def _probe(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry) -> None:
+    from .clock import Deadline
+
+    entry.data = probe.run(host, request.probes, Deadline.after(deadline.remaining()))
 
 
 def _counters(host: Host, entry: _Entry) -> None:

@@ -70,8 +70,7 @@ def verify(
     """Check every flow of FLOWS and compare it with what the file expects.
 
     Exit 0: every flow as expected; 1: a flow is not; 2: a bad flows file or inventory;
-    3: no flow failed but netdx could not run one (e.g. probes from a remote source host,
-    which this version cannot run yet).
+    3: no flow failed but netdx could not run one (e.g. a source host SSH could not reach).
     """
     from netdx.budget import Deadline
     from netdx.verify.flows import load_flows

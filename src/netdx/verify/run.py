@@ -1,10 +1,13 @@
 """Running the matrix: each case's check, `--max-concurrent` at once, every one inside the
 one `--deadline` and its own flow's timeout. The judgement is `netdx.verify.matrix`'s.
 
-`from: local` runs `netdx check` here. A source host of the inventory needs the client
-probes run ON that host over SSH; the collector does not ship them yet, so those cases are
-reported as errors (exit 3), never run from here in their place: a check from this host
-says nothing about the path from theirs.
+`from: local` runs `netdx check` here. A source host of the inventory runs the client
+probes itself: its cases go, in one collect request, over one SSH connection
+(`netdx.host.ssh.collect_once`, the `probe` collector), and the raw facts come back to be
+judged here (`netdx.remote.probe`). `--max-concurrent` counts hosts (a local case is one).
+A source that SSH cannot reach makes its flows errors with the `ssh.*` status and ssh's
+words (exit 3), never a check from here in their place: a check from this host says
+nothing about the path from theirs.
 """
 
 from __future__ import annotations
@@ -21,13 +24,18 @@ from netdx.options import TIMEOUT_MIN_S
 from netdx.verify.matrix import Case, Judgement, judge
 
 if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
     from netdx.model import Report
+    from netdx.model.remote import SshOutcome
     from netdx.plan import CheckSettings
 
 REMOTE_NOT_AVAILABLE = "remote source probes are not available yet"
 # How long past a case's own timeout the runner waits before giving it up: `run_check`
 # ends inside its budget; this only keeps a bug from hanging the whole matrix.
 OVERRUN_S = 2.0
+# What a source host's SSH connection and python start may take beside the probes' time
+# (the ConnectTimeout comes from the same budget, so a dead host ends inside it too).
+SSH_ALLOWANCE_S = 10.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,26 +57,43 @@ async def run_cases(
     max_concurrent: int,
     progress: Progress | None = None,
 ) -> tuple[CaseResult, ...]:
-    """Run every case and judge it; results in the order of `cases`."""
+    """Run every case and judge it; results in the order of `cases`. A source host's
+    cases run together, over one SSH connection."""
     gate = asyncio.Semaphore(max(1, max_concurrent))
     done = 0
+    results: dict[int, CaseResult] = {}
 
-    async def one(case: Case) -> CaseResult:
+    def finished(index: int, result: CaseResult) -> None:
         nonlocal done
-        async with gate:
-            result = await _run_case(case, deadline)
+        results[index] = result
         done += 1
         if progress is not None:
             progress(done, len(cases), result)
-        return result
 
-    return tuple(await asyncio.gather(*(one(case) for case in cases)))
+    async def local(index: int, case: Case) -> None:
+        async with gate:
+            result = await _run_case(case, deadline)
+        finished(index, result)
+
+    async def remote(batch: list[tuple[int, Case]]) -> None:
+        async with gate:
+            found = await _run_source(tuple(case for _, case in batch), deadline)
+        for (index, _), result in zip(batch, found, strict=True):
+            finished(index, result)
+
+    by_source: dict[str, list[tuple[int, Case]]] = {}
+    units = []
+    for index, case in enumerate(cases):
+        if case.source is None:
+            units.append(local(index, case))
+        else:
+            by_source.setdefault(case.source.name, []).append((index, case))
+    units += [remote(batch) for batch in by_source.values()]
+    await asyncio.gather(*units)
+    return tuple(results[index] for index in range(len(cases)))
 
 
 async def _run_case(case: Case, deadline: Deadline) -> CaseResult:
-    if case.source is not None:
-        error = f"{REMOTE_NOT_AVAILABLE}: the probes must run on {case.source.name}, not here"
-        return _error(case, error)
     budget = min(case.flow.timeout, deadline.remaining())
     if budget < TIMEOUT_MIN_S:
         return _error(case, "the --deadline ran out before this flow could run")
@@ -105,6 +130,94 @@ def _settings(case: Case, budget: float) -> CheckSettings:
     ssh = host.ssh_options() if host is not None else SshOptions(destination=case.target.host)
     extra: dict[str, Any] = {"ssh": ssh}  # Any: the field exists only with issue 9 merged
     return dataclasses.replace(settings, **extra)
+
+
+async def _run_source(cases: tuple[Case, ...], deadline: Deadline) -> tuple[CaseResult, ...]:
+    """One source host's cases: probed there in one collect request over one SSH
+    connection, judged here. Every case gets its result, an error when it could not run."""
+    from netdx.remote.probe import FlowProbe, unsupported
+
+    out: dict[int, CaseResult] = {}
+    wanted: list[tuple[int, FlowProbe]] = []
+    for index, case in enumerate(cases):
+        why = unsupported(case.target)
+        if why is None and case.flow.read_destination:
+            why = "read_destination from a remote source is not available yet"
+        if why is not None:
+            out[index] = _error(case, why)
+        else:
+            wanted.append((index, FlowProbe(target=case.target, timeout=case.flow.timeout)))
+    if wanted:
+        probes = tuple(probe for _, probe in wanted)
+        found = await _probe_source(cases[0], probes, deadline)
+        for (index, _), got in zip(wanted, found, strict=True):
+            case = cases[index]
+            out[index] = (
+                _error(case, got) if isinstance(got, str)
+                else CaseResult(case=case, report=got, judgement=judge(case, got))
+            )  # fmt: skip
+    return tuple(out[index] for index in range(len(cases)))
+
+
+async def _probe_source(
+    case: Case, probes: tuple[Any, ...], deadline: Deadline
+) -> list[Report | str]:
+    """Each probe's report, or why there is none (the same line for all on an SSH
+    failure: `ssh.<status>: <ssh's message>`)."""
+    from netdx.model.vantage import Vantage
+    from netdx.remote.probe import DocumentError, probe_request, read_flows, report_of
+
+    assert case.source is not None
+    longest = max(p.timeout for p in probes)
+    budget = min(longest, deadline.remaining() - 0.5)
+    if budget < TIMEOUT_MIN_S:
+        return ["the --deadline ran out before this flow could run"] * len(probes)
+    try:
+        opts = case.source.ssh_options()
+    except NetdxError as exc:
+        return [str(exc)] * len(probes)
+    request = probe_request(probes, budget)
+    link = deadline.within(budget + SSH_ALLOWANCE_S)
+    try:
+        outcome, document = await asyncio.wait_for(
+            _collect_once(opts, request, link), link.remaining() + OVERRUN_S
+        )
+    except TimeoutError:
+        return [f"ssh.timeout: no answer from {opts.destination} within the time budget"] * len(
+            probes
+        )
+    if outcome.status != "ok" or document is None:
+        why = outcome.message or "the source's session ended without an answer"
+        return [f"ssh.{outcome.status}: {why}"] * len(probes)
+    where = Vantage(kind="ssh", name=opts.destination)
+    try:
+        data, hosts = read_flows(document)
+    except DocumentError as exc:
+        return [f"{case.source.name}: {exc}"] * len(probes)
+    results: list[Report | str] = []
+    for index, probe in enumerate(probes):
+        try:
+            results.append(report_of(data, index, probe, hosts_text=hosts, observed_on=where))
+        except DocumentError as exc:
+            results.append(f"{case.source.name}: {exc}")
+    return results
+
+
+async def _collect_once(
+    opts: SshOptions, request: dict[str, Any], deadline: Deadline
+) -> tuple[SshOutcome, dict[str, Any] | None]:
+    """`netdx.host.ssh.collect_once` on this event loop (not a thread each): one session,
+    its first document, then EOF and the end of ssh; so `--max-concurrent` hosts really run
+    at once. The session never raises for ssh trouble: the outcome says what happened."""
+    from netdx.host.ssh import SshSession
+
+    session = await SshSession.open(opts, request, deadline)
+    try:
+        document = await session.before()
+        session.end_input()
+    finally:
+        await session.close()
+    return session.outcome, document
 
 
 def _error(case: Case, message: str) -> CaseResult:
