@@ -217,7 +217,8 @@ def _filtered(
         evidence.append(f"on {dest}: {capture_text(remote.capture, remote.client)}")
     fix = [*rule_remove_fix(wall, dest)]
     fix += counter_fix(wall, dest)
-    fix.append(on_server(dest, f"ss -tlnp 'sport = :{tcp.port}'"))
+    if not confirmed:  # the rule may not be what drops: the listener is the next suspect
+        fix.append(on_server(dest, f"ss -tlnp 'sport = :{tcp.port}'"))
     return _port_finding(
         "port.filtered",
         f"no answer from {endpoint(head.address, tcp.port)}: the server's firewall drops the "

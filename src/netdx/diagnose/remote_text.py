@@ -48,6 +48,9 @@ def counter_text(wall: ServerFirewall) -> str:
     )
 
 
+_COUNTER_VALUES = re.compile(r"\bcounter packets \d+ bytes \d+")
+
+
 def firewall_line(wall: ServerFirewall) -> str:
     """The server's answer for the flow in one line: where, the rule, the counter.
 
@@ -59,7 +62,9 @@ def firewall_line(wall: ServerFirewall) -> str:
         return f"the {match.hook} rules: unknown ({why})"
     origin = f" — {match.origin.description}" if match.origin else ""
     if match.rule is not None:
-        return f"{match.where}: {match.rule.text}, {counter_text(wall)}{origin}"
+        # The rule's own counter values are the first reading's: the delta says more.
+        text = _COUNTER_VALUES.sub("counter", match.rule.text)
+        return f"{match.where}: {text}, {counter_text(wall)}{origin}"
     return f"{match.policy or match.hook + ' policy ' + match.decision} (no rule matched){origin}"
 
 

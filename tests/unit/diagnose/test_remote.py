@@ -458,3 +458,14 @@ def test_report_carries_the_block_only_with_the_server() -> None:
     report = build_report(target, r.REMOTE_RULE_CONFIRMED, 1.0)
     assert report.remote is not None and report.remote.destination == r.DEST
     assert isinstance(report.remote.evidence, RemoteEvidence)
+
+
+def test_rule_text_drops_the_first_readings_counter_values() -> None:
+    """The quoted rule says `counter`, not the first reading's `counter packets 0 bytes 0`
+    beside the delta ("+3 during this check"), which read as a contradiction."""
+    from netdx.diagnose.remote_text import firewall_line
+
+    counted = r.rule(f"ip saddr {r.CLIENT} tcp dport 5432 counter packets 0 bytes 0 drop")
+    line = firewall_line(r.wall("drop", counted, 0, 3))
+    assert "counter packets" not in line
+    assert "tcp dport 5432 counter drop" in line and "+3 during this check" in line
