@@ -98,12 +98,18 @@ def new_instance(taken: set[str]) -> str:
 def reserve(instance: str, text: str) -> bool:
     """Create the record of `instance` with `text`; False if it exists already."""
     RECORD_DIR.mkdir(parents=True, exist_ok=True)
+    path = record_path(instance)
+    # Written aside, then linked in: the record appears whole or not at all (a kill -9
+    # must never leave an empty record that nobody can read), and link() refuses to
+    # replace another lab's.
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(text)
     try:
-        fd = os.open(record_path(instance), os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.link(tmp, path)
     except FileExistsError:
         return False
-    with os.fdopen(fd, "w") as out:
-        out.write(text)
+    finally:
+        tmp.unlink(missing_ok=True)
     return True
 
 
