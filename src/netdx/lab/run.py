@@ -134,8 +134,10 @@ def run_scenario(
         if show_report and scenario.command == "check":
             json_file = str(Path(tmp) / "check.json")
         elif show_report:
-            report = _run(report_argv(scenario, extra), timeout, env=_ssh_env(scenario, tmp))[1]
-        argv = command_argv(scenario, extra, json_file=json_file)
+            report = _run(report_argv(lab.scenario, extra), timeout,
+                          env=_ssh_env(scenario, tmp))[1]
+        # lab.scenario: the scenario with this instance's namespaces.
+        argv = command_argv(lab.scenario, extra, json_file=json_file)
         start = time.monotonic()
         returncode, stdout, stderr = _run(argv, timeout, env=_ssh_env(scenario, tmp))
         elapsed = time.monotonic() - start
