@@ -135,8 +135,13 @@ def test_two_labs_up_are_taken_down_one_by_one(lab_env: Path) -> None:
 
 
 def test_clean_leaves_a_live_owners_lab(lab_env: Path) -> None:
-    """`lab clean` removes a killed `lab up` but not the lab of a process still running;
-    that one goes when its owner ends."""
+    """`lab clean` removes a killed `lab up` and an empty unrecorded instance namespace, but
+    not the lab of a process still running (that one goes when its owner ends) nor a
+    namespace a test made by hand."""
+    hand = "ndx-lcm-hand"  # the shape of a test's own namespace: not a lab's
+    orphan = record.prefix_of(record.new_instance({s.instance for s in labs()})) + "gone"
+    for name in (hand, orphan):
+        netns.run(["ip", "netns", "add", name])
     holder = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE, text=True)
     assert holder.stdout is not None
     alive = holder.stdout.readline().strip()
@@ -151,7 +156,10 @@ def test_clean_leaves_a_live_owners_lab(lab_env: Path) -> None:
         _assert_gone(state.instance, procs)
         assert set(held.namespaces) <= set(netns.list_namespaces())
         assert all(p.alive for p in held.processes)
+        assert hand in netns.list_namespaces() and orphan not in netns.list_namespaces()
     finally:
+        netns.delete_namespace(hand)
+        netns.delete_namespace(orphan)
         holder.send_signal(signal.SIGTERM)
         holder.communicate(timeout=HANG_GUARD)
     _assert_gone(alive, list(held.processes))
