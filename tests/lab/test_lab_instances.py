@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -29,8 +30,10 @@ with Lab(load_scenario("healthy-flat")) as lab:
 
 
 def _netdx(*args: str) -> subprocess.CompletedProcess[str]:
+    # A user of its own: a bare `lab down` must never pick a lab someone left up beside us.
+    env = {**os.environ, "SUDO_USER": f"ndx-test-{os.getpid()}"}
     return subprocess.run([sys.executable, "-m", "netdx", *args], capture_output=True,
-                          text=True, timeout=HANG_GUARD, check=False)  # fmt: skip
+                          text=True, timeout=HANG_GUARD, check=False, env=env)  # fmt: skip
 
 
 def _record_of(pid: int) -> LabState | None:
@@ -90,9 +93,11 @@ def _assert_gone(instance: str, procs: list[Proc]) -> None:
         (("lab", "up", "healthy-flat"), lambda s: True, "down"),
         (("lab", "up", "healthy-flat"), _has_namespace, "down"),
         (("lab", "up", "app-close-wait-leak"), _has_process, "down"),
+        (("lab", "up", "healthy-flat"), _has_process, "down-bare"),
         (("lab", "run", "healthy-flat", "--json"), _has_process, "clean"),
     ],
-    ids=["up-after-record", "up-after-namespace", "up-after-services", "run-after-services"],
+    ids=["up-after-record", "up-after-namespace", "up-after-services", "up-then-bare-down",
+         "run-after-services"],
 )
 def test_kill_9_then_down_or_clean_leaves_nothing(
     lab_env: Path, command: tuple[str, ...], reached: Callable[[LabState], bool], remove: str
@@ -103,7 +108,8 @@ def test_kill_9_then_down_or_clean_leaves_nothing(
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     state = _when(proc, reached)
     procs = [*(p for p in state.processes if p.alive), *_everything_in(state.instance)]
-    done = _netdx("lab", "down", state.instance) if remove == "down" else _netdx("lab", "clean")
+    argv = {"down": ["down", state.instance], "down-bare": ["down"], "clean": ["clean"]}
+    done = _netdx("lab", *argv[remove])
     assert done.returncode == 0, done.stderr
     _assert_gone(state.instance, procs)
 

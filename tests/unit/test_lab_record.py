@@ -46,3 +46,20 @@ def test_record_round_trip_and_refusals(tmp_path: Path, monkeypatch: pytest.Monk
     (tmp_path / "0bad.json").write_text('{"scenario": "x", "namespaces": ["ndx-payment"]}')
     (tmp_path / "0bae.json").write_text('{"scenario": "x", "processes": [{"pid": "x"}]}')
     assert record.states() == [state]
+
+
+def test_an_instance_prefixes_namespaces_not_interfaces() -> None:
+    """An instance renames every namespace (switches too) and keeps the interface names,
+    which only need to be unique inside a namespace (and fit IFNAMSIZ)."""
+    from netdx.lab import load_scenario
+
+    base = load_scenario("path-filtered-midway")
+    built = base.with_prefix(record.prefix_of("0a1b"))
+    assert len(built.namespaces) == len(base.namespaces)
+    assert all(name.startswith("ndx-0a1b-") for name in built.namespaces)
+    assert [n.removeprefix("ndx-0a1b-") for n in built.namespaces] == [
+        n.removeprefix("ndx-") for n in base.namespaces
+    ]
+    ifnames = [i.ifname for h in built.hosts for i in h.interfaces]
+    assert ifnames == [i.ifname for h in base.hosts for i in h.interfaces]
+    assert all(len(name) <= 15 for name in ifnames)
