@@ -1,5 +1,9 @@
 """Fixtures for lab tests: root is required (a lab test that cannot run fails), and every
-test leaves no ndx-* namespace, /etc/netns/ndx-* directory or lab state behind."""
+test leaves no lab namespace, /etc/netns directory, process or record behind.
+
+Another person's lab (or a second test run) may be up beside the tests: `leftovers` does
+not count a lab whose builder still runs elsewhere, nor one left up on purpose.
+"""
 
 from __future__ import annotations
 
@@ -9,20 +13,25 @@ from pathlib import Path
 
 import pytest
 
-from netdx.lab import run
+from netdx.lab import record, run
+from netdx.lab.build import teardown
 from netdx.lab.run import leftovers
 
 
 @pytest.fixture
-def lab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Root, a clean slate, a private state file; cleans up whatever the test left."""
+def lab_env() -> Iterator[Path]:
+    """Root and a clean slate; removes every lab this test process built, and whatever an
+    abandoned lab left. Yields the directory of the lab records."""
     if os.geteuid() != 0:
         pytest.fail("lab tests need root and network namespaces")
-    assert leftovers() == [], "a lab is already up: run `netdx lab clean` first"
-    state = tmp_path / "lab.json"
-    monkeypatch.setattr(run, "STATE_FILE", state)
+    assert leftovers() == [], "a crashed lab is left: run `netdx lab clean` first"
+    before = {state.instance for state in run.labs()}
     try:
-        yield state
+        yield record.RECORD_DIR
     finally:
+        me = record.this_process()
+        for state in run.labs():
+            if state.instance not in before and state.owner == me:
+                teardown(state)  # e.g. an `up()` whose test failed before its `down()`
         if leftovers():
             run.clean()

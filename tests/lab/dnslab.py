@@ -1,8 +1,9 @@
 """The `dns-tree` lab scenario (`netdx.lab.dnstree`: nsd per server, unbound, a client),
 built by the one lab runner, and helpers to run netdx and dig inside it.
 
-Its namespaces carry the lab's prefix (ndx-dns-*) and are removed when the fixture ends,
-however it ends (the `Lab` context manager tears down on errors, Ctrl-C and SIGTERM).
+Its namespaces carry its lab instance's prefix (ndx-<hex>-dns-*) and are removed when the
+fixture ends, however it ends (the `Lab` context manager tears down on errors, Ctrl-C and
+SIGTERM).
 """
 
 from __future__ import annotations

@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from netdx.errors import UsageError
-from netdx.lab import Lab, clean, down, load_scenario, netns, up
+from netdx.lab import Lab, clean, down, load_scenario, netns, record, up
 from netdx.lab.cli import lab as lab_group
-from netdx.lab.run import leftovers
+from netdx.lab.run import labs, leftovers
 
 pytestmark = pytest.mark.lab
 
@@ -24,7 +24,7 @@ import os, sys, time
 from netdx.lab import Lab, load_scenario
 lab = Lab(load_scenario("payment-db-firewall"))
 with lab:
-    print(",".join(str(p) for p in lab.state.pids), flush=True)
+    print(lab.instance + ":" + ",".join(str(p) for p in lab.state.pids), flush=True)
     if sys.argv[1] == "crash":
         os._exit(1)
     time.sleep(30)
@@ -36,11 +36,16 @@ def _nc(lab: Lab, host: str, addr: str, port: int) -> int:
     return subprocess.run(argv, capture_output=True, timeout=10, check=False).returncode
 
 
-def _child(mode: str) -> tuple[subprocess.Popen[str], list[int]]:
+def _child(mode: str) -> tuple[subprocess.Popen[str], str, list[int]]:
+    """A process that builds the payment lab: (process, lab instance, service pids)."""
     proc = subprocess.Popen([sys.executable, "-c", CHILD, mode], stdout=subprocess.PIPE, text=True)
     assert proc.stdout is not None
-    line = proc.stdout.readline()
-    return proc, [int(pid) for pid in line.split(",") if pid.strip()]
+    instance, _, pids = proc.stdout.readline().strip().partition(":")
+    return proc, instance, [int(pid) for pid in pids.split(",") if pid.strip()]
+
+
+def _namespaces(instance: str) -> list[str]:
+    return netns.list_namespaces(record.prefix_of(instance))
 
 
 def test_up_then_exit_leaves_nothing(lab_env: Path) -> None:
@@ -49,7 +54,8 @@ def test_up_then_exit_leaves_nothing(lab_env: Path) -> None:
         pids = list(lab.state.pids)
         assert pids and all(netns.alive(pid) for pid in pids)
         assert set(lab.state.namespaces) <= set(netns.list_namespaces())
-        assert Path("/etc/netns/ndx-payment/resolv.conf").exists()
+        assert (Path("/etc/netns") / lab.namespace("payment") / "resolv.conf").exists()
+        assert record.record_path(lab.instance).exists()
     assert leftovers() == []
     assert not any(netns.alive(pid) for pid in pids)
 
@@ -76,11 +82,12 @@ def test_healthy_flat_connects(lab_env: Path) -> None:
 
 def test_sigterm_tears_down(lab_env: Path) -> None:
     """SIGTERM to a process inside `with Lab(...)` still removes the whole lab."""
-    proc, pids = _child("sleep")
-    assert pids and leftovers() != []
+    proc, instance, pids = _child("sleep")
+    assert pids and _namespaces(instance)
+    assert leftovers() == []  # another process's live lab is not a leftover
     proc.send_signal(signal.SIGTERM)
     proc.communicate(timeout=15)
-    assert leftovers() == []
+    assert _namespaces(instance) == [] and not record.record_path(instance).exists()
     assert not any(netns.alive(pid) for pid in pids)
 
 
@@ -96,41 +103,39 @@ def _all_gone(pids: list[int], within: float = 10.0) -> bool:
 
 def test_clean_removes_a_crashed_lab(lab_env: Path) -> None:
     """After a process dies without teardown, clean() removes namespaces, dirs and processes."""
-    proc, pids = _child("crash")
+    proc, instance, pids = _child("crash")
     proc.communicate(timeout=15)
-    assert "ndx-payment" in leftovers()
+    payment = record.prefix_of(instance) + "payment"
+    assert payment in leftovers()
     assert any(netns.alive(pid) for pid in pids)
     removed = clean()
-    assert "ndx-payment" in removed
-    assert leftovers() == []
+    assert payment in removed
+    assert leftovers() == [] and _namespaces(instance) == []
+    assert not record.record_path(instance).exists()
+    assert not record.workdir_of(instance).exists()
     assert _all_gone(pids), [pid for pid in pids if netns.alive(pid)]
 
 
-def test_up_down_with_state_file(lab_env: Path) -> None:
-    """`up` records the lab, a second `up` is refused, `down` removes it all."""
+def test_up_down_with_record(lab_env: Path) -> None:
+    """`up` records the lab as left up, `clean` leaves it, `down INSTANCE` removes it all."""
     state = up("healthy-flat")
-    recorded = json.loads(lab_env.read_text())
-    assert recorded["scenario"] == "healthy-flat"
+    recorded = json.loads(record.record_path(state.instance).read_text())
+    assert recorded["scenario"] == "healthy-flat" and recorded["detached"] is True
     assert set(recorded["namespaces"]) == set(state.namespaces)
-    with pytest.raises(UsageError, match="already up"):
-        up("port-refused")
-    down()
-    assert leftovers() == []
-    assert not lab_env.exists()
+    assert len(recorded["processes"]) == len(state.pids) > 0
+    clean()
+    assert set(state.namespaces) <= set(netns.list_namespaces())
+    assert down(state.instance).instance == state.instance
+    assert _namespaces(state.instance) == [] and leftovers() == []
+    assert not record.record_path(state.instance).exists()
     assert not any(netns.alive(pid) for pid in state.pids)
 
 
 def test_down_without_lab_is_usage_error(lab_env: Path) -> None:
-    """`down` with no lab up says so instead of pretending."""
-    with pytest.raises(UsageError, match="no lab is up"):
-        down()
-
-
-def test_second_lab_with_same_namespaces_is_refused(lab_env: Path) -> None:
-    """Building a scenario whose namespaces exist already is refused, and leaves the first."""
-    with Lab(load_scenario("healthy-flat")), pytest.raises(UsageError, match="already exists"):
-        Lab(load_scenario("port-refused")).up()
-    assert leftovers() == []
+    """`down` of a lab that is not up says so instead of pretending."""
+    free = record.new_instance({s.instance for s in labs()})
+    with pytest.raises(UsageError, match="no lab"):
+        down(free)
 
 
 def test_cli_shell_refuses_a_lab_that_is_not_up(lab_env: Path) -> None:

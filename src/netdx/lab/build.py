@@ -6,12 +6,16 @@ root namespace) → addresses, routes, sysctls, /etc/netns files → servers, wa
 (`netdx.lab.sshd`: keys and known_hosts in the lab's temp dir, removed with it) → the
 nftables rules last, so a rule that drops the service cannot hide a service that never
 started.
+
+Before the first change the lab reserves its instance and writes its record
+(`netdx.lab.record`): the namespaces it will make, then each process as it starts (pid and
+start time). SIGTERM and SIGHUP become exceptions before that, so an interrupted build
+removes itself; a kill -9 leaves a record that ``lab down`` / ``lab clean`` finish.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import shutil
 import signal
 import subprocess
@@ -20,13 +24,13 @@ import threading
 import types
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from netdx.errors import CannotRun, UsageError
-from netdx.lab import netns
+from netdx.errors import CannotRun
+from netdx.lab import netns, record
 from netdx.lab.model import PREFIX, Host, Scenario, Service
+from netdx.lab.record import LabState, Proc
 from netdx.lab.services import start_service, wait_ready
 
 if TYPE_CHECKING:
@@ -43,34 +47,33 @@ SWITCH_SYSCTLS = (
     ("net.ipv6.conf.default.disable_ipv6", "1"),
 )
 WORKDIR_PREFIX = "ndx-lab-"
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class LabState:
-    """What a running lab owns: enough for `teardown` in another process (`lab down`)."""
-
-    scenario: str
-    client: str
-    namespaces: tuple[str, ...]
-    pids: tuple[int, ...]
-    workdir: str
-    ssh: tuple[str, ...] = ()  # the check's options to read the `ssh` host (--ssh ...)
+TRAPPED = (signal.SIGTERM, signal.SIGHUP)
+RESERVE_TRIES = 64
+__all__ = ["Lab", "LabState", "preflight", "teardown"]
 
 
 class Lab:
     """A scenario built in network namespaces; a context manager that always tears down.
 
     ``with Lab(scenario) as lab:`` builds everything; leaving the block, an exception,
-    Ctrl-C or SIGTERM removes it all (processes, namespaces, /etc/netns files, temp dir).
+    Ctrl-C, SIGTERM or SIGHUP removes it all (processes, namespaces, /etc/netns files, temp
+    dir, record). Each Lab is an instance of its own (`instance`, namespaces
+    ``ndx-<instance>-<host>``): labs of one scenario or of several live side by side.
     """
 
-    def __init__(self, scenario: Scenario) -> None:
-        self.scenario = scenario
+    def __init__(self, scenario: Scenario, *, instance: str | None = None) -> None:
+        self.base = scenario
+        self.instance = instance or record.new_instance(set())
+        self.scenario = scenario.with_prefix(record.prefix_of(self.instance))
         self.namespaces: list[str] = []
         self.started: list[tuple[Service, subprocess.Popen[bytes]]] = []
+        self.processes: list[Proc] = []
         self.workdir: Path | None = None
         self.sshd: SshServer | None = None
-        self._old_sigterm: object = None
+        self.owner = record.this_process()
+        self.detached = False
+        self._recorded = False
+        self._old_handlers: dict[signal.Signals, object] = {}
 
     def namespace(self, host: str) -> str:
         """The namespace of `host`."""
@@ -84,13 +87,16 @@ class Lab:
     def state(self) -> LabState:
         """What this lab owns right now."""
         return LabState(
+            instance=self.instance,
             scenario=self.scenario.name,
             client=self.scenario.client,
             namespaces=tuple(self.namespaces),
-            pids=tuple(proc.pid for _, proc in self.started)
-            + ((self.sshd.pid,) if self.sshd is not None else ()),
+            processes=tuple(self.processes),
             workdir=str(self.workdir or ""),
             ssh=tuple(self.ssh_argv()),
+            owner=self.owner,
+            detached=self.detached,
+            user=record.current_user(),
         )
 
     def ssh_argv(self) -> list[str]:
@@ -108,23 +114,33 @@ class Lab:
     def up(self) -> LabState:
         """Build everything; on any failure (or interrupt) remove what was built, re-raise."""
         preflight(self.scenario)
+        trapped = self._trap_signals()  # before the first change
         try:
+            self._reserve()
             self._build()
         except BaseException:
             self.down()
             raise
+        finally:
+            if trapped:
+                self._restore_signals()
         return self.state
 
     def detach(self) -> LabState:
-        """Leave the lab running without this object (for `lab up`); return what it owns."""
+        """Leave the lab running without this object (for `lab up`); return what it owns.
+        Its record now says `detached`: only ``lab down`` removes it, not ``lab clean``."""
+        self.detached = True
+        self._record()
         state = self.state
         with warnings.catch_warnings():
             # Popen warns when dropped while its process runs: here that is the point.
             warnings.simplefilter("ignore", ResourceWarning)
             self.started.clear()
+        self.processes.clear()
         self.namespaces.clear()
         self.workdir = None
         self.sshd = None
+        self._recorded = False
         return state
 
     def down(self) -> None:
@@ -141,8 +157,11 @@ class Lab:
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait(timeout=2.0)
-            teardown(self.state)
+            if self._recorded:
+                teardown(self.state)
+            self._recorded = False
             self.started.clear()
+            self.processes.clear()
             self.namespaces.clear()
             self.workdir = None
             self.sshd = None
@@ -162,16 +181,16 @@ class Lab:
             proc.wait(timeout=2.0)
         process = start_service(new, self.namespace(new.host), self.workdir)
         self.started[index] = (new, process)
+        self._add_process(process.pid)
         wait_ready(self.scenario, [(new, process)], self.workdir)
 
     def __enter__(self) -> Lab:
-        if threading.current_thread() is threading.main_thread():
-            # SIGTERM becomes an exception so that __exit__ (and down) still runs.
-            self._old_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
+        # SIGTERM/SIGHUP become exceptions so that __exit__ (and down) still runs.
+        self._trap_signals()
         try:
             self.up()
         except BaseException:
-            self._restore_sigterm()
+            self._restore_signals()
             raise
         return self
 
@@ -184,23 +203,64 @@ class Lab:
         try:
             self.down()
         finally:
-            self._restore_sigterm()
+            self._restore_signals()
 
-    def _restore_sigterm(self) -> None:
-        if self._old_sigterm is not None:
-            signal.signal(signal.SIGTERM, self._old_sigterm)  # type: ignore[arg-type]
-            self._old_sigterm = None
+    def _trap_signals(self) -> bool:
+        """Turn SIGTERM and SIGHUP into exceptions (main thread only); True if done here."""
+        if self._old_handlers or threading.current_thread() is not threading.main_thread():
+            return False
+        self._old_handlers = {sig: signal.signal(sig, _raise_interrupt) for sig in TRAPPED}
+        return True
+
+    def _restore_signals(self) -> None:
+        for sig, handler in self._old_handlers.items():
+            signal.signal(sig, handler)  # type: ignore[arg-type]
+        self._old_handlers = {}
+
+    def _reserve(self) -> None:
+        """Pick a free instance and write its record, naming every namespace to come and
+        the work dir, before any of them exists."""
+        taken: set[str] = set()
+        for _ in range(RESERVE_TRIES):
+            prefix = record.prefix_of(self.instance)
+            if not netns.list_namespaces(prefix):
+                self.namespaces = list(self.scenario.namespaces)
+                self.workdir = record.workdir_of(self.instance)
+                if record.reserve(self.instance, self.state.to_json()):
+                    self._recorded = True
+                    return
+            self.namespaces, self.workdir = [], None
+            taken.add(self.instance)
+            self.instance = record.new_instance(taken)
+            self.scenario = self.base.with_prefix(record.prefix_of(self.instance))
+        raise CannotRun("lab: found no free lab instance in /run/netdx/labs")
+
+    def _record(self) -> None:
+        if self._recorded:
+            record.write(self.instance, self.state.to_json())
+
+    def _add_process(self, pid: int) -> None:
+        start = record.start_time(pid)
+        if start is not None:
+            self.processes.append(Proc(pid=pid, start=start))
+            self._record()
 
     def _build(self) -> None:
-        self.workdir = Path(tempfile.mkdtemp(prefix=WORKDIR_PREFIX))
+        assert self.workdir is not None
+        try:
+            self.workdir.mkdir(mode=0o755)
+        except FileExistsError:
+            # Not ours (the record names it): never let teardown remove it.
+            workdir, self.workdir = self.workdir, None
+            self._record()
+            raise CannotRun(f"lab: {workdir} exists already") from None
         self.workdir.chmod(0o755)
         for namespace in self.scenario.namespaces:
             netns.run(["ip", "netns", "add", namespace])
-            self.namespaces.append(namespace)
-        _configure_switches(self.scenario)
-        _create_links(self.scenario)
+        _configure_switches(self.scenario, self.workdir)
+        _create_links(self.scenario, self.workdir)
         for host in self.scenario.hosts:
-            _configure_host(host)
+            _configure_host(host, self.workdir)
         # Servers first, then the clients (churn, fill) that need them up.
         for clients in (False, True):
             begin = len(self.started)
@@ -209,6 +269,7 @@ class Lab:
                     namespace = self.namespace(service.host)
                     process = start_service(service, namespace, self.workdir)
                     self.started.append((service, process))
+                    self._add_process(process.pid)
             wait_ready(self.scenario, self.started[begin:], self.workdir)
         if self.scenario.ssh:
             self._start_sshd(self.scenario.host(self.scenario.ssh), self.workdir)
@@ -223,6 +284,7 @@ class Lab:
         self.sshd = start_sshd(
             namespace=host.namespace, addresses=addresses, state_dir=workdir / "sshd"
         )
+        self._add_process(self.sshd.pid)
 
 
 def _raise_interrupt(signum: int, frame: types.FrameType | None) -> None:
@@ -244,7 +306,7 @@ def _signals_ignored() -> Iterator[None]:
 
 
 def preflight(scenario: Scenario) -> None:
-    """Root, the binaries the scenario needs, and no namespace of ours already there."""
+    """Root and the binaries the scenario needs (each lab has its own namespaces)."""
     netns.require_root()
     needed = ["ip"]
     if any(host.nftables for host in scenario.hosts):
@@ -255,44 +317,33 @@ def preflight(scenario: Scenario) -> None:
     if scenario.ssh:
         needed += ["sshd", "ssh", "ssh-keygen"]
     netns.require_binaries(needed)
-    existing = set(netns.list_namespaces())
-    clash = [name for name in scenario.namespaces if name in existing]
-    if clash:
-        raise UsageError(
-            f"lab: namespace {clash[0]} already exists: a lab is up "
-            "(run `netdx lab down`, or `netdx lab clean` after a crash)"
-        )
 
 
 def teardown(state: LabState) -> None:
-    """Kill the lab's processes, delete its namespaces, /etc/netns files and temp dir."""
-    ours = [pid for pid in state.pids if _in_namespaces(pid, state.namespaces)]
-    netns.kill_pids(ours)
+    """Kill the lab's processes (each only if its start time still matches: a recycled pid
+    is someone else's), delete its namespaces (and whatever still runs in them),
+    /etc/netns files and temp dir; forget its record last, so an interrupted teardown can
+    be finished by the next ``lab down`` / ``lab clean``."""
+    netns.kill_pids([proc.pid for proc in state.processes if proc.alive])
     for namespace in state.namespaces:
         netns.delete_namespace(namespace)
-    if state.workdir and Path(state.workdir).name.startswith(WORKDIR_PREFIX):
+    if state.instance:
+        # Derived from the instance, not read from the record: a half-written record
+        # (kill -9 right after the dir was made) still names its dir this way.
+        shutil.rmtree(record.workdir_of(state.instance), ignore_errors=True)
+    elif state.workdir and Path(state.workdir).name.startswith(WORKDIR_PREFIX):
         shutil.rmtree(state.workdir, ignore_errors=True)
+    if state.instance:
+        record.remove(state.instance)
 
 
-def _in_namespaces(pid: int, namespaces: Sequence[str]) -> bool:
-    # Guard against pid reuse: only signal a recorded pid that still lives in one of ours.
-    try:
-        inode = os.stat(f"/proc/{pid}/ns/net").st_ino
-    except OSError:
-        return False
-    for namespace in namespaces:
-        with contextlib.suppress(OSError):
-            if os.stat(f"/run/netns/{namespace}").st_ino == inode:
-                return True
-    return False
-
-
-def _batch(namespace: str | None, lines: Sequence[str]) -> None:
-    """Run iproute2 commands in one `ip -batch`, inside `namespace` if given."""
+def _batch(namespace: str | None, lines: Sequence[str], workdir: Path) -> None:
+    """Run iproute2 commands in one `ip -batch`, inside `namespace` if given (the script
+    lives in the lab's work dir, so that no kill leaves it behind)."""
     if not lines:
         return
     argv = ["ip", "-n", namespace] if namespace else ["ip"]
-    with tempfile.NamedTemporaryFile("w", prefix=WORKDIR_PREFIX, suffix=".ip") as script:
+    with tempfile.NamedTemporaryFile("w", dir=workdir, suffix=".ip") as script:
         script.write("\n".join(lines) + "\n")
         script.flush()
         netns.run([*argv, "-batch", script.name])
@@ -307,7 +358,7 @@ def _sysctl(namespace: str, pairs: Sequence[tuple[str, str]]) -> None:
         )
 
 
-def _configure_switches(scenario: Scenario) -> None:
+def _configure_switches(scenario: Scenario, workdir: Path) -> None:
     for link in scenario.links:
         if link.switched:
             _sysctl(link.switch_namespace, SWITCH_SYSCTLS)
@@ -318,17 +369,18 @@ def _configure_switches(scenario: Scenario) -> None:
                     f"link add {PREFIX}br type bridge stp_state 0 mcast_snooping 0",
                     f"link set {PREFIX}br up",
                 ],
+                workdir,
             )
 
 
-def _create_links(scenario: Scenario) -> None:
+def _create_links(scenario: Scenario, workdir: Path) -> None:
     """Every veth is born with both ends inside lab namespaces: none in the root one."""
     lines: list[str] = []
     bridge_lines: dict[str, list[str]] = {}
     for link in scenario.links:
         ifname = PREFIX + link.name
         if not link.switched:
-            first, second = (PREFIX + host for host in link.hosts)
+            first, second = (scenario.host(host).namespace for host in link.hosts)
             lines.append(
                 f"link add {ifname} netns {first} type veth peer name {ifname} netns {second}"
             )
@@ -337,17 +389,18 @@ def _create_links(scenario: Scenario) -> None:
         for index, host in enumerate(link.hosts):
             port = f"{PREFIX}p{index}"
             lines.append(
-                f"link add {ifname} netns {PREFIX}{host} type veth peer name {port} netns {switch}"
+                f"link add {ifname} netns {scenario.host(host).namespace} "
+                f"type veth peer name {port} netns {switch}"
             )
             bridge_lines.setdefault(switch, []).extend(
                 [f"link set {port} master {PREFIX}br", f"link set {port} up"]
             )
-    _batch(None, lines)
+    _batch(None, lines, workdir)
     for switch, commands in bridge_lines.items():
-        _batch(switch, commands)
+        _batch(switch, commands, workdir)
 
 
-def _configure_host(host: Host) -> None:
+def _configure_host(host: Host, workdir: Path) -> None:
     sysctls = list(QUIET_SYSCTLS)
     if host.forwarding:
         sysctls += ROUTER_SYSCTLS
@@ -360,7 +413,7 @@ def _configure_host(host: Host) -> None:
             nodad = " nodad" if ":" in cidr else ""
             lines.append(f"addr add {cidr} dev {interface.ifname}{nodad}")
     lines += [f"route add {route}" for route in host.routes]
-    _batch(host.namespace, lines)
+    _batch(host.namespace, lines, workdir)
     _write_etc(host)
 
 

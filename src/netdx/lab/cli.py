@@ -43,13 +43,14 @@ def up_command(name: str) -> None:
     scenario = load_scenario(name)
     state = up(name)
     hosts = ", ".join(host.name for host in scenario.hosts)
-    click.echo(f"lab {state.scenario} is up: {hosts}")
+    click.echo(f"lab {state.scenario} is up (instance {state.instance}): {hosts}")
     click.echo(f"fault: {scenario.fault}")
     ssh = "".join(f" {arg}" for arg in state.ssh)
     click.echo(
-        f"try:   netdx lab shell {name} {scenario.runner}   then   "
+        f"try:   netdx lab shell {name} {scenario.runner} {state.instance}   then   "
         f"netdx {' '.join(scenario.argv)}{ssh}"
     )
+    click.echo(f"down:  netdx lab down {state.instance}")
 
 
 @lab.command(name="run")
@@ -118,15 +119,21 @@ def run_command(name: str, as_json: bool) -> None:
 @lab.command(name="shell")
 @click.argument("name")
 @click.argument("host")
-def shell_command(name: str, host: str) -> None:
-    """Open a shell on HOST of the running lab NAME."""
-    from netdx.lab.model import PREFIX
-    from netdx.lab.run import running_lab
+@click.argument("instance", required=False)
+def shell_command(name: str, host: str, instance: str | None) -> None:
+    """Open a shell on HOST of the running lab NAME (INSTANCE: which one, when several)."""
+    from netdx.lab.record import prefix_of
+    from netdx.lab.run import labs
 
-    state = running_lab()
-    if state is None or state.scenario != name:
-        raise UsageError(f"lab: {name} is not up" + (f" ({state.scenario} is)" if state else ""))
-    namespace = PREFIX + host
+    found = [s for s in labs() if s.scenario == name and instance in (None, s.instance)]
+    if not found:
+        up_now = ", ".join(f"{s.scenario} ({s.instance})" for s in labs())
+        raise UsageError(f"lab: {name} is not up" + (f" ({up_now} is)" if up_now else ""))
+    if len(found) > 1:
+        names = ", ".join(s.instance for s in found)
+        raise UsageError(f"lab: {name} is up {len(found)} times ({names}): name the instance")
+    state = found[0]
+    namespace = prefix_of(state.instance) + host
     if namespace not in state.namespaces:
         raise UsageError(f"lab: {name} has no host {host!r}")
     shell = os.environ.get("SHELL") or "bash"
@@ -134,17 +141,20 @@ def shell_command(name: str, host: str) -> None:
 
 
 @lab.command(name="down")
-def down_command() -> None:
-    """Remove the lab started by `netdx lab up`."""
+@click.argument("instance", required=False)
+def down_command(instance: str | None) -> None:
+    """Remove the lab started by `netdx lab up` (INSTANCE: that one, whoever started it),
+    and any lab whose build was killed."""
     from netdx.lab.run import down
 
-    state = down()
-    click.echo(f"lab {state.scenario} is down")
+    state = down(instance)
+    click.echo(f"lab {state.scenario} ({state.instance}) is down")
 
 
 @lab.command(name="clean")
 def clean_command() -> None:
-    """Remove every lab leftover (ndx-* namespaces, their processes and files)."""
+    """Remove every abandoned lab (its builder died) and what it left: namespaces,
+    processes, /etc/netns and /tmp files. Running labs, and labs left up, stay."""
     from netdx.lab.run import clean
 
     removed = clean()

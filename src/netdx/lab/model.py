@@ -23,11 +23,14 @@ small `backlog` they fill its accept queue).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 PREFIX = "ndx-"
-"""Every namespace and interface the lab creates starts with this, so `clean` can find them."""
+"""Every namespace and interface the lab creates starts with this, so `clean` can find them.
+A built lab's namespaces carry its instance's prefix too (``ndx-<4 hex>-``, see
+`Scenario.with_prefix`), so that two labs live side by side; interface names stay
+``ndx-<link>``: they only need to be unique inside their namespace (IFNAMSIZ is 15)."""
 
 ServiceKind = Literal["tcp", "http", "https", "dns", "resolver", "churn", "fill"]
 TcpMode = Literal["hold", "close", "noaccept", "leak"]
@@ -61,10 +64,11 @@ class Host:
     gai: tuple[str, ...] = ()
     nftables: str = ""
     sysctls: tuple[tuple[str, str], ...] = ()
+    prefix: str = PREFIX  # the namespace prefix: a lab instance's ``ndx-<hex>-`` once built
 
     @property
     def namespace(self) -> str:
-        return PREFIX + self.name
+        return self.prefix + self.name
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -73,6 +77,7 @@ class Link:
 
     name: str
     hosts: tuple[str, ...]
+    prefix: str = PREFIX  # as `Host.prefix`
 
     @property
     def switched(self) -> bool:
@@ -80,7 +85,7 @@ class Link:
 
     @property
     def switch_namespace(self) -> str:
-        return f"{PREFIX}sw-{self.name}"
+        return f"{self.prefix}sw-{self.name}"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -165,6 +170,14 @@ class Scenario:
             for cidr in interface.addresses:
                 return cidr.split("/", 1)[0]
         return None
+
+    def with_prefix(self, prefix: str) -> Scenario:
+        """The same scenario with every namespace named ``<prefix><host>`` (a lab instance)."""
+        return replace(
+            self,
+            hosts=tuple(replace(host, prefix=prefix) for host in self.hosts),
+            links=tuple(replace(link, prefix=prefix) for link in self.links),
+        )
 
     def host(self, name: str) -> Host:
         """The host called `name` (KeyError if the scenario has none)."""

@@ -9,13 +9,21 @@ a cold connection on a loaded machine can arm the server's capture after the cli
 SYN, and then the capture rightly proves nothing, so the scenario would not show what it is
 about. The connection is closed (`ssh -O exit`) before the lab is torn down.
 
-A lab left up by ``netdx lab up`` is recorded in /run/netdx/lab.json so that ``lab down`` (a
-later process) can remove exactly what it owns.
+Every lab is recorded in /run/netdx/labs/<instance>.json (`netdx.lab.record`) from before
+its first namespace, so that ``lab down`` and ``lab clean`` (later processes) remove exactly
+what it owns, however its builder died, and never a lab whose builder still runs.
+
+What ``lab clean`` removes (and `leftovers` lists): the labs on record whose owner process
+is gone and that were not left up on purpose (``lab up``); lab-instance namespaces
+(``ndx-<4 hex>-*``) that no record names, once no process runs in them (a lab writes its
+record before its first namespace, so such a namespace is debris, never a lab being
+built); and the files a killed lab leaves in /tmp (``ndx-lab-*``, ``ndx-run-*``) that
+no live record owns and that are older than `STALE_FILES` seconds. Namespaces of other
+shapes (``ndx-dlm-c`` made by hand by a test) are never touched.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import shutil
@@ -28,14 +36,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from netdx.errors import CannotRun, UsageError
-from netdx.lab import netns
-from netdx.lab.build import WORKDIR_PREFIX, Lab, LabState, teardown
+from netdx.errors import UsageError
+from netdx.lab import netns, record
+from netdx.lab.build import WORKDIR_PREFIX, Lab, teardown
 from netdx.lab.loader import load_scenario
 from netdx.lab.model import PREFIX, Scenario
+from netdx.lab.record import LabState
 
-STATE_FILE = Path("/run/netdx/lab.json")
 CHECK_TIMEOUT = 30.0
+STALE_FILES = 600.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -115,7 +124,11 @@ def run_scenario(
     holds the terminal report (the JSON still comes back in `doc`): check writes both in one
     run; inspect, which has no --json-file, runs once for the report, then timed for JSON."""
     scenario = load_scenario(name) if isinstance(name, str) else name
-    with tempfile.TemporaryDirectory(prefix="ndx-run-") as tmp, Lab(scenario) as lab:
+    with Lab(scenario) as lab:
+        # The run's files live in the lab's dir: removed with it, or by `lab clean`.
+        assert lab.workdir is not None
+        tmp = str(lab.workdir / "run")
+        Path(tmp).mkdir(mode=0o700)
         report = ""
         json_file = None
         extra = [*lab.ssh_argv(), *netdx_argv_extra]
@@ -125,8 +138,10 @@ def run_scenario(
         if show_report and scenario.command == "check":
             json_file = str(Path(tmp) / "check.json")
         elif show_report:
-            report = _run(report_argv(scenario, extra), timeout, env=_ssh_env(scenario, tmp))[1]
-        argv = command_argv(scenario, extra, json_file=json_file)
+            report = _run(report_argv(lab.scenario, extra), timeout,
+                          env=_ssh_env(scenario, tmp))[1]
+        # lab.scenario: the scenario with this instance's namespaces.
+        argv = command_argv(lab.scenario, extra, json_file=json_file)
         _warm_ssh(lab, scenario, tmp, timeout)
         start = time.monotonic()
         returncode, stdout, stderr = _run(argv, timeout, env=_ssh_env(scenario, tmp))
@@ -174,7 +189,7 @@ def _warm_ssh(lab: Lab, scenario: Scenario, tmp: str, timeout: float) -> None:
     if not scenario.ssh:
         return
     warm = [sys.executable, "-m", "netdx", "who", ":1", *lab.ssh_argv()]
-    namespace = scenario.host(scenario.runner).namespace
+    namespace = lab.scenario.host(scenario.runner).namespace  # this instance's namespace
     _run(netns.exec_argv(namespace, warm), timeout, env=_ssh_env(scenario, tmp))
 
 
@@ -184,7 +199,7 @@ def _close_ssh(lab: Lab, scenario: Scenario, tmp: str) -> None:
     options = lab.ssh_argv()
     if not scenario.ssh or not options:
         return
-    namespace = scenario.host(scenario.runner).namespace
+    namespace = lab.scenario.host(scenario.runner).namespace
     for control in (Path(tmp) / "cache" / "netdx" / "ssh").glob("*"):
         argv = ["ssh", "-o", f"ControlPath={control}", "-O", "exit", options[1]]
         _run(netns.exec_argv(namespace, argv), 10.0)
@@ -241,74 +256,138 @@ def _cause(doc: Mapping[str, Any] | None) -> str | None:
     return cause if isinstance(cause, str) else None
 
 
+def labs() -> list[LabState]:
+    """Every lab on record, oldest instance name first."""
+    return record.states()
+
+
 def running_lab() -> LabState | None:
-    """The lab recorded by `lab up`, or None (a stale record whose namespaces are gone is
-    ignored)."""
-    try:
-        data = json.loads(STATE_FILE.read_text())
-        state = LabState(
-            scenario=str(data["scenario"]),
-            client=str(data["client"]),
-            namespaces=tuple(str(n) for n in data["namespaces"]),
-            pids=tuple(int(p) for p in data["pids"]),
-            workdir=str(data["workdir"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    existing = set(netns.list_namespaces())
-    return state if any(name in existing for name in state.namespaces) else None
+    """The one lab left up by `lab up` for this user (None if none, or if several are up:
+    then name one)."""
+    mine = _detached_of_user()
+    return mine[0] if len(mine) == 1 else None
+
+
+def _detached_of_user() -> list[LabState]:
+    user = record.current_user()
+    return [s for s in labs() if s.detached and s.user == user and _exists(s)]
+
+
+def _exists(state: LabState) -> bool:
+    existing = set(netns.list_namespaces(record.prefix_of(state.instance)))
+    return any(name in existing for name in state.namespaces)
+
+
+def _abandoned(state: LabState) -> bool:
+    """A lab nobody will remove: its builder died before it was up (or before its
+    teardown finished), or a left-up lab whose namespaces are all gone."""
+    if state.detached:
+        return not _exists(state)
+    return not state.owner_alive
 
 
 def up(name: str) -> LabState:
-    """Build scenario `name` and leave it running; refuse if a lab is already up."""
+    """Build scenario `name` as a new lab instance and leave it running."""
     netns.require_root()
-    current = running_lab()
-    if current is not None:
-        raise UsageError(f"lab: {current.scenario} is already up; run `netdx lab down` first")
     lab = Lab(load_scenario(name))
-    state = lab.up()
-    try:
-        STATE_FILE.parent.mkdir(parents=True, exist_ok=True)
-        STATE_FILE.write_text(json.dumps(dataclasses.asdict(state), indent=2) + "\n")
-    except OSError as exc:
-        lab.down()
-        raise CannotRun(f"lab: cannot record the lab in {STATE_FILE}: {exc.strerror}") from exc
+    lab.up()
     return lab.detach()
 
 
-def down() -> LabState:
-    """Remove the lab left up by `up`; `UsageError` if there is none."""
+def down(instance: str | None = None) -> LabState:
+    """Remove the lab `instance` (whoever built it), or without one: every abandoned lab
+    (a crashed build) and this user's one lab left up; `UsageError` if there is none, or
+    if this user has several up (name one)."""
     netns.require_root()
-    state = running_lab()
-    STATE_FILE.unlink(missing_ok=True)
-    if state is None:
-        raise UsageError("lab: no lab is up (leftovers of a crash: `netdx lab clean`)")
-    teardown(state)
-    return state
+    if instance is not None:
+        found = [s for s in labs() if s.instance == instance]
+        if not found:
+            up_now = ", ".join(s.instance for s in labs()) or "none"
+            raise UsageError(f"lab: no lab {instance!r} is up (up: {up_now})"
+                             if record.INSTANCE.match(instance)
+                             else f"lab: {instance!r} is not a lab instance (4 hex digits)")
+        teardown(found[0])
+        return found[0]
+    mine = _detached_of_user()
+    if len(mine) > 1:
+        names = ", ".join(f"{s.instance} ({s.scenario})" for s in mine)
+        raise UsageError(f"lab: several labs are up: {names}; name one: netdx lab down INSTANCE")
+    abandoned = [s for s in labs() if _abandoned(s)]
+    for state in abandoned:
+        teardown(state)
+    if mine:
+        teardown(mine[0])
+        return mine[0]
+    if abandoned:
+        return abandoned[-1]
+    raise UsageError("lab: no lab is up (leftovers of a crash: `netdx lab clean`)")
+
+
+def _orphans() -> list[str]:
+    """Lab-instance namespaces that no record names and in which nothing runs."""
+    recorded = {name for s in labs() for name in s.namespaces}
+    return [
+        name for name in netns.list_namespaces(PREFIX)
+        if record.INSTANCE_NAMESPACE.match(name) and name not in recorded
+        and not netns.namespace_pids(name)
+    ]
 
 
 def leftovers() -> list[str]:
-    """Lab namespaces and /etc/netns directories that exist right now (what `clean` removes)."""
-    found = netns.list_namespaces(PREFIX)
-    if netns.NETNS_ETC.is_dir():
-        found += sorted(p.name for p in netns.NETNS_ETC.glob(PREFIX + "*") if p.name not in found)
-    return found
+    """What `clean` would remove, plus the labs this very process still holds: namespaces
+    and /etc/netns directories (names). Another process's live lab and labs left up on
+    purpose are not leftovers."""
+    me = record.this_process()
+    found: set[str] = set(_orphans())
+    for state in labs():
+        if _abandoned(state) or state.owner == me:
+            found.update(state.namespaces)
+    existing = set(netns.list_namespaces(PREFIX))
+    etc = netns.NETNS_ETC
+    return sorted(n for n in found if n in existing or (etc / n).is_dir())
 
 
 def clean() -> list[str]:
-    """Remove every ``ndx-*`` namespace (killing what runs in it), /etc/netns/ndx-* and the
-    lab's temp dirs; return the names removed. Everything with that prefix is the lab's."""
+    """Remove every abandoned lab (namespaces, processes by pid and start time, /etc/netns
+    files, work dir, record), the orphan lab-instance namespaces and the stale files labs
+    leave in /tmp; never a lab whose builder still runs nor one left up. Return the names
+    of the namespaces removed."""
     netns.require_root()
-    removed = netns.list_namespaces(PREFIX)
-    for namespace in removed:
-        netns.delete_namespace(namespace)
+    removed: list[str] = []
+    for state in labs():
+        if _abandoned(state):
+            existing = set(netns.list_namespaces(record.prefix_of(state.instance)))
+            removed += [n for n in state.namespaces if n in existing]
+            teardown(state)
+    for name in _orphans():
+        netns.delete_namespace(name)
+        removed.append(name)
+    _clean_files()
+    return sorted(removed)
+
+
+def _clean_files() -> None:
+    """/tmp/ndx-lab-* and /tmp/ndx-run-* that no recorded lab owns, after `STALE_FILES`
+    seconds (a lab of an older netdx may be using a young one), and /etc/netns dirs of
+    instance namespaces that are gone."""
+    live = {str(record.workdir_of(s.instance)) for s in labs()}
+    now = time.time()
+    for pattern in (WORKDIR_PREFIX + "*", "ndx-run-*"):
+        for path in Path(tempfile.gettempdir()).glob(pattern):
+            try:
+                young = now - path.lstat().st_mtime < STALE_FILES
+            except OSError:
+                continue
+            if str(path) in live or young:
+                continue
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
     if netns.NETNS_ETC.is_dir():
-        for folder in sorted(netns.NETNS_ETC.glob(PREFIX + "*")):
-            shutil.rmtree(folder, ignore_errors=True)
-            if folder.name not in removed:
-                removed.append(folder.name)
-    for folder in Path(tempfile.gettempdir()).glob(WORKDIR_PREFIX + "*"):
-        if folder.is_dir():
-            shutil.rmtree(folder, ignore_errors=True)
-    STATE_FILE.unlink(missing_ok=True)
-    return removed
+        existing = set(netns.list_namespaces(PREFIX))
+        recorded = {name for s in labs() for name in s.namespaces}
+        for folder in netns.NETNS_ETC.glob(PREFIX + "*"):
+            name = folder.name
+            if record.INSTANCE_NAMESPACE.match(name) and name not in existing | recorded:
+                shutil.rmtree(folder, ignore_errors=True)
