@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ipaddress
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +28,12 @@ COMPARE_SHARE = 0.4
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DnsRequest:
-    """What the user asked for. `server` None means: the first nameserver of resolv.conf."""
+    """What the user asked for. No `servers` means: the first nameserver of resolv.conf;
+    a server may be a host name, resolved through the system resolver within the budget."""
 
     name: str
     types: tuple[str, ...] = ("A",)
-    server: str | None = None
+    servers: tuple[str, ...] = ()
     port: int = 53
     trace: bool = False
     compare: bool = False
@@ -54,7 +57,7 @@ async def run(request: DnsRequest) -> DnsReport:
     start = time.monotonic()
     deadline = Deadline.after(request.timeout)
     name = request.name if request.name.endswith(".") else request.name + "."
-    direct = request.server is not None or not (request.trace or request.compare)
+    direct = bool(request.servers) or not (request.trace or request.compare)
     queries: tuple[DnsServerAnswer, ...] = ()
     trace: TraceResult | None = None
     if direct:
@@ -71,13 +74,34 @@ async def run(request: DnsRequest) -> DnsReport:
 
 async def _direct(request: DnsRequest, name: str,
                   deadline: Deadline) -> tuple[DnsServerAnswer, ...]:
-    server = request.server or _default_server(request.resolv_conf)
+    """Every type asked of every server at once, in the order given: server by server."""
+    servers = request.servers or (_default_server(request.resolv_conf),)
+    addresses = [await server_address(s, deadline) for s in servers]
     options = QueryOptions(recursion_desired=request.recurse, tcp_only=request.tcp,
                            port=request.port)
     return tuple(await asyncio.gather(*(
         query(server, DnsQuestion(name=name, rtype=t), deadline=deadline, options=options)
+        for server in addresses
         for t in request.types
     )))
+
+
+async def server_address(server: str, deadline: Deadline) -> str:
+    """An @SERVER as an address: itself when numeric, else the first address the system
+    resolver gives for the name (getaddrinfo, as dig does), within the budget.
+    A name that does not resolve is the user's input: UsageError (exit 2)."""
+    try:
+        return str(ipaddress.ip_address(server))
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    try:
+        infos = await asyncio.wait_for(
+            loop.getaddrinfo(server, None, type=socket.SOCK_DGRAM), deadline.remaining())
+    except (TimeoutError, OSError) as exc:
+        why = "no answer within the time budget" if isinstance(exc, TimeoutError) else exc
+        raise UsageError(f"@{server}: cannot resolve the server name: {why}") from None
+    return str(infos[0][4][0])
 
 
 async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceResult:
