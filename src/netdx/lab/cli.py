@@ -16,12 +16,27 @@ import click
 from netdx.errors import NetdxError, UsageError
 
 
-@click.group(name="lab")
+@click.group(
+    name="lab",
+    epilog="""\b
+Examples:
+  sudo netdx lab list
+  sudo netdx lab run dns-nxdomain        build it, diagnose it, tear it down
+  sudo netdx lab up app-close-wait-leak && sudo netdx lab shell app-close-wait-leak client
+""",
+)
 def lab() -> None:
     """Failure modes rebuilt in network namespaces (needs root)."""
 
 
-@lab.command(name="list")
+@lab.command(
+    name="list",
+    epilog="""\b
+Examples:
+  sudo netdx lab list
+  sudo netdx lab list | grep dns-
+""",
+)
 def list_command() -> None:
     """List the scenarios: name, topology, expected cause, description."""
     from netdx.lab.loader import list_scenarios
@@ -33,7 +48,14 @@ def list_command() -> None:
         click.echo(f"{s.name:<{width}}  {s.topology:<6}  {s.expect:<{cause_width}}  {s.summary}")
 
 
-@lab.command(name="up")
+@lab.command(
+    name="up",
+    epilog="""\b
+Examples:
+  sudo netdx lab up dns-nxdomain
+  sudo netdx lab up app-accept-queue-full
+""",
+)
 @click.argument("name")
 def up_command(name: str) -> None:
     """Build scenario NAME and leave it running (until `netdx lab down`)."""
@@ -52,7 +74,14 @@ def up_command(name: str) -> None:
     )
 
 
-@lab.command(name="run")
+@lab.command(
+    name="run",
+    epilog="""\b
+Examples:
+  sudo netdx lab run dns-nxdomain
+  sudo netdx lab run app-close-wait-leak --json
+""",
+)
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run_command(name: str, as_json: bool) -> None:
@@ -115,7 +144,14 @@ def run_command(name: str, as_json: bool) -> None:
     sys.exit(0 if result.matched else 1)
 
 
-@lab.command(name="shell")
+@lab.command(
+    name="shell",
+    epilog="""\b
+Examples:
+  sudo netdx lab shell dns-nxdomain client
+  sudo netdx lab shell app-close-wait-leak server
+""",
+)
 @click.argument("name")
 @click.argument("host")
 def shell_command(name: str, host: str) -> None:
@@ -133,7 +169,14 @@ def shell_command(name: str, host: str) -> None:
     os.execvp("ip", ["ip", "netns", "exec", namespace, shell])
 
 
-@lab.command(name="down")
+@lab.command(
+    name="down",
+    epilog="""\b
+Examples:
+  sudo netdx lab down
+  sudo netdx lab up dns-nxdomain && sudo netdx lab down
+""",
+)
 def down_command() -> None:
     """Remove the lab started by `netdx lab up`."""
     from netdx.lab.run import down
@@ -142,7 +185,14 @@ def down_command() -> None:
     click.echo(f"lab {state.scenario} is down")
 
 
-@lab.command(name="clean")
+@lab.command(
+    name="clean",
+    epilog="""\b
+Examples:
+  sudo netdx lab clean
+  sudo netdx lab clean && ip netns list
+""",
+)
 def clean_command() -> None:
     """Remove every lab leftover (ndx-* namespaces, their processes and files)."""
     from netdx.lab.run import clean

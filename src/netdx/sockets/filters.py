@@ -42,7 +42,8 @@ SS_GROUPS: dict[str, tuple[str, ...]] = {
     "bucket": ("SYN-RECV", "TIME-WAIT"),
 }
 # Every word `--state` and `state NAME` accept (for the help and shell completion).
-STATE_WORDS: tuple[str, ...] = (*_ALL, *SS_STATES, *SS_GROUPS)
+STATE_WORDS: tuple[str, ...] = tuple(dict.fromkeys(
+    w.lower() for w in (*SS_STATES, *SS_GROUPS, *_ALL)))
 
 
 def state_names(words: Iterable[str]) -> tuple[str, ...]:
