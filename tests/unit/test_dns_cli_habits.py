@@ -130,3 +130,57 @@ def test_bad_combinations_are_one_line_usage_errors(
     err = capsys.readouterr().err
     assert says in err.lower() and len(err.strip().splitlines()) == 1
     assert asked == []
+
+
+def test_server_name_lookup_ends_with_the_budget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A resolver that never answers (a stand-in for getaddrinfo) is a one-line usage error
+    when the budget ends, not a wait for the resolver's own timeouts."""
+    import asyncio
+    import socket
+    import threading
+    import time
+
+    from netdx.budget import Deadline
+    from netdx.errors import UsageError
+
+    release = threading.Event()
+
+    def stuck(*args: Any, **kwargs: Any) -> Any:
+        release.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(socket, "getaddrinfo", stuck)
+    start = time.monotonic()
+    try:
+        with pytest.raises(UsageError, match="within the time budget"):
+            asyncio.run(command.server_address("ns1.example.lab", Deadline.after(0.2)))
+        assert time.monotonic() - start < 10  # a guard against a hang only
+    finally:
+        release.set()
+
+
+def test_server_name_that_does_not_resolve_is_a_usage_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """getaddrinfo's error (here a stand-in's) becomes exit 2 with the reason, one line."""
+    import socket
+
+    def unknown(*args: Any, **kwargs: Any) -> Any:
+        raise socket.gaierror(-2, "Name or service not known")
+
+    monkeypatch.setattr(socket, "getaddrinfo", unknown)
+    assert main(["dns", "www.example.lab", "@ns9.example.lab"]) == 2
+
+
+def test_numeric_server_is_not_looked_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An address after @ is used as it is: the resolver is never called for it."""
+    import asyncio
+    import socket
+
+    from netdx.budget import Deadline
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("getaddrinfo called for a numeric server")
+
+    monkeypatch.setattr(socket, "getaddrinfo", never)
+    assert asyncio.run(command.server_address("fd00::53", Deadline.after(1))) == "fd00::53"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import ipaddress
 import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,19 +91,42 @@ async def _direct(request: DnsRequest, name: str,
 async def server_address(server: str, deadline: Deadline) -> str:
     """An @SERVER as an address: itself when numeric, else the first address the system
     resolver gives for the name (getaddrinfo, as dig does), within the budget.
-    A name that does not resolve is the user's input: UsageError (exit 2)."""
+    A name that does not resolve is the user's input: UsageError (exit 2).
+
+    getaddrinfo cannot be cancelled, so it runs in a daemon thread of its own that is left
+    behind when the budget ends: the default executor would be joined when asyncio.run()
+    returns, holding the command for the resolver's own timeouts."""
     try:
         return str(ipaddress.ip_address(server))
     except ValueError:
         pass
     loop = asyncio.get_running_loop()
+    done: asyncio.Future[str] = loop.create_future()
+
+    def settle(address: str | None, error: str | None) -> None:
+        if done.done():
+            return
+        if address is not None:
+            done.set_result(address)
+        else:
+            done.set_exception(UsageError(f"@{server}: cannot resolve the server name: {error}"))
+
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(server, None, type=socket.SOCK_DGRAM)
+            found: tuple[str | None, str | None] = (str(infos[0][4][0]), None)
+        except (OSError, IndexError, UnicodeError) as exc:
+            found = (None, str(exc) or type(exc).__name__)
+        with contextlib.suppress(RuntimeError):  # the loop ended first: nobody waits
+            loop.call_soon_threadsafe(settle, *found)
+
+    threading.Thread(target=lookup, name="netdx-dns-server", daemon=True).start()
     try:
-        infos = await asyncio.wait_for(
-            loop.getaddrinfo(server, None, type=socket.SOCK_DGRAM), deadline.remaining())
-    except (TimeoutError, OSError) as exc:
-        why = "no answer within the time budget" if isinstance(exc, TimeoutError) else exc
-        raise UsageError(f"@{server}: cannot resolve the server name: {why}") from None
-    return str(infos[0][4][0])
+        return await asyncio.wait_for(done, deadline.remaining())
+    except TimeoutError:
+        raise UsageError(
+            f"@{server}: cannot resolve the server name: no answer within the time budget"
+        ) from None
 
 
 async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceResult:
