@@ -16,27 +16,12 @@ import click
 from netdx.errors import NetdxError, UsageError
 
 
-@click.group(
-    name="lab",
-    epilog="""\b
-Examples:
-  sudo netdx lab list
-  sudo netdx lab run dns-nxdomain        build it, diagnose it, tear it down
-  sudo netdx lab up app-close-wait-leak && sudo netdx lab shell app-close-wait-leak client
-""",
-)
+@click.group(name="lab")
 def lab() -> None:
     """Failure modes rebuilt in network namespaces (needs root)."""
 
 
-@lab.command(
-    name="list",
-    epilog="""\b
-Examples:
-  sudo netdx lab list
-  sudo netdx lab list | grep dns-
-""",
-)
+@lab.command(name="list")
 def list_command() -> None:
     """List the scenarios: name, topology, expected cause, description."""
     from netdx.lab.loader import list_scenarios
@@ -48,14 +33,7 @@ def list_command() -> None:
         click.echo(f"{s.name:<{width}}  {s.topology:<6}  {s.expect:<{cause_width}}  {s.summary}")
 
 
-@lab.command(
-    name="up",
-    epilog="""\b
-Examples:
-  sudo netdx lab up dns-nxdomain
-  sudo netdx lab up app-accept-queue-full
-""",
-)
+@lab.command(name="up")
 @click.argument("name")
 def up_command(name: str) -> None:
     """Build scenario NAME and leave it running (until `netdx lab down`)."""
@@ -74,14 +52,7 @@ def up_command(name: str) -> None:
     )
 
 
-@lab.command(
-    name="run",
-    epilog="""\b
-Examples:
-  sudo netdx lab run dns-nxdomain
-  sudo netdx lab run app-close-wait-leak --json
-""",
-)
+@lab.command(name="run")
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run_command(name: str, as_json: bool) -> None:
@@ -144,14 +115,7 @@ def run_command(name: str, as_json: bool) -> None:
     sys.exit(0 if result.matched else 1)
 
 
-@lab.command(
-    name="shell",
-    epilog="""\b
-Examples:
-  sudo netdx lab shell dns-nxdomain client
-  sudo netdx lab shell app-close-wait-leak server
-""",
-)
+@lab.command(name="shell")
 @click.argument("name")
 @click.argument("host")
 def shell_command(name: str, host: str) -> None:
@@ -169,14 +133,7 @@ def shell_command(name: str, host: str) -> None:
     os.execvp("ip", ["ip", "netns", "exec", namespace, shell])
 
 
-@lab.command(
-    name="down",
-    epilog="""\b
-Examples:
-  sudo netdx lab down
-  sudo netdx lab up dns-nxdomain && sudo netdx lab down
-""",
-)
+@lab.command(name="down")
 def down_command() -> None:
     """Remove the lab started by `netdx lab up`."""
     from netdx.lab.run import down
@@ -185,14 +142,7 @@ def down_command() -> None:
     click.echo(f"lab {state.scenario} is down")
 
 
-@lab.command(
-    name="clean",
-    epilog="""\b
-Examples:
-  sudo netdx lab clean
-  sudo netdx lab clean && ip netns list
-""",
-)
+@lab.command(name="clean")
 def clean_command() -> None:
     """Remove every lab leftover (ndx-* namespaces, their processes and files)."""
     from netdx.lab.run import clean
@@ -213,3 +163,27 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
+
+
+# The examples each --help ends with, kept apart from the commands (set once, at import).
+_EXAMPLES: dict[click.Command, tuple[str, ...]] = {
+    lab: (
+        "sudo netdx lab list",
+        "sudo netdx lab run dns-nxdomain     build it, diagnose it, tear it down",
+        "sudo netdx lab up app-close-wait-leak",
+    ),
+    list_command: ("sudo netdx lab list", "sudo netdx lab list | grep dns-"),
+    up_command: ("sudo netdx lab up dns-nxdomain", "sudo netdx lab up app-accept-queue-full"),
+    run_command: (
+        "sudo netdx lab run dns-nxdomain",
+        "sudo netdx lab run app-close-wait-leak --json",
+    ),
+    shell_command: (
+        "sudo netdx lab shell dns-nxdomain client",
+        "sudo netdx lab shell app-close-wait-leak server",
+    ),
+    down_command: ("sudo netdx lab down", "sudo netdx lab up dns-nxdomain && sudo netdx lab down"),
+    clean_command: ("sudo netdx lab clean", "sudo netdx lab clean && ip netns list"),
+}
+for _command, _lines in _EXAMPLES.items():
+    _command.epilog = "\b\nExamples:\n" + "".join(f"  {line}\n" for line in _lines)
