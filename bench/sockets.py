@@ -144,7 +144,7 @@ def same_sockets() -> tuple[bool, str]:
     ss_text = subprocess.run(
         inside(["ss", "-tanH"]), capture_output=True, text=True, check=True
     ).stdout
-    ours = Counter((o["state"], o["local"], o["remote"]) for o in json.loads(ours_text))
+    ours = Counter((o["state"], o["local"], o["remote"]) for o in json.loads(ours_text)["sockets"])
     theirs: Counter[tuple[str, str, str]] = Counter()
     for line in ss_text.splitlines():
         cols = line.split()

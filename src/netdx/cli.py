@@ -20,6 +20,8 @@ from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option, write_output
 
 if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
     from netdx.host.ssh import SshOptions
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
@@ -67,6 +69,23 @@ class _LazyGroup(click.Group):
             return command
         return super().get_command(ctx, cmd_name)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
+        """Tab completion of a command name uses the lazy one-line help: completing `netdx
+        s<TAB>` imports no command module (click's own would import them all)."""
+        from click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=_LAZY_COMMANDS[name][2])
+            for name in self.list_commands(ctx)
+            if name.startswith(incomplete) and name in _LAZY_COMMANDS
+        ]
+        for name in super().list_commands(ctx):
+            command = super().get_command(ctx, name)
+            if name.startswith(incomplete) and command is not None and not command.hidden:
+                items.append(CompletionItem(name, help=command.get_short_help_str()))
+        # Options of the group itself (--help, --version), as click's Command completes them.
+        return items + click.Command.shell_complete(self, ctx, incomplete)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
         for name in self.list_commands(ctx):
@@ -81,14 +100,30 @@ class _LazyGroup(click.Group):
                 formatter.write_dl(rows)
 
 
-@click.group(cls=_LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    cls=_LazyGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog="""\b
+Examples:
+  netdx check db.internal:5432          why can't I reach postgres?
+  netdx sockets -tlnp                    what listens here, and which process
+  eval "$(_NETDX_COMPLETE=bash_source netdx)"   tab completion in bash
+""",
+)
 @click.version_option(__version__, prog_name="netdx")
 def cli() -> None:
     """Why can't A connect to B? netdx walks DNS, route, reachability, port and service,
     names the failing layer, shows the evidence and gives the fix."""
 
 
-@cli.command()
+@cli.command(
+    epilog="""\b
+Examples:
+  netdx check db.internal:5432                     DNS, route, port and service
+  netdx check https://api.example.com/health --json
+  netdx check 10.0.0.5:8080 --ssh admin@10.0.0.5   join both ends of the flow
+"""
+)
 @click.argument("target")
 @timeout_option(5.0, "One time budget in seconds for the whole check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (netdx.check/1).")

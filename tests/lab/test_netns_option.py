@@ -121,8 +121,9 @@ def same_both_ways(*args: str, netns: str) -> tuple[Any, int]:
 def test_sockets_with_owners_equal_ip_netns_exec(namespaces: None) -> None:
     """`netdx sockets -p --json --netns` lists the server's listener and its owner exactly
     as under `ip netns exec`, and nothing of the root namespace."""
-    listing, code = same_both_ways("sockets", "-t", "-l", "-p", "--json", netns=NS_S)
-    assert code == 0
+    doc, code = same_both_ways("sockets", "-t", "-l", "-p", "--json", netns=NS_S)
+    assert code == 0 and doc["schema"] == "netdx.sockets/1"
+    listing = doc["sockets"]
     ports = {(s["local"], s.get("process", {}).get("command") if s.get("process") else None)
              for s in listing}  # fmt: skip
     assert any(local.endswith(":8080") for local, _cmd in ports), listing
@@ -177,8 +178,9 @@ def test_missing_namespace_is_one_line_exit_2(namespaces: None) -> None:
 def test_who_inspect_and_snapshot_equal_ip_netns_exec(namespaces: None) -> None:
     """`who`, `inspect` and `firewall snapshot` with --netns answer as under ip netns exec:
     the namespace's listener, its verdict, and its own nft table."""
-    owners, code = same_both_ways("who", ":8080", "--json", netns=NS_S)
-    assert code == 0
+    who, code = same_both_ways("who", ":8080", "--json", netns=NS_S)
+    assert code == 0 and who["schema"] == "netdx.who/1"
+    owners = who["sockets"]
     assert [o["local"] for o in owners if o["state"] == "LISTEN"] == ["0.0.0.0:8080"]
     verdict, code = same_both_ways("inspect", "--port", "8080", "--json", netns=NS_S)
     assert code == 0, verdict

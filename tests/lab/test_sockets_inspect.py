@@ -263,7 +263,9 @@ def test_who_names_listener_and_connections(started: list[subprocess.Popen[str]]
     accepted(proc, 2)  # both connections are now held by the server's descriptors
     result = netdx("who", ":8181", "--json")
     assert result.returncode == 0, result.stderr
-    objs = json.loads(result.stdout)
+    doc = json.loads(result.stdout)
+    assert (doc["schema"], doc["port"]) == ("netdx.who/1", 8181)
+    objs = doc["sockets"]
     pid = _python_child(proc.pid)
     assert {o["state"] for o in objs} == {"LISTEN", "ESTAB"}
     assert all(o["process"]["pid"] == pid and o["process"]["user"] == "root" for o in objs)

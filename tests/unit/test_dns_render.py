@@ -84,7 +84,7 @@ def test_arguments_in_any_order_like_dig() -> None:
     assert _split_args((), "fd53::10")[0].endswith(".ip6.arpa.")
 
 
-@pytest.mark.parametrize("argv", [(), ("a", "b"), ("@not-an-ip", "x"), ("a..b",),
+@pytest.mark.parametrize("argv", [(), ("a", "b"), ("@-not-a-host", "x"), ("@a/b", "x"), ("a..b",),
                                   ("x" * 300,), ("a b",), ("x" * 64 + ".lab",),
                                   ("\udcff.lab",)])
 def test_bad_usage_is_a_usage_error(argv: tuple[str, ...]) -> None:
@@ -95,9 +95,9 @@ def test_bad_usage_is_a_usage_error(argv: tuple[str, ...]) -> None:
 
 def test_cli_usage_error_exit_code() -> None:
     """The command exits 2 with a message for a bad server address."""
-    result = CliRunner().invoke(dns, ["@nope", "example.lab"])
+    result = CliRunner().invoke(dns, ["@-nope", "example.lab"])
     assert result.exit_code == 2
-    assert "@SERVER must be an IP address" in result.output
+    assert "@SERVER must be an IP address or a host name" in result.output
 
 
 def test_importing_the_command_does_not_import_dnspython() -> None:

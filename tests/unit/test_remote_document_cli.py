@@ -87,7 +87,9 @@ def test_sockets_over_ssh_lists_the_servers_sockets(
 def test_who_over_ssh_names_the_owner(link: Link, capsys: pytest.CaptureFixture[str]) -> None:
     """`who :5432` over SSH names the python3 that holds the listener."""
     assert main(["who", ":5432", "--ssh", DEST, "--json"]) == 0
-    rows = json.loads(capsys.readouterr().out)
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["schema"] == "netdx.who/1"
+    rows = doc["sockets"]
     assert {r["process"]["command"] for r in rows if r.get("process")} == {"python3"}
 
 

@@ -8,12 +8,11 @@ from pathlib import Path
 
 import click
 import pytest
-from click.testing import CliRunner
 
 from netdx.netlink.diag import DiagSocket, parse_datagram
-from netdx.sockets.cli import parse_port_spec, sockets
+from netdx.sockets.cli import parse_port_spec
 from netdx.sockets.model import OwnerScan, Process, ProcessIssue, SocketListing
-from netdx.sockets.render import json_text, notes_text, summary, table
+from netdx.sockets.render import json_text, notes_text, summary, summary_json, table
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
 
@@ -61,7 +60,9 @@ def test_table_with_process_column() -> None:
 
 def test_json_objects_carry_the_contract_fields() -> None:
     """Each object has proto, state, local, remote, queues, uid, inode and, with -p, process."""
-    [first, *rest] = json.loads(json_text(owned(), with_process=True))
+    doc = json.loads(json_text(owned(), with_process=True))
+    assert doc["schema"] == "netdx.sockets/1"
+    [first, *rest] = doc["sockets"]
     assert {"proto", "state", "local", "remote", "recv_q", "send_q", "uid", "inode"} <= set(first)
     assert first["process"] == {"pid": 42, "command": "nginx", "user": "www", "fd": 6}
     assert first["local"] == "[::1]:6379" and first["state"] == "LISTEN"
@@ -114,7 +115,11 @@ def test_bad_port_spec(spec: str) -> None:
         parse_port_spec(spec)
 
 
-def test_summary_and_json_cannot_be_combined() -> None:
-    """`netdx sockets --summary --json` is refused before any dump."""
-    result = CliRunner().invoke(sockets, ["--summary", "--json"])
-    assert result.exit_code == 2 and "cannot be combined" in result.output
+def test_summary_json_carries_the_counts_and_its_schema() -> None:
+    """`sockets --summary --json` (refused before) is netdx.sockets.summary/1 with the same
+    counts as the text summary."""
+    doc = json.loads(summary_json(LISTING, with_process=False))
+    assert doc["schema"] == "netdx.sockets.summary/1" and doc["total"] == 6
+    assert {"proto": "tcp", "state": "LISTEN", "count": 3} in doc["states"]
+    assert sum(g["count"] for g in doc["groups"]) == 6
+    assert all("process" not in g for g in doc["groups"])

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import ipaddress
+import socket
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,11 +30,12 @@ COMPARE_SHARE = 0.4
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class DnsRequest:
-    """What the user asked for. `server` None means: the first nameserver of resolv.conf."""
+    """What the user asked for. No `servers` means: the first nameserver of resolv.conf;
+    a server may be a host name, resolved through the system resolver within the budget."""
 
     name: str
     types: tuple[str, ...] = ("A",)
-    server: str | None = None
+    servers: tuple[str, ...] = ()
     port: int = 53
     trace: bool = False
     compare: bool = False
@@ -54,7 +59,7 @@ async def run(request: DnsRequest) -> DnsReport:
     start = time.monotonic()
     deadline = Deadline.after(request.timeout)
     name = request.name if request.name.endswith(".") else request.name + "."
-    direct = request.server is not None or not (request.trace or request.compare)
+    direct = bool(request.servers) or not (request.trace or request.compare)
     queries: tuple[DnsServerAnswer, ...] = ()
     trace: TraceResult | None = None
     if direct:
@@ -71,13 +76,57 @@ async def run(request: DnsRequest) -> DnsReport:
 
 async def _direct(request: DnsRequest, name: str,
                   deadline: Deadline) -> tuple[DnsServerAnswer, ...]:
-    server = request.server or _default_server(request.resolv_conf)
+    """Every type asked of every server at once, in the order given: server by server."""
+    servers = request.servers or (_default_server(request.resolv_conf),)
+    addresses = [await server_address(s, deadline) for s in servers]
     options = QueryOptions(recursion_desired=request.recurse, tcp_only=request.tcp,
                            port=request.port)
     return tuple(await asyncio.gather(*(
         query(server, DnsQuestion(name=name, rtype=t), deadline=deadline, options=options)
+        for server in addresses
         for t in request.types
     )))
+
+
+async def server_address(server: str, deadline: Deadline) -> str:
+    """An @SERVER as an address: itself when numeric, else the first address the system
+    resolver gives for the name (getaddrinfo, as dig does), within the budget.
+    A name that does not resolve is the user's input: UsageError (exit 2).
+
+    getaddrinfo cannot be cancelled, so it runs in a daemon thread of its own that is left
+    behind when the budget ends: the default executor would be joined when asyncio.run()
+    returns, holding the command for the resolver's own timeouts."""
+    try:
+        return str(ipaddress.ip_address(server))
+    except ValueError:
+        pass
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[str] = loop.create_future()
+
+    def settle(address: str | None, error: str | None) -> None:
+        if done.done():
+            return
+        if address is not None:
+            done.set_result(address)
+        else:
+            done.set_exception(UsageError(f"@{server}: cannot resolve the server name: {error}"))
+
+    def lookup() -> None:
+        try:
+            infos = socket.getaddrinfo(server, None, type=socket.SOCK_DGRAM)
+            found: tuple[str | None, str | None] = (str(infos[0][4][0]), None)
+        except (OSError, IndexError, UnicodeError) as exc:
+            found = (None, str(exc) or type(exc).__name__)
+        with contextlib.suppress(RuntimeError):  # the loop ended first: nobody waits
+            loop.call_soon_threadsafe(settle, *found)
+
+    threading.Thread(target=lookup, name="netdx-dns-server", daemon=True).start()
+    try:
+        return await asyncio.wait_for(done, deadline.remaining())
+    except TimeoutError:
+        raise UsageError(
+            f"@{server}: cannot resolve the server name: no answer within the time budget"
+        ) from None
 
 
 async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceResult:

@@ -191,6 +191,8 @@ def _compare_doc(comparison: DnsComparison, trace: TraceResult | None) -> dict[s
 def to_text(report: DnsReport) -> str:
     """The report as dig-like text: each query's sections, the trace, the table, findings."""
     parts = [_query_text(q) for q in report.queries]
+    if len({q.server for q in report.queries}) > 1:
+        parts.append(_servers_text(report.queries))
     if report.trace is not None:
         parts.append(_trace_text(report.trace))
     if report.comparison is not None:
@@ -198,6 +200,35 @@ def to_text(report: DnsReport) -> str:
     if report.findings:
         parts.append("\n".join(_finding_text(f) for f in report.findings))
     return "\n\n".join(parts) + "\n"
+
+
+def short_lines(report: DnsReport) -> tuple[list[str], list[str]]:
+    """dig +short: (each answer's value, one per line; a line per query that got no answer,
+    for stderr). The trace's final answer when there were no direct queries."""
+    answers: list[str] = []
+    problems: list[str] = []
+    for q in report.queries:
+        answers += [r.value for r in q.records]
+        if q.message is None:
+            problems.append(f"{q.qname} {q.rtype} @{q.server}: {q.status}: {q.error}")
+        elif q.message.rcode != "NOERROR":
+            problems.append(f"{q.qname} {q.rtype} @{q.server}: {q.message.rcode}")
+    if not report.queries and report.trace is not None:
+        answers += [r.value for r in report.trace.answer]
+        if report.trace.status != "answer":
+            problems.append(f"trace {report.trace.question.name}: {report.trace.status}")
+    return answers, problems
+
+
+def _servers_text(queries: tuple[DnsServerAnswer, ...]) -> str:
+    """Several @SERVERs side by side: one row per server and type."""
+    lines = [f"{'SERVER':<28} {'TYPE':<6} {'STATUS':<9} {'TIME':>9}  ANSWER"]
+    for q in queries:
+        status = q.message.rcode if q.message is not None else q.status.upper()
+        values = ", ".join(r.value for r in q.records if r.rtype == q.rtype)
+        lines.append(f"{q.server[:28]:<28} {q.rtype:<6} {status:<9} "
+                     f"{q.elapsed_ms:>6.1f} ms  {values or '-'}")
+    return "\n".join(lines)
 
 
 def _record_line(r: DnsRecord) -> str:

@@ -31,7 +31,15 @@ _HOOKS = ("input", "output", "forward")
 EXIT_ACCEPT, EXIT_BLOCKED, EXIT_UNKNOWN = 0, 1, 3
 
 
-@click.group(name="firewall")
+@click.group(
+    name="firewall",
+    epilog="""\b
+Examples:
+  netdx firewall explain --from 10.0.0.9 --to 10.0.0.5:5432
+  netdx firewall snapshot -o before.json
+  netdx firewall diff before.json
+""",
+)
 def firewall() -> None:
     """Find the firewall rule that decides a flow (nftables, iptables, ufw, firewalld, Docker)."""
 
@@ -39,7 +47,15 @@ def firewall() -> None:
 _netns_option = netns_option("Read the ruleset inside this network namespace.")
 
 
-@firewall.command(name="explain")
+@firewall.command(
+    name="explain",
+    epilog="""\b
+Examples:
+  netdx firewall explain --from 10.0.0.9 --to 10.0.0.5:5432
+  netdx firewall explain --from 10.0.0.9 --to [fd00::5]:53 --proto udp
+  netdx firewall explain --from 10.0.0.9 --to 10.0.0.5:443 --ssh admin@10.0.0.5
+""",
+)
 @click.option("--from", "src", required=True, metavar="ADDR", help="Source address of the flow.")
 @click.option("--to", "dst", required=True, metavar="ADDR:PORT", help="Destination ([v6]:port).")
 @click.option("--proto", type=click.Choice(["tcp", "udp"]), default="tcp", show_default=True)
@@ -98,7 +114,14 @@ def explain_command(
     return EXIT_ACCEPT if result.decision == "accept" else EXIT_BLOCKED
 
 
-@firewall.command(name="snapshot")
+@firewall.command(
+    name="snapshot",
+    epilog="""\b
+Examples:
+  netdx firewall snapshot -o before.json     the live ruleset, to diff later
+  netdx firewall snapshot --netns ns1 -o ns1.json
+""",
+)
 @click.option(
     "-o",
     "--output",
@@ -134,7 +157,14 @@ def snapshot_command(*, output: Path | None, timeout: float, ssh: SshOptions | N
     return 0
 
 
-@firewall.command(name="diff")
+@firewall.command(
+    name="diff",
+    epilog="""\b
+Examples:
+  netdx firewall diff before.json              the snapshot against the live ruleset
+  netdx firewall diff before.json after.json --json
+""",
+)
 @click.argument("old", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.argument("new", required=False, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option(

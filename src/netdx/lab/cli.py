@@ -173,3 +173,27 @@ def main() -> None:
     except click.ClickException as exc:
         exc.show()
         sys.exit(2)
+
+
+# The examples each --help ends with, kept apart from the commands (set once, at import).
+_EXAMPLES: dict[click.Command, tuple[str, ...]] = {
+    lab: (
+        "sudo netdx lab list",
+        "sudo netdx lab run dns-nxdomain     build it, diagnose it, tear it down",
+        "sudo netdx lab up app-close-wait-leak",
+    ),
+    list_command: ("sudo netdx lab list", "sudo netdx lab list | grep dns-"),
+    up_command: ("sudo netdx lab up dns-nxdomain", "sudo netdx lab up app-accept-queue-full"),
+    run_command: (
+        "sudo netdx lab run dns-nxdomain",
+        "sudo netdx lab run app-close-wait-leak --json",
+    ),
+    shell_command: (
+        "sudo netdx lab shell dns-nxdomain client",
+        "sudo netdx lab shell app-close-wait-leak server",
+    ),
+    down_command: ("sudo netdx lab down", "sudo netdx lab up dns-nxdomain && sudo netdx lab down"),
+    clean_command: ("sudo netdx lab clean", "sudo netdx lab clean && ip netns list"),
+}
+for _command, _lines in _EXAMPLES.items():
+    _command.epilog = "\b\nExamples:\n" + "".join(f"  {line}\n" for line in _lines)

@@ -18,18 +18,18 @@ import click
 
 from netdx.host.option import netns_option
 from netdx.host.ssh_option import ssh_options
-from netdx.netlink.tables import STATE_NUMBERS
 from netdx.options import timeout_option
+from netdx.sockets.filters import STATE_WORDS
 from netdx.target import port_number
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline
     from netdx.host.ssh import SshOptions
+    from netdx.sockets.filters import ListingFilter
     from netdx.sockets.inspect import Inspection
     from netdx.sockets.model import SocketListing, SocketQuery
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
-_STATES = sorted(STATE_NUMBERS)
 
 
 @contextlib.contextmanager
@@ -58,49 +58,86 @@ def _note(lines: list[str]) -> None:
         click.echo(f"netdx: note: {line}", err=True)
 
 
-@click.command()
+_SOCKETS_EXAMPLES = """\b
+Examples:
+  netdx sockets -tlnp                  listening TCP sockets with their processes (ss -tlnp)
+  netdx sockets -tan state close-wait  TCP connections stuck in CLOSE-WAIT
+  netdx sockets --dst 10.0.0.5:5432 --pid 4242 --json
+"""
+
+
+@click.command(epilog=_SOCKETS_EXAMPLES)
+@click.argument("words", nargs=-1, metavar="[state NAME] [src ADDR[:PORT]] [dst ADDR[:PORT]]")
 @click.option("-t", "--tcp", is_flag=True, help="TCP sockets (default: TCP and UDP).")
 @click.option("-u", "--udp", is_flag=True, help="UDP sockets.")
 @click.option("-4", "ipv4", is_flag=True, help="IPv4 only.")
 @click.option("-6", "ipv6", is_flag=True, help="IPv6 only.")
 @click.option("-l", "--listen", is_flag=True, help="Listening sockets only (UDP: unconnected).")
+@click.option("-a", "--all", "all_states", is_flag=True,
+              help="Every state (netdx's default already; accepted for ss habits).")
+@click.option("-n", "--numeric", is_flag=True,
+              help="Accepted for ss habits: netdx never resolves names or ports.")
 @click.option(
     "--state",
     "states",
     multiple=True,
-    type=click.Choice(_STATES, case_sensitive=False),
-    help="Only this state (repeatable), filtered in the kernel.",
+    type=click.Choice(STATE_WORDS, case_sensitive=False),
+    metavar="NAME",
+    help="Only this state (repeatable), filtered in the kernel: ss names (established, "
+    "close-wait, time-wait, listening...) or groups (connected, synchronized, all).",
 )
 @click.option("--port", "ports", multiple=True, type=click.IntRange(0, 65535),
               help="Local or remote port (repeatable), filtered in the kernel.")  # fmt: skip
+@click.option("--src", "src", multiple=True, metavar="ADDR[:PORT]",
+              help="Local address, network (ADDR/LEN) and/or :PORT (repeatable).")
+@click.option("--dst", "dst", multiple=True, metavar="ADDR[:PORT]",
+              help="Remote address, network (ADDR/LEN) and/or :PORT (repeatable).")
+@click.option("--pid", "pids", multiple=True, type=click.IntRange(1), metavar="N",
+              help="Only sockets held by this process (repeatable; implies -p).")
 @click.option("-p", "--process", is_flag=True, help="Show the owning process, user and fd.")
 @click.option("--summary", is_flag=True, help="Counts per state, and per state × port/process.")
-@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON (netdx.sockets/1; with --summary netdx.sockets.summary/1).")
 @timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
 @ssh_options
 def sockets(
     *,
+    words: tuple[str, ...],
     tcp: bool,
     udp: bool,
     ipv4: bool,
     ipv6: bool,
     listen: bool,
+    all_states: bool,
+    numeric: bool,
     states: tuple[str, ...],
     ports: tuple[int, ...],
+    src: tuple[str, ...],
+    dst: tuple[str, ...],
+    pids: tuple[int, ...],
     process: bool,
     summary: bool,
     as_json: bool,
     timeout: float,
     ssh: SshOptions | None,
 ) -> int:
-    """List TCP and UDP sockets with their state and queues (the ss of netdx)."""
+    """List TCP and UDP sockets with their state and queues (the ss of netdx).
+
+    ss's habits work: combined short flags (-tlnp, -tan, -uan), its state names and
+    groups (--state established, or `state connected` as ss writes it), and `src`/`dst`
+    filters (--src 10.0.0.0/8, dst :443).
+    """
     from netdx.budget import Deadline
     from netdx.sockets.dump import list_sockets
+    from netdx.sockets.filters import apply
     from netdx.sockets.model import Proto, SocketQuery
 
-    if summary and as_json:
-        raise click.UsageError("--summary and --json cannot be combined")
+    del all_states, numeric  # ss habits with nothing to do: netdx lists all, numerically
+    chosen_states, listing_filter = _filters(words, states, src, dst, pids)
+    if listen and chosen_states:
+        raise click.UsageError("-l and a state filter cannot be combined (-l is state listening)")
+    process = process or bool(pids)
     chosen: list[Proto] = []
     if tcp:
         chosen.append("tcp")
@@ -111,7 +148,7 @@ def sockets(
     query = SocketQuery(
         protocols=protocols,
         families=families,
-        states=tuple(s.upper() for s in states),
+        states=chosen_states,
         listen=listen,
         ports=ports,
     )
@@ -123,8 +160,32 @@ def sockets(
         if process:
             listing = _with_owners(listing, deadline)
         ifnames = _ifnames()
+    listing = apply(listing, listing_filter)
     _print_listing(listing, process=process, summary=summary, as_json=as_json, ifnames=ifnames)
     return EXIT_OK
+
+
+def _filters(
+    words: tuple[str, ...],
+    states: tuple[str, ...],
+    src: tuple[str, ...],
+    dst: tuple[str, ...],
+    pids: tuple[int, ...],
+) -> tuple[tuple[str, ...], ListingFilter]:
+    """The kernel's state filter and the listing filter from options and ss's words;
+    a usage error (exit 2) for a word or spec that does not parse."""
+    from netdx.sockets.filters import ListingFilter, parse_endpoint, parse_words, state_names
+
+    try:
+        extra = parse_words(words)
+        names = state_names((*states, *extra.states))
+        return names, ListingFilter(
+            src=tuple(parse_endpoint(s) for s in (*src, *extra.src)),
+            dst=tuple(parse_endpoint(s) for s in (*dst, *extra.dst)),
+            pids=pids,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _with_owners(listing: SocketListing, deadline: Deadline) -> SocketListing:
@@ -169,10 +230,17 @@ def _print_listing(
     summary: bool,
     as_json: bool,
     ifnames: dict[int, str],
+    who: dict[str, object] | None = None,
 ) -> None:
+    """Print the listing; JSON notes go in the document, else to stderr."""
     from netdx.sockets import render
 
-    if as_json:
+    if as_json and summary:
+        text = render.summary_json(listing, with_process=process)
+    elif as_json and who is not None:
+        text = render.json_text(listing, with_process=process, ifnames=ifnames,
+                                schema=render.WHO_SCHEMA, head=who)
+    elif as_json:
         text = render.json_text(listing, with_process=process, ifnames=ifnames)
     elif summary:
         text = render.summary(listing, with_process=process)
@@ -197,9 +265,15 @@ def parse_port_spec(spec: str) -> tuple[str | None, int]:
         raise click.BadParameter(f"{host!r} is not an IP address") from exc
 
 
-@click.command()
+@click.command(epilog="""\b
+Examples:
+  netdx who :5432                   who holds port 5432 (listener and connections)
+  netdx who 10.0.0.5:443 --json     one address only, as JSON (netdx.who/1)
+  netdx who :8080 --ssh admin@web1  read on the server over SSH
+""")
 @click.argument("spec", metavar="[ADDR]:PORT")
-@click.option("--json", "as_json", is_flag=True, help="A JSON array, one object per socket.")
+@click.option("--json", "as_json", is_flag=True,
+              help="JSON (netdx.who/1): the port, the address and the sockets with owners.")
 @timeout_option(10.0, "Time budget in seconds.")
 @netns_option()
 @ssh_options
@@ -226,7 +300,8 @@ def who(*, spec: str, as_json: bool, timeout: float, ssh: SshOptions | None) -> 
         if ssh is None:
             scan = find_owners([s.inode for s in listing.sockets], deadline=deadline)
             listing = replace(listing, owners=scan)
-        _print_listing(listing, process=True, summary=False, as_json=as_json, ifnames=ifnames)
+        _print_listing(listing, process=True, summary=False, as_json=as_json, ifnames=ifnames,
+                       who={"port": port, "address": address})
     if not listing.sockets:
         _note([f"no TCP or UDP socket uses port {port}" + (f" on {address}" if address else "")])
     return EXIT_OK if listing.sockets else EXIT_PROBLEM
@@ -236,7 +311,12 @@ def _wild(address: str) -> bool:
     return address in ("0.0.0.0", "::")
 
 
-@click.command()
+@click.command(epilog="""\b
+Examples:
+  netdx inspect --port 5432                       the verdict for the postgres port here
+  netdx inspect --port 443 --address 10.0.0.5     judge one address clients connect to
+  netdx inspect --port 8080 --ssh admin@web1 --json
+""")
 @click.option("--port", required=True, type=click.IntRange(1, 65535), help="The service port.")
 @click.option("--address", default=None, help="The address clients connect to (optional).")
 @click.option("--json", "as_json", is_flag=True, help="The verdict as JSON (netdx.inspect/1).")

@@ -165,20 +165,32 @@ def _listing_owners(
     return listing.owners.owners_of(sock.inode) if listing.owners else ()
 
 
+SOCKETS_SCHEMA = "netdx.sockets/1"
+WHO_SCHEMA = "netdx.who/1"
+SUMMARY_SCHEMA = "netdx.sockets.summary/1"
+
+
 def json_text(
-    listing: SocketListing, *, with_process: bool, ifnames: Mapping[int, str] | None = None
+    listing: SocketListing,
+    *,
+    with_process: bool,
+    ifnames: Mapping[int, str] | None = None,
+    schema: str = SOCKETS_SCHEMA,
+    head: Mapping[str, Any] | None = None,
 ) -> str:
-    """The listing as a JSON array, one object per socket and one socket per line (greppable,
-    and three times faster to write than an indented document)."""
+    """The listing as one JSON object: `schema`, the `head` keys (who: port, address), the
+    `sockets` array with one object per socket and one socket per line (greppable, and three
+    times faster to write than an indented document), then `notes`."""
     names = ifnames or {}
     dumps = json.dumps
-    if not listing.sockets:
-        return "[]"
     body = ",\n".join(
         dumps(socket_object(s, names, _listing_owners(listing, s, with_process)))
         for s in listing.sockets
     )
-    return "[\n" + body + "\n]"
+    front = dumps({"schema": schema, **(head or {})})[:-1]  # the object, still open
+    notes = dumps(notes_text(listing), ensure_ascii=False)
+    array = "[\n" + body + "\n]" if body else "[]"
+    return f'{front}, "sockets": {array},\n"notes": {notes}}}'
 
 
 def service_port(sock: SocketEntry, listening: frozenset[tuple[str, int]]) -> int:
@@ -187,21 +199,47 @@ def service_port(sock: SocketEntry, listening: frozenset[tuple[str, int]]) -> in
     return sock.sport if (sock.proto, sock.sport) in listening or not sock.dport else sock.dport
 
 
-def summary(listing: SocketListing, *, with_process: bool, top: int = 20) -> str:
-    """Counts per state, then the biggest groups per state × port (× process with -p)."""
+def _summary_counts(
+    listing: SocketListing, with_process: bool
+) -> tuple[Counter[tuple[str, str]], Counter[tuple[str, str, int, str]]]:
+    """(proto, state) → count, and (proto, state, service port, process text) → count."""
     states = Counter((s.proto, s.state_name) for s in listing.sockets)
-    lines = [f"{len(listing.sockets)} sockets"]
-    lines += [f"  {p:<4} {st:<11} {n:>8}" for (p, st), n in sorted(states.items())]
     # Listening: TCP LISTEN, and UDP sockets bound without a peer (ss -l shows both).
     listening = frozenset((s.proto, s.sport) for s in listing.sockets if s.state in _LISTENING)
     groups: Counter[tuple[str, str, int, str]] = Counter()
     for s in listing.sockets:
         owner = process_text(listing.owner_of(s)) if with_process else ""
         groups[(s.proto, s.state_name, service_port(s, listening), owner)] += 1
+    return states, groups
+
+
+def summary(listing: SocketListing, *, with_process: bool, top: int = 20) -> str:
+    """Counts per state, then the biggest groups per state × port (× process with -p)."""
+    states, groups = _summary_counts(listing, with_process)
+    lines = [f"{len(listing.sockets)} sockets"]
+    lines += [f"  {p:<4} {st:<11} {n:>8}" for (p, st), n in sorted(states.items())]
     lines.append(f"by state and port{' and process' if with_process else ''} (top {top}):")
     for (proto, state, port, owner), n in groups.most_common(top):
         lines.append(f"  {proto:<4} {state:<11} :{port:<6} {n:>8}  {owner}".rstrip())
     return "\n".join(lines)
+
+
+def summary_json(listing: SocketListing, *, with_process: bool) -> str:
+    """The summary as JSON (netdx.sockets.summary/1): every state count and every
+    state × port (× process) group, biggest first (no top-N cut: a program reads it)."""
+    states, groups = _summary_counts(listing, with_process)
+    doc: dict[str, Any] = {
+        "schema": SUMMARY_SCHEMA,
+        "total": len(listing.sockets),
+        "states": [{"proto": p, "state": st, "count": n} for (p, st), n in sorted(states.items())],
+        "groups": [
+            {"proto": p, "state": st, "port": port, "count": n,
+             **({"process": owner or None} if with_process else {})}
+            for (p, st, port, owner), n in groups.most_common()
+        ],
+        "notes": notes_text(listing),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False)
 
 
 def inspect_document(

@@ -15,7 +15,14 @@ from netdx.options import _budget as check_budget
 EXIT_OK, EXIT_NOT_AS_EXPECTED, EXIT_CANNOT_RUN = 0, 1, 3
 
 
-@click.command()
+@click.command(
+    epilog="""\b
+Examples:
+  netdx verify flows.yaml -i hosts.yaml             every declared flow, with causes
+  netdx verify flows.yaml -i hosts.yaml --junit report.xml
+  netdx verify flows.yaml -i hosts.yaml --json --deadline 60
+"""
+)
 @click.argument("flows_path", metavar="FLOWS", type=click.Path(dir_okay=False))
 @click.option(
     "-i",
