@@ -84,14 +84,14 @@ def test_socket_listing_imports_no_event_loop_nor_check(argv: list[str]) -> None
 
 def test_check_of_a_refused_loopback_port_imports_only_its_probes(refused_port: int) -> None:
     """`check 127.0.0.1:PORT` (a TCP target, no URL, no --ssh) runs its probes on asyncio but
-    imports neither the HTTP parser, nor the ssh transport, nor the YAML/pydantic of the lab;
-    with --json it does not import rich either."""
+    imports neither the HTTP parser, nor the ssh transport, nor the YAML/pydantic of the lab,
+    nor rich: the JSON, and the terminal text into a pipe, are written without it."""
     target = f"127.0.0.1:{refused_port}"
     modules = imported(["check", target, "--timeout", "2", "--json"])
     assert {"asyncio", "netdx.check", "netdx.diagnose"} <= modules
     assert heavy(modules, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
     terminal = imported(["check", target, "--timeout", "2"])
-    assert heavy(terminal, (*NEVER, "h11", "netdx.host.ssh")) == []
+    assert heavy(terminal, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
 
 
 def test_the_record_names_every_module_and_a_banned_one_is_found() -> None:
