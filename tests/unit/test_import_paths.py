@@ -1,8 +1,10 @@
 """The lean start path: each hot command imports only what its work needs.
 
-Each command runs as a whole process under `python -X importtime` (what a user starts), and
-the modules it imported are read from that record. The test asserts which modules appear,
-never how long they took (the machine is shared). The paths that need the network beyond
+Each command runs as a whole process under `python -X importtime` (what a user starts). The
+modules it imported are read from that record and from `sys.modules` at exit: importtime
+does not see a module loaded through `importlib.import_module` (netdx's lazy exports and
+lazy subcommands), only what that module imports in turn. The test asserts which modules
+appear, never how long they took (the machine is shared). The paths that need the network beyond
 loopback (`check` of an NXDOMAIN name, `dns --trace`) are timed in bench/floor.py instead:
 from the root namespace they would ask the machine's resolver.
 """
@@ -26,14 +28,24 @@ NO_WORK = ("asyncio", "ssl", "h11", "rich", "netdx.model", "netdx.host.ssh", "ne
            "netdx.diagnose", "netdx.check")
 
 
+# `netdx ARGV` as the installed script runs it, printing sys.modules when it exits.
+_RUN = """import atexit, sys
+atexit.register(lambda: print("loaded:", *sorted(sys.modules), file=sys.stderr))
+from netdx.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
 def imported(argv: Iterable[str]) -> set[str]:
-    """The modules `python -X importtime -m netdx ARGV` imported (stdout discarded)."""
+    """The modules `netdx ARGV` imported, under `python -X importtime` (stdout discarded)."""
     env = {**os.environ, "NETDX_DEBUG": "", "COLUMNS": "100"}
-    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "netdx", *argv],
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", _RUN, *argv],
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                           timeout=120, check=False, env=env)
     assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
-    return modules_of(proc.stderr)
+    loaded = [line for line in proc.stderr.splitlines() if line.startswith("loaded: ")]
+    assert len(loaded) == 1, proc.stderr[-2000:]
+    return modules_of(proc.stderr) | set(loaded[0].split()[1:])
 
 
 def modules_of(record: str) -> set[str]:
