@@ -8,7 +8,7 @@ aim of issue 14. Everything but loopback and `--version` runs inside lab namespa
 - `check 10.0.2.20:5432`, no route (route-no-route)     vs `ping -c1 10.0.2.20`
 - `check db-server-01:5432`, healthy (healthy-flat)     vs nslookup + ping -c1 + nc -zv
 - `dns --trace www.example.lab` (healthy dns-tree)      vs `dig +trace +nodnssec`
-- `netdx --version`                                      vs `python3 -c pass`
+- `netdx --version`                                      vs `python3 -c pass` (the same python)
 netdx is run as the installed `netdx` script (what a user types), else `python -m netdx`.
 
 Run as root: `make bench` or `.venv/bin/python bench/floor.py [--runs N]`.
@@ -115,7 +115,8 @@ def root_pairs() -> list[Pair]:
              netdx=(netdx_argv("check", f"127.0.0.1:{port}", "--timeout", "2"),),
              tool=(["nc", "-zv", "127.0.0.1", port],), tool_name="nc -zv", aim_ms=60),
         Pair(work="netdx --version", netdx=(netdx_argv("--version"),),
-             tool=(["python3", "-c", "pass"],), tool_name="python3 -c pass", aim_ms=40),
+             # netdx's own interpreter: `python3` on PATH may be a shim (pyenv's is a script).
+             tool=([sys.executable, "-c", "pass"],), tool_name="python3 -c pass", aim_ms=40),
     ]
 
 
