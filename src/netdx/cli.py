@@ -221,8 +221,12 @@ def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
         click.echo(to_markdown(report), nl=False)
     else:
         from netdx.render.terminal import render_terminal
+        from netdx.tty import plain_width
 
-        render_terminal(report, file=sys.stdout, quiet=quiet)
+        # Into a pipe or a file, the same text without importing rich (~50 ms).
+        width = plain_width(sys.stdout)
+        render_terminal(report, file=sys.stdout, quiet=quiet, width=width,
+                        color=False if width is not None else None)
 
 
 def _error(message: str) -> None:

@@ -70,7 +70,6 @@ def build(
 ) -> SshOptions | None:
     """The `SshOptions` of the parsed values (None without --ssh); UsageError if bad."""
     from netdx.errors import UsageError
-    from netdx.host.ssh import SshOptions, parse_option
 
     if destination is None:
         given = [
@@ -86,6 +85,9 @@ def build(
         if given:
             raise UsageError(f"{given[0]} needs --ssh [USER@]HOST")
         return None
+    # Only with --ssh: netdx.host.ssh brings asyncio and the remote model (~100 ms).
+    from netdx.host.ssh import SshOptions, parse_option
+
     return SshOptions(
         destination=destination,
         key=key,

@@ -4,10 +4,20 @@ One screen for a support engineer: one line per step, then the cause, its eviden
 commands that fix or confirm it. rich is imported inside `render_terminal` (it is heavy).
 Every piece of report text goes through `Text`, never markup: addresses like `[::1]:80`
 would otherwise be read as markup tags.
+
+Without colour and at a known width (a pipe, a file, the tests), the text is laid out here
+without rich, byte for byte as rich lays it out: rich's word wrap is ported below for text
+whose every character is one cell wide; any other text (wide or combining characters,
+control codes, newlines, a very narrow width) still goes through rich. Importing rich costs
+~17 ms of CPU on top of what `check` imports anyway (60 ms on its own), more than the rest
+of the rendering; tests/unit/test_render_plain.py compares both layouts on generated reports.
 """
 
 from __future__ import annotations
 
+import itertools
+import re
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING
 
 from netdx.model import Report, Verdict
@@ -67,6 +77,23 @@ def render_terminal(
 
     `color` None lets rich decide from the terminal; False prints plain text.
     """
+    if color is False and width is not None:
+        text = plain_text(report, width=width, quiet=quiet)
+        if text is not None:
+            file.write(text)
+            return
+    render_rich(report, file=file, width=width, color=color, quiet=quiet)
+
+
+def render_rich(
+    report: Report,
+    *,
+    file: IO[str],
+    width: int | None = None,
+    color: bool | None = None,
+    quiet: bool = False,
+) -> None:
+    """`render_terminal` through rich, whatever the text and the terminal."""
     from rich.text import Text
 
     console = _console(file, width, color)
@@ -138,3 +165,125 @@ def _print_block(
     console.print(Text(f"{indent}{title}", style="bold"))
     for line in lines:
         console.print(_hanging(console, Text(f"{indent}  {bullet} ", style=style), Text(line)))
+
+
+# --- the same layout without rich ------------------------------------------------------------
+
+# Characters rich measures as one cell and wraps like ASCII (no grapheme joins): printable
+# ASCII and the symbols netdx's reports use. Any other character sends the report to rich.
+_ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("✔✘–—→•·≥≤±×…")
+_WORD = re.compile(r"\s*\S+\s*")  # rich._wrap.re_word: a word and the spaces after it
+_TRAILING_SPACE = re.compile(r"\s+$")
+# Below this width a hanging indent can outgrow the line (rich then re-wraps it): use rich.
+_PLAIN_MIN_WIDTH = 40
+
+
+def _divide(text: str, width: int) -> list[int]:
+    """rich._wrap.divide_line (fold=True) for one-cell characters: where lines break."""
+    breaks: list[int] = []
+    offset = 0
+    for match in _WORD.finditer(text):
+        start, word = match.start(), match.group(0)
+        length = len(word.rstrip())
+        if width - offset >= length:
+            offset += len(word)
+        elif length > width:  # a word longer than a line is folded into pieces
+            pieces = [word[i : i + width] for i in range(0, len(word), width)]
+            for i, piece in enumerate(pieces):
+                if start:
+                    breaks.append(start)
+                if i == len(pieces) - 1:
+                    offset = len(piece)
+                else:
+                    start += len(piece)
+        elif offset and start:
+            breaks.append(start)
+            offset = len(word)
+    return breaks
+
+
+def _wrap(text: str, width: int) -> list[str]:
+    """rich's Text.wrap (justify default, overflow fold) of one line of one-cell text."""
+    bounds = [0, *_divide(text, width), len(text)]
+    lines = []
+    for start, end in itertools.pairwise(bounds):
+        line = text[start:end]
+        if len(line) > width:  # Text.rstrip_end: drop only the spaces beyond the width
+            space = _TRAILING_SPACE.search(line)
+            if space is not None:
+                line = line[: len(line) - min(len(space.group(0)), len(line) - width)]
+        lines.append(line[:width])
+    return lines
+
+
+def _plain_hanging(prefix: str, body: str, width: int) -> str:
+    """`_hanging` without rich."""
+    lines = _wrap(body, max(20, width - len(prefix)))
+    return "\n".join((prefix if i == 0 else " " * len(prefix)) + line.rstrip()
+                     for i, line in enumerate(lines))
+
+
+def plain_text(report: Report, *, width: int, quiet: bool = False) -> str | None:
+    """What `render_rich` prints without colour at `width`, or None when only rich can lay
+    the text out the same way (see the module's docstring)."""
+    if width < _PLAIN_MIN_WIDTH:
+        return None
+    out: list[str] = []
+
+    def put(*texts: str) -> bool:
+        """console.print of each text (rich wraps it again at the console width)."""
+        for text in texts:
+            if not _ONE_CELL.issuperset(text):
+                return False
+        out.extend("\n".join(w for line in texts for w in _wrap(line, width)).split("\n"))
+        return True
+
+    verdict = report.verdict
+    status = _verdict_status(verdict)
+    icon = STATUS_ICONS[status]
+    verdict_line = f"{verdict.cause}: {verdict.summary}"
+    if not _ONE_CELL.issuperset(verdict_line):
+        return None
+    verdict_text = _plain_hanging(f"{icon} ", verdict_line, width)
+    if quiet:
+        return "\n".join(out) + "\n" if put(*verdict_text.split("\n")) else None
+    title = f"netdx check {report.target.raw}  ({report.elapsed_ms / 1000:.2f} s)"
+    if not put(title):
+        return None
+    for step in report.steps:
+        prefix = f" {STATUS_ICONS.get(step.status, '?')} {step.layer:<8}"
+        if not _ONE_CELL.issuperset(prefix + step.summary):
+            return None
+        put(*_plain_hanging(prefix, step.summary, width).split("\n"))
+    blocks: list[tuple[str, tuple[str, ...], str, str]] = []
+    if report.remote is not None:
+        blocks.append((f"server (ssh {report.remote.destination})", report.remote.lines,
+                       "·", " "))
+    for title_, lines, bullet, indent in blocks:
+        out.append("")
+        if not _plain_block(put, title_, lines, bullet, indent, width):
+            return None
+    out.append("")
+    if not put(*verdict_text.split("\n")):
+        return None
+    warnings = tuple(f"{w.cause}: {w.summary}" for w in verdict.warnings)
+    for title_, lines, bullet in (("evidence", verdict.evidence, "•"), ("fix", verdict.fix, "→"),
+                                  ("warnings", warnings, "!")):
+        if not _plain_block(put, title_, lines, bullet, "  ", width):
+            return None
+    return "\n".join(out) + "\n"
+
+
+def _plain_block(put: Callable[..., bool], title: str, lines: tuple[str, ...], bullet: str,
+                 indent: str, width: int) -> bool:
+    """`_print_block` without rich; False when a text needs rich."""
+    if not lines:
+        return True
+    if not put(f"{indent}{title}"):
+        return False
+    for line in lines:
+        prefix = f"{indent}  {bullet} "
+        if not _ONE_CELL.issuperset(prefix + line):
+            return False
+        put(*_plain_hanging(prefix, line, width).split("\n"))
+    return True

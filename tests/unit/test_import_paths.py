@@ -1,0 +1,117 @@
+"""The lean start path: each hot command imports only what its work needs.
+
+Each command runs as a whole process under `python -X importtime` (what a user starts). The
+modules it imported are read from that record and from `sys.modules` at exit: importtime
+does not see a module loaded through `importlib.import_module` (netdx's lazy exports and
+lazy subcommands), only what that module imports in turn. The test asserts which modules
+appear, never how long they took (the machine is shared). The paths that need the network beyond
+loopback (`check` of an NXDOMAIN name, `dns --trace`) are timed in bench/floor.py instead:
+from the root namespace they would ask the machine's resolver.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterable
+
+import pytest
+
+# Libraries no hot path needs: the lab's and the exporter's, the test tools, dnspython and
+# aiohttp (netdx has its own DNS codec and HTTP probe).
+NEVER = ("pydantic", "yaml", "prometheus_client", "hypothesis", "xmlschema", "dns", "aiohttp",
+         "httpx", "asyncssh", "paramiko")
+# What a command that sends nothing and renders nothing needs none of.
+NO_WORK = ("asyncio", "ssl", "h11", "rich", "netdx.model", "netdx.host.ssh", "netdx.plan",
+           "netdx.diagnose", "netdx.check")
+
+
+# `netdx ARGV` as the installed script runs it, printing sys.modules when it exits.
+_RUN = """import atexit, sys
+atexit.register(lambda: print("loaded:", *sorted(sys.modules), file=sys.stderr))
+from netdx.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def imported(argv: Iterable[str]) -> set[str]:
+    """The modules `netdx ARGV` imported, under `python -X importtime` (stdout discarded)."""
+    env = {**os.environ, "NETDX_DEBUG": "", "COLUMNS": "100"}
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", _RUN, *argv],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                          timeout=120, check=False, env=env)
+    assert "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    loaded = [line for line in proc.stderr.splitlines() if line.startswith("loaded: ")]
+    assert len(loaded) == 1, proc.stderr[-2000:]
+    return modules_of(proc.stderr) | set(loaded[0].split()[1:])
+
+
+def modules_of(record: str) -> set[str]:
+    """Module names from an importtime record (`import time: self | cumulative | name`)."""
+    names = set()
+    for line in record.splitlines():
+        if line.startswith("import time:"):
+            name = line.rpartition("|")[2].strip()
+            if name != "imported package":
+                names.add(name)
+    return names
+
+
+def heavy(modules: set[str], banned: Iterable[str]) -> list[str]:
+    """The modules of `modules` that are, or are under, a name of `banned`."""
+    return sorted(m for m in modules for b in banned if m == b or m.startswith(b + "."))
+
+
+@pytest.fixture(scope="module")
+def refused_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port
+
+
+@pytest.mark.parametrize("argv", [["--version"], ["--help"], ["check", "--help"],
+                                  ["dns", "--help"]])
+def test_version_and_help_import_no_work(argv: list[str]) -> None:
+    """--version and help texts import click and netdx's command table, nothing that runs
+    a probe, defines the model or renders a report."""
+    modules = imported(argv)
+    assert "click" in modules
+    assert heavy(modules, (*NEVER, *NO_WORK)) == []
+
+
+@pytest.mark.parametrize("argv", [["sockets"], ["sockets", "-t", "--json"], ["who", ":22"]])
+def test_socket_listing_imports_no_event_loop_nor_check(argv: list[str]) -> None:
+    """sockets and who read sock_diag synchronously: no asyncio, ssl, h11 or rich, and none
+    of check's plan, rules or evidence model (nor --ssh's module without --ssh)."""
+    modules = imported(argv)
+    assert "netdx.sockets.dump" in modules
+    banned = (*NEVER, "asyncio", "ssl", "h11", "rich", "netdx.host.ssh", "netdx.plan",
+              "netdx.diagnose", "netdx.check", "netdx.model.evidence", "netdx.model.remote")
+    assert heavy(modules, banned) == []
+
+
+def test_check_of_a_refused_loopback_port_imports_only_its_probes(refused_port: int) -> None:
+    """`check 127.0.0.1:PORT` (a TCP target, no URL, no --ssh) runs its probes on asyncio but
+    imports neither the HTTP parser, nor the ssh transport, nor the YAML/pydantic of the lab,
+    nor rich: the JSON, and the terminal text into a pipe, are written without it."""
+    target = f"127.0.0.1:{refused_port}"
+    modules = imported(["check", target, "--timeout", "2", "--json"])
+    assert {"asyncio", "netdx.check", "netdx.diagnose"} <= modules
+    assert heavy(modules, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
+    terminal = imported(["check", target, "--timeout", "2"])
+    assert heavy(terminal, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
+
+
+def test_the_record_names_every_module_and_a_banned_one_is_found() -> None:
+    """The reader sees nested imports in a real importtime record, and `heavy` flags a banned
+    package and its submodules but not a module that only shares a prefix."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", "import json.decoder"],
+                          capture_output=True, text=True, timeout=60, check=True)
+    modules = modules_of(proc.stderr)
+    assert {"json", "json.decoder", "json.scanner"} <= modules
+    assert heavy({"rich", "rich.console", "richer", "yaml"}, ("rich",)) == ["rich",
+                                                                           "rich.console"]
