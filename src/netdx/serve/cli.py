@@ -47,7 +47,14 @@ def _on_sigterm(_signum: int, _frame: types.FrameType | None) -> None:
     raise _Stopped
 
 
-@click.command()
+@click.command(
+    epilog="""\b
+Examples:
+  netdx serve                                        loopback targets only, 127.0.0.1:9799
+  netdx serve --config netdx-serve.yaml              the targets and modules it allows
+  curl '127.0.0.1:9799/probe?target=127.0.0.1:5432&debug=true'
+"""
+)
 @click.option(
     "--listen",
     default=DEFAULT_LISTEN,
