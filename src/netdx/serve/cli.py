@@ -52,7 +52,7 @@ def _on_sigterm(_signum: int, _frame: types.FrameType | None) -> None:
 Examples:
   netdx serve                                        loopback targets only, 127.0.0.1:9799
   netdx serve --config netdx-serve.yaml              the targets and modules it allows
-  curl '127.0.0.1:9799/probe?target=127.0.0.1:5432&debug=true'
+  netdx serve --listen 127.0.0.1:0 --config netdx-serve.yaml   any free port
 """
 )
 @click.option(
