@@ -22,6 +22,7 @@ from .rtnl import (
     parse_route,
     route_get_request,
 )
+from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
 from .sock import Transport, request
 from .wire import ErrorAck
 
@@ -30,14 +31,39 @@ from .wire import ErrorAck
 _GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
 
 
-def get_route(transport: Transport, address: str, *, timeout: float) -> Route | ErrorAck:
-    """The route the kernel would use to send to `address` (`ip route get ADDRESS`)."""
-    reply = request(transport, *route_get_request(address), timeout=timeout)
+def get_route(
+    transport: Transport,
+    address: str,
+    *,
+    timeout: float,
+    src: str | None = None,
+    iif: int | None = None,
+    mark: int | None = None,
+    lookup_table: bool = False,
+) -> Route | ErrorAck:
+    """The route the kernel would use to send to `address` (`ip route get ADDRESS`), or,
+    with `src`/`iif`/`mark`, the route a packet with those selectors would take."""
+    built = route_get_request(
+        address, src=src, iif=iif, mark=mark, lookup_table=lookup_table
+    )
+    reply = request(transport, *built, timeout=timeout)
     if reply.error is not None:
         return reply.error
     if len(reply.messages) != 1:
         raise NetlinkParseError(f"route get answered with {len(reply.messages)} messages")
     return parse_route(reply.messages[0])
+
+
+def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rule, ...]:
+    """The policy rules of one family (`ip rule list`), in the kernel's order (priority).
+
+    Raises NetlinkKernelError when the kernel refuses the dump.
+    """
+    reply = request(transport, *rule_dump_request(family), timeout=timeout)
+    if reply.error is not None:
+        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+    rules = [parse_rule(m) for m in reply.messages if m.type == RTM_NEWRULE]
+    return tuple(sorted(rules, key=lambda r: r.priority))
 
 
 def get_neighbour(
