@@ -136,8 +136,8 @@ def explain_route(
         walk = walk_rules(rules, flow, table)
         evidence = route_evidence(destination, answer, ifname=_ifname)
         neighbour = None
-        routed = isinstance(answer, Route) and evidence.status == "ok"
-        if routed and answer.oif is not None and answer.type not in _NO_NEIGHBOUR:
+        if (isinstance(answer, Route) and evidence.status == "ok" and answer.oif is not None
+                and answer.type not in _NO_NEIGHBOUR):
             neighbour = neighbour_state(answer.next_hop or destination, answer.oif,
                                         timeout=min(0.5, deadline.remaining()))
         back = None
