@@ -14,12 +14,14 @@ import time
 from .errors import NetlinkKernelError, NetlinkParseError
 from .rtnl import (
     RTM_NEWNEIGH,
+    RTM_NEWROUTE,
     Neighbour,
     Route,
     neigh_dump_request,
     neigh_get_request,
     parse_neighbour,
     parse_route,
+    route_dump_request,
     route_get_request,
 )
 from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
@@ -52,6 +54,17 @@ def get_route(
     if len(reply.messages) != 1:
         raise NetlinkParseError(f"route get answered with {len(reply.messages)} messages")
     return parse_route(reply.messages[0])
+
+
+def get_routes(transport: Transport, family: int, *, timeout: float) -> tuple[Route, ...]:
+    """Every route of one family, all tables (`ip route show table all`).
+
+    Raises NetlinkKernelError when the kernel refuses the dump.
+    """
+    reply = request(transport, *route_dump_request(family), timeout=timeout)
+    if reply.error is not None:
+        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+    return tuple(parse_route(m) for m in reply.messages if m.type == RTM_NEWROUTE)
 
 
 def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rule, ...]:

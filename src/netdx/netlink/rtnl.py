@@ -149,6 +149,7 @@ class Route:
     scope: int
     flags: int
     dst: str | None = None
+    dst_len: int = 0
     oif: int | None = None
     prefsrc: str | None = None
     gateway: str | None = None
@@ -181,6 +182,7 @@ def parse_route(msg: NlMsg) -> Route:
         scope=head.scope,
         flags=head.flags,
         dst=attrs.get_str("RTA_DST"),
+        dst_len=head.dst_len,
         oif=attrs.get_int("RTA_OIF"),
         prefsrc=attrs.get_str("RTA_PREFSRC"),
         gateway=attrs.get_str("RTA_GATEWAY"),
@@ -191,6 +193,11 @@ def parse_route(msg: NlMsg) -> Route:
         src=attrs.get_str("RTA_SRC"),
         mtu=_metric(attrs, "RTAX_MTU"),
     )
+
+
+def route_dump_request(family: int) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of a dump of every route of one family (all tables)."""
+    return RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, RTMSG.pack(RtMsg(family=family))
 
 
 def _metric(attrs: Attrs, name: str) -> int | None:

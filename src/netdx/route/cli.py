@@ -50,8 +50,8 @@ def to_text(report: RouteReport) -> str:
         lines.append(f"  on-link  neighbour {report.neighbour or 'no entry'}")
     if report.interface:
         lines.append(f"  dev      {report.interface}")
-    if report.source:
-        lines.append(f"  src      {report.source}")
+    if report.source or report.source_asked:
+        lines.append(f"  src      {report.source or report.source_asked}")
     if report.mtu:
         lines.append(f"  mtu      {report.mtu} (from the {report.mtu_from})")
     if report.table:

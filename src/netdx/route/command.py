@@ -4,6 +4,7 @@ Reads only (netlink, /proc/sys, /sys/class/net); the judging is in explain.py.""
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import socket
 from dataclasses import dataclass
@@ -11,10 +12,10 @@ from pathlib import Path
 
 from netdx.budget import Deadline
 from netdx.netlink import ErrorAck, NetlinkError, NetlinkSocket, Route
-from netdx.netlink.lookup import get_route, get_rules
+from netdx.netlink.lookup import get_route, get_routes, get_rules
 from netdx.netlink.rtnl import RT_TABLE_NAMES
 from netdx.probes.route import neighbour_state, route_evidence
-from netdx.route.explain import Selectors, rule_text, walk_rules
+from netdx.route.explain import Selectors, reject_reason, rule_text, walk_rules
 
 _SYS = Path("/proc/sys/net/ipv4/conf")
 _RP_NAMES = {0: "off", 1: "strict", 2: "loose"}
@@ -94,7 +95,9 @@ def _return_path(sock: NetlinkSocket, source: str, iif: str | None, deadline: De
     mode = rp_filter_mode(iif)
     back = get_route(sock, source, timeout=deadline.remaining())
     back_via = _ifname(back.oif) if isinstance(back, Route) else None
-    if isinstance(back, ErrorAck):
+    if isinstance(back, Route) and back.type == "local":
+        ok, note = mode == "off" or iif is None, f"{source} is an address of this host"
+    elif isinstance(back, ErrorAck):
         ok = mode == "off"
         note = f"no route back to {source} ({back.name})"
     elif iif is None:
@@ -135,6 +138,16 @@ def explain_route(
         table = answer.table if isinstance(answer, Route) else None
         walk = walk_rules(rules, flow, table)
         evidence = route_evidence(destination, answer, ifname=_ifname)
+        why = walk.why
+        if isinstance(answer, ErrorAck) and walk.decided_by is None:
+            try:
+                routes = get_routes(sock, family, timeout=deadline.remaining())
+            except NetlinkError:
+                routes = ()
+            rejected = reject_reason(routes, walk.tried, destination)
+            if rejected is not None:
+                walk = dataclasses.replace(walk, decided_by=rejected[0], why=rejected[1])
+                why = walk.why
         neighbour = None
         if (isinstance(answer, Route) and evidence.status == "ok" and answer.oif is not None
                 and answer.type not in _NO_NEIGHBOUR):
@@ -150,10 +163,11 @@ def explain_route(
         mtu = _read_int(Path("/sys/class/net") / evidence.interface / "mtu")
         mtu_from = "interface" if mtu is not None else None
     error = evidence.error
-    why = walk.why
     status = evidence.status
     if isinstance(answer, ErrorAck) and answer.errno == errno.EXDEV:
         status, why = "no_route", "the kernel refused the source on this interface (rp_filter)"
+    elif iif is not None and status == "no_route" and _read_int(_SYS / iif / "forwarding") == 0:
+        why = f"forwarding is off on {iif} (net.ipv4.conf.{iif}.forwarding=0): not routed on"
     return RouteReport(
         destination=destination,
         source_asked=source,

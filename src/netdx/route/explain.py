@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
+from netdx.netlink.rtnl import RT_TABLE_NAMES, Route
 from netdx.netlink.rules import Rule
 
 _REJECT_ACTIONS = frozenset({"blackhole", "unreachable", "prohibit"})
@@ -83,7 +84,8 @@ def _selector_text(rule: Rule) -> str:
 
 def rule_text(rule: Rule) -> str:
     """The rule as `ip rule` prints it: `100: from 10.0.0.1/32 lookup 100`."""
-    action = f"lookup {rule.table}" if rule.action == "lookup" else rule.action
+    table = RT_TABLE_NAMES.get(rule.table, str(rule.table))
+    action = f"lookup {table}" if rule.action == "lookup" else rule.action
     if rule.action == "goto":
         action = f"goto {rule.goto}"
     return f"{rule.priority}: {_selector_text(rule)} {action}"
@@ -133,6 +135,42 @@ def _why(rule: Rule, tried: list[Rule]) -> str:
     what = _selector_text(rule)
     reason = f"rule {rule.priority} ({what}) is the first matching rule whose table has a route"
     if tried:
-        fell = ", ".join(str(r.table) for r in tried)
+        fell = ", ".join(RT_TABLE_NAMES.get(r.table, str(r.table)) for r in tried)
         reason += f"; table(s) {fell} were tried first and had none"
     return reason
+
+
+def best_match(routes: tuple[Route, ...], table: int, dst: str) -> Route | None:
+    """The longest-prefix route of `table` that covers `dst` (the one a lookup there finds;
+    metrics and TOS aside), or None."""
+    address = ipaddress.ip_address(dst)
+    best: Route | None = None
+    for route in routes:
+        if route.table != table:
+            continue
+        base = route.dst or ("::" if address.version == 6 else "0.0.0.0")
+        if ipaddress.ip_address(base).version != address.version:
+            continue
+        network = ipaddress.ip_network(f"{base}/{route.dst_len}", strict=False)
+        if address in network and (best is None or route.dst_len > best.dst_len):
+            best = route
+    return best
+
+
+def reject_reason(
+    routes: tuple[Route, ...], tried: tuple[Rule, ...], dst: str
+) -> tuple[Rule, str] | None:
+    """For a lookup the kernel refused: the first tried table whose best route for `dst` is
+    a reject route (blackhole, prohibit, unreachable, throw), named with its prefix."""
+    for rule in tried:
+        found = best_match(routes, rule.table, dst)
+        if found is None:
+            continue
+        if found.type in ("blackhole", "prohibit", "unreachable"):
+            table = RT_TABLE_NAMES.get(rule.table, str(rule.table))
+            prefix = f"{found.dst or 'default'}/{found.dst_len}" if found.dst else "default"
+            return rule, (
+                f"rule {rule.priority} sends the lookup to table {table}, where "
+                f"`{found.type} {prefix}` is the best match"
+            )
+    return None
