@@ -49,7 +49,7 @@ _LAZY_COMMANDS = {
         "sockets",
         "List sockets like ss, faster, with owners (-p) and per-state summaries.",
     ),
-    "trace": ("netdx.trace.cli", "trace", "mtr's report, honest: per-hop loss, latency, ICMP."),
+    "trace": ("netdx.trace.cli", "trace_command", "Per-hop loss and latency, like mtr --report."),
     "verify": ("netdx.verify.cli", "verify", "Check declared flows across hosts, with each cause."),
     "who": ("netdx.sockets.cli", "who", "Which process, user and fd own a port (like lsof -i)."),
 }
