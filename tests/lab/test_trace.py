@@ -53,6 +53,8 @@ def build() -> None:
     for index, node in enumerate(NODES):
         if node.startswith("r"):
             in_ns(node, "sysctl", "-qw", "net.ipv4.ip_forward=1")
+            # No ICMP rate limit unless a test sets one: rounds run back to back here.
+            in_ns(node, "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
         # Node i sits on links i (left) and i+1 (right): every other link via a neighbour.
         for link in range(1, len(NODES)):
             if link > index + 1:
@@ -111,7 +113,7 @@ def addresses(report: dict[str, Any]) -> list[str | None]:
 
 def test_tcp_trace_same_hops_as_traceroute(path: None) -> None:
     """To an open (refusing) port, every hop and the end agree with traceroute -T."""
-    report = netdx_trace("--tcp", "-p", str(OPEN_PORT), "--rounds", "2")
+    report = netdx_trace("--tcp", "-p", str(OPEN_PORT), "--rounds", "2", "--interval", "0")
     assert report["reached"] and report["end"] == "reached"
     assert addresses(report) == list(HOPS)
     assert traceroute_hops(OPEN_PORT)[: len(HOPS)] == list(HOPS)
@@ -142,9 +144,10 @@ def test_icmp_rate_limit_is_not_loss(path: None) -> None:
     for key, value in (("icmp_ratelimit", "10000"), ("icmp_ratemask", "2048")):
         in_ns("r2", "sysctl", "-qw", f"net.ipv4.{key}={value}")
     try:
-        report = netdx_trace("--tcp", "-p", str(OPEN_PORT), "--rounds", "10", "--timeout", "20")
+        report = netdx_trace("--tcp", "-p", str(OPEN_PORT), "--rounds", "10", "--interval", "0",
+                             "--timeout", "20")
     finally:
-        in_ns("r2", "sysctl", "-qw", "net.ipv4.icmp_ratelimit=1000")
+        in_ns("r2", "sysctl", "-qw", "net.ipv4.icmp_ratelimit=0")
         in_ns("r2", "sysctl", "-qw", "net.ipv4.icmp_ratemask=6168")
     hops = report["hops"]
     assert report["reached"]

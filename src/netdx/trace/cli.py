@@ -69,9 +69,18 @@ async def _resolve(target: str, deadline: Deadline) -> str:
 
 
 async def trace(
-    target: str, method: Method, *, port: int, rounds: int, max_hops: int, timeout: float
+    target: str,
+    method: Method,
+    *,
+    port: int,
+    rounds: int,
+    max_hops: int,
+    timeout: float,
+    interval: float = 0.0,
 ) -> TraceReport:
-    """`rounds` rounds, each sharing what is left of the one budget equally."""
+    """`rounds` rounds, each sharing what is left of the one budget equally, started at
+    least `interval` seconds apart (as mtr does: routers rate-limit ICMP per destination,
+    and back-to-back rounds would measure that limit rather than the path)."""
     deadline = Deadline.after(timeout)
     start = time.monotonic()
     address = await _resolve(target, deadline)
@@ -80,6 +89,7 @@ async def trace(
     raw = False
     slowest_s = 0.0
     for done in range(rounds):
+        began = time.monotonic()
         share = Deadline.after(deadline.remaining() / (rounds - done))
         quiet = max(_QUIET_FLOOR_S, 3 * slowest_s)
         try:
@@ -93,6 +103,9 @@ async def trace(
         rtts = [h.rtt_ms for h in hops.values() if h.rtt_ms is not None]
         slowest_s = max([slowest_s, *(r / 1000 for r in rtts)])
         results.append(hops)
+        pause = min(interval - (time.monotonic() - began), deadline.remaining() / 2)
+        if done < rounds - 1 and pause > 0:
+            await asyncio.sleep(pause)
     return build_report(results, target=address, method=method,
                         port=None if method == "icmp" else port, max_hops=max_hops,
                         raw_socket=raw, elapsed_ms=elapsed_ms(start))
@@ -107,12 +120,14 @@ async def trace(
               help="Destination port (tcp: 80, udp: 33434).")
 @click.option("--rounds", "-c", type=click.IntRange(1, 100), default=5, show_default=True,
               help="Rounds; every round probes every TTL at once.")
+@click.option("--interval", "-i", type=click.FloatRange(0, 60), default=1.0, show_default=True,
+              help="Seconds between the starts of two rounds (mtr's -i).")
 @click.option("--max-hops", "-m", type=click.IntRange(1, 64), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema netdx.trace/1).")
-@timeout_option(10.0, "One time budget in seconds for every round together.")
+@timeout_option(15.0, "One time budget in seconds for every round together.")
 @netns_option()
 def trace_command(*, target: str, method: str | None, port: int | None, rounds: int,
-                  max_hops: int, as_json: bool, timeout: float) -> int:
+                  interval: float, max_hops: int, as_json: bool, timeout: float) -> int:
     """mtr's report, honest: per-hop loss and latency over rounds, ICMP errors with their
     sender, and where the path stops for that port. Loss at a middle hop that later hops do
     not show is that router's ICMP rate limit, and is reported as such.
@@ -136,7 +151,8 @@ def trace_command(*, target: str, method: str | None, port: int | None, rounds: 
     if chosen == "icmp" and port is not None:
         raise click.BadParameter("-p/--port makes no sense with --icmp")
     report = asyncio.run(trace(target, chosen, port=port or _DEFAULT_PORT.get(chosen, 0),
-                               rounds=rounds, max_hops=max_hops, timeout=timeout))
+                               rounds=rounds, max_hops=max_hops, timeout=timeout,
+                               interval=interval))
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report), indent=1))
     else:
