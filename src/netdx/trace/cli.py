@@ -63,7 +63,7 @@ async def _resolve(target: str, deadline: Deadline) -> str:
     loop = asyncio.get_running_loop()
     try:
         infos = await asyncio.wait_for(loop.getaddrinfo(target, None), deadline.remaining())
-    except (OSError, TimeoutError) as exc:
+    except (OSError, TimeoutError, ValueError) as exc:  # UnicodeError: a label too long
         raise click.BadParameter(f"cannot resolve {target!r}: {exc}") from None
     return str(infos[0][4][0])
 
