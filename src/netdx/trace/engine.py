@@ -81,6 +81,7 @@ class _Round:
     start: float
     hops: dict[int, Hop]
     wake: asyncio.Event
+    sent: dict[int, float]
     last_answer: float = 0.0
 
     def record(self, hop: Hop) -> None:
@@ -90,8 +91,10 @@ class _Round:
         self.last_answer = time.monotonic()
         self.wake.set()
 
-    def rtt(self) -> float:
-        return elapsed_ms(self.start)
+    def rtt(self, ttl: int) -> float:
+        """Milliseconds since the probe of `ttl` left (not since the round began: with
+        thirty sockets to open, the last probe leaves a while after the first)."""
+        return elapsed_ms(self.sent.get(ttl, self.start))
 
 
 def _set_ttl(sock: socket.socket, family: Family, ttl: int) -> None:
@@ -110,8 +113,8 @@ def _errqueue_hop(sock: socket.socket, ttl: int, state: _Round) -> Hop | None:
             continue
         local = local_endpoint(sock)
         if local is not None and icmp.sender == local[0]:
-            return Hop(ttl=ttl, kind="unreachable", rtt_ms=state.rtt(), icmp=icmp)
-        return icmp_hop(ttl, state.target, icmp, state.rtt(), state.method)
+            return Hop(ttl=ttl, kind="unreachable", rtt_ms=state.rtt(ttl), icmp=icmp)
+        return icmp_hop(ttl, state.target, icmp, state.rtt(ttl), state.method)
     return None
 
 
@@ -125,19 +128,19 @@ def _on_datagram(sock: socket.socket, ttl: int, state: _Round, family: Family) -
             return
         except OSError as exc:
             if exc.errno == errno.ECONNREFUSED:  # the target's port-unreachable, queue drained
-                hop = Hop(ttl=ttl, kind="reached", address=state.target, rtt_ms=state.rtt())
+                hop = Hop(ttl=ttl, kind="reached", address=state.target, rtt_ms=state.rtt(ttl))
             else:
                 return
         else:
             if state.method == "icmp" and parse_dgram_reply(family, data) is None:
                 return
-            hop = Hop(ttl=ttl, kind="reached", address=state.target, rtt_ms=state.rtt())
+            hop = Hop(ttl=ttl, kind="reached", address=state.target, rtt_ms=state.rtt(ttl))
     state.record(hop)
 
 
 def _on_connect(sock: socket.socket, ttl: int, rc: int, state: _Round) -> None:
     local = local_endpoint(sock)
-    state.record(hop_for(ttl, state.target, finish_connect(sock, rc, local), state.rtt()))
+    state.record(hop_for(ttl, state.target, finish_connect(sock, rc, local), state.rtt(ttl)))
 
 
 def _on_raw(sock: socket.socket, ident: int, state: _Round, family: Family) -> None:
@@ -152,9 +155,10 @@ def _on_raw(sock: socket.socket, ident: int, state: _Round, family: Family) -> N
         if packet is None or not 1 <= packet.seq <= state.max_hops:
             continue
         if packet.error is None:
-            hop = Hop(ttl=packet.seq, kind="reached", address=state.target, rtt_ms=state.rtt())
+            hop = Hop(ttl=packet.seq, kind="reached", address=state.target,
+                      rtt_ms=state.rtt(packet.seq))
         else:
-            hop = icmp_hop(packet.seq, state.target, packet.error, state.rtt(), "icmp")
+            hop = icmp_hop(packet.seq, state.target, packet.error, state.rtt(packet.seq), "icmp")
         state.record(hop)
 
 
@@ -192,6 +196,7 @@ def _launch(
     enable_recverr(sock, family)
     _set_ttl(sock, family, ttl)
     fd = sock.fileno()
+    state.sent[ttl] = time.monotonic()
     if state.method == "tcp":
         rc = start_connect(sock, state.target, port)
         if rc != errno.EINPROGRESS:
@@ -209,7 +214,7 @@ def _launch(
         else:
             sock.sendto(build_echo(family, 0, ttl), (state.target, 0))
     except OSError:  # no route, or the like: the path ends here, locally
-        state.record(Hop(ttl=ttl, kind="unreachable", rtt_ms=state.rtt()))
+        state.record(Hop(ttl=ttl, kind="unreachable", rtt_ms=state.rtt(ttl)))
 
 
 def _once(
@@ -230,10 +235,11 @@ def _launch_raw(stack: contextlib.ExitStack, state: _Round, family: Family) -> N
     stack.callback(loop.remove_reader, sock.fileno())
     for ttl in range(1, state.max_hops + 1):
         _set_ttl(sock, family, ttl)
+        state.sent[ttl] = time.monotonic()
         try:
             sock.sendto(build_echo(family, ident, ttl), (state.target, 0))
         except OSError:
-            state.record(Hop(ttl=ttl, kind="unreachable", rtt_ms=state.rtt()))
+            state.record(Hop(ttl=ttl, kind="unreachable", rtt_ms=state.rtt(ttl)))
 
 
 async def run_round(
@@ -253,7 +259,7 @@ async def run_round(
     Raises PermissionError when ICMP can be sent neither way.
     """
     state = _Round(target=target, method=method, max_hops=max_hops, start=time.monotonic(),
-                   hops={}, wake=asyncio.Event())
+                   hops={}, wake=asyncio.Event(), sent={})
     raw = False
     with contextlib.ExitStack() as stack:
         if method == "icmp" and not _icmp_dgram_allowed(family):
