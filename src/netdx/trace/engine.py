@@ -268,6 +268,9 @@ async def run_round(
         else:
             for ttl in range(1, max_hops + 1):
                 _launch(stack, state, family, port, ttl)
+                # Let the loop read answers between launches: an answer read late would
+                # count the launches after it into its round trip.
+                await asyncio.sleep(0)
         while not settled(state.hops, max_hops) and not deadline.expired:
             wait = deadline.remaining()
             if state.last_answer:
