@@ -45,12 +45,14 @@ _LAZY_COMMANDS = {
         "On the server: the verdict for one service port (listeners, queues, leaks).",
     ),
     "lab": ("netdx.lab.cli", "lab", "Rebuild failure modes in network namespaces."),
+    "route": ("netdx.route.cli", "route", "ip route get with the reasons: rule, table, next hop."),
     "serve": ("netdx.serve.cli", "serve", "A Prometheus exporter of check (blackbox style)."),
     "sockets": (
         "netdx.sockets.cli",
         "sockets",
         "List sockets like ss, faster, with owners (-p) and per-state summaries.",
     ),
+    "trace": ("netdx.trace.cli", "trace_command", "Per-hop loss and latency, like mtr --report."),
     "verify": ("netdx.verify.cli", "verify", "Check declared flows across hosts, with each cause."),
     "who": ("netdx.sockets.cli", "who", "Which process, user and fd own a port (like lsof -i)."),
 }

@@ -14,14 +14,17 @@ import time
 from .errors import NetlinkKernelError, NetlinkParseError
 from .rtnl import (
     RTM_NEWNEIGH,
+    RTM_NEWROUTE,
     Neighbour,
     Route,
     neigh_dump_request,
     neigh_get_request,
     parse_neighbour,
     parse_route,
+    route_dump_request,
     route_get_request,
 )
+from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
 from .sock import Transport, request
 from .wire import ErrorAck
 
@@ -30,14 +33,50 @@ from .wire import ErrorAck
 _GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
 
 
-def get_route(transport: Transport, address: str, *, timeout: float) -> Route | ErrorAck:
-    """The route the kernel would use to send to `address` (`ip route get ADDRESS`)."""
-    reply = request(transport, *route_get_request(address), timeout=timeout)
+def get_route(
+    transport: Transport,
+    address: str,
+    *,
+    timeout: float,
+    src: str | None = None,
+    iif: int | None = None,
+    mark: int | None = None,
+    lookup_table: bool = False,
+) -> Route | ErrorAck:
+    """The route the kernel would use to send to `address` (`ip route get ADDRESS`), or,
+    with `src`/`iif`/`mark`, the route a packet with those selectors would take."""
+    built = route_get_request(
+        address, src=src, iif=iif, mark=mark, lookup_table=lookup_table
+    )
+    reply = request(transport, *built, timeout=timeout)
     if reply.error is not None:
         return reply.error
     if len(reply.messages) != 1:
         raise NetlinkParseError(f"route get answered with {len(reply.messages)} messages")
     return parse_route(reply.messages[0])
+
+
+def get_routes(transport: Transport, family: int, *, timeout: float) -> tuple[Route, ...]:
+    """Every route of one family, all tables (`ip route show table all`).
+
+    Raises NetlinkKernelError when the kernel refuses the dump.
+    """
+    reply = request(transport, *route_dump_request(family), timeout=timeout)
+    if reply.error is not None:
+        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+    return tuple(parse_route(m) for m in reply.messages if m.type == RTM_NEWROUTE)
+
+
+def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rule, ...]:
+    """The policy rules of one family (`ip rule list`), in the kernel's order (priority).
+
+    Raises NetlinkKernelError when the kernel refuses the dump.
+    """
+    reply = request(transport, *rule_dump_request(family), timeout=timeout)
+    if reply.error is not None:
+        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+    rules = [parse_rule(m) for m in reply.messages if m.type == RTM_NEWRULE]
+    return tuple(sorted(rules, key=lambda r: r.priority))
 
 
 def get_neighbour(

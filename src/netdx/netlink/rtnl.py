@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import struct
 
 from ._compat import value
 from .attrs import (
@@ -20,6 +21,7 @@ from .attrs import (
     encode_attr,
     ip_address,
     lladdr,
+    nested,
     raw,
     s32,
     struct_of,
@@ -35,6 +37,7 @@ RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
 RTM_NEWNEIGH = 28
 RTM_GETNEIGH = 30
+RTM_F_LOOKUP_TABLE = 0x1000
 
 # --- routes ---------------------------------------------------------------------------------
 
@@ -98,6 +101,9 @@ def _via(data: bytes) -> str:
 # struct rta_cacheinfo: clntref, lastuse, expires (s32), error, used, id, ts, tsage.
 _CACHEINFO = struct_of("=IIiiIIII")
 
+# RTA_METRICS nests these (linux/rtnetlink.h RTAX_*); only the MTU is read.
+RTAX: dict[int, AttrSpec] = {2: AttrSpec("RTAX_MTU", u32), 4: AttrSpec("RTAX_ADVMSS", u32)}
+
 RTA: dict[int, AttrSpec] = {
     1: AttrSpec("RTA_DST", ip_address),
     2: AttrSpec("RTA_SRC", ip_address),
@@ -106,7 +112,7 @@ RTA: dict[int, AttrSpec] = {
     5: AttrSpec("RTA_GATEWAY", ip_address),
     6: AttrSpec("RTA_PRIORITY", u32),
     7: AttrSpec("RTA_PREFSRC", ip_address),
-    8: AttrSpec("RTA_METRICS", raw),
+    8: AttrSpec("RTA_METRICS", nested(RTAX)),
     9: AttrSpec("RTA_MULTIPATH", raw),
     11: AttrSpec("RTA_FLOW", u32),
     12: AttrSpec("RTA_CACHEINFO", _CACHEINFO),
@@ -143,12 +149,16 @@ class Route:
     scope: int
     flags: int
     dst: str | None = None
+    dst_len: int = 0
     oif: int | None = None
     prefsrc: str | None = None
     gateway: str | None = None
     via: str | None = None
     priority: int | None = None
     error: int = 0
+    iif: int | None = None
+    src: str | None = None
+    mtu: int | None = None  # RTAX_MTU of the route (a cached PMTU or `mtu` lock), if set
 
     @property
     def table_name(self) -> str:
@@ -172,13 +182,27 @@ def parse_route(msg: NlMsg) -> Route:
         scope=head.scope,
         flags=head.flags,
         dst=attrs.get_str("RTA_DST"),
+        dst_len=head.dst_len,
         oif=attrs.get_int("RTA_OIF"),
         prefsrc=attrs.get_str("RTA_PREFSRC"),
         gateway=attrs.get_str("RTA_GATEWAY"),
         via=attrs.get_str("RTA_VIA"),
         priority=attrs.get_int("RTA_PRIORITY"),
         error=_cache_error(attrs),
+        iif=attrs.get_int("RTA_IIF"),
+        src=attrs.get_str("RTA_SRC"),
+        mtu=_metric(attrs, "RTAX_MTU"),
     )
+
+
+def route_dump_request(family: int) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of a dump of every route of one family (all tables)."""
+    return RTM_GETROUTE, NLM_F_REQUEST | NLM_F_DUMP, RTMSG.pack(RtMsg(family=family))
+
+
+def _metric(attrs: Attrs, name: str) -> int | None:
+    metrics = attrs.get_nested("RTA_METRICS")
+    return metrics.get_int(name) if metrics is not None else None
 
 
 def _cache_error(attrs: Attrs) -> int:
@@ -186,11 +210,40 @@ def _cache_error(attrs: Attrs) -> int:
     return -info[_CACHEINFO_ERROR] if info and info[_CACHEINFO_ERROR] < 0 else 0
 
 
-def route_get_request(address: str) -> tuple[int, int, bytes]:
-    """(type, flags, payload) of `ip route get ADDRESS`: RTM_GETROUTE with RTA_DST."""
+def route_get_request(
+    address: str,
+    *,
+    src: str | None = None,
+    iif: int | None = None,
+    mark: int | None = None,
+    lookup_table: bool = False,
+) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of `ip route get ADDRESS [from SRC] [iif DEV] [mark N]`:
+    RTM_GETROUTE with RTA_DST, and RTA_SRC / RTA_IIF (an ifindex) / RTA_MARK when given.
+
+    `lookup_table` sets RTM_F_LOOKUP_TABLE: the answer's RTA_TABLE is then the table the
+    route was found in (without it the kernel reports main even for a policy-routed answer).
+    Raises ValueError when `src` is not an address of the same family as `address`.
+    """
     addr = ipaddress.ip_address(address)
-    head = RTMSG.pack(RtMsg(family=_family(addr), dst_len=addr.max_prefixlen))
+    source = ipaddress.ip_address(src) if src is not None else None
+    if source is not None and source.version != addr.version:
+        raise ValueError(f"source {src} is not of the family of {address}")
+    head = RTMSG.pack(
+        RtMsg(
+            family=_family(addr),
+            dst_len=addr.max_prefixlen,
+            src_len=source.max_prefixlen if source is not None else 0,
+            flags=RTM_F_LOOKUP_TABLE if lookup_table else 0,
+        )
+    )
     body = head + encode_attr(_RTA_NUMBER["RTA_DST"], addr.packed)
+    if source is not None:
+        body += encode_attr(_RTA_NUMBER["RTA_SRC"], source.packed)
+    if iif is not None:
+        body += encode_attr(_RTA_NUMBER["RTA_IIF"], struct.pack("=I", iif))
+    if mark is not None:
+        body += encode_attr(_RTA_NUMBER["RTA_MARK"], struct.pack("=I", mark))
     return RTM_GETROUTE, NLM_F_REQUEST, body
 
 

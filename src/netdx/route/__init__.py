@@ -1,0 +1,1 @@
+"""`netdx route`: `ip route get` with the reasons (rule, table, type, next hop, rp_filter)."""
