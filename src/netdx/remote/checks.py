@@ -286,7 +286,7 @@ _ROUTE_FIELDS = {
     "family": _u32, "type": lambda v, w: text(v, w, limit=32), "table": _u32,
     "protocol": _u32, "scope": _u32, "flags": _u32, "dst": opt_address, "oif": None,
     "prefsrc": opt_address, "gateway": opt_address, "via": opt_address, "priority": None,
-    "error": _u32,
+    "error": _u32, "dst_len": _u32, "iif": None, "src": opt_address, "mtu": None,
 }  # fmt: skip
 
 

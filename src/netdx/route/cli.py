@@ -67,7 +67,15 @@ def to_text(report: RouteReport) -> str:
     return "\n".join(lines)
 
 
-@click.command("route")
+@click.command(
+    "route",
+    epilog="""\b
+Examples:
+  netdx route 10.0.2.5
+  netdx route 10.0.2.5 --from 192.168.1.10
+  netdx route 8.8.8.8 --from 10.1.0.7 --iif eth1 --json
+""",
+)
 @click.argument("destination", callback=_address)
 @click.option("--from", "source", metavar="SRC", callback=_address,
               help="Source address of the packet (ip route get ... from SRC).")
@@ -86,11 +94,6 @@ def route(*, destination: str, source: str | None, iif: str | None, mark: int | 
     Exit status: 0 a usable route, 1 no route (blackhole, prohibit, unreachable, none),
     2 bad usage.
 
-    \b
-    Examples:
-      netdx route 10.0.2.5
-      netdx route 10.0.2.5 --from 192.168.1.10
-      netdx route 8.8.8.8 --from 10.1.0.7 --iif eth1 --json
     """
     if source is not None and (":" in source) != (":" in destination):
         raise click.BadParameter("--from must be of the same family as DESTINATION")

@@ -111,7 +111,15 @@ async def trace(
                         raw_socket=raw, elapsed_ms=elapsed_ms(start))
 
 
-@click.command("trace")
+@click.command(
+    "trace",
+    epilog="""\b
+Examples:
+  netdx trace 10.0.4.2
+  netdx trace --tcp -p 5432 10.0.4.2 --rounds 10
+  netdx trace --udp -p 53 10.0.4.2 --json
+""",
+)
 @click.argument("target")
 @click.option("--tcp", "method", flag_value="tcp", help="TCP SYN probes (default with -p).")
 @click.option("--udp", "method", flag_value="udp", help="UDP probes (port-unreachable = closed).")
@@ -137,11 +145,6 @@ def trace_command(*, target: str, method: str | None, port: int | None, rounds: 
 
     Exit status: 0 the target answered, 1 it did not, 2 bad usage.
 
-    \b
-    Examples:
-      netdx trace 10.0.4.2
-      netdx trace --tcp -p 5432 10.0.4.2 --rounds 10
-      netdx trace --udp -p 53 10.0.4.2 --json
     """
     chosen: Method = "icmp"
     if method in ("tcp", "udp"):
