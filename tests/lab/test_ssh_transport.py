@@ -1,11 +1,16 @@
 """The SSH transport against a real OpenSSH sshd in a lab namespace: a session from the
 client namespace brings back the server's before and after documents, and each fault of the
 matrix (sshd stopped, port dropped, unknown host key, wrong key, no python3, no sudo, the
-server's NIC down mid-session) ends within its budget with the right status and ssh's words."""
+server's NIC down mid-session) ends within its budget with the right status and ssh's words;
+for no python3 and no sudo, `netdx check --ssh` too: the client's verdict within its budget,
+with the ssh.* warning beside it."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -55,6 +60,27 @@ def cache() -> Iterator[Path]:
     enough for ssh's ControlPath (a unix socket name)."""
     with tempfile.TemporaryDirectory(prefix="ndx-sshA-") as path:
         yield Path(path)
+
+
+def check_beside(server: Any, cache: Path, *extra: str) -> dict[str, Any]:
+    """`netdx check SERVER:PORT --ssh ...` from the client namespace (the target is the
+    sshd's own port, so the client's verdict is ok): the JSON report. The report's own time
+    must stay within the budget, whatever the link did."""
+    argv = [
+        "ip", "netns", "exec", CLIENT, sys.executable, "-m", "netdx", "check",
+        f"{SERVER_ADDR}:{server.port}", "--json", "--timeout", str(BUDGET_S),
+        "--ssh", server.destination(), "--ssh-key", str(server.key),
+        "--known-hosts", str(server.known_hosts), "--ssh-option", f"Port={server.port}", *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    report: dict[str, Any] = json.loads(done.stdout)
+    assert report["elapsed_ms"] <= (BUDGET_S + SLACK_S) * 1000, report["elapsed_ms"]
+    return report
+
+
+def warnings_of(report: dict[str, Any]) -> set[str]:
+    return {w["cause"] for w in report["verdict"]["warnings"]}
 
 
 def within_budget(result: dict[str, Any], budget: float = BUDGET_S) -> None:
@@ -154,6 +180,8 @@ def test_server_without_python3(lab: SshLab, cache: Path) -> None:
     assert result["outcome"]["status"] == "no_python", result["outcome"]
     assert result["outcome"]["message"] == "netdx: no python3 on this host"
     within_budget(result)
+    report = check_beside(server, cache)
+    assert report["verdict"]["cause"] == "ok" and "ssh.no_python" in warnings_of(report)
 
 
 def test_non_root_without_passwordless_sudo(lab: SshLab, cache: Path) -> None:
@@ -164,6 +192,8 @@ def test_non_root_without_passwordless_sudo(lab: SshLab, cache: Path) -> None:
     assert result["outcome"]["status"] == "no_root", result["outcome"]
     assert result["outcome"]["message"].startswith("sudo: ")
     within_budget(result)
+    report = check_beside(server, cache, "--sudo")
+    assert report["verdict"]["cause"] == "ok" and "ssh.no_root" in warnings_of(report)
     plain = lab.drive(server, cache, budget=10.0)
     assert plain["outcome"]["status"] == "ok" and plain["outcome"]["euid"] == 4242
 
