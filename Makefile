@@ -34,6 +34,8 @@ bench: venv
 	$(BIN)/python bench/sockets.py --sizes 1000 10000 100000 --psutil $(BIN)/python
 	$(BIN)/python bench/firewall.py
 	$(BIN)/python bench/floor.py --runs 15
+	$(BIN)/python bench/ssh.py --repeat 7
+	$(BIN)/python bench/trace.py --runs 3
 
 # Every command's arguments and file readers on 20,000 generated hostile inputs, in a network
 # namespace of their own (about 2 minutes; `make test` runs 600): no internal error, no
