@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from netdx.config_text import first_error
 from netdx.errors import UsageError
 from netdx.firewall.diff import SNAPSHOT_SCHEMA
 from netdx.firewall.sources import Capture, SaveCapture
@@ -46,12 +47,7 @@ def validated_capture(data: Any) -> tuple[Capture, str, str]:
     try:
         model = SnapshotModel.model_validate(data)
     except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        where = ".".join(str(part) for part in first["loc"]) or "(top)"
-        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        message = f"{where}: {first['msg']}{more}".replace("\n", " ")
-        raise UsageError(f"not a valid {SNAPSHOT_SCHEMA} document: {message}") from None
+        raise UsageError(f"not a valid {SNAPSHOT_SCHEMA} document: {first_error(exc)}") from None
     cap = model.capture
     capture = Capture(
         nft_json=cap.nft_json,

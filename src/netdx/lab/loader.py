@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
+from netdx.config_text import first_error, yaml_mapping
 from netdx.errors import UsageError
 from netdx.lab.model import Scenario
 
@@ -61,34 +61,10 @@ def parse_scenario(text: str, *, source: str = "<scenario>") -> Scenario:
 
     from netdx.lab._schema import ScenarioModel, to_scenario
 
-    data = _parse_yaml(text, source)
+    data = yaml_mapping(text, source, what="a scenario file")
     try:
         return to_scenario(ScenarioModel.model_validate(data))
     except pydantic.ValidationError as exc:
-        raise UsageError(f"{source}: {_first_error(exc)}") from exc
+        raise UsageError(f"{source}: {first_error(exc)}") from exc
     except ValueError as exc:
         raise UsageError(f"{source}: {exc}") from exc
-
-
-def _parse_yaml(text: str, source: str) -> Any:
-    import yaml
-
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    try:
-        data = yaml.load(text, Loader=loader)  # a safe loader: CSafeLoader or SafeLoader
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UsageError(f"{source}: invalid YAML{where}: {problem}") from exc
-    if not isinstance(data, dict):
-        raise UsageError(f"{source}: a scenario file must be a mapping")
-    return data
-
-
-def _first_error(exc: Any) -> str:
-    errors = exc.errors()
-    first = errors[0]
-    loc = ".".join(str(part) for part in first["loc"]) or "(top)"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return f"{loc}: {first['msg']}{more}".replace("\n", " ")
