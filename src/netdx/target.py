@@ -23,7 +23,7 @@ _MAX_INPUT = 2048
 
 def parse_target(raw: str) -> Target:
     """Parse `raw` into a Target, or raise TargetError with a one-line reason."""
-    shown = _shown(_redact(raw))  # a password never reaches a message, whatever else is wrong
+    shown = _shown(redact(raw))  # a password never reaches a message, whatever else is wrong
     if not raw:
         raise TargetError("empty target")
     if len(raw) > _MAX_INPUT:
@@ -129,7 +129,7 @@ def _check_name(name: str, shown: str) -> None:
 
 
 def _parse_url(raw: str) -> Target:
-    shown = _shown(_redact(raw))
+    shown = _shown(redact(raw))
     scheme = raw.split("://", 1)[0].lower()
     if scheme not in SCHEME_PORTS:
         known = ", ".join(sorted(SCHEME_PORTS))
@@ -139,7 +139,7 @@ def _parse_url(raw: str) -> Target:
         port = parts.port
     except ValueError as exc:
         # urlsplit quotes what it could not read, which may be a piece of the password.
-        why = str(exc) if _redact(raw) == raw else "the user, host or port part cannot be read"
+        why = str(exc) if redact(raw) == raw else "the user, host or port part cannot be read"
         raise TargetError(f"bad target {shown}: {why}") from None
     netloc_host = _url_host(parts, shown)
     host, literal = _check_host(netloc_host, shown)
@@ -151,7 +151,7 @@ def _parse_url(raw: str) -> Target:
     if parts.query:
         path = f"{path}?{parts.query}"
     return Target(
-        raw=_redact(raw), host=host, port=port, scheme=scheme, path=path, ip_literal=literal
+        raw=redact(raw), host=host, port=port, scheme=scheme, path=path, ip_literal=literal
     )
 
 
@@ -168,7 +168,7 @@ def _url_host(parts: SplitResult, shown: str) -> str:
     return host
 
 
-def _redact(raw: str) -> str:
+def redact(raw: str) -> str:
     """Hide the password of user:password@host so it never lands in output.
 
     Everything up to the last '@' after the scheme counts as the user part, as urlsplit

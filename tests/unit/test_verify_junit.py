@@ -164,3 +164,27 @@ def test_terminal_matrix_at_a_fixed_width() -> None:
     out = io.StringIO()
     render_matrix(make_run(), file=out, width=100)
     assert [line.rstrip() for line in out.getvalue().splitlines()] == MATRIX.splitlines()
+
+
+def test_a_urls_password_never_reaches_any_output() -> None:
+    """A flow to `http://u:SECRET@host/` names its destination `http://u:***@host/` in the
+    flow's default name, the JUnit file, the JSON, the Markdown and the terminal matrix."""
+    flows = parse_flows(
+        "flows:\n  - {from: local, to: 'http://u:SECRET@10.0.0.5:8080/x', expect: allow}\n",
+        source="flows.yaml",
+    )
+    (case,) = expand(flows, None)
+    verdict = Verdict(cause="ok", summary="ok", evidence=())
+    report = Report(target=case.target, steps=(), verdict=verdict, elapsed_ms=1.0)
+    run = Run(
+        flows=flows,
+        inventory=None,
+        results=(CaseResult(case=case, report=report, judgement=judge(case, report)),),
+        elapsed_ms=1.0,
+    )
+    out = io.StringIO()
+    render_matrix(run, file=out, width=120)
+    texts = [to_junit(run), to_json(run), to_markdown(run), out.getvalue(), case.flow.name]
+    for text in texts:
+        assert "SECRET" not in text
+    assert "u:***@10.0.0.5" in case.destination

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from netdx.errors import UsageError
+from netdx.target import redact
 from netdx.verify import yamlnodes
 
 Expect = Literal["allow", "deny"]
@@ -80,7 +81,7 @@ def parse_flows(text: str, *, source: str = "<flows>") -> FlowsFile:
     for index, item in enumerate(model.flows):
         flows.append(
             Flow(
-                name=item.name or f"{item.source} -> {item.to}",
+                name=item.name or f"{item.source} -> {redact(item.to)}",
                 source=item.source,
                 to=item.to,
                 expect=item.expect,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
+from netdx.target import redact
 from netdx.verify.render import Run
 from netdx.verify.run import CaseResult
 
@@ -26,7 +27,8 @@ def _clean(text: str) -> str:
 def _body(result: CaseResult) -> str:
     case, judgement, report = result.case, result.judgement, result.report
     lines = [
-        f"flow: {case.flow.name} ({case.flow.source} → {case.flow.to}, line {case.flow.line})",
+        f"flow: {case.flow.name} ({case.flow.source} → {redact(case.flow.to)}, "
+        f"line {case.flow.line})",
         f"from: {case.source_name}   to: {case.destination}   expect: {case.flow.expect}"
         + (f" (deny_by: {', '.join(case.flow.deny_by)})" if case.flow.deny_by else ""),
         f"result: {judgement.outcome}: {judgement.reason}",

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Literal
 
 from netdx.errors import TargetError, UsageError
 from netdx.model import Target
-from netdx.target import parse_target, port_number
+from netdx.target import parse_target, port_number, redact
 from netdx.verify.flows import LOCAL, Flow, FlowsFile
 from netdx.verify.inventory import Inventory, InventoryHost
 
@@ -110,7 +110,7 @@ def _destinations(
             suffix = f":{port}" if port is not None else ""
             return [(f"{h.name}{suffix}", h, _target(h.address, port, where)) for h in hosts]
     try:
-        return [(to, None, parse_target(to))]
+        return [(redact(to), None, parse_target(to))]  # a URL's password is never shown
     except TargetError as exc:
         raise UsageError(f"{where}: to: {exc}") from None
 
