@@ -47,6 +47,8 @@ EXPECTED = {
     "path-filtered-before-target": "path.filtered_midway",
     "route-rp-filter": "route.rp_filter",
     "port-refused-by-firewall": "port.refused",
+    "port-refused-ssh": "port.refused",
+    "service-loopback-only-ssh": "service.loopback_only",
     "app-close-wait-leak-ssh": "ok",  # the leak is a warning beside a connect that worked
     "app-accept-queue-full-ssh": "app.accept_queue_full",
     "dns-wrong-address": "dns.wrong_address",
