@@ -6,7 +6,8 @@ pair, `authorized_keys`, a `known_hosts` line per address and an sshd_config, th
 The small `--exec` step runs in the private mount namespace `ip netns exec` creates (never
 the machine's): it mounts a tmpfs on /run (sshd needs /run/sshd, which the Debian package
 creates only when its daemon starts, and the machine's /run stays untouched), bind-mounts
-the lab's own /etc/passwd and /etc/group when a non-root lab user is wanted, hides the
+the lab's own /etc/passwd and /etc/group (root's home moved to the lab's, so no dotfile of the
+machine runs in a session; plus a non-root lab user when one is wanted), hides the
 given files (python3, to play a server without it) under an empty file, then execs sshd
 with the same pid. Nothing of /etc/ssh, ~/.ssh or the machine's users is read or changed.
 """
@@ -105,9 +106,7 @@ def start_sshd(
     )
     config = state / "sshd_config"
     config.write_text(_config(state, addresses, port, host_key))
-    binds: list[str] = []
-    if user is not None:
-        binds += _user_files(state, user)
+    binds: list[str] = _user_files(state, user)
     if hide:
         empty = state / "hidden"
         empty.write_text("")
@@ -177,18 +176,25 @@ def _config(state: Path, addresses: Sequence[str], port: int, host_key: Path) ->
     return "\n".join(lines) + "\n"
 
 
-def _user_files(state: Path, user: str) -> list[str]:
-    """The machine's passwd and group plus the lab user, for this sshd's eyes only."""
+def _user_files(state: Path, user: str | None) -> list[str]:
+    """The machine's passwd and group, for this sshd's eyes only, with root's home moved to
+    the lab's (so a session's shell never runs the machine's root dotfiles: a `pyenv init`
+    there takes a lock, and a session killed with its namespace left it held, hanging every
+    later login for a minute), plus the lab user when one is wanted."""
     home = state / "home"
     home.mkdir(exist_ok=True)
     home.chmod(0o755)
     passwd = state / "passwd"
     group = state / "group"
-    passwd.write_text(
-        Path("/etc/passwd").read_text()
-        + f"{user}:*:{LAB_UID}:{LAB_UID}:netdx lab user:{home}:/bin/sh\n"
-    )
-    group.write_text(Path("/etc/group").read_text() + f"{user}:x:{LAB_UID}:\n")
+    lines = []
+    for line in Path("/etc/passwd").read_text().splitlines():
+        fields = line.split(":")
+        if len(fields) == 7 and fields[2] == "0":
+            fields[5] = str(home)
+        lines.append(":".join(fields))
+    extra_user = f"{user}:*:{LAB_UID}:{LAB_UID}:netdx lab user:{home}:/bin/sh\n" if user else ""
+    passwd.write_text("\n".join(lines) + "\n" + extra_user)
+    group.write_text(Path("/etc/group").read_text() + (f"{user}:x:{LAB_UID}:\n" if user else ""))
     for path in (passwd, group):
         path.chmod(0o644)
     return ["--bind", str(passwd), "/etc/passwd", "--bind", str(group), "/etc/group"]
