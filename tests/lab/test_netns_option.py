@@ -168,7 +168,8 @@ def test_missing_namespace_is_one_line_exit_2(namespaces: None) -> None:
     for args in (("sockets",), ("who", ":22"), ("inspect", "--port", "22"), ("check", "x:1"),
                  ("dns", "example.test", "@127.0.0.1"),
                  ("firewall", "explain", "--from", CLIENT, "--to", f"{SERVER}:1"),
-                 ("firewall", "snapshot")):  # fmt: skip
+                 ("firewall", "snapshot"), ("route", "10.0.0.1"), ("trace", "10.0.0.1"),
+                 ("verify", "flows.yaml"), ("serve",)):  # fmt: skip
         done = netdx(*args, netns="ndx-hn-missing", via_ip=False)
         assert done.returncode == 2, (args, done.stderr)
         assert done.stdout == ""

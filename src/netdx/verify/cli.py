@@ -9,6 +9,8 @@ import time
 
 import click
 
+from netdx.host.option import netns_option
+
 # The one validation of a time budget (finite, 0.1-300 s), shared with --timeout.
 from netdx.options import _budget as check_budget
 
@@ -63,6 +65,7 @@ Examples:
     type=click.Path(file_okay=False),
     help="Also write the metrics into this node_exporter textfile directory.",
 )
+@netns_option("Run inside this network namespace (as ip netns exec): local flows probe from it.")
 def verify(
     *,
     flows_path: str,
