@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from shlex import quote
 
 from netdx.diagnose import dns_compare
 from netdx.diagnose.facts import echo_text, first, ms, succeeded, tcp_text
@@ -112,8 +113,8 @@ def nxdomain(ev: CheckEvidence) -> Finding | None:
         summary=f"the name {dns.name} does not exist (NXDOMAIN)",
         evidence=evidence,
         fix=(
-            f"check the spelling and the search domains: dig +search {dns.name}",
-            f"ask the authoritative servers, bypassing caches: dig +trace {dns.name}",
+            f"check the spelling and the search domains: dig +search {quote(dns.name)}",
+            f"ask the authoritative servers, bypassing caches: dig +trace {quote(dns.name)}",
             "if the record was just created, add it to the zone or wait for the negative TTL",
         ),
     )
@@ -149,7 +150,7 @@ def no_address(ev: CheckEvidence) -> Finding | None:
             f"only IPv{ev.family_filter} addresses were asked for (-{ev.family_filter})"
         )
     fix = [
-        f"confirm: dig {dns.name} A and dig {dns.name} AAAA",
+        f"confirm: dig {quote(dns.name)} A and dig {quote(dns.name)} AAAA",
         "add the missing A/AAAA record to the zone",
     ]
     if ev.family_filter is not None:
@@ -188,7 +189,7 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             f"no address for {dns.name} to check",
             evidence=evidence,
             fix=(
-                f"ask it directly: dig {dns.name} @{failed[0].split('#')[0]}",
+                f"ask it directly: dig {quote(dns.name)} @{quote(failed[0].split('#')[0])}",
                 "check the address given to --dns-server, and that UDP/TCP 53 to it is allowed",
             ),
         )
@@ -202,7 +203,7 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             evidence=evidence,
             fix=(
                 "check the nameserver lines: cat /etc/resolv.conf (resolvectl status)",
-                f"ask each server directly: dig {dns.name} @SERVER",
+                f"ask each server directly: dig {quote(dns.name)} @SERVER",
                 "check that UDP/TCP 53 to the server is allowed and the server runs",
             ),
         )
@@ -217,7 +218,7 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             ),
             evidence=tuple(evidence),
             fix=(
-                f"ask the failing server directly: dig {dns.name} @{failed[0]}",
+                f"ask the failing server directly: dig {quote(dns.name)} @{quote(failed[0])}",
                 "remove or fix the dead nameserver line in /etc/resolv.conf",
             ),
         )
@@ -253,7 +254,7 @@ def lame_delegation(ev: CheckEvidence) -> Finding | None:
         evidence=(*(server_text(s) for s in servfail),
                   *(_delegated_evidence(s) for s in servers)),
         fix=(
-            f"ask the server directly: dig @{first_lame} {asked} +norecurse",
+            f"ask the server directly: dig @{quote(first_lame)} {quote(asked)} +norecurse",
             f"fix the server, or remove it from the NS records of {zone} and from the "
             "parent zone's delegation",
         ),
@@ -272,8 +273,9 @@ def _servfail(dns: DnsEvidence, servfail: list[DnsServerAnswer]) -> Finding:
         summary=(f"{servfail[0].server} answered SERVFAIL for {name}: the resolver runs but "
                  "could not resolve the name, and its zone's servers could not be checked"),
         evidence=_answers_text(dns.nss, servfail),
-        fix=(f"find where resolution breaks: netdx dns --compare {name}",
-             f"ask the resolver: dig {name} @{servfail[0].server.split('#')[0]}"),
+        fix=(f"find where resolution breaks: netdx dns --compare {quote(name)}",
+             f"ask the resolver: dig {quote(name)} "
+             f"@{quote(servfail[0].server.split('#')[0])}"),
     )
 
 
@@ -322,8 +324,8 @@ def hosts_override(ev: CheckEvidence) -> Finding | None:
     elif ev.port is None:
         evidence.append(echo_text(head.echo))
     fix = (
-        f"find the line: grep -n '{dns.name}' /etc/hosts, then correct or remove it",
-        f"confirm what the application resolves: getent ahosts {dns.name}",
+        f"find the line: grep -n {_single_quoted(dns.name)} /etc/hosts, then correct or remove it",
+        f"confirm what the application resolves: getent ahosts {quote(dns.name)}",
     )
     if works or not tested:
         now = "it answers now" if works else "whether it answers was not tested"
@@ -355,3 +357,9 @@ def stale_cache(ev: CheckEvidence) -> Finding | None:
     if dns is None or dns.authoritative is None or dns.checked_at is None:
         return None
     return dns_compare.stale_cache(dns.servers, dns.authoritative, checked_at=dns.checked_at)
+
+
+def _single_quoted(text: str) -> str:
+    """`text` in single quotes for a shell, whatever it holds (a name from the network may hold
+    a quote): the printed line stays `grep -n 'name'` for every ordinary name."""
+    return "'" + text.replace("'", "'\"'\"'") + "'"

@@ -16,6 +16,8 @@ dns.refused, dns.nxdomain.
 
 from __future__ import annotations
 
+from shlex import quote
+
 from netdx.diagnose.dns_compare import compare_findings
 from netdx.model.dns_trace import LameServer, TraceLevel, TraceResult
 from netdx.model.evidence import DnsComparison, DnsServerAnswer
@@ -75,7 +77,7 @@ def _roots_unknown(trace: TraceResult) -> Finding:
         evidence=tuple(f"{a.ns_name} ({a.address}): {a.outcome} ({a.detail})"
                        for a in attempts[:4]) + tuple(f"why: {w}" for w in why[:2]),
         fix=(f"find the zone's servers through the resolver: netdx dns --compare "
-             f"{trace.question.name}",
+             f"{quote(trace.question.name)}",
              "or give the root of your own hierarchy: --root-hints FILE"),
     )
 
@@ -102,7 +104,8 @@ def _lame(trace: TraceResult, level: TraceLevel) -> Finding | None:
         "the others answered, but resolvers waste time on the lame ones"
     )
     fix = [
-        f"ask each server directly: dig @{lame[0].address or lame[0].ns_name} {level.qname} "
+        f"ask each server directly: dig @{quote(lame[0].address or lame[0].ns_name)} "
+        f"{quote(level.qname)} "
         f"+norecurse",
         f"fix the server or remove it from the NS records of {level.zone} (and from the "
         "parent zone's delegation)",
@@ -138,11 +141,12 @@ def _ending(trace: TraceResult) -> Finding | None:
         return _fail("dns.dangling_cname",
                      f"{q.name} is a CNAME chain to {end}, which {what}",
                      (f"chain: {_chain_text(trace)}", f"{who}: {trace.status.upper()}"),
-                     (f"fix the CNAME target or create {end}", f"confirm: dig {end} {q.rtype}"))
+                     (f"fix the CNAME target or create {end}",
+                      f"confirm: dig {quote(end)} {quote(q.rtype)}"))
     if trace.status == "nxdomain":
         return _fail("dns.nxdomain", f"the authoritative servers say {q.name} does not exist",
                      (f"{who}: NXDOMAIN",),
-                     (f"check the spelling; confirm: dig +trace {q.name}",
+                     (f"check the spelling; confirm: dig +trace {quote(q.name)}",
                       "create the record in the zone if it should exist"))
     if trace.status == "cname_loop":
         return _fail("dns.cname_loop", f"the CNAMEs of {q.name} form a loop",
@@ -180,7 +184,7 @@ def query_findings(results: tuple[DnsServerAnswer, ...]) -> tuple[Finding, ...]:
 
 def _query_finding(q: DnsServerAnswer) -> Finding | None:
     asked = f"{q.qname} {q.rtype} @{q.server}"
-    confirm = (f"confirm: dig @{q.server} {q.qname} {q.rtype}",)
+    confirm = (f"confirm: dig @{quote(q.server)} {quote(q.qname)} {quote(q.rtype)}",)
     notes = q.exchange.notes if q.exchange is not None else ()
     message = q.message
     if q.status in ("malformed", "bad_id"):
@@ -192,10 +196,11 @@ def _query_finding(q: DnsServerAnswer) -> Finding | None:
     if message.rcode == "NXDOMAIN":
         return _fail("dns.nxdomain", f"{q.server} says {q.qname} does not exist",
                      (f"{asked}: NXDOMAIN",),
-                     (*confirm, f"ask the authoritative servers: dig +trace {q.qname}"))
+                     (*confirm, f"ask the authoritative servers: dig +trace {quote(q.qname)}"))
     if message.rcode in ("SERVFAIL", "REFUSED"):
         return _fail("dns.servfail" if message.rcode == "SERVFAIL" else "dns.refused",
                      f"{q.server} answered {message.rcode} for {q.qname}",
                      (f"{asked}: {message.rcode}",),
-                     (*confirm, f"find where resolution breaks: netdx dns --trace {q.qname}"))
+                     (*confirm,
+                      f"find where resolution breaks: netdx dns --trace {quote(q.qname)}"))
     return None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection
+from shlex import quote
 
 from netdx.diagnose import server
 from netdx.diagnose.facts import (
@@ -233,11 +234,13 @@ def rule_fix(wall: FirewallMatch) -> tuple[str, ...]:
     if rule is None:
         return ()
     if rule.source == "nft" and rule.handle is not None:
-        cmd = f"nft delete rule {rule.family} {rule.table} {rule.chain} handle {rule.handle}"
+        cmd = (f"nft delete rule {quote(rule.family)} {quote(rule.table)} {quote(rule.chain)} "
+               f"handle {rule.handle}")
     else:
         tool = "ip6tables" if rule.family == "ip6" else "iptables"
         legacy = "-legacy" if rule.source == "iptables-legacy" else ""
-        cmd = f"{tool}{legacy} -t {rule.table} -D {rule.chain} {rule.position}"
+        cmd = (f"{tool}{legacy} -t {quote(rule.table)} -D {quote(rule.chain)} "
+               f"{rule.position}")
     via = f" (it comes from {wall.origin.description}: change it there)" if wall.origin else ""
     return (f"remove or narrow the rule after review: {cmd}{via}",)
 
@@ -274,7 +277,7 @@ def filtered_midway(ev: CheckEvidence) -> Finding | None:
         f"the target is {distance} hops away",
         [tcp_text(tcp), echo_text(head.echo), path_text(head.path)],
         (
-            f"confirm: traceroute -T -p {tcp.port} -n {head.address}",
+            f"confirm: traceroute -T -p {tcp.port} -n {quote(head.address)}",
             f"check the filter on the router after {router} (hop {ttl + 1}): nft list ruleset",
         ),
     )
@@ -316,7 +319,7 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     fix: tuple[str, ...] = (
         "on the server, find the DROP rule: nft -a list ruleset (or iptables -S)",
         f"on the server, check the listener: ss -tlnp 'sport = :{tcp.port}'",
-        f"confirm the path: traceroute -T -p {tcp.port} -n {head.address}",
+        f"confirm the path: traceroute -T -p {tcp.port} -n {quote(head.address)}",
     )
     if _own_egress_unknown(head):
         # Without root neither the raw SYN nor the ruleset read could clear this host's own

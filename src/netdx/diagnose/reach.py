@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     alive,
@@ -62,9 +64,10 @@ def host_unreachable(ev: CheckEvidence) -> Finding | None:
     if icmp is not None:
         who = sender_role(icmp, head.address)
         summary = f"{head.address} is unreachable: {who} answered {icmp.kind}"
-        fix = [f"trace the path: traceroute -n {head.address}"]
+        fix = [f"trace the path: traceroute -n {quote(head.address)}"]
         if icmp.sender and icmp.sender != head.address:
-            fix.insert(0, f"on router {icmp.sender}, check its route: ip route get {head.address}")
+            fix.insert(0, f"on router {icmp.sender}, check its route: "
+                          f"ip route get {quote(head.address)}")
     else:
         route = head.route
         hop = route.gateway if route is not None and route.gateway else head.address
@@ -72,7 +75,8 @@ def host_unreachable(ev: CheckEvidence) -> Finding | None:
         if state:
             evidence.append(f"neighbour {hop}: {state} (no ARP/ND answer)")
         summary = f"{head.address} is unreachable: the next hop {hop} does not answer ARP/ND"
-        fix = [f"check the neighbour entry: ip neigh show {hop}", f"is {hop} up and on this link?"]
+        fix = [f"check the neighbour entry: ip neigh show {quote(hop)}",
+               f"is {hop} up and on this link?"]
     return fallback_finding(
         ev,
         cause="reach.host_unreachable",
@@ -119,9 +123,9 @@ def no_reply(ev: CheckEvidence) -> Finding | None:
         "drops everything (ICMP may be filtered)"
     )
     fix = (
-        f"check a port you know is open: netdx check {head.address}:PORT",
-        f"on the host or its hypervisor: is it up? ip addr show | grep {head.address}",
-        f"trace the path: traceroute -n {head.address}",
+        f"check a port you know is open: netdx check {_bracketed(head.address)}:PORT",
+        f"on the host or its hypervisor: is it up? ip addr show | grep {quote(head.address)}",
+        f"trace the path: traceroute -n {quote(head.address)}",
     )
     return fallback_finding(
         ev,
@@ -133,3 +137,9 @@ def no_reply(ev: CheckEvidence) -> Finding | None:
         warn_summary=lambda other: f"{head.address} (tried first) does not answer; {other} does",
         note=None,
     )
+
+
+def _bracketed(address: str) -> str:
+    """An address as `netdx check` takes it before `:PORT` (IPv6 in brackets), quoted for a
+    shell."""
+    return quote(f"[{address}]" if ":" in address else address)

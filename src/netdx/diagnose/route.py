@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shlex import quote
+
 from netdx.diagnose.facts import endpoint, fallback_finding, first, ms
 from netdx.model import CheckEvidence, Finding, RouteLookup
 
@@ -53,9 +55,10 @@ def no_route(ev: CheckEvidence) -> Finding | None:
         )
     ip = "ip -6" if head.family == 6 else "ip"
     fix = (
-        f"confirm: {ip} route get {head.address}",
+        f"confirm: {ip} route get {quote(head.address)}",
         f"list the routes: {ip} route show (is there a default route via a gateway?)",
-        f"add the missing route: {ip} route add {head.address} via GATEWAY (or a default route)",
+        f"add the missing route: {ip} route add {quote(head.address)} via GATEWAY "
+        "(or a default route)",
     )
     return fallback_finding(
         ev,

@@ -47,7 +47,8 @@ def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
     elif tcp.icmp is not None and tcp.icmp.kind in UNREACHABLE_KINDS:
         why = f"the {fam} path to the host is broken"
         ip = "ip -6" if head.family == 6 else "ip"
-        fix = [f"{ip} route get {head.address}", f"traceroute -{head.family} -n {head.address}"]
+        addr = shlex.quote(head.address)
+        fix = [f"{ip} route get {addr}", f"traceroute -{head.family} -n {addr}"]
     else:
         why = f"a firewall drops or rejects {fam} to port {tcp.port}"
         tool = "ip6tables -S" if head.family == 6 else "iptables -S"
@@ -162,8 +163,9 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}",
         evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"TLS: {http.error or '?'}"),
         fix=(
-            f"inspect the certificate: openssl s_client -connect {endpoint(a.address, port)} "
-            f"-servername {ev.target_host}",
+            "inspect the certificate: openssl s_client -connect "
+            f"{shlex.quote(endpoint(a.address, port))} "
+            f"-servername {shlex.quote(ev.target_host)}",
             "check the certificate's names and chain, and the client's CA bundle",
         ),
     )

@@ -7,6 +7,7 @@ and summary come straight from the evidence, and "unknown" says what would settl
 from __future__ import annotations
 
 from collections.abc import Callable
+from shlex import quote
 
 from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
@@ -31,7 +32,8 @@ def _dns(ev: CheckEvidence) -> Base:
         return "pass", f"{dns.name} → {addrs} ({_source(ev)})"
     if dns.nss is not None and dns.nss.status != "ok":
         return "fail", nss_text(dns.nss)
-    return "unknown", f"{dns.name}: no address found; getent ahosts {dns.name} would say more"
+    return "unknown", (f"{dns.name}: no address found; getent ahosts {quote(dns.name)} "
+                       "would say more")
 
 
 def _source(ev: CheckEvidence) -> str:
@@ -51,13 +53,14 @@ def _route(ev: CheckEvidence) -> Base:
     if head is None:
         return _NO_ADDRESS
     if head.route is None:
-        return "unknown", f"route to {head.address} not checked (ip route get {head.address})"
+        return "unknown", (f"route to {head.address} not checked "
+                           f"(ip route get {quote(head.address)})")
     text = route_text(head.route).removeprefix("ip route get ")
     if head.route.status in ("ok", "local"):
         return "pass", text
     if head.route.status == "no_route":
         return "fail", text
-    return "unknown", f"{text}; ip route get {head.address} would settle it"
+    return "unknown", f"{text}; ip route get {quote(head.address)} would settle it"
 
 
 def _reach(ev: CheckEvidence) -> Base:
@@ -141,7 +144,7 @@ def _service(ev: CheckEvidence) -> Base:
         return "skip", "no connection to speak HTTP on"
     http = used.http
     if http is None:
-        return "unknown", f"HTTP not checked; curl -sv {ev.target_host} would settle it"
+        return "unknown", f"HTTP not checked; curl -sv {quote(ev.target_host)} would settle it"
     if http.outcome == "ok" and http.status is not None and http.status < 400:
         server = f", Server: {http.server}" if http.server else ""
         reason = f" {http.reason}" if http.reason else ""
