@@ -177,6 +177,7 @@ LOCAL = {
     "inspect": ["inspect", "--port", "5432"],
     "firewall explain": ["firewall", "explain", "--from", CLIENT_IP, "--to", f"{SERVER_IP}:5432"],
     "firewall snapshot": ["firewall", "snapshot", "-o", "/dev/null"],
+    "route": ["route", CLIENT_IP, "--from", SERVER_IP],
 }
 
 
@@ -189,3 +190,63 @@ def test_server_side_commands_end(matrix_lab: Path, case: str, budget: float) ->
     assert wall <= budget + START_MARGIN_S
     assert "internal error" not in proc.stderr and "Traceback" not in proc.stderr
     assert proc.returncode in (0, 1, 3), (proc.returncode, proc.stderr)
+
+
+# `netdx trace` probes every TTL each round; its budget covers every round together.
+TRACES = {
+    "dropped SYN": ["--tcp", "-p", "5432", SERVER_IP],
+    "silent HTTP port": ["--tcp", "-p", "8080", SERVER_IP],
+}
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+@pytest.mark.parametrize("case", sorted(TRACES))
+def test_trace_keeps_its_budget(matrix_lab: Path, case: str, budget: float) -> None:
+    """`netdx trace` asked for more rounds than its budget holds stops at the budget and
+    reports what it saw."""
+    argv = ["trace", *TRACES[case], "--rounds", "10", "--json", "--netns", CLIENT]
+    wall, proc = _run(argv, budget)
+    assert proc.returncode in (0, 1), (proc.returncode, proc.stderr)
+    doc = json.loads(proc.stdout)
+    assert doc["elapsed_ms"] <= (budget + WRAP_UP_S) * 1000, doc["elapsed_ms"]
+    assert wall <= budget + START_MARGIN_S
+
+
+# `netdx verify` takes one --deadline for every flow together; each flow here would allow
+# itself 30 s, so only the deadline can end the run in time.
+VERIFY_FLOWS = f"""\
+defaults: {{timeout: 30}}
+flows:
+  - name: dropped-syn
+    from: local
+    to: {SERVER_IP}:5432
+    expect: allow
+  - name: silent-http
+    from: local
+    to: http://{SERVER_IP}:8080/
+    expect: allow
+  - name: dead-resolver
+    from: local
+    to: db.example.lab:5432
+    expect: allow
+"""
+
+
+@pytest.mark.parametrize("budget", BUDGETS)
+def test_verify_keeps_its_deadline(matrix_lab: Path, budget: float, tmp_path: Path) -> None:
+    """`netdx verify` ends within its --deadline when every flow's own timeout is longer,
+    and never passes a flow it could not finish."""
+    flows = tmp_path / "flows.yaml"
+    flows.write_text(VERIFY_FLOWS)
+    start = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-m", "netdx", "verify", str(flows), "--json", "--deadline",
+         str(budget), "--netns", CLIENT],
+        capture_output=True, text=True, timeout=budget + START_MARGIN_S, check=False,
+    )  # fmt: skip
+    wall = time.monotonic() - start
+    assert proc.returncode in (1, 3), (proc.returncode, proc.stderr)
+    doc = json.loads(proc.stdout)
+    assert doc["elapsed_ms"] <= (budget + WRAP_UP_S) * 1000, doc["elapsed_ms"]
+    assert doc["summary"]["passed"] == 0, doc["results"]
+    assert wall <= budget + START_MARGIN_S
