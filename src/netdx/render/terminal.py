@@ -26,21 +26,17 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-STATUS_ICONS: dict[str, str] = {
-    "pass": "✔",
-    "fail": "✘",
-    "warn": "!",
-    "skip": "–",
-    "unknown": "?",
+# Each checklist status: its icon (plain text and rich alike) and its rich style, in one row
+# so that a new status cannot get one without the other.
+_STATUSES: dict[str, tuple[str, str]] = {
+    "pass": ("✔", "green"),
+    "fail": ("✘", "bold red"),
+    "warn": ("!", "yellow"),
+    "skip": ("–", "dim"),
+    "unknown": ("?", "magenta"),
 }
-
-_STATUS_STYLES: dict[str, str] = {
-    "pass": "green",
-    "fail": "bold red",
-    "warn": "yellow",
-    "skip": "dim",
-    "unknown": "magenta",
-}
+STATUS_ICONS: dict[str, str] = {status: icon for status, (icon, _) in _STATUSES.items()}
+_STATUS_STYLES: dict[str, str] = {status: style for status, (_, style) in _STATUSES.items()}
 
 
 def _verdict_status(verdict: Verdict) -> str:
