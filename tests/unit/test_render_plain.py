@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from netdx.diagnose import build_report
 from netdx.model import Report, Step
 from netdx.model.report import Finding
-from netdx.render.terminal import plain_text, render_rich, render_terminal
+from netdx.render.terminal import console_for, plain_text, render_rich, render_terminal
 
 BASES = (
     build_report(c.TARGETS["web"], c.OK_HTTP, 1234.5),
@@ -36,7 +36,7 @@ LINES = st.lists(TEXT, max_size=3).map(tuple)
 
 def rich_text(report: Report, width: int, quiet: bool) -> str:
     buf = io.StringIO()
-    render_rich(report, file=buf, width=width, color=False, quiet=quiet)
+    render_rich(report, console_for(buf, width, color=False), quiet=quiet)
     return buf.getvalue()
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from shlex import quote
 
 from netdx.diagnose.dns_compare import compare_findings
+from netdx.diagnose.facts import failure
 from netdx.model.dns_trace import LameServer, TraceLevel, TraceResult
 from netdx.model.evidence import DnsComparison, DnsServerAnswer
 from netdx.model.report import Finding
@@ -68,18 +69,14 @@ def trace_findings(trace: TraceResult) -> tuple[Finding, ...]:
 def _roots_unknown(trace: TraceResult) -> Finding:
     attempts = trace.levels[0].attempts if trace.levels else ()
     why = sorted({a.detail or a.outcome for a in attempts})
-    return Finding(
-        cause="dns.trace_incomplete",
-        severity="fail",
-        step="dns",
-        summary=(f"no root server answered from here ({len(attempts)} asked): the walk for "
-                 f"{trace.question.name} learned nothing, so its zone's servers are unknown"),
-        evidence=tuple(f"{a.ns_name} ({a.address}): {a.outcome} ({a.detail})"
+    return _fail("dns.trace_incomplete",
+                 f"no root server answered from here ({len(attempts)} asked): the walk for "
+                 f"{trace.question.name} learned nothing, so its zone's servers are unknown",
+                 tuple(f"{a.ns_name} ({a.address}): {a.outcome} ({a.detail})"
                        for a in attempts[:4]) + tuple(f"why: {w}" for w in why[:2]),
-        fix=(f"find the zone's servers through the resolver: netdx dns --compare "
-             f"{quote(trace.question.name)}",
-             "or give the root of your own hierarchy: --root-hints FILE"),
-    )
+                 (f"find the zone's servers through the resolver: netdx dns --compare "
+                  f"{quote(trace.question.name)}",
+                  "or give the root of your own hierarchy: --root-hints FILE"))
 
 
 def _zones(trace: TraceResult) -> list[TraceLevel]:
@@ -167,8 +164,7 @@ def _ending(trace: TraceResult) -> Finding | None:
 
 
 def _fail(cause: str, summary: str, evidence: tuple[str, ...], fix: tuple[str, ...]) -> Finding:
-    return Finding(cause=cause, severity="fail", step="dns", summary=summary,
-                   evidence=evidence, fix=fix)
+    return failure(cause=cause, step="dns", summary=summary, evidence=evidence, fix=fix)
 
 
 def query_findings(results: tuple[DnsServerAnswer, ...]) -> tuple[Finding, ...]:

@@ -174,6 +174,20 @@ def family_name(family: int) -> str:
     return f"IPv{family}"
 
 
+def failure(
+    *, cause: str, step: str, summary: str, evidence: Sequence[str], fix: Sequence[str]
+) -> Finding:
+    """A finding of severity "fail" (the rules' most common kind)."""
+    return Finding(
+        cause=cause,
+        severity="fail",
+        step=step,
+        summary=summary,
+        evidence=tuple(evidence),
+        fix=tuple(fix),
+    )
+
+
 def fallback_finding(
     ev: CheckEvidence,
     *,
@@ -190,14 +204,7 @@ def fallback_finding(
     summary plus the fallback); `note` adds "OTHER <note>" to the evidence."""
     other = fallback(ev)
     if other is None:
-        return Finding(
-            cause=cause,
-            severity="fail",
-            step=step,
-            summary=summary,
-            evidence=tuple(evidence),
-            fix=tuple(fix),
-        )
+        return failure(cause=cause, step=step, summary=summary, evidence=evidence, fix=fix)
     worded = (
         warn_summary(other.address)
         if warn_summary is not None

@@ -18,7 +18,15 @@ from collections.abc import Callable
 
 from netdx.diagnose import dns, port
 from netdx.diagnose import server as server_rules
-from netdx.diagnose.facts import connected, endpoint, fallback, family_fallback, first, tcp_text
+from netdx.diagnose.facts import (
+    connected,
+    endpoint,
+    failure,
+    fallback,
+    family_fallback,
+    first,
+    tcp_text,
+)
 from netdx.diagnose.remote_text import (
     capture_text,
     counter_fix,
@@ -65,14 +73,7 @@ def _failed(ev: CheckEvidence, outcome: str) -> tuple[AddressEvidence, TcpConnec
 def _port_finding(
     cause: str, summary: str, evidence: list[str], fix: tuple[str, ...], step: str = "port"
 ) -> Finding:
-    return Finding(
-        cause=cause,
-        severity="fail",
-        step=step,
-        summary=summary,
-        evidence=tuple(evidence),
-        fix=fix,
-    )
+    return failure(cause=cause, step=step, summary=summary, evidence=evidence, fix=fix)
 
 
 # --- what the capture and the counters prove ------------------------------------------------

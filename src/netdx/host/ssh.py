@@ -451,9 +451,12 @@ async def _run(argv: list[str], deadline: Deadline) -> tuple[int | None, str, st
     return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace")
 
 
-async def _collect_once(
+async def collect_once_async(
     opts: SshOptions, request: dict[str, Any], deadline: Deadline
 ) -> tuple[SshOutcome, dict[str, Any] | None]:
+    """`collect_once` on the running event loop (not a loop of its own): one session, its
+    first document, then EOF and the end of ssh, so many hosts can be asked at once. The
+    session never raises for ssh trouble: the outcome says what happened."""
     session = await SshSession.open(opts, request, deadline)
     try:
         document = await session.before()
@@ -468,4 +471,4 @@ def collect_once(
 ) -> tuple[SshOutcome, dict[str, Any] | None]:
     """One document from the server: `request` is a collect request (or a session
     request). The document is None when the link failed; the outcome says why."""
-    return asyncio.run(_collect_once(opts, request, deadline))
+    return asyncio.run(collect_once_async(opts, request, deadline))

@@ -10,10 +10,14 @@ import json
 import os
 import sys
 import textwrap
+from typing import TYPE_CHECKING
 
 import click
 
 from netdx.errors import NetdxError, UsageError
+
+if TYPE_CHECKING:
+    from netdx.lab.run import RunResult
 
 
 @click.group(name="lab")
@@ -98,22 +102,28 @@ def run_command(name: str, as_json: bool) -> None:
     else:
         click.echo(result.stdout.rstrip("\n"))
         click.echo("")
-        click.echo(f"verdict:  {result.cause or '(no verdict)'}")
-        click.echo(f"expected: {result.expected}")
-        if result.expected_evidence:
-            held = [f for f in result.expected_evidence if f not in result.missing_evidence]
-            click.echo(f"server:   {', '.join(held) or '-'}")
-            if result.missing_evidence:
-                click.echo(f"missing:  {', '.join(result.missing_evidence)}")
-        if result.expected_warnings:
-            click.echo(f"warnings: {', '.join(result.warnings) or '-'}")
-            if result.missing_warnings:
-                click.echo(f"missing:  {', '.join(result.missing_warnings)} (warnings)")
-        click.echo(f"match:    {'yes' if result.matched else 'no'}")
-        click.echo(f"seconds:  {result.elapsed:.2f} (max {result.max_seconds:g})")
-        if result.cause is None and result.stderr.strip():
-            click.echo(f"stderr:   {result.stderr.strip().splitlines()[-1]}")
+        for label, value in _summary(result):
+            click.echo(f"{label + ':':<10}{value}")
     sys.exit(0 if result.matched else 1)
+
+
+def _summary(result: RunResult) -> list[tuple[str, str]]:
+    """The (label, value) lines under a run's report: what it said against what was expected."""
+    rows = [("verdict", result.cause or "(no verdict)"), ("expected", result.expected)]
+    if result.expected_evidence:
+        held = [f for f in result.expected_evidence if f not in result.missing_evidence]
+        rows.append(("server", ", ".join(held) or "-"))
+        if result.missing_evidence:
+            rows.append(("missing", ", ".join(result.missing_evidence)))
+    if result.expected_warnings:
+        rows.append(("warnings", ", ".join(result.warnings) or "-"))
+        if result.missing_warnings:
+            rows.append(("missing", f"{', '.join(result.missing_warnings)} (warnings)"))
+    rows.append(("match", "yes" if result.matched else "no"))
+    rows.append(("seconds", f"{result.elapsed:.2f} (max {result.max_seconds:g})"))
+    if result.cause is None and result.stderr.strip():
+        rows.append(("stderr", result.stderr.strip().splitlines()[-1]))
+    return rows
 
 
 @lab.command(name="shell")

@@ -74,29 +74,23 @@ def fetch_twice(
 ) -> tuple[CollectDocument, CollectDocument | None]:
     """(first, second): the server's document for `request`, and when `again(first)` says
     so a second one read `gap` seconds later in the same session (else None)."""
-    return asyncio.run(_fetch_twice(ssh, request, deadline, again, gap))
-
-
-async def _fetch_twice(
-    ssh: SshOptions,
-    request: dict[str, Any],
-    deadline: Deadline,
-    again: Callable[[CollectDocument], bool],
-    gap: float,
-) -> tuple[CollectDocument, CollectDocument | None]:
     from netdx.host.ssh import SshSession
 
     session_request = {"schema": SESSION_SCHEMA, "before": request, "after": request,
                        "capture": None}  # fmt: skip
-    session = await SshSession.open(ssh, session_request, deadline)
-    try:
-        # The outcome is read after the answer: it says how the link went so far.
-        document = await session.before()
-        first = _checked(session.outcome, document)
-        if not again(first):
-            return first, None
-        await asyncio.sleep(min(gap, deadline.remaining() / 2))
-        later = await session.after()
-        return first, (None if later is None else _checked(session.outcome, later))
-    finally:
-        await session.close()
+
+    async def both() -> tuple[CollectDocument, CollectDocument | None]:
+        session = await SshSession.open(ssh, session_request, deadline)
+        try:
+            # The outcome is read after the answer: it says how the link went so far.
+            document = await session.before()
+            first = _checked(session.outcome, document)
+            if not again(first):
+                return first, None
+            await asyncio.sleep(min(gap, deadline.remaining() / 2))
+            later = await session.after()
+            return first, (None if later is None else _checked(session.outcome, later))
+        finally:
+            await session.close()
+
+    return asyncio.run(both())

@@ -58,15 +58,10 @@ def verdict_document(verdict: Verdict) -> dict[str, Any]:
 
 
 def finding_document(finding: Finding) -> dict[str, Any]:
-    """One rule's finding as JSON: the verdict's keys plus its severity and walk step."""
-    return {
-        "cause": finding.cause,
-        "severity": finding.severity,
-        "step": finding.step,
-        "summary": finding.summary,
-        "evidence": list(finding.evidence),
-        "fix": list(finding.fix),
-    }
+    """One rule's finding as JSON: the verdict's keys plus its severity and walk step, which
+    is the codec's form of a `Finding` (its fields in order, tuples as lists)."""
+    document: dict[str, Any] = to_data(finding)
+    return document
 
 
 def step_evidence(evidence: StepEvidence) -> dict[str, Any]:

@@ -26,21 +26,17 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
 
-STATUS_ICONS: dict[str, str] = {
-    "pass": "✔",
-    "fail": "✘",
-    "warn": "!",
-    "skip": "–",
-    "unknown": "?",
+# Each checklist status: its icon (plain text and rich alike) and its rich style, in one row
+# so that a new status cannot get one without the other.
+_STATUSES: dict[str, tuple[str, str]] = {
+    "pass": ("✔", "green"),
+    "fail": ("✘", "bold red"),
+    "warn": ("!", "yellow"),
+    "skip": ("–", "dim"),
+    "unknown": ("?", "magenta"),
 }
-
-_STATUS_STYLES: dict[str, str] = {
-    "pass": "green",
-    "fail": "bold red",
-    "warn": "yellow",
-    "skip": "dim",
-    "unknown": "magenta",
-}
+STATUS_ICONS: dict[str, str] = {status: icon for status, (icon, _) in _STATUSES.items()}
+_STATUS_STYLES: dict[str, str] = {status: style for status, (_, style) in _STATUSES.items()}
 
 
 def _verdict_status(verdict: Verdict) -> str:
@@ -50,7 +46,8 @@ def _verdict_status(verdict: Verdict) -> str:
     return "unknown" if verdict.cause == "unknown" else "fail"
 
 
-def _console(file: IO[str], width: int | None, color: bool | None) -> Console:
+def console_for(file: IO[str], width: int | None, color: bool | None) -> Console:
+    """The rich console `render_terminal` prints through."""
     from rich.console import Console
 
     # False: no escapes at all; True forces them even into a pipe; None lets rich look at
@@ -82,21 +79,13 @@ def render_terminal(
         if text is not None:
             file.write(text)
             return
-    render_rich(report, file=file, width=width, color=color, quiet=quiet)
+    render_rich(report, console_for(file, width, color), quiet=quiet)
 
 
-def render_rich(
-    report: Report,
-    *,
-    file: IO[str],
-    width: int | None = None,
-    color: bool | None = None,
-    quiet: bool = False,
-) -> None:
-    """`render_terminal` through rich, whatever the text and the terminal."""
+def render_rich(report: Report, console: Console, *, quiet: bool = False) -> None:
+    """`render_terminal` through rich onto `console`, whatever the text and the terminal."""
     from rich.text import Text
 
-    console = _console(file, width, color)
     verdict = report.verdict
     status = _verdict_status(verdict)
     head = Text(verdict.cause, style=f"bold {_STATUS_STYLES[status]}")

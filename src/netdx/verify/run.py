@@ -24,9 +24,7 @@ from netdx.options import TIMEOUT_MIN_S
 from netdx.verify.matrix import Case, Judgement, judge
 
 if TYPE_CHECKING:
-    from netdx.host.ssh import SshOptions
     from netdx.model import Report
-    from netdx.model.remote import SshOutcome
     from netdx.plan import CheckSettings
 
 REMOTE_NOT_AVAILABLE = "remote source probes are not available yet"
@@ -164,6 +162,7 @@ async def _probe_source(
 ) -> list[Report | str]:
     """Each probe's report, or why there is none (the same line for all on an SSH
     failure: `ssh.<status>: <ssh's message>`)."""
+    from netdx.host.ssh import collect_once_async
     from netdx.model.vantage import Vantage
     from netdx.remote.probe import DocumentError, probe_request, read_flows, report_of
 
@@ -179,8 +178,9 @@ async def _probe_source(
     request = probe_request(probes, budget)
     link = deadline.within(budget + SSH_ALLOWANCE_S)
     try:
+        # On this event loop, not a thread each: `--max-concurrent` hosts really run at once.
         outcome, document = await asyncio.wait_for(
-            _collect_once(opts, request, link), link.remaining() + OVERRUN_S
+            collect_once_async(opts, request, link), link.remaining() + OVERRUN_S
         )
     except TimeoutError:
         return [f"ssh.timeout: no answer from {opts.destination} within the time budget"] * len(
@@ -201,23 +201,6 @@ async def _probe_source(
         except DocumentError as exc:
             results.append(f"{case.source.name}: {exc}")
     return results
-
-
-async def _collect_once(
-    opts: SshOptions, request: dict[str, Any], deadline: Deadline
-) -> tuple[SshOutcome, dict[str, Any] | None]:
-    """`netdx.host.ssh.collect_once` on this event loop (not a thread each): one session,
-    its first document, then EOF and the end of ssh; so `--max-concurrent` hosts really run
-    at once. The session never raises for ssh trouble: the outcome says what happened."""
-    from netdx.host.ssh import SshSession
-
-    session = await SshSession.open(opts, request, deadline)
-    try:
-        document = await session.before()
-        session.end_input()
-    finally:
-        await session.close()
-    return session.outcome, document
 
 
 def _error(case: Case, message: str) -> CaseResult:
