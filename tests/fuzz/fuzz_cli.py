@@ -32,6 +32,7 @@ import io
 import itertools
 import json
 import os
+import re
 import signal
 import sys
 import tempfile
@@ -335,6 +336,8 @@ class Stats:
         self.runs = 0
         self.codes: Counter[int] = Counter()
         self.per_command: Counter[str] = Counter()
+        # Exit 3 is an answer ("could not run here"): which command said it, and why.
+        self.cannot_run: Counter[str] = Counter()
 
 
 def invoke(command: str, argv: list[str], stats: Stats) -> None:
@@ -355,8 +358,16 @@ def invoke(command: str, argv: list[str], stats: Stats) -> None:
     stats.runs += 1
     stats.codes[code] += 1
     stats.per_command[command] += 1
+    if code == 3:
+        why = text.strip().splitlines()[0] if text.strip() else "(no message)"
+        stats.cannot_run[f"{command}: {_shape(why)}"] += 1
     if "internal error" in text or "Traceback" in text:
         raise AssertionError(f"netdx {argv!r} -> exit {code}: {text.strip()[:400]}")
+
+
+def _shape(message: str) -> str:
+    """A message with its generated values cut out, so that alike answers count together."""
+    return re.sub(r"'[^']*'|\"[^\"]*\"|\d+", "…", message)[:120]
 
 
 def run(examples: int, seed: int | None) -> Stats:
@@ -420,6 +431,8 @@ def main() -> int:
     codes = ", ".join(f"exit {c}: {n}" for c, n in sorted(stats.codes.items()))
     print(f"fuzz: {stats.runs} invocations of {len(stats.per_command)} commands in {took:.0f} s; "
           f"0 internal errors, 0 tracebacks, 0 hangs ({codes})")
+    for why, n in stats.cannot_run.most_common(12):
+        print(f"  exit 3 ×{n}: {why}")
     return 0
 
 
