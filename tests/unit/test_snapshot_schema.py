@@ -40,6 +40,12 @@ CASES: dict[str, tuple[Any, str]] = {
     ),
     "nft_text not a string": (_doc(nft_text=["x"]), "capture.nft_text"),
     "addresses_json not a string": (_doc(addresses_json={"a": 1}), "capture.addresses_json"),
+    # Found by make fuzz: a mutated nft JSON text was "a ruleset that could not be read"
+    # (exit 3, as for a capture taken without root) where the file itself is damaged.
+    "nft_json not JSON": (_doc(nft_json='{"nftables": [1,'), "capture.nft_json: not JSON"),
+    "nft_json not an nft document": (_doc(nft_json='{"x": []}'), "capture.nft_json: no top"),
+    "nft_json nested too deep": (_doc(nft_json="[" * 200_000), "capture.nft_json: not JSON"),
+    "addresses_json not JSON": (_doc(addresses_json="[{"), "capture.addresses_json: not JSON"),
     "a bad version": (
         _doc(saves=[{"version": 5, "source": "iptables-nft", "text": ""}]),
         "capture.saves.0.version",

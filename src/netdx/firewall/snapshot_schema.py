@@ -4,6 +4,7 @@ bad field instead of failing deep in the parsers (imported lazily: pydantic is h
 
 from __future__ import annotations
 
+import json
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -49,6 +50,10 @@ def validated_capture(data: Any) -> tuple[Capture, str, str]:
     except ValidationError as exc:
         raise UsageError(f"not a valid {SNAPSHOT_SCHEMA} document: {first_error(exc)}") from None
     cap = model.capture
+    for field, text in (("nft_json", cap.nft_json), ("addresses_json", cap.addresses_json)):
+        damage = _json_damage(text, nft=field == "nft_json")
+        if damage is not None:
+            raise UsageError(f"not a valid {SNAPSHOT_SCHEMA} document: capture.{field}: {damage}")
     capture = Capture(
         nft_json=cap.nft_json,
         nft_text=cap.nft_text,
@@ -59,3 +64,18 @@ def validated_capture(data: Any) -> tuple[Capture, str, str]:
         errors=tuple(cap.errors),
     )
     return capture, str(model.taken_at), str(model.host)
+
+
+def _json_damage(text: str | None, *, nft: bool) -> str | None:
+    """Why an embedded JSON text of the capture is damaged (not JSON, or for nft not an
+    `nft -j` document), or None. The kernel never writes such text, so the file was damaged
+    or made by hand: bad input, not a ruleset netdx could not read."""
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as exc:
+        return f"not JSON ({str(exc)[:80]})"
+    if nft and not (isinstance(data, dict) and isinstance(data.get("nftables"), list)):
+        return "no top-level 'nftables' list"
+    return None
