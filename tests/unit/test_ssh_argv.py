@@ -94,7 +94,9 @@ def test_destination_that_is_an_option_or_empty_is_refused(dest: str) -> None:
         SshOptions(destination=dest)
 
 
-@pytest.mark.parametrize("dest", ["db-1", "admin@db-1.example.lab", "10.0.0.2", "u@[fe80::1%eth0]"])
+@pytest.mark.parametrize(
+    "dest", ["db-1", "admin@db-1.example.lab", "10.0.0.2", "u@fe80::1%eth0", "::1", "db_prod", "h."]
+)
 def test_ordinary_destinations_pass(dest: str) -> None:
     """Host names, aliases, addresses (IPv6 with a zone too) and USER@ are accepted."""
     assert argv_of(SshOptions(destination=dest))[-2] == dest
@@ -225,3 +227,26 @@ def test_click_options_refuse_bad_input_with_exit_2(tmp_path: Path) -> None:
     assert code == 2 and message.startswith("--ssh 'h;id'")
     code, message = invoke("--ssh", "h", "--ssh-option", "ProxyCommand=id")
     assert code == 2 and "refused" in message
+
+
+@pytest.mark.parametrize(
+    ("dest", "why"),
+    [
+        ("[::1]:22", "no [address] or :port"),
+        ("u@[fe80::1%eth0]", "no [address] or :port"),
+        ("%n", "IPv6 only"),
+        ("a:b", "IPv6 only"),
+        ("a..b", "empty label"),
+        (".x", "empty label"),
+        ("u@", "no host"),
+        ("fe80::1%e$th0", "not allowed"),
+    ],
+)
+def test_destination_ssh_could_never_reach_is_refused(dest: str, why: str) -> None:
+    """ssh keeps `[::1]` and `[::1]:22` as literal host names ("Could not resolve hostname
+    [::1]", OpenSSH 9.2), and a name with an empty label or a stray `%` resolves nowhere:
+    exit 2 with the reason, not an "unreachable server" after a connection attempt (make
+    fuzz found these as exit 3)."""
+    with pytest.raises(UsageError) as caught:
+        SshOptions(destination=dest)
+    assert caught.value.exit_code == 2 and why in str(caught.value)

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ipaddress
 import json
 import os
 import re
@@ -142,12 +143,39 @@ class SshOptions:
             raise _refuse(
                 "--ssh", dest, f"not a [USER@]HOST ({bad!r} is not allowed)" if bad else "too long"
             )
+        why = _host_problem(dest.rpartition("@")[2])
+        if why is not None:
+            raise _refuse("--ssh", dest, why)
         if self.key is not None:
             _check_path("--ssh-key", self.key, config_line=False)
         if self.known_hosts is not None:
             _check_path("--known-hosts", self.known_hosts, config_line=True)
         for key, value in self.options:
             check_option(key, value)
+
+
+def _host_problem(host: str) -> str | None:
+    """Why the HOST of [USER@]HOST is none ssh could ever reach, or None: a name or Host
+    alias (labels of letters, digits, `_`, `+`, `-`), an IPv4 address, or an IPv6 address
+    (a `%zone` allowed). ssh takes no `[addr]:port` here and no empty label, so those are
+    refused as typed, not reported as an unreachable server."""
+    if not host:
+        return "no host after '@'"
+    if "]:" in host or (host.startswith("[") and host.endswith("]")):
+        return "ssh takes no [address] or :port here; give the port as --ssh-option Port=N"
+    if ":" in host or "%" in host:
+        address, _, zone = host.partition("%")
+        try:
+            ipaddress.IPv6Address(address)
+        except ValueError:
+            return "neither a host name nor an IPv6 address (':' and '%' are for IPv6 only)"
+        if "%" in host and not re.fullmatch(r"[A-Za-z0-9_.-]+", zone):
+            return "an IPv6 zone is an interface name"
+        return None
+    labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+    if any(not label for label in labels):
+        return "a host name has no empty label ('..', or a leading '.')"
+    return None
 
 
 def _check_path(flag: str, path: str, *, config_line: bool) -> None:
