@@ -14,6 +14,7 @@ import textwrap
 import click
 
 from netdx.errors import NetdxError, UsageError
+from netdx.lab.fleet_cli import fleet_group
 
 
 @click.group(name="lab")
@@ -159,6 +160,9 @@ def clean_command() -> None:
 
     removed = clean()
     click.echo("removed: " + ", ".join(removed) if removed else "nothing to clean")
+
+
+lab.add_command(fleet_group)  # `netdx lab fleet up|run|down`: the fleet lab of `netdx verify`
 
 
 def main() -> None:
