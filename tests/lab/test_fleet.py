@@ -36,10 +36,10 @@ def run() -> Iterator[Run]:
     document and JUnit text. The fleet's namespaces are gone afterwards, however it ends."""
     if os.geteuid() != 0:
         pytest.fail("lab tests need root and network namespaces")
-    built: fleetlab.Fleet | None = None
     with tempfile.TemporaryDirectory(prefix="ndx-fleet-") as state:
+        # A build that fails removes what it made; the built fleet is removed below.
+        built = fleetlab.build(Path(state) / "fleet", deadline=Deadline.after(60.0))
         try:
-            built = fleetlab.build(Path(state) / "fleet", deadline=Deadline.after(60.0))
             junit = Path(state) / "verify.xml"
             options = ["--json", "--junit", str(junit), "--max-concurrent", "16"]
             argv = fleetlab.verify_argv(built, *options, "--deadline", str(DEADLINE_S))

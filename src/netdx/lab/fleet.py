@@ -295,14 +295,23 @@ _LISTENERS: dict[int, subprocess.Popen[bytes]] = {}
 
 
 def build(state_dir: str | Path, *, deadline: Deadline | None = None) -> Fleet:
-    """Build the fleet under `state_dir` (keys, sshd configs, inventory, flows); the
-    caller removes it with `teardown()` however it ends. CannotRun when a fleet is up."""
+    """Build the fleet under `state_dir` (keys, sshd configs, inventory, flows). A build
+    that fails (or is interrupted) removes what it made; a built fleet is the caller's to
+    remove with `teardown()`. CannotRun when a fleet is already up (it is left alone)."""
     deadline = deadline or Deadline.after(60.0)
     if list_namespaces(FLEET_PREFIX):
         raise CannotRun("lab: a fleet is already up: `netdx lab fleet down` removes it")
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o755)
+    try:
+        return _build(state, deadline)
+    except BaseException:
+        teardown()
+        raise
+
+
+def _build(state: Path, deadline: Deadline) -> Fleet:
     for argv in _topology():
         run(argv)
     for namespace in (CTL, *(h.namespace for h in HOSTS)):

@@ -48,11 +48,7 @@ def up_command(state_dir: str) -> None:
     state = Path(state_dir)
     if state.exists() and any(state.iterdir()):
         raise UsageError(f"lab: {state} is not empty: give another --dir or remove it")
-    try:
-        built = fleet.build(state)
-    except BaseException:
-        fleet.teardown()
-        raise
+    built = fleet.build(state)  # a failed build removes what it made
     hosts = ", ".join(h.name for h in fleet.HOSTS)
     click.echo(f"fleet is up: {hosts} (router {fleet.ROUTER}, control host {fleet.CTL})")
     click.echo(f"inventory: {built.inventory}")
@@ -70,10 +66,9 @@ def run_command(as_json: bool) -> None:
     from netdx.lab.netns import require_root
 
     require_root()
-    built = None
     with tempfile.TemporaryDirectory(prefix="ndx-fleet-") as tmp:
+        built = fleet.build(Path(tmp) / "fleet")  # a failed build removes what it made
         try:
-            built = fleet.build(Path(tmp) / "fleet")
             env = {**os.environ, "XDG_CACHE_HOME": tmp}  # its shared SSH connections
             argv = fleet.verify_argv(built, "--json", "--max-concurrent", "16")
             done = subprocess.run(
@@ -86,7 +81,7 @@ def run_command(as_json: bool) -> None:
     document = json.loads(done.stdout)
     if as_json:
         click.echo(json.dumps(document, indent=2))
-    mismatches = _compare(document, built.expected if built else ())
+    mismatches = _compare(document, built.expected)
     if not as_json:
         for line in mismatches:
             click.echo(line)
