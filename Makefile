@@ -36,6 +36,7 @@ bench: venv
 	$(BIN)/python bench/floor.py --runs 15
 	$(BIN)/python bench/ssh.py --repeat 7
 	$(BIN)/python bench/trace.py --runs 3
+	$(BIN)/python bench/fleet.py
 
 # Every command's arguments and file readers on 20,000 generated hostile inputs, in a network
 # namespace of their own (about 2 minutes; `make test` runs 600): no internal error, no

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import click
 
 from netdx.errors import NetdxError, UsageError
+from netdx.lab.fleet_cli import fleet_group
 
 if TYPE_CHECKING:
     from netdx.lab.run import RunResult
@@ -169,6 +170,9 @@ def clean_command() -> None:
 
     removed = clean()
     click.echo("removed: " + ", ".join(removed) if removed else "nothing to clean")
+
+
+lab.add_command(fleet_group)  # `netdx lab fleet up|run|down`: the fleet lab of `netdx verify`
 
 
 def main() -> None:
