@@ -43,14 +43,38 @@ RTM_F_LOOKUP_TABLE = 0x1000
 
 
 @value
-class RtMsg:
-    """struct rtmsg: the fixed header of a route message."""
+class RtHead:
+    """The first five members of struct rtmsg, which struct fib_rule_hdr repeats: the kernel
+    lays a rule message out as a route message (`ip rule` and `ip route` share their code),
+    so both headers are declared from this one."""
 
     family: int
     dst_len: int = 0
     src_len: int = 0
     tos: int = 0
     table: int = 0
+
+
+RT_HEAD_FIELDS = (
+    Field("family", "B"),
+    Field("dst_len", "B"),
+    Field("src_len", "B"),
+    Field("tos", "B"),
+    Field("table", "B"),
+)
+
+
+def table_id(head: RtHead, attrs: Attrs, name: str) -> int:
+    """The table of a route or rule: the header holds 8 bits, so an id above 255 comes in the
+    attribute `name` (RTA_TABLE / FRA_TABLE), which wins when present."""
+    table = attrs.get_int(name)
+    return head.table if table is None else table
+
+
+@value
+class RtMsg(RtHead):
+    """struct rtmsg: the fixed header of a route message."""
+
     protocol: int = 0
     scope: int = 0
     type: int = 0
@@ -61,11 +85,7 @@ RTMSG = StructFormat(
     "rtmsg",
     RtMsg,
     (
-        Field("family", "B"),
-        Field("dst_len", "B"),
-        Field("src_len", "B"),
-        Field("tos", "B"),
-        Field("table", "B"),
+        *RT_HEAD_FIELDS,
         Field("protocol", "B"),
         Field("scope", "B"),
         Field("type", "B"),
@@ -173,11 +193,10 @@ class Route:
 def parse_route(msg: NlMsg) -> Route:
     """Decode one RTM_NEWROUTE message."""
     head, attrs = unpack_message(msg, RTM_NEWROUTE, "RTM_NEWROUTE", RTMSG, RTA)
-    table = attrs.get_int("RTA_TABLE")
     return Route(
         family=head.family,
         type=RTN_NAMES.get(head.type, str(head.type)),
-        table=head.table if table is None else table,
+        table=table_id(head, attrs, "RTA_TABLE"),
         protocol=head.protocol,
         scope=head.scope,
         flags=head.flags,

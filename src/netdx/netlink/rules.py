@@ -9,6 +9,7 @@ import socket
 
 from ._compat import value
 from .attrs import AttrSpec, Field, StructFormat, asciiz, ip_address, raw, u8, u32
+from .rtnl import RT_HEAD_FIELDS, RtHead, table_id
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWRULE = 32
@@ -28,14 +29,10 @@ FR_ACT_NAMES: dict[int, str] = {
 
 
 @value
-class FibRuleHdr:
-    """struct fib_rule_hdr: the fixed header of a rule message."""
+class FibRuleHdr(RtHead):
+    """struct fib_rule_hdr: the fixed header of a rule message (rtmsg's first five members,
+    then two reserved bytes where rtmsg has protocol and scope, and the action in its type)."""
 
-    family: int
-    dst_len: int = 0
-    src_len: int = 0
-    tos: int = 0
-    table: int = 0
     action: int = 0
     flags: int = 0
 
@@ -44,11 +41,7 @@ FIB_RULE_HDR = StructFormat(
     "fib_rule_hdr",
     FibRuleHdr,
     (
-        Field("family", "B"),
-        Field("dst_len", "B"),
-        Field("src_len", "B"),
-        Field("tos", "B"),
-        Field("table", "B"),
+        *RT_HEAD_FIELDS,
         Field("", "2x"),  # res1, res2
         Field("action", "B"),
         Field("flags", "I"),
@@ -113,13 +106,12 @@ _UNJUDGED = ("FRA_UID_RANGE", "FRA_SPORT_RANGE", "FRA_DPORT_RANGE", "FRA_IP_PROT
 def parse_rule(msg: NlMsg) -> Rule:
     """Decode one RTM_NEWRULE message."""
     head, attrs = unpack_message(msg, RTM_NEWRULE, "RTM_NEWRULE", FIB_RULE_HDR, FRA)
-    table = attrs.get_int("FRA_TABLE")
     names = attrs.names()
     return Rule(
         family=head.family,
         priority=attrs.get_int("FRA_PRIORITY") or 0,
         action=FR_ACT_NAMES.get(head.action, str(head.action)),
-        table=head.table if table is None else table,
+        table=table_id(head, attrs, "FRA_TABLE"),
         invert=bool(head.flags & FIB_RULE_INVERT),
         src=attrs.get_str("FRA_SRC"),
         src_len=head.src_len,
