@@ -8,7 +8,18 @@ from __future__ import annotations
 import socket
 
 from ._compat import value
-from .attrs import AttrSpec, Field, StructFormat, asciiz, ip_address, raw, u8, u32
+from .attrs import (
+    AttrSpec,
+    Field,
+    StructFormat,
+    asciiz,
+    attr,
+    decode_record,
+    ip_address,
+    raw,
+    u8,
+    u32,
+)
 from .rtnl import RT_HEAD_FIELDS, RtHead, table_id
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
@@ -82,16 +93,16 @@ class Rule:
     action: str
     table: int
     invert: bool = False
-    src: str | None = None
+    src: str | None = attr("FRA_SRC")
     src_len: int = 0
-    dst: str | None = None
+    dst: str | None = attr("FRA_DST")
     dst_len: int = 0
     tos: int = 0
-    iifname: str | None = None
-    oifname: str | None = None
-    fwmark: int | None = None
-    fwmask: int | None = None
-    goto: int | None = None
+    iifname: str | None = attr("FRA_IIFNAME")
+    oifname: str | None = attr("FRA_OIFNAME")
+    fwmark: int | None = attr("FRA_FWMARK")
+    fwmask: int | None = attr("FRA_FWMASK")
+    goto: int | None = attr("FRA_GOTO")
     suppress_prefixlen: int | None = None
     l3mdev: bool = False
     # Selectors this reader does not evaluate (uid, ports, ip proto, tunnel id, dscp):
@@ -107,22 +118,14 @@ def parse_rule(msg: NlMsg) -> Rule:
     """Decode one RTM_NEWRULE message."""
     head, attrs = unpack_message(msg, RTM_NEWRULE, "RTM_NEWRULE", FIB_RULE_HDR, FRA)
     names = attrs.names()
-    return Rule(
-        family=head.family,
+    return decode_record(
+        Rule,
+        head,
+        attrs,
         priority=attrs.get_int("FRA_PRIORITY") or 0,
         action=FR_ACT_NAMES.get(head.action, str(head.action)),
         table=table_id(head, attrs, "FRA_TABLE"),
         invert=bool(head.flags & FIB_RULE_INVERT),
-        src=attrs.get_str("FRA_SRC"),
-        src_len=head.src_len,
-        dst=attrs.get_str("FRA_DST"),
-        dst_len=head.dst_len,
-        tos=head.tos,
-        iifname=attrs.get_str("FRA_IIFNAME"),
-        oifname=attrs.get_str("FRA_OIFNAME"),
-        fwmark=attrs.get_int("FRA_FWMARK"),
-        fwmask=attrs.get_int("FRA_FWMASK"),
-        goto=attrs.get_int("FRA_GOTO"),
         suppress_prefixlen=_suppress(attrs.get_int("FRA_SUPPRESS_PREFIXLEN")),
         l3mdev=bool(attrs.get_int("FRA_L3MDEV")),
         other_selectors=tuple(n for n in _UNJUDGED if n in names),
