@@ -20,7 +20,7 @@ from .attrs import (
     u8,
     u32,
 )
-from .rtnl import RT_HEAD_FIELDS, RtHead, table_id
+from .rtnl import RT_HEAD_FIELDS, RTN_NAMES, RtHead, table_id
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWRULE = 32
@@ -28,14 +28,11 @@ RTM_GETRULE = 34
 
 FIB_RULE_INVERT = 0x2
 
-# enum fr_act, named as `ip rule` prints them.
-FR_ACT_NAMES: dict[int, str] = {
-    1: "lookup",
-    2: "goto",
-    3: "nop",
-    6: "blackhole",
-    7: "unreachable",
-    8: "prohibit",
+# enum fr_act, named as `ip rule` prints them: lookup, goto and nop are a rule's own; the
+# kernel numbers blackhole, unreachable and prohibit as the route types (FR_ACT_BLACKHOLE =
+# RTN_BLACKHOLE...), and `ip rule` prints those with the route type names.
+FR_ACT_NAMES: dict[int, str] = {1: "lookup", 2: "goto", 3: "nop"} | {
+    n: RTN_NAMES[n] for n in (6, 7, 8)
 }
 
 
