@@ -30,6 +30,7 @@ from netdx.firewall.model import Chain, Hook, Packet, Rule, Ruleset, Table, Verd
 from netdx.model.firewall import ChainStep as Step
 from netdx.model.firewall import Decision as Decision
 from netdx.model.firewall import Direction as Direction
+from netdx.model.firewall import FirewallMatch
 from netdx.model.firewall import RuleRef as RuleRef
 
 STAGES: dict[Direction, tuple[Hook, ...]] = {
@@ -42,20 +43,11 @@ _CONNTRACK_PRIORITY = -200  # NF_IP_PRI_CONNTRACK: chains before it see no connt
 _MAX_DEPTH = 64  # the kernel's own jump stack limit is 16 per table; loops cannot exist
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Evaluation:
-    """The outcome for one packet: the decision, the deciding rule (None when a policy
-    decided: `policy` then names it, e.g. "inet filter input policy drop"), every step, and
-    the constructs that made the answer unknown."""
-
-    decision: Decision
-    hook: Direction
-    reject_with: str | None = None
-    rule: RuleRef | None = None
-    policy: str | None = None
-    path: tuple[Step, ...] = ()
-    unknown: tuple[str, ...] = ()
-    notes: tuple[str, ...] = ()
+# The outcome for one packet is the one match type: the decision, the deciding rule (None
+# when a policy decided: `policy` then names it, e.g. "inet filter input policy drop"), every
+# step, and the constructs that made the answer unknown. The walk leaves the rest of it (the
+# packet as recorded, the tool's origin, near misses, why this hook) to `explain`.
+Evaluation = FirewallMatch
 
 
 def rule_ref(table: Table, chain: Chain, rule: Rule) -> RuleRef:

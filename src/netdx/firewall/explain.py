@@ -27,17 +27,10 @@ def explain(
 ) -> FirewallMatch:
     """Evaluate `packet` at `hook` and name the deciding rule, in its tool's words too."""
     evaluation: Evaluation = evaluate(ruleset, packet, hook)
-    return FirewallMatch(
+    return dataclasses.replace(
+        evaluation,
         packet=flow_packet(packet),
-        hook=hook,
-        decision=evaluation.decision,
-        reject_with=evaluation.reject_with,
-        rule=evaluation.rule,
         origin=origin_of(evaluation, ruleset) if evaluation.decision != "unknown" else None,
-        policy=evaluation.policy,
-        path=evaluation.path,
-        unknown=evaluation.unknown,
-        notes=evaluation.notes,
         near_misses=near_misses(evaluation, ruleset, packet),
         hook_reason=hook_reason,
     )

@@ -10,7 +10,9 @@ construct the model does not understand, kept with its name so the evaluator can
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -192,6 +194,11 @@ class Chain:
     @property
     def is_base(self) -> bool:
         return self.hook is not None
+
+    def with_rules(self, rules: Iterable[Rule]) -> Chain:
+        """This chain (hook, priority, policy, type, handle) holding `rules`: a parser reads
+        a chain's declaration and its rules apart, from one listing or from two tools."""
+        return dataclasses.replace(self, rules=tuple(rules))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -118,7 +118,7 @@ def parse_ruleset(
     tables = []
     for family, name in order:
         table_chains = {
-            cname: _with_rules(chain, rules.get((family, name, cname), []))
+            cname: chain.with_rules(rules.get((family, name, cname), ()))
             for cname, chain in chains.get((family, name), {}).items()
         }
         tables.append(
@@ -130,18 +130,6 @@ def parse_ruleset(
             )
         )
     return Ruleset(tables=tuple(tables))
-
-
-def _with_rules(chain: Chain, rules: list[Rule]) -> Chain:
-    return Chain(
-        name=chain.name,
-        rules=tuple(rules),
-        hook=chain.hook,
-        priority=chain.priority,
-        policy=chain.policy,
-        type=chain.type,
-        handle=chain.handle,
-    )
 
 
 def _chain(body: Json) -> Chain:

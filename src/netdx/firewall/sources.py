@@ -25,7 +25,7 @@ from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.iptables_save import BUILTIN_CHAINS, IptablesSaveError, parse_save
-from netdx.firewall.model import Chain, Ruleset, Source, Table, Verdict
+from netdx.firewall.model import Ruleset, Source, Table, Verdict
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
 
 # What iptables-nft-save says of a table with base chains it cannot print (it prints the rest).
@@ -165,7 +165,7 @@ def _join_iptables_nft(
             out.append(table)  # native: iptables-nft-save printed only its phantom chains
             continue
         chains = {
-            name: _save_chain(save.chains[name], chain) if save and name in taken else chain
+            name: chain.with_rules(save.chains[name].rules) if save and name in taken else chain
             for name, chain in table.chains.items()
         }
         out.append(
@@ -204,18 +204,6 @@ def _iptables_chains(save: Table, kernel: Table, mixed: bool) -> frozenset[str]:
                     seen.add(target)
                     todo.append(target)
     return frozenset(seen)
-
-
-def _save_chain(save: Chain, kernel: Chain) -> Chain:
-    return Chain(
-        name=save.name,
-        rules=save.rules,
-        hook=kernel.hook,
-        priority=kernel.priority,
-        policy=kernel.policy,
-        type=kernel.type,
-        handle=kernel.handle,
-    )
 
 
 def _has_xt(table: Table) -> bool:

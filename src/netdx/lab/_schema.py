@@ -236,18 +236,6 @@ def _host(name: str, spec: HostModel, model: ScenarioModel) -> Host:
 
 
 def _service(spec: ServiceModel) -> Service:
-    return Service(
-        host=spec.host,
-        kind=spec.kind,
-        listen=spec.listen,
-        v6only=spec.v6only,
-        mode=spec.mode,
-        backlog=spec.backlog,
-        target=spec.target,
-        count=spec.count,
-        interval=spec.interval,
-        status=spec.status,
-        server_name=spec.server_name,
-        zone=spec.zone,
-        records=tuple(spec.records),
-    )
+    # The schema is `Service` field for field (the dns-tree fields aside, which no file
+    # sets): every checked value passes through, the records list becomes a tuple.
+    return Service(**spec.model_dump(exclude={"records"}), records=tuple(spec.records))

@@ -4,7 +4,8 @@ Stdlib-only and relative imports only, so this package can be copied to a server
 there by a bare `python3`. Layout, one idea per module:
 
 - `wire`   nlmsghdr framing, NLMSG_ERROR/NLMSG_DONE, multipart replies (`ReplyCollector`)
-- `attrs`  formats declared as data: `StructFormat`, `AttrSpec` tables, decoders
+- `attrs`  formats declared as data: `StructFormat`, `AttrSpec` tables, decoders, and the
+           records filled from them (`attr`, `decode_record`)
 - `rtnl`   rtnetlink: rtmsg/ndmsg, the RTA/NDA tables, request builders, parsers
 - `sock`   the only I/O: `NetlinkSocket` (a timeout on every receive) and `Transport`
 - `lookup` `get_route` / `get_neighbour` over any Transport

@@ -6,10 +6,14 @@ byte work. Every decoder raises NetlinkParseError, and only that, on bytes of th
 
 A later sock_diag module declares `inet_diag_msg` the same way: its big-endian ports become
 `Field("sport", "2s", decode=be16)` inside a native-order struct.
+
+A parsed record (a route, a rule, a neighbour) declares where each field comes from: `attr`
+names its attribute, and `decode_record` fills it from a message's header and attributes.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import struct
 from collections.abc import Callable, Mapping
@@ -20,6 +24,8 @@ from .errors import NetlinkParseError
 
 if TYPE_CHECKING:  # typing.TypeAlias is 3.10+; these annotations are never evaluated
     from typing import TypeAlias
+
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 
@@ -252,3 +258,29 @@ def encode_attr(kind: int, value: bytes) -> bytes:
     """One attribute, padded to 4 bytes."""
     length = ATTR_HDR.size + len(value)
     return ATTR_HDR.pack(length, kind) + value + b"\0" * (_align4(length) - length)
+
+
+# --- records declared as data -------------------------------------------------------------------
+
+_ATTR = "netlink_attr"
+
+
+def attr(name: str) -> Any:
+    """A record field read from the attribute `name`, None when the message has none:
+    `oif: int | None = attr("RTA_OIF")` (see `decode_record`)."""
+    return dataclasses.field(default=None, metadata={_ATTR: name})
+
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def decode_record(cls: type[R], head: object, attrs: Attrs, **computed: object) -> R:
+    """The record `cls` (a dataclass) of one message: a field declared with `attr` takes its
+    attribute, a field named in `computed` that value, and every other field the header's
+    member of its name (family, dst_len...)."""
+    values = dict(computed)
+    for f in dataclasses.fields(cls):
+        if f.name not in values:
+            name = f.metadata.get(_ATTR)
+            values[f.name] = attrs.get(name) if name else getattr(head, f.name)
+    return cls(**values)

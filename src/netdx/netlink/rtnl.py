@@ -2,7 +2,8 @@
 
 `RTMSG`/`NDMSG` are the fixed headers, `RTA`/`NDA` the attribute tables (numbers from
 linux/rtnetlink.h and linux/neighbour.h). Request builders return bytes; parsers turn one
-RTM_NEWROUTE / RTM_NEWNEIGH message into a frozen `Route` / `Neighbour`. No I/O here.
+RTM_NEWROUTE / RTM_NEWNEIGH message into a frozen `Route` / `Neighbour`, whose fields say
+which attribute fills them (`attrs.attr`); the rest come from the header. No I/O here.
 """
 
 from __future__ import annotations
@@ -17,7 +18,9 @@ from .attrs import (
     AttrSpec,
     Field,
     StructFormat,
+    attr,
     be16,
+    decode_record,
     encode_attr,
     ip_address,
     lladdr,
@@ -43,14 +46,38 @@ RTM_F_LOOKUP_TABLE = 0x1000
 
 
 @value
-class RtMsg:
-    """struct rtmsg: the fixed header of a route message."""
+class RtHead:
+    """The first five members of struct rtmsg, which struct fib_rule_hdr repeats: the kernel
+    lays a rule message out as a route message (`ip rule` and `ip route` share their code),
+    so both headers are declared from this one."""
 
     family: int
     dst_len: int = 0
     src_len: int = 0
     tos: int = 0
     table: int = 0
+
+
+RT_HEAD_FIELDS = (
+    Field("family", "B"),
+    Field("dst_len", "B"),
+    Field("src_len", "B"),
+    Field("tos", "B"),
+    Field("table", "B"),
+)
+
+
+def table_id(head: RtHead, attrs: Attrs, name: str) -> int:
+    """The table of a route or rule: the header holds 8 bits, so an id above 255 comes in the
+    attribute `name` (RTA_TABLE / FRA_TABLE), which wins when present."""
+    table = attrs.get_int(name)
+    return head.table if table is None else table
+
+
+@value
+class RtMsg(RtHead):
+    """struct rtmsg: the fixed header of a route message."""
+
     protocol: int = 0
     scope: int = 0
     type: int = 0
@@ -61,11 +88,7 @@ RTMSG = StructFormat(
     "rtmsg",
     RtMsg,
     (
-        Field("family", "B"),
-        Field("dst_len", "B"),
-        Field("src_len", "B"),
-        Field("tos", "B"),
-        Field("table", "B"),
+        *RT_HEAD_FIELDS,
         Field("protocol", "B"),
         Field("scope", "B"),
         Field("type", "B"),
@@ -148,16 +171,16 @@ class Route:
     protocol: int
     scope: int
     flags: int
-    dst: str | None = None
+    dst: str | None = attr("RTA_DST")
     dst_len: int = 0
-    oif: int | None = None
-    prefsrc: str | None = None
-    gateway: str | None = None
-    via: str | None = None
-    priority: int | None = None
+    oif: int | None = attr("RTA_OIF")
+    prefsrc: str | None = attr("RTA_PREFSRC")
+    gateway: str | None = attr("RTA_GATEWAY")
+    via: str | None = attr("RTA_VIA")
+    priority: int | None = attr("RTA_PRIORITY")
     error: int = 0
-    iif: int | None = None
-    src: str | None = None
+    iif: int | None = attr("RTA_IIF")
+    src: str | None = attr("RTA_SRC")
     mtu: int | None = None  # RTAX_MTU of the route (a cached PMTU or `mtu` lock), if set
 
     @property
@@ -173,24 +196,13 @@ class Route:
 def parse_route(msg: NlMsg) -> Route:
     """Decode one RTM_NEWROUTE message."""
     head, attrs = unpack_message(msg, RTM_NEWROUTE, "RTM_NEWROUTE", RTMSG, RTA)
-    table = attrs.get_int("RTA_TABLE")
-    return Route(
-        family=head.family,
+    return decode_record(
+        Route,
+        head,
+        attrs,
         type=RTN_NAMES.get(head.type, str(head.type)),
-        table=head.table if table is None else table,
-        protocol=head.protocol,
-        scope=head.scope,
-        flags=head.flags,
-        dst=attrs.get_str("RTA_DST"),
-        dst_len=head.dst_len,
-        oif=attrs.get_int("RTA_OIF"),
-        prefsrc=attrs.get_str("RTA_PREFSRC"),
-        gateway=attrs.get_str("RTA_GATEWAY"),
-        via=attrs.get_str("RTA_VIA"),
-        priority=attrs.get_int("RTA_PRIORITY"),
+        table=table_id(head, attrs, "RTA_TABLE"),
         error=_cache_error(attrs),
-        iif=attrs.get_int("RTA_IIF"),
-        src=attrs.get_str("RTA_SRC"),
         mtu=_metric(attrs, "RTAX_MTU"),
     )
 
@@ -319,9 +331,9 @@ class Neighbour:
     ifindex: int
     state: int
     flags: int
-    address: str | None = None
-    lladdr: str | None = None
-    probes: int | None = None
+    address: str | None = attr("NDA_DST")
+    lladdr: str | None = attr("NDA_LLADDR")
+    probes: int | None = attr("NDA_PROBES")
 
     @property
     def state_name(self) -> str:
@@ -332,15 +344,7 @@ class Neighbour:
 def parse_neighbour(msg: NlMsg) -> Neighbour:
     """Decode one RTM_NEWNEIGH message."""
     head, attrs = unpack_message(msg, RTM_NEWNEIGH, "RTM_NEWNEIGH", NDMSG, NDA)
-    return Neighbour(
-        family=head.family,
-        ifindex=head.ifindex,
-        state=head.state,
-        flags=head.flags,
-        address=attrs.get_str("NDA_DST"),
-        lladdr=attrs.get_str("NDA_LLADDR"),
-        probes=attrs.get_int("NDA_PROBES"),
-    )
+    return decode_record(Neighbour, head, attrs)
 
 
 def neigh_get_request(address: str, ifindex: int) -> tuple[int, int, bytes]:

@@ -8,7 +8,19 @@ from __future__ import annotations
 import socket
 
 from ._compat import value
-from .attrs import AttrSpec, Field, StructFormat, asciiz, ip_address, raw, u8, u32
+from .attrs import (
+    AttrSpec,
+    Field,
+    StructFormat,
+    asciiz,
+    attr,
+    decode_record,
+    ip_address,
+    raw,
+    u8,
+    u32,
+)
+from .rtnl import RT_HEAD_FIELDS, RTN_NAMES, RtHead, table_id
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWRULE = 32
@@ -16,26 +28,19 @@ RTM_GETRULE = 34
 
 FIB_RULE_INVERT = 0x2
 
-# enum fr_act, named as `ip rule` prints them.
-FR_ACT_NAMES: dict[int, str] = {
-    1: "lookup",
-    2: "goto",
-    3: "nop",
-    6: "blackhole",
-    7: "unreachable",
-    8: "prohibit",
+# enum fr_act, named as `ip rule` prints them: lookup, goto and nop are a rule's own; the
+# kernel numbers blackhole, unreachable and prohibit as the route types (FR_ACT_BLACKHOLE =
+# RTN_BLACKHOLE...), and `ip rule` prints those with the route type names.
+FR_ACT_NAMES: dict[int, str] = {1: "lookup", 2: "goto", 3: "nop"} | {
+    n: RTN_NAMES[n] for n in (6, 7, 8)
 }
 
 
 @value
-class FibRuleHdr:
-    """struct fib_rule_hdr: the fixed header of a rule message."""
+class FibRuleHdr(RtHead):
+    """struct fib_rule_hdr: the fixed header of a rule message (rtmsg's first five members,
+    then two reserved bytes where rtmsg has protocol and scope, and the action in its type)."""
 
-    family: int
-    dst_len: int = 0
-    src_len: int = 0
-    tos: int = 0
-    table: int = 0
     action: int = 0
     flags: int = 0
 
@@ -44,11 +49,7 @@ FIB_RULE_HDR = StructFormat(
     "fib_rule_hdr",
     FibRuleHdr,
     (
-        Field("family", "B"),
-        Field("dst_len", "B"),
-        Field("src_len", "B"),
-        Field("tos", "B"),
-        Field("table", "B"),
+        *RT_HEAD_FIELDS,
         Field("", "2x"),  # res1, res2
         Field("action", "B"),
         Field("flags", "I"),
@@ -89,16 +90,16 @@ class Rule:
     action: str
     table: int
     invert: bool = False
-    src: str | None = None
+    src: str | None = attr("FRA_SRC")
     src_len: int = 0
-    dst: str | None = None
+    dst: str | None = attr("FRA_DST")
     dst_len: int = 0
     tos: int = 0
-    iifname: str | None = None
-    oifname: str | None = None
-    fwmark: int | None = None
-    fwmask: int | None = None
-    goto: int | None = None
+    iifname: str | None = attr("FRA_IIFNAME")
+    oifname: str | None = attr("FRA_OIFNAME")
+    fwmark: int | None = attr("FRA_FWMARK")
+    fwmask: int | None = attr("FRA_FWMASK")
+    goto: int | None = attr("FRA_GOTO")
     suppress_prefixlen: int | None = None
     l3mdev: bool = False
     # Selectors this reader does not evaluate (uid, ports, ip proto, tunnel id, dscp):
@@ -113,24 +114,15 @@ _UNJUDGED = ("FRA_UID_RANGE", "FRA_SPORT_RANGE", "FRA_DPORT_RANGE", "FRA_IP_PROT
 def parse_rule(msg: NlMsg) -> Rule:
     """Decode one RTM_NEWRULE message."""
     head, attrs = unpack_message(msg, RTM_NEWRULE, "RTM_NEWRULE", FIB_RULE_HDR, FRA)
-    table = attrs.get_int("FRA_TABLE")
     names = attrs.names()
-    return Rule(
-        family=head.family,
+    return decode_record(
+        Rule,
+        head,
+        attrs,
         priority=attrs.get_int("FRA_PRIORITY") or 0,
         action=FR_ACT_NAMES.get(head.action, str(head.action)),
-        table=head.table if table is None else table,
+        table=table_id(head, attrs, "FRA_TABLE"),
         invert=bool(head.flags & FIB_RULE_INVERT),
-        src=attrs.get_str("FRA_SRC"),
-        src_len=head.src_len,
-        dst=attrs.get_str("FRA_DST"),
-        dst_len=head.dst_len,
-        tos=head.tos,
-        iifname=attrs.get_str("FRA_IIFNAME"),
-        oifname=attrs.get_str("FRA_OIFNAME"),
-        fwmark=attrs.get_int("FRA_FWMARK"),
-        fwmask=attrs.get_int("FRA_FWMASK"),
-        goto=attrs.get_int("FRA_GOTO"),
         suppress_prefixlen=_suppress(attrs.get_int("FRA_SUPPRESS_PREFIXLEN")),
         l3mdev=bool(attrs.get_int("FRA_L3MDEV")),
         other_selectors=tuple(n for n in _UNJUDGED if n in names),
