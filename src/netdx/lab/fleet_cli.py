@@ -15,8 +15,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -29,16 +30,22 @@ DEFAULT_DIR = Path(tempfile.gettempdir()) / "ndx-fleet"
 VERIFY_GUARD_S = 300.0  # only against a hang: verify's own --deadline ends it first
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _state_dir(help_text: str) -> Callable[[_F], _F]:
+    """The `--dir` option of `up` and `down`: one state dir, told apart only by its help."""
+    return click.option("--dir", "state_dir", type=click.Path(file_okay=False),
+                        default=str(DEFAULT_DIR), show_default=True, help=help_text)
+
+
 @click.group(name="fleet")
 def fleet_group() -> None:
     """Twelve hosts with real sshds behind a router, for `netdx verify` (needs root)."""
 
 
 @fleet_group.command(name="up")
-@click.option(
-    "--dir", "state_dir", type=click.Path(file_okay=False), default=str(DEFAULT_DIR),
-    show_default=True, help="Where the keys, the inventory and the flows file go.",
-)  # fmt: skip
+@_state_dir("Where the keys, the inventory and the flows file go.")
 def up_command(state_dir: str) -> None:
     """Build the fleet and leave it running (until `netdx lab fleet down`)."""
     from netdx.lab import fleet
@@ -115,10 +122,7 @@ def _compare(document: dict[str, Any], expected: tuple[ExpectedCase, ...]) -> li
 
 
 @fleet_group.command(name="down")
-@click.option(
-    "--dir", "state_dir", type=click.Path(file_okay=False), default=str(DEFAULT_DIR),
-    show_default=True, help="The state dir `up` used (removed too).",
-)  # fmt: skip
+@_state_dir("The state dir `up` used (removed too).")
 def down_command(state_dir: str) -> None:
     """Remove the fleet: every `ndx-fl-` namespace, what runs there, and its state dir."""
     from netdx.lab import fleet
