@@ -16,10 +16,9 @@ import dataclasses
 import shlex
 from collections.abc import Callable
 
-from netdx.diagnose import dns, port
+from netdx.diagnose import dns, port, remote_service
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import connected, endpoint, fallback, family_fallback, first, tcp_text
-from netdx.diagnose.remote_service import EXPLAINED, family_listener, router_reject, served_by
 from netdx.diagnose.remote_text import (
     capture_text,
     counter_fix,
@@ -426,11 +425,11 @@ DECIDING: tuple[Rule, ...] = (
     rule_drops,
     reset_rule,
     icmp_rule,
-    router_reject,
+    remote_service.router_reject,
     rp_filter,
     server_side,
-    family_listener,
-    served_by,
+    remote_service.family_listener,
+    remote_service.served_by,
     queue_overflow,
     rule_may_drop,
     reset_rule_candidate,
@@ -447,7 +446,8 @@ def decisive(ev: CheckEvidence) -> Finding | None:
 
 def _explained(found: Finding, decided: Finding) -> bool:
     """`found` (a server finding) says what the deciding finding already says."""
-    return found.cause == decided.cause or found.cause in EXPLAINED.get(decided.cause, ())
+    explained = remote_service.EXPLAINED.get(decided.cause, frozenset())
+    return found.cause == decided.cause or found.cause in explained
 
 
 def evaluate(ev: CheckEvidence) -> tuple[Finding, ...]:
