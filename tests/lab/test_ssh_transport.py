@@ -2,8 +2,8 @@
 client namespace brings back the server's before and after documents, and each fault of the
 matrix (sshd stopped, port dropped, unknown host key, wrong key, no python3, no sudo, the
 server's NIC down mid-session) ends within its budget with the right status and ssh's words;
-for no python3 and no sudo, `netdx check --ssh` too: the client's verdict within its budget,
-with the ssh.* warning beside it."""
+for no python3, no sudo and a NIC that goes down mid-check, `netdx check --ssh` too: the
+client's verdict within its budget, with the ssh.* warning beside it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -62,21 +63,31 @@ def cache() -> Iterator[Path]:
         yield Path(path)
 
 
-def check_beside(server: Any, cache: Path, *extra: str) -> dict[str, Any]:
-    """`netdx check SERVER:PORT --ssh ...` from the client namespace (the target is the
-    sshd's own port, so the client's verdict is ok): the JSON report. The report's own time
-    must stay within the budget, whatever the link did."""
-    argv = [
+def check_argv(server: Any, target: str, *extra: str) -> list[str]:
+    """`netdx check TARGET --json --ssh ...` run in the client namespace."""
+    return [
         "ip", "netns", "exec", CLIENT, sys.executable, "-m", "netdx", "check",
-        f"{SERVER_ADDR}:{server.port}", "--json", "--timeout", str(BUDGET_S),
+        target, "--json", "--timeout", str(BUDGET_S),
         "--ssh", server.destination(), "--ssh-key", str(server.key),
         "--known-hosts", str(server.known_hosts), "--ssh-option", f"Port={server.port}", *extra,
     ]  # fmt: skip
-    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
-    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
-    report: dict[str, Any] = json.loads(done.stdout)
+
+
+def report_of(stdout: str) -> dict[str, Any]:
+    """The check's JSON report; its own time must stay within the budget, whatever the link
+    did."""
+    report: dict[str, Any] = json.loads(stdout)
     assert report["elapsed_ms"] <= (BUDGET_S + SLACK_S) * 1000, report["elapsed_ms"]
     return report
+
+
+def check_beside(server: Any, cache: Path, *extra: str) -> dict[str, Any]:
+    """`netdx check SERVER:PORT --ssh ...` from the client namespace (the target is the
+    sshd's own port, so the client's verdict is ok): the JSON report."""
+    argv = check_argv(server, f"{SERVER_ADDR}:{server.port}", *extra)
+    env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+    done = subprocess.run(argv, capture_output=True, text=True, timeout=60, env=env)
+    return report_of(done.stdout)
 
 
 def warnings_of(report: dict[str, Any]) -> set[str]:
@@ -223,3 +234,66 @@ def test_nic_down_mid_session_times_out_within_budget(lab: SshLab, cache: Path) 
     assert result["outcome"]["status"] == "timeout", result["outcome"]
     within_budget(result)
 
+
+
+# A second link between the two namespaces, for the check's target: the SSH session rides
+# the first, whose server end goes down mid-check, while the client's own probes (a port
+# nothing listens on: the kernel's reset) go by this one and give the same answer whenever
+# the first link fails.
+SVC_CLIENT_DEV, SVC_SERVER_DEV = "ndx-sAc1", "ndx-sAs1"
+SVC_CLIENT_ADDR, SVC_SERVER_ADDR = "10.97.2.1", "10.97.2.2"
+HANG_GUARD_S = 60.0
+
+
+def _packet_sockets(pid: int) -> int:
+    """Packet sockets open in the network namespace of `pid` (the collector's capture)."""
+    return len(Path(f"/proc/{pid}/net/packet").read_text().splitlines()) - 1
+
+
+def _tcp_out_resets(pid: int) -> int:
+    """The Tcp OutRsts counter of the network namespace of `pid`."""
+    names, values = [
+        line.split()[1:] for line in Path(f"/proc/{pid}/net/snmp").read_text().splitlines()
+        if line.startswith("Tcp:")
+    ]  # fmt: skip
+    return int(values[names.index("OutRsts")])
+
+
+def test_nic_down_mid_check_keeps_the_clients_verdict(lab: SshLab, cache: Path) -> None:
+    """`netdx check` with --ssh: once the server's collector is armed (its packet socket
+    open) and the client's SYN got its reset, the server's NIC of the SSH link goes down;
+    the check ends within --timeout with the client's verdict and ssh.timeout beside it."""
+    server = lab.servers[0]
+    run("ip", "-n", CLIENT, "link", "add", SVC_CLIENT_DEV, "type", "veth",
+        "peer", "name", SVC_SERVER_DEV, "netns", SERVER)  # fmt: skip
+    proc: subprocess.Popen[str] | None = None
+    try:
+        for ns, dev, addr in ((CLIENT, SVC_CLIENT_DEV, SVC_CLIENT_ADDR),
+                              (SERVER, SVC_SERVER_DEV, SVC_SERVER_ADDR)):  # fmt: skip
+            run("ip", "-n", ns, "addr", "add", f"{addr}/24", "dev", dev)
+            run("ip", "-n", ns, "link", "set", dev, "up")
+        sockets, resets = _packet_sockets(server.pid), _tcp_out_resets(server.pid)
+        env = {**os.environ, "XDG_CACHE_HOME": str(cache)}
+        argv = check_argv(server, f"{SVC_SERVER_ADDR}:5432")
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True, env=env)  # fmt: skip
+        guard = time.monotonic() + HANG_GUARD_S
+        while not (
+            _packet_sockets(server.pid) > sockets and _tcp_out_resets(server.pid) > resets
+        ):
+            assert proc.poll() is None, "the check ended before the server was armed"
+            assert time.monotonic() < guard, "the session never armed"
+            time.sleep(0.01)
+        run("ip", "-n", SERVER, "link", "set", SERVER_DEV, "down")
+        out, err = proc.communicate(timeout=HANG_GUARD_S)
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        run("ip", "-n", SERVER, "link", "set", SERVER_DEV, "up")
+        run("ip", "-n", CLIENT, "neigh", "flush", "dev", CLIENT_DEV)
+        run("ip", "-n", CLIENT, "link", "del", SVC_CLIENT_DEV)
+    report = report_of(out)
+    assert report["verdict"]["cause"] == "port.refused", (report["verdict"], err[-500:])
+    assert "ssh.timeout" in warnings_of(report), report["verdict"]["warnings"]
+    assert report["remote"]["status"] == "timeout"

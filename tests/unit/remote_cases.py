@@ -276,6 +276,14 @@ REMOTE_BEHIND_NAT = joined(
 REMOTE_STALE_CACHE = joined(
     c.STALE_CACHE, remote(addresses=("10.0.0.21", "127.0.0.1"), capture=capture())
 )
+# A router on the way rejects with admin-prohibited; the server's capture saw no SYN.
+REMOTE_ROUTER_REJECT = joined(c.REJECT_ADMIN, remote(firewall=ACCEPT, capture=capture()))
+# HTTP 503 from web: nginx (pid 2200) listens on 0.0.0.0:80 and answered.
+REMOTE_HTTP_SERVED = joined(
+    c.HTTP_500,
+    remote(server=c.served(80, c.WEB_IP, "nginx", 2200, listeners=(
+        c.tcp_socket("0.0.0.0", 80, TCP_LISTEN, inode=2201, wqueue=511),))),
+)  # fmt: skip
 # The link failed: the client's verdict stands, with ssh's warning beside it.
 REMOTE_SSH_HOSTKEY = joined(
     c.PORT_FILTERED,
@@ -314,6 +322,8 @@ REMOTE_EXPECTED = {
     "REMOTE_WRONG_ADDRESS": "dns.wrong_address",
     "REMOTE_BEHIND_NAT": "port.filtered",
     "REMOTE_STALE_CACHE": "dns.stale_cache",
+    "REMOTE_ROUTER_REJECT": "firewall.reject_admin",
+    "REMOTE_HTTP_SERVED": "service.http_error",
     "REMOTE_SSH_HOSTKEY": "port.filtered",
     "REMOTE_SSH_TIMEOUT": "port.refused",
 }

@@ -52,6 +52,13 @@ EXPECTED = {
     "app-close-wait-leak-ssh": "ok",  # the leak is a warning beside a connect that worked
     "app-accept-queue-full-ssh": "app.accept_queue_full",
     "dns-wrong-address": "dns.wrong_address",
+    "path-filtered-midway-ssh": "path.filtered_midway",
+    "firewall-reject-admin-ssh": "firewall.reject_admin",
+    "firewall-reject-port-unreachable-ssh": "firewall.reject_port_unreachable",
+    "service-ipv4-only-mismatch-ssh": "service.ipv4_only_mismatch",
+    "service-ipv6-only-mismatch-ssh": "service.ipv6_only_mismatch",
+    "service-http-error-ssh": "service.http_error",
+    "service-tls-error-ssh": "service.tls_error",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
 }

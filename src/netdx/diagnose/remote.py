@@ -16,7 +16,7 @@ import dataclasses
 import shlex
 from collections.abc import Callable
 
-from netdx.diagnose import dns, port
+from netdx.diagnose import dns, port, remote_service
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import (
     connected,
@@ -34,8 +34,9 @@ from netdx.diagnose.remote_text import (
     on_server,
     rule_remove_fix,
 )
+from netdx.diagnose.remote_wire import never_arrived, syns_unanswered
 from netdx.model import AddressEvidence, CheckEvidence, Finding, TcpConnect
-from netdx.model.remote import PacketSeen, RemoteEvidence, ServerFirewall
+from netdx.model.remote import RemoteEvidence, ServerFirewall
 
 __all__ = [
     "decisive",
@@ -76,26 +77,7 @@ def _port_finding(
     return failure(cause=cause, step=step, summary=summary, evidence=evidence, fix=fix)
 
 
-# --- what the capture and the counters prove ------------------------------------------------
-
-
-def syns_unanswered(remote: RemoteEvidence) -> tuple[PacketSeen, ...]:
-    """The client's SYNs the capture saw arrive while the server sent nothing back to it
-    (empty when the capture did not run, or the server answered)."""
-    cap = remote.capture
-    if cap is None or cap.status != "ok":
-        return ()
-    syns = cap.syns_in(remote.client)
-    return syns if syns and not cap.answers_out(remote.client) else ()
-
-
-def never_arrived(remote: RemoteEvidence) -> bool:
-    """The capture ran for the whole window, lost nothing, and saw no SYN from the client
-    (from anyone, when the client's address as the server sees it is unknown)."""
-    cap = remote.capture
-    if cap is None or cap.status != "ok" or cap.truncated or cap.kernel_dropped > 0:
-        return False
-    return not cap.syns_in(remote.client)
+# --- what the counters prove (the capture's proofs are remote_wire's) ----------------------
 
 
 def _rose(remote: RemoteEvidence, name: str) -> int:
@@ -166,7 +148,12 @@ def midway(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
             f"the SYN to {where} never reached the server: it is dropped on the way, after "
             f"hop {last.ttl} ({last.address})"
         )
-        check = f"check the filter on the router after {last.address} (hop {last.ttl + 1})"
+        # A router answers time-exceeded before its forward hook runs: the filter of the
+        # last hop that answered is the first suspect, the one after it the next.
+        check = (
+            f"check the forward filter of hop {last.ttl} ({last.address}) first, then the "
+            f"router after it (hop {last.ttl + 1}): nft -a list ruleset"
+        )
     else:
         summary = f"the SYN to {where} never reached the server: it is dropped on the way"
         check = "find the filtering router: run the check as root for a TCP path trace"
@@ -439,8 +426,11 @@ DECIDING: tuple[Rule, ...] = (
     rule_drops,
     reset_rule,
     icmp_rule,
+    remote_service.router_reject,
     rp_filter,
     server_side,
+    remote_service.family_listener,
+    remote_service.served_by,
     queue_overflow,
     rule_may_drop,
     reset_rule_candidate,
@@ -453,6 +443,12 @@ def decisive(ev: CheckEvidence) -> Finding | None:
     if remote is None:
         return None
     return next((f for f in (rule(ev, remote) for rule in DECIDING) if f is not None), None)
+
+
+def _explained(found: Finding, decided: Finding) -> bool:
+    """`found` (a server finding) says what the deciding finding already says."""
+    explained = remote_service.EXPLAINED.get(decided.cause, frozenset())
+    return found.cause == decided.cause or found.cause in explained
 
 
 def evaluate(ev: CheckEvidence) -> tuple[Finding, ...]:
@@ -475,6 +471,6 @@ def evaluate(ev: CheckEvidence) -> tuple[Finding, ...]:
         for f in _server_findings(remote)
         # Only the failures: the listener-family notes of `netdx inspect` (IPv4 only...)
         # are the client's to judge, by the addresses it resolved and tried.
-        if f.severity == "fail" and (decided is None or f.cause != decided.cause)
+        if f.severity == "fail" and (decided is None or not _explained(f, decided))
     ]
     return ((decided,) if decided is not None else ()) + tuple(rest)

@@ -429,6 +429,10 @@ class SshSession:
         """ssh closed its output or the deadline came: classify, then make sure it ends."""
         pipes = self._pipes
         assert pipes is not None
+        answered = self._status == "ok"
+        # The caller's own timer on the same budget may cancel the waits below: the link must
+        # not stay "ok" then (a second read that never came is no answer).
+        self._fail("timeout", f"no answer from {self.opts.destination} within the time budget")
         if not timed_out:
             # Its output ended: the exit status comes at once (a short wait, from budget).
             timed_out = not await pipes.wait_exit(self.deadline.within(1.0))
@@ -442,7 +446,7 @@ class SshSession:
                                    sudo=self.opts.sudo)  # fmt: skip
         if status == "timeout" and not message:
             message = f"no answer from {self.opts.destination} within the time budget"
-        elif self._status == "ok" and pipes.returncode == 255 and not lines_of(stderr):
+        elif answered and pipes.returncode == 255 and not lines_of(stderr):
             # A mux client whose master lost the server (keepalives unanswered) exits 255
             # without a word: the master, detached, said why to /dev/null.
             status = "timeout"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from netdx.diagnose.server import accepts
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import TCP_CLOSE_WAIT
 
@@ -55,6 +56,27 @@ def _reset_out(remote: RemoteEvidence) -> bool:
     return capture is not None and any(p.is_reset for p in capture.answers_out())
 
 
+def _accepting(remote: RemoteEvidence) -> bool:
+    server = remote.server
+    if server is None or server.address is None:
+        return False
+    return any(accepts(s, server.address) for s in server.listeners)
+
+
+def _accepts(remote: RemoteEvidence) -> bool:
+    server = remote.server
+    return (
+        _accepting(remote)
+        and server is not None
+        and all(server.owner_of(s) is not None for s in server.listeners)
+    )
+
+
+def _misses(remote: RemoteEvidence) -> bool:
+    server = remote.server
+    return server is not None and bool(server.listeners) and not _accepting(remote)
+
+
 def _rp_filter(remote: RemoteEvidence) -> bool:
     path = remote.return_path
     return path is not None and path.rp_filter == 1
@@ -83,6 +105,11 @@ FACTS: dict[str, tuple[Fact, str]] = {
     "rp_filter.strict": (_rp_filter, "strict reverse-path filtering where the SYN came in"),
     "close_wait": (_close_wait, "sockets of the port sit in CLOSE-WAIT on the server"),
     "listen_overflow": (_overflow, "the server's ListenOverflows counter rose"),
+    "listener.accepts": (_accepts, "a listener takes the client's address, its owner known"),
+    "listener.misses_address": (
+        _misses,
+        "the port has listeners, but none takes the address the client tried",
+    ),
 }
 
 

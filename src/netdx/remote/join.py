@@ -42,6 +42,8 @@ COUNTERS = (
 
 T = TypeVar("T")
 
+UNDRAINED = "the server's second read never came: the capture was armed but never read"
+
 
 def remote_evidence(
     outcome: SshOutcome,
@@ -132,6 +134,9 @@ def _capture(
     found = last.capture(port) if last is not None else None
     if found is None and first is not None:
         found = first.capture(port)
+        if found is not None and found.status == "ok":
+            # Armed but never drained: what it saw is unknown, and its empty list no proof.
+            found = dataclasses.replace(found, status="error", reason=UNDRAINED)
     return found
 
 
