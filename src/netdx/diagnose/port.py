@@ -273,12 +273,15 @@ def filtered_midway(ev: CheckEvidence) -> Finding | None:
     return _finding(
         ev,
         "path.filtered_midway",
-        f"the SYN to {endpoint(head.address, tcp.port)} is dropped after hop {ttl} ({router}); "
-        f"the target is {distance} hops away",
+        f"the SYN to {endpoint(head.address, tcp.port)} is dropped at or after hop {ttl} "
+        f"({router}); the target is {distance} hops away",
         [tcp_text(tcp), echo_text(head.echo), path_text(head.path)],
         (
             f"confirm: traceroute -T -p {tcp.port} -n {quote(head.address)}",
-            f"check the filter on the router after {router} (hop {ttl + 1}): nft list ruleset",
+            # A router answers time-exceeded before its forward hook runs, so the last one
+            # that answered may itself drop the SYN it forwards: it is the first suspect.
+            f"check the forward filter of hop {ttl} ({router}) first, then the router after "
+            f"it (hop {ttl + 1}): nft -a list ruleset",
         ),
     )
 
