@@ -861,3 +861,7 @@ LOCAL_CLOSE_WAIT = local_case(
 # --- checks run with --ssh: the server's side joined (remote_cases.py, on the builders above)
 
 from remote_cases import *  # noqa: E402, F403
+
+# --- udp:// and dns:// checks (udp_cases.py, on the builders above)
+
+from udp_cases import *  # noqa: E402, F403

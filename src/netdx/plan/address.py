@@ -29,7 +29,7 @@ from netdx.model import (
     Target,
     TcpConnect,
 )
-from netdx.model.evidence import Family
+from netdx.model.evidence import Family, UdpExchange
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
@@ -40,6 +40,7 @@ from netdx.plan.requests import (
     Cancel,
     CheckEgress,
     Connect,
+    Datagram,
     Echo,
     EvaluateFirewall,
     FetchHttp,
@@ -130,6 +131,9 @@ class AddressPlan:
             self._server.when_armed(lambda: self._port_phase(port, route))
 
     def _port_phase(self, port: int, route: RouteLookup) -> None:
+        if self._target.is_datagram:
+            self._datagram_phase(port)
+            return
         self._connect_phase(port)
         if route.status == "local":
             # The target is this host: read the server side too (listeners, owners, queues).
@@ -227,6 +231,29 @@ class AddressPlan:
                 self._on_watch,
             )
             self._watch_id = watch.id
+
+    # --- a UDP port (udp://, dns://): the datagram and the echo side by side ------------------
+
+    def _datagram_phase(self, port: int) -> None:
+        """No SYN, no follow-ups: what the port sends back (or its silence) is the answer,
+        and the echo tells a silent host from a silent port."""
+        target = self._target
+        self._desk.ask(
+            lambda i: Datagram(
+                id=i,
+                budget=Budget(cap_s=limits.DATAGRAM_MAX_S),
+                address=self.address,
+                port=port,
+                query_name=target.query_name,
+                query_type=target.query_type,
+            ),
+            self._on_datagram,
+        )
+        self._ask_echo(self._on_echo)
+
+    def _on_datagram(self, result: Result) -> None:
+        if isinstance(result, UdpExchange):
+            self._ev = dataclasses.replace(self._ev, udp=result)
 
     def _on_echo(self, result: Result) -> None:
         echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)
