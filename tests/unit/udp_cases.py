@@ -7,7 +7,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from netdx.model import AddressEvidence, CheckEvidence, DnsRecord, DnsServerAnswer, IcmpError
-from netdx.model.evidence import DnsExchange, DnsMessage, DnsQuestion, DnsStatus, UdpExchange
+from netdx.model.evidence import (
+    DelegatedServer,
+    DnsExchange,
+    DnsMessage,
+    DnsQuestion,
+    DnsStatus,
+    UdpExchange,
+)
 from netdx.plan.address import family_of
 
 SERVER = "10.0.0.20"
@@ -64,12 +71,19 @@ def _dns(status: DnsStatus, rcode: str, *records: DnsRecord, flags: tuple[str, .
 
 DNS_OK = _literal_check(
     "dns", RESOLVER, 53,
-    _dns("ok", "NOERROR", DnsRecord(name="www.example.lab", rtype="A", ttl=300, value="10.53.1.10")),
+    _dns("ok", "NOERROR",
+         DnsRecord(name="www.example.lab", rtype="A", ttl=300, value="10.53.1.10")),
 )  # fmt: skip
 DNS_SERVFAIL = _literal_check("dns", RESOLVER, 53, _dns("servfail", "SERVFAIL"))
 DNS_SERVFAIL_AUTH = _literal_check(
     "dns", RESOLVER, 53, _dns("servfail", "SERVFAIL", flags=("qr", "rd"))
 )
+DNS_SERVFAIL_LAME = _literal_check(
+    "dns", RESOLVER, 53,
+    replace(_dns("servfail", "SERVFAIL"), delegation=(
+        DelegatedServer(zone="refused.lab.", ns_name="ns1.refused.lab.", address="10.53.0.31",
+                        outcome="refused", lame=True, rtt_ms=0.6),)),
+)  # fmt: skip
 DNS_REFUSED = _literal_check("dns", RESOLVER, 53, _dns("refused", "REFUSED"))
 DNS_NOTIMP = _literal_check("dns", RESOLVER, 53, _dns("error", "NOTIMP"))
 DNS_SILENT = _literal_check(
@@ -89,6 +103,7 @@ UDP_EXPECTED = {
     "DNS_OK": "ok",
     "DNS_SERVFAIL": "service.dns_servfail",
     "DNS_SERVFAIL_AUTH": "service.dns_servfail",
+    "DNS_SERVFAIL_LAME": "service.dns_servfail",
     "DNS_REFUSED": "service.dns_refused",
     "DNS_NOTIMP": "service.dns_bad_answer",
     "DNS_SILENT": "service.dns_no_answer",

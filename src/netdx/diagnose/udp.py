@@ -9,6 +9,10 @@ rcodes that mean "the server runs but will not or cannot answer" get their own c
 
 from __future__ import annotations
 
+# The dns rules' wording of the delegated servers, shared so both SERVFAILs read alike.
+from netdx.diagnose.dns import _SERVED as SERVED
+from netdx.diagnose.dns import _delegated_evidence as delegated_evidence
+from netdx.diagnose.dns import _delegated_text as delegated_text
 from netdx.diagnose.facts import PROHIBITED_KINDS, endpoint, first, icmp_text, ms, sender_role
 from netdx.model import CheckEvidence, Finding
 from netdx.model.evidence import DnsServerAnswer, UdpExchange
@@ -170,9 +174,11 @@ def dns_no_answer(ev: CheckEvidence) -> Finding | None:
 
 
 def dns_servfail(ev: CheckEvidence) -> Finding | None:
-    """service.dns_servfail: the server answered SERVFAIL. A recursive resolver (RA set) could
-    not resolve the name from the zone's servers (a lame or broken delegation, DNSSEC); an
-    authoritative-only server cannot serve the zone it was asked (it failed to load)."""
+    """service.dns_servfail: the server answered SERVFAIL. When the delegation walk through
+    it found the zone's servers that refuse, are silent or not authoritative, they are
+    named; else a recursive resolver (RA set) could not resolve the name from the zone's
+    servers (a lame or broken delegation, DNSSEC), and an authoritative-only server cannot
+    serve the zone it was asked (it failed to load)."""
     udp = _udp(ev)
     ans = udp.dns if udp is not None else None
     if udp is None or ans is None or ans.status != "servfail":
@@ -181,7 +187,15 @@ def dns_servfail(ev: CheckEvidence) -> Finding | None:
     recursive = message is not None and "ra" in message.flags
     fix: tuple[str, ...]
     server = ans.server.split("#", 1)[0]
-    if recursive:
+    lame = _lame_text(udp)
+    if lame is not None:
+        why, first_lame = lame
+        fix = (
+            f"ask the server directly: dig @{first_lame} {ans.qname} +norecurse",
+            "fix that server, or remove it from the zone's NS records and from the parent "
+            "zone's delegation",
+        )
+    elif recursive:
         why = (
             "it is a recursive resolver that could not get an answer from the zone's "
             "servers: a lame or broken delegation (the parent's NS set points at servers "
@@ -199,14 +213,30 @@ def dns_servfail(ev: CheckEvidence) -> Finding | None:
         )
         fix = ("on the server: its log and zone check (nsd-checkzone, named-checkzone)",
                f"dig @{server} {ans.qname} SOA +norecurse")
+    asked = tuple(delegated_evidence(s) for s in udp.delegation or () if s.zone != ".")
     return Finding(
         cause="service.dns_servfail",
         severity="fail",
         step="service",
         summary=f"{ans.server} answered SERVFAIL for {ans.qname} {ans.rtype}: {why}",
-        evidence=(udp_text(udp), dns_text(ans)),
+        evidence=(udp_text(udp), dns_text(ans), *asked),
         fix=fix,
     )
+
+
+def _lame_text(udp: UdpExchange) -> tuple[str, str] | None:
+    """Why, when the delegation walk found the zone's servers that do not serve it, and
+    the first of them to ask; None when it found none (or did not run)."""
+    servers = [s for s in udp.delegation or () if s.zone != "."]
+    lame = [s for s in servers if s.lame]
+    if not lame:
+        return None
+    zone = lame[0].zone
+    who = ", ".join(delegated_text(s) for s in lame)
+    broken = not any(s.outcome in SERVED for s in servers)
+    what = (f"no server of {zone} serves it ({who})" if broken else
+            f"{len(lame)} of {len(servers)} servers of {zone} do not serve it ({who})")
+    return f"a lame delegation: {what}", lame[0].address or lame[0].ns_name.rstrip(".")
 
 
 def dns_refused(ev: CheckEvidence) -> Finding | None:
@@ -260,8 +290,10 @@ def ok_text(ev: CheckEvidence) -> tuple[str, tuple[str, ...]]:
     if udp.dns is None:
         return f"{where} answers ({udp.address})", (udp_text(udp),)
     ans = udp.dns
+    values = [r.value for r in ans.records if r.rtype == ans.rtype]
     rcode = ans.message.rcode if ans.message is not None else ans.status.upper()
-    return (f"{where} answers DNS: {ans.qname} {ans.rtype} → {rcode} ({udp.address})",
+    said = ", ".join(values) if values else rcode
+    return (f"{where} answers DNS: {ans.qname} {ans.rtype} → {said} ({udp.address})",
             (udp_text(udp), dns_text(ans)))
 
 

@@ -371,6 +371,9 @@ class UdpExchange:
     icmp: IcmpError | None = None
     errno: str | None = None
     dns: DnsServerAnswer | None = None
+    # A dns:// SERVFAIL: the servers of the zone where the delegation walk ended, asked
+    # directly (`netdx.dns.verify`), as for a resolver's SERVFAIL in `DnsEvidence`.
+    delegation: tuple[DelegatedServer, ...] | None = None
 
 
 # --- One address, and the whole check -------------------------------------------------------

@@ -29,13 +29,14 @@ from netdx.model import (
     Target,
     TcpConnect,
 )
-from netdx.model.evidence import Family, UdpExchange
+from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
 from netdx.plan.desk import Desk, Handler
 from netdx.plan.requests import (
     WHOLE,
+    AskAuthoritative,
     Budget,
     Cancel,
     CheckEgress,
@@ -252,8 +253,36 @@ class AddressPlan:
         self._ask_echo(self._on_echo)
 
     def _on_datagram(self, result: Result) -> None:
-        if isinstance(result, UdpExchange):
-            self._ev = dataclasses.replace(self._ev, udp=result)
+        if not isinstance(result, UdpExchange):
+            return
+        self._ev = dataclasses.replace(self._ev, udp=result)
+        answer = result.dns
+        if answer is not None and answer.status == "servfail":
+            self._ask_delegation(answer.qname, answer.rtype, answer.server)
+
+    def _ask_delegation(self, name: str, rtype: str, server: str) -> None:
+        """A dns:// SERVFAIL: walk the delegation through that server and ask the zone's
+        servers directly (which of them refuse, are silent, are not authoritative)."""
+        if rtype not in ("A", "AAAA"):
+            return
+        kind: Literal["A", "AAAA"] = "AAAA" if rtype == "AAAA" else "A"
+        self._desk.ask(
+            lambda i: AskAuthoritative(
+                id=i,
+                budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
+                name=name,
+                rtype=kind,
+                root_hints=self._settings.root_hints,
+                resolvers=(server,),
+            ),
+            self._on_delegation,
+        )
+
+    def _on_delegation(self, result: Result) -> None:
+        udp = self._ev.udp
+        if isinstance(result, AuthoritativeCheck) and udp is not None:
+            udp = dataclasses.replace(udp, delegation=result.servers)
+            self._ev = dataclasses.replace(self._ev, udp=udp)
 
     def _on_echo(self, result: Result) -> None:
         echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)
