@@ -126,6 +126,9 @@ def _validate(target: Target, settings: CheckSettings) -> None:
         )
     if settings.ssh is not None and target.port is None:
         raise UsageError(f"--ssh reads the server's side of a port: give {target.host}:PORT")
+    if settings.ssh is not None and target.is_datagram:
+        # The server's read is of a TCP port (listeners, SYN capture): not yet of UDP.
+        raise UsageError(f"--ssh reads the server's side of a TCP port, not {target.scheme}://")
     if settings.root_hints is not None:
         from netdx.files import MIB, read_user_file
 
