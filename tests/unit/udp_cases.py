@@ -95,11 +95,26 @@ DNS_SILENT = _literal_check(
                                     elapsed_ms=2500.3)),
 )  # fmt: skip
 
+UDP_ROUTER_REJECT = _literal_check(
+    "udp", SERVER, 5353,
+    _udp("icmp_error", errno="ECONNREFUSED",
+         icmp=IcmpError(family=4, icmp_type=3, icmp_code=3, kind="port-unreachable",
+                        sender="10.0.1.1", errno="ECONNREFUSED")),
+)  # fmt: skip
+UDP_NO_PATH = _literal_check(
+    "udp", SERVER, 5353,
+    _udp("icmp_error", errno="EHOSTUNREACH",
+         icmp=IcmpError(family=4, icmp_type=3, icmp_code=1, kind="host-unreachable",
+                        sender="10.0.1.1", errno="EHOSTUNREACH")),
+)  # fmt: skip
+
 UDP_EXPECTED = {
     "UDP_REPLY": "ok",
     "UDP_CLOSED": "port.udp_closed",
     "UDP_SILENT": "port.udp_open_filtered",
     "UDP_ADMIN": "firewall.reject_admin",
+    "UDP_ROUTER_REJECT": "firewall.reject_port_unreachable",
+    "UDP_NO_PATH": "reach.host_unreachable",
     "DNS_OK": "ok",
     "DNS_SERVFAIL": "service.dns_servfail",
     "DNS_SERVFAIL_AUTH": "service.dns_servfail",

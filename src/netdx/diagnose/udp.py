@@ -102,7 +102,9 @@ def closed(ev: CheckEvidence) -> Finding | None:
 
 def rejected(ev: CheckEvidence) -> Finding | None:
     """firewall.reject_admin for a datagram: an admin-prohibited ICMP error (a REJECT rule);
-    any other ICMP error (a router with no path) is reach.host_unreachable, with its sender."""
+    port unreachable from a router rather than the target is firewall.reject_port_unreachable
+    (its REJECT rule); any other ICMP error (a router with no path) is
+    reach.host_unreachable, with its sender."""
     udp = _udp(ev)
     if udp is None or udp.outcome != "icmp_error" or udp.icmp is None:
         return None
@@ -114,6 +116,18 @@ def rejected(ev: CheckEvidence) -> Finding | None:
             severity="fail",
             step="port",
             summary=f"a firewall at {role} rejects {where} ({icmp.kind})",
+            evidence=(udp_text(udp),),
+            fix=(f"on {icmp.sender or 'the sender'}: nft -a list ruleset (a reject rule for "
+                 f"udp dport {udp.port})",),
+        )
+    if icmp.kind == "port-unreachable":
+        # Not from the target (that is `closed`): a router's REJECT rule answers for it.
+        return Finding(
+            cause="firewall.reject_port_unreachable",
+            severity="fail",
+            step="port",
+            summary=(f"{role} rejects {where} with ICMP port unreachable: a firewall REJECT "
+                     "rule there, not the target's closed port"),
             evidence=(udp_text(udp),),
             fix=(f"on {icmp.sender or 'the sender'}: nft -a list ruleset (a reject rule for "
                  f"udp dport {udp.port})",),
