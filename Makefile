@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 APT_PACKAGES := iproute2 nftables iptables nsd unbound dnsutils iputils-ping netcat-openbsd \
 	traceroute openssl curl procps lsof python3 python3-venv python3-dev gcc \
-	openssh-client openssh-server sudo prometheus
+	openssh-client openssh-server sudo prometheus mtr-tiny
 
 .PHONY: demo test bench deps venv lint unit lab clean-lab fuzz fuzz-firewall
 

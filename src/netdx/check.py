@@ -27,7 +27,7 @@ from netdx.model import (
     Report,
     Target,
 )
-from netdx.model.evidence import AuthoritativeCheck
+from netdx.model.evidence import AuthoritativeCheck, UdpExchange
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
 from netdx.plan import (
@@ -57,6 +57,7 @@ from netdx.plan import (
     limits,
 )
 from netdx.plan.address import family_of
+from netdx.plan.requests import Datagram
 
 if TYPE_CHECKING:
     from netdx.check_ssh import SessionFactory
@@ -125,6 +126,9 @@ def _validate(target: Target, settings: CheckSettings) -> None:
         )
     if settings.ssh is not None and target.port is None:
         raise UsageError(f"--ssh reads the server's side of a port: give {target.host}:PORT")
+    if settings.ssh is not None and target.is_datagram:
+        # The server's read is of a TCP port (listeners, SYN capture): not yet of UDP.
+        raise UsageError(f"--ssh reads the server's side of a TCP port, not {target.scheme}://")
     if settings.root_hints is not None:
         from netdx.files import MIB, read_user_file
 
@@ -196,6 +200,7 @@ _MODULES: dict[type[Probe], str] = {
     ReadNeighbour: "netdx.probes.route",
     Echo: "netdx.probes.icmp",
     Connect: "netdx.probes.tcp",
+    Datagram: "netdx.probes.udp",
     CheckEgress: "netdx.probes.egress",
     TraceTcp: "netdx.probes.tcptrace",
     EvaluateFirewall: "netdx.probes.firewall",
@@ -316,6 +321,8 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
 
         rtt, stop = (steer.rtt, steer.stop) if steer is not None else (None, None)
         return await tcp_connect(probe.address, probe.port, deadline=limit, rtt_ms=rtt, stop=stop)
+    if isinstance(probe, Datagram):
+        return await _datagram(probe, limit)
     if isinstance(probe, ReadNeighbour):
         return _read_neighbour(probe, limit)
     if isinstance(probe, CheckEgress | TraceTcp):
@@ -343,6 +350,17 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
         # The SSH session lives in gather_evidence's runner; without it there is none.
         return NotRun(reason="no SSH session (--ssh not given)")
     return await _authoritative(probe, limit)
+
+
+async def _datagram(probe: Datagram, deadline: Deadline) -> UdpExchange:
+    """udp:// sends an empty datagram; dns:// asks its question through the DNS transport."""
+    from netdx.probes.udp import dns_service, udp_exchange
+
+    if probe.query_name is None:
+        return await udp_exchange(probe.address, probe.port, deadline=deadline)
+    return await dns_service(
+        probe.address, probe.port, probe.query_name, probe.query_type, deadline=deadline
+    )
 
 
 def _read_neighbour(probe: ReadNeighbour, deadline: Deadline) -> NeighbourRead:

@@ -177,6 +177,8 @@ def check(
 
     TARGET is host:port, [v6addr]:port, host (reachability only), or a URL:
     http://, https://, postgres://, redis://, mysql://, tcp://host:port.
+    UDP: udp://host:port (a datagram: it answers, is closed, or is open|filtered) and
+    dns://SERVER[:PORT]/NAME?type=A (a real DNS query: rcode, answer, SERVFAIL's cause).
 
     With --ssh [USER@]HOST the server is read over SSH while the probes run (its listeners,
     firewall rule with counters, queues, the wire), and the verdict joins both ends, all

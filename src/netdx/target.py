@@ -1,7 +1,8 @@
 """Parse what the user typed into a `Target`, or refuse it with one clear line.
 
 Accepted: `host:port`, `[v6addr]:port`, `host`, a bare IP address, and URLs whose scheme is
-in `SCHEME_PORTS` (http, https, postgres, redis, mysql, tcp). Everything else is a
+in `SCHEME_PORTS` (http, https, postgres, redis, mysql, tcp, udp, dns; a dns:// URL
+names its question: `dns://SERVER[:PORT]/NAME?type=A`). Everything else is a
 `TargetError` (exit 2): the string never reaches a shell, but a clear refusal beats a
 confusing resolver error.
 """
@@ -150,9 +151,31 @@ def _parse_url(raw: str) -> Target:
     path = parts.path or "/"
     if parts.query:
         path = f"{path}?{parts.query}"
+    name, rtype = _dns_question(parts, shown) if scheme == "dns" else (None, "A")
     return Target(
-        raw=redact(raw), host=host, port=port, scheme=scheme, path=path, ip_literal=literal
+        raw=redact(raw), host=host, port=port, scheme=scheme, path=path, ip_literal=literal,
+        query_name=name, query_type=rtype,
     )
+
+
+def _dns_question(parts: SplitResult, shown: str) -> tuple[str, str]:
+    """The question of `dns://SERVER[:PORT]/NAME[?type=T]`: NAME checked like a host name,
+    T a type the DNS codec knows (A by default; OPT is no question)."""
+    from netdx.dns.message import TYPES  # the one table of record types
+
+    name = parts.path.lstrip("/")
+    if not name:
+        raise TargetError(f"bad target {shown}: dns:// needs a name: dns://SERVER/NAME?type=A")
+    _check_name(name, shown)
+    rtype = "A"
+    for key, _, value in (item.partition("=") for item in parts.query.split("&") if item):
+        if key.lower() != "type":
+            raise TargetError(f"bad target {shown}: unknown dns:// option '{key}' (use type=)")
+        rtype = value.upper()
+    if rtype not in TYPES or rtype == "OPT":
+        known = ", ".join(t for t in TYPES if t != "OPT")
+        raise TargetError(f"bad target {shown}: query type '{rtype}' is not one of {known}")
+    return name.lower(), rtype
 
 
 def _url_host(parts: SplitResult, shown: str) -> str:

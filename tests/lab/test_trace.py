@@ -1,6 +1,7 @@
 """`netdx trace` on a 4-hop path of namespaces (client, three routers, server), checked
-against `traceroute -T` in the same run: same hops, a dropped port stops at the right hop,
-and a middle router's ICMP rate limit is reported as such, not as loss (root)."""
+against `traceroute -T` and `mtr --tcp --report` in the same run: same hops, a dropped
+port stops at the right hop, and a middle router's ICMP rate limit is reported as such,
+not as loss (root)."""
 
 from __future__ import annotations
 
@@ -107,26 +108,42 @@ def traceroute_hops(port: int) -> list[str | None]:
     return hops
 
 
+def mtr_hops(port: int) -> list[str | None]:
+    """`mtr --tcp -P PORT --report -c 1 -n` from the client: the address per TTL, None for
+    `???` (mtr-tiny, from the Makefile's APT_PACKAGES)."""
+    done = in_ns("c", "mtr", "--tcp", "-P", str(port), "--report", "-c", "1", "-n",
+                 "-m", "6", TARGET, check=False)
+    assert done.returncode == 0, done.stderr
+    hops: list[str | None] = []
+    for line in done.stdout.splitlines():
+        match = re.match(r"\s*\d+\.\|--\s+(\S+)", line)
+        if match:
+            hops.append(None if match.group(1) == "???" else match.group(1))
+    return hops
+
+
 def addresses(report: dict[str, Any]) -> list[str | None]:
     return [hop["address"] for hop in report["hops"]]
 
 
 def test_tcp_trace_same_hops_as_traceroute(path: None) -> None:
-    """To an open (refusing) port, every hop and the end agree with traceroute -T."""
+    """To an open (refusing) port, every hop and the end agree with traceroute -T and with
+    mtr --tcp --report, run on the same path."""
     report = netdx_trace("--tcp", "-p", str(OPEN_PORT), "--rounds", "2", "--interval", "0")
     assert report["reached"] and report["end"] == "reached"
     assert addresses(report) == list(HOPS)
     assert traceroute_hops(OPEN_PORT)[: len(HOPS)] == list(HOPS)
+    assert mtr_hops(OPEN_PORT) == list(HOPS)
     assert all(hop["loss_pct"] == 0 for hop in report["hops"])
 
 
 def test_dropped_port_stops_after_the_dropping_router(path: None) -> None:
-    """A port r3 drops: the path stops after hop 3, as traceroute -T shows it."""
+    """A port r3 drops: the path stops after hop 3, as traceroute -T and mtr show it."""
     report = netdx_trace("--tcp", "-p", str(DROPPED_PORT), "--rounds", "1", "--timeout", "4")
-    theirs = traceroute_hops(DROPPED_PORT)
+    theirs, mtr = traceroute_hops(DROPPED_PORT), mtr_hops(DROPPED_PORT)
     assert not report["reached"] and report["end"] == "silent"
-    assert addresses(report)[:3] == list(HOPS[:3]) == theirs[:3]
-    assert report["hops"][3]["address"] is None and theirs[3] is None
+    assert addresses(report)[:3] == list(HOPS[:3]) == theirs[:3] == mtr[:3]
+    assert report["hops"][3]["address"] is None and theirs[3] is None and mtr[3] is None
     assert "after hop 3 (10.91.3.2)" in report["summary"]
 
 

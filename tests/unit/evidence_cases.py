@@ -860,4 +860,7 @@ LOCAL_CLOSE_WAIT = local_case(
 
 # --- checks run with --ssh: the server's side joined (remote_cases.py, on the builders above)
 
+# and the udp:// and dns:// checks (udp_cases.py)
+
 from remote_cases import *  # noqa: E402, F403
+from udp_cases import *  # noqa: E402, F403

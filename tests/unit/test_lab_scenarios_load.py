@@ -61,6 +61,10 @@ EXPECTED = {
     "service-tls-error-ssh": "service.tls_error",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
+    "dns-service-servfail": "service.dns_servfail",
+    # UDP services (udp://): a closed port, and a dropped one (open|filtered, a warning).
+    "udp-port-closed": "port.udp_closed",
+    "udp-port-filtered": "port.udp_open_filtered",
 }
 
 MINIMAL = """

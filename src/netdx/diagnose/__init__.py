@@ -37,6 +37,12 @@ CAUSES: tuple[str, ...] = (
     "service.tls_error",
     "service.http_timeout",
     "service.http_failed",
+    "port.udp_closed",
+    "port.udp_open_filtered",
+    "service.dns_no_answer",
+    "service.dns_servfail",
+    "service.dns_refused",
+    "service.dns_bad_answer",
 )
 
 # Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).

@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from netdx.diagnose import dns, port, reach, route, service
+from netdx.diagnose import dns, port, reach, route, service, udp
 from netdx.diagnose import remote as remote_rules
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
@@ -47,6 +47,13 @@ RULES: tuple[Rule, ...] = (
     service.tls_error,
     service.http_timeout,
     service.http_failed,
+    udp.closed,
+    udp.rejected,
+    udp.open_filtered,
+    udp.dns_no_answer,
+    udp.dns_servfail,
+    udp.dns_refused,
+    udp.dns_other,
 )
 
 
@@ -66,6 +73,8 @@ def _step_index(f: Finding) -> int:
 
 def check_succeeded(ev: CheckEvidence) -> bool:
     """The first address did what was asked (and HTTP answered < 400 for URL targets)."""
+    if udp.is_datagram(ev):
+        return udp.succeeded(ev)
     head = first(ev)
     if not succeeded(ev, head) or head is None:
         return False
@@ -90,6 +99,9 @@ def _ok(ev: CheckEvidence, warnings: tuple[Finding, ...]) -> Verdict:
         live = liveness_text(head)
         if live is not None:
             evidence.append(live)
+    elif udp.is_datagram(ev):
+        summary, lines = udp.ok_text(ev)
+        evidence.extend(lines)
     else:
         assert head.tcp is not None
         summary = f"{ev.target_host}:{ev.port} accepts connections ({head.address})"

@@ -13,6 +13,7 @@ from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
 from netdx.diagnose.route import route_text
 from netdx.diagnose.service import budget_ran_out
+from netdx.diagnose.udp import is_datagram, port_base, service_base
 from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
 
@@ -121,6 +122,8 @@ def _port(ev: CheckEvidence) -> Base:
     head = first(ev)
     if head is None:
         return _NO_ADDRESS
+    if head.udp is not None:
+        return port_base(head.udp)
     if head.tcp is None:
         return "unknown", f"TCP connect to {endpoint(head.address, ev.port)} not done"
     if head.tcp.outcome == "connected":
@@ -134,6 +137,8 @@ def _port(ev: CheckEvidence) -> Base:
 def _service(ev: CheckEvidence) -> Base:
     if ev.port is None:
         return "skip", "no port given: no service check"
+    if is_datagram(ev):
+        return service_base(ev)
     used = next((a for a in ev.addresses if connected(a)), None)
     if ev.scheme not in ("http", "https"):
         if used is None:
@@ -177,6 +182,7 @@ def _evidence(layer: str, ev: CheckEvidence) -> StepEvidence:
             tcp=tuple(a.tcp for a in addrs if a.tcp is not None),
             egress=tuple(a.egress for a in addrs if a.egress is not None),
             path=tuple(a.path for a in addrs if a.path is not None),
+            udp=tuple(a.udp for a in addrs if a.udp is not None),
         )
     return StepEvidence(http=tuple(a.http for a in addrs if a.http is not None))
 
@@ -193,6 +199,7 @@ def _elapsed(layer: str, ev: CheckEvidence) -> float:
         elif layer == "port":
             times += [a.tcp.elapsed_ms] if a.tcp is not None else []
             times += [a.path.elapsed_ms] if a.path is not None else []
+            times += [a.udp.elapsed_ms] if a.udp is not None else []
         elif layer == "service" and a.http is not None and a.http.total_ms is not None:
             times.append(a.http.total_ms)
     return round(max(times, default=0.0), 2)

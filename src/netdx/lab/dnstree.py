@@ -190,7 +190,7 @@ def zone_text(zone: str, *, dead_per_level: bool, moved: str = MOVED_OLD) -> str
 
 LINK = "dnshub"
 CLIENT_HOST, RESOLVER_HOST, DEAD_HOST = "dns-client", "dns-resolver", "dns-dead"
-NAMES = ("dns-tree",)  # the scenarios `netdx lab` lists and runs
+NAMES = ("dns-tree", "dns-service-servfail")  # the scenarios `netdx lab` lists and runs
 _DROP_ALL = (
     "table inet ndx {\n chain input {\n  type filter hook input priority 0; policy drop;\n }\n}\n"
 )
@@ -245,9 +245,31 @@ def scenario(*, dead_per_level: bool = False) -> Scenario:
     )
 
 
+def servfail_scenario() -> Scenario:
+    """`dns-service-servfail`: the same hierarchy, checked as a DNS service (`dns://`): the
+    client asks the resolver for www.refused.lab, whose only name server refuses the zone,
+    so unbound answers SERVFAIL at once."""
+    tree = scenario()
+    return dataclasses.replace(
+        tree,
+        name="dns-service-servfail",
+        description=("The DNS hierarchy of dns-tree, checked as a service: the client asks "
+                     "the unbound resolver directly (dns://) for a name in refused.lab., "
+                     "whose only delegated server refuses the zone (a lame delegation)."),
+        fault="refused.lab.'s only name server (10.53.0.31) refuses the zone: SERVFAIL",
+        check=(f"dns://{RESOLVER}/www.refused.lab",),
+        expect="service.dns_servfail",
+    )
+
+
+def named(name: str) -> Scenario:
+    """The family's scenario called `name` (one of `NAMES`)."""
+    return servfail_scenario() if name == "dns-service-servfail" else scenario()
+
+
 def scenarios() -> tuple[Scenario, ...]:
     """Every scenario of the family that `netdx lab` lists."""
-    return (scenario(),)
+    return (scenario(), servfail_scenario())
 
 
 def moved_services(running: Sequence[Service], address: str, *,

@@ -38,7 +38,7 @@ def load_scenario(name: str) -> Scenario:
         if path.stem == name:
             return load_scenario_file(path)
     if name in dnstree.NAMES:
-        return dnstree.scenario()
+        return dnstree.named(name)
     known = ", ".join([*(path.stem for path in scenario_files()), *dnstree.NAMES])
     raise UsageError(f"unknown lab scenario {name!r} (known: {known})")
 

@@ -345,6 +345,37 @@ class HttpExchange:
     budget_ms: float | None = None
 
 
+# --- UDP ---------------------------------------------------------------------------------
+
+UdpOutcome = Literal["reply", "closed", "icmp_error", "open_filtered", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UdpExchange:
+    """One UDP exchange with address:port (`udp://`, and `dns://` with a real query).
+
+    UDP has no handshake, so the outcome is only what came back: `reply` (a datagram from
+    the port), `closed` (ICMP port-unreachable from the target itself), `icmp_error` (any
+    other ICMP error, `icmp` names it and its sender), `error` (a local error: no route,
+    a failed neighbour), or `open_filtered` (silence for `budget_ms`: an open port that
+    ignores the datagram and a firewall that drops it look the same). `dns` is the answer
+    to a dns:// question (rcode, records, TC and the TCP retry in its exchange)."""
+
+    address: str
+    port: int
+    outcome: UdpOutcome
+    elapsed_ms: float
+    budget_ms: float
+    sent: int | None = None  # datagrams sent (silence is asked again: one may be lost)
+    reply_bytes: int | None = None
+    icmp: IcmpError | None = None
+    errno: str | None = None
+    dns: DnsServerAnswer | None = None
+    # A dns:// SERVFAIL: the servers of the zone where the delegation walk ended, asked
+    # directly (`netdx.dns.verify`), as for a resolver's SERVFAIL in `DnsEvidence`.
+    delegation: tuple[DelegatedServer, ...] | None = None
+
+
 # --- One address, and the whole check -------------------------------------------------------
 
 
@@ -370,6 +401,8 @@ class AddressEvidence:
     # a remote target, input for one of this host's addresses), as `netdx firewall explain`.
     firewall: FirewallMatch | None = None
     observed_on: Vantage = THIS_HOST
+    # udp:// and dns:// targets: the datagram exchange instead of a TCP connect.
+    udp: UdpExchange | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -13,6 +13,7 @@ from netdx.model.evidence import (
     PathTrace,
     RouteLookup,
     TcpConnect,
+    UdpExchange,
 )
 from netdx.model.finding import Finding, Severity
 from netdx.model.remote import RemoteReport
@@ -54,6 +55,7 @@ class StepEvidence:
     egress: tuple[EgressCheck, ...] = ()
     path: tuple[PathTrace, ...] = ()
     http: tuple[HttpExchange, ...] = ()
+    udp: tuple[UdpExchange, ...] = ()  # udp:// and dns:// targets (port step)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

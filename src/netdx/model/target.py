@@ -13,7 +13,12 @@ SCHEME_PORTS: dict[str, int] = {
     "redis": 6379,
     "mysql": 3306,
     "tcp": 0,  # tcp:// has no default: a port is required
+    "udp": 0,  # udp:// neither
+    "dns": 53,  # dns://SERVER[:PORT]/NAME?type=A: a DNS query as the service check
 }
+
+# The schemes whose port is a UDP port: a datagram exchange instead of a TCP connect.
+DATAGRAM_SCHEMES = ("udp", "dns")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +35,14 @@ class Target:
     scheme: str | None = None
     path: str = "/"
     ip_literal: bool = False
+    # dns:// targets: the question to ask the server (`query_name` None otherwise).
+    query_name: str | None = None
+    query_type: str = "A"
+
+    @property
+    def is_datagram(self) -> bool:
+        """A UDP target (udp://, dns://): the port is probed with a datagram, not a SYN."""
+        return self.scheme in DATAGRAM_SCHEMES
 
     @property
     def is_http(self) -> bool:

@@ -29,17 +29,19 @@ from netdx.model import (
     Target,
     TcpConnect,
 )
-from netdx.model.evidence import Family
+from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
 from netdx.plan.desk import Desk, Handler
 from netdx.plan.requests import (
     WHOLE,
+    AskAuthoritative,
     Budget,
     Cancel,
     CheckEgress,
     Connect,
+    Datagram,
     Echo,
     EvaluateFirewall,
     FetchHttp,
@@ -130,6 +132,9 @@ class AddressPlan:
             self._server.when_armed(lambda: self._port_phase(port, route))
 
     def _port_phase(self, port: int, route: RouteLookup) -> None:
+        if self._target.is_datagram:
+            self._datagram_phase(port)
+            return
         self._connect_phase(port)
         if route.status == "local":
             # The target is this host: read the server side too (listeners, owners, queues).
@@ -227,6 +232,57 @@ class AddressPlan:
                 self._on_watch,
             )
             self._watch_id = watch.id
+
+    # --- a UDP port (udp://, dns://): the datagram and the echo side by side ------------------
+
+    def _datagram_phase(self, port: int) -> None:
+        """No SYN, no follow-ups: what the port sends back (or its silence) is the answer,
+        and the echo tells a silent host from a silent port."""
+        target = self._target
+        self._desk.ask(
+            lambda i: Datagram(
+                id=i,
+                budget=Budget(cap_s=limits.DATAGRAM_MAX_S),
+                address=self.address,
+                port=port,
+                query_name=target.query_name,
+                query_type=target.query_type,
+            ),
+            self._on_datagram,
+        )
+        self._ask_echo(self._on_echo)
+
+    def _on_datagram(self, result: Result) -> None:
+        if not isinstance(result, UdpExchange):
+            return
+        self._ev = dataclasses.replace(self._ev, udp=result)
+        answer = result.dns
+        if answer is not None and answer.status == "servfail":
+            self._ask_delegation(answer.qname, answer.rtype, answer.server)
+
+    def _ask_delegation(self, name: str, rtype: str, server: str) -> None:
+        """A dns:// SERVFAIL: walk the delegation through that server and ask the zone's
+        servers directly (which of them refuse, are silent, are not authoritative)."""
+        if rtype not in ("A", "AAAA"):
+            return
+        kind: Literal["A", "AAAA"] = "AAAA" if rtype == "AAAA" else "A"
+        self._desk.ask(
+            lambda i: AskAuthoritative(
+                id=i,
+                budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
+                name=name,
+                rtype=kind,
+                root_hints=self._settings.root_hints,
+                resolvers=(server,),
+            ),
+            self._on_delegation,
+        )
+
+    def _on_delegation(self, result: Result) -> None:
+        udp = self._ev.udp
+        if isinstance(result, AuthoritativeCheck) and udp is not None:
+            udp = dataclasses.replace(udp, delegation=result.servers)
+            self._ev = dataclasses.replace(self._ev, udp=udp)
 
     def _on_echo(self, result: Result) -> None:
         echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)

@@ -35,6 +35,9 @@ AUTHORITATIVE_MIN_S = 0.1
 FOLLOW_UP_RESERVE_S = 0.15
 # A raw SYN through this host's own output filter fails at once (EPERM) or leaves.
 EGRESS_MAX_S = 0.3
+# udp:// and dns://: how long silence is waited for before "open|filtered" (sent again at
+# 0.5 s and 1.5 s, as a lost datagram or a rate-limited ICMP needs).
+DATAGRAM_MAX_S = 2.5
 # Reading and evaluating this host's ruleset (nft/iptables-save).
 FIREWALL_MAX_S = 1.0
 # The TCP traceroute waits for time-exceeded answers: 10 RTTs of the target, between 0.3 s

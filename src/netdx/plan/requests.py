@@ -22,7 +22,7 @@ from netdx.model import (
     RouteLookup,
     TcpConnect,
 )
-from netdx.model.evidence import AuthoritativeCheck, Family
+from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
 
@@ -35,6 +35,7 @@ __all__ = [
     "CheckEgress",
     "CollectServer",
     "Connect",
+    "Datagram",
     "Echo",
     "EvaluateFirewall",
     "FetchHttp",
@@ -141,6 +142,15 @@ class Connect(FlowRequest):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Datagram(FlowRequest):
+    """A UDP exchange with address:port (udp://): an empty datagram; with `query_name` a
+    DNS question of `query_type` instead (dns://)."""
+
+    query_name: str | None = None
+    query_type: str = "A"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReadNeighbour(Request):
     """The neighbour state (ARP/ND) of `route`'s next hop, read from the kernel's table."""
 
@@ -220,6 +230,7 @@ Probe = (
     | LookupRoute
     | Echo
     | Connect
+    | Datagram
     | ReadNeighbour
     | CheckEgress
     | TraceTcp
@@ -298,6 +309,7 @@ Result = (
     | PathTrace
     | FirewallMatch
     | HttpExchange
+    | UdpExchange
     | ServerEvidence
     | AuthoritativeCheck
     | ServerArmed

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from remote_cases import REMOTE_EXPECTED
+from udp_cases import UDP_EXPECTED
 
 from netdx.diagnose import (
     CAUSES,
@@ -87,6 +88,7 @@ EXPECTED = {
     "HTTP_TIMEOUT": "service.http_timeout",
     "HTTP_FAILED": "service.http_failed",
     **REMOTE_EXPECTED,  # the cases with the server's side (--ssh)
+    **UDP_EXPECTED,  # udp:// and dns:// targets
 }
 
 
