@@ -9,6 +9,8 @@ rcodes that mean "the server runs but will not or cannot answer" get their own c
 
 from __future__ import annotations
 
+from shlex import quote
+
 # The dns rules' wording of the delegated servers, shared so both SERVFAILs read alike.
 from netdx.diagnose.dns import _SERVED as SERVED
 from netdx.diagnose.dns import _delegated_evidence as delegated_evidence
@@ -138,7 +140,8 @@ def rejected(ev: CheckEvidence) -> Finding | None:
         step="reach",
         summary=f"{role} cannot deliver to {udp.address}: {icmp.kind}",
         evidence=(udp_text(udp),),
-        fix=(f"ip route get {udp.address}", f"traceroute -U -p {udp.port} -n {udp.address}"),
+        fix=(f"ip route get {quote(udp.address)}",
+             f"traceroute -U -p {udp.port} -n {quote(udp.address)}"),
     )
 
 
@@ -160,7 +163,7 @@ def open_filtered(ev: CheckEvidence) -> Finding | None:
         evidence=(udp_text(udp),),
         fix=(
             f"on the server: ss -ulnp 'sport = :{udp.port}' (a socket there: open)",
-            f"send what the service expects: nc -u {udp.address} {udp.port}",
+            f"send what the service expects: nc -u {quote(udp.address)} {udp.port}",
         ),
     )
 
@@ -205,7 +208,7 @@ def dns_servfail(ev: CheckEvidence) -> Finding | None:
     if lame is not None:
         why, first_lame = lame
         fix = (
-            f"ask the server directly: dig @{first_lame} {ans.qname} +norecurse",
+            f"ask the server directly: dig @{quote(first_lame)} {quote(ans.qname)} +norecurse",
             "fix that server, or remove it from the zone's NS records and from the parent "
             "zone's delegation",
         )
@@ -216,9 +219,10 @@ def dns_servfail(ev: CheckEvidence) -> Finding | None:
             "that refuse, do not answer or are not authoritative), or a DNSSEC failure"
         )
         fix = (
-            f"walk the delegation: netdx dns --trace {ans.qname}",
-            f"ask the zone's servers directly: dig @NS {ans.qname} +norecurse",
-            f"unbound-control -s {server} lookup {ans.qname} (what the resolver knows)",
+            f"walk the delegation: netdx dns --trace {quote(ans.qname)}",
+            f"ask the zone's servers directly: dig @NS {quote(ans.qname)} +norecurse",
+            f"unbound-control -s {quote(server)} lookup {quote(ans.qname)} "
+            "(what the resolver knows)",
         )
     else:
         why = (
@@ -226,7 +230,7 @@ def dns_servfail(ev: CheckEvidence) -> Finding | None:
             "zone (the zone failed to load, or a secondary whose zone expired)"
         )
         fix = ("on the server: its log and zone check (nsd-checkzone, named-checkzone)",
-               f"dig @{server} {ans.qname} SOA +norecurse")
+               f"dig @{quote(server)} {quote(ans.qname)} SOA +norecurse")
     asked = tuple(delegated_evidence(s) for s in udp.delegation or () if s.zone != ".")
     return Finding(
         cause="service.dns_servfail",
@@ -292,7 +296,8 @@ def dns_other(ev: CheckEvidence) -> Finding | None:
         summary=f"{_where(ev, udp)} sent back no usable answer to {ans.qname} {ans.rtype}: "
         f"{ans.error or ans.status}",
         evidence=(udp_text(udp), dns_text(ans)),
-        fix=(f"dig @{ans.server.split('#', 1)[0]} -p {udp.port} {ans.qname} {ans.rtype}",),
+        fix=(f"dig @{quote(ans.server.split('#', 1)[0])} -p {udp.port} {quote(ans.qname)} "
+             f"{quote(ans.rtype)}",),
     )
 
 
