@@ -280,6 +280,8 @@ def _command_args(
                 lambda vals, f=flag: [x for v in vals for x in (f, v)]
             )
         )
+    if not parts:
+        return st.just([])  # a command without parameters (`lab list`)
     return st.tuples(*parts).flatmap(
         lambda chunks: st.permutations(chunks).map(lambda ps: [a for p in ps for a in p])
     )
