@@ -37,6 +37,10 @@ CAUSES: tuple[str, ...] = (
     "service.tls_error",
     "service.http_timeout",
     "service.http_failed",
+    "service.protocol_mismatch",
+    "service.protocol_error",
+    "service.tls_expired",
+    "service.tls_name_mismatch",
 )
 
 # Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).

@@ -17,6 +17,7 @@ from netdx.model.remote import RemoteEvidence
 from netdx.model.route import RouteLookup as RouteLookup
 from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
+from netdx.model.service import ServiceHandshake, TlsDetails
 from netdx.model.vantage import THIS_HOST, Vantage
 
 Family = Literal[4, 6]
@@ -343,6 +344,8 @@ class HttpExchange:
     # How long the exchange could wait: what was left of the budget when it started. A
     # timeout within a short budget says nothing about the server.
     budget_ms: float | None = None
+    # https: the negotiated TLS and the server's certificate (also when verification failed).
+    tls: TlsDetails | None = None
 
 
 # --- One address, and the whole check -------------------------------------------------------
@@ -370,6 +373,8 @@ class AddressEvidence:
     # a remote target, input for one of this host's addresses), as `netdx firewall explain`.
     firewall: FirewallMatch | None = None
     observed_on: Vantage = THIS_HOST
+    # postgres://, redis://, mysql:// once TCP connected: the protocol's first exchange.
+    handshake: ServiceHandshake | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -16,6 +16,7 @@ from netdx.model.evidence import (
 )
 from netdx.model.finding import Finding, Severity
 from netdx.model.remote import RemoteReport
+from netdx.model.service import ServiceHandshake
 from netdx.model.target import Target
 from netdx.model.vantage import THIS_HOST, Vantage
 
@@ -54,6 +55,7 @@ class StepEvidence:
     egress: tuple[EgressCheck, ...] = ()
     path: tuple[PathTrace, ...] = ()
     http: tuple[HttpExchange, ...] = ()
+    handshake: tuple[ServiceHandshake, ...] = ()  # postgres, redis, mysql
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -25,6 +25,7 @@ from netdx.model import (
 from netdx.model.evidence import AuthoritativeCheck, Family
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
+from netdx.model.service import ServiceHandshake, ServiceProtocol
 
 __all__ = [
     "WHOLE",
@@ -39,6 +40,7 @@ __all__ = [
     "EvaluateFirewall",
     "FetchHttp",
     "FlowRequest",
+    "Handshake",
     "Hint",
     "LookupRoute",
     "NeighbourRead",
@@ -175,6 +177,13 @@ class FetchHttp(FlowRequest):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Handshake(FlowRequest):
+    """The first exchange of `protocol` (postgres, redis, mysql) with address:port."""
+
+    protocol: ServiceProtocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReadServer(FlowRequest):
     """The server side of a port on this host: listeners, owners, queues."""
 
@@ -225,6 +234,7 @@ Probe = (
     | TraceTcp
     | EvaluateFirewall
     | FetchHttp
+    | Handshake
     | ReadServer
     | AskAuthoritative
     | OpenServer
@@ -298,6 +308,7 @@ Result = (
     | PathTrace
     | FirewallMatch
     | HttpExchange
+    | ServiceHandshake
     | ServerEvidence
     | AuthoritativeCheck
     | ServerArmed
