@@ -52,6 +52,14 @@ EXPECTED = {
     "app-close-wait-leak-ssh": "ok",  # the leak is a warning beside a connect that worked
     "app-accept-queue-full-ssh": "app.accept_queue_full",
     "dns-wrong-address": "dns.wrong_address",
+    # Protocol handshakes (postgres, redis with and without AUTH, mysql) and certificates.
+    "service-postgres-ok": "ok",
+    "service-redis-ok": "ok",
+    "service-redis-auth": "ok",  # -NOAUTH: a healthy server that wants AUTH first
+    "service-mysql-ok": "ok",
+    "service-protocol-mismatch": "service.protocol_mismatch",
+    "service-tls-expired": "service.tls_expired",
+    "service-tls-name-mismatch": "service.tls_name_mismatch",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
 }

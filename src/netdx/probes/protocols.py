@@ -72,6 +72,8 @@ def read_postgres(data: bytes) -> Reading | None:
         return _mismatch(data)  # an SSH banner starts with 'S' too, but never alone
     if len(data) < 5:
         return None
+    if data[1] != 0:
+        return _postgres_v2_error(data)
     (length,) = struct.unpack("!I", data[1:5])
     if not 4 < length <= _MAX_READ:
         return _mismatch(data)
@@ -83,6 +85,19 @@ def read_postgres(data: bytes) -> Reading | None:
     code = f" ({fields['C']})" if "C" in fields else ""
     severity = fields.get("S", "ERROR")
     return Reading(outcome="server_error", answer=f"{severity}: {fields['M']}{code}")
+
+
+def _postgres_v2_error(data: bytes) -> Reading | None:
+    """An error in the old (version 2) format: 'E' and one NUL-terminated text, as postgres
+    still sends before it has agreed on a protocol ("unsupported frontend protocol", a fork
+    that failed)."""
+    end = data.find(b"\0", 1)
+    if end < 0:
+        return None if len(data) < _MAX_READ else _mismatch(data)
+    text = data[1:end].decode("utf-8", "replace").strip()
+    if not text.isprintable():
+        return _mismatch(data)
+    return Reading(outcome="server_error", answer=text)
 
 
 def read_redis(data: bytes) -> Reading | None:
