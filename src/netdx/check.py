@@ -41,6 +41,7 @@ from netdx.plan import (
     Echo,
     EvaluateFirewall,
     FetchHttp,
+    Handshake,
     Hint,
     LookupRoute,
     NeighbourRead,
@@ -205,6 +206,7 @@ _MODULES: dict[type[Probe], str] = {
     TraceTcp: "netdx.probes.tcptrace",
     EvaluateFirewall: "netdx.probes.firewall",
     FetchHttp: "netdx.probes.http",
+    Handshake: "netdx.probes.protocols",
     ReadServer: "netdx.probes.server",
     AskAuthoritative: "netdx.dns.verify",
     OpenServer: "netdx.check_ssh",
@@ -344,6 +346,10 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
             deadline=limit,
             verify_tls=probe.verify_tls,
         )
+    if isinstance(probe, Handshake):
+        from netdx.probes.protocols import handshake
+
+        return await handshake(probe.protocol, probe.address, probe.port, deadline=limit)
     if isinstance(probe, ReadServer):
         return await _read_server(probe, limit)
     if isinstance(probe, OpenServer | CollectServer):

@@ -859,8 +859,10 @@ LOCAL_CLOSE_WAIT = local_case(
 
 
 # --- checks run with --ssh: the server's side joined (remote_cases.py, on the builders above)
+# --- and postgres/redis/mysql handshakes, failed TLS handshakes (protocol_cases.py)
 
 # and the udp:// and dns:// checks (udp_cases.py)
 
+from protocol_cases import *  # noqa: E402, F403
 from remote_cases import *  # noqa: E402, F403
 from udp_cases import *  # noqa: E402, F403

@@ -33,7 +33,8 @@ PAYLOAD = "Q'\"$(touch M)`touch M`;touch M\n|touch M&&touch M Q"
 # Where a fix line's command starts: after "label: " (or at the start), at a tool netdx names.
 _TOOLS = ("dig", "ip", "nft", "ss", "curl", "openssl", "netdx", "sysctl", "iptables",
           "ip6tables", "iptables-legacy", "ip6tables-legacy", "traceroute", "getent", "grep",
-          "ssh-keyscan", "nstat", "unbound-control", "resolvectl", "nc", "journalctl")
+          "ssh-keyscan", "nstat", "unbound-control", "resolvectl", "nc", "journalctl",
+          "psql", "redis-cli", "mysql")
 _TOOL_NAMES = "|".join(re.escape(t) for t in _TOOLS)
 _COMMAND = re.compile(rf"(?:^|: )((?:{_TOOL_NAMES}) .*)$", re.S)
 # A trailing aside such as "(or a default route)" is prose, not part of the command.

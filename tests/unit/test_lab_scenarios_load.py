@@ -59,6 +59,14 @@ EXPECTED = {
     "service-ipv6-only-mismatch-ssh": "service.ipv6_only_mismatch",
     "service-http-error-ssh": "service.http_error",
     "service-tls-error-ssh": "service.tls_error",
+    # Protocol handshakes (postgres, redis with and without AUTH, mysql) and certificates.
+    "service-postgres-ok": "ok",
+    "service-redis-ok": "ok",
+    "service-redis-auth": "ok",  # -NOAUTH: a healthy server that wants AUTH first
+    "service-mysql-ok": "ok",
+    "service-protocol-mismatch": "service.protocol_mismatch",
+    "service-tls-expired": "service.tls_expired",
+    "service-tls-name-mismatch": "service.tls_name_mismatch",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
     "dns-service-servfail": "service.dns_servfail",

@@ -43,6 +43,10 @@ CAUSES: tuple[str, ...] = (
     "service.dns_servfail",
     "service.dns_refused",
     "service.dns_bad_answer",
+    "service.protocol_mismatch",
+    "service.protocol_error",
+    "service.tls_expired",
+    "service.tls_name_mismatch",
 )
 
 # Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).

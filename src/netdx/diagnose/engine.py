@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from netdx.diagnose import dns, port, reach, route, service, udp
+from netdx.diagnose import dns, port, protocols, reach, route, service, udp
 from netdx.diagnose import remote as remote_rules
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
@@ -44,6 +44,8 @@ RULES: tuple[Rule, ...] = (
     service.ipv6_only_mismatch,
     service.ipv4_only_mismatch,
     service.http_error,
+    protocols.tls_expired,
+    protocols.tls_name_mismatch,
     service.tls_error,
     service.http_timeout,
     service.http_failed,
@@ -54,6 +56,8 @@ RULES: tuple[Rule, ...] = (
     udp.dns_servfail,
     udp.dns_refused,
     udp.dns_other,
+    protocols.protocol_mismatch,
+    protocols.protocol_error,
 )
 
 
@@ -78,6 +82,8 @@ def check_succeeded(ev: CheckEvidence) -> bool:
     head = first(ev)
     if not succeeded(ev, head) or head is None:
         return False
+    if head.handshake is not None:
+        return head.handshake.outcome in protocols.SPOKEN
     if ev.port is None or ev.scheme not in ("http", "https"):
         return True
     http = head.http
@@ -109,6 +115,12 @@ def _ok(ev: CheckEvidence, warnings: tuple[Finding, ...]) -> Verdict:
         if head.http is not None and head.http.status is not None:
             summary = f"{head.http.url} answers HTTP {head.http.status} ({head.address})"
             evidence.append(http_text(head.http))
+            if head.http.tls is not None:
+                evidence.append(protocols.tls_session_text(head.http.tls))
+        if head.handshake is not None:
+            hs = head.handshake
+            summary = f"{summary}; it speaks {hs.protocol}: {protocols.answer_text(hs)}"
+            evidence.append(protocols.handshake_text(hs))
     return Verdict(cause="ok", summary=summary, evidence=tuple(evidence), warnings=warnings)
 
 

@@ -11,11 +11,13 @@ from shlex import quote
 
 from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
+from netdx.diagnose.protocols import SPOKEN, answer_text, decided
 from netdx.diagnose.route import route_text
 from netdx.diagnose.service import budget_ran_out
 from netdx.diagnose.udp import is_datagram, port_base, service_base
 from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
+from netdx.model.service import ServiceHandshake
 
 Base = tuple[StepStatus, str]
 
@@ -143,6 +145,8 @@ def _service(ev: CheckEvidence) -> Base:
     if ev.scheme not in ("http", "https"):
         if used is None:
             return "skip", "no connection: no service check"
+        if used.handshake is not None:
+            return _handshake_step(used.handshake)
         proto = f"{ev.scheme}://" if ev.scheme else "a plain TCP port"
         return "skip", f"no protocol check for {proto}"
     if used is None:
@@ -165,6 +169,14 @@ def _service(ev: CheckEvidence) -> Base:
     return "fail", f"HTTP exchange via {used.address}: {http.outcome}"
 
 
+def _handshake_step(hs: ServiceHandshake) -> Base:
+    """The service step of a postgres://, redis:// or mysql:// target from its handshake."""
+    text = f"{hs.protocol} in {ms(hs.elapsed_ms)} via {hs.address}: {answer_text(hs)}"
+    if hs.outcome in SPOKEN:
+        return "pass", text
+    return ("fail" if decided(hs) else "unknown"), text
+
+
 def _evidence(layer: str, ev: CheckEvidence) -> StepEvidence:
     """The payloads that back the step, per address in address order."""
     addrs = ev.addresses
@@ -184,7 +196,10 @@ def _evidence(layer: str, ev: CheckEvidence) -> StepEvidence:
             path=tuple(a.path for a in addrs if a.path is not None),
             udp=tuple(a.udp for a in addrs if a.udp is not None),
         )
-    return StepEvidence(http=tuple(a.http for a in addrs if a.http is not None))
+    return StepEvidence(
+        http=tuple(a.http for a in addrs if a.http is not None),
+        handshake=tuple(a.handshake for a in addrs if a.handshake is not None),
+    )
 
 
 def _elapsed(layer: str, ev: CheckEvidence) -> float:
@@ -202,6 +217,8 @@ def _elapsed(layer: str, ev: CheckEvidence) -> float:
             times += [a.udp.elapsed_ms] if a.udp is not None else []
         elif layer == "service" and a.http is not None and a.http.total_ms is not None:
             times.append(a.http.total_ms)
+        elif layer == "service" and a.handshake is not None:
+            times.append(a.handshake.elapsed_ms)
     return round(max(times, default=0.0), 2)
 
 

@@ -64,7 +64,7 @@ class HostModel(_Model):
 
 class ServiceModel(_Model):
     host: HostName
-    kind: Literal["tcp", "http", "https", "dns", "churn", "fill"]
+    kind: Literal["tcp", "http", "https", "dns", "churn", "fill", "postgres", "redis", "mysql"]
     listen: str = ""
     v6only: bool = False
     mode: Literal["hold", "close", "noaccept", "leak"] = "hold"
@@ -75,6 +75,8 @@ class ServiceModel(_Model):
     interval: float = Field(default=0.02, ge=0, le=5)
     status: int = Field(default=200, ge=100, le=599)
     server_name: str = ""
+    cert: Literal["self_signed", "expired", "wrong_name"] = "self_signed"
+    auth: bool = False
     zone: str = ""
     records: list[str] = Field(default_factory=list)
 

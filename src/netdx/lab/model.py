@@ -32,7 +32,11 @@ A built lab's namespaces carry its instance's prefix too (``ndx-<4 hex>-``, see
 `Scenario.with_prefix`), so that two labs live side by side; interface names stay
 ``ndx-<link>``: they only need to be unique inside their namespace (IFNAMSIZ is 15)."""
 
-ServiceKind = Literal["tcp", "http", "https", "dns", "resolver", "churn", "fill"]
+ServiceKind = Literal[
+    "tcp", "http", "https", "dns", "resolver", "churn", "fill", "postgres", "redis", "mysql"
+]
+# An https certificate: self-signed for the name, already expired, or for another name.
+CertKind = Literal["self_signed", "expired", "wrong_name"]
 TcpMode = Literal["hold", "close", "noaccept", "leak"]
 Command = Literal["check", "inspect"]
 CLIENT_KINDS: tuple[ServiceKind, ...] = ("churn", "fill")
@@ -113,6 +117,8 @@ class Service:
     interval: float = 0.02
     status: int = 200
     server_name: str = ""
+    cert: CertKind = "self_signed"
+    auth: bool = False  # redis: requirepass set (PING answers -NOAUTH)
     zone: str = ""
     records: tuple[str, ...] = ()
     # The dns-tree family (`netdx.lab.dnstree`): whole zones (name, text) an nsd serves

@@ -51,6 +51,10 @@ def service_argv(service: Service, workdir: Path) -> list[str]:
         return ["nsd", "-d", "-c", str(write_nsd_config(service, workdir))]
     if service.kind == "resolver":
         return ["unbound", "-d", "-c", str(write_unbound_config(service, workdir))]
+    if service.kind in ("postgres", "redis", "mysql"):
+        auth = ["--auth"] if service.auth else []
+        return [sys.executable, "-m", "netdx.lab.protocols", service.kind,
+                "--listen", service.listen, *auth]  # fmt: skip
     argv = [sys.executable, "-m", "netdx.lab.serve"]
     if service.is_client:
         return [*argv, service.kind, "--target", service.target, "--count", str(service.count),
@@ -187,9 +191,14 @@ def _log_tail(service: Service, workdir: Path) -> str:
 
 
 def make_certificate(service: Service, workdir: Path) -> tuple[Path, Path]:
-    """A fresh self-signed certificate and key for the service's server name."""
+    """A fresh self-signed certificate and key for the service's server name (`cert`:
+    expired, or made out to another name, for the scenarios of those failures)."""
     name = service.server_name or service.host
+    if service.cert == "wrong_name":
+        name = f"other-{name}"
     cert, key = workdir / f"{service.host}-cert.pem", workdir / f"{service.host}-key.pem"
+    if service.cert == "expired":
+        return _expired_certificate(name, cert, key, workdir), key
     run(
         [
             "openssl",
@@ -213,6 +222,18 @@ def make_certificate(service: Service, workdir: Path) -> tuple[Path, Path]:
         ]
     )
     return cert, key
+
+
+def _expired_certificate(name: str, cert: Path, key: Path, workdir: Path) -> Path:
+    """A self-signed certificate whose notAfter is a day before now: `req -x509` takes no
+    negative -days, `x509 -req` does (its notBefore is now: valid at no moment)."""
+    csr = workdir / f"{name}.csr"
+    run(["openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(csr), "-subj", f"/CN={name}",
+         "-addext", f"subjectAltName=DNS:{name}"])  # fmt: skip
+    run(["openssl", "x509", "-req", "-in", str(csr), "-signkey", str(key), "-days", "-1",
+         "-copy_extensions", "copy", "-out", str(cert)])  # fmt: skip
+    return cert
 
 
 def zone_text(service: Service) -> str:

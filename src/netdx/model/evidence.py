@@ -17,6 +17,7 @@ from netdx.model.remote import RemoteEvidence
 from netdx.model.route import RouteLookup as RouteLookup
 from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
+from netdx.model.service import ServiceHandshake, TlsDetails
 from netdx.model.vantage import THIS_HOST, Vantage
 
 Family = Literal[4, 6]
@@ -343,6 +344,8 @@ class HttpExchange:
     # How long the exchange could wait: what was left of the budget when it started. A
     # timeout within a short budget says nothing about the server.
     budget_ms: float | None = None
+    # https: the negotiated TLS and the server's certificate (also when verification failed).
+    tls: TlsDetails | None = None
 
 
 # --- UDP ---------------------------------------------------------------------------------
@@ -403,6 +406,8 @@ class AddressEvidence:
     observed_on: Vantage = THIS_HOST
     # udp:// and dns:// targets: the datagram exchange instead of a TCP connect.
     udp: UdpExchange | None = None
+    # postgres://, redis://, mysql:// once TCP connected: the protocol's first exchange.
+    handshake: ServiceHandshake | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

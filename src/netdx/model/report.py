@@ -17,6 +17,7 @@ from netdx.model.evidence import (
 )
 from netdx.model.finding import Finding, Severity
 from netdx.model.remote import RemoteReport
+from netdx.model.service import ServiceHandshake
 from netdx.model.target import Target
 from netdx.model.vantage import THIS_HOST, Vantage
 
@@ -56,6 +57,7 @@ class StepEvidence:
     path: tuple[PathTrace, ...] = ()
     http: tuple[HttpExchange, ...] = ()
     udp: tuple[UdpExchange, ...] = ()  # udp:// and dns:// targets (port step)
+    handshake: tuple[ServiceHandshake, ...] = ()  # postgres, redis, mysql
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -7,6 +7,7 @@
                     silent SYN to this host    ─ input rules
                     local error / dead hop     ─ neighbour
                     connected to a URL         ─ HTTP
+                    connected to a database URL ─ its protocol's first exchange
 
 Each step asks the desk for probes and names the method that takes their results; nothing
 here waits or touches the network.
@@ -31,6 +32,7 @@ from netdx.model import (
 )
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.server import ServerEvidence
+from netdx.model.service import SCHEME_PROTOCOLS, ServiceHandshake
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
 from netdx.plan.desk import Desk, Handler
@@ -45,6 +47,7 @@ from netdx.plan.requests import (
     Echo,
     EvaluateFirewall,
     FetchHttp,
+    Handshake,
     Hint,
     LookupRoute,
     NeighbourRead,
@@ -364,6 +367,26 @@ class AddressPlan:
         if tcp.outcome == "connected" and self._target.url is not None:
             self._ask_http(self._target.url, tcp.port)
 
+    def handshake_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """Connected to a postgres://, redis:// or mysql:// target: does it speak that?"""
+        protocol = SCHEME_PROTOCOLS.get(self._target.scheme or "")
+        if tcp.outcome != "connected" or protocol is None:
+            return
+        self._desk.ask(
+            lambda i: Handshake(
+                id=i,
+                budget=Budget(cap_s=limits.HANDSHAKE_MAX_S),
+                address=self.address,
+                port=tcp.port,
+                protocol=protocol,
+            ),
+            self._on_handshake,
+        )
+
+    def _on_handshake(self, result: Result) -> None:
+        if isinstance(result, ServiceHandshake):
+            self._ev = dataclasses.replace(self._ev, handshake=result)
+
     def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
         self._desk.ask(
             lambda i: EvaluateFirewall(
@@ -413,4 +436,5 @@ FOLLOW_UPS: tuple[Callable[[AddressPlan, TcpConnect, IcmpEcho], None], ...] = (
     AddressPlan.input_rules_for_local,
     AddressPlan.neighbour_after_failure,
     AddressPlan.http_after_connect,
+    AddressPlan.handshake_after_connect,
 )

@@ -47,6 +47,9 @@ TRACE_MIN_S = 0.3
 TRACE_RTT_FACTOR = 10.0
 # The local server read (sock_diag and /proc) may use half of what remains.
 SERVER_READ_SHARE = 0.5
+# A database's first answer (postgres' SSLRequest byte, redis' PONG, mysql's greeting) comes
+# in milliseconds from a live server; a port silent this long does not speak the protocol.
+HANDSHAKE_MAX_S = 1.0
 # Ports tried for a host-only target when ICMP echo gets no reply: any TCP answer, even a
 # reset, proves the host is up.
 LIVENESS_PORTS = (22, 80, 443)

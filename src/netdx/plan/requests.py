@@ -25,6 +25,7 @@ from netdx.model import (
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
+from netdx.model.service import ServiceHandshake, ServiceProtocol
 
 __all__ = [
     "WHOLE",
@@ -40,6 +41,7 @@ __all__ = [
     "EvaluateFirewall",
     "FetchHttp",
     "FlowRequest",
+    "Handshake",
     "Hint",
     "LookupRoute",
     "NeighbourRead",
@@ -185,6 +187,13 @@ class FetchHttp(FlowRequest):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Handshake(FlowRequest):
+    """The first exchange of `protocol` (postgres, redis, mysql) with address:port."""
+
+    protocol: ServiceProtocol
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReadServer(FlowRequest):
     """The server side of a port on this host: listeners, owners, queues."""
 
@@ -236,6 +245,7 @@ Probe = (
     | TraceTcp
     | EvaluateFirewall
     | FetchHttp
+    | Handshake
     | ReadServer
     | AskAuthoritative
     | OpenServer
@@ -310,6 +320,7 @@ Result = (
     | FirewallMatch
     | HttpExchange
     | UdpExchange
+    | ServiceHandshake
     | ServerEvidence
     | AuthoritativeCheck
     | ServerArmed

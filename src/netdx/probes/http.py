@@ -28,7 +28,9 @@ from urllib.parse import urlsplit
 
 from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
+from netdx.model.service import TlsDetails
 from netdx.netlink.errors import os_error_text
+from netdx.probes.tls import peek_certificate, tls_details, verification_error
 
 if TYPE_CHECKING:
     import h11
@@ -119,12 +121,21 @@ async def http_get(
             await _exchange(reader, writer, _request(url, host), progress)
     except (TimeoutError, OSError, h11.ProtocolError, ValueError) as exc:
         outcome, error = classify_error(exc, progress)
-        return _exchange_evidence(url, address, progress, ctx, outcome, error)
+        failure = verification_error(exc)
+        tls = None
+        if failure is not None:  # what does the certificate that failed say?
+            tls = await peek_certificate(
+                address, port, name_asked=host, failure=failure, deadline=deadline
+            )
+        return _exchange_evidence(url, address, progress, ctx, outcome, error, tls)
     finally:
         if writer is not None:
             # Abort rather than close: a TLS close waits for the peer's close_notify.
             writer.transport.abort()
-    return _exchange_evidence(url, address, progress, ctx, "ok", None)
+    tls = None
+    if ctx is not None and ctx.ssl_object is not None:
+        tls = tls_details(ctx.ssl_object, name_asked=host, verified=verify_tls)
+    return _exchange_evidence(url, address, progress, ctx, "ok", None, tls)
 
 
 def _request(url: str, host: str) -> h11.Request:
@@ -272,6 +283,7 @@ def _exchange_evidence(
     ctx: _TimedContext | None,
     outcome: HttpOutcome,
     error: str | None,
+    tls: TlsDetails | None = None,
 ) -> HttpExchange:
     def ms(end: float | None, begin: float | None) -> float | None:
         if end is None or begin is None:
@@ -295,4 +307,5 @@ def _exchange_evidence(
         tls_version=tls_object.version() if tls_object is not None else None,
         server=progress.server,
         location=progress.location,
+        tls=tls,
     )

@@ -11,6 +11,7 @@ import evidence_cases as c
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from protocol_cases import PROTOCOL_EXPECTED
 from remote_cases import REMOTE_EXPECTED
 from udp_cases import UDP_EXPECTED
 
@@ -89,6 +90,7 @@ EXPECTED = {
     "HTTP_FAILED": "service.http_failed",
     **REMOTE_EXPECTED,  # the cases with the server's side (--ssh)
     **UDP_EXPECTED,  # udp:// and dns:// targets
+    **PROTOCOL_EXPECTED,  # postgres/redis/mysql handshakes, failed TLS with its certificate
 }
 
 

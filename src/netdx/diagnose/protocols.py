@@ -1,0 +1,242 @@
+"""Service rules past TCP for the protocols netdx speaks: does the port speak the protocol
+the URL names (postgres, redis, mysql), and what is wrong with a certificate that failed?
+
+- `service.protocol_mismatch`: the port answered the protocol's first message with bytes
+  of another protocol, closed without a word, or stayed silent for the full wait.
+- `service.protocol_error`: it speaks the protocol and refused us (a mysql ERR packet such
+  as "Host ... is not allowed to connect", redis -LOADING, a postgres ErrorResponse).
+- `service.tls_expired` / `service.tls_name_mismatch`: the https handshake failed and the
+  certificate read afterwards shows why: its notAfter has passed, or none of its names is
+  the name asked. Listed before `service.tls_error`, which keeps every other TLS failure.
+
+A redis that answers -NOAUTH is healthy: the verdict is ok, "AUTH required".
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import shlex
+import time
+
+from netdx.diagnose.facts import connected, endpoint, tcp_text
+from netdx.model import AddressEvidence, CheckEvidence, Finding
+from netdx.model.service import ServiceHandshake, TlsDetails
+
+# A silence shorter than this says nothing: the budget, not the server, ended the wait (a
+# live database answers its first message in milliseconds).
+HANDSHAKE_PATIENCE_MS = 500.0
+SPOKEN = ("ok", "auth_required")
+
+# The protocol's own client, as argv (joined with shlex.join: the line is pasted into a shell).
+_CLIENTS = {
+    "postgres": ("psql", "host={host} port={port} sslmode=prefer", "-c", "select 1"),
+    "redis": ("redis-cli", "-h", "{host}", "-p", "{port}", "PING"),
+    "mysql": ("mysql", "-h", "{host}", "-P", "{port}", "-e", "select 1"),
+}
+_SENT_NOTHING = "nothing (the server speaks first)"
+
+
+def used_handshake(ev: CheckEvidence) -> tuple[AddressEvidence, ServiceHandshake] | None:
+    """The address the client ends up on (the first that connected) and its handshake."""
+    used = next((a for a in ev.addresses if connected(a)), None)
+    if used is None or used.handshake is None:
+        return None
+    return used, used.handshake
+
+
+def handshake_text(hs: ServiceHandshake) -> str:
+    """One line quoting the exchange: what was sent and what came back (the raw bytes when
+    they are not the protocol: they show what the port speaks instead)."""
+    sent = f"b'{hs.sent}'" if hs.sent else _SENT_NOTHING
+    if hs.outcome in (*SPOKEN, "server_error"):
+        got = f"answered {answer_text(hs)}"
+    else:
+        got = f"got b'{hs.received}'" if hs.received else "got nothing"
+    return f"{hs.protocol} to {endpoint(hs.address, hs.port)}: sent {sent}, {got}"
+
+
+def answer_text(hs: ServiceHandshake) -> str:
+    """What the answer means, with an ok that needs AUTH said as such."""
+    if hs.outcome == "auth_required":
+        return f"{hs.answer} (ok, AUTH required)"
+    return hs.answer
+
+
+def decided(hs: ServiceHandshake) -> bool:
+    """Did the exchange settle whether the port speaks the protocol?"""
+    if hs.outcome == "silent":
+        return hs.waited_ms is not None and hs.waited_ms >= HANDSHAKE_PATIENCE_MS
+    return hs.outcome != "error"
+
+
+def _client(hs: ServiceHandshake, host: str) -> str:
+    return shlex.join(word.format(host=host, port=hs.port) for word in _CLIENTS[hs.protocol])
+
+
+def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
+    """service.protocol_mismatch: the port is open but does not speak the URL's protocol."""
+    got = used_handshake(ev)
+    if got is None or got[1].outcome not in ("mismatch", "closed", "silent"):
+        return None
+    a, hs = got
+    if not decided(hs):
+        return None
+    where = endpoint(a.address, hs.port)
+    return Finding(
+        cause="service.protocol_mismatch",
+        severity="fail",
+        step="service",
+        summary=f"{where} accepts TCP but does not speak {hs.protocol}: {hs.answer}",
+        evidence=(
+            tcp_text(a.tcp) if a.tcp else "TCP connected",
+            handshake_text(hs),
+            hs.answer,
+        ),
+        fix=(
+            f"on the server: ss -tlnp 'sport = :{hs.port}' (which program owns the port?)",
+            f"is {hs.port} the {hs.protocol} port of this host? try: {_client(hs, a.address)}",
+        ),
+    )
+
+
+def protocol_error(ev: CheckEvidence) -> Finding | None:
+    """service.protocol_error: the server speaks the protocol and refused this client."""
+    got = used_handshake(ev)
+    if got is None or got[1].outcome != "server_error":
+        return None
+    a, hs = got
+    fix = [f"repeat it: {_client(hs, a.address)}"]
+    if hs.protocol == "mysql" and hs.error_code == 1130:
+        fix.insert(0, "on the server: grant this client's address (CREATE USER 'u'@'ADDR' ...)")
+    elif hs.answer.startswith("-LOADING"):
+        fix.insert(0, "wait until redis has loaded its dataset (INFO persistence)")
+    else:
+        fix.insert(0, "read the server's log for the refusal")
+    return Finding(
+        cause="service.protocol_error",
+        severity="fail",
+        step="service",
+        summary=f"{hs.protocol} on {endpoint(a.address, hs.port)} refused the client: "
+        f"{hs.answer}",
+        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", handshake_text(hs), hs.answer),
+        fix=tuple(fix),
+    )
+
+
+def _utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
+
+
+def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
+    """Does a certificate name in `patterns` cover `name`? A wildcard stands for exactly
+    one leftmost label (RFC 6125); an IP address must be one of the IP names."""
+    name = name.lower().rstrip(".")
+    try:
+        ip = ipaddress.ip_address(name)
+    except ValueError:
+        ip = None
+    for pattern in (p.lower().rstrip(".") for p in patterns):
+        if ip is not None:
+            try:
+                if ipaddress.ip_address(pattern) == ip:
+                    return True
+            except ValueError:
+                pass
+            continue
+        wildcard = pattern.startswith("*.") and name.partition(".")[2] == pattern[2:]
+        if pattern == name or wildcard:
+            return True
+    return False
+
+
+def tls_session_text(tls: TlsDetails) -> str:
+    """The negotiated TLS and the certificate, for an exchange that worked."""
+    return f"TLS: {tls.version or '?'} {tls.cipher or '?'}; {tls_text(tls)}"
+
+
+def _failed_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsDetails] | None:
+    """The https exchange whose handshake failed, with the certificate read after it."""
+    used = next((a for a in ev.addresses if connected(a)), None)
+    if used is None or used.http is None or used.http.outcome != "tls_error":
+        return None
+    tls = used.http.tls
+    if tls is None or tls.not_after is None:
+        return None
+    return used, tls
+
+
+def tls_text(tls: TlsDetails) -> str:
+    """The certificate as a line: subject, issuer, validity, names."""
+    names = ", ".join(tls.names) or "none"
+    after = _utc(tls.not_after) if tls.not_after is not None else "?"
+    return (
+        f"certificate subject {tls.subject or '?'}, issuer {tls.issuer or '?'}, "
+        f"notAfter {after}, names: {names}"
+    )
+
+
+def _verify(tls: TlsDetails) -> str:
+    return f"verification said: {tls.verify_error or '?'}"
+
+
+def _s_client(a: AddressEvidence, port: int, tls: TlsDetails) -> str:
+    return shlex.join(("openssl", "s_client", "-connect", endpoint(a.address, port),
+                       "-servername", tls.name_asked))
+
+
+def tls_expired(ev: CheckEvidence) -> Finding | None:
+    """service.tls_expired: the certificate's notAfter is before the moment of the check."""
+    got = _failed_tls(ev)
+    if got is None:
+        return None
+    a, tls = got
+    now = tls.checked_at if tls.checked_at is not None else time.time()
+    if tls.not_after is None or tls.not_after >= now:
+        return None
+    port = ev.port if ev.port is not None else 443
+    days = (now - tls.not_after) / 86400.0
+    return Finding(
+        cause="service.tls_expired",
+        severity="fail",
+        step="service",
+        summary=f"the certificate of {endpoint(a.address, port)} expired on "
+        f"{_utc(tls.not_after)} ({days:.1f} days before this check)",
+        evidence=(
+            f"notAfter {_utc(tls.not_after)}, checked at {_utc(now)}",
+            tls_text(tls),
+            _verify(tls),
+        ),
+        fix=(
+            f"renew the certificate of {tls.name_asked} and reload the server",
+            f"confirm: {_s_client(a, port, tls)}",
+        ),
+    )
+
+
+def tls_name_mismatch(ev: CheckEvidence) -> Finding | None:
+    """service.tls_name_mismatch: none of the certificate's names covers the name asked."""
+    got = _failed_tls(ev)
+    if got is None:
+        return None
+    a, tls = got
+    if name_matches(tls.name_asked, tls.names):
+        return None
+    port = ev.port if ev.port is not None else 443
+    names = ", ".join(tls.names) or "no subjectAltName"
+    return Finding(
+        cause="service.tls_name_mismatch",
+        severity="fail",
+        step="service",
+        summary=f"the certificate of {endpoint(a.address, port)} is for {names}, "
+        f"not {tls.name_asked}",
+        evidence=(
+            f"name asked (SNI): {tls.name_asked}; names in the certificate: {names}",
+            tls_text(tls),
+            _verify(tls),
+        ),
+        fix=(
+            f"serve a certificate whose subjectAltName holds {tls.name_asked}, or connect "
+            "with a name it holds",
+            f"confirm: {_s_client(a, port, tls)}",
+        ),
+    )

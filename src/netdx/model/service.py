@@ -1,0 +1,77 @@
+"""Evidence of the service layer beyond HTTP: a protocol's first exchange after the TCP
+connect (postgres, redis, mysql) and the TLS details of a handshake.
+
+Plain frozen values, no I/O; the probes in `netdx.probes.protocols` and `netdx.probes.tls`
+fill them in and the rules in `netdx.diagnose.protocols` judge them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+ServiceProtocol = Literal["postgres", "redis", "mysql"]
+
+# The URL schemes whose first exchange `netdx check` speaks after the TCP connect (a bare
+# host:port, even on 5432, stays a plain connect: only the scheme says what the port is for).
+SCHEME_PROTOCOLS: dict[str, ServiceProtocol] = {
+    "postgres": "postgres",
+    "postgresql": "postgres",
+    "redis": "redis",
+    "mysql": "mysql",
+}
+
+# ok: the server spoke the protocol and would take a client; auth_required: it spoke the
+# protocol and asks for credentials first (redis -NOAUTH: a healthy server, not a failure);
+# server_error: it spoke the protocol and refused us (a mysql ERR packet such as "Host ... is
+# not allowed to connect", redis -LOADING); mismatch: it answered with bytes that are not the
+# protocol; silent: it said nothing within the wait; closed: it closed without a word.
+HandshakeOutcome = Literal[
+    "ok", "auth_required", "server_error", "mismatch", "silent", "closed", "error"
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServiceHandshake:
+    """The first exchange of `protocol` with address:port, after TCP connected.
+
+    `sent` and `received` quote the bytes on the wire (Python bytes-literal escapes, the
+    first 64 bytes of the answer), so a mismatch shows what the port really said. `answer`
+    is the protocol's own reading of it (postgres' SSLRequest byte, redis' reply line, the
+    mysql greeting's server version or error message).
+    """
+
+    protocol: ServiceProtocol
+    address: str
+    port: int
+    outcome: HandshakeOutcome
+    sent: str
+    received: str = ""
+    answer: str = ""
+    server_version: str | None = None  # mysql's greeting
+    protocol_version: int | None = None  # mysql's greeting (10 today)
+    error_code: int | None = None  # a mysql ERR packet's code
+    elapsed_ms: float = 0.0
+    # How long it could wait: a silence shorter than the server's habit proves nothing.
+    waited_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsDetails:
+    """A TLS handshake as `openssl s_client` shows it: the negotiated version and cipher, and
+    the server's certificate (read even when verification failed, from a second handshake
+    that verifies nothing). Times are UNIX seconds; `checked_at` is when it was read, so the
+    rules judge expiry against the moment of the check, not the moment of reading."""
+
+    name_asked: str  # the SNI and the name the certificate must carry
+    version: str | None = None  # TLSv1.3
+    cipher: str | None = None
+    subject: str | None = None  # RFC 4514-like: CN=web-01.netdx.internal
+    issuer: str | None = None
+    not_before: float | None = None
+    not_after: float | None = None
+    names: tuple[str, ...] = ()  # subjectAltName DNS names and IP addresses, in order
+    verified: bool = False
+    verify_error: str | None = None  # OpenSSL's text: "certificate has expired"
+    verify_code: int | None = None  # OpenSSL's X509_V_ERR_* number
+    checked_at: float | None = None

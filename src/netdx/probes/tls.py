@@ -1,0 +1,259 @@
+"""TLS details of a handshake, and the server's certificate read without verifying it.
+
+`openssl s_client` in a few lines: the negotiated version and cipher, and the certificate's
+subject, issuer, validity and names. When verification fails, the failed handshake leaves
+nothing to read, so `peek_certificate` makes a second handshake that verifies nothing, under
+the same deadline, and reads the certificate from it: the rules then tell an expired
+certificate from one for another name (`netdx.diagnose.protocols`).
+
+The certificate is parsed from its DER bytes (`parse_certificate`, pure, stdlib only, tested
+on captured certificates): `getpeercert()` returns nothing for an unverified peer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import ipaddress
+import ssl
+import time
+from dataclasses import dataclass
+
+from netdx.budget import Deadline
+from netdx.model.service import TlsDetails
+
+_SEQUENCE, _SET, _OID, _OCTETS, _UTCTIME, _GENTIME = 0x30, 0x31, 0x06, 0x04, 0x17, 0x18
+_SAN_OID = "2.5.29.17"
+_DNS_NAME, _IP_ADDRESS = 0x82, 0x87  # GeneralName [2] dNSName, [7] iPAddress (implicit)
+_ATTRIBUTES = {
+    "2.5.4.3": "CN",
+    "2.5.4.6": "C",
+    "2.5.4.7": "L",
+    "2.5.4.8": "ST",
+    "2.5.4.10": "O",
+    "2.5.4.11": "OU",
+    "1.2.840.113549.1.9.1": "emailAddress",
+}
+
+
+class CertificateError(ValueError):
+    """The bytes are not a DER certificate this parser can read."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Certificate:
+    """What a certificate says about itself (times in UNIX seconds)."""
+
+    subject: str
+    issuer: str
+    not_before: float
+    not_after: float
+    names: tuple[str, ...]
+
+
+def _element(data: bytes, pos: int) -> tuple[int, int, int]:
+    """The DER element at `pos`: its tag, where its content starts and where it ends."""
+    if pos + 2 > len(data):
+        raise CertificateError("truncated element")
+    tag, first = data[pos], data[pos + 1]
+    pos += 2
+    if first < 0x80:
+        length = first
+    else:
+        count = first & 0x7F
+        if count == 0 or count > 4 or pos + count > len(data):
+            raise CertificateError("bad length")
+        length = int.from_bytes(data[pos : pos + count], "big")
+        pos += count
+    if pos + length > len(data):
+        raise CertificateError("element runs past the end")
+    return tag, pos, pos + length
+
+
+def _children(data: bytes, start: int, end: int) -> list[tuple[int, int, int]]:
+    items = []
+    while start < end:
+        item = _element(data, start)
+        items.append(item)
+        start = item[2]
+    return items
+
+
+def _oid(raw: bytes) -> str:
+    if not raw:
+        raise CertificateError("empty OID")
+    parts = [raw[0] // 40, raw[0] % 40]
+    value = 0
+    for byte in raw[1:]:
+        value = (value << 7) | (byte & 0x7F)
+        if not byte & 0x80:
+            parts.append(value)
+            value = 0
+    return ".".join(str(p) for p in parts)
+
+
+def _name(data: bytes, start: int, end: int) -> str:
+    """A Name as `CN=..., O=...` in the certificate's own order."""
+    out = []
+    for tag, s, e in _children(data, start, end):
+        if tag != _SET:
+            raise CertificateError("a Name holds SETs")
+        for _, as_start, as_end in _children(data, s, e):
+            (otag, os_, oe), (_, vs, ve) = _children(data, as_start, as_end)[:2]
+            if otag != _OID:
+                raise CertificateError("attribute without a type")
+            key = _oid(data[os_:oe])
+            value = data[vs:ve].decode("utf-8", "replace")
+            out.append(f"{_ATTRIBUTES.get(key, key)}={value}")
+    return ", ".join(out)
+
+
+def _time(tag: int, raw: bytes) -> float:
+    text = raw.decode("ascii", "replace").rstrip("Z")
+    if tag == _UTCTIME:
+        year = int(text[:2])
+        text = f"{1900 + year if year >= 50 else 2000 + year}{text[2:]}"
+    elif tag != _GENTIME:
+        raise CertificateError("validity is not a time")
+    try:
+        parsed = time.strptime(text[:14], "%Y%m%d%H%M%S")
+    except ValueError:
+        raise CertificateError(f"bad time {raw!r}") from None
+    return float(calendar.timegm(parsed))
+
+
+def _alt_names(data: bytes, start: int, end: int) -> tuple[str, ...]:
+    """The DNS names and IP addresses of a subjectAltName extension, in order."""
+    names: list[str] = []
+    for tag, s, e in _children(data, start, end):
+        if tag == _DNS_NAME:
+            names.append(data[s:e].decode("ascii", "replace"))
+        elif tag == _IP_ADDRESS and e - s in (4, 16):
+            names.append(str(ipaddress.ip_address(data[s:e])))
+    return tuple(names)
+
+
+def _extensions(data: bytes, start: int, end: int) -> tuple[str, ...]:
+    """subjectAltName's names from the [3] extensions of a TBSCertificate."""
+    (_, s, e), *_ = _children(data, start, end)  # [3] EXPLICIT wraps one SEQUENCE
+    for _, xs, xe in _children(data, s, e):
+        parts = _children(data, xs, xe)
+        otag, os_, oe = parts[0]
+        vtag, vs, _ = parts[-1]
+        if otag == _OID and vtag == _OCTETS and _oid(data[os_:oe]) == _SAN_OID:
+            _, ss, se = _element(data, vs)
+            return _alt_names(data, ss, se)
+    return ()
+
+
+def parse_certificate(der: bytes) -> Certificate:
+    """Subject, issuer, validity and subjectAltName of a DER X.509 certificate."""
+    tag, start, end = _element(der, 0)
+    if tag != _SEQUENCE:
+        raise CertificateError("not a certificate")
+    tag, start, end = _element(der, start)  # TBSCertificate
+    if tag != _SEQUENCE:
+        raise CertificateError("no TBSCertificate")
+    fields = _children(der, start, end)
+    if fields and fields[0][0] == 0xA0:  # [0] version
+        fields = fields[1:]
+    if len(fields) < 6:
+        raise CertificateError("TBSCertificate too short")
+    _serial, _algorithm, issuer, validity, subject = fields[:5]
+    times = _children(der, validity[1], validity[2])
+    if len(times) != 2:
+        raise CertificateError("validity needs two times")
+    names: tuple[str, ...] = ()
+    for field in fields[6:]:
+        if field[0] == 0xA3:
+            names = _extensions(der, field[1], field[2])
+    return Certificate(
+        subject=_name(der, subject[1], subject[2]),
+        issuer=_name(der, issuer[1], issuer[2]),
+        not_before=_time(times[0][0], der[times[0][1] : times[0][2]]),
+        not_after=_time(times[1][0], der[times[1][1] : times[1][2]]),
+        names=names,
+    )
+
+
+def tls_details(
+    tls: ssl.SSLObject | ssl.SSLSocket,
+    *,
+    name_asked: str,
+    verified: bool,
+    verify_error: str | None = None,
+    verify_code: int | None = None,
+) -> TlsDetails:
+    """The details of an established TLS connection `tls`."""
+    cipher = tls.cipher()
+    der = tls.getpeercert(binary_form=True)
+    cert: Certificate | None = None
+    if der:
+        try:
+            cert = parse_certificate(der)
+        except CertificateError:
+            cert = None  # an unreadable certificate: the version and cipher still count
+    return TlsDetails(
+        name_asked=name_asked,
+        version=tls.version(),
+        cipher=cipher[0] if cipher else None,
+        subject=cert.subject if cert else None,
+        issuer=cert.issuer if cert else None,
+        not_before=cert.not_before if cert else None,
+        not_after=cert.not_after if cert else None,
+        names=cert.names if cert else (),
+        verified=verified,
+        verify_error=verify_error,
+        verify_code=verify_code,
+        checked_at=time.time(),
+    )
+
+
+def verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | None:
+    """The certificate verification failure inside `exc`, if that is what it is."""
+    inner = getattr(exc, "os_error", exc)
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return exc
+    return inner if isinstance(inner, ssl.SSLCertVerificationError) else None
+
+
+async def peek_certificate(
+    address: str,
+    port: int,
+    *,
+    name_asked: str,
+    failure: ssl.SSLCertVerificationError,
+    deadline: Deadline,
+) -> TlsDetails:
+    """A second handshake that verifies nothing (same SNI), to read what the certificate
+    that failed verification says; only the failure's text when even that fails."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    message = failure.verify_message or str(failure)
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(deadline.remaining()):
+            _, writer = await asyncio.open_connection(
+                address, port, ssl=ctx, server_hostname=name_asked
+            )
+        tls = writer.get_extra_info("ssl_object")
+        if isinstance(tls, ssl.SSLObject):
+            return tls_details(
+                tls,
+                name_asked=name_asked,
+                verified=False,
+                verify_error=message,
+                verify_code=failure.verify_code,
+            )
+    except (TimeoutError, OSError):
+        pass  # the first handshake's failure is the evidence then
+    finally:
+        if writer is not None:
+            writer.transport.abort()
+    return TlsDetails(
+        name_asked=name_asked,
+        verify_error=message,
+        verify_code=failure.verify_code,
+        checked_at=time.time(),
+    )
