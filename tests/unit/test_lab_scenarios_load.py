@@ -54,6 +54,12 @@ EXPECTED = {
     "dns-wrong-address": "dns.wrong_address",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
+    # Issue 10: internal zones without the public root, a dead host behind a router, a
+    # blackhole route.
+    "dns-internal-stale-cache": "dns.stale_cache",
+    "dns-internal-lame-delegation": "dns.lame_delegation",
+    "reach-host-down-routed": "reach.host_unreachable",
+    "route-blackhole": "route.no_route",
 }
 
 MINIMAL = """

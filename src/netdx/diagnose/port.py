@@ -14,6 +14,7 @@ from collections.abc import Collection
 from netdx.diagnose import server
 from netdx.diagnose.facts import (
     PROHIBITED_KINDS,
+    UNREACHABLE_KINDS,
     connected,
     echo_text,
     endpoint,
@@ -31,6 +32,7 @@ from netdx.model import (
     EgressCheck,
     Finding,
     FirewallMatch,
+    Hop,
     IcmpError,
     PathTrace,
     TcpConnect,
@@ -76,6 +78,21 @@ def path_text(path: PathTrace) -> str:
     hops += _silent_run(silent)
     end = "reached the target" if path.reached else "did not reach the target"
     return f"path of TCP SYNs to {endpoint(path.address, path.port)}: {', '.join(hops)}; {end}"
+
+
+def path_unreachable(ev: CheckEvidence, a: AddressEvidence) -> Hop | None:
+    """The router's ICMP unreachable that ended the SYN trace while the connect timed out.
+
+    A Linux router answers host-unreachable only once its ARP/ND for the host has failed
+    (about 3 s): the connect has given up by then, but the trace's SYNs, sent later, meet
+    the failed neighbour entry and get the router's answer. A dead host, not a firewall."""
+    if ev.port is None or a.tcp is None or a.tcp.outcome != "timeout":
+        return None
+    path = a.path
+    last = path.last_answering if path is not None and not path.reached else None
+    if last is None or last.kind != "unreachable" or last.icmp is None:
+        return None
+    return last if last.icmp.kind in UNREACHABLE_KINDS else None
 
 
 def _silent_run(ttls: list[int]) -> list[str]:
@@ -292,6 +309,8 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     head, tcp = got
     if head.route is not None and head.route.neighbour_state in ("FAILED", "INCOMPLETE"):
         return None  # the next hop never answered ARP/ND: reach.host_unreachable, not a firewall
+    if path_unreachable(ev, head) is not None:
+        return None  # a router said the host is unreachable: reach.host_unreachable
     evidence = [tcp_text(tcp), echo_text(head.echo)]
     if head.route is not None and head.route.neighbour_state:
         hop = head.route.gateway or head.address
