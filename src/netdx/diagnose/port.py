@@ -15,6 +15,7 @@ from netdx.diagnose import server
 from netdx.diagnose.facts import (
     PROHIBITED_KINDS,
     UNREACHABLE_KINDS,
+    alive,
     connected,
     echo_text,
     endpoint,
@@ -274,6 +275,14 @@ def _midway(head: AddressEvidence) -> tuple[int, int, str] | None:
     return last.ttl, distance, last.address
 
 
+def midway_check(router: str, ttl: int) -> str:
+    """Where to look when the SYN trace ends after `router` at hop `ttl`."""
+    # A router sends time-exceeded before its forward hook runs: the last router that
+    # answered may itself drop what it forwards, so it comes first, the next one after.
+    return (f"check the forward filter of router {router} (hop {ttl}) first, then of the "
+            f"router after it (hop {ttl + 1}): nft -a list ruleset")
+
+
 def filtered_midway(ev: CheckEvidence) -> Finding | None:
     """path.filtered_midway: routers answer up to hop k, the target sits farther than k+1."""
     got = _failed_first(ev)
@@ -292,7 +301,7 @@ def filtered_midway(ev: CheckEvidence) -> Finding | None:
         [tcp_text(tcp), echo_text(head.echo), path_text(head.path)],
         (
             f"confirm: traceroute -T -p {tcp.port} -n {head.address}",
-            f"check the filter on the router after {router} (hop {ttl + 1}): nft list ruleset",
+            midway_check(router, ttl),
         ),
     )
 
@@ -337,6 +346,16 @@ def filtered(ev: CheckEvidence) -> Finding | None:
         f"on the server, check the listener: ss -tlnp 'sport = :{tcp.port}'",
         f"confirm the path: traceroute -T -p {tcp.port} -n {head.address}",
     )
+    echo = head.echo
+    if echo is not None and echo.status == "timeout" and echo.sent and not alive(head):
+        # Nothing answered at all and no ICMP came: a dead host behind a router that
+        # forwards nothing, a black hole and a drop-everything firewall look the same.
+        summary = (f"no reply from the host or the port ({where}, ICMP echo): the host is "
+                   "down or cut off (a black hole, a router that does not forward), or a "
+                   "firewall drops everything to it")
+        fix = (f"is {head.address} up? check it on its console or hypervisor",
+               f"find where the path ends: traceroute -T -p {tcp.port} -n {head.address}",
+               fix[0])
     if _own_egress_unknown(head):
         # Without root neither the raw SYN nor the ruleset read could clear this host's own
         # output rules, which drop a SYN just as silently: say so rather than blame the server.

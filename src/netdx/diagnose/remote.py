@@ -165,7 +165,7 @@ def midway(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
             f"the SYN to {where} never reached the server: it is dropped on the way, after "
             f"hop {last.ttl} ({last.address})"
         )
-        check = f"check the filter on the router after {last.address} (hop {last.ttl + 1})"
+        check = port.midway_check(last.address, last.ttl)
     else:
         summary = f"the SYN to {where} never reached the server: it is dropped on the way"
         check = "find the filtering router: run the check as root for a TCP path trace"

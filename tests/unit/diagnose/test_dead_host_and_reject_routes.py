@@ -33,9 +33,10 @@ def test_dead_host_behind_a_router_is_the_routers_host_unreachable() -> None:
     assert "firewall" not in port.summary
 
 
-def test_a_silent_trace_end_stays_a_firewall_drop() -> None:
-    """Without the router's ICMP (the trace ends in silence), the same timeout is still
-    port.filtered: the rule needs the router's word, not the timeout alone."""
+def test_silence_from_host_and_port_is_not_called_a_firewall_drop() -> None:
+    """Without the router's ICMP (the trace ends in silence) and no echo reply either, the
+    timeout stays port.filtered (the rule needs the router's word for host_unreachable), but
+    it says "no reply from the host or the port", not "a firewall silently drops the SYN"."""
     ev = _captured("reach-host-down-routed")
     head = ev.addresses[0]
     assert head.path is not None
@@ -43,6 +44,24 @@ def test_a_silent_trace_end_stays_a_firewall_drop() -> None:
     ev = dataclasses.replace(ev, addresses=(dataclasses.replace(head, path=silent),))
     _, verdict = diagnose(ev)
     assert verdict.cause == "port.filtered"
+    assert verdict.summary.startswith("no reply from the host or the port (10.0.2.99:5432")
+    assert "firewall silently drops" not in verdict.summary
+    assert verdict.fix[0] == "is 10.0.2.99 up? check it on its console or hypervisor"
+
+
+def test_a_host_that_answers_echo_keeps_the_firewall_words() -> None:
+    """When the host answers ICMP echo, the silent SYN is still a firewall's drop."""
+    _, verdict = diagnose(_captured("payment-db-firewall"))
+    assert verdict.cause == "port.filtered"
+    assert "a firewall silently drops the SYN" in verdict.summary
+
+
+def test_midway_fix_suspects_the_last_answering_router_first() -> None:
+    """A router sends time-exceeded before its forward hook: the fix of path-filtered-midway
+    names 10.0.1.1 (hop 1) itself first, not only "the router after" it."""
+    _, verdict = diagnose(_captured("path-filtered-midway"))
+    assert verdict.cause == "path.filtered_midway"
+    assert verdict.fix[1].startswith("check the forward filter of router 10.0.1.1 (hop 1) first")
 
 
 def test_blackhole_route_is_named_with_its_delete() -> None:
