@@ -23,7 +23,7 @@ def test_dead_host_behind_a_router_is_the_routers_host_unreachable() -> None:
     """The connect timed out before the router's ARP failed; the SYN trace sent after got
     the router's host-unreachable: reach.host_unreachable from 10.0.1.1, and the port step
     no longer blames a firewall (it said port.filtered before)."""
-    steps, verdict = diagnose(_captured("reach-host-down-routed"))
+    steps, verdict = diagnose(_captured("reach-host-down-routed-default-budget"))
     assert verdict.cause == "reach.host_unreachable"
     assert "router 10.0.1.1" in verdict.summary and "host-unreachable" in verdict.summary
     assert "firewall" not in verdict.summary
@@ -37,7 +37,7 @@ def test_silence_from_host_and_port_is_not_called_a_firewall_drop() -> None:
     """Without the router's ICMP (the trace ends in silence) and no echo reply either, the
     timeout stays port.filtered (the rule needs the router's word for host_unreachable), but
     it says "no reply from the host or the port", not "a firewall silently drops the SYN"."""
-    ev = _captured("reach-host-down-routed")
+    ev = _captured("reach-host-down-routed-default-budget")
     head = ev.addresses[0]
     assert head.path is not None
     silent = dataclasses.replace(head.path, hops=head.path.hops[:1])
