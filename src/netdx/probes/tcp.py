@@ -63,9 +63,20 @@ def address_family(address: str) -> Family:
     return 6 if ipaddress.ip_address(address).version == 6 else 4
 
 
-def sockaddr(address: str, port: int) -> tuple[str, int]:
-    """The connect()/sendto() address tuple (the same shape for both families)."""
-    return (address, port)
+def sockaddr(address: str, port: int) -> tuple[str, int] | tuple[str, int, int, int]:
+    """The connect()/sendto() address tuple (the same shape for both families).
+
+    A scoped IPv6 address (``fe80::1%eth0``) carries its interface as the scope id: Python
+    drops the ``%eth0`` of a 2-tuple, and the kernel then refuses a link-local address
+    with EINVAL. An unknown interface raises OSError (ENODEV), like connect() would."""
+    host, scoped, scope = address.partition("%")
+    if not scoped:
+        return (address, port)
+    try:
+        index = int(scope) if scope.isdigit() else socket.if_nametoindex(scope)
+    except OSError:
+        raise OSError(errno.ENODEV, f"no interface {scope!r}") from None
+    return (host, port, 0, index)
 
 
 def open_socket(family: Family, kind: socket.SocketKind, proto: int = 0) -> socket.socket:
