@@ -60,6 +60,7 @@ EXPECTED = {
     "dns-internal-lame-delegation": "dns.lame_delegation",
     "reach-host-down-routed": "reach.host_unreachable",
     "route-blackhole": "route.no_route",
+    "firewall-local-reset": "port.refused",  # the reset rule named beside the listener
 }
 
 MINIMAL = """

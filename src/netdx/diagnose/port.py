@@ -125,6 +125,9 @@ def refused(ev: CheckEvidence) -> Finding | None:
         return None
     head, tcp = got
     where = endpoint(head.address, tcp.port)
+    reset = _reset_beside_listener(ev, head, tcp)
+    if reset is not None:
+        return reset
     return _finding(
         ev,
         "port.refused",
@@ -135,6 +138,34 @@ def refused(ev: CheckEvidence) -> Finding | None:
             "start the service, or bind it to this address (0.0.0.0 / [::], not 127.0.0.1)",
         ),
     )
+
+
+def _reset_beside_listener(
+    ev: CheckEvidence, head: AddressEvidence, tcp: TcpConnect
+) -> Finding | None:
+    """This host's own address refused while a listener there accepts it: not "nothing
+    listens" but a REJECT with tcp-reset in its input rules (named when they were read)."""
+    found = head.server
+    if found is None:
+        return None
+    listener = next((s for s in found.listeners if server.accepts(s, head.address)), None)
+    if listener is None:
+        return None
+    wall = head.firewall
+    listens = server.listener_text(listener, found)
+    where = endpoint(head.address, tcp.port)
+    evidence = [tcp_text(tcp), listens]
+    if wall is not None:
+        evidence.append(firewall_text(wall))
+    if wall is not None and wall.hook == "input" and wall.decision == "reject":
+        why = "this host's input rule rejects it with a TCP reset"
+        fix = (*rule_fix(wall), f"on this host: ss -tlnp 'sport = :{tcp.port}'")
+    else:
+        why = "a firewall REJECT with a TCP reset is the likely cause"
+        fix = ("find the rule: nft -a list ruleset | grep -n reset (or iptables -S | grep -n "
+               "tcp-reset)", f"list the listener: ss -tlnp 'sport = :{tcp.port}'")
+    summary = f"{where} refused the connection although {listens}: {why}"
+    return _finding(ev, "port.refused", summary, evidence, fix)
 
 
 def _icmp_fix(port: int, sender: str | None) -> tuple[str, ...]:
