@@ -197,13 +197,18 @@ def http_timeout(ev: CheckEvidence) -> Finding | None:
     )
     waited = f" within {ms(http.total_ms)}" if http.total_ms is not None else ""
     port = ev.port if ev.port is not None else 0
+    summary = f"{endpoint(a.address, port)} accepts connections but sent no HTTP response{waited}"
+    if http.status is not None:
+        # The status line and headers came: a trickling or stalled body, not a silent app.
+        summary = (f"{endpoint(a.address, port)} answered HTTP {http.status} but its body did "
+                   f"not complete{waited}")
+        if http.error:
+            first_byte += f"; {http.error}"
     return Finding(
         cause="service.http_timeout",
         severity="fail",
         step="service",
-        summary=(
-            f"{endpoint(a.address, port)} accepts connections but sent no HTTP response{waited}"
-        ),
+        summary=summary,
         evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"GET {http.url}: {first_byte}"),
         fix=(
             f"repeat it with a deadline: {_curl(ev, a, http, '--max-time', '10')}",
