@@ -34,3 +34,27 @@ def test_silence_is_still_no_response() -> None:
     """No byte at all: the headline stays "sent no HTTP response"."""
     f = service.http_timeout(c.HTTP_TIMEOUT)
     assert f is not None and "sent no HTTP response within 2000 ms" in f.summary
+
+
+def test_an_unanswered_tls_handshake_is_named() -> None:
+    """https:// to a port that waits for plain HTTP: the ClientHello gets no answer; the
+    headline says the TLS handshake was never answered, not "no HTTP response"."""
+    head = c.HTTP_TIMEOUT.addresses[0]
+    assert head.http is not None
+    http = replace(head.http, error="TLS handshake not complete before the deadline")
+    f = service.http_timeout(replace(c.HTTP_TIMEOUT, addresses=(replace(head, http=http),)))
+    assert f is not None
+    assert "never answered the TLS handshake within 2000 ms" in f.summary
+    assert "no HTTP response" not in f.summary
+
+
+def test_a_plain_text_reply_to_tls_says_so() -> None:
+    """A plain-HTTP server answers the ClientHello with text (OpenSSL: WRONG_VERSION_NUMBER):
+    service.tls_error says the port answered in plain text."""
+    head = c.HTTP_TIMEOUT.addresses[0]
+    assert head.http is not None
+    http = replace(head.http, outcome="tls_error",
+                   error="TLS handshake failed: WRONG_VERSION_NUMBER")
+    f = service.tls_error(replace(c.HTTP_TIMEOUT, addresses=(replace(head, http=http),)))
+    assert f is not None and f.cause == "service.tls_error"
+    assert "answered in plain text, not TLS" in f.summary
