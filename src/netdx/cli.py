@@ -258,6 +258,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.Abort:
         _error("aborted")
         return 130
+    except click.exceptions.NoArgsIsHelpError as exc:
+        # `netdx` or `netdx lab` alone asks what there is: the help, not "error: Usage:".
+        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+        return EXIT_OK
     except click.ClickException as exc:
         _error(exc.format_message())
         return EXIT_USAGE

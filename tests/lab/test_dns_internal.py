@@ -63,3 +63,12 @@ def test_stale_cache_of_an_internal_zone_by_check_alone(lab: DnsTree) -> None:
     assert "dns.stale_cache" in found, compared["findings"]
     assert "dns.lame_delegation" not in found
     assert z.MOVED_NEW in found["dns.stale_cache"]["summary"]
+
+
+def test_nodata_for_every_address_is_a_finding(lab: DnsTree) -> None:
+    """`netdx dns _ldap._tcp.example.lab` (an SRV name: A and AAAA answer NODATA) exits 1
+    with dns.no_address; it exited 0 with no finding."""
+    code, doc = netdx_dns(lab, "_ldap._tcp.example.lab")
+    assert code == 1, doc["findings"]
+    assert [f["cause"] for f in doc["findings"]] == ["dns.no_address"]
+    assert "NODATA" in doc["findings"][0]["summary"]

@@ -73,6 +73,13 @@ EXPECTED = {
     # UDP services (udp://): a closed port, and a dropped one (open|filtered, a warning).
     "udp-port-closed": "port.udp_closed",
     "udp-port-filtered": "port.udp_open_filtered",
+    # Issue 10: internal zones without the public root, a dead host behind a router, a
+    # blackhole route.
+    "dns-internal-stale-cache": "dns.stale_cache",
+    "dns-internal-lame-delegation": "dns.lame_delegation",
+    "reach-host-down-routed": "reach.host_unreachable",
+    "route-blackhole": "route.no_route",
+    "firewall-local-reset": "port.refused",  # the reset rule named beside the listener
 }
 
 MINIMAL = """

@@ -129,6 +129,13 @@ def test_quote_escapes_bytes() -> None:
 # --- the probe against the lab's servers on loopback -----------------------------------------
 
 
+def _silent(conn: socket.socket) -> None:
+    """Accept and say nothing; close once the client has gone (an unclosed socket is a
+    ResourceWarning, which pytest turns into a failure of whatever test runs at GC time)."""
+    with conn:
+        lab._drain(conn)
+
+
 def _server(kind: str, *, auth: bool = False) -> tuple[socket.socket, threading.Thread]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -141,7 +148,7 @@ def _server(kind: str, *, auth: bool = False) -> tuple[socket.socket, threading.
             except OSError:
                 return
             if kind == "silent":
-                threading.Thread(target=lab._drain, args=(conn,), daemon=True).start()
+                threading.Thread(target=_silent, args=(conn,), daemon=True).start()
             else:
                 threading.Thread(
                     target=lab._session, args=(kind, conn, auth), daemon=True

@@ -119,11 +119,12 @@ def test_json_says_where_the_check_was_observed() -> None:
 
 
 def test_quiet_prints_only_the_verdict() -> None:
-    """Quiet mode prints the verdict line and nothing else."""
+    """Quiet mode prints the verdict line and nothing else, on one line whatever the width
+    (issue 10: it wrapped when piped)."""
     text = _terminal(_report("port_filtered"), quiet=True)
     assert text == (
         "✘ port.filtered: no answer from 10.0.2.5:5432: a firewall silently drops the SYN (this "
-        "host's own\n  output rules could not be ruled out without root)\n"
+        "host's own output rules could not be ruled out without root)\n"
     )
 
 

@@ -82,6 +82,7 @@ def test_unreadable_fd_directory_is_reported(
         return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(os, "open", fake_open)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)  # as a user: root is the remedy
     scan = find_owners([113], deadline=Deadline.after(5), proc=str(proc))
     assert not scan.complete
     [issue] = scan.unreadable
@@ -154,6 +155,7 @@ def test_namespace_not_readable_means_process_not_readable(
 
     monkeypatch.setattr(os, "stat", refusing_stat)
     monkeypatch.setattr(os, "open", recording_open)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
     scan = find_owners([113], deadline=Deadline.after(5), proc=str(proc))
     assert [(i.pid, i.reason) for i in scan.unreadable] == [
         (20, "not readable (permission denied: needs root)")

@@ -123,6 +123,15 @@ def _pids(proc: str) -> list[int]:
     return sorted(int(n) for n in names if n.isdigit())
 
 
+def _denied() -> str:
+    """Why a process's fds were refused: root is the remedy only when we are not root."""
+    if os.geteuid() != 0:
+        return "permission denied: needs root"
+    # As root, only ptrace rules refuse (Yama ptrace_scope, an LSM, a process of another
+    # user namespace such as a sandbox's pid 1): "needs root" would send the user in circles.
+    return "permission denied even as root: ptrace access refused (Yama, LSM or namespace)"
+
+
 def _read_process(
     proc: str, pid: int, ours: tuple[int, int] | None, walk: Walk, remaining: set[int]
 ) -> None:
@@ -134,9 +143,7 @@ def _read_process(
                 walk.vanished += 1
             else:
                 # No ptrace access to it: its fds would be refused too, so do not try.
-                walk.issues.append(
-                    _issue(proc, pid, "not readable (permission denied: needs root)")
-                )
+                walk.issues.append(_issue(proc, pid, f"not readable ({_denied()})"))
             return
         if theirs != ours:
             walk.other_ns += 1
@@ -147,7 +154,7 @@ def _read_process(
         walk.vanished += 1
         return
     except PermissionError:
-        walk.issues.append(_issue(proc, pid, "fds not readable (permission denied: needs root)"))
+        walk.issues.append(_issue(proc, pid, f"fds not readable ({_denied()})"))
         return
     except OSError as exc:
         walk.issues.append(_issue(proc, pid, f"fds not readable ({exc.strerror})"))
@@ -157,7 +164,7 @@ def _read_process(
     finally:
         os.close(dir_fd)
     if found is None:
-        walk.issues.append(_issue(proc, pid, "fds not readable (permission denied: needs root)"))
+        walk.issues.append(_issue(proc, pid, f"fds not readable ({_denied()})"))
     elif found:
         _record(proc, pid, found, walk, remaining)
 

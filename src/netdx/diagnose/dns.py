@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from shlex import quote
 
 from netdx.diagnose import dns_compare
@@ -114,7 +114,8 @@ def nxdomain(ev: CheckEvidence) -> Finding | None:
         evidence=evidence,
         fix=(
             f"check the spelling and the search domains: dig +search {quote(dns.name)}",
-            f"ask the authoritative servers, bypassing caches: dig +trace {quote(dns.name)}",
+            "ask the authoritative servers, bypassing caches: "
+            f"dig +trace {quote(qnames[0].rstrip('.'))}",
             "if the record was just created, add it to the zone or wait for the negative TTL",
         ),
     )
@@ -150,7 +151,8 @@ def no_address(ev: CheckEvidence) -> Finding | None:
             f"only IPv{ev.family_filter} addresses were asked for (-{ev.family_filter})"
         )
     fix = [
-        f"confirm: dig {quote(dns.name)} A and dig {quote(dns.name)} AAAA",
+        f"confirm: dig {_dig_name(dns, ('ok', 'nodata'))} A and dig "
+        f"{_dig_name(dns, ('ok', 'nodata'))} AAAA",
         "add the missing A/AAAA record to the zone",
     ]
     if ev.family_filter is not None:
@@ -189,7 +191,7 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             f"no address for {dns.name} to check",
             evidence=evidence,
             fix=(
-                f"ask it directly: dig {quote(dns.name)} @{quote(failed[0].split('#')[0])}",
+                f"ask it directly: dig {_dig_name(dns)} @{quote(failed[0].split('#')[0])}",
                 "check the address given to --dns-server, and that UDP/TCP 53 to it is allowed",
             ),
         )
@@ -203,7 +205,7 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             evidence=evidence,
             fix=(
                 "check the nameserver lines: cat /etc/resolv.conf (resolvectl status)",
-                f"ask each server directly: dig {quote(dns.name)} @SERVER",
+                _ask_directly(dns, failed),
                 "check that UDP/TCP 53 to the server is allowed and the server runs",
             ),
         )
@@ -218,11 +220,33 @@ def resolver_unreachable(ev: CheckEvidence) -> Finding | None:
             ),
             evidence=tuple(evidence),
             fix=(
-                f"ask the failing server directly: dig {quote(dns.name)} @{quote(failed[0])}",
+                f"ask the failing server directly: dig {_dig_name(dns)} "
+                f"@{quote(failed[0].split('#')[0])}",
                 "remove or fix the dead nameserver line in /etc/resolv.conf",
             ),
         )
     return None
+
+
+def _dig_name(dns: DnsEvidence, statuses: tuple[str, ...] | None = None) -> str:
+    """The name for a dig that runs as written: the full name a server was asked (with
+    `statuses`: one that answered so), else the name with +search (dig applies no search
+    list without it: `dig db-server-03 A` asks for `db-server-03.`)."""
+    for answer in dns.servers:
+        if answer.qname and (statuses is None or answer.status in statuses):
+            return quote(answer.qname.rstrip("."))
+    return quote(dns.name) if dns.name.endswith(".") else f"+search {quote(dns.name)}"
+
+
+def _ask_directly(dns: DnsEvidence, failed: Sequence[str]) -> str:
+    """A dig that runs as written: the server that failed and the full name it was asked
+    (dig applies no search list without +search)."""
+    servers = [s.split("#")[0] for s in failed] or list(dns.configured_servers)
+    if not servers:
+        return "add a nameserver line to /etc/resolv.conf (none is configured)"
+    name = _dig_name(dns)
+    more = f" (then {', '.join(servers[1:])})" if len(servers) > 1 else ""
+    return f"ask the server directly: dig {name} @{quote(servers[0])}{more}"
 
 
 def lame_delegation(ev: CheckEvidence) -> Finding | None:

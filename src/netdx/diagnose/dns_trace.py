@@ -175,7 +175,26 @@ def query_findings(results: tuple[DnsServerAnswer, ...]) -> tuple[Finding, ...]:
         finding = _query_finding(q)
         if finding is not None and finding.cause not in {f.cause for f in found}:
             found.append(finding)
+    nodata = _no_address(results)
+    if nodata is not None and not found:
+        found.append(nodata)
     return tuple(found)
+
+
+def _no_address(results: tuple[DnsServerAnswer, ...]) -> Finding | None:
+    """dns.no_address: every address query (A/AAAA) got NODATA: the name exists and has
+    no address. One family missing (an IPv4-only name) is normal, not a finding."""
+    asked = [q for q in results if q.rtype in ("A", "AAAA")]
+    if not asked or any(q.status != "nodata" for q in asked):
+        return None
+    q = asked[0]
+    types = " and ".join(dict.fromkeys(a.rtype for a in asked))
+    return _fail("dns.no_address",
+                 f"{q.qname} exists but has no {types} record (NODATA from {q.server})",
+                 tuple(f"{a.qname} {a.rtype} @{a.server}: NOERROR, no {a.rtype} record"
+                       for a in asked),
+                 (f"confirm: dig @{q.server.split('#')[0]} {q.qname} {q.rtype}",
+                  "add the missing A/AAAA record to the zone"))
 
 
 def _query_finding(q: DnsServerAnswer) -> Finding | None:

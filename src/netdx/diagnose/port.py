@@ -15,6 +15,8 @@ from shlex import quote
 from netdx.diagnose import server
 from netdx.diagnose.facts import (
     PROHIBITED_KINDS,
+    UNREACHABLE_KINDS,
+    alive,
     connected,
     echo_text,
     endpoint,
@@ -32,6 +34,7 @@ from netdx.model import (
     EgressCheck,
     Finding,
     FirewallMatch,
+    Hop,
     IcmpError,
     PathTrace,
     TcpConnect,
@@ -79,6 +82,21 @@ def path_text(path: PathTrace) -> str:
     return f"path of TCP SYNs to {endpoint(path.address, path.port)}: {', '.join(hops)}; {end}"
 
 
+def path_unreachable(ev: CheckEvidence, a: AddressEvidence) -> Hop | None:
+    """The router's ICMP unreachable that ended the SYN trace while the connect timed out.
+
+    A Linux router answers host-unreachable only once its ARP/ND for the host has failed
+    (about 3 s): the connect has given up by then, but the trace's SYNs, sent later, meet
+    the failed neighbour entry and get the router's answer. A dead host, not a firewall."""
+    if ev.port is None or a.tcp is None or a.tcp.outcome != "timeout":
+        return None
+    path = a.path
+    last = path.last_answering if path is not None and not path.reached else None
+    if last is None or last.kind != "unreachable" or last.icmp is None:
+        return None
+    return last if last.icmp.kind in UNREACHABLE_KINDS else None
+
+
 def _silent_run(ttls: list[int]) -> list[str]:
     """TTLs that got no answer, as one item: '3 *' or '2-16 *'."""
     if not ttls:
@@ -108,6 +126,9 @@ def refused(ev: CheckEvidence) -> Finding | None:
         return None
     head, tcp = got
     where = endpoint(head.address, tcp.port)
+    reset = _reset_beside_listener(ev, head, tcp)
+    if reset is not None:
+        return reset
     return _finding(
         ev,
         "port.refused",
@@ -118,6 +139,34 @@ def refused(ev: CheckEvidence) -> Finding | None:
             "start the service, or bind it to this address (0.0.0.0 / [::], not 127.0.0.1)",
         ),
     )
+
+
+def _reset_beside_listener(
+    ev: CheckEvidence, head: AddressEvidence, tcp: TcpConnect
+) -> Finding | None:
+    """This host's own address refused while a listener there accepts it: not "nothing
+    listens" but a REJECT with tcp-reset in its input rules (named when they were read)."""
+    found = head.server
+    if found is None:
+        return None
+    listener = next((s for s in found.listeners if server.accepts(s, head.address)), None)
+    if listener is None:
+        return None
+    wall = head.firewall
+    listens = server.listener_text(listener, found)
+    where = endpoint(head.address, tcp.port)
+    evidence = [tcp_text(tcp), listens]
+    if wall is not None:
+        evidence.append(firewall_text(wall))
+    if wall is not None and wall.hook == "input" and wall.decision == "reject":
+        why = "this host's input rule rejects it with a TCP reset"
+        fix = (*rule_fix(wall), f"on this host: ss -tlnp 'sport = :{tcp.port}'")
+    else:
+        why = "a firewall REJECT with a TCP reset is the likely cause"
+        fix = ("find the rule: nft -a list ruleset | grep -n reset (or iptables -S | grep -n "
+               "tcp-reset)", f"list the listener: ss -tlnp 'sport = :{tcp.port}'")
+    summary = f"{where} refused the connection although {listens}: {why}"
+    return _finding(ev, "port.refused", summary, evidence, fix)
 
 
 def _icmp_fix(port: int, sender: str | None) -> tuple[str, ...]:
@@ -260,6 +309,14 @@ def _midway(head: AddressEvidence) -> tuple[int, int, str] | None:
     return last.ttl, distance, last.address
 
 
+def midway_check(router: str, ttl: int) -> str:
+    """Where to look when the SYN trace ends after `router` at hop `ttl`."""
+    # A router sends time-exceeded before its forward hook runs: the last router that
+    # answered may itself drop what it forwards, so it comes first, the next one after.
+    return (f"check the forward filter of router {router} (hop {ttl}) first, then of the "
+            f"router after it (hop {ttl + 1}): nft -a list ruleset")
+
+
 def filtered_midway(ev: CheckEvidence) -> Finding | None:
     """path.filtered_midway: routers answer up to hop k, the target sits farther than k+1."""
     got = _failed_first(ev)
@@ -278,10 +335,7 @@ def filtered_midway(ev: CheckEvidence) -> Finding | None:
         [tcp_text(tcp), echo_text(head.echo), path_text(head.path)],
         (
             f"confirm: traceroute -T -p {tcp.port} -n {quote(head.address)}",
-            # A router answers time-exceeded before its forward hook runs, so the last one
-            # that answered may itself drop the SYN it forwards: it is the first suspect.
-            f"check the forward filter of hop {ttl} ({router}) first, then the router after "
-            f"it (hop {ttl + 1}): nft -a list ruleset",
+            midway_check(router, ttl),
         ),
     )
 
@@ -298,6 +352,8 @@ def filtered(ev: CheckEvidence) -> Finding | None:
     head, tcp = got
     if head.route is not None and head.route.neighbour_state in ("FAILED", "INCOMPLETE"):
         return None  # the next hop never answered ARP/ND: reach.host_unreachable, not a firewall
+    if path_unreachable(ev, head) is not None:
+        return None  # a router said the host is unreachable: reach.host_unreachable
     evidence = [tcp_text(tcp), echo_text(head.echo)]
     if head.route is not None and head.route.neighbour_state:
         hop = head.route.gateway or head.address
@@ -324,6 +380,16 @@ def filtered(ev: CheckEvidence) -> Finding | None:
         f"on the server, check the listener: ss -tlnp 'sport = :{tcp.port}'",
         f"confirm the path: traceroute -T -p {tcp.port} -n {quote(head.address)}",
     )
+    echo = head.echo
+    if echo is not None and echo.status == "timeout" and echo.sent and not alive(head):
+        # Nothing answered at all and no ICMP came: a dead host behind a router that
+        # forwards nothing, a black hole and a drop-everything firewall look the same.
+        summary = (f"no reply from the host or the port ({where}, ICMP echo): the host is "
+                   "down or cut off (a black hole, a router that does not forward), or a "
+                   "firewall drops everything to it")
+        fix = (f"is {head.address} up? check it on its console or hypervisor",
+               f"find where the path ends: traceroute -T -p {tcp.port} -n {head.address}",
+               fix[0])
     if _own_egress_unknown(head):
         # Without root neither the raw SYN nor the ruleset read could clear this host's own
         # output rules, which drop a SYN just as silently: say so rather than blame the server.

@@ -15,6 +15,7 @@ from netdx.diagnose.facts import (
     sender_role,
     tcp_text,
 )
+from netdx.diagnose.port import path_text, path_unreachable
 from netdx.model import AddressEvidence, CheckEvidence, Finding, IcmpError
 
 _DEAD_NEIGHBOUR = frozenset({"FAILED", "INCOMPLETE"})
@@ -56,12 +57,22 @@ def host_unreachable(ev: CheckEvidence) -> Finding | None:
     if head is None:
         return None
     icmp = _unreachable_icmp(ev, head)
+    trace_hop = path_unreachable(ev, head) if icmp is None else None
+    icmp = trace_hop.icmp if trace_hop is not None else icmp
     local = icmp is None and _local_ehostunreach(ev, head)
     neighbour = icmp is None and not local and _silent_dead_neighbour(ev, head)
     if icmp is None and not local and not neighbour:
         return None
     evidence = _probe_lines(ev, head)
-    if icmp is not None:
+    if trace_hop is not None and icmp is not None and head.path is not None:
+        evidence.append(path_text(head.path))
+        who = sender_role(icmp, head.address)
+        summary = (f"{head.address} is unreachable: {who} answered {icmp.kind} to the SYN "
+                   f"with TTL {trace_hop.ttl}: it has a route there, but the host does not "
+                   "answer it")
+        fix = [f"is {head.address} up? on router {icmp.sender}: ip neigh show {head.address}",
+               f"confirm: traceroute -T -p {ev.port} -n {head.address}"]
+    elif icmp is not None:
         who = sender_role(icmp, head.address)
         summary = f"{head.address} is unreachable: {who} answered {icmp.kind}"
         fix = [f"trace the path: traceroute -n {quote(head.address)}"]

@@ -148,12 +148,7 @@ def midway(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
             f"the SYN to {where} never reached the server: it is dropped on the way, after "
             f"hop {last.ttl} ({last.address})"
         )
-        # A router answers time-exceeded before its forward hook runs: the filter of the
-        # last hop that answered is the first suspect, the one after it the next.
-        check = (
-            f"check the forward filter of hop {last.ttl} ({last.address}) first, then the "
-            f"router after it (hop {last.ttl + 1}): nft -a list ruleset"
-        )
+        check = port.midway_check(last.address, last.ttl)
     else:
         summary = f"the SYN to {where} never reached the server: it is dropped on the way"
         check = "find the filtering router: run the check as root for a TCP path trace"

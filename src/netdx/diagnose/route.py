@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from shlex import quote
 
-from netdx.diagnose.facts import endpoint, fallback_finding, first, ms
+from netdx.diagnose.facts import endpoint, fallback_finding, first, ms, tcp_text
 from netdx.model import CheckEvidence, Finding, RouteLookup
 
 
@@ -28,6 +28,36 @@ def route_text(route: RouteLookup) -> str:
     if route.neighbour_state:
         parts.append(f"(neighbour {route.gateway or route.address} {route.neighbour_state})")
     return " ".join(parts)
+
+
+# Route types that exist and say "not this way" (`ip route add blackhole|prohibit|unreachable`):
+# a route to delete, not one to add. A `throw` ends the table's lookup: that is no route.
+_REJECT_ROUTES = {
+    "blackhole": "discards every packet to it (the connect fails with EINVAL)",
+    "prohibit": "refuses every packet to it (EACCES, ICMP administratively prohibited)",
+    "unreachable": "refuses every packet to it (EHOSTUNREACH, ICMP host unreachable)",
+}
+
+
+def _reject_route(
+    ev: CheckEvidence, address: str, kind: str, ip: str, evidence: list[str]
+) -> Finding | None:
+    """A blackhole/prohibit/unreachable route on this host: name it and delete it."""
+    return fallback_finding(
+        ev,
+        cause="route.no_route",
+        step="route",
+        summary=f"this host has a {kind} route for {address}: it {_REJECT_ROUTES[kind]}",
+        evidence=evidence,
+        fix=(
+            f"find the route: {ip} route show type {kind} match {address}",
+            f"remove it (if nothing needs it): {ip} route del {kind} PREFIX, the prefix "
+            "printed above",
+        ),
+        warn_summary=lambda other: (
+            f"a {kind} route for {address} (tried first); the client falls back to {other}"
+        ),
+    )
 
 
 def no_route(ev: CheckEvidence) -> Finding | None:
@@ -54,6 +84,11 @@ def no_route(ev: CheckEvidence) -> Finding | None:
             f"{ms(tcp.elapsed_ms)}, no packet left this host"
         )
     ip = "ip -6" if head.family == 6 else "ip"
+    kind = head.route.route_type if head.route is not None else None
+    if kind in _REJECT_ROUTES:
+        if tcp is not None and tcp.outcome == "error" and not tcp_says:
+            evidence.append(tcp_text(tcp))
+        return _reject_route(ev, head.address, kind, ip, evidence)
     fix = (
         f"confirm: {ip} route get {quote(head.address)}",
         f"list the routes: {ip} route show (is there a default route via a gateway?)",

@@ -92,12 +92,20 @@ def port_refused(server: ServerEvidence) -> Finding | None:
         step="port",
         summary=head + instead,
         evidence=tuple(evidence),
-        fix=(
-            _ss(server.port),
-            f"start the service on port {server.port}, or point the client at the port it "
-            "listens on" + (f" (:{nearby[0].sport})" if nearby else ""),
-        ),
+        fix=(_ss(server.port), _refused_fix(server, nearby)),
     )
+
+
+def _refused_fix(server: ServerEvidence, nearby: list[Socket]) -> str:
+    """A listener on the port itself, on another address, is the one to point at: a nearby
+    port's listener is only a guess when the port has none (issue 10: [::1]:7001 beside
+    127.0.0.1:7001 suggested :7004)."""
+    if server.listeners:
+        there = server.listeners[0].local
+        return (f"point the client at {there}, where it listens, or bind the service to "
+                f"{_at(server)} too")
+    return (f"start the service on port {server.port}, or point the client at the port it "
+            "listens on" + (f" (:{nearby[0].sport})" if nearby else ""))
 
 
 def _at(server: ServerEvidence) -> str:

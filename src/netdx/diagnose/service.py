@@ -160,7 +160,8 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         cause="service.tls_error",
         severity="fail",
         step="service",
-        summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}",
+        summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}"
+        + _plain_text_hint(http.error),
         evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"TLS: {http.error or '?'}"),
         fix=(
             "inspect the certificate: openssl s_client -connect "
@@ -169,6 +170,13 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
             "check the certificate's names and chain, and the client's CA bundle",
         ),
     )
+
+
+def _plain_text_hint(error: str | None) -> str:
+    """OpenSSL's WRONG_VERSION_NUMBER is a reply that is not TLS: usually plain HTTP."""
+    if error and "WRONG_VERSION_NUMBER" in error:
+        return " (the port answered in plain text, not TLS: a plain-HTTP port? try http://)"
+    return ""
 
 
 # A server that sends nothing for this long is not answering; a shorter wait that ended
@@ -199,13 +207,22 @@ def http_timeout(ev: CheckEvidence) -> Finding | None:
     )
     waited = f" within {ms(http.total_ms)}" if http.total_ms is not None else ""
     port = ev.port if ev.port is not None else 0
+    summary = f"{endpoint(a.address, port)} accepts connections but sent no HTTP response{waited}"
+    if http.error and http.error.startswith("TLS handshake not complete"):
+        # https:// to a port that waits for plain HTTP: the ClientHello gets no answer.
+        summary = (f"{endpoint(a.address, port)} accepts connections but never answered the "
+                   f"TLS handshake{waited}: a plain-HTTP port? (try http://)")
+    elif http.status is not None:
+        # The status line and headers came: a trickling or stalled body, not a silent app.
+        summary = (f"{endpoint(a.address, port)} answered HTTP {http.status} but its body did "
+                   f"not complete{waited}")
+        if http.error:
+            first_byte += f"; {http.error}"
     return Finding(
         cause="service.http_timeout",
         severity="fail",
         step="service",
-        summary=(
-            f"{endpoint(a.address, port)} accepts connections but sent no HTTP response{waited}"
-        ),
+        summary=summary,
         evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"GET {http.url}: {first_byte}"),
         fix=(
             f"repeat it with a deadline: {_curl(ev, a, http, '--max-time', '10')}",

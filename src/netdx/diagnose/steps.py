@@ -99,6 +99,10 @@ def _echo_gap(ev: CheckEvidence) -> str:
     echo = _first_echo(ev)
     if echo is not None and echo.status == "unknown":
         why = f" ({echo.reason})" if echo.reason else ""
+        if echo.method is not None:
+            # A socket was opened, so privileges were not the gap: the send itself failed
+            # (ENETUNREACH, a blackhole's EINVAL), and root would not change that.
+            return f"ICMP echo unknown{why}: the echo could not leave this host"
         return (
             f"ICMP echo unknown{why}; run as root or allow ping "
             "(sysctl net.ipv4.ping_group_range) to settle it"

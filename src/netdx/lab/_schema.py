@@ -7,13 +7,16 @@ builds the frozen `netdx.lab.model` values.
 Optional top-level fields: ``command: check|inspect`` (default check), ``run_on: HOST``
 (default: the client), ``ssh: HOST`` (read that server over SSH: check only) and
 ``expect_evidence`` (facts of the server's evidence, `netdx.lab.evidence.FACTS`),
-``expect_warnings`` (causes the report carries as warnings beside its verdict). Server
+``expect_warnings`` (causes the report carries as warnings beside its verdict). A ``dns``
+service may list its ``previous`` records (the zone before a change, which its resolvers
+cache); a ``resolver`` (unbound) asks the dns service of its ``zone`` directly. Server
 services need ``listen``; client services (``churn``, ``fill``) need ``target: ADDR:PORT``
 and ``count``, and take no ``listen``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import re
 from typing import Annotated, Literal
@@ -64,7 +67,9 @@ class HostModel(_Model):
 
 class ServiceModel(_Model):
     host: HostName
-    kind: Literal["tcp", "http", "https", "dns", "churn", "fill", "postgres", "redis", "mysql"]
+    kind: Literal[
+        "tcp", "http", "https", "dns", "resolver", "churn", "fill", "postgres", "redis", "mysql"
+    ]
     listen: str = ""
     v6only: bool = False
     mode: Literal["hold", "close", "noaccept", "leak"] = "hold"
@@ -79,6 +84,7 @@ class ServiceModel(_Model):
     auth: bool = False
     zone: str = ""
     records: list[str] = Field(default_factory=list)
+    previous: list[str] = Field(default_factory=list)
 
 
 class ScenarioModel(_Model):
@@ -120,7 +126,7 @@ def to_scenario(model: ScenarioModel) -> Scenario:
     _check_references(model)
     hosts = tuple(_host(name, spec, model) for name, spec in model.hosts.items())
     links = tuple(Link(name=name, hosts=tuple(members)) for name, members in model.links.items())
-    services = tuple(_service(spec) for spec in model.services)
+    services = tuple(_with_dns(_service(spec), spec, model) for spec in model.services)
     scenario = Scenario(
         name=model.name,
         topology=model.topology,
@@ -172,8 +178,10 @@ def _check_references(model: ScenarioModel) -> None:
     for index, service in enumerate(model.services):
         if service.host not in known:
             raise ValueError(f"services.{index}.host: unknown host {service.host!r}")
-        if service.kind == "dns" and not service.zone.endswith("."):
-            raise ValueError(f"services.{index}.zone: a dns service needs a zone ending in '.'")
+        if service.kind in ("dns", "resolver") and not service.zone.endswith("."):
+            raise ValueError(f"services.{index}.zone: a {service.kind} service needs a zone "
+                             "ending in '.'")
+        _check_dns_shape(index, service, model)
         _check_service_shape(index, service)
 
 
@@ -191,6 +199,30 @@ def _check_ssh(model: ScenarioModel, known: set[str]) -> None:
     for fact in model.expect_evidence:
         if fact not in FACTS:
             raise ValueError(f"expect_evidence: unknown fact {fact!r} (known: {', '.join(FACTS)})")
+
+
+def _check_dns_shape(index: int, service: ServiceModel, model: ScenarioModel) -> None:
+    """`previous` is a dns zone's; a resolver's zone is served by a dns service of the file."""
+    if service.previous and service.kind != "dns":
+        raise ValueError(f"services.{index}.previous: only a dns service has previous records")
+    if service.kind == "resolver" and _zone_server(service.zone, model) is None:
+        raise ValueError(f"services.{index}.zone: no dns service of the scenario serves "
+                         f"{service.zone} (the resolver asks that server for it)")
+
+
+def _zone_server(zone: str, model: ScenarioModel) -> str | None:
+    """The listen address of the scenario's dns service for `zone`."""
+    return next((s.listen for s in model.services if s.kind == "dns" and s.zone == zone), None)
+
+
+def _with_dns(service: Service, spec: ServiceModel, model: ScenarioModel) -> Service:
+    """A dns zone's `previous` records; a resolver's stub server (its zone's dns service);
+    whether a dns service stands in for a resolver (a host's resolv.conf names it)."""
+    stub = _zone_server(spec.zone, model) if spec.kind == "resolver" else None
+    named = {line.split()[1] for host in model.hosts.values() for line in host.resolv
+             if line.startswith("nameserver ") and len(line.split()) > 1}
+    return dataclasses.replace(service, previous=tuple(spec.previous), stub=stub or "",
+                               stands_in=spec.listen in named)
 
 
 def _check_service_shape(index: int, service: ServiceModel) -> None:

@@ -1,7 +1,8 @@
 """Building a scenario's world in network namespaces, and tearing it down again.
 
 Order: namespaces → veths created directly inside them (nothing ever sits in, or links to, the
-root namespace) → addresses, routes, sysctls, /etc/netns files → servers, waited for → clients
+root namespace) → addresses, routes, sysctls, /etc/netns files → servers, waited for (a
+zone with `previous` records served as it was, cached by its resolvers, then changed) → clients
 (churn, fill), waited for until their state exists on the server → the `ssh` host's sshd
 (`netdx.lab.sshd`: keys and known_hosts in the lab's temp dir, removed with it) → the
 nftables rules last, so a rule that drops the service cannot hide a service that never
@@ -31,7 +32,13 @@ from netdx.errors import CannotRun
 from netdx.lab import netns, record
 from netdx.lab.model import PREFIX, Host, Scenario, Service
 from netdx.lab.record import LabState, Proc
-from netdx.lab.services import start_service, wait_ready
+from netdx.lab.services import (
+    before_change,
+    changed_names,
+    prime_cache,
+    start_service,
+    wait_ready,
+)
 
 if TYPE_CHECKING:
     from netdx.lab.sshd import SshServer
@@ -267,14 +274,29 @@ class Lab:
             for service in self.scenario.services:
                 if service.is_client == clients:
                     namespace = self.namespace(service.host)
-                    process = start_service(service, namespace, self.workdir)
-                    self.started.append((service, process))
+                    first = before_change(service)  # a zone with `previous`: as it was
+                    process = start_service(first, namespace, self.workdir)
+                    self.started.append((first, process))
                     self._add_process(process.pid)
             wait_ready(self.scenario, self.started[begin:], self.workdir)
+            if not clients:
+                self._change_zones()
         if self.scenario.ssh:
             self._start_sshd(self.scenario.host(self.scenario.ssh), self.workdir)
         for host in self.scenario.hosts:
             _load_nftables(host, self.workdir)
+
+    def _change_zones(self) -> None:
+        """For each dns zone with `previous` records: its resolvers cache the names that
+        change, then the zone changes under them (the stale cache of a record change)."""
+        for service in self.scenario.services:
+            if service.kind != "dns" or not service.previous:
+                continue
+            for resolver in self.scenario.services:
+                if resolver.kind == "resolver" and resolver.zone == service.zone:
+                    prime_cache(resolver, self.namespace(resolver.host),
+                                changed_names(service))
+            self.replace_service(before_change(service), service)
 
     def _start_sshd(self, host: Host, workdir: Path) -> None:
         """A real sshd on every address of `host` (key-only; its state in the lab's dir)."""
@@ -314,6 +336,8 @@ def preflight(scenario: Scenario) -> None:
     kinds = {service.kind for service in scenario.services}
     needed += [binary for kind, binary in (("dns", "nsd"), ("resolver", "unbound"),
                                            ("https", "openssl")) if kind in kinds]
+    if any(service.previous for service in scenario.services):
+        needed.append("dig")  # primes the resolvers' caches before the zone changes
     if scenario.ssh:
         needed += ["sshd", "ssh", "ssh-keygen"]
     netns.require_binaries(needed)

@@ -147,8 +147,19 @@ def shell_command(name: str, host: str, instance: str | None) -> None:
     namespace = prefix_of(state.instance) + host
     if namespace not in state.namespaces:
         raise UsageError(f"lab: {name} has no host {host!r}")
-    shell = os.environ.get("SHELL") or "bash"
-    os.execvp("ip", ["ip", "netns", "exec", namespace, shell])
+    argv, env = shell_exec(namespace, dict(os.environ))
+    os.execvpe("ip", argv, env)
+
+
+def shell_exec(namespace: str, env: dict[str, str]) -> tuple[list[str], dict[str, str]]:
+    """The `ip netns exec` argv and environment of a lab shell: the directory of this
+    netdx's interpreter (where the `netdx` script lives) first on PATH, since `lab up`
+    offers `netdx check …` as the thing to try there and sudo's secure_path lacks a venv."""
+    shell = env.get("SHELL") or "bash"
+    here = os.path.dirname(sys.executable)
+    path = [p for p in env.get("PATH", "").split(os.pathsep) if p and p != here]
+    return (["ip", "netns", "exec", namespace, shell],
+            {**env, "PATH": os.pathsep.join([here, *path])})
 
 
 @lab.command(name="down")

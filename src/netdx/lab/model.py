@@ -99,7 +99,7 @@ class Service:
     `listen` is ``addr:port`` (``[v6]:port`` for IPv6); for ``dns`` it is the address nsd
     binds on port 53, serving `zone` with `records` (zone-file lines relative to the zone),
     or the whole `zone_files`; for ``resolver`` the address unbound binds, iterating from
-    the root `hints`.
+    the root `hints` (unbound's own when empty), with `zone` asked of `stub` directly.
     A tcp server's `mode`: ``hold`` reads each connection until the peer closes, then closes
     it; ``close`` closes it after 100 ms; ``noaccept`` listens with `backlog` and never calls
     accept(); ``leak`` accepts and never closes (CLOSE-WAIT piles up as clients close).
@@ -125,6 +125,17 @@ class Service:
     # instead of `zone` + `records`, and the root hints of a `resolver` (unbound).
     zone_files: tuple[tuple[str, str], ...] = ()
     hints: str = ""
+    # A dns service's zone before a change (full record lines): the lab serves these first,
+    # lets each resolver of the zone cache the changed names, then serves `records`: a
+    # resolver cache that outlives a record change (dns.stale_cache), built for real.
+    previous: tuple[str, ...] = ()
+    # A resolver's stub zone: it asks the scenario's server `stub` (an address) for `zone`,
+    # as a site resolver does for an internal zone the public root does not know.
+    stub: str = ""
+    # A dns service that a host's resolv.conf names stands in for a recursive resolver and
+    # serves an empty root too (NXDOMAIN, not REFUSED, outside its zone); a plain
+    # authoritative server (a resolver's stub, a delegated server) refuses other zones.
+    stands_in: bool = True
 
     @property
     def is_client(self) -> bool:

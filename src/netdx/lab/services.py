@@ -15,6 +15,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from netdx.errors import CannotRun
@@ -269,7 +270,7 @@ def _zones(service: Service, folder: Path) -> str:
     zones = service.zone_files
     if not zones:
         zones = ((service.zone, zone_text(service)),)
-        if service.zone != ".":
+        if service.zone != "." and service.stands_in:
             zones += ((".", root_zone_text(service)),)
     clauses = []
     for index, (name, text) in enumerate(zones):
@@ -319,17 +320,56 @@ def write_unbound_config(service: Service, workdir: Path) -> Path:
     folder.mkdir(mode=0o755, exist_ok=True)
     hints = folder / "root.hints"
     hints.write_text(service.hints)
+    # No hints: unbound's own (the public roots, out of the lab's reach, as on many hosts).
+    root_hints = f'  root-hints: "{hints}"\n' if service.hints else ""
+    stub = (f'stub-zone:\n  name: "{service.zone}"\n  stub-addr: {service.stub}\n'
+            if service.stub else "")
     conf = folder / "unbound.conf"
     conf.write_text(
         "server:\n"
         f"  interface: {service.listen}\n  port: 53\n  access-control: 0.0.0.0/0 allow\n"
         f'  chroot: ""\n  username: ""\n  directory: "{folder}"\n'
-        f'  pidfile: "{folder}/unbound.pid"\n  root-hints: "{hints}"\n'
+        f'  pidfile: "{folder}/unbound.pid"\n{root_hints}'
         '  module-config: "iterator"\n  do-not-query-localhost: no\n'
         '  do-ip6: no\n  num-threads: 1\n  verbosity: 1\n  use-syslog: no\n  logfile: ""\n'
         # 10/8 is a private range: unbound answers its reverse zone itself unless told not to.
         "  unblock-lan-zones: yes\n  insecure-lan-zones: yes\n"
         "  qname-minimisation: no\n  infra-cache-max-rtt: 1000\n  outbound-msg-retry: 2\n"
         "remote-control:\n  control-enable: no\n"
+        + stub
     )
     return conf
+
+
+def before_change(service: Service) -> Service:
+    """The dns service as it was before its zone changed (its `previous` records)."""
+    if service.kind != "dns" or not service.previous:
+        return service
+    return replace(service, records=service.previous, previous=())
+
+
+def changed_names(service: Service) -> list[tuple[str, str]]:
+    """(absolute name, type) of each record of `previous` that the change removes or
+    alters: what a resolver of the zone must have cached for its cache to go stale."""
+    gone = set(service.previous) - set(service.records)
+    found = []
+    for line in service.previous:
+        words = line.split()
+        if line not in gone or "IN" not in words[1:]:
+            continue
+        owner, rtype = words[0], words[words.index("IN", 1) + 1]
+        name = service.zone if owner == "@" else owner
+        found.append((name if name.endswith(".") else f"{name}.{service.zone}", rtype))
+    return found
+
+
+def prime_cache(resolver: Service, namespace: str, names: Sequence[tuple[str, str]]) -> None:
+    """Ask `resolver` for each name so that it caches the answer; `CannotRun` if one gives
+    nothing (a stale-cache scenario without a cached record proves nothing)."""
+    for name, rtype in names:
+        argv = ["dig", "+short", "+tries=1", "+time=2", f"@{resolver.listen}", name, rtype]
+        answer = subprocess.run(exec_argv(namespace, argv), capture_output=True, text=True,
+                                timeout=READY_TIMEOUT + 5.0, check=False).stdout.strip()
+        if not answer:
+            raise CannotRun(f"lab: {service_label(resolver)} did not answer {name} {rtype} "
+                            "(nothing to cache before the zone changes)")

@@ -351,8 +351,9 @@ class AddressPlan:
         self._ask_firewall(port, "output")
 
     def input_rules_for_local(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
-        """A silent SYN to this host's own address: what do its input rules decide?"""
-        if tcp.outcome == "timeout" and not self._remote():
+        """A silent or reset SYN to this host's own address: what do its input rules decide?
+        (A REJECT with tcp-reset looks like "nothing listens" while a listener exists.)"""
+        if tcp.outcome in ("timeout", "refused") and not self._remote():
             self._ask_firewall(tcp.port, "input")
 
     def neighbour_after_failure(self, tcp: TcpConnect, echo: IcmpEcho) -> None:

@@ -132,7 +132,12 @@ def server_evidence(
     complete = all(i in owners.holders for i in wanted)
     notes = [*notes, *owners.notes]
     if not complete and owners.unreadable:
-        notes.append("some owners are not readable: run as root to name every process")
+        # Root is the remedy only if the walk was refused for want of it (the reason says
+        # so); as root, ptrace rules refuse (a sandbox's pid 1): do not send root in circles.
+        if any("needs root" in issue.reason for issue in owners.unreadable):
+            notes.append("some owners are not readable: run as root to name every process")
+        else:
+            notes.append("some owners are not readable even as root (ptrace access refused)")
     processes, holders = _owners(owners, wanted)
     return ServerEvidence(
         port=port,

@@ -90,10 +90,12 @@ def render_rich(report: Report, console: Console, *, quiet: bool = False) -> Non
     status = _verdict_status(verdict)
     head = Text(verdict.cause, style=f"bold {_STATUS_STYLES[status]}")
     head.append(f": {verdict.summary}")
-    verdict_line = _hanging(console, Text(f"{STATUS_ICONS[status]} ", _STATUS_STYLES[status]), head)
+    icon = Text(f"{STATUS_ICONS[status]} ", _STATUS_STYLES[status])
     if quiet:
-        console.print(verdict_line)
+        # One line for scripts and pipes (`-q | grep`): never wrapped at the width.
+        console.print(icon + head, soft_wrap=True)
         return
+    verdict_line = _hanging(console, icon, head)
     title = Text("netdx check ", style="bold")
     title.append(report.target.raw)
     title.append(f"  ({report.elapsed_ms / 1000:.2f} s)", style="dim")
@@ -233,9 +235,9 @@ def plain_text(report: Report, *, width: int, quiet: bool = False) -> str | None
     verdict_line = f"{verdict.cause}: {verdict.summary}"
     if not _ONE_CELL.issuperset(verdict_line):
         return None
-    verdict_text = _plain_hanging(f"{icon} ", verdict_line, width)
     if quiet:
-        return "\n".join(out) + "\n" if put(*verdict_text.split("\n")) else None
+        return f"{icon} {verdict_line}\n"  # one line, unwrapped, like rich's soft wrap
+    verdict_text = _plain_hanging(f"{icon} ", verdict_line, width)
     title = f"netdx check {report.target.raw}  ({report.elapsed_ms / 1000:.2f} s)"
     if not put(title):
         return None

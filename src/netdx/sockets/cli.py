@@ -336,6 +336,9 @@ def inspect(
 
     if address is not None:
         address = parse_port_spec(f"{address}:{port}")[0]
+        if ssh is None and address is not None and not is_local_address(address):
+            raise click.UsageError(f"--address {address} is not an address of this host "
+                                   "(inspect reads this host's sockets; --ssh reads another)")
     deadline = Deadline.after(timeout)
     if ssh is not None:
         result, ifnames = _inspect_over_ssh(ssh, port, address, deadline)
@@ -347,6 +350,20 @@ def inspect(
     else:
         click.echo(render.inspect_text(result))
     return EXIT_OK if result.verdict.ok else EXIT_PROBLEM
+
+
+def is_local_address(address: str) -> bool:
+    """Whether `address` belongs to this host (this namespace): binding a UDP socket to it
+    succeeds only then (EADDRNOTAVAIL otherwise). Nothing is sent."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_DGRAM) as sock:
+            sock.bind((address, 0))
+    except OSError:
+        return False
+    return True
 
 
 def _inspect_over_ssh(

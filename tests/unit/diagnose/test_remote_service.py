@@ -53,7 +53,7 @@ def test_midway_twin_quotes_the_empty_capture_and_suspects_the_last_hop() -> Non
         re.fullmatch(r"on root@10\.0\.2\.20: capture: no SYN from 10\.0\.1\.10 arrived on port "
                      r"5432 in \d+ ms", e) for e in v.evidence
     )  # fmt: skip
-    assert any("forward filter of hop 1 (10.0.1.1) first" in f for f in v.fix)
+    assert any("forward filter of router 10.0.1.1 (hop 1) first" in f for f in v.fix)
 
 
 # --- a REJECT with ICMP, on a router or on the server ----------------------------------------
