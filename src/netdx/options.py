@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import click
 
-from netdx.budget import TIMEOUT_MAX_S, TIMEOUT_MIN_S, timeout_ok
+from netdx.timeout import TIMEOUT_MAX_S, TIMEOUT_MIN_S, timeout_ok
 
 F = TypeVar("F", bound=Callable[..., object])
 

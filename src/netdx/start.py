@@ -15,11 +15,10 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from netdx.budget import timeout_ok
 from netdx.errors import NetdxError, UsageError
+from netdx.timeout import timeout_ok
 
 if TYPE_CHECKING:
     from netdx.host.ssh import SshOptions
@@ -30,9 +29,11 @@ CHECK_TIMEOUT_S = 5.0  # `check --timeout`'s default
 _FLAGS = {"--json": "as_json", "-q": "quiet", "--quiet": "quiet", "-4": "ipv4", "-6": "ipv6"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FastCheck:
-    """`check` arguments read without click (only the forms click reads the same way)."""
+class FastCheck(NamedTuple):
+    """`check` arguments read without click (only the forms click reads the same way).
+
+    A NamedTuple, not a frozen dataclass: `dataclasses` imports `inspect` (~10 ms), which
+    `netdx --version` and `--help`, passing through here, otherwise never load."""
 
     target: str
     timeout: float = CHECK_TIMEOUT_S
