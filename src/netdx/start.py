@@ -4,10 +4,10 @@ Importing click and building netdx's command table costs about a tenth of a refu
 loopback check. So `main` first reads argv itself when it is in the narrow form users type
 most, `check TARGET` with `--json`, `-q`/`--quiet`, `-4`/`-6` and a valid `--timeout S`,
 each at most once, and runs the same `check_command` body that the click command runs,
-under the same error handler. Anything else (help, another command, another option, a
-value click would refuse, `--`) goes to click untouched (`netdx.cli.main`), so every
-message and exit code of a usage error is click's own. tests/unit/test_start_fast_path.py
-compares both paths on a set of argvs.
+under the same error handler; `--version` alone prints click's line itself. Anything else
+(help, another command, another option, a value click would refuse, `--`) goes to click
+untouched (`netdx.cli.main`), so every message and exit code of a usage error is click's
+own. tests/unit/test_start_fast_path.py compares both paths on a set of argvs.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 CHECK_TIMEOUT_S = 5.0  # `check --timeout`'s default
+VERSION_TEXT = "netdx, version {version}"  # `netdx --version`, as click's version_option says it
 
 _FLAGS = {"--json": "as_json", "-q": "quiet", "--quiet": "quiet", "-4": "ipv4", "-6": "ipv6"}
 
@@ -202,6 +203,11 @@ def guarded(call: Callable[[], int]) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run netdx with `argv` (default: sys.argv[1:]) and return the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from netdx import __version__
+
+        echo(VERSION_TEXT.format(version=__version__))  # click's version_option, word for word
+        return EXIT_OK
     fast = fast_check(args)
     if fast is None:
         from netdx.cli import main as click_main
