@@ -2,6 +2,6 @@
 
 import sys
 
-from netdx.cli import main
+from netdx.start import main
 
 sys.exit(main())

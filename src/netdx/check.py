@@ -52,6 +52,7 @@ from netdx.plan import (
     ReadServer,
     Resolve,
     Result,
+    Settle,
     Signal,
     Stop,
     TraceTcp,
@@ -184,7 +185,8 @@ async def gather_evidence(
 
 @dataclass(frozen=True, slots=True)
 class Steering:
-    """What a steered connect listens to: the echo's RTT and a stop."""
+    """What a steered probe listens to: a connect the echo's RTT and a stop (end now); an
+    echo only the stop (end at its first answer, `Settle`)."""
 
     rtt: asyncio.Future[float | None]
     stop: asyncio.Future[None]
@@ -239,7 +241,7 @@ async def run_plan(
                     preload(probe)  # a probe with no budget left ends at once, unloaded
             for probe in batch:
                 steer = None
-                if isinstance(probe, Connect) and probe.steered:
+                if isinstance(probe, Connect | Echo) and probe.steered:
                     steer = Steering(rtt=loop.create_future(), stop=loop.create_future())
                     steering[probe.id] = steer
                 task = asyncio.create_task(run(probe, deadline, steer))
@@ -279,7 +281,7 @@ def _apply(
     steer = steering.get(signal.to)
     if isinstance(signal, Hint) and steer is not None and not steer.rtt.done():
         steer.rtt.set_result(signal.rtt_ms)
-    elif isinstance(signal, Stop) and steer is not None and not steer.stop.done():
+    elif isinstance(signal, Stop | Settle) and steer is not None and not steer.stop.done():
         steer.stop.set_result(None)
     elif isinstance(signal, Cancel) and signal.to in by_id:
         task = by_id[signal.to]
@@ -317,7 +319,8 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
     if isinstance(probe, Echo):
         from netdx.probes.icmp import icmp_echo
 
-        return await icmp_echo(probe.address, deadline=limit)
+        settle = steer.stop if steer is not None else None
+        return await icmp_echo(probe.address, deadline=limit, settle=settle)
     if isinstance(probe, Connect):
         from netdx.probes.tcp import tcp_connect
 

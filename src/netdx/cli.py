@@ -1,30 +1,41 @@
 """The command line: parse, build settings, call, render, return an exit code.
 
 Exit codes: 0 ok, 1 a problem was diagnosed, 2 bad usage or input, 3 netdx could not run.
-Heavy libraries are imported inside the commands, so `netdx --help` stays fast.
+Heavy libraries are imported inside the commands, so `netdx --help` stays fast. The installed
+`netdx` script starts in `netdx.start`, which runs a plain `check TARGET` without click and
+hands every other command line to `main` here.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from netdx import __version__
-from netdx.errors import NetdxError
 from netdx.host.option import netns_option
 from netdx.host.ssh_option import ssh_options
-from netdx.options import timeout_option, write_output
+from netdx.options import timeout_option
+from netdx.start import (
+    CHECK_TIMEOUT_S,
+    EXIT_CANNOT_RUN,
+    EXIT_OK,
+    EXIT_PROBLEM,
+    EXIT_USAGE,
+    check_command,
+    error,
+    guarded,
+    tolerant_streams,
+)
 
 if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from netdx.host.ssh import SshOptions
 
-EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+__all__ = ["EXIT_CANNOT_RUN", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "cli", "main"]
 
 # Subcommands that live in their own modules, imported only when used: (module, attribute,
 # the one-line help shown by `netdx --help` without importing the module).
@@ -127,7 +138,7 @@ Examples:
 """
 )
 @click.argument("target")
-@timeout_option(5.0, "One time budget in seconds for the whole check.")
+@timeout_option(CHECK_TIMEOUT_S, "One time budget in seconds for the whole check.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (netdx.check/1).")
 @click.option("--markdown", is_flag=True, help="Print the report as Markdown.")
 @click.option("-4", "ipv4", is_flag=True, help="Use IPv4 addresses only.")
@@ -184,96 +195,42 @@ def check(
     firewall rule with counters, queues, the wire), and the verdict joins both ends, all
     within the same --timeout.
     """
-    from netdx.check import CheckSettings, check_sync, validate_dns_servers
-    from netdx.target import parse_target
-
-    if as_json and markdown:
-        raise click.UsageError("--json and --markdown cannot be combined")
-    if ipv4 and ipv6:
-        raise click.UsageError("-4 and -6 cannot be combined")
-    parsed = parse_target(target)
-    settings = CheckSettings(
+    return check_command(
+        target=target,
         timeout=timeout,
-        family=4 if ipv4 else 6 if ipv6 else None,
-        dns_servers=validate_dns_servers(dns_servers),
+        as_json=as_json,
+        markdown=markdown,
+        ipv4=ipv4,
+        ipv6=ipv6,
+        dns_servers=dns_servers,
+        quiet=quiet,
+        json_file=json_file,
         root_hints=root_hints,
+        evidence_file=evidence_file,
         ssh=ssh,
     )
-    report, evidence = check_sync(parsed, settings)
-    if json_file is not None:
-        from netdx.render.json import to_json
-
-        write_output(json_file, to_json(report))
-    if evidence_file is not None:
-        import json
-
-        from netdx.model.codec import to_data
-
-        write_output(evidence_file, json.dumps(to_data(evidence), indent=1, ensure_ascii=False))
-    _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
-    return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
-
-
-def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
-    if as_json:
-        from netdx.render.json import to_json
-
-        click.echo(to_json(report))
-    elif markdown:
-        from netdx.render.markdown import to_markdown
-
-        click.echo(to_markdown(report), nl=False)
-    else:
-        from netdx.render.terminal import render_terminal
-        from netdx.tty import plain_width
-
-        # Into a pipe or a file, the same text without importing rich (~50 ms).
-        width = plain_width(sys.stdout)
-        render_terminal(report, file=sys.stdout, quiet=quiet, width=width,
-                        color=False if width is not None else None)
-
-
-def _error(message: str) -> None:
-    first = message.strip().splitlines()[0] if message.strip() else "error"
-    click.echo(f"netdx: error: {first}", err=True)
-
-
-def _tolerant_streams() -> None:
-    """A terminal or pipe whose encoding lacks ✔ or → (PYTHONIOENCODING=ascii, a C locale)
-    gets escapes for them instead of an internal error."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="backslashreplace")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run netdx with `argv` (default: sys.argv[1:]) and return the exit code."""
+    """Run netdx with `argv` (default: sys.argv[1:]) through click; the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
-    _tolerant_streams()
-    try:
-        result = cli.main(args=args, prog_name="netdx", standalone_mode=False)
-    except click.exceptions.Exit as exc:
-        return int(exc.exit_code)
-    except click.Abort:
-        _error("aborted")
-        return 130
-    except click.exceptions.NoArgsIsHelpError as exc:
-        # `netdx` or `netdx lab` alone asks what there is: the help, not "error: Usage:".
-        click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
-        return EXIT_OK
-    except click.ClickException as exc:
-        _error(exc.format_message())
-        return EXIT_USAGE
-    except NetdxError as exc:
-        _error(str(exc))
-        return exc.exit_code
-    except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
-    except Exception as exc:  # a bug: one line by default, the traceback on request
-        if os.environ.get("NETDX_DEBUG"):
-            raise
-        _error(f"internal error: {type(exc).__name__}: {exc} (set NETDX_DEBUG=1 for details)")
-        return EXIT_CANNOT_RUN
-    return result if isinstance(result, int) else EXIT_OK
+    tolerant_streams()
+
+    def run() -> int:
+        try:
+            result = cli.main(args=args, prog_name="netdx", standalone_mode=False)
+        except click.exceptions.Exit as exc:
+            return int(exc.exit_code)
+        except click.Abort:
+            error("aborted")
+            return 130
+        except click.exceptions.NoArgsIsHelpError as exc:
+            # `netdx` or `netdx lab` alone asks what there is: the help, not "error: Usage:".
+            click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+            return EXIT_OK
+        except click.ClickException as exc:
+            error(exc.format_message())
+            return EXIT_USAGE
+        return result if isinstance(result, int) else EXIT_OK
+
+    return guarded(run)

@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Callable
 from typing import TypeVar
 
 import click
 
+from netdx.timeout import TIMEOUT_MAX_S, TIMEOUT_MIN_S, timeout_ok
+
 F = TypeVar("F", bound=Callable[..., object])
 
-# The one budget every command takes: long enough to send anything, short enough that a
-# typo (3000 for 3.000) is caught rather than waited out.
-TIMEOUT_MIN_S = 0.1
-TIMEOUT_MAX_S = 300.0
+__all__ = ["TIMEOUT_MAX_S", "TIMEOUT_MIN_S", "timeout_option", "write_output"]
 
 
 def _budget(_ctx: click.Context, _param: click.Parameter, value: float) -> float:
     # click's FloatRange lets nan through (every comparison with it is false) and float()
-    # takes inf and 1e309: a deadline of either overflows or never comes.
-    if not math.isfinite(value) or not TIMEOUT_MIN_S <= value <= TIMEOUT_MAX_S:
+    # takes inf and 1e309: see timeout_ok.
+    if not timeout_ok(value):
         raise click.BadParameter(
             f"must be between {TIMEOUT_MIN_S:g} and {TIMEOUT_MAX_S:g} seconds"
         )

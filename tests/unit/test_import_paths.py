@@ -11,6 +11,7 @@ from the root namespace they would ask the machine's resolver.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import socket
 import subprocess
@@ -28,10 +29,38 @@ NO_WORK = ("asyncio", "ssl", "h11", "rich", "netdx.model", "netdx.host.ssh", "ne
            "netdx.diagnose", "netdx.check")
 
 
-# `netdx ARGV` as the installed script runs it, printing sys.modules when it exits.
+# The netdx modules a refused loopback check (`check 127.0.0.1:PORT`, terminal or --json) may
+# import: its plan, probes (route, connect, echo, this host's server read), rules and one
+# renderer. A module outside this list on that path is a cost every check pays: import it
+# where it is used, or add it here knowing that.
+REFUSED_CHECK_MAY_IMPORT = (
+    "netdx", "netdx.budget", "netdx.errors", "netdx.start", "netdx.target", "netdx.timeout",
+    "netdx.tty", "netdx.check", "netdx.collect", "netdx.collect.*", "netdx.diagnose",
+    "netdx.diagnose.*",
+    "netdx.host", "netdx.host.linux", "netdx.host.netns", "netdx.model", "netdx.model.*",
+    "netdx.netlink", "netdx.netlink.*", "netdx.plan", "netdx.plan.*", "netdx.probes",
+    "netdx.probes.icmp", "netdx.probes.recverr", "netdx.probes.route", "netdx.probes.server",
+    "netdx.probes.tcp", "netdx.render", "netdx.render.terminal", "netdx.render.json",
+    "netdx.sockets", "netdx.sockets.dump", "netdx.sockets.model", "netdx.sockets.owners",
+    # A refused port of this host may be a tcp-reset REJECT in its input hook (issue 10): the
+    # check reads and evaluates that hook, never the diff or the flows of `firewall`.
+    "netdx.probes.firewall", "netdx.firewall", "netdx.firewall.atoms",
+    "netdx.firewall.evaluate", "netdx.firewall.explain", "netdx.firewall.iptables_save",
+    "netdx.firewall.live", "netdx.firewall.matching", "netdx.firewall.model",
+    "netdx.firewall.nearmiss", "netdx.firewall.nft_json", "netdx.firewall.origin",
+    "netdx.firewall.sources",
+)
+# ... and never these: click (`netdx.start` reads a plain `check TARGET` itself), the JSON
+# codec for the terminal text, the Markdown renderer, the DNS-trace vocabulary (no zone to
+# ask for an IP literal), the ssh side.
+REFUSED_CHECK_NEVER = ("click", "netdx.cli", "netdx.options", "netdx.render.markdown",
+                       "netdx.dns", "netdx.model.dns_trace", "netdx.check_ssh",
+                       "netdx.remote", "netdx.host.ssh")
+
+# `netdx ARGV` as the installed script runs it (netdx.start), printing sys.modules at exit.
 _RUN = """import atexit, sys
 atexit.register(lambda: print("loaded:", *sorted(sys.modules), file=sys.stderr))
-from netdx.cli import main
+from netdx.start import main
 sys.exit(main(sys.argv[1:]))
 """
 
@@ -76,11 +105,13 @@ def refused_port() -> int:
 @pytest.mark.parametrize("argv", [["--version"], ["--help"], ["check", "--help"],
                                   ["dns", "--help"]])
 def test_version_and_help_import_no_work(argv: list[str]) -> None:
-    """--version and help texts import click and netdx's command table, nothing that runs
-    a probe, defines the model or renders a report."""
+    """Help texts import click and netdx's command table (--version not even those),
+    nothing that runs a probe, defines the model or renders a report."""
     modules = imported(argv)
-    assert "click" in modules
+    assert ("click" in modules) == (argv != ["--version"])  # netdx.start prints the version
     assert heavy(modules, (*NEVER, *NO_WORK)) == []
+    if argv[0] != "dns":  # dns's command module defines its options' dataclasses
+        assert heavy(modules, ("dataclasses",)) == []  # netdx.start defines none
 
 
 @pytest.mark.parametrize("argv", [["sockets"], ["sockets", "-t", "--json"], ["who", ":22"]])
@@ -104,6 +135,24 @@ def test_check_of_a_refused_loopback_port_imports_only_its_probes(refused_port: 
     assert heavy(modules, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
     terminal = imported(["check", target, "--timeout", "2"])
     assert heavy(terminal, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
+
+
+def test_refused_check_imports_only_its_own_modules(refused_port: int) -> None:
+    """A refused loopback check, as text and as JSON, imports no netdx module beyond its
+    plan, probes, rules and renderer, and none of click, the codec (for text), Markdown,
+    the DNS trace or the ssh side."""
+    target = f"127.0.0.1:{refused_port}"
+    terminal = imported(["check", target])
+    as_json = imported(["check", target, "--json", "--timeout", "2"])
+    for modules, extra in ((terminal, ("netdx.model.codec", "netdx.render.json")),
+                           (as_json, ())):
+        assert {"asyncio", "netdx.start", "netdx.plan", "netdx.probes.tcp"} <= modules
+        ours = {m for m in modules if m == "netdx" or m.startswith("netdx.")}
+        stray = sorted(m for m in ours
+                       if not any(fnmatch.fnmatchcase(m, p) for p in REFUSED_CHECK_MAY_IMPORT))
+        assert stray == []
+        assert heavy(modules, (*REFUSED_CHECK_NEVER, *extra)) == []
+    assert "netdx.render.json" in as_json
 
 
 def test_the_record_names_every_module_and_a_banned_one_is_found() -> None:

@@ -94,12 +94,12 @@ def test_an_ascii_only_terminal_gets_escapes_not_an_internal_error(
     import io
     import sys
 
-    from netdx import cli
+    from netdx import start
 
     raw = io.BytesIO()
     ascii_out = io.TextIOWrapper(raw, encoding="ascii")
     monkeypatch.setattr(sys, "stdout", ascii_out)
-    cli._tolerant_streams()
+    start.tolerant_streams()
     print(" ✔ route", file=sys.stdout)
     ascii_out.flush()
     assert raw.getvalue() == b" \\u2714 route\n"

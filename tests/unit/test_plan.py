@@ -39,6 +39,7 @@ from netdx.plan import (
     ReadServer,
     Resolve,
     Result,
+    Settle,
     Stop,
     TraceTcp,
     addresses_from_servers,
@@ -99,7 +100,9 @@ def test_port_target_connects_echoes_and_watches_the_next_hop() -> None:
     connect = one(probes, Connect)
     assert isinstance(connect, Connect) and connect.steered
     assert connect.budget == Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
-    assert one(probes, Echo).budget == Budget(cap_s=limits.ECHO_MAX_S)
+    echo = one(probes, Echo)
+    assert isinstance(echo, Echo) and echo.steered  # TCP's answer may settle it early
+    assert echo.budget == Budget(cap_s=limits.ECHO_MAX_S)
     watch = one(probes, ReadNeighbour)
     assert watch.budget.start_after_s == limits.NEIGHBOUR_PATIENCE_S
 
@@ -129,13 +132,15 @@ def test_dead_next_hop_stops_the_connect() -> None:
 
 
 def test_answer_gives_the_echo_a_grace_then_http() -> None:
-    """Once TCP answered, the watch is cancelled, the echo gets ECHO_GRACE_S, and HTTP follows
-    when the echo has settled; a cut echo is recorded as not waited for."""
+    """Once TCP answered, the watch is cancelled, the echo is told to end at its first answer
+    and gets at most ECHO_GRACE_S, and HTTP follows when the echo has settled; a cut echo is
+    recorded as not waited for."""
     plan, probes = routed(WEB)
     connect, echo, watch = (one(probes, k) for k in (Connect, Echo, ReadNeighbour))
     plan.feed(connect.id, c.tcp(IP, 80, "connected"))
     assert plan.signals() == (
         Cancel(to=watch.id),
+        Settle(to=echo.id),
         Cancel(to=echo.id, after_s=limits.ECHO_GRACE_S),
     )
     assert plan.next_probes() == ()
@@ -222,9 +227,11 @@ def test_local_target_reads_the_server_and_the_input_rules() -> None:
 
 
 def test_host_only_echo_reply_ends_the_address() -> None:
-    """A host-only target that answers the echo needs nothing else."""
+    """A host-only target that answers the echo needs nothing else; its echo is not steered
+    (all of its echoes are the evidence: no TCP answer stands beside them)."""
     plan, probes = routed(DB_HOST)
     assert kinds(probes) == ["Echo"]
+    assert isinstance(probes[0], Echo) and not probes[0].steered
     plan.feed(probes[0].id, c.echo_reply(IP))
     assert plan.next_probes() == () and plan.done
 

@@ -76,6 +76,27 @@ async def test_echo_is_cut_after_the_grace_once_tcp_answered() -> None:
     assert head.echo is not None and head.echo.reason == ECHO_NOT_WAITED
 
 
+async def test_tcp_answer_settles_the_echo_in_flight() -> None:
+    """A refused connect reaches the steered echo in flight as its stop (end at the first
+    answer): the echo's own result, not the grace's cut, is the evidence."""
+    plan = CheckPlan(TARGET, CheckSettings())
+    reply = c.echo_reply(IP, rtt=0.5)
+
+    async def run(probe: Probe, deadline: Deadline, steer: Steering | None) -> Result:
+        if isinstance(probe, LookupRoute):
+            return c.route_ok(IP)
+        if isinstance(probe, ReadNeighbour):
+            return NeighbourRead(state="REACHABLE")
+        if isinstance(probe, Connect):
+            return c.tcp(IP, 5432, "refused")
+        assert isinstance(probe, Echo) and steer is not None
+        await asyncio.wait_for(steer.stop, SLOW_S)
+        return reply
+
+    ev = await run_plan(plan, Deadline.after(5.0), run=run)
+    assert ev.addresses[0].echo == reply
+
+
 async def test_dead_next_hop_stops_the_waiting_connect() -> None:
     """The watch's INCOMPLETE reaches the connect in flight as a stop."""
     plan = CheckPlan(TARGET, CheckSettings())

@@ -12,6 +12,9 @@ from typing import Any
 
 from netdx.probes.egress import build_syn
 from netdx.probes.icmp import (
+    EchoPacket,
+    _EchoState,
+    _settle,
     build_echo,
     errqueue_echo_seq,
     inet_checksum,
@@ -122,3 +125,15 @@ def test_built_syn_checksum_covers_the_pseudo_header() -> None:
             pseudo = s + d + struct.pack("!I3xB", len(syn), socket.IPPROTO_TCP)
         assert inet_checksum(pseudo + syn) == 0
         assert syn[13] == 0x02  # SYN only
+
+
+async def test_echo_told_to_settle_ends_at_its_first_answer() -> None:
+    """Unsettled, the echo waits for all of its echoes; told to settle (TCP answered) one
+    reply is enough, while with no answer yet it keeps waiting."""
+    state = _EchoState(family=4, target="127.0.0.1", ident=7, method="dgram")
+    state.sent_at[1] = 0.0
+    assert not state.settled(3)
+    _settle(state)
+    assert state.event.is_set() and not state.settled(3)  # woken, but nothing answered yet
+    state.record(EchoPacket(seq=1, ttl=64), 0.001)
+    assert state.settled(3) and state.rtts == {1: 1.0}

@@ -54,6 +54,7 @@ from netdx.plan.requests import (
     ReadNeighbour,
     ReadServer,
     Result,
+    Settle,
     Stop,
     TraceTcp,
 )
@@ -151,9 +152,14 @@ class AddressPlan:
             lambda i: kind(id=i, budget=budget, address=self.address, port=port), on
         )
 
-    def _ask_echo(self, on: Callable[[Result], None]) -> None:
+    def _ask_echo(self, on: Callable[[Result], None], *, steered: bool = False) -> None:
         echo = self._desk.ask(
-            lambda i: Echo(id=i, budget=Budget(cap_s=limits.ECHO_MAX_S), address=self.address),
+            lambda i: Echo(
+                id=i,
+                budget=Budget(cap_s=limits.ECHO_MAX_S),
+                address=self.address,
+                steered=steered,
+            ),
             on,
         )
         self._echo_id = echo.id
@@ -220,7 +226,7 @@ class AddressPlan:
             self._on_connect,
         )
         self._connect_id = connect.id
-        self._ask_echo(self._on_echo)
+        self._ask_echo(self._on_echo, steered=True)
         route = self._base_route
         if route is not None and _watchable(route):
             watch = self._desk.ask(
@@ -308,7 +314,11 @@ class AddressPlan:
             self._desk.tell(Cancel(to=self._watch_id))
         echoing = self._echo_id is not None and self._desk.waiting(self._echo_id)
         if echoing and self._echo_id is not None and result.outcome != "timeout":
-            # TCP already proved the host: the echo gets only a short grace.
+            # TCP already proved the host (or named the ICMP error): for a port target no rule
+            # reads the echo any more, only the report quotes it. So it ends at its first
+            # answer instead of sending its other echoes an interval apart (~0.1 s on a
+            # refused loopback port), and one that has none yet gets only a short grace.
+            self._desk.tell(Settle(to=self._echo_id))
             self._desk.tell(Cancel(to=self._echo_id, after_s=limits.ECHO_GRACE_S))
         self._follow_up()
 

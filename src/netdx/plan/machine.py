@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from netdx.dns.authority import authoritative_question, with_authoritative
 from netdx.model import CheckEvidence, DnsEvidence, Target
 from netdx.model.evidence import AuthoritativeCheck
 from netdx.model.vantage import THIS_HOST, Vantage
@@ -49,6 +48,8 @@ def addresses_from_servers(dns: DnsEvidence) -> tuple[DnsEvidence, tuple[str, ..
 def wants_authoritative(ev: CheckEvidence) -> bool:
     """True when what the zone says now would change the verdict (the DNS layer decides:
     `netdx.dns.authority`): a resolver-given address failed, or a resolver said SERVFAIL."""
+    from netdx.dns.authority import authoritative_question
+
     return authoritative_question(ev) is not None
 
 
@@ -173,8 +174,12 @@ class CheckPlan:
 
     def _ask_authoritative(self) -> None:
         ev = self.evidence()
+        if ev.dns is None or ev.dns.source == "literal":
+            return  # an IP literal names no zone (nor imports the DNS-trace vocabulary)
+        from netdx.dns.authority import authoritative_question
+
         question = authoritative_question(ev)
-        if ev.dns is None or question is None:
+        if question is None:
             return
         name, rtype = question
         resolvers = ev.dns.configured_servers
@@ -192,4 +197,6 @@ class CheckPlan:
 
     def _on_authoritative(self, result: Result) -> None:
         if isinstance(result, AuthoritativeCheck) and self._dns is not None:
+            from netdx.dns.authority import with_authoritative
+
             self._dns = with_authoritative(self._dns, result)

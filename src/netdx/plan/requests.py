@@ -54,6 +54,7 @@ __all__ = [
     "Resolve",
     "Result",
     "ServerArmed",
+    "Settle",
     "Signal",
     "Stop",
     "TraceTcp",
@@ -132,7 +133,11 @@ class LookupRoute(AddressRequest):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Echo(AddressRequest):
-    """ICMP echo to `address`."""
+    """ICMP echo to `address`. A `steered` echo (beside a connect) can be told to end at its
+    first answer (`Settle`); a host-only target's echo is not steered: its loss count is the
+    evidence."""
+
+    steered: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -280,7 +285,16 @@ class Cancel:
     after_s: float = 0.0
 
 
-Signal = Hint | Stop | Cancel
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settle:
+    """TCP has answered: the steered echo `to` ends at its first answer (now, if it has one).
+    Its reply (the host is up, its TTL) is still quoted; more echoes could not change the
+    verdict, only delay it by their interval."""
+
+    to: int
+
+
+Signal = Hint | Stop | Cancel | Settle
 
 
 # --- results that are not evidence values themselves ---------------------------------------

@@ -208,6 +208,7 @@ class _EchoState:
     rtts: dict[int, float] = field(default_factory=dict)
     errors: dict[int, IcmpError] = field(default_factory=dict)
     ttl: int | None = None
+    settle: bool = False  # told to end at the first answer
     event: asyncio.Event = field(default_factory=asyncio.Event)
 
     def record(self, packet: EchoPacket, at: float) -> None:
@@ -223,8 +224,11 @@ class _EchoState:
         self.event.set()
 
     def settled(self, count: int) -> bool:
-        """All echoes answered, or an ICMP error with no reply at all (decisive already)."""
+        """All echoes answered, or an ICMP error with no reply at all (decisive already), or
+        any answer once told to settle."""
         if len(self.rtts) + len(self.errors) >= count:
+            return True
+        if self.settle and (self.rtts or self.errors):
             return True
         return bool(self.errors) and not self.rtts
 
@@ -301,11 +305,17 @@ async def _run_echoes(
 
 
 async def icmp_echo(
-    address: str, *, deadline: Deadline, count: int = 3, interval: float = 0.05
+    address: str,
+    *,
+    deadline: Deadline,
+    count: int = 3,
+    interval: float = 0.05,
+    settle: asyncio.Future[None] | None = None,
 ) -> IcmpEcho:
     """Send `count` ICMP echoes to `address` and report replies, RTT, reply TTL or the ICMP
-    error. Returns as soon as every echo is answered, or at `deadline`; never raises for
-    a network outcome. Status "unknown" (with `reason`) when no ICMP socket is permitted.
+    error. Returns as soon as every echo is answered, or at `deadline`; once `settle` is done,
+    as soon as any echo is answered (no more are sent). Never raises for a network outcome.
+    Status "unknown" (with `reason`) when no ICMP socket is permitted.
     """
     family = address_family(address)
     opened = open_echo_socket(family)
@@ -314,6 +324,8 @@ async def icmp_echo(
     sock, method = opened
     state = _EchoState(family=family, target=address, ident=random.getrandbits(16), method=method)
     loop = asyncio.get_running_loop()
+    if settle is not None:
+        settle.add_done_callback(lambda _: _settle(state))
     with contextlib.closing(sock):
         loop.add_reader(sock.fileno(), _on_readable, sock, state)
         try:
@@ -321,6 +333,11 @@ async def icmp_echo(
         finally:
             loop.remove_reader(sock.fileno())
     return _echo_result(address, state, local_error)
+
+
+def _settle(state: _EchoState) -> None:
+    state.settle = True
+    state.event.set()  # wake the wait between echoes
 
 
 def _echo_result(address: str, state: _EchoState, local_error: str | None) -> IcmpEcho:

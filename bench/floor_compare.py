@@ -1,0 +1,113 @@
+"""Before and after: the floor's netdx rows for an earlier commit and for this tree, the two
+alternating run by run in one loop (both see the same machine load), wall clock and CPU.
+
+The earlier tree is `git archive REV src` in a temporary directory, run with the same
+interpreter and site-packages (PYTHONPATH puts it first); each tree starts as its installed
+script does (`netdx.start:main` where it exists, else `netdx.cli:main`), with its bytecode
+compiled first. Rows: a refused loopback check, `--version`, and the NXDOMAIN, no-route and
+healthy checks inside their lab scenarios. The median of --runs of each, as a Markdown table.
+
+Run as root, under the lab lock: `.venv/bin/python bench/floor_compare.py --before fd64a49`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import io
+import resource
+import statistics
+import subprocess
+import sys
+import tarfile
+import tempfile
+import time
+from pathlib import Path
+
+from floor import refused_port
+
+from netdx.lab import Lab, load_scenario
+
+ROOT = Path(__file__).resolve().parent.parent
+Sample = tuple[float, float]  # wall ms, CPU ms
+
+
+def entry(src: Path) -> list[str]:
+    """`python -c ...` that starts the tree at `src` the way its installed script does."""
+    module = "netdx.start" if (src / "netdx" / "start.py").exists() else "netdx.cli"
+    code = f"import sys; from {module} import main; sys.exit(main())"
+    return ["env", f"PYTHONPATH={src}", sys.executable, "-c", code]
+
+
+def run(argv: list[str]) -> Sample:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
+                   check=False)
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return wall, cpu
+
+
+def compare(old: list[str], new: list[str], runs: int) -> tuple[Sample, Sample]:
+    """Medians (wall, CPU) of `old` and of `new`, run alternately after one warm-up each."""
+    run(old)
+    run(new)
+    olds, news = [], []
+    for _ in range(runs):
+        olds.append(run(old))
+        news.append(run(new))
+
+    def median(samples: list[Sample]) -> Sample:
+        return (statistics.median(s[0] for s in samples),
+                statistics.median(s[1] for s in samples))
+
+    return median(olds), median(news)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", required=True, help="the earlier commit (git rev)")
+    parser.add_argument("--runs", type=int, default=21, help="runs of each (≥ 15)")
+    args = parser.parse_args()
+    if args.runs < 15:
+        parser.error("--runs must be at least 15")
+    with tempfile.TemporaryDirectory(prefix="netdx-before-") as tmp:
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src"],
+                                 capture_output=True, check=True).stdout
+        with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+            tar.extractall(tmp)  # our own repository's archive (3.11.2 has no filter=)
+        old_src, new_src = Path(tmp) / "src", ROOT / "src"
+        for src in (old_src, new_src):
+            compileall.compile_dir(src / "netdx", quiet=1)  # what pip install does
+        old, new = entry(old_src), entry(new_src)
+        rows = []
+        port = str(refused_port())
+        for work, argv in ((f"check 127.0.0.1:{port}, refused (loopback)",
+                            ["check", f"127.0.0.1:{port}", "--timeout", "2"]),
+                           ("netdx --version", ["--version"])):
+            rows.append((work, *compare([*old, *argv], [*new, *argv], args.runs)))
+            print(f"  {work}: done", file=sys.stderr)
+        labs = {"dns-nxdomain": "db-server-02:5432", "route-no-route": "10.0.2.20:5432",
+                "healthy-flat": "db-server-01:5432"}
+        for name, target in labs.items():
+            scenario = load_scenario(name)
+            argv = ["check", target, "--timeout", "5"]
+            with Lab(scenario) as lab:
+                before, after = compare(lab.exec_argv(scenario.runner, [*old, *argv]),
+                                        lab.exec_argv(scenario.runner, [*new, *argv]), args.runs)
+            rows.append((f"check {target} ({name})", before, after))
+            print(f"  {name}: done", file=sys.stderr)
+    print(f"median of {args.runs} runs each, {args.before} and this tree alternating in one loop")
+    print()
+    print("| work | before ms | after ms | after / before | before CPU ms | after CPU ms |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for work, (b_wall, b_cpu), (a_wall, a_cpu) in rows:
+        print(f"| {work} | {b_wall:.0f} | {a_wall:.0f} | {a_wall / b_wall:.2f} | {b_cpu:.0f} | "
+              f"{a_cpu:.0f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,220 @@
+"""The `netdx` process entry: the common `netdx check TARGET` starts without click.
+
+Importing click and building netdx's command table costs about a tenth of a refused
+loopback check. So `main` first reads argv itself when it is in the narrow form users type
+most, `check TARGET` with `--json`, `-q`/`--quiet`, `-4`/`-6` and a valid `--timeout S`,
+each at most once, and runs the same `check_command` body that the click command runs,
+under the same error handler; `--version` alone prints click's line itself. Anything else
+(help, another command, another option, a value click would refuse, `--`) goes to click
+untouched (`netdx.cli.main`), so every message and exit code of a usage error is click's
+own. tests/unit/test_start_fast_path.py compares both paths on a set of argvs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from netdx.errors import NetdxError, UsageError
+from netdx.timeout import timeout_ok
+
+if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
+
+EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+CHECK_TIMEOUT_S = 5.0  # `check --timeout`'s default
+VERSION_TEXT = "netdx, version {version}"  # `netdx --version`, as click's version_option says it
+
+_FLAGS = {"--json": "as_json", "-q": "quiet", "--quiet": "quiet", "-4": "ipv4", "-6": "ipv6"}
+
+
+class FastCheck(NamedTuple):
+    """`check` arguments read without click (only the forms click reads the same way).
+
+    A NamedTuple, not a frozen dataclass: `dataclasses` imports `inspect` (~10 ms), which
+    `netdx --version` and `--help`, passing through here, otherwise never load."""
+
+    target: str
+    timeout: float = CHECK_TIMEOUT_S
+    as_json: bool = False
+    quiet: bool = False
+    ipv4: bool = False
+    ipv6: bool = False
+
+
+def fast_check(argv: Sequence[str]) -> FastCheck | None:
+    """The arguments of `argv` when it is a plain `check TARGET [flags] [--timeout S]`, else
+    None (click then parses it, and says what is wrong with it)."""
+    if len(argv) < 2 or argv[0] != "check":
+        return None
+    target: str | None = None
+    timeout: float | None = None
+    flags: dict[str, bool] = {}
+    rest = list(argv[1:])
+    while rest:
+        token = rest.pop(0)
+        if token in _FLAGS and _FLAGS[token] not in flags:
+            flags[_FLAGS[token]] = True
+        elif token == "--timeout" and rest and timeout is None:
+            timeout = _seconds(rest.pop(0))
+            if timeout is None:
+                return None
+        elif token.startswith("--timeout=") and timeout is None:
+            timeout = _seconds(token.partition("=")[2])
+            if timeout is None:
+                return None
+        elif not token.startswith("-") and target is None:
+            target = token
+        else:
+            return None  # an option click knows (or does not), a second target, a repeat
+    if target is None:
+        return None
+    return FastCheck(target=target, timeout=CHECK_TIMEOUT_S if timeout is None else timeout,
+                     **flags)
+
+
+def _seconds(text: str) -> float | None:
+    """`--timeout`'s value as click's float type reads it, when the budget accepts it."""
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value if timeout_ok(value) else None
+
+
+def check_command(
+    *,
+    target: str,
+    timeout: float,
+    as_json: bool = False,
+    markdown: bool = False,
+    ipv4: bool = False,
+    ipv6: bool = False,
+    dns_servers: tuple[str, ...] = (),
+    quiet: bool = False,
+    json_file: str | None = None,
+    root_hints: str | None = None,
+    evidence_file: str | None = None,
+    ssh: SshOptions | None = None,
+) -> int:
+    """The body of `netdx check` (click's command and the fast path): the exit code."""
+    from netdx.check import CheckSettings, check_sync, validate_dns_servers
+    from netdx.target import parse_target
+
+    if as_json and markdown:
+        raise UsageError("--json and --markdown cannot be combined")
+    if ipv4 and ipv6:
+        raise UsageError("-4 and -6 cannot be combined")
+    parsed = parse_target(target)
+    settings = CheckSettings(
+        timeout=timeout,
+        family=4 if ipv4 else 6 if ipv6 else None,
+        dns_servers=validate_dns_servers(dns_servers),
+        root_hints=root_hints,
+        ssh=ssh,
+    )
+    report, evidence = check_sync(parsed, settings)
+    if json_file is not None:
+        from netdx.options import write_output
+        from netdx.render.json import to_json
+
+        write_output(json_file, to_json(report))
+    if evidence_file is not None:
+        import json
+
+        from netdx.model.codec import to_data
+        from netdx.options import write_output
+
+        write_output(evidence_file, json.dumps(to_data(evidence), indent=1, ensure_ascii=False))
+    _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
+    return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
+
+
+def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
+    if as_json:
+        from netdx.render.json import to_json
+
+        echo(to_json(report))
+    elif markdown:
+        from netdx.render.markdown import to_markdown
+
+        echo(to_markdown(report), nl=False)
+    else:
+        from netdx.render.terminal import render_terminal
+        from netdx.tty import plain_width
+
+        # Into a pipe or a file, the same text without importing rich (~50 ms).
+        width = plain_width(sys.stdout)
+        render_terminal(report, file=sys.stdout, quiet=quiet, width=width,
+                        color=False if width is not None else None)
+
+
+def echo(text: str, *, nl: bool = True, err: bool = False) -> None:
+    """Write `text` as click.echo does. Plain ASCII (every JSON report: it escapes control
+    characters) is written as is, which is what click.echo writes for it; anything else goes
+    through click.echo itself (it strips ANSI codes off a non-terminal and mends a stream
+    whose encoding cannot carry the text)."""
+    if text.isascii() and "\x1b" not in text:
+        stream = sys.stderr if err else sys.stdout
+        stream.write(text + "\n" if nl else text)
+        stream.flush()
+        return
+    import click
+
+    click.echo(text, nl=nl, err=err)
+
+
+def error(message: str) -> None:
+    """One line on stderr: `netdx: error: ` and the message's first line."""
+    first = message.strip().splitlines()[0] if message.strip() else "error"
+    echo(f"netdx: error: {first}", err=True)
+
+
+def tolerant_streams() -> None:
+    """A terminal or pipe whose encoding lacks ✔ or → (PYTHONIOENCODING=ascii, a C locale)
+    gets escapes for them instead of an internal error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="backslashreplace")
+
+
+def guarded(call: Callable[[], int]) -> int:
+    """Run `call` under netdx's one error handler: netdx's own errors are one line and
+    their exit code, an interrupt 130, a bug one line and 3 (its traceback with
+    NETDX_DEBUG=1)."""
+    try:
+        return call()
+    except NetdxError as exc:
+        error(str(exc))
+        return exc.exit_code
+    except KeyboardInterrupt:
+        error("interrupted")
+        return 130
+    except Exception as exc:  # a bug: one line by default, the traceback on request
+        if os.environ.get("NETDX_DEBUG"):
+            raise
+        error(f"internal error: {type(exc).__name__}: {exc} (set NETDX_DEBUG=1 for details)")
+        return EXIT_CANNOT_RUN
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run netdx with `argv` (default: sys.argv[1:]) and return the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args == ["--version"]:
+        from netdx import __version__
+
+        echo(VERSION_TEXT.format(version=__version__))  # click's version_option, word for word
+        return EXIT_OK
+    fast = fast_check(args)
+    if fast is None:
+        from netdx.cli import main as click_main
+
+        return click_main(args)
+    tolerant_streams()
+    return guarded(
+        lambda: check_command(target=fast.target, timeout=fast.timeout, as_json=fast.as_json,
+                              quiet=fast.quiet, ipv4=fast.ipv4, ipv6=fast.ipv6)
+    )

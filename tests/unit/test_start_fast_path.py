@@ -1,0 +1,86 @@
+"""`netdx check TARGET` without click (netdx.start) behaves as through click (netdx.cli):
+the same output, errors and exit code on every argv, fast or not."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import Callable, Sequence
+
+import pytest
+
+from netdx import cli, start
+
+# (argv with PORT for a refused loopback port, taken by the fast path?)
+ARGVS: list[tuple[list[str], bool]] = [
+    (["check", "127.0.0.1:PORT"], True),
+    (["check", "127.0.0.1:PORT", "--json"], True),
+    (["check", "--json", "-q", "127.0.0.1:PORT", "--timeout", "1.5"], True),
+    (["check", "127.0.0.1:PORT", "--timeout=2", "-4", "--quiet"], True),
+    (["check", "[::1]:PORT", "-4"], True),  # the body's usage error
+    (["check", "-4", "-6", "127.0.0.1:PORT"], True),
+    (["check", "127.0.0.1:99999"], True),  # a target error
+    (["check", ""], True),
+    (["check"], False),
+    (["check", "127.0.0.1:PORT", "--timeout", "0"], False),
+    (["check", "127.0.0.1:PORT", "--timeout", "nan"], False),
+    (["check", "127.0.0.1:PORT", "--timeout", "-4"], False),
+    (["check", "127.0.0.1:PORT", "--timeout"], False),
+    (["check", "127.0.0.1:PORT", "extra"], False),
+    (["check", "127.0.0.1:PORT", "--json", "--json"], False),
+    (["check", "127.0.0.1:PORT", "--markdown"], False),
+    (["check", "127.0.0.1:PORT", "--bogus"], False),
+    (["check", "--", "127.0.0.1:PORT"], False),
+    (["check", "-q4", "127.0.0.1:PORT"], False),
+    (["check", "--help"], False),
+    (["--version"], True),
+    (["--version", "--help"], False),
+    (["check", "--version"], False),
+]
+
+
+@pytest.fixture(scope="module")
+def port() -> str:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return str(sock.getsockname()[1])
+
+
+def _run(
+    main: Callable[[Sequence[str]], int], argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, _steady(out), _steady(err)
+
+
+def _steady(text: str) -> str:
+    """`text` without what differs from run to run: numbers (times, RTTs) and therefore the
+    places where a line wraps."""
+    return " ".join(re.sub(r"\d+(\.\d+)?", "N", text).split())
+
+
+@pytest.mark.parametrize(("argv", "fast"), ARGVS, ids=[" ".join(a) or "-" for a, _ in ARGVS])
+def test_fast_path_matches_click(
+    argv: list[str], fast: bool, port: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each argv gives the same exit code, stdout and stderr through netdx.start as through
+    click; only the plain forms are read without click."""
+    argv = [a.replace("PORT", port) for a in argv]
+    assert (start.fast_check(argv) is not None or argv == ["--version"]) == fast
+    through_click = _run(cli.main, argv, capsys)
+    through_start = _run(start.main, argv, capsys)
+    assert through_start == through_click
+    assert through_click[0] in (0, 1, 2)
+
+
+def test_fast_path_reads_the_values_click_would() -> None:
+    """Flags, both spellings of --timeout and the default budget come out as click's
+    options would set them."""
+    assert start.fast_check(["check", "h:1"]) == start.FastCheck(target="h:1", timeout=5.0)
+    got = start.fast_check(["check", "-6", "--timeout=0.1", "h:1", "--json", "--quiet"])
+    assert got == start.FastCheck(target="h:1", timeout=0.1, ipv6=True, as_json=True,
+                                  quiet=True)
+    assert start.fast_check(["check", "h:1", "--timeout", "1e309"]) is None  # click refuses
+    assert start.fast_check(["dns", "h"]) is None
