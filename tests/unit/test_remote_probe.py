@@ -171,7 +171,7 @@ def test_a_document_without_the_probe_or_with_its_error_is_refused() -> None:
 
 def test_request_batches_the_flows_within_the_budget() -> None:
     """One collect request for a host's flows, each bounded by its timeout and the budget;
-    a host-only or HTTP target is refused with a reason before anything is sent."""
+    a host-only target is refused with a reason before anything is sent; a URL is probed."""
     flows = [FlowProbe(target=parse_target("db:5432"), timeout=5.0),
              FlowProbe(target=parse_target("10.0.0.1:22"), timeout=1.0)]  # fmt: skip
     request = probe_request(flows, 2.0)
@@ -183,4 +183,4 @@ def test_request_batches_the_flows_within_the_budget() -> None:
     }  # fmt: skip
     assert unsupported(parse_target("db:5432")) is None
     assert unsupported(parse_target("db")) is not None
-    assert unsupported(parse_target("https://db/")) is not None
+    assert unsupported(parse_target("https://db/")) is None
