@@ -33,6 +33,7 @@ TARGETS = {
     "egress": "10.98.2.2:9093",
     "hosts_name": "db.vrm.test:8080",
     "no_name": "nowhere.vrm.test:8080",
+    "web_health": "http://db.vrm.test:8081/health",
 }
 
 
@@ -57,6 +58,7 @@ def judged(name: str, doc: dict[str, Any] | None = None) -> Any:
         ("egress", "firewall.local_egress"),
         ("hosts_name", "ok"),
         ("no_name", "dns.resolver_unreachable"),
+        ("web_health", "service.http_error"),
     ],
 )
 def test_captured_documents_get_the_checks_verdict(name: str, cause: str) -> None:
