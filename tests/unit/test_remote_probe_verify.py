@@ -106,6 +106,7 @@ def test_each_source_runs_its_flows_in_one_ssh_and_they_are_judged_here(
         assert up.report is not None and up.report.observed_on.name == f"{host}"
     lost = got[("lost", "down")].judgement
     assert lost.outcome == "error" and lost.reason.startswith("ssh.refused: "), lost
+    assert lost.cause == "ssh.refused"  # the cause every output shows for it
     assert "Connection refused" in lost.reason
     http = got[("http", "w1")].judgement
     assert http.outcome == "pass" and http.cause == "service.http_error", http

@@ -86,7 +86,7 @@ class FleetFlow:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpectedCase:
     """One cell of the matrix as the lab expects `netdx verify` to report it: the outcome
-    and the cause (for an error, the `ssh.<status>` its reason starts with)."""
+    and the cause (for an error, the source's `ssh.<status>`)."""
 
     flow: str
     source: str
