@@ -186,3 +186,33 @@ def test_request_batches_the_flows_within_the_budget() -> None:
     assert unsupported(parse_target("db:5432")) is None
     assert unsupported(parse_target("db")) is not None
     assert unsupported(parse_target("https://db/")) is None
+
+
+def test_the_sources_own_resolv_conf_backs_the_dns_finding() -> None:
+    """A name the source cannot resolve is judged with the source's own resolv.conf (read
+    there, parsed here): its nameserver, not "no nameserver is configured"; a document
+    without the file (an older collector) claims nothing about it."""
+    report = judged("no_name")
+    dns = report.steps[0].evidence.dns
+    assert dns is not None and dns.configured_servers == ("10.98.2.2",), dns
+    assert not any("no nameserver" in line for line in report.verdict.evidence)
+    older = document("no_name")
+    del older["collectors"]["probe"]["data"]["resolv_conf"]
+    dns = judged("no_name", older).steps[0].evidence.dns
+    assert dns is not None and dns.configured_servers == ()
+
+
+def test_an_unreadable_resolv_conf_is_glibcs_default_and_search_comes_from_it() -> None:
+    """As glibc: no file means 127.0.0.1; the search list is the file's (the nxdomain
+    finding lists it)."""
+    doc = document("no_name")
+    data = doc["collectors"]["probe"]["data"]
+    data["resolv_conf"], data["resolv_error"] = None, "No such file or directory"
+    dns = judged("no_name", doc).steps[0].evidence.dns
+    assert dns is not None and dns.configured_servers == ("127.0.0.1",)
+    data["resolv_conf"] = "nameserver 10.98.2.2\nsearch vrm.test corp.test\n"
+    dns = judged("no_name", doc).steps[0].evidence.dns
+    assert dns is not None and dns.search == ("vrm.test", "corp.test")
+    data["resolv_conf"] = 7
+    with pytest.raises(DocumentError, match="resolv_conf"):
+        judged("no_name", doc)

@@ -9,9 +9,10 @@ flow whose port answered, the HTTP(S) GET (`collect.probe_http`). Each flow runs
 thread of its own, bounded by its own timeout and the request's.
 
 Raw facts only: the connect's SO_ERROR and the error queue's control messages (as hex),
-the echo socket's packets (as hex): `netdx.remote.probe` reads them with the very parsers
-the local probes use (`probes.recverr`, `probes.tcp`, `probes.icmp`). Nothing is written,
-nothing changed: only sockets are opened, and /etc/hosts read.
+the echo socket's packets (as hex), /etc/hosts and /etc/resolv.conf as text:
+`netdx.remote.probe` reads them with the very parsers the local probes use
+(`probes.recverr`, `probes.tcp`, `probes.icmp`, `dns.resolvconf`). Nothing is written,
+nothing changed: only sockets are opened, and /etc/hosts and /etc/resolv.conf read.
 
 Python 3.9 and the standard library only (plus `netdx.netlink`): this runs on the source.
 """
@@ -40,6 +41,7 @@ from .system import Host
 MAX_PROBES = 256
 MAX_TIMEOUT_S = 300.0
 HOSTS_FILE = "/etc/hosts"
+RESOLV_FILE = "/etc/resolv.conf"  # read as text: netdx parses it (`dns.resolvconf`)
 HOSTS_LIMIT = 1 << 20
 # Linux's IP_RECVERR family of options, absent from Python's socket module.
 SOL_IP, SOL_IPV6 = 0, 41
@@ -141,14 +143,21 @@ def run(
         if result is None:
             result = dict(_request_of(probe), error="the probe did not finish within its timeout")
         flows.append(result)
-    hosts_text, hosts_error = None, None
     if not probes:
         return {"flows": [], "hosts_file": None, "hosts_error": None}  # nothing asked, nothing read
+    hosts_text, hosts_error = _read(host, HOSTS_FILE)
+    resolv_text, resolv_error = _read(host, RESOLV_FILE)
+    return {"flows": flows, "hosts_file": hosts_text, "hosts_error": hosts_error,
+            "resolv_conf": resolv_text, "resolv_error": resolv_error,
+            "hostname": socket.gethostname()}  # fmt: skip
+
+
+def _read(host: Host, path: str) -> tuple[str | None, str | None]:
+    """A small text file of the source, or why it could not be read."""
     try:
-        hosts_text = host.read_text(HOSTS_FILE, limit=HOSTS_LIMIT)
+        return host.read_text(path, limit=HOSTS_LIMIT), None
     except OSError as exc:
-        hosts_error = str(exc.strerror or exc)
-    return {"flows": flows, "hosts_file": hosts_text, "hosts_error": hosts_error}
+        return None, str(exc.strerror or exc)
 
 
 def _request_of(probe: Probe) -> dict[str, Any]:

@@ -124,7 +124,10 @@ def _evidence(
     if not target.ip_literal:
         nss = _nss(target.host, entry.get("resolve"), flow.family, hosts_text)
         elapsed += nss.elapsed_ms
-        dns = DnsEvidence(name=target.host, source=_source(nss), nss=nss, observed_on=observed_on)
+        servers, search = _resolv_conf(data)
+        dns = DnsEvidence(name=target.host, source=_source(nss), nss=nss,
+                          configured_servers=servers, search=search,
+                          observed_on=observed_on)  # fmt: skip
     addresses: tuple[AddressEvidence, ...] = ()
     address = c.opt_address(entry.get("address"), "probe.flows[].address")
     if address is not None:
@@ -174,6 +177,20 @@ def _nss(name: str, raw: object, family: Family | None, hosts_text: str | None) 
         gai = f"EAI_SYSTEM ({err})" if err else "error"
     return NssResult(name=name, status=_GAI_STATUS.get(gai, "error"), hosts_addresses=hosts,
                      gai_error=gai, elapsed_ms=elapsed)  # fmt: skip
+
+
+def _resolv_conf(data: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The source's nameservers and search list, read from its resolv.conf by the one
+    parser (`dns.resolvconf`); an unreadable file is an empty one, as for glibc. Nothing
+    when the collector sent no such file (it does not read it)."""
+    from netdx.dns.resolvconf import parse_resolv_conf
+
+    if "resolv_conf" not in data:
+        return (), ()
+    text = c.opt_text(data.get("resolv_conf"), "probe.resolv_conf", limit=1 << 20) or ""
+    hostname = c.opt_text(data.get("hostname"), "probe.hostname", limit=255) or ""
+    conf = parse_resolv_conf(text, hostname=hostname)
+    return conf.nameservers, conf.search
 
 
 def _source(nss: NssResult) -> AddressSource:
