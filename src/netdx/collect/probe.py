@@ -149,7 +149,7 @@ def run(
     resolv_text, resolv_error = _read(host, RESOLV_FILE)
     return {"flows": flows, "hosts_file": hosts_text, "hosts_error": hosts_error,
             "resolv_conf": resolv_text, "resolv_error": resolv_error,
-            "hostname": socket.gethostname()}  # fmt: skip
+            "hostname": os.uname().nodename}  # fmt: skip
 
 
 def _read(host: Host, path: str) -> tuple[str | None, str | None]:
