@@ -6,6 +6,7 @@ rebuilt as the local probe's exception, and hostile facts are one DocumentError.
 
 from __future__ import annotations
 
+import json
 import socket
 import ssl
 import subprocess
@@ -15,13 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from test_collect_core import SYSTEM_PYTHON, interpreters
 
+from netdx.collect.bundle import build_bundle
 from netdx.collect.clock import Deadline
 from netdx.collect.probe import Probe, run
 from netdx.collect.probe_http import looks_complete, request_bytes
 from netdx.host import LocalHost
 from netdx.model.vantage import Vantage
-from netdx.remote.probe import DocumentError, FlowProbe, probe_request, report_of, unsupported
+from netdx.remote.probe import (
+    DocumentError,
+    FlowProbe,
+    probe_request,
+    read_flows,
+    report_of,
+    unsupported,
+)
 from netdx.remote.probe_http import http_exchange
 from netdx.target import parse_target
 
@@ -153,6 +163,37 @@ def test_a_self_signed_certificate_is_a_tls_error(
     http = http_of(report)
     assert http.outcome == "tls_error"
     assert "certificate verify failed: self" in (http.error or ""), http
+
+
+def test_the_bundle_gets_and_times_out_under_every_python(
+    server: Callable[..., int], tmp_path: Path
+) -> None:
+    """`python3 -I -S bundle.zip` (each python3 ≥ 3.9 here, 3.9's socket.timeout included)
+    GETs a 503 and waits on a silent service only until the flow's budget: read back here,
+    service.http_error and service.http_timeout."""
+    bundle = str(build_bundle(tmp_path / "collect.zip"))
+    urls = [f"http://127.0.0.1:{server(answer('503 Service Unavailable'))}/",
+            f"http://127.0.0.1:{server(silent)}/"]  # fmt: skip
+    flows = [FlowProbe(target=parse_target(url), timeout=2.0) for url in urls]
+    request = json.dumps(probe_request(flows, 2.0))
+    ran = []
+    # Side by side: each waits on the silent service for its own budget, measured inside.
+    procs = {python: subprocess.Popen([python, "-I", "-S", bundle, request], text=True,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+             for python in {SYSTEM_PYTHON, *interpreters()}}  # fmt: skip
+    outs = {python: (*proc.communicate(timeout=60), proc.returncode)
+            for python, proc in procs.items()}  # fmt: skip
+    for python, (stdout, stderr, returncode) in sorted(outs.items()):
+        if "pyenv: " in stderr:
+            continue
+        assert returncode == 0, stderr
+        data, hosts = read_flows(json.loads(stdout))
+        causes = [report_of(data, i, flow, hosts_text=hosts, observed_on=SOURCE).verdict.cause
+                  for i, flow in enumerate(flows)]  # fmt: skip
+        assert causes == ["service.http_error", "service.http_timeout"], (python, causes)
+        assert data["flows"][1]["http"]["error"]["kind"] == "timeout", python
+        ran.append(json.loads(stdout)["python"])
+    assert any(v.startswith("3.9.") for v in ran), ran
 
 
 def facts(**more: Any) -> dict[str, Any]:
