@@ -141,7 +141,7 @@ def _evidence(
             http = http_exchange(entry.get("http"), url=target.url, host=target.host,
                                  address=address)  # fmt: skip
         elapsed += tcp.elapsed_ms if tcp is not None else 0.0
-        elapsed += http.total_ms or 0.0 if http is not None else 0.0
+        elapsed += (http.total_ms or 0.0) if http is not None else 0.0
         addresses = (
             AddressEvidence(address=address, family=family, route=route, echo=echo, tcp=tcp,
                             egress=egress, http=http, observed_on=observed_on),
