@@ -58,36 +58,46 @@ def silent(conn: socket.socket) -> None:
 
 @pytest.fixture
 def server() -> Iterator[Callable[[Talk, ssl.SSLContext | None], int]]:
-    """Loopback servers that talk one way each; closed at the end."""
-    socks: list[socket.socket] = []
-    stop = threading.Event()
+    """Loopback servers that talk one way each. Each thread closes the connections it
+    accepted once its listener is shut down; the fixture waits for that."""
+    listeners: list[socket.socket] = []
+    threads: list[threading.Thread] = []
 
     def start(talk: Talk, tls: ssl.SSLContext | None = None) -> int:
         listener = socket.create_server(("127.0.0.1", 0))
-        socks.append(listener)
+        listeners.append(listener)
 
         def loop() -> None:
-            while not stop.is_set():
-                try:
-                    conn, _ = listener.accept()
-                except OSError:
-                    return
-                held = conn
-                try:
-                    if tls is not None:
-                        held = tls.wrap_socket(conn, server_side=True)
-                    talk(held)
-                except OSError:
-                    pass
-                socks.append(held)  # closed at the end: a silent server stays silent
+            held: list[socket.socket] = []  # open until the end: a silent one stays silent
+            try:
+                while True:
+                    try:
+                        conn, _ = listener.accept()
+                    except OSError:
+                        return  # shut down
+                    held.append(conn)
+                    try:
+                        if tls is not None:
+                            held.append(tls.wrap_socket(conn, server_side=True))
+                        talk(held[-1])
+                    except OSError:
+                        pass
+            finally:
+                for sock in held:
+                    sock.close()
 
-        threading.Thread(target=loop, daemon=True).start()
+        thread = threading.Thread(target=loop, daemon=True)
+        thread.start()
+        threads.append(thread)
         return int(listener.getsockname()[1])
 
     yield start
-    stop.set()
-    for sock in socks:
-        sock.close()
+    for listener in listeners:
+        listener.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept(); close() does not
+    for thread in threads:
+        thread.join(timeout=30)
+    for listener in listeners:
+        listener.close()
 
 
 def judged(url: str, timeout: float = 3.0) -> Any:
