@@ -55,9 +55,11 @@ def run() -> Iterator[Run]:
 
 
 def observed(result: dict[str, Any]) -> str:
-    """The cause a result shows: the verdict's, or for an error the `ssh.<status>` its
-    reason starts with."""
-    return str(result["cause"] or result["reason"].split(":", 1)[0])
+    """The cause a result shows: the verdict's, or for an error the source's `ssh.<status>`
+    (and its reason says so first, with ssh's words)."""
+    if result["outcome"] == "error":
+        assert result["reason"].startswith(f"{result['cause']}: "), result
+    return str(result["cause"])
 
 
 def test_every_flow_as_the_faults_say(run: Run) -> None:
@@ -82,7 +84,8 @@ def test_junit_is_valid_and_says_which_hosts_netdx_could_not_reach(
     run: Run,
 ) -> None:
     """The JUnit file validates against junit-10.xsd; the two unreachable sources are
-    `<error>`s with ssh's status in the message, and nothing is a `<failure>`."""
+    `<error>`s typed by ssh's status (with ssh's words in the message), and nothing is a
+    `<failure>`."""
     _, _, _, junit = run
     xmlschema.XMLSchema(str(XSD)).validate(junit)
     cases = ET.fromstring(junit).findall(".//testcase")
@@ -90,6 +93,8 @@ def test_junit_is_valid_and_says_which_hosts_netdx_could_not_reach(
     errors = {c.get("classname"): c.find("error") for c in cases if c.find("error") is not None}
     assert set(errors) == {"netdx.web.web06", "netdx.db.db05"}
     assert errors["netdx.web.web06"].get("message", "").startswith("ssh.auth:")  # type: ignore[union-attr]
+    types = {name: error.get("type") for name, error in errors.items() if error is not None}
+    assert types == {"netdx.web.web06": "ssh.auth", "netdx.db.db05": "ssh.unreachable"}
     assert not [c for c in cases if c.find("failure") is not None]
 
 

@@ -1,8 +1,8 @@
 """`netdx verify` with `from: HOST` flows: the probes run ON the source host over SSH and are
 judged here. Three namespaces of this test's own: the verify runner (ctl) linked to the
 source only, the source (src, a real sshd, an nft output drop) linked to ctl and to the
-destination (dst: a listener, an nft drop rule, an ICMP admin-prohibited reject, a closed
-port). No namespace
+destination (dst: a listener, an HTTP service, an nft drop rule, an ICMP admin-prohibited
+reject, a closed port). No namespace
 has a link to the root namespace. The allowed flow is ok and the dropped one port.filtered
 as the flows file expects (exit 0); a wrong expectation exits 1."""
 
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.lab
 
 CTL, SRC, DST = "ndx-vrM-ctl", "ndx-vrM-src", "ndx-vrM-dst"
 CTL_ADDR, SRC_ADDR, SRC_ADDR2, DST_ADDR = "10.98.1.1", "10.98.1.2", "10.98.2.1", "10.98.2.2"
-OPEN, DROPPED, REJECTED, CLOSED, EGRESS = 8080, 9090, 9091, 9092, 9093
+OPEN, DROPPED, REJECTED, CLOSED, EGRESS, WEB = 8080, 9090, 9091, 9092, 9093, 8081
 NAME = "db.vrm.test"  # in the source's own /etc/hosts (/etc/netns/ndx-vrM-src/hosts)
 # The source's resolver is the destination, where no DNS server runs: a name not in its
 # hosts file fails fast (an ICMP port unreachable), and no query ever leaves the lab.
@@ -69,9 +69,20 @@ SETUP: tuple[tuple[str, ...], ...] = (
     ("ip", "-n", SRC, "addr", "add", f"{SRC_ADDR2}/24", "dev", "ndx-vrMs1"),
     ("ip", "-n", DST, "addr", "add", f"{DST_ADDR}/24", "dev", "ndx-vrMd0"),
 )  # fmt: skip
-# The destination's listener: accepts and closes, until the lab is removed.
+# The destination's listeners, until the lab is removed: OPEN accepts and closes; WEB is
+# an HTTP service whose health endpoint answers 503 (a thread beside the accept loop).
 LISTENER = (
-    "import socket\n"
+    "import socket, threading\n"
+    "from http.server import BaseHTTPRequestHandler, HTTPServer\n"
+    "class H(BaseHTTPRequestHandler):\n"
+    "    def do_GET(self):\n"
+    "        self.send_response(503 if self.path == '/health' else 200)\n"
+    "        self.send_header('Content-Length', '0')\n"
+    "        self.end_headers()\n"
+    "    def log_message(self, *a):\n"
+    "        pass\n"
+    f"web = HTTPServer(('{DST_ADDR}', {WEB}), H)\n"
+    "threading.Thread(target=web.serve_forever, daemon=True).start()\n"
     f"s = socket.create_server(('{DST_ADDR}', {OPEN}), backlog=64)\n"
     "while True:\n"
     "    c, _ = s.accept()\n"
@@ -109,6 +120,7 @@ class RemoteLab:
         self.sshd = start_sshd(namespace=SRC, addresses=[SRC_ADDR], state_dir=self.state / "sshd",
                                deadline=Deadline.after(15.0))  # fmt: skip
         wait_listening(DST, OPEN)
+        wait_listening(DST, WEB)
 
     def down(self) -> None:
         if self.sshd is not None:
@@ -186,6 +198,15 @@ flows:
     to: "{DST_ADDR}:{EGRESS}"
     expect: deny
     deny_by: [firewall.local_egress]
+  - name: web-up
+    from: src
+    to: "http://{NAME}:{WEB}/"
+    expect: allow
+  - name: web-health
+    from: src
+    to: "http://{NAME}:{WEB}/health"
+    expect: deny
+    deny_by: [service.http_error]
 """
 WRONG = f"""\
 defaults: {{timeout: 3}}
@@ -218,8 +239,9 @@ def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     """Probed from the source over SSH: the open port is ok, the dropped one port.filtered,
     the rejected one firewall.reject_admin (sent by the destination), the closed one
     port.refused, the one the source's own output rule drops firewall.local_egress (its
-    raw-SYN test, as root there); every flow as expected, exit 0, and the evidence says the
-    source saw it."""
+    raw-SYN test, as root there), the URL flows by a name only the source knows get the
+    service's answer from there (200 ok, 503 service.http_error); every flow as expected,
+    exit 0, and the evidence says the source saw it."""
     assert lab.sshd is not None
     logins = lab.sshd.log.read_text().count("Accepted publickey")
     code, document = verify(lab, "expected", AS_EXPECTED)
@@ -228,7 +250,7 @@ def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     assert causes == {
         "open": "ok", "dropped": "port.filtered", "by-name": "ok",
         "rejected": "firewall.reject_admin", "closed": "port.refused",
-        "egress": "firewall.local_egress",
+        "egress": "firewall.local_egress", "web-up": "ok", "web-health": "service.http_error",
     }, document  # fmt: skip
     assert all(flow["outcome"] == "pass" for flow in flows.values()), document
     assert code == 0
@@ -237,7 +259,9 @@ def test_source_probes_judged_here_as_expected(lab: RemoteLab) -> None:
     # The name was resolved on the source, by its own hosts file (this host has no such name).
     dns_step = flows["by-name"]["report"]["steps"][0]
     assert dns_step["status"] == "pass" and DST_ADDR in json.dumps(dns_step), dns_step
-    # One SSH login for the source's six flows.
+    (service,) = [s for s in flows["web-health"]["report"]["steps"] if s["layer"] == "service"]
+    assert "HTTP 503" in json.dumps(service), service
+    # One SSH login for the source's eight flows.
     assert lab.sshd.log.read_text().count("Accepted publickey") == logins + 1
 
 

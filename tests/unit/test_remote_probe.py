@@ -33,6 +33,7 @@ TARGETS = {
     "egress": "10.98.2.2:9093",
     "hosts_name": "db.vrm.test:8080",
     "no_name": "nowhere.vrm.test:8080",
+    "web_health": "http://db.vrm.test:8081/health",
 }
 
 
@@ -57,6 +58,7 @@ def judged(name: str, doc: dict[str, Any] | None = None) -> Any:
         ("egress", "firewall.local_egress"),
         ("hosts_name", "ok"),
         ("no_name", "dns.resolver_unreachable"),
+        ("web_health", "service.http_error"),
     ],
 )
 def test_captured_documents_get_the_checks_verdict(name: str, cause: str) -> None:
@@ -171,7 +173,7 @@ def test_a_document_without_the_probe_or_with_its_error_is_refused() -> None:
 
 def test_request_batches_the_flows_within_the_budget() -> None:
     """One collect request for a host's flows, each bounded by its timeout and the budget;
-    a host-only or HTTP target is refused with a reason before anything is sent."""
+    a host-only target is refused with a reason before anything is sent; a URL is probed."""
     flows = [FlowProbe(target=parse_target("db:5432"), timeout=5.0),
              FlowProbe(target=parse_target("10.0.0.1:22"), timeout=1.0)]  # fmt: skip
     request = probe_request(flows, 2.0)
@@ -183,4 +185,34 @@ def test_request_batches_the_flows_within_the_budget() -> None:
     }  # fmt: skip
     assert unsupported(parse_target("db:5432")) is None
     assert unsupported(parse_target("db")) is not None
-    assert unsupported(parse_target("https://db/")) is not None
+    assert unsupported(parse_target("https://db/")) is None
+
+
+def test_the_sources_own_resolv_conf_backs_the_dns_finding() -> None:
+    """A name the source cannot resolve is judged with the source's own resolv.conf (read
+    there, parsed here): its nameserver, not "no nameserver is configured"; a document
+    without the file (an older collector) claims nothing about it."""
+    report = judged("no_name")
+    dns = report.steps[0].evidence.dns
+    assert dns is not None and dns.configured_servers == ("10.98.2.2",), dns
+    assert not any("no nameserver" in line for line in report.verdict.evidence)
+    older = document("no_name")
+    del older["collectors"]["probe"]["data"]["resolv_conf"]
+    dns = judged("no_name", older).steps[0].evidence.dns
+    assert dns is not None and dns.configured_servers == ()
+
+
+def test_an_unreadable_resolv_conf_is_glibcs_default_and_search_comes_from_it() -> None:
+    """As glibc: no file means 127.0.0.1; the search list is the file's (the nxdomain
+    finding lists it)."""
+    doc = document("no_name")
+    data = doc["collectors"]["probe"]["data"]
+    data["resolv_conf"], data["resolv_error"] = None, "No such file or directory"
+    dns = judged("no_name", doc).steps[0].evidence.dns
+    assert dns is not None and dns.configured_servers == ("127.0.0.1",)
+    data["resolv_conf"] = "nameserver 10.98.2.2\nsearch vrm.test corp.test\n"
+    dns = judged("no_name", doc).steps[0].evidence.dns
+    assert dns is not None and dns.search == ("vrm.test", "corp.test")
+    data["resolv_conf"] = 7
+    with pytest.raises(DocumentError, match="resolv_conf"):
+        judged("no_name", doc)

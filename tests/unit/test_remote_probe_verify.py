@@ -2,7 +2,8 @@
 runs the fixed remote command here (the collector then probes loopback only). Each source
 host gets one ssh run for all its flows; the probes' facts come back judged (ok,
 port.refused) and observed on the source; a host ssh cannot reach makes only its own flows
-errors, with the `ssh.*` status and ssh's words; an HTTP flow is refused before any ssh."""
+errors, with the `ssh.*` status and ssh's words; a URL flow gets its HTTP answer from the
+source (the service's 503 is service.http_error)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import json
 import socket
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -52,8 +55,28 @@ def fake_ssh(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         yield log
 
 
+class Unavailable(BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        self.send_response(503)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def web() -> Iterator[int]:
+    """A loopback HTTP server that answers 503 to every GET."""
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield int(httpd.server_address[1])
+    httpd.shutdown()
+    httpd.server_close()
+
+
 def test_each_source_runs_its_flows_in_one_ssh_and_they_are_judged_here(
-    fake_ssh: Path,
+    fake_ssh: Path, web: int
 ) -> None:
     """Two sources × (a listening port, a closed one): two ssh runs, four judged flows,
     observed on the source; the unreachable source's flows are ssh.refused errors."""
@@ -66,7 +89,8 @@ def test_each_source_runs_its_flows_in_one_ssh_and_they_are_judged_here(
             f"  - {{name: shut, from: web, to: '127.0.0.1:{shut}', expect: deny, "
             "deny_by: [port.refused]}\n"
             f"  - {{name: lost, from: down, to: '127.0.0.1:{port}', expect: allow}}\n"
-            "  - {name: http, from: w1, to: 'http://127.0.0.1/', expect: allow}\n",
+            f"  - {{name: http, from: w1, to: 'http://127.0.0.1:{web}/', expect: deny, "
+            "deny_by: [service.http_error]}\n",
             source="flows.yaml",
         )
         inventory = parse_inventory(
@@ -82,8 +106,9 @@ def test_each_source_runs_its_flows_in_one_ssh_and_they_are_judged_here(
         assert up.report is not None and up.report.observed_on.name == f"{host}"
     lost = got[("lost", "down")].judgement
     assert lost.outcome == "error" and lost.reason.startswith("ssh.refused: "), lost
+    assert lost.cause == "ssh.refused"  # the cause every output shows for it
     assert "Connection refused" in lost.reason
     http = got[("http", "w1")].judgement
-    assert http.outcome == "error" and "HTTP" in http.reason
+    assert http.outcome == "pass" and http.cause == "service.http_error", http
     runs = [json.loads(line) for line in fake_ssh.read_text().splitlines()]
     assert sorted(argv[-2] for argv in runs) == ["down", "w1", "w2"]  # one ssh per source

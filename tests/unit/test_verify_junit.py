@@ -1,6 +1,7 @@
 """The outputs of netdx verify: JUnit valid against Jenkins' junit-10.xsd with failures,
 errors and properties where CI reads them; the netdx.verify/1 JSON; the textfile metrics;
-and a remote source that is reported as an error, never run from here."""
+and a remote source that is reported as an error whose cause is ssh's status (`ssh.auth`)
+in every output, never run from here."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from netdx.verify.inventory import parse_inventory
 from netdx.verify.junit import to_junit
 from netdx.verify.matrix import expand, judge
 from netdx.verify.render import Run, render_matrix, to_json, to_markdown
-from netdx.verify.run import REMOTE_NOT_AVAILABLE, CaseResult, run_cases
+from netdx.verify.run import CaseResult, run_cases
 from netdx.verify.textfile import to_textfile, write_textfile
 
 XSD = Path(__file__).parent / "fixtures" / "junit" / "junit-10.xsd"
@@ -33,6 +34,7 @@ FLOWS = parse_flows(
     source="flows.yaml",
 )
 INVENTORY = parse_inventory("[web]\nw1 ansible_host=10.0.0.1\n", source="hosts.ini")
+AUTH = "ssh.auth: root@10.0.0.1: Permission denied (publickey)"
 
 
 def make_run() -> Run:
@@ -43,7 +45,9 @@ def make_run() -> Run:
         if cause is None:
             results.append(
                 CaseResult(
-                    case=case, report=None, judgement=judge(case, None, REMOTE_NOT_AVAILABLE)
+                    case=case,
+                    report=None,
+                    judgement=judge(case, None, AUTH, error_cause="ssh.auth"),
                 )
             )
             continue
@@ -60,7 +64,8 @@ def test_junit_is_valid_against_the_jenkins_schema() -> None:
 
 def test_junit_cases_failures_errors_and_properties() -> None:
     """One testcase per flow with the agreed classname and name; a mismatch is a failure,
-    a flow netdx could not run an error; the verdict and evidence are in the body."""
+    a flow netdx could not run an error typed by its cause (ssh.auth); the verdict and
+    evidence are in the body."""
     root = ET.fromstring(to_junit(make_run()))
     suite = root.find("testsuite")
     assert suite is not None
@@ -78,7 +83,8 @@ def test_junit_cases_failures_errors_and_properties() -> None:
     assert failure is not None and failure.text is not None
     assert "verdict: dns.nxdomain" in failure.text and "evidence: TCP connect" in failure.text
     error = cases[2].find("error")
-    assert error is not None and REMOTE_NOT_AVAILABLE in (error.get("message") or "")
+    assert error is not None and error.get("message") == AUTH
+    assert error.get("type") == "ssh.auth"
 
 
 def test_json_document() -> None:
@@ -89,13 +95,14 @@ def test_json_document() -> None:
     first, _, last = document["results"]
     assert first["report"]["verdict"]["cause"] == "port.filtered" and first["outcome"] == "pass"
     assert last["report"] is None and last["outcome"] == "error"
+    assert (last["cause"], last["reason"]) == ("ssh.auth", AUTH)
 
 
 def test_markdown_rows() -> None:
     """Markdown has one row per flow with its mark and cause."""
     text = to_markdown(make_run())
     assert "| ✔ | db | local | db:5432 | deny | `port.filtered` |" in text
-    assert "| ! | web | w1 | db:5432 | deny | `error` |" in text
+    assert "| ! | web | w1 | db:5432 | deny | `ssh.auth` | ssh.auth: root@10.0.0.1: " in text
 
 
 def test_textfile_metrics(tmp_path: Path) -> None:
@@ -125,13 +132,14 @@ def test_remote_source_is_an_error_not_a_local_check(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A case whose source is an inventory host that SSH cannot reach (no ssh client on the
-    PATH: nothing is sent) is not run from here: it is an error with the ssh status, so
-    verify exits 3, never a fake pass."""
+    PATH: nothing is sent) is not run from here: it is an error with the ssh status as its
+    cause, so verify exits 3, never a fake pass."""
     monkeypatch.setenv("PATH", str(tmp_path))
     (web_case,) = [c for c in expand(FLOWS, INVENTORY) if c.source is not None]
     (result,) = asyncio.run(run_cases((web_case,), deadline=Deadline.after(5), max_concurrent=1))
     assert result.report is None and result.judgement.outcome == "error"
     assert result.judgement.reason.startswith("ssh.error: ssh: ")
+    assert result.judgement.cause == "ssh.error"
 
 
 @pytest.mark.parametrize("deadline_s", [0.0, 0.05])
@@ -150,10 +158,10 @@ MATRIX = """\
 ┃ from \\ to ┃ db:5432         ┃ ns1:53          ┃
 ┡━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━━━┩
 │ local     │ ✔ port.filtered │ ✘ dns.nxdomain\ufffd │
-│ w1        │ ! error         │                 │
+│ w1        │ ! ssh.auth      │                 │
 └───────────┴─────────────────┴─────────────────┘
 ✘ dns (local → ns1:53, expect allow): expected allow, got dns.nxdomain\ufffd: dns.nxdomain\ufffd <&>
-! web (w1 → db:5432, expect deny): remote source probes are not available yet
+! web (w1 → db:5432, expect deny): ssh.auth: root@10.0.0.1: Permission denied (publickey)
 1 as expected, 1 not, 1 could not run (3 flows, 0.0 s)
 """
 

@@ -114,3 +114,11 @@ def test_no_report_is_an_error() -> None:
     judgement = judge(case("deny"), None, "remote source probes are not available yet")
     assert (judgement.outcome, judgement.cause) == ("error", "")
     assert judgement.reason == "remote source probes are not available yet"
+
+
+def test_an_unreachable_source_is_an_error_with_its_ssh_cause() -> None:
+    """A source ssh could not log into: an error whose cause is ssh's status, even for a
+    flow expected denied (it was never checked), with ssh's words as the reason."""
+    why = "ssh.auth: root@10.0.0.1: Permission denied (publickey)"
+    judgement = judge(case("deny"), None, why, error_cause="ssh.auth")
+    assert (judgement.outcome, judgement.cause, judgement.reason) == ("error", "ssh.auth", why)

@@ -4,13 +4,15 @@ For each requested flow (host, port, family, timeout): getaddrinfo of the name (
 daemon thread waited on with the deadline), the kernel's route to the first address, a
 non-blocking TCP connect with IP_RECVERR (and, when it gets no answer, the raw-SYN egress
 test of `probes.egress`: root only), and ICMP echoes beside it (a ping socket when
-net.ipv4.ping_group_range allows it, else a raw socket as root, else a reason). Each flow
-runs in a thread of its own, bounded by its own timeout and the request's.
+net.ipv4.ping_group_range allows it, else a raw socket as root, else a reason); for a URL
+flow whose port answered, the HTTP(S) GET (`collect.probe_http`). Each flow runs in a
+thread of its own, bounded by its own timeout and the request's.
 
 Raw facts only: the connect's SO_ERROR and the error queue's control messages (as hex),
-the echo socket's packets (as hex): `netdx.remote.probe` reads them with the very parsers
-the local probes use (`probes.recverr`, `probes.tcp`, `probes.icmp`). Nothing is written,
-nothing changed: only sockets are opened, and /etc/hosts read.
+the echo socket's packets (as hex), /etc/hosts and /etc/resolv.conf as text:
+`netdx.remote.probe` reads them with the very parsers the local probes use
+(`probes.recverr`, `probes.tcp`, `probes.icmp`, `dns.resolvconf`). Nothing is written,
+nothing changed: only sockets are opened, and /etc/hosts and /etc/resolv.conf read.
 
 Python 3.9 and the standard library only (plus `netdx.netlink`): this runs on the source.
 """
@@ -32,13 +34,14 @@ from typing import Any
 
 from netdx.netlink._compat import value
 
-from . import routes
+from . import probe_http, routes
 from .clock import Deadline
 from .system import Host
 
 MAX_PROBES = 256
 MAX_TIMEOUT_S = 300.0
 HOSTS_FILE = "/etc/hosts"
+RESOLV_FILE = "/etc/resolv.conf"  # read as text: netdx parses it (`dns.resolvconf`)
 HOSTS_LIMIT = 1 << 20
 # Linux's IP_RECVERR family of options, absent from Python's socket module.
 SOL_IP, SOL_IPV6 = 0, 41
@@ -51,24 +54,28 @@ _MAX_PACKETS = 16
 _ECHO_REQUEST = {4: 8, 6: 128}
 _PAYLOAD = b"netdx-echo-probe"
 
+_FIELDS = frozenset({"host", "port", "family", "timeout", "url"})
+
 Resolver = Callable[..., list[tuple[Any, ...]]]
 CmsgList = list[list[Any]]
 
 
 @value
 class Probe:
-    """One flow to probe: connect to `host`:`port` (`family` 4, 6 or None: any)."""
+    """One flow to probe: connect to `host`:`port` (`family` 4, 6 or None: any); with a
+    `url`, GET it once connected (`collect.probe_http`)."""
 
     host: str
     port: int
     family: int | None
     timeout: float
+    url: str | None = None
 
     @classmethod
     def from_json(cls, data: object) -> Probe:
         """A validated probe request; ValueError says what is wrong."""
-        if not isinstance(data, dict) or set(data) - {"host", "port", "family", "timeout"}:
-            raise ValueError("a probe is {host, port, family, timeout}")
+        if not isinstance(data, dict) or set(data) - _FIELDS:
+            raise ValueError("a probe is {host, port, family, timeout, url}")
         host, port = data.get("host"), data.get("port")
         if not isinstance(host, str) or not 0 < len(host) <= 255:
             raise ValueError("probe host must be a name or an address")
@@ -84,7 +91,18 @@ class Probe:
             raise ValueError("probe timeout must be a number of seconds")
         if not 0 < timeout <= MAX_TIMEOUT_S:
             raise ValueError(f"probe timeout must be in (0, {MAX_TIMEOUT_S:g}] seconds")
-        return cls(host=host, port=port, family=family, timeout=float(timeout))
+        url = data.get("url")
+        if url is not None and not _is_url(url):
+            raise ValueError("probe url must be an http:// or https:// URL without blanks")
+        return cls(host=host, port=port, family=family, timeout=float(timeout), url=url)
+
+
+def _is_url(url: object) -> bool:
+    if not isinstance(url, str) or not 0 < len(url) <= 2048:
+        return False
+    if any(ord(ch) < 33 or ord(ch) == 127 for ch in url):
+        return False
+    return url.lower().startswith(("http://", "https://"))
 
 
 def parse_probes(data: object) -> tuple[Probe, ...]:
@@ -125,25 +143,32 @@ def run(
         if result is None:
             result = dict(_request_of(probe), error="the probe did not finish within its timeout")
         flows.append(result)
-    hosts_text, hosts_error = None, None
     if not probes:
         return {"flows": [], "hosts_file": None, "hosts_error": None}  # nothing asked, nothing read
+    hosts_text, hosts_error = _read(host, HOSTS_FILE)
+    resolv_text, resolv_error = _read(host, RESOLV_FILE)
+    return {"flows": flows, "hosts_file": hosts_text, "hosts_error": hosts_error,
+            "resolv_conf": resolv_text, "resolv_error": resolv_error,
+            "hostname": os.uname().nodename}  # fmt: skip
+
+
+def _read(host: Host, path: str) -> tuple[str | None, str | None]:
+    """A small text file of the source, or why it could not be read."""
     try:
-        hosts_text = host.read_text(HOSTS_FILE, limit=HOSTS_LIMIT)
+        return host.read_text(path, limit=HOSTS_LIMIT), None
     except OSError as exc:
-        hosts_error = str(exc.strerror or exc)
-    return {"flows": flows, "hosts_file": hosts_text, "hosts_error": hosts_error}
+        return None, str(exc.strerror or exc)
 
 
 def _request_of(probe: Probe) -> dict[str, Any]:
     return {"host": probe.host, "port": probe.port, "family": probe.family,
-            "timeout": probe.timeout}  # fmt: skip
+            "timeout": probe.timeout, "url": probe.url}  # fmt: skip
 
 
 def probe_flow(host: Host, probe: Probe, deadline: Deadline, resolve: Resolver) -> dict[str, Any]:
     """The raw facts of one flow (see the module docstring)."""
     out = dict(_request_of(probe), error=None, resolve=None, address=None, route=None,
-               interfaces={}, tcp=None, egress=None, echo=None)  # fmt: skip
+               interfaces={}, tcp=None, egress=None, echo=None, http=None)  # fmt: skip
     try:
         literal = str(ipaddress.ip_address(probe.host))
     except ValueError:
@@ -177,9 +202,17 @@ def probe_flow(host: Host, probe: Probe, deadline: Deadline, resolve: Resolver) 
     if not out["tcp"].get("ended", True):
         # No answer to the SYN: does this host's own output filter drop it? (As check does.)
         out["egress"] = _egress(host, address, probe.port)
+    if probe.url is not None and _connected(out["tcp"]):
+        # As check does: once the port answers, what does the service say?
+        out["http"] = probe_http.exchange(host, probe.url, probe.host, address, probe.port,
+                                          deadline)  # fmt: skip
     pinger.join(deadline.remaining() + 0.2)
     out["echo"] = dict(echo) if echo else None
     return out
+
+
+def _connected(tcp: dict[str, Any]) -> bool:
+    return bool(tcp.get("ended")) and tcp.get("so_error") == 0 and "open_error" not in tcp
 
 
 def _family_of(address: str) -> int:

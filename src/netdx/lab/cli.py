@@ -176,7 +176,8 @@ def down_command(instance: str | None) -> None:
 @lab.command(name="clean")
 def clean_command() -> None:
     """Remove every abandoned lab (its builder died) and what it left: namespaces,
-    processes, /etc/netns and /tmp files. Running labs, and labs left up, stay."""
+    processes, /etc/netns and /tmp files; the fleet lab's too. Running labs, and labs left
+    up, stay."""
     from netdx.lab.run import clean
 
     removed = clean()

@@ -6,6 +6,9 @@ sshd, an Ansible inventory and a flows file whose expected causes the lab's own 
     fleet.expected                           # every case's expected outcome and cause
     teardown()                               # every `ndx-fl-` namespace and what ran there
 
+Its builder is on record (`lab.fleet_record`), so `netdx lab clean` removes a fleet whose
+builder died (`clean`), never one that runs or was left up by `netdx lab fleet up`.
+
 Topology (no link to the root namespace): the router `ndx-fl-rt` has one bridge per subnet:
 the control host `ctl` (10.99.0.1, where `netdx verify` runs), `web01`..`web06`
 (10.99.1.N) and `db01`..`db06` (10.99.2.N). Every web host listens on 80, every db host on
@@ -37,6 +40,7 @@ from typing import Literal
 
 from netdx.budget import Deadline
 from netdx.errors import CannotRun
+from netdx.lab import fleet_record
 from netdx.lab.model import PREFIX
 from netdx.lab.netns import NETNS_ETC, delete_namespace, list_namespaces, run
 from netdx.lab.sshd import SshServer, start_sshd
@@ -86,7 +90,7 @@ class FleetFlow:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ExpectedCase:
     """One cell of the matrix as the lab expects `netdx verify` to report it: the outcome
-    and the cause (for an error, the `ssh.<status>` its reason starts with)."""
+    and the cause (for an error, the source's `ssh.<status>`)."""
 
     flow: str
     source: str
@@ -301,6 +305,7 @@ def build(state_dir: str | Path, *, deadline: Deadline | None = None) -> Fleet:
     deadline = deadline or Deadline.after(60.0)
     if list_namespaces(FLEET_PREFIX):
         raise CannotRun("lab: a fleet is already up: `netdx lab fleet down` removes it")
+    fleet_record.claim()  # before the first namespace: a builder killed now is on record
     state = Path(state_dir)
     state.mkdir(parents=True, exist_ok=True)
     state.chmod(0o755)
@@ -393,7 +398,24 @@ def teardown(fleet: Fleet | None = None) -> list[str]:
         proc.kill()
         proc.communicate(timeout=5)  # reaps it and closes its pipes
         del _LISTENERS[pid]
-    names = list_namespaces(FLEET_PREFIX)
+    names = fleet_record.present(FLEET_PREFIX)  # a namespace, or only its /etc/netns dir
     for namespace in sorted(names, key=lambda n: n == ROUTER):  # the router last
         delete_namespace(namespace)
+    fleet_record.forget()
     return names
+
+
+def leftovers() -> list[str]:
+    """The fleet's namespaces (and /etc/netns dirs) when `clean` would remove them, or
+    when this very process built it and still holds it; else none."""
+    if fleet_record.abandoned(FLEET_PREFIX) or fleet_record.held_here():
+        return fleet_record.present(FLEET_PREFIX)
+    return []
+
+
+def clean() -> list[str]:
+    """Remove the fleet if its builder is gone and it was not left up (`netdx lab clean`):
+    its namespaces, what runs there, its /etc/netns dirs and its record; the names."""
+    if not fleet_record.abandoned(FLEET_PREFIX):
+        return []
+    return teardown()

@@ -337,8 +337,10 @@ def leftovers() -> list[str]:
     """What `clean` would remove, plus the labs this very process still holds: namespaces
     and /etc/netns directories (names). Another process's live lab and labs left up on
     purpose are not leftovers."""
+    from netdx.lab import fleet
+
     me = record.this_process()
-    found: set[str] = set(_orphans())
+    found: set[str] = set(_orphans()) | set(fleet.leftovers())
     for state in labs():
         if _abandoned(state) or state.owner == me:
             found.update(state.namespaces)
@@ -349,9 +351,9 @@ def leftovers() -> list[str]:
 
 def clean() -> list[str]:
     """Remove every abandoned lab (namespaces, processes by pid and start time, /etc/netns
-    files, work dir, record), the orphan lab-instance namespaces and the stale files labs
-    leave in /tmp; never a lab whose builder still runs nor one left up. Return the names
-    of the namespaces removed."""
+    files, work dir, record), the orphan lab-instance namespaces, an abandoned fleet lab
+    and the stale files labs leave in /tmp; never a lab whose builder still runs nor one
+    left up. Return the names of the namespaces removed."""
     netns.require_root()
     removed: list[str] = []
     for state in labs():
@@ -362,6 +364,9 @@ def clean() -> list[str]:
     for name in _orphans():
         netns.delete_namespace(name)
         removed.append(name)
+    from netdx.lab import fleet
+
+    removed += fleet.clean()  # the fleet lab's `ndx-fl-` hosts, when its builder is gone
     _clean_files()
     return sorted(removed)
 

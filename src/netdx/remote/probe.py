@@ -2,7 +2,8 @@
 the check's evidence → the normal report (`netdx.diagnose.engine.build_report`).
 
 The source (`netdx verify`'s `from: HOST`) ran getaddrinfo, the route lookup, the TCP
-connect and the echoes (`netdx.collect.probe`); the judgement runs here, on the same model
+connect, the echoes and, for a URL, the HTTP(S) GET (`netdx.collect.probe`,
+`netdx.remote.probe_http` reads that one back); the judgement runs here, on the same model
 values and through the same parsers the local probes use: the error queue through
 `probes.recverr`, the connect through `probes.tcp.classify_connect` (and the raw-SYN
 egress test as `probes.egress` words it), the echo socket's
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from netdx.remote import checks as c
 from netdx.remote.checks import DocumentError
+from netdx.remote.probe_http import http_exchange
 
 if TYPE_CHECKING:
     from netdx.model import CheckEvidence, EgressCheck, IcmpEcho, Report, Target, TcpConnect
@@ -48,18 +50,18 @@ def unsupported(target: Target) -> str | None:
     """Why a source host cannot probe `target` yet (None: it can)."""
     if target.port is None:
         return "a remote source probes TCP flows: give the destination a port"
-    if target.is_http:
-        return "HTTP exchanges from a remote source are not available yet: use host:port"
     return None
 
 
 def probe_request(flows: Sequence[FlowProbe], timeout: float) -> dict[str, Any]:
     """The collect request that probes every flow of one source host at once."""
-    probes = [
-        {"host": f.target.host, "port": f.target.port, "family": f.family,
-         "timeout": round(min(f.timeout, timeout), 3)}
-        for f in flows
-    ]  # fmt: skip
+    probes = []
+    for f in flows:
+        probe = {"host": f.target.host, "port": f.target.port, "family": f.family,
+                 "timeout": round(min(f.timeout, timeout), 3)}  # fmt: skip
+        if f.target.url is not None:
+            probe["url"] = f.target.url  # the GET once the port answers, as check does
+        probes.append(probe)
     return {"collectors": [COLLECTOR], "probes": probes, "timeout": round(timeout, 3)}
 
 
@@ -122,7 +124,10 @@ def _evidence(
     if not target.ip_literal:
         nss = _nss(target.host, entry.get("resolve"), flow.family, hosts_text)
         elapsed += nss.elapsed_ms
-        dns = DnsEvidence(name=target.host, source=_source(nss), nss=nss, observed_on=observed_on)
+        servers, search = _resolv_conf(data)
+        dns = DnsEvidence(name=target.host, source=_source(nss), nss=nss,
+                          configured_servers=servers, search=search,
+                          observed_on=observed_on)  # fmt: skip
     addresses: tuple[AddressEvidence, ...] = ()
     address = c.opt_address(entry.get("address"), "probe.flows[].address")
     if address is not None:
@@ -131,10 +136,15 @@ def _evidence(
         tcp = _tcp(entry.get("tcp"), address, target.port or 0)
         echo = _echo(entry.get("echo"), address, family)
         egress = _egress(entry.get("egress"), address, target.port or 0)
+        http = None
+        if target.url is not None:
+            http = http_exchange(entry.get("http"), url=target.url, host=target.host,
+                                 address=address)  # fmt: skip
         elapsed += tcp.elapsed_ms if tcp is not None else 0.0
+        elapsed += (http.total_ms or 0.0) if http is not None else 0.0
         addresses = (
             AddressEvidence(address=address, family=family, route=route, echo=echo, tcp=tcp,
-                            egress=egress, observed_on=observed_on),
+                            egress=egress, http=http, observed_on=observed_on),
         )  # fmt: skip
     evidence = CheckEvidence(
         target_host=target.host, port=target.port, scheme=target.scheme, dns=dns,
@@ -167,6 +177,20 @@ def _nss(name: str, raw: object, family: Family | None, hosts_text: str | None) 
         gai = f"EAI_SYSTEM ({err})" if err else "error"
     return NssResult(name=name, status=_GAI_STATUS.get(gai, "error"), hosts_addresses=hosts,
                      gai_error=gai, elapsed_ms=elapsed)  # fmt: skip
+
+
+def _resolv_conf(data: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The source's nameservers and search list, read from its resolv.conf by the one
+    parser (`dns.resolvconf`); an unreadable file is an empty one, as for glibc. Nothing
+    when the collector sent no such file (it does not read it)."""
+    from netdx.dns.resolvconf import parse_resolv_conf
+
+    if "resolv_conf" not in data:
+        return (), ()
+    text = c.opt_text(data.get("resolv_conf"), "probe.resolv_conf", limit=1 << 20) or ""
+    hostname = c.opt_text(data.get("hostname"), "probe.hostname", limit=255) or ""
+    conf = parse_resolv_conf(text, hostname=hostname)
+    return conf.nameservers, conf.search
 
 
 def _source(nss: NssResult) -> AddressSource:

@@ -45,7 +45,9 @@ class Judgement:
     not run it), with the observed cause and one line that says why."""
 
     outcome: Outcome
-    cause: str  # the verdict's cause; "" when there is no report
+    # The verdict's cause; for an error, why netdx could not run it when that has a cause
+    # of its own (the source's `ssh.<status>`), else "".
+    cause: str
     reason: str
 
 
@@ -128,12 +130,16 @@ def _target(address: str, port: int | None, where: str) -> Target:
         raise UsageError(f"{where}: to: ansible_host {exc}") from None
 
 
-def judge(case: Case, report: Report | None, error: str | None = None) -> Judgement:
+def judge(
+    case: Case, report: Report | None, error: str | None = None, *, error_cause: str = ""
+) -> Judgement:
     """Was the flow as expected? An expected deny passes only on a known cause of deny, and
     only on one of `deny_by` when the flow lists them: "blocked by the firewall" is not
-    "the service is down"."""
+    "the service is down". Without a report it is an error, with `error_cause` (an
+    `ssh.*` status) as its cause when it has one."""
     if report is None:
-        return Judgement(outcome="error", cause="", reason=error or "netdx could not run this flow")
+        why = error or "netdx could not run this flow"
+        return Judgement(outcome="error", cause=error_cause, reason=why)
     cause = report.verdict.cause
     if case.flow.expect == "allow":
         if report.verdict.ok:

@@ -5,9 +5,9 @@ one `--deadline` and its own flow's timeout. The judgement is `netdx.verify.matr
 probes itself: its cases go, in one collect request, over one SSH connection
 (`netdx.host.ssh.collect_once`, the `probe` collector), and the raw facts come back to be
 judged here (`netdx.remote.probe`). `--max-concurrent` counts hosts (a local case is one).
-A source that SSH cannot reach makes its flows errors with the `ssh.*` status and ssh's
-words (exit 3), never a check from here in their place: a check from this host says
-nothing about the path from theirs.
+A source that SSH cannot reach makes its flows errors whose cause is the `ssh.*` status
+(`ssh.auth`, `ssh.unreachable`...) and whose reason is ssh's words (exit 3), never a check
+from here in their place: a check from this host says nothing about the path from theirs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from netdx.model import Report
     from netdx.plan import CheckSettings
 
-REMOTE_NOT_AVAILABLE = "remote source probes are not available yet"
 # How long past a case's own timeout the runner waits before giving it up: `run_check`
 # ends inside its budget; this only keeps a bug from hanging the whole matrix.
 OVERRUN_S = 2.0
@@ -46,6 +45,14 @@ class CaseResult:
 
 
 Progress = Callable[[int, int, CaseResult], None]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Unrun:
+    """Why a case has no report: one line, and its cause when it has one (`ssh.auth`)."""
+
+    reason: str
+    cause: str = ""
 
 
 async def run_cases(
@@ -151,7 +158,7 @@ async def _run_source(cases: tuple[Case, ...], deadline: Deadline) -> tuple[Case
         for (index, _), got in zip(wanted, found, strict=True):
             case = cases[index]
             out[index] = (
-                _error(case, got) if isinstance(got, str)
+                _error(case, got.reason, got.cause) if isinstance(got, Unrun)
                 else CaseResult(case=case, report=got, judgement=judge(case, got))
             )  # fmt: skip
     return tuple(out[index] for index in range(len(cases)))
@@ -159,9 +166,9 @@ async def _run_source(cases: tuple[Case, ...], deadline: Deadline) -> tuple[Case
 
 async def _probe_source(
     case: Case, probes: tuple[Any, ...], deadline: Deadline
-) -> list[Report | str]:
-    """Each probe's report, or why there is none (the same line for all on an SSH
-    failure: `ssh.<status>: <ssh's message>`)."""
+) -> list[Report | Unrun]:
+    """Each probe's report, or why there is none (the same for all on an SSH failure: cause
+    `ssh.<status>`, reason `ssh.<status>: <ssh's message>`)."""
     from netdx.host.ssh import collect_once_async
     from netdx.model.vantage import Vantage
     from netdx.remote.probe import DocumentError, probe_request, read_flows, report_of
@@ -170,11 +177,11 @@ async def _probe_source(
     longest = max(p.timeout for p in probes)
     budget = min(longest, deadline.remaining() - 0.5)
     if budget < TIMEOUT_MIN_S:
-        return ["the --deadline ran out before this flow could run"] * len(probes)
+        return [Unrun(reason="the --deadline ran out before this flow could run")] * len(probes)
     try:
         opts = case.source.ssh_options()
     except NetdxError as exc:
-        return [str(exc)] * len(probes)
+        return [Unrun(reason=str(exc))] * len(probes)
     request = probe_request(probes, budget)
     link = deadline.within(budget + SSH_ALLOWANCE_S)
     try:
@@ -183,26 +190,28 @@ async def _probe_source(
             collect_once_async(opts, request, link), link.remaining() + OVERRUN_S
         )
     except TimeoutError:
-        return [f"ssh.timeout: no answer from {opts.destination} within the time budget"] * len(
-            probes
-        )
+        why = f"ssh.timeout: no answer from {opts.destination} within the time budget"
+        return [Unrun(reason=why, cause="ssh.timeout")] * len(probes)
     if outcome.status != "ok" or document is None:
         why = outcome.message or "the source's session ended without an answer"
-        return [f"ssh.{outcome.status}: {why}"] * len(probes)
+        status = outcome.status if outcome.status != "ok" else "error"
+        unrun = Unrun(reason=f"ssh.{status}: {why}", cause=f"ssh.{status}")
+        return [unrun] * len(probes)
     where = Vantage(kind="ssh", name=opts.destination)
     try:
         data, hosts = read_flows(document)
     except DocumentError as exc:
-        return [f"{case.source.name}: {exc}"] * len(probes)
-    results: list[Report | str] = []
+        return [Unrun(reason=f"{case.source.name}: {exc}")] * len(probes)
+    results: list[Report | Unrun] = []
     for index, probe in enumerate(probes):
         try:
             results.append(report_of(data, index, probe, hosts_text=hosts, observed_on=where))
         except DocumentError as exc:
-            results.append(f"{case.source.name}: {exc}")
+            results.append(Unrun(reason=f"{case.source.name}: {exc}"))
     return results
 
 
-def _error(case: Case, message: str) -> CaseResult:
+def _error(case: Case, message: str, cause: str = "") -> CaseResult:
     first = message.strip().splitlines()[0] if message.strip() else "error"
-    return CaseResult(case=case, report=None, judgement=judge(case, None, first))
+    judgement = judge(case, None, first, error_cause=cause)
+    return CaseResult(case=case, report=None, judgement=judgement)
