@@ -310,16 +310,30 @@ def commands() -> list[tuple[tuple[str, ...], list[click.Parameter]]]:
 # --- one invocation -------------------------------------------------------------------------
 
 
-def _budget_of(argv: list[str]) -> float:
+# The budget options and each command's own default for them (trace allows itself 15 s for
+# its rounds, verify 120 s for every flow together): the hang alarm is the budget plus a margin.
+BUDGET_FLAGS = ("--timeout", "--deadline")
+BUDGET_DEFAULTS: dict[str, float] = {}
+
+
+def budget_defaults(leaves: list[tuple[tuple[str, ...], list[click.Parameter]]]) -> None:
+    for path, params in leaves:
+        for param in params:
+            budget = isinstance(param, click.Option) and set(param.opts) & set(BUDGET_FLAGS)
+            if budget and isinstance(param.default, (int, float)):
+                BUDGET_DEFAULTS[" ".join(path)] = float(param.default)
+
+
+def _budget_of(argv: list[str], command: str = "") -> float:
     for flag, value in itertools.pairwise(argv):
-        if flag == "--timeout":
+        if flag in BUDGET_FLAGS:
             try:
                 seconds = float(value)
             except ValueError:
                 break
             if 0 < seconds <= 300:
                 return seconds
-    return DEFAULT_TIMEOUT_S
+    return BUDGET_DEFAULTS.get(command, DEFAULT_TIMEOUT_S)
 
 
 @contextlib.contextmanager
@@ -351,7 +365,7 @@ def invoke(command: str, argv: list[str], stats: Stats) -> None:
 
     out, err = io.StringIO(), io.StringIO()
     try:
-        with _alarm(_budget_of(argv) + HANG_MARGIN_S), contextlib.redirect_stdout(
+        with _alarm(_budget_of(argv, command) + HANG_MARGIN_S), contextlib.redirect_stdout(
             out
         ), contextlib.redirect_stderr(err):
             code = main(argv)
@@ -386,6 +400,7 @@ def run(examples: int, seed: int | None) -> Stats:
         GENERATED.append(generated_files(root))
         existing = set(os.listdir("/run/netns")) if os.path.isdir("/run/netns") else set()
         leaves = commands()
+        budget_defaults(leaves)
         argv_strategy = st.sampled_from(leaves).flatmap(
             lambda leaf: _command_args(leaf[1], inputs, outputs).map(
                 lambda args, path=leaf[0]: (" ".join(path), [*path, *args])
