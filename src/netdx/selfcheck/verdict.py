@@ -56,7 +56,7 @@ def _echo_words(echo: IcmpEcho) -> str:
     if echo.status == "reply":
         return f"echo {echo.received}/{echo.sent}, {echo.rtt_ms} ms"
     if echo.status == "icmp_error" and echo.error is not None:
-        return f"echo answered by an ICMP error from {echo.error.sender}"
+        return f"echo answered by ICMP {echo.error.kind} from {echo.error.sender}"
     if echo.status == "unknown":
         return f"echo not sent: {echo.reason}"
     return f"no echo reply ({echo.sent} sent)"
