@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
+
+from netdx.cli import main
 from netdx.model import RouteLookup
 from netdx.model.evidence import DnsRecord, DnsServerAnswer, IcmpEcho
 from netdx.selfcheck.cli import to_text
@@ -128,3 +131,12 @@ def test_skipped_steps_do_not_fail_and_no_permission_is_unknown() -> None:
     denied = IcmpEcho(address="127.0.0.1", status="unknown", reason="needs CAP_NET_RAW")
     verdict = judge(dataclasses.replace(HEALTHY, loopback_echo=denied)).verdict
     assert (verdict.ok, verdict.layer, verdict.step) == (False, "unknown", 1)
+
+
+def test_bad_input_is_exit_2_before_any_probe(capsys: pytest.CaptureFixture[str]) -> None:
+    """A name given to --beyond (netdx self never resolves it) and a malformed --resolve
+    name are usage errors: one line, exit 2, and nothing is sent."""
+    for argv in (["self", "--beyond", "gw.example"], ["self", "--resolve", "a..b"]):
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "netdx: error:" in err
