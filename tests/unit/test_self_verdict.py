@@ -140,3 +140,12 @@ def test_bad_input_is_exit_2_before_any_probe(capsys: pytest.CaptureFixture[str]
         assert main(argv) == 2
         err = capsys.readouterr().err
         assert len(err.strip().splitlines()) == 1 and "netdx: error:" in err
+
+
+def test_onlink_default_route_is_not_no_route() -> None:
+    """A default route with no gateway (`default dev wg0`) skips step 3 instead of saying
+    there is no default route; a host beyond then decides."""
+    ev = dataclasses.replace(HEALTHY, gateway=None, onlink_default="wg0")
+    report = judge(ev)
+    assert report.steps[2].status == "skipped" and "wg0" in report.steps[2].summary
+    assert report.verdict.ok

@@ -49,7 +49,8 @@ class SelfEvidence:
 
     loopback_echo: IcmpEcho
     interfaces: tuple[Interface, ...]
-    gateway: Gateway | None  # None: no default route
+    gateway: Gateway | None  # None: no default route with a gateway
+    onlink_default: str | None = None  # a default route with no gateway (`default dev wg0`)
     beyond: tuple[Beyond, ...] = ()
     skipped_servers: tuple[str, ...] = ()  # DNS servers on this host (a stub): not "beyond"
     dns_name: str | None = None  # the name asked (--resolve); None: DNS not asked

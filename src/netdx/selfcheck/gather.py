@@ -45,10 +45,11 @@ def _interfaces(links: tuple[Link, ...], addrs: tuple[Address, ...]) -> tuple[In
 
 
 def _default_route(routes: tuple[Route, ...]) -> Route | None:
-    """The main table's default unicast route with a gateway, lowest metric first."""
+    """The main table's default unicast route, lowest metric first (one with a gateway
+    before an on-link one of the same metric)."""
     defaults = [r for r in routes if r.dst_len == 0 and r.type == "unicast"
-                and r.table == _MAIN_TABLE and r.next_hop]
-    return min(defaults, key=lambda r: r.priority or 0, default=None)
+                and r.table == _MAIN_TABLE]
+    return min(defaults, key=lambda r: (r.priority or 0, r.next_hop is None), default=None)
 
 
 def _read_netlink(deadline: Deadline) -> tuple[tuple[Interface, ...], dict[int, Route | None]]:
@@ -146,6 +147,8 @@ def gather(
                             route=route, echo=echo)
                      for (addr, route, role), echo in zip(routes, far, strict=True)),
         skipped_servers=local if not named else (),
+        onlink_default=(next((i.name for i in interfaces if i.index == default.oif), "?")
+                        if default is not None and not default.next_hop else None),
         dns_name=resolve,
         dns=answers,
     )

@@ -105,7 +105,12 @@ def interfaces_step(ev: SelfEvidence) -> Step:
     return Step(number=2, name="interfaces", status="fail", summary=summary, notes=notes)
 
 
-def gateway_step(gw: Gateway | None) -> Step:
+def gateway_step(gw: Gateway | None, onlink_default: str | None = None) -> Step:
+    if gw is None and onlink_default is not None:
+        # A point-to-point or tunnel default: no gateway to ask ARP; step 4 tells the rest.
+        return Step(number=3, name="gateway", status="skipped",
+                    summary=f"the default route goes straight out of {onlink_default}"
+                            " (no gateway to ask)")
     if gw is None:
         return Step(number=3, name="gateway", status="fail",
                     summary="no default route: nothing beyond the local subnets is reachable")
@@ -244,7 +249,11 @@ def _fail_text(step: Step, steps: tuple[Step, ...]) -> str:
 def judge(ev: SelfEvidence) -> SelfReport:
     """The steps in the method's order and the verdict of the first one that fails."""
     judges: tuple[Callable[[SelfEvidence], Step], ...] = (
-        loopback_step, interfaces_step, lambda e: gateway_step(e.gateway), beyond_step, dns_step
+        loopback_step,
+        interfaces_step,
+        lambda e: gateway_step(e.gateway, e.onlink_default),
+        beyond_step,
+        dns_step,
     )
     steps = tuple(j(ev) for j in judges)
     first = next((s for s in steps if s.status in ("fail", "unknown")), None)
