@@ -66,6 +66,7 @@ _LAZY_COMMANDS = {
     "trace": ("netdx.trace.cli", "trace_command", "Per-hop loss and latency, like mtr --report."),
     "verify": ("netdx.verify.cli", "verify", "Check declared flows across hosts, with each cause."),
     "who": ("netdx.sockets.cli", "who", "Which process, user and fd own a port (like lsof -i)."),
+    "self": ("netdx.selfcheck.cli", "self_command", "This host reaches nothing? Loopback to DNS."),
 }
 
 
