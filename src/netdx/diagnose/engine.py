@@ -46,6 +46,7 @@ RULES: tuple[Rule, ...] = (
     service.http_error,
     protocols.tls_expired,
     protocols.tls_name_mismatch,
+    protocols.tls_untrusted,
     service.tls_error,
     service.http_timeout,
     service.http_failed,

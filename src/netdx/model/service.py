@@ -75,3 +75,7 @@ class TlsDetails:
     verify_error: str | None = None  # OpenSSL's text: "certificate has expired"
     verify_code: int | None = None  # OpenSSL's X509_V_ERR_* number
     checked_at: float | None = None
+    # What the chain was checked against: None is the system trust store; a path is the
+    # --cacert bundle. `verified` False with no verify_error: verification was skipped (-k).
+    ca_file: str | None = None
+    skipped: bool = False
