@@ -20,11 +20,11 @@ __all__ = [
     "POSTGRES_SSH",
     "PROTOCOL_EXPECTED",
     "REDIS_AUTH",
+    "TLS_BAD_SIGNATURE",
     "TLS_EXPIRED",
     "TLS_NAME_MISMATCH",
-    "TLS_UNTRUSTED",
     "TLS_UNKNOWN_CA",
-    "TLS_BAD_SIGNATURE",
+    "TLS_UNTRUSTED",
 ]
 
 SSL_REQUEST = "\\x00\\x00\\x00\\x08\\x04\\xd2\\x16/"

@@ -153,8 +153,15 @@ def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def tls_session_text(tls: TlsDetails) -> str:
-    """The negotiated TLS and the certificate, for an exchange that worked."""
-    return f"TLS: {tls.version or '?'} {tls.cipher or '?'}; {tls_text(tls)}"
+    """The negotiated TLS and the certificate, for an exchange that worked, with what it
+    was verified against (-k: verification skipped, so nothing is claimed about trust)."""
+    if tls.skipped:
+        trust = "verification SKIPPED (-k): the chain and names were not checked"
+    elif tls.verified:
+        trust = f"verified against {_trust_store(tls)}"
+    else:
+        trust = "not verified"
+    return f"TLS: {tls.version or '?'} {tls.cipher or '?'}; {trust}; {tls_text(tls)}"
 
 
 def _failed_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsDetails] | None:
