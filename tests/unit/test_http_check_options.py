@@ -24,7 +24,7 @@ from netdx.errors import UsageError
 from netdx.http_option import build, parse_header, parse_method, parse_statuses
 from netdx.lab.model import Service
 from netdx.lab.services import make_certificate
-from netdx.model.service import HttpOptions
+from netdx.model.service import HttpOptions, TlsDetails
 from netdx.probes.http import http_get
 
 NAME = "web-01.netdx.internal"
@@ -187,7 +187,7 @@ def test_expect_status_decides_what_fails() -> None:
     assert wrong.cause == "service.http_error" and "expected 204" in wrong.summary
     _, fine = diagnose(_with_status(404, (404, 410)))  # type: ignore[arg-type]
     assert fine.cause == "ok", fine
-    assert any(line.startswith("timings: DNS ") and "first byte 2.00 ms" in line
+    assert any(line.startswith("timings: DNS ") and "first byte at 2.00 ms" in line
                for line in fine.evidence), fine.evidence  # fmt: skip
     _, default = diagnose(_with_status(404, ()))  # type: ignore[arg-type]
     assert default.cause == "service.http_error"
@@ -199,4 +199,17 @@ def test_timings_name_each_phase_that_happened() -> None:
     http = ev.addresses[0].http  # type: ignore[attr-defined]
     text = service.timings_text(ev, replace(http, tls_ms=3.25, total_ms=9.0))  # type: ignore[arg-type]
     assert text.startswith("timings: DNS ")
-    assert text.endswith("connect 0.40 ms, TLS 3.25 ms, first byte 2.00 ms, total 9.00 ms"), text
+    assert text.endswith("connect 0.40 ms, TLS 3.25 ms, first byte at 2.00 ms, total 9.00 ms"), text
+
+
+def test_an_unexpected_status_under_k_repeats_with_k_and_says_skipped() -> None:
+    """The curl that repeats a check made with -k carries -k, and the evidence says that
+    verification was skipped (the status is the finding, not the certificate)."""
+    ev = _with_status(200, (204,))
+    http = ev.addresses[0].http  # type: ignore[attr-defined]
+    tls = TlsDetails(name_asked=NAME, version="TLSv1.3", skipped=True)
+    ev = replace(ev, addresses=(replace(ev.addresses[0], http=replace(http, tls=tls)),))  # type: ignore[attr-defined]
+    found = service.http_error(ev)  # type: ignore[arg-type]
+    assert found is not None and found.severity == "fail"
+    assert any("verification SKIPPED (-k)" in e for e in found.evidence), found.evidence
+    assert " -k " in found.fix[0], found.fix

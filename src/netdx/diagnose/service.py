@@ -18,6 +18,7 @@ from netdx.diagnose.facts import (
     ms,
     tcp_text,
 )
+from netdx.diagnose.protocols import tls_session_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
 
 _HTTP_SCHEMES = ("http", "https")
@@ -124,14 +125,15 @@ def status_ok(http: HttpExchange) -> bool:
 
 def timings_text(ev: CheckEvidence, http: HttpExchange) -> str:
     """The phases of the exchange as curl -w shows them: name lookup (getaddrinfo, as the
-    application does it), TCP connect, TLS handshake, first byte and total (from the start
-    of the exchange); a phase that did not happen is left out."""
+    application does it), TCP connect and TLS handshake (each its own duration), first
+    byte and total (from the start of the exchange); a phase that did not happen is left
+    out."""
     nss = ev.dns.nss if ev.dns is not None else None
     phases = [f"DNS {ms(nss.elapsed_ms)}" if nss is not None else "DNS none (an address)"]
     for name, value in (
         ("connect", http.connect_ms),
         ("TLS", http.tls_ms),
-        ("first byte", http.first_byte_ms),
+        ("first byte at", http.first_byte_ms),
         ("total", http.total_ms),
     ):
         if value is not None:
@@ -163,11 +165,12 @@ def http_error(ev: CheckEvidence) -> Finding | None:
             summary=f"{http.method} {http.url} answered HTTP {code}, expected {expected}",
             evidence=(
                 *evidence,
+                *((tls_session_text(http.tls),) if http.tls is not None else ()),
                 f"expected status: {expected} (--expect-status)",
                 timings_text(ev, http),
             ),
             fix=(
-                f"repeat it: {_curl(ev, a, http, *_curl_method(http))}",
+                f"repeat it: {_curl(ev, a, http, *_curl_method(http), *_curl_trust(http))}",
                 "check the path, the method, the headers and any credentials the URL needs",
             ),
         )
@@ -197,6 +200,15 @@ def http_error(ev: CheckEvidence) -> Finding | None:
         evidence=tuple(evidence),
         fix=(f"repeat it: {_curl(ev, a, http)}", *fix),
     )
+
+
+def _curl_trust(http: HttpExchange) -> tuple[str, ...]:
+    """curl's words for the trust the check used (-k, --cacert FILE)."""
+    if http.tls is None:
+        return ()
+    if http.tls.skipped:
+        return ("-k",)
+    return ("--cacert", http.tls.ca_file) if http.tls.ca_file else ()
 
 
 def _curl_method(http: HttpExchange) -> tuple[str, ...]:
