@@ -348,6 +348,7 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
             port=probe.port,
             deadline=limit,
             verify_tls=probe.verify_tls,
+            options=probe.options,
         )
     if isinstance(probe, Handshake):
         from netdx.probes.protocols import handshake

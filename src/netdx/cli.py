@@ -17,6 +17,7 @@ import click
 from netdx import __version__
 from netdx.host.option import netns_option
 from netdx.host.ssh_option import ssh_options
+from netdx.http_option import http_options
 from netdx.options import timeout_option
 from netdx.start import (
     CHECK_TIMEOUT_S,
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from click.shell_completion import CompletionItem
 
     from netdx.host.ssh import SshOptions
+    from netdx.model.service import HttpOptions
 
 __all__ = ["EXIT_CANNOT_RUN", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "cli", "main"]
 
@@ -170,10 +172,12 @@ Examples:
 )
 @netns_option()
 @ssh_options
+@http_options
 def check(
     *,
     target: str,
     ssh: SshOptions | None,
+    http: HttpOptions,
     json_file: str | None,
     root_hints: str | None,
     evidence_file: str | None,
@@ -209,6 +213,7 @@ def check(
         root_hints=root_hints,
         evidence_file=evidence_file,
         ssh=ssh,
+        http=http,
     )
 
 

@@ -22,6 +22,7 @@ from netdx.timeout import timeout_ok
 
 if TYPE_CHECKING:
     from netdx.host.ssh import SshOptions
+    from netdx.model.service import HttpOptions
 
 EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 CHECK_TIMEOUT_S = 5.0  # `check --timeout`'s default
@@ -98,6 +99,7 @@ def check_command(
     root_hints: str | None = None,
     evidence_file: str | None = None,
     ssh: SshOptions | None = None,
+    http: HttpOptions | None = None,
 ) -> int:
     """The body of `netdx check` (click's command and the fast path): the exit code."""
     from netdx.check import CheckSettings, check_sync, validate_dns_servers
@@ -108,7 +110,10 @@ def check_command(
     if ipv4 and ipv6:
         raise UsageError("-4 and -6 cannot be combined")
     parsed = parse_target(target)
+    http = _http_for(parsed.scheme, http)
     settings = CheckSettings(
+        verify_tls=http is None or not http.insecure,
+        http=http,
         timeout=timeout,
         family=4 if ipv4 else 6 if ipv6 else None,
         dns_servers=validate_dns_servers(dns_servers),
@@ -130,6 +135,23 @@ def check_command(
         write_output(evidence_file, json.dumps(to_data(evidence), indent=1, ensure_ascii=False))
     _render(report, as_json=as_json, markdown=markdown, quiet=quiet)
     return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
+
+
+def _http_for(scheme: str | None, http: HttpOptions | None) -> HttpOptions | None:
+    """`http` when the target speaks HTTP(S) (the TLS options only for https), else a
+    UsageError for an option given in vain; None for the defaults."""
+    if http is None:
+        return None  # the fast path: no HTTP option given
+    from netdx.http_option import given
+
+    if not given(http):
+        return None
+    if scheme not in ("http", "https"):
+        raise UsageError("--cacert, -k, --expect-status, --method and --header need an "
+                         "http:// or https:// target")  # fmt: skip
+    if scheme == "http" and (http.insecure or http.ca_file is not None):
+        raise UsageError("--cacert and -k need an https:// target")
+    return http
 
 
 def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:

@@ -20,8 +20,10 @@ __all__ = [
     "POSTGRES_SSH",
     "PROTOCOL_EXPECTED",
     "REDIS_AUTH",
+    "TLS_BAD_SIGNATURE",
     "TLS_EXPIRED",
     "TLS_NAME_MISMATCH",
+    "TLS_UNKNOWN_CA",
     "TLS_UNTRUSTED",
 ]
 
@@ -128,7 +130,13 @@ TLS_NAME_MISMATCH = _tls(
     verify_error="Hostname mismatch, certificate is not valid for 'web.lab.example'.",
     verify_code=62,
 )  # fmt: skip
-TLS_UNTRUSTED = _tls()  # right name, in date, self-signed: the generic TLS error
+TLS_UNTRUSTED = _tls()  # right name, in date, self-signed: not trusted
+TLS_UNKNOWN_CA = _tls(
+    issuer="CN=Corp Internal CA", verify_code=20,
+    verify_error="unable to get local issuer certificate",
+)  # fmt: skip
+# A chain that fails for another reason than trust stays the generic TLS error.
+TLS_BAD_SIGNATURE = _tls(verify_error="certificate signature failure", verify_code=7)
 
 PROTOCOL_EXPECTED = {
     "POSTGRES_OK": "ok",
@@ -139,5 +147,7 @@ PROTOCOL_EXPECTED = {
     "MYSQL_NOT_ALLOWED": "service.protocol_error",
     "TLS_EXPIRED": "service.tls_expired",
     "TLS_NAME_MISMATCH": "service.tls_name_mismatch",
-    "TLS_UNTRUSTED": "service.tls_error",
+    "TLS_UNTRUSTED": "service.tls_untrusted",
+    "TLS_UNKNOWN_CA": "service.tls_untrusted",
+    "TLS_BAD_SIGNATURE": "service.tls_error",
 }

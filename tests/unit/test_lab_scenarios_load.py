@@ -39,7 +39,7 @@ EXPECTED = {
     "service-ipv6-only-mismatch": "service.ipv6_only_mismatch",
     "service-ipv4-only-mismatch": "service.ipv4_only_mismatch",
     "service-http-error": "service.http_error",
-    "service-tls-error": "service.tls_error",
+    "service-tls-error": "service.tls_untrusted",
     "service-loopback-only": "service.loopback_only",
     "app-accept-queue-full": "app.accept_queue_full",
     "app-close-wait-leak": "app.close_wait_leak",
@@ -58,7 +58,7 @@ EXPECTED = {
     "service-ipv4-only-mismatch-ssh": "service.ipv4_only_mismatch",
     "service-ipv6-only-mismatch-ssh": "service.ipv6_only_mismatch",
     "service-http-error-ssh": "service.http_error",
-    "service-tls-error-ssh": "service.tls_error",
+    "service-tls-error-ssh": "service.tls_untrusted",
     # Protocol handshakes (postgres, redis with and without AUTH, mysql) and certificates.
     "service-postgres-ok": "ok",
     "service-redis-ok": "ok",

@@ -33,6 +33,7 @@ ARGVS: list[tuple[list[str], bool]] = [
     (["check", "--", "127.0.0.1:PORT"], False),
     (["check", "-q4", "127.0.0.1:PORT"], False),
     (["check", "--help"], False),
+    (["check", "127.0.0.1:PORT", "--method", "HEAD"], False),  # HTTP options: click's
     (["--version"], True),
     (["--version", "--help"], False),
     (["check", "--version"], False),

@@ -47,6 +47,7 @@ CAUSES: tuple[str, ...] = (
     "service.protocol_error",
     "service.tls_expired",
     "service.tls_name_mismatch",
+    "service.tls_untrusted",
 )
 
 # Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).

@@ -46,6 +46,7 @@ RULES: tuple[Rule, ...] = (
     service.http_error,
     protocols.tls_expired,
     protocols.tls_name_mismatch,
+    protocols.tls_untrusted,
     service.tls_error,
     service.http_timeout,
     service.http_failed,
@@ -90,8 +91,7 @@ def check_succeeded(ev: CheckEvidence) -> bool:
     return (
         http is not None
         and http.outcome == "ok"
-        and http.status is not None
-        and (http.status < 400)
+        and service.status_ok(http)
     )
 
 
@@ -117,6 +117,7 @@ def _ok(ev: CheckEvidence, warnings: tuple[Finding, ...]) -> Verdict:
             evidence.append(http_text(head.http))
             if head.http.tls is not None:
                 evidence.append(protocols.tls_session_text(head.http.tls))
+            evidence.append(service.timings_text(ev, head.http))
         if head.handshake is not None:
             hs = head.handshake
             summary = f"{summary}; it speaks {hs.protocol}: {protocols.answer_text(hs)}"

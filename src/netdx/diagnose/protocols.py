@@ -8,6 +8,9 @@ the URL names (postgres, redis, mysql), and what is wrong with a certificate tha
 - `service.tls_expired` / `service.tls_name_mismatch`: the https handshake failed and the
   certificate read afterwards shows why: its notAfter has passed, or none of its names is
   the name asked. Listed before `service.tls_error`, which keeps every other TLS failure.
+- `service.tls_untrusted`: names and dates are fine, but the chain does not lead to a CA
+  of the trust store (the system's, or `--cacert FILE`): self-signed, or an unknown issuer.
+  After the two above, so a certificate that is both expired and self-signed is expired.
 
 A redis that answers -NOAUTH is healthy: the verdict is ok, "AUTH required".
 """
@@ -150,8 +153,15 @@ def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
 
 
 def tls_session_text(tls: TlsDetails) -> str:
-    """The negotiated TLS and the certificate, for an exchange that worked."""
-    return f"TLS: {tls.version or '?'} {tls.cipher or '?'}; {tls_text(tls)}"
+    """The negotiated TLS and the certificate, for an exchange that worked, with what it
+    was verified against (-k: verification skipped, so nothing is claimed about trust)."""
+    if tls.skipped:
+        trust = "verification SKIPPED (-k): the chain and names were not checked"
+    elif tls.verified:
+        trust = f"verified against {_trust_store(tls)}"
+    else:
+        trust = "not verified"
+    return f"TLS: {tls.version or '?'} {tls.cipher or '?'}; {trust}; {tls_text(tls)}"
 
 
 def _failed_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsDetails] | None:
@@ -238,5 +248,56 @@ def tls_name_mismatch(ev: CheckEvidence) -> Finding | None:
             f"serve a certificate whose subjectAltName holds {tls.name_asked}, or connect "
             "with a name it holds",
             f"confirm: {_s_client(a, port, tls)}",
+        ),
+    )
+
+
+# OpenSSL's X509_V_ERR_* codes that mean "no trusted issuer": UNABLE_TO_GET_ISSUER_CERT (2),
+# DEPTH_ZERO_SELF_SIGNED_CERT (18), SELF_SIGNED_CERT_IN_CHAIN (19),
+# UNABLE_TO_GET_ISSUER_CERT_LOCALLY (20), UNABLE_TO_VERIFY_LEAF_SIGNATURE (21),
+# CERT_UNTRUSTED (27). Other codes (a bad signature, a revoked or malformed certificate)
+# stay `service.tls_error`.
+UNTRUSTED_CODES = frozenset({2, 18, 19, 20, 21, 27})
+
+
+def _trust_store(tls: TlsDetails) -> str:
+    return f"--cacert {tls.ca_file}" if tls.ca_file else "the system trust store"
+
+
+def tls_untrusted(ev: CheckEvidence) -> Finding | None:
+    """service.tls_untrusted: the certificate is valid now and names the host, but its chain
+    does not verify against the trust store (self-signed, or signed by an unknown CA)."""
+    got = _failed_tls(ev)
+    if got is None:
+        return None
+    a, tls = got
+    if tls.verify_code not in UNTRUSTED_CODES or not name_matches(tls.name_asked, tls.names):
+        return None
+    now = tls.checked_at if tls.checked_at is not None else time.time()
+    if tls.not_after is None or tls.not_after < now:
+        return None
+    if tls.not_before is not None and tls.not_before > now:
+        return None
+    port = ev.port if ev.port is not None else 443
+    self_signed = tls.verify_code == 18 or (tls.issuer is not None and tls.issuer == tls.subject)
+    why = "it is self-signed" if self_signed else f"its issuer {tls.issuer or '?'} is unknown"
+    store = _trust_store(tls)
+    url = a.http.url if a.http is not None else f"https://{tls.name_asked}:{port}/"
+    return Finding(
+        cause="service.tls_untrusted",
+        severity="fail",
+        step="service",
+        summary=f"the certificate of {endpoint(a.address, port)} is not trusted: {why} "
+        f"(checked against {store})",
+        evidence=(
+            f"name {tls.name_asked} is in the certificate, valid until {_utc(tls.not_after)}",
+            tls_text(tls),
+            _verify(tls),
+        ),
+        fix=(
+            "serve a certificate signed by a CA the clients trust, or give the clients the "
+            "issuing CA (its PEM in the system store: update-ca-certificates)",
+            f"check with that CA: {shlex.join(('netdx', 'check', url, '--cacert', 'CA.pem'))}",
+            f"confirm: {_s_client(a, port, tls)} -showcerts",
         ),
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from netdx.diagnose import port, service
+from netdx.diagnose import port, protocols, service
 from netdx.diagnose.facts import connected, family_fallback, family_name, first
 from netdx.diagnose.remote_text import capture_text, on_server
 from netdx.diagnose.remote_wire import never_arrived
@@ -102,10 +102,21 @@ def family_listener(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None
     )
 
 
+def _tls_finding(ev: CheckEvidence) -> Finding | None:
+    """The failed handshake as the local engine names it (expired, wrong name, untrusted,
+    or any other TLS failure), so the SSH twin keeps the client's cause."""
+    return (
+        protocols.tls_expired(ev)
+        or protocols.tls_name_mismatch(ev)
+        or protocols.tls_untrusted(ev)
+        or service.tls_error(ev)
+    )
+
+
 def served_by(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
-    """service.http_error / service.tls_error with the server's listener that answered: its
+    """service.http_error / a TLS failure with the server's listener that answered: its
     bind and its owner (the process whose logs or certificate to look at)."""
-    base = service.http_error(ev) or service.tls_error(ev)
+    base = service.http_error(ev) or _tls_finding(ev)
     head = first(ev)
     if base is None or base.severity != "fail" or head is None or not connected(head):
         return None
@@ -121,7 +132,7 @@ def served_by(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     name = who(owner, sock)
     if owner is None:
         look = on_server(dest, f"find who holds the socket: ss -tlnp 'sport = :{server.port}'")
-    elif base.cause == "service.tls_error":
+    elif base.cause.startswith("service.tls_"):
         look = on_server(dest, f"check the certificate and key {name} serves (its TLS settings)")
     else:
         look = on_server(dest, f"read the logs of {name}: journalctl _PID={owner.pid}")

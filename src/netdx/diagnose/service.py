@@ -18,6 +18,7 @@ from netdx.diagnose.facts import (
     ms,
     tcp_text,
 )
+from netdx.diagnose.protocols import tls_session_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
 
 _HTTP_SCHEMES = ("http", "https")
@@ -112,17 +113,69 @@ def http_text(http: HttpExchange) -> str:
         timing.insert(0, f"first byte {ms(http.first_byte_ms)}")
     server = f", Server: {http.server}" if http.server else ""
     extra = f" ({', '.join(timing)})" if timing else ""
-    return f"GET {http.url} via {http.address}: {status}{extra}{server}"
+    return f"{http.method} {http.url} via {http.address}: {status}{extra}{server}"
+
+
+def status_ok(http: HttpExchange) -> bool:
+    """Is the status a success: one of --expect-status, or below 400 without it?"""
+    if http.status is None:
+        return False
+    return http.status in http.expect_status if http.expect_status else http.status < 400
+
+
+def timings_text(ev: CheckEvidence, http: HttpExchange) -> str:
+    """The phases of the exchange as curl -w shows them: name lookup (getaddrinfo, as the
+    application does it), TCP connect and TLS handshake (each its own duration), first
+    byte and total (from the start of the exchange); a phase that did not happen is left
+    out."""
+    nss = ev.dns.nss if ev.dns is not None else None
+    phases = [f"DNS {ms(nss.elapsed_ms)}" if nss is not None else "DNS none (an address)"]
+    for name, value in (
+        ("connect", http.connect_ms),
+        ("TLS", http.tls_ms),
+        ("first byte at", http.first_byte_ms),
+        ("total", http.total_ms),
+    ):
+        if value is not None:
+            phases.append(f"{name} {ms(value)}")
+    return "timings: " + ", ".join(phases)
+
+
+def _expected_text(http: HttpExchange) -> str:
+    return ",".join(str(code) for code in http.expect_status)
 
 
 def http_error(ev: CheckEvidence) -> Finding | None:
-    """service.http_error: HTTP ≥ 400 fails; a 3xx warns (the redirect is not followed)."""
+    """service.http_error: a status outside --expect-status fails; without it HTTP ≥ 400
+    fails and a 3xx warns (the redirect is not followed)."""
     got = _used(ev)
-    if got is None or got[1].outcome != "ok" or got[1].status is None or got[1].status < 300:
+    if got is None or got[1].outcome != "ok" or got[1].status is None:
         return None
     a, http = got
     code = http.status or 0
     evidence = [tcp_text(a.tcp), http_text(http)] if a.tcp is not None else [http_text(http)]
+    if http.expect_status:
+        if code in http.expect_status:
+            return None
+        expected = _expected_text(http)
+        return Finding(
+            cause="service.http_error",
+            severity="fail",
+            step="service",
+            summary=f"{http.method} {http.url} answered HTTP {code}, expected {expected}",
+            evidence=(
+                *evidence,
+                *((tls_session_text(http.tls),) if http.tls is not None else ()),
+                f"expected status: {expected} (--expect-status)",
+                timings_text(ev, http),
+            ),
+            fix=(
+                f"repeat it: {_curl(ev, a, http, *_curl_method(http), *_curl_trust(http))}",
+                "check the path, the method, the headers and any credentials the URL needs",
+            ),
+        )
+    if code < 300:
+        return None
     if code < 400:
         target = http.location or "an unstated location"
         return Finding(
@@ -147,6 +200,21 @@ def http_error(ev: CheckEvidence) -> Finding | None:
         evidence=tuple(evidence),
         fix=(f"repeat it: {_curl(ev, a, http)}", *fix),
     )
+
+
+def _curl_trust(http: HttpExchange) -> tuple[str, ...]:
+    """curl's words for the trust the check used (-k, --cacert FILE)."""
+    if http.tls is None:
+        return ()
+    if http.tls.skipped:
+        return ("-k",)
+    return ("--cacert", http.tls.ca_file) if http.tls.ca_file else ()
+
+
+def _curl_method(http: HttpExchange) -> tuple[str, ...]:
+    if http.method == "HEAD":
+        return ("-I",)
+    return ("-X", http.method) if http.method != "GET" else ()
 
 
 def tls_error(ev: CheckEvidence) -> Finding | None:

@@ -13,7 +13,7 @@ from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
 from netdx.diagnose.protocols import SPOKEN, answer_text, decided
 from netdx.diagnose.route import route_text
-from netdx.diagnose.service import budget_ran_out
+from netdx.diagnose.service import budget_ran_out, status_ok
 from netdx.diagnose.udp import is_datagram, port_base, service_base
 from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
@@ -158,7 +158,7 @@ def _service(ev: CheckEvidence) -> Base:
     http = used.http
     if http is None:
         return "unknown", f"HTTP not checked; curl -sv {quote(ev.target_host)} would settle it"
-    if http.outcome == "ok" and http.status is not None and http.status < 400:
+    if http.outcome == "ok" and status_ok(http):
         server = f", Server: {http.server}" if http.server else ""
         reason = f" {http.reason}" if http.reason else ""
         return (

@@ -346,6 +346,8 @@ class HttpExchange:
     budget_ms: float | None = None
     # https: the negotiated TLS and the server's certificate (also when verification failed).
     tls: TlsDetails | None = None
+    method: str = "GET"  # --method
+    expect_status: tuple[int, ...] = ()  # --expect-status; empty: any status below 400 is ok
 
 
 # --- UDP ---------------------------------------------------------------------------------

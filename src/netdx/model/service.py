@@ -75,3 +75,22 @@ class TlsDetails:
     verify_error: str | None = None  # OpenSSL's text: "certificate has expired"
     verify_code: int | None = None  # OpenSSL's X509_V_ERR_* number
     checked_at: float | None = None
+    # What the chain was checked against: None is the system trust store; a path is the
+    # --cacert bundle. `verified` False with no verify_error: verification was skipped (-k).
+    ca_file: str | None = None
+    skipped: bool = False
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HttpOptions:
+    """How `check` speaks HTTP(S): the request (method, extra headers), the statuses that
+    count as success (empty: any status below 400), and the trust for the certificate
+    (`ca_pem`, the text of `--cacert FILE`, instead of the system store; `insecure`, -k:
+    no verification at all). Validated by `netdx.http_option`."""
+
+    method: str = "GET"
+    headers: tuple[tuple[str, str], ...] = ()
+    expect_status: tuple[int, ...] = ()
+    ca_file: str | None = None
+    ca_pem: str | None = None
+    insecure: bool = False

@@ -433,6 +433,7 @@ class AddressPlan:
                 address=self.address,
                 port=port,
                 verify_tls=self._settings.verify_tls,
+                options=self._settings.http,
             ),
             self._on_http,
         )

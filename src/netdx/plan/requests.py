@@ -25,7 +25,7 @@ from netdx.model import (
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
-from netdx.model.service import ServiceHandshake, ServiceProtocol
+from netdx.model.service import HttpOptions, ServiceHandshake, ServiceProtocol
 
 __all__ = [
     "WHOLE",
@@ -189,6 +189,7 @@ class FetchHttp(FlowRequest):
     url: str
     host: str
     verify_tls: bool = True
+    options: HttpOptions | None = None  # method, headers, trust; None: a plain GET
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

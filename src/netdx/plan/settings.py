@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdx.model.evidence import Family
+from netdx.model.service import HttpOptions
 from netdx.model.vantage import Vantage
 
 if TYPE_CHECKING:  # the plan stays pure: the transport's module is not imported at run time
@@ -28,3 +29,4 @@ class CheckSettings:
     root_hints: str | None = None  # for the authoritative check; None: the system's hints
     observed_on: Vantage | None = None
     ssh: SshOptions | None = None
+    http: HttpOptions | None = None  # --cacert, -k, --method...; None: a plain GET

@@ -22,13 +22,13 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
-from netdx.model.service import TlsDetails
+from netdx.model.service import HttpOptions, TlsDetails
 from netdx.netlink.errors import os_error_text
 from netdx.probes.tls import peek_certificate, tls_details, verification_error
 
@@ -60,10 +60,13 @@ class _TimedContext(ssl.SSLContext):
         return self.ssl_object
 
 
-def tls_context(*, verify: bool) -> _TimedContext:
-    """A client context like ssl.create_default_context(), or one that checks nothing."""
+def tls_context(*, verify: bool, ca_pem: str | None = None) -> _TimedContext:
+    """A client context like ssl.create_default_context() (with `ca_pem` instead of the
+    system store when given, as curl --cacert), or one that checks nothing."""
     ctx = _TimedContext(ssl.PROTOCOL_TLS_CLIENT)
-    if verify:  # loading the system CA bundle takes ~20 ms: done before the clock starts
+    if verify and ca_pem is not None:
+        ctx.load_verify_locations(cadata=ca_pem)
+    elif verify:  # loading the system CA bundle takes ~20 ms: done before the clock starts
         ctx.load_default_certs()
     else:
         ctx.check_hostname = False
@@ -97,6 +100,7 @@ async def http_get(
     port: int,
     deadline: Deadline,
     verify_tls: bool = True,
+    options: HttpOptions | None = None,
 ) -> HttpExchange:
     """GET `url` from `address`:`port` (not from whatever `host` resolves to), without
     following redirects, reading at most the first 64 KiB of the body.
@@ -106,8 +110,10 @@ async def http_get(
     """
     import h11
 
+    opts = options if options is not None else HttpOptions()
+    verify_tls = verify_tls and not opts.insecure
     https = url.lower().startswith("https:")
-    ctx = tls_context(verify=verify_tls) if https else None
+    ctx = tls_context(verify=verify_tls, ca_pem=opts.ca_pem) if https else None
     progress = _Progress(start=time.monotonic(), budget_ms=deadline.remaining() * 1000)
     writer: asyncio.StreamWriter | None = None
     try:
@@ -118,7 +124,7 @@ async def http_get(
                 progress.tls_started = time.monotonic()
                 await writer.start_tls(ctx, server_hostname=host)
             progress.connected = time.monotonic()
-            await _exchange(reader, writer, _request(url, host), progress)
+            await _exchange(reader, writer, _request(url, host, opts), progress)
     except (TimeoutError, OSError, h11.ProtocolError, ValueError) as exc:
         outcome, error = classify_error(exc, progress)
         failure = verification_error(exc)
@@ -127,7 +133,8 @@ async def http_get(
             tls = await peek_certificate(
                 address, port, name_asked=host, failure=failure, deadline=deadline
             )
-        return _exchange_evidence(url, address, progress, ctx, outcome, error, tls)
+            tls = replace(tls, ca_file=opts.ca_file)
+        return _exchange_evidence(url, address, progress, ctx, outcome, error, tls, opts)
     finally:
         if writer is not None:
             # Abort rather than close: a TLS close waits for the peer's close_notify.
@@ -135,12 +142,14 @@ async def http_get(
     tls = None
     if ctx is not None and ctx.ssl_object is not None:
         tls = tls_details(ctx.ssl_object, name_asked=host, verified=verify_tls)
-    return _exchange_evidence(url, address, progress, ctx, "ok", None, tls)
+        tls = replace(tls, ca_file=opts.ca_file, skipped=not verify_tls)
+    return _exchange_evidence(url, address, progress, ctx, "ok", None, tls, opts)
 
 
-def _request(url: str, host: str) -> h11.Request:
-    """The GET request line and headers; Host is the URL's name (and port when not the
-    scheme's own), even though the connection goes to a chosen address."""
+def _request(url: str, host: str, opts: HttpOptions | None = None) -> h11.Request:
+    """The request line and headers (GET unless --method; --header's after netdx's own,
+    replacing User-Agent and Accept when they name them); Host is the URL's name (and port
+    when not the scheme's own), even though the connection goes to a chosen address."""
     import h11
 
     parts = urlsplit(url)
@@ -149,16 +158,15 @@ def _request(url: str, host: str) -> h11.Request:
     default = 443 if parts.scheme.lower() == "https" else 80
     if parts.port is not None and parts.port != default:
         name = f"{name}:{parts.port}"
-    return h11.Request(
-        method="GET",
-        target=target,
-        headers=[
-            ("Host", name),
-            ("User-Agent", USER_AGENT),
-            ("Accept", "*/*"),
-            ("Connection", "close"),
-        ],
-    )
+    opts = opts if opts is not None else HttpOptions()
+    own = {k.lower() for k, _ in opts.headers}
+    headers = [("Host", name)]
+    headers += [(k, v) for k, v in (("User-Agent", USER_AGENT), ("Accept", "*/*"))
+                if k.lower() not in own]  # fmt: skip
+    headers += [*opts.headers, ("Connection", "close")]
+    if opts.method in ("POST", "PUT", "PATCH"):
+        headers.append(("Content-Length", "0"))  # no body: say so, or h11 refuses to end it
+    return h11.Request(method=opts.method, target=target, headers=headers)
 
 
 async def _exchange(
@@ -284,6 +292,7 @@ def _exchange_evidence(
     outcome: HttpOutcome,
     error: str | None,
     tls: TlsDetails | None = None,
+    opts: HttpOptions | None = None,
 ) -> HttpExchange:
     def ms(end: float | None, begin: float | None) -> float | None:
         if end is None or begin is None:
@@ -308,4 +317,6 @@ def _exchange_evidence(
         server=progress.server,
         location=progress.location,
         tls=tls,
+        method=opts.method if opts is not None else "GET",
+        expect_status=opts.expect_status if opts is not None else (),
     )

@@ -171,9 +171,10 @@ def test_http_error_twin_names_the_process_that_answered() -> None:
 
 
 def test_tls_error_twin_names_the_process_that_holds_the_certificate() -> None:
-    """A self-signed certificate: the server names who serves 8443."""
+    """A self-signed certificate is untrusted over SSH too, and the server names who
+    serves 8443."""
     v = verdict(captured("service-tls-error-ssh"))
-    assert v.cause == "service.tls_error"
+    assert v.cause == "service.tls_untrusted"
     assert re.search(rf"— served on root@10\.0\.2\.20 by {OWNER}$", v.summary)
     assert any("check the certificate and key python" in f for f in v.fix)
 
