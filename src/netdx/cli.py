@@ -167,10 +167,14 @@ Examples:
     hidden=True,
     help="Write the raw evidence (before diagnosis) as JSON: for test fixtures.",
 )
+@click.option("--source", metavar="ADDR", help="Probe from this address of this host (nc -s).")
+@click.option("--interface", metavar="IFACE", help="Probe through this interface (ping -I).")
 @netns_option()
 @ssh_options
 def check(
     *,
+    source: str | None,
+    interface: str | None,
     target: str,
     ssh: SshOptions | None,
     json_file: str | None,
@@ -208,6 +212,8 @@ def check(
         root_hints=root_hints,
         evidence_file=evidence_file,
         ssh=ssh,
+        source=source,
+        interface=interface,
     )
 
 

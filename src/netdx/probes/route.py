@@ -31,6 +31,7 @@ from netdx.netlink import (
     get_neighbour,
     get_route,
 )
+from netdx.probes.bind import current_binding
 
 IfName = Callable[[int], str | None]
 
@@ -92,7 +93,16 @@ def lookup_route(
     if deadline.expired:
         return RouteLookup(address=address, status="error", error="ETIMEDOUT")
     try:
-        answer = get_route(transport, address, timeout=deadline.remaining())
+        # --source / --interface: ask for the route those sockets take (`ip route get ADDR
+        # from SRC oif DEV`); a source of the other family than `address` is not asked.
+        binding = current_binding()
+        src = binding.source if binding is not None else None
+        if src is not None and (":" in src) != (":" in address):
+            src = None
+        oif = binding.ifindex if binding is not None else None
+        answer = get_route(
+            transport, address, timeout=deadline.remaining(), src=src, oif=oif
+        )
     except NetlinkIOError as exc:
         return RouteLookup(address=address, status="error", error=exc.errno_name)
     except NetlinkParseError:
@@ -100,6 +110,9 @@ def lookup_route(
         # evidence rather than abort the whole check.
         return RouteLookup(address=address, status="error", error="EBADMSG")
     result = route_evidence(address, answer, ifname=ifname or _ifname)
+    if src is not None and result.status != "no_route":
+        # The probes send from --source whatever the route's preferred source: say that one.
+        result = dataclasses.replace(result, source=src)
     if not isinstance(answer, Route) or answer.oif is None:
         return result
     if result.status != "ok" or answer.type in _NO_NEIGHBOUR_TYPES:
