@@ -18,6 +18,7 @@ from netdx.sockets.udp import (
     UDP_DROPS_CAUSE,
     UdpPort,
     UdpSocket,
+    drop_notes,
     judge_udp,
     parse_udp_reply,
     rcvbuf_errors,
@@ -109,3 +110,16 @@ def test_inspection_renders_the_udp_socket_and_keeps_tcp_documents_unchanged() -
     assert doc["udp"]["sockets"][0]["drops"] == 7
     assert doc["udp"]["sockets"][0]["process"]["pid"] == 321
     assert "udp" not in inspect_document(inspect_evidence(server))
+
+
+def test_who_notes_only_nonzero_drops() -> None:
+    """`who` notes a socket's drops and the host counter only when they are non-zero, and
+    says nothing about the host counter when no UDP socket uses the port."""
+    quiet = UdpSocket(socket=BOUND, drops=0)
+    dropping = UdpSocket(socket=BOUND, drops=5)
+    assert drop_notes(UdpPort(port=5353, sockets=(quiet,), rcvbuf_errors=0)) == []
+    assert drop_notes(UdpPort(port=5353, rcvbuf_errors=9)) == []
+    assert drop_notes(UdpPort(port=5353, sockets=(quiet, dropping), rcvbuf_errors=9)) == [
+        "udp 127.0.0.1:5353: 5 datagrams dropped, receive buffer full (sk_drops)",
+        "UdpRcvbufErrors 9 on this host (/proc/net/snmp)",
+    ]

@@ -36,6 +36,7 @@ from netdx.netlink.wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 __all__ = [
     "UdpPort",
     "UdpSocket",
+    "drop_notes",
     "judge_udp",
     "parse_udp_reply",
     "rcvbuf_errors",
@@ -117,8 +118,11 @@ def rcvbuf_errors(proc: str = "/proc") -> int | None:
     return total
 
 
-def read_udp_port(port: int, *, deadline: Deadline, proc: str = "/proc") -> UdpPort:
-    """The UDP sockets bound to `port` in this namespace, their owners and drops."""
+def read_udp_port(
+    port: int, *, deadline: Deadline, proc: str = "/proc", owners: bool = True
+) -> UdpPort:
+    """The UDP sockets bound to `port` in this namespace, their owners (unless `owners` is
+    false: `who` walks /proc itself) and drops."""
     from netdx.netlink import NETLINK_SOCK_DIAG, NetlinkSocket
     from netdx.sockets.owners import find_owners
 
@@ -127,17 +131,31 @@ def read_udp_port(port: int, *, deadline: Deadline, proc: str = "/proc") -> UdpP
         for family in (socket.AF_INET, socket.AF_INET6):
             reply = nl.request(*udp_port_request(family, port), timeout=deadline.remaining())
             found += [(s, d) for s, d in parse_udp_reply(reply.messages) if s.sport == port]
-    scan = find_owners([s.inode for s, _ in found], deadline=deadline.share(0.8), proc=proc)
-    owners: Mapping[int, tuple[Process, int]] = {
+    inodes = [s.inode for s, _ in found] if owners else []
+    scan = find_owners(inodes, deadline=deadline.share(0.8), proc=proc)
+    held: Mapping[int, tuple[Process, int]] = {
         inode: (scan.processes[pid], fd) for inode, (pid, fd) in scan.holders.items()
         if pid in scan.processes
     }  # fmt: skip
     sockets = tuple(
-        UdpSocket(socket=s, owner=owners[s.inode][0], fd=owners[s.inode][1], drops=d)
-        if s.inode in owners else UdpSocket(socket=s, drops=d)
+        UdpSocket(socket=s, owner=held[s.inode][0], fd=held[s.inode][1], drops=d)
+        if s.inode in held else UdpSocket(socket=s, drops=d)
         for s, d in found
     )  # fmt: skip
     return UdpPort(port=port, sockets=sockets, rcvbuf_errors=rcvbuf_errors(proc))
+
+
+def drop_notes(udp: UdpPort) -> list[str]:
+    """The drops of the port's UDP sockets and the host's UdpRcvbufErrors, one sentence each,
+    only those that are non-zero (pure; `who` prints them as notes)."""
+    out = [
+        f"udp {s.socket.local}: {s.drops} datagrams dropped, receive buffer full (sk_drops)"
+        for s in udp.sockets
+        if s.drops
+    ]
+    if udp.sockets and udp.rcvbuf_errors:
+        out.append(f"UdpRcvbufErrors {udp.rcvbuf_errors} on this host (/proc/net/snmp)")
+    return out
 
 
 def _socket_text(sock: UdpSocket) -> str:
