@@ -93,16 +93,11 @@ def lookup_route(
     if deadline.expired:
         return RouteLookup(address=address, status="error", error="ETIMEDOUT")
     try:
-        # --source / --interface: ask for the route those sockets take (`ip route get ADDR
-        # from SRC oif DEV`); a source of the other family than `address` is not asked.
-        binding = current_binding()
-        src = binding.source if binding is not None else None
-        if src is not None and (":" in src) != (":" in address):
-            src = None
-        oif = binding.ifindex if binding is not None else None
-        answer = get_route(
-            transport, address, timeout=deadline.remaining(), src=src, oif=oif
-        )
+        src, oif = _bound_selectors(address)
+    except OSError:  # the --interface vanished after it was validated
+        return RouteLookup(address=address, status="error", error="ENODEV")
+    try:
+        answer = get_route(transport, address, timeout=deadline.remaining(), src=src, oif=oif)
     except NetlinkIOError as exc:
         return RouteLookup(address=address, status="error", error=exc.errno_name)
     except NetlinkParseError:
@@ -120,6 +115,19 @@ def lookup_route(
     hop = answer.next_hop or address
     state = _neighbour_state(transport, hop, answer.oif, deadline)
     return dataclasses.replace(result, neighbour_state=state)
+
+
+def _bound_selectors(address: str) -> tuple[str | None, int | None]:
+    """--source / --interface as route selectors: the route those sockets take (`ip route get
+    ADDR from SRC oif DEV`); a source of the other family than `address` is not asked.
+    Raises OSError when the interface no longer exists."""
+    binding = current_binding()
+    if binding is None:
+        return None, None
+    src = binding.source
+    if src is not None and (":" in src) != (":" in address):
+        src = None
+    return src, binding.ifindex
 
 
 def route_evidence(
