@@ -170,11 +170,15 @@ Examples:
     hidden=True,
     help="Write the raw evidence (before diagnosis) as JSON: for test fixtures.",
 )
+@click.option("--source", metavar="ADDR", help="Probe from this address of this host (nc -s).")
+@click.option("--interface", metavar="IFACE", help="Probe through this interface (ping -I).")
 @netns_option()
 @ssh_options
 @http_options
 def check(
     *,
+    source: str | None,
+    interface: str | None,
     target: str,
     ssh: SshOptions | None,
     http: HttpOptions,
@@ -214,6 +218,8 @@ def check(
         evidence_file=evidence_file,
         ssh=ssh,
         http=http,
+        source=source,
+        interface=interface,
     )
 
 

@@ -100,6 +100,8 @@ def check_command(
     evidence_file: str | None = None,
     ssh: SshOptions | None = None,
     http: HttpOptions | None = None,
+    source: str | None = None,
+    interface: str | None = None,
 ) -> int:
     """The body of `netdx check` (click's command and the fast path): the exit code."""
     from netdx.check import CheckSettings, check_sync, validate_dns_servers
@@ -120,7 +122,10 @@ def check_command(
         root_hints=root_hints,
         ssh=ssh,
     )
-    report, evidence = check_sync(parsed, settings)
+    from netdx.probes.bind import apply_binding, validate_binding
+
+    with apply_binding(validate_binding(source, interface)):  # --source / --interface
+        report, evidence = check_sync(parsed, settings)
     if json_file is not None:
         from netdx.options import write_output
         from netdx.render.json import to_json

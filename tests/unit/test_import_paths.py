@@ -40,7 +40,8 @@ REFUSED_CHECK_MAY_IMPORT = (
     "netdx.host", "netdx.host.linux", "netdx.host.netns", "netdx.model", "netdx.model.*",
     "netdx.netlink", "netdx.netlink.*", "netdx.plan", "netdx.plan.*", "netdx.probes",
     "netdx.probes.icmp", "netdx.probes.recverr", "netdx.probes.route", "netdx.probes.server",
-    "netdx.probes.tcp", "netdx.render", "netdx.render.terminal", "netdx.render.json",
+    "netdx.probes.tcp", "netdx.probes.bind", "netdx.render", "netdx.render.terminal",
+    "netdx.render.json",
     "netdx.sockets", "netdx.sockets.dump", "netdx.sockets.model", "netdx.sockets.owners",
     # A refused port of this host may be a tcp-reset REJECT in its input hook (issue 10): the
     # check reads and evaluates that hook, never the diff or the flows of `firewall`.

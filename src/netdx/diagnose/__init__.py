@@ -76,6 +76,7 @@ OTHER_CAUSES: tuple[str, ...] = (
     "ssh.no_python",
     "ssh.no_root",
     "ssh.error",
+    "app.udp_rcvbuf_drops",  # `netdx inspect`: a UDP socket of the port drops datagrams
 )
 
 from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modules are plain)

@@ -79,33 +79,41 @@ def run_command(name: str, as_json: bool) -> None:
         click.echo("")
     result = run_scenario(scenario, show_report=not as_json)
     if as_json:
-        click.echo(
-            json.dumps(
-                {
-                    "scenario": result.scenario,
-                    "cause": result.cause,
-                    "expected": result.expected,
-                    "match": result.matched,
-                    "seconds": result.elapsed,
-                    "max_seconds": result.max_seconds,
-                    "command": scenario.command,
-                    "run_on": scenario.runner,
-                    "ssh": scenario.ssh or None,
-                    "expect_evidence": list(result.expected_evidence),
-                    "missing_evidence": list(result.missing_evidence),
-                    "expect_warnings": list(result.expected_warnings),
-                    "missing_warnings": list(result.missing_warnings),
-                    "check": result.doc,
-                },
-                indent=2,
-            )
-        )
+        doc = run_document(result, scenario.command, scenario.runner, scenario.ssh or None)
+        click.echo(json.dumps(doc, indent=2))
     else:
         click.echo(result.stdout.rstrip("\n"))
         click.echo("")
         for label, value in _summary(result):
             click.echo(f"{label + ':':<10}{value}")
     sys.exit(0 if result.matched else 1)
+
+
+LAB_RUN_SCHEMA = "netdx.lab.run/1"
+
+
+def run_document(
+    result: RunResult, command: str, run_on: str, ssh: str | None
+) -> dict[str, object]:
+    """A lab run as the JSON-ready mapping of the `netdx.lab.run/1` contract: tagged like
+    every other command's --json, so a reader can tell it from the `check` document inside."""
+    return {
+        "schema": LAB_RUN_SCHEMA,
+        "scenario": result.scenario,
+        "cause": result.cause,
+        "expected": result.expected,
+        "match": result.matched,
+        "seconds": result.elapsed,
+        "max_seconds": result.max_seconds,
+        "command": command,
+        "run_on": run_on,
+        "ssh": ssh,
+        "expect_evidence": list(result.expected_evidence),
+        "missing_evidence": list(result.missing_evidence),
+        "expect_warnings": list(result.expected_warnings),
+        "missing_warnings": list(result.missing_warnings),
+        "check": result.doc,
+    }
 
 
 def _summary(result: RunResult) -> list[tuple[str, str]]:

@@ -42,11 +42,12 @@ def get_route(
     iif: int | None = None,
     mark: int | None = None,
     lookup_table: bool = False,
+    oif: int | None = None,
 ) -> Route | ErrorAck:
     """The route the kernel would use to send to `address` (`ip route get ADDRESS`), or,
     with `src`/`iif`/`mark`, the route a packet with those selectors would take."""
     built = route_get_request(
-        address, src=src, iif=iif, mark=mark, lookup_table=lookup_table
+        address, src=src, iif=iif, mark=mark, lookup_table=lookup_table, oif=oif
     )
     reply = request(transport, *built, timeout=timeout)
     if reply.error is not None:

@@ -229,6 +229,7 @@ def route_get_request(
     iif: int | None = None,
     mark: int | None = None,
     lookup_table: bool = False,
+    oif: int | None = None,
 ) -> tuple[int, int, bytes]:
     """(type, flags, payload) of `ip route get ADDRESS [from SRC] [iif DEV] [mark N]`:
     RTM_GETROUTE with RTA_DST, and RTA_SRC / RTA_IIF (an ifindex) / RTA_MARK when given.
@@ -254,6 +255,8 @@ def route_get_request(
         body += encode_attr(_RTA_NUMBER["RTA_SRC"], source.packed)
     if iif is not None:
         body += encode_attr(_RTA_NUMBER["RTA_IIF"], struct.pack("=I", iif))
+    if oif is not None:  # `ip route get ... oif DEV`: the route a socket bound to DEV takes
+        body += encode_attr(_RTA_NUMBER["RTA_OIF"], struct.pack("=I", oif))
     if mark is not None:
         body += encode_attr(_RTA_NUMBER["RTA_MARK"], struct.pack("=I", mark))
     return RTM_GETROUTE, NLM_F_REQUEST, body

@@ -188,6 +188,13 @@ def open_echo_socket(family: Family) -> tuple[socket.socket, Method] | str:
                 "ICMP echo needs root/CAP_NET_RAW, or sysctl net.ipv4.ping_group_range "
                 f"to include gid {gid}"
             )
+    try:
+        from netdx.probes.bind import bind_socket
+
+        bind_socket(sock)  # --source / --interface, when given
+    except OSError as exc:
+        sock.close()
+        return f"cannot bind the echo socket: {exc.strerror}"
     sock.setblocking(False)
     if family == 6:
         sock.setsockopt(SOL_IPV6, socket.IPV6_RECVHOPLIMIT, 1)

@@ -31,6 +31,7 @@ from netdx.netlink import (
     get_neighbour,
     get_route,
 )
+from netdx.probes.bind import current_binding
 
 IfName = Callable[[int], str | None]
 
@@ -92,7 +93,11 @@ def lookup_route(
     if deadline.expired:
         return RouteLookup(address=address, status="error", error="ETIMEDOUT")
     try:
-        answer = get_route(transport, address, timeout=deadline.remaining())
+        src, oif = _bound_selectors(address)
+    except OSError:  # the --interface vanished after it was validated
+        return RouteLookup(address=address, status="error", error="ENODEV")
+    try:
+        answer = get_route(transport, address, timeout=deadline.remaining(), src=src, oif=oif)
     except NetlinkIOError as exc:
         return RouteLookup(address=address, status="error", error=exc.errno_name)
     except NetlinkParseError:
@@ -100,6 +105,9 @@ def lookup_route(
         # evidence rather than abort the whole check.
         return RouteLookup(address=address, status="error", error="EBADMSG")
     result = route_evidence(address, answer, ifname=ifname or _ifname)
+    if src is not None and result.status != "no_route":
+        # The probes send from --source whatever the route's preferred source: say that one.
+        result = dataclasses.replace(result, source=src)
     if not isinstance(answer, Route) or answer.oif is None:
         return result
     if result.status != "ok" or answer.type in _NO_NEIGHBOUR_TYPES:
@@ -107,6 +115,19 @@ def lookup_route(
     hop = answer.next_hop or address
     state = _neighbour_state(transport, hop, answer.oif, deadline)
     return dataclasses.replace(result, neighbour_state=state)
+
+
+def _bound_selectors(address: str) -> tuple[str | None, int | None]:
+    """--source / --interface as route selectors: the route those sockets take (`ip route get
+    ADDR from SRC oif DEV`); a source of the other family than `address` is not asked.
+    Raises OSError when the interface no longer exists."""
+    binding = current_binding()
+    if binding is None:
+        return None, None
+    src = binding.source
+    if src is not None and (":" in src) != (":" in address):
+        src = None
+    return src, binding.ifindex
 
 
 def route_evidence(

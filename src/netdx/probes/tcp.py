@@ -81,9 +81,16 @@ def sockaddr(address: str, port: int) -> tuple[str, int] | tuple[str, int, int, 
 
 
 def open_socket(family: Family, kind: socket.SocketKind, proto: int = 0) -> socket.socket:
-    """A non-blocking socket of the address family."""
+    """A non-blocking socket of the address family, bound as --source/--interface ask."""
+    from netdx.probes.bind import bind_socket
+
     af = socket.AF_INET6 if family == 6 else socket.AF_INET
     sock = socket.socket(af, kind, proto)
+    try:
+        bind_socket(sock)  # --source / --interface, when given
+    except OSError:
+        sock.close()
+        raise
     sock.setblocking(False)
     return sock
 

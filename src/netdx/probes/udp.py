@@ -51,6 +51,9 @@ async def udp_exchange(
         sock.setblocking(False)
         enable_recverr(sock, family)
         try:
+            from netdx.probes.bind import bind_socket
+
+            bind_socket(sock)  # --source / --interface, when given
             # connect() on UDP only picks the route and the source: it filters datagrams
             # from other peers and ties the ICMP errors of this flow to the socket.
             sock.connect((address, port))

@@ -11,7 +11,7 @@ import gc
 import ipaddress
 import socket
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from netdx.host.ssh import SshOptions
     from netdx.sockets.filters import ListingFilter
     from netdx.sockets.inspect import Inspection
-    from netdx.sockets.model import SocketListing, SocketQuery
+    from netdx.sockets.model import SocketEntry, SocketListing, SocketQuery
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
 
@@ -299,12 +299,27 @@ def who(*, spec: str, as_json: bool, timeout: float, ssh: SshOptions | None) -> 
             listing = replace(listing, sockets=keep)
         if ssh is None:
             scan = find_owners([s.inode for s in listing.sockets], deadline=deadline)
-            listing = replace(listing, owners=scan)
+            listing = replace(listing, owners=scan, notes=(*listing.notes, *_udp_drops(
+                port, listing.sockets, deadline)))
         _print_listing(listing, process=True, summary=False, as_json=as_json, ifnames=ifnames,
                        who={"port": port, "address": address})
     if not listing.sockets:
         _note([f"no TCP or UDP socket uses port {port}" + (f" on {address}" if address else "")])
     return EXIT_OK if listing.sockets else EXIT_PROBLEM
+
+
+def _udp_drops(port: int, found: Sequence[SocketEntry], deadline: Deadline) -> list[str]:
+    """Notes on the receive-buffer drops of the port's UDP sockets (sk_drops) and the host's
+    UdpRcvbufErrors, read only when a UDP socket uses the port; nothing when unreadable."""
+    if not any(s.proto == "udp" for s in found):
+        return []
+    from netdx.netlink import NetlinkError
+    from netdx.sockets.udp import drop_notes, read_udp_port
+
+    try:
+        return drop_notes(read_udp_port(port, deadline=deadline, owners=False))
+    except (NetlinkError, OSError):
+        return []
 
 
 def _wild(address: str) -> bool:

@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from netdx.budget import Deadline
 from netdx.model import Finding, Verdict
 from netdx.model.server import ServerEvidence, Socket
 from netdx.sockets.dump import DumpSource
+
+if TYPE_CHECKING:
+    from netdx.sockets.udp import UdpPort
 
 INSPECT_SCHEMA = "netdx.inspect/1"
 
@@ -28,6 +32,7 @@ class Inspection:
     verdict: Verdict
     findings: tuple[Finding, ...]
     states: Mapping[str, int] = field(default_factory=dict)
+    udp: UdpPort | None = None  # the port's UDP sockets (a local read only)
     schema: str = INSPECT_SCHEMA
 
     @property
@@ -47,15 +52,21 @@ class Inspection:
         return (self.server.error,) if self.server.error else self.server.notes
 
 
-def inspect_evidence(server: ServerEvidence) -> Inspection:
-    """Judge read evidence (pure): the findings of diagnose.server and the one verdict."""
+def inspect_evidence(server: ServerEvidence, udp: UdpPort | None = None) -> Inspection:
+    """Judge read evidence (pure): the findings of diagnose.server and the one verdict,
+    with the port's UDP sockets folded in when they were read (`sockets.udp.judge_udp`)."""
     from netdx.diagnose.engine import diagnose_server
 
     findings, verdict = diagnose_server(server)
+    if udp is not None:
+        from netdx.sockets.udp import judge_udp
+
+        verdict = judge_udp(udp, verdict, tcp_listeners=len(server.listeners))
     states = Counter(s.state_name for s in server.connections)
     return Inspection(
-        server=server, verdict=verdict, findings=findings, states=dict(sorted(states.items()))
-    )
+        server=server, verdict=verdict, findings=findings, states=dict(sorted(states.items())),
+        udp=udp,
+    )  # fmt: skip
 
 
 def inspect_local(
@@ -77,7 +88,16 @@ def inspect_local(
         address, port, deadline=deadline, sample_gap=sample_gap, enough=CLOSE_WAIT_THRESHOLD,
         source=source, proc=proc,
     )  # fmt: skip
-    return inspect_evidence(server)
+    if source is not None:  # a replayed TCP dump: there is no live UDP side to read
+        return inspect_evidence(server)
+    from netdx.netlink import NetlinkError
+    from netdx.sockets.udp import read_udp_port
+
+    try:
+        udp = read_udp_port(port, deadline=deadline, proc=proc)
+    except (NetlinkError, OSError):
+        udp = None  # the TCP verdict stands on its own
+    return inspect_evidence(server, udp)
 
 
 __all__ = [

@@ -264,7 +264,22 @@ def inspect_document(
         "listeners": [socket_object(s, names, server.owners_of(s)) for s in server.listeners],
         "states": dict(inspection.states),
         "notes": list(inspection.notes),
+        **_udp_document(inspection, names),
     }
+
+
+def _udp_document(inspection: Inspection, names: Mapping[int, str]) -> dict[str, Any]:
+    """The port's UDP sockets with their drops, and the host's UdpRcvbufErrors: only when a
+    UDP socket is bound there (other documents stay as they were)."""
+    udp = inspection.udp
+    if udp is None or not udp.sockets:
+        return {}
+    sockets = [
+        {**socket_object(u.socket, names, ((u.owner, u.fd),) if u.owner is not None else None),
+         "drops": u.drops}
+        for u in udp.sockets
+    ]  # fmt: skip
+    return {"udp": {"sockets": sockets, "rcvbuf_errors": udp.rcvbuf_errors}}
 
 
 def inspect_text(inspection: Inspection) -> str:
@@ -278,6 +293,8 @@ def inspect_text(inspection: Inspection) -> str:
     if inspection.states:
         counts = ", ".join(f"{n} {state}" for state, n in inspection.states.items())
         lines.append(f"  connections: {counts}")
+    if inspection.udp is not None and inspection.udp.rcvbuf_errors:
+        lines.append(f"  UdpRcvbufErrors: {inspection.udp.rcvbuf_errors} on this host")
     lines += [f"  note: {n}" for n in inspection.notes]
     if _remote(inspection):
         lines.append(f"  observed on: {inspection.server.observed_on.name} (over SSH)")

@@ -30,9 +30,14 @@ def to_text(report: TraceReport) -> str:
     """The report as mtr --report lays it out, with the verdict and the notes under it."""
     service = f"{report.method}/{report.port}" if report.port is not None else report.method
     how = "raw socket" if report.raw_socket else "unprivileged sockets"
+    bound = "".join(
+        f" {word} {value}"
+        for word, value in (("from", report.source), ("dev", report.interface))
+        if value is not None
+    )
     lines = [
-        f"trace to {report.target} over {service}, {report.rounds} round(s), every TTL at once"
-        f" ({how}, {report.elapsed_ms:.0f} ms)",
+        f"trace to {report.target}{bound} over {service}, {report.rounds} round(s), every TTL"
+        f" at once ({how}, {report.elapsed_ms:.0f} ms)",
         f"{'HOP':>3}  {'ADDRESS':<24} {'LOSS%':>6} {'SNT':>4} {'LAST':>7} {'AVG':>7} "
         f"{'BEST':>7} {'WRST':>7} {'STDEV':>7}",
     ]
@@ -132,10 +137,15 @@ Examples:
               help="Seconds between the starts of two rounds (mtr's -i).")
 @click.option("--max-hops", "-m", type=click.IntRange(1, 64), default=30, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON (schema netdx.trace/1).")
+@click.option("--source", "-s", "source", metavar="ADDR",
+              help="Send from this address of this host (nc -s, ping -I ADDR).")
+@click.option("--interface", "-I", "interface", metavar="IFACE",
+              help="Send through this interface (SO_BINDTODEVICE, ping -I IFACE).")
 @timeout_option(15.0, "One time budget in seconds for every round together.")
 @netns_option()
 def trace_command(*, target: str, method: str | None, port: int | None, rounds: int,
-                  interval: float, max_hops: int, as_json: bool, timeout: float) -> int:
+                  interval: float, max_hops: int, as_json: bool, timeout: float,
+                  source: str | None = None, interface: str | None = None) -> int:
     """mtr's report, honest: per-hop loss and latency over rounds, ICMP errors with their
     sender, and where the path stops for that port. Loss at a middle hop that later hops do
     not show is that router's ICMP rate limit, and is reported as such.
@@ -153,9 +163,16 @@ def trace_command(*, target: str, method: str | None, port: int | None, rounds: 
         chosen = "tcp"
     if chosen == "icmp" and port is not None:
         raise click.BadParameter("-p/--port makes no sense with --icmp")
-    report = asyncio.run(trace(target, chosen, port=port or _DEFAULT_PORT.get(chosen, 0),
-                               rounds=rounds, max_hops=max_hops, timeout=timeout,
-                               interval=interval))
+    from netdx.probes.bind import apply_binding, validate_binding
+
+    binding = validate_binding(source, interface)
+    with apply_binding(binding):
+        report = asyncio.run(trace(target, chosen, port=port or _DEFAULT_PORT.get(chosen, 0),
+                                   rounds=rounds, max_hops=max_hops, timeout=timeout,
+                                   interval=interval))
+    if binding is not None:
+        report = dataclasses.replace(report, source=binding.source,
+                                     interface=binding.interface)
     if as_json:
         click.echo(json.dumps(dataclasses.asdict(report), indent=1))
     else:

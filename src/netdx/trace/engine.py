@@ -27,6 +27,7 @@ from typing import Literal
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.model.evidence import Family, Hop, HopKind, IcmpError
+from netdx.probes.bind import bind_socket
 from netdx.probes.icmp import build_echo, parse_dgram_reply, parse_raw_packet
 from netdx.probes.recverr import SOL_IP, SOL_IPV6, enable_recverr, read_errqueue, to_icmp_error
 from netdx.probes.tcp import finish_connect, local_endpoint, open_socket, start_connect
@@ -190,6 +191,7 @@ def _launch(
         if made is None:
             raise PermissionError("no ICMP datagram socket")
         sock = made
+        bind_socket(sock)  # open_socket binds the TCP/UDP ones
     else:
         sock = open_socket(family, kind)
     stack.callback(sock.close)
@@ -228,6 +230,7 @@ def _launch_raw(stack: contextlib.ExitStack, state: _Round, family: Family) -> N
     af = socket.AF_INET6 if family == 6 else socket.AF_INET
     sock = socket.socket(af, socket.SOCK_RAW, _ICMP_PROTO[family])
     stack.callback(sock.close)
+    bind_socket(sock)  # --source / --interface: the echoes leave as asked
     sock.setblocking(False)
     ident = (os.getpid() ^ id(state)) & 0xFFFF
     loop = asyncio.get_running_loop()

@@ -49,6 +49,8 @@ class TraceReport:
     summary: str
     notes: tuple[str, ...]
     elapsed_ms: float
+    source: str | None = None  # --source: the address the probes were bound to
+    interface: str | None = None  # --interface: the device they were bound to
 
 
 def path_length(rounds: list[dict[int, Hop]], max_hops: int) -> tuple[int, bool]:
