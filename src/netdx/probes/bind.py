@@ -13,16 +13,25 @@ since probing "from" it would only test a path no real client can take.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ipaddress
 import socket
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import Any
 
 from netdx.errors import UsageError
 
-__all__ = ["Binding", "apply_binding", "bind_socket", "current_binding", "validate_binding"]
+__all__ = [
+    "Binding",
+    "apply_binding",
+    "bind_socket",
+    "current_binding",
+    "open_connection",
+    "validate_binding",
+]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,3 +117,24 @@ def bind_socket(sock: socket.socket, binding: Binding | None = None) -> None:
         version = ipaddress.ip_address(binding.source).version
         if (version == 6) == (sock.family == socket.AF_INET6):
             sock.bind((binding.source, 0))
+
+
+async def open_connection(
+    address: str, port: int, **kwargs: Any
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """`asyncio.open_connection` from the run's source address and interface: the HTTP, TLS
+    and protocol exchanges leave from where the connect probe left, or the report would name
+    a source their packets never used. Without a binding, asyncio's own call."""
+    binding = current_binding()
+    if binding is None:
+        return await asyncio.open_connection(address, port, **kwargs)
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        bind_socket(sock, binding)
+        sock.setblocking(False)
+        await asyncio.get_running_loop().sock_connect(sock, (address, port))
+    except BaseException:
+        sock.close()
+        raise
+    return await asyncio.open_connection(sock=sock, **kwargs)

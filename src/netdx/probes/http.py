@@ -30,6 +30,7 @@ from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
 from netdx.model.service import HttpOptions, TlsDetails
 from netdx.netlink.errors import os_error_text
+from netdx.probes import bind
 from netdx.probes.tls import peek_certificate, tls_details, verification_error
 
 if TYPE_CHECKING:
@@ -119,7 +120,7 @@ async def http_get(
     try:
         async with asyncio.timeout(deadline.remaining()):
             progress.connect_start = time.monotonic()
-            reader, writer = await asyncio.open_connection(address, port)
+            reader, writer = await bind.open_connection(address, port)
             if ctx is not None:
                 progress.tls_started = time.monotonic()
                 await writer.start_tls(ctx, server_hostname=host)

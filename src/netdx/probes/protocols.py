@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from netdx.budget import Deadline
 from netdx.model.service import HandshakeOutcome, ServiceHandshake, ServiceProtocol
 from netdx.netlink.errors import os_error_text
+from netdx.probes import bind
 
 SSL_REQUEST = struct.pack("!II", 8, 80877103)
 REDIS_PING = b"*1\r\n$4\r\nPING\r\n"
@@ -168,7 +169,7 @@ async def handshake(
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(deadline.remaining()):
-            reader, writer = await asyncio.open_connection(address, port)
+            reader, writer = await bind.open_connection(address, port)
             if sent:
                 writer.write(sent)
                 await writer.drain()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 from netdx.budget import Deadline
 from netdx.model.service import TlsDetails
+from netdx.probes import bind
 
 _SEQUENCE, _SET, _OID, _OCTETS, _UTCTIME, _GENTIME = 0x30, 0x31, 0x06, 0x04, 0x17, 0x18
 _SAN_OID = "2.5.29.17"
@@ -234,7 +235,7 @@ async def peek_certificate(
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(deadline.remaining()):
-            _, writer = await asyncio.open_connection(
+            _, writer = await bind.open_connection(
                 address, port, ssl=ctx, server_hostname=name_asked
             )
         tls = writer.get_extra_info("ssl_object")
