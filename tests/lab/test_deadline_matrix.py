@@ -212,6 +212,7 @@ def test_trace_keeps_its_budget(matrix_lab: Path, case: str, budget: float) -> N
     assert wall <= budget + START_MARGIN_S
 
 
+VERIFY_WRAP_UP_S = 1.0
 # `netdx verify` takes one --deadline for every flow together; each flow here would allow
 # itself 30 s, so only the deadline can end the run in time.
 VERIFY_FLOWS = f"""\
@@ -247,6 +248,8 @@ def test_verify_keeps_its_deadline(matrix_lab: Path, budget: float, tmp_path: Pa
     wall = time.monotonic() - start
     assert proc.returncode in (1, 3), (proc.returncode, proc.stderr)
     doc = json.loads(proc.stdout)
-    assert doc["elapsed_ms"] <= (budget + WRAP_UP_S) * 1000, doc["elapsed_ms"]
+    # Three checks wrap up at once after the deadline (each renders what it saw): more room
+    # than one check's, and still far below the 30 s each flow would allow itself.
+    assert doc["elapsed_ms"] <= (budget + VERIFY_WRAP_UP_S) * 1000, doc["elapsed_ms"]
     assert doc["summary"]["passed"] == 0, doc["results"]
     assert wall <= budget + START_MARGIN_S

@@ -86,7 +86,7 @@ def test_each_source_runs_its_flows_in_one_ssh_and_they_are_judged_here(
         flows = parse_flows(
             # Each source is a python3 started here by the stand-in ssh: on a busy machine its
             # start-up alone can take seconds, so the flows' budget is no bound on speed.
-            "defaults: {timeout: 10}\nflows:\n"
+            "defaults: {timeout: 30}\nflows:\n"
             f"  - {{name: up, from: web, to: '127.0.0.1:{port}', expect: allow}}\n"
             f"  - {{name: shut, from: web, to: '127.0.0.1:{shut}', expect: deny, "
             "deny_by: [port.refused]}\n"
@@ -99,7 +99,7 @@ def test_each_source_runs_its_flows_in_one_ssh_and_they_are_judged_here(
             "[web]\nw1 ansible_host=w1\nw2 ansible_host=w2\n[other]\ndown\n", source="hosts.ini"
         )
         cases = expand(flows, inventory)
-        results = asyncio.run(run_cases(cases, deadline=Deadline.after(60), max_concurrent=8))
+        results = asyncio.run(run_cases(cases, deadline=Deadline.after(120), max_concurrent=8))
     got = {(r.case.flow.name, r.case.source_name): r for r in results}
     for host in ("w1", "w2"):
         up, shut_r = got[("up", host)], got[("shut", host)]

@@ -87,13 +87,14 @@ def verify(
     from netdx.verify.inventory import load_inventory
     from netdx.verify.matrix import expand
     from netdx.verify.render import Run
-    from netdx.verify.run import run_cases
+    from netdx.verify.run import load_check_modules, run_cases
 
     if as_json and markdown:
         raise click.UsageError("--json and --markdown cannot be combined")
     flows = load_flows(flows_path)
     inventory = load_inventory(inventory_path) if inventory_path is not None else None
     cases = expand(flows, inventory)
+    load_check_modules()
     start = time.monotonic()
     deadline = Deadline.after(deadline_s)
     progress = _progress if sys.stderr.isatty() else None
