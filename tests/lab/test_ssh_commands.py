@@ -1,5 +1,5 @@
 """The server-side commands over SSH against a real sshd: from a client namespace,
-`inspect`, `who`, `sockets`, `firewall explain | snapshot | diff` with `--ssh` print what
+`inspect`, `who`, `sockets`, `route`, `firewall explain | snapshot | diff` with `--ssh` print what
 the same command prints inside the server namespace (plus the line saying where it was
 observed), and an SSH failure is one line naming its `ssh.*` status, exit 3."""
 
@@ -24,6 +24,7 @@ CLIENT, SERVER = "ndx-sshB-c", "ndx-sshB-s"
 DEV_C, DEV_S = "ndx-sBc0", "ndx-sBs0"
 CLIENT_ADDR, SERVER_ADDR = "10.97.2.1", "10.97.2.2"
 PORT = 5432
+BLACKHOLE = "10.97.9.0/24"
 SETUP: tuple[tuple[str, ...], ...] = (
     ("ip", "netns", "add", CLIENT),
     ("ip", "netns", "add", SERVER),
@@ -39,6 +40,8 @@ SETUP: tuple[tuple[str, ...], ...] = (
      "add table inet ndxsshb; add chain inet ndxsshb input { type filter hook input "
      f"priority 0; }}; add rule inet ndxsshb input ip saddr {CLIENT_ADDR} tcp dport {PORT} "
      "counter drop"),
+    # Only the server has it: `route` over SSH must answer with the server's table.
+    ("ip", "-n", SERVER, "route", "add", "blackhole", BLACKHOLE),
 )  # fmt: skip
 # The service in the server namespace: a listener on PORT and one connection left in
 # CLOSE-WAIT (its client closed, the server never did), and a listener on PORT+1.
@@ -133,6 +136,21 @@ def test_who_and_sockets_over_ssh_list_what_the_server_lists(lab: Lab) -> None:
         here, there = lab.both(*args)
         assert (here.returncode, here.stdout) == (there.returncode, there.stdout), args
         assert "python3" in there.stdout and "over SSH" in there.stderr
+
+
+def test_route_over_ssh_is_route_on_the_server(lab: Lab) -> None:
+    """`route` with --ssh prints and exits as `route` inside the server: the server's
+    blackhole (the client has none), and an on-link address with --from (rule, table,
+    rp_filter for the return path); the JSON documents are equal."""
+    for args in (("route", "10.97.9.5"), ("route", "10.97.2.9", "--from", SERVER_ADDR)):
+        here, there = lab.both(*args)
+        assert (here.returncode, here.stdout) == (there.returncode, there.stdout), args
+        assert "over SSH" in there.stderr
+        here_json, there_json = lab.both(*args, "--json")
+        assert json.loads(there_json.stdout) == json.loads(here_json.stdout), args
+    assert here.returncode == 0 and "rp_filter" in there.stdout, there.stdout
+    blackhole = lab.netdx(CLIENT, "route", "10.97.9.5", *lab.ssh_args())
+    assert blackhole.returncode == 1 and "blackhole" in blackhole.stdout, blackhole.stdout
 
 
 def test_firewall_explain_over_ssh_names_the_servers_rule(lab: Lab) -> None:

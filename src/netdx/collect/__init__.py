@@ -9,6 +9,7 @@ socket. Modules, one reader each:
 - `sockdiag`  the sock_diag socket dump (`netdx.sockets.dump` is its typed face)
 - `owners`    socket inode → process through /proc/PID/fd (`netdx.sockets.owners`)
 - `routes`    route and neighbour lookups for given addresses
+- `route_get` the facts of one `netdx route` query (route, rules, neighbour, rp_filter)
 - `firewall`  the firewall captures as raw text (`netdx.firewall.live` parses them)
 - `kernel`    /proc/net/netstat and snmp counters, the sysctls that matter
 - `document`  one run of them all → one `netdx.collect/1` JSON document

@@ -19,7 +19,7 @@ from netdx.collect import SCHEMA
 from netdx.netlink import NetlinkIOError
 from netdx.netlink.diag import DiagSocket
 
-from . import firewall, kernel, owners, probe, routes, sockdiag
+from . import firewall, kernel, owners, probe, route_get, routes, sockdiag
 from .system import Budget, Host, RunResult
 
 # `addresses` comes after `firewall`: it reuses the `ip -j addr show` that one ran.
@@ -27,6 +27,9 @@ from .system import Budget, Host, RunResult
 COLLECTORS = (
     "sockets", "owners", "routes", "firewall", "counters", "sysctls", "addresses", "probe",
 )  # fmt: skip
+# Run only when asked for by name: `route` answers one `netdx route` query (the request's
+# `route`), which no default document has.
+ON_REQUEST = ("route",)
 
 
 @dataclass(frozen=True)
@@ -35,7 +38,7 @@ class CollectRequest:
     dump each, the rows of all of them, each socket once); `owners` looks up the owners of
     the dumped sockets; `addresses` are routed; `interfaces` get their rp_filter read
     (None: every interface of the namespace); `probes` are the flows the `probe`
-    collector connects to from this host."""
+    collector connects to from this host; `route` is the query of the `route` collector."""
 
     collectors: tuple[str, ...] = COLLECTORS
     sockets: sockdiag.Selection | tuple[sockdiag.Selection, ...] = field(
@@ -45,6 +48,7 @@ class CollectRequest:
     interfaces: tuple[str, ...] | None = None
     timeout: float = 5.0
     probes: tuple[probe.Probe, ...] = ()
+    route: dict[str, Any] | None = None
 
     @property
     def selections(self) -> tuple[sockdiag.Selection, ...]:
@@ -55,17 +59,19 @@ class CollectRequest:
     def from_json(cls, data: dict[str, Any]) -> CollectRequest:
         """The request of a JSON object (the fields above; `sockets` as Selection's, or a
         list of them)."""
-        fields = {"collectors", "sockets", "addresses", "interfaces", "timeout", "probes"}
+        fields = {"collectors", "sockets", "addresses", "interfaces", "timeout", "probes",
+                  "route"}
         unknown = set(data) - fields
         if unknown:
             raise ValueError(f"unknown request fields: {sorted(unknown)}")
         wanted = tuple(data.get("collectors", COLLECTORS))
-        bad = [c for c in wanted if c not in COLLECTORS]
+        bad = [c for c in wanted if c not in COLLECTORS + ON_REQUEST]
         if bad:
             raise ValueError(f"unknown collectors: {bad}")
         sel = data.get("sockets") or {}
         selections = tuple(_selection(s) for s in (sel if isinstance(sel, list) else [sel]))
         ifaces = data.get("interfaces")
+        query = data.get("route")
         return cls(
             collectors=wanted,
             sockets=selections[0] if len(selections) == 1 else selections,
@@ -73,6 +79,7 @@ class CollectRequest:
             interfaces=None if ifaces is None else tuple(str(i) for i in ifaces),
             timeout=float(data.get("timeout", 5.0)),
             probes=probe.parse_probes(data.get("probes", [])),
+            route=None if query is None else route_get.parse_query(query),
         )
 
 
@@ -112,9 +119,10 @@ def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, 
         "sysctls": lambda e: _sysctls(host, request, e),
         "addresses": lambda e: _addresses(host, deadline, e, ran),
         "probe": lambda e: _probe(host, request, deadline, e),
+        "route": lambda e: _route(host, request, deadline, e),
     }
     entries: dict[str, Any] = {}
-    for name in COLLECTORS:
+    for name in COLLECTORS + ON_REQUEST:
         if name not in request.collectors:
             continue
         entry = _Entry()
@@ -187,6 +195,13 @@ def _owners(
 
 def _routes(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry) -> None:
     entry.data = {"lookups": routes.lookup(host, request.addresses, deadline)}
+
+
+def _route(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry) -> None:
+    if request.route is None:
+        entry.error = "no route query in the request"
+        return
+    entry.data = route_get.facts(host, request.route, deadline)
 
 
 def _firewall(

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
     from netdx.model.remote import PacketSeen
     from netdx.model.route import RouteLookup
     from netdx.netlink.diag import DiagSocket
+    from netdx.netlink.rtnl import Route
+    from netdx.netlink.wire import ErrorAck
 
 MAX_TEXT = 64 << 20  # a 100k-rule ruleset prints a few MiB
 MAX_ITEMS = 4_000_000  # sockets of a very busy host, with room
@@ -293,35 +295,41 @@ _ROUTE_FIELDS = {
 _ROUTE_REQUIRED = {"family", "type", "table", "protocol", "scope", "flags"}
 
 
+def route_answer(value: object, where: str) -> Route | ErrorAck:
+    """The kernel's answer to a route get, as `collect.routes` wrote it: a Route's fields,
+    or {errno, name, message} for an error reply."""
+    from netdx.netlink.rtnl import Route
+    from netdx.netlink.wire import ErrorAck
+
+    raw = mapping(value, where)
+    if "errno" in raw:
+        return ErrorAck(
+            errno=integer(raw.get("errno"), f"{where}.errno", hi=4095),
+            message=opt_text(raw.get("message"), f"{where}.message", limit=512),
+        )
+    if set(raw) - set(_ROUTE_FIELDS) or not set(raw) >= _ROUTE_REQUIRED:
+        raise DocumentError(f"{where}: not a route: fields {short(sorted(raw))}")
+    values: dict[str, Any] = {
+        name: (check(raw[name], f"{where}.{name}") if check else
+               opt_integer(raw[name], f"{where}.{name}", hi=U32))
+        for name, check in _ROUTE_FIELDS.items() if name in raw
+    }  # fmt: skip
+    return Route(**values)
+
+
 def route_lookup(addr: str, lookup: Any, ifnames: Mapping[int, str]) -> RouteLookup:
     """One `routes` lookup as `probes.route.route_evidence` maps the kernel's answer."""
     import dataclasses
 
     from netdx.model.route import RouteLookup
-    from netdx.netlink.rtnl import Neighbour, Route
-    from netdx.netlink.wire import ErrorAck
+    from netdx.netlink.rtnl import Neighbour
     from netdx.probes.route import route_evidence
 
     entry = mapping(lookup, "routes.lookups[]")
     failed = opt_text(entry.get("error"), "routes.error", limit=512)
     if failed is not None:
         return RouteLookup(address=addr, status="error", error=failed)
-    raw = mapping(entry.get("route"), "routes.route")
-    answer: Route | ErrorAck
-    if "errno" in raw:
-        answer = ErrorAck(
-            errno=integer(raw.get("errno"), "routes.route.errno", hi=4095),
-            message=opt_text(raw.get("message"), "routes.route.message", limit=512),
-        )
-    else:
-        if set(raw) - set(_ROUTE_FIELDS) or not set(raw) >= _ROUTE_REQUIRED:
-            raise DocumentError(f"routes.route: not a route: fields {short(sorted(raw))}")
-        values: dict[str, Any] = {
-            name: (check(raw[name], f"routes.route.{name}") if check else
-                   opt_integer(raw[name], f"routes.route.{name}", hi=U32))
-            for name, check in _ROUTE_FIELDS.items() if name in raw
-        }  # fmt: skip
-        answer = Route(**values)
+    answer = route_answer(entry.get("route"), "routes.route")
     found = route_evidence(addr, answer, ifname=ifnames.get)
     hop = entry.get("neighbour")
     if found.status != "ok" or hop is None:

@@ -23,7 +23,7 @@ from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from netdx.collect import SCHEMA
-from netdx.collect.document import COLLECTORS
+from netdx.collect.document import COLLECTORS, ON_REQUEST
 from netdx.remote import checks as c
 from netdx.remote.checks import DocumentError
 
@@ -39,7 +39,7 @@ if TYPE_CHECKING:
 __all__ = ["CollectDocument", "DocumentError", "server_request"]
 
 # The session adds the wire capture beside the collectors of `collect()`.
-KNOWN_COLLECTORS = (*COLLECTORS, "capture")
+KNOWN_COLLECTORS = (*COLLECTORS, *ON_REQUEST, "capture")
 _MAX_PACKETS = 10_000
 
 P = ParamSpec("P")

@@ -6,13 +6,18 @@ import dataclasses
 import ipaddress
 import json
 import socket
+from typing import TYPE_CHECKING
 
 import click
 
 from netdx.budget import Deadline
 from netdx.host.option import netns_option
+from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option
 from netdx.route.command import RouteReport, explain_route
+
+if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
 
 SCHEMA = "netdx.route/1"
 
@@ -26,14 +31,36 @@ def _address(_ctx: click.Context, param: click.Parameter, value: str | None) -> 
         raise click.BadParameter(f"{value!r} is not an IP address", param=param) from None
 
 
-def _iface(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    if value is None:
-        return None
+def _iface_here(value: str) -> None:
+    """An --iif read here must name an interface of this host (over SSH, of the server's)."""
     try:
         socket.if_nametoindex(value)
     except (OSError, ValueError):
-        raise click.BadParameter(f"no interface {value!r} here", param=param) from None
-    return value
+        raise click.BadParameter(f"no interface {value!r} here", param_hint="'--iif'") from None
+
+
+def read_over_ssh(ssh: SshOptions, destination: str, *, source: str | None, iif: str | None,
+                  mark: int | None, deadline: Deadline) -> RouteReport:
+    """The report of the facts the server's `route` collector read; CannotRun (exit 3)
+    when the server could not be read, UsageError (exit 2) for an --iif it lacks."""
+    from netdx.errors import CannotRun, UsageError
+    from netdx.remote.fetch import fetch_document, unusable_as_cannot_run
+    from netdx.route.command import judge, query
+    from netdx.route.facts import route_facts, unknown_iif
+
+    flow = query(destination, source=source, iif=iif, mark=mark)
+    request = {"collectors": ["route"], "route": flow, "timeout": deadline.remaining()}
+    doc = fetch_document(ssh, request, deadline)
+    why = doc.error_of("route")
+    if why is not None:
+        hint = " (run as root there: --sudo)" if doc.needs_root("route") else ""
+        raise CannotRun(f"{ssh.destination}: route not read: {why}{hint}")
+    with unusable_as_cannot_run(ssh.destination):
+        data = doc.entries["route"].data
+        if unknown_iif(data) is not None:
+            raise UsageError(f"--iif: no interface {iif!r} on {ssh.destination}")
+        facts = route_facts(data)
+    return judge(facts, destination, source=source, iif=iif, mark=mark)
 
 
 def to_text(report: RouteReport) -> str:
@@ -72,24 +99,26 @@ def to_text(report: RouteReport) -> str:
     epilog="""\b
 Examples:
   netdx route 10.0.2.5
-  netdx route 10.0.2.5 --from 192.168.1.10
+  netdx route 10.0.2.5 --from 192.168.1.10 --ssh admin@gw1
   netdx route 8.8.8.8 --from 10.1.0.7 --iif eth1 --json
 """,
 )
 @click.argument("destination", callback=_address)
 @click.option("--from", "source", metavar="SRC", callback=_address,
               help="Source address of the packet (ip route get ... from SRC).")
-@click.option("--iif", metavar="IFACE", callback=_iface,
+@click.option("--iif", metavar="IFACE",
               help="The packet arrives on this interface (a forwarded packet).")
 @click.option("--mark", type=click.IntRange(0, 0xFFFFFFFF), help="Firewall mark of the packet.")
 @click.option("--json", "as_json", is_flag=True, help=f"Print JSON (schema {SCHEMA}).")
 @timeout_option(2.0, "One time budget in seconds for the whole command.")
 @netns_option()
+@ssh_options
 def route(*, destination: str, source: str | None, iif: str | None, mark: int | None,
-          as_json: bool, timeout: float) -> int:
+          as_json: bool, timeout: float, ssh: SshOptions | None) -> int:
     """The route the kernel picks for DESTINATION and why: the policy rule and table,
     the route type, the gateway and its neighbour state, the source address, the MTU, and
-    rp_filter for the return path (with --from/--iif). (--ssh is not supported yet.)
+    rp_filter for the return path (with --from/--iif). With --ssh, the route the server
+    picks, read there.
 
     Exit status: 0 a usable route, 1 no route (blackhole, prohibit, unreachable, none),
     2 bad usage.
@@ -99,8 +128,16 @@ def route(*, destination: str, source: str | None, iif: str | None, mark: int | 
         raise click.BadParameter("--from must be of the same family as DESTINATION")
     if iif is not None and source is None:
         raise click.BadParameter("--iif needs --from (a forwarded packet has a source)")
-    report = explain_route(destination, source=source, iif=iif, mark=mark,
-                           deadline=Deadline.after(timeout))
+    deadline = Deadline.after(timeout)
+    if ssh is not None:
+        report = read_over_ssh(ssh, destination, source=source, iif=iif, mark=mark,
+                               deadline=deadline)
+        click.echo(f"netdx: note: read on {ssh.destination} over SSH", err=True)
+    else:
+        if iif is not None:
+            _iface_here(iif)
+        report = explain_route(destination, source=source, iif=iif, mark=mark,
+                               deadline=deadline)
     if as_json:
         data = {"schema": SCHEMA, **dataclasses.asdict(report), "usable": report.usable}
         click.echo(json.dumps(data, indent=1))

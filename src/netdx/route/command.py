@@ -1,23 +1,22 @@
-"""Gather the facts `netdx route` reports: the kernel's route (with its table), the rules
-that led there, the next hop's neighbour state, the MTU, and rp_filter for the return path.
-Reads only (netlink, /proc/sys, /sys/class/net); the judging is in explain.py."""
+"""`netdx route`'s report from the facts of one flow: the kernel's route (with its table),
+the rules that led there, the next hop's neighbour state, the MTU, and rp_filter for the
+return path. The facts are read by the `route` collector (`collect.route_get`), here or on
+a server over SSH, so both report alike; the rule matching is in explain.py."""
 
 from __future__ import annotations
 
 import dataclasses
 import errno
-import socket
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 from netdx.budget import Deadline
-from netdx.netlink import ErrorAck, NetlinkError, NetlinkSocket, Route
-from netdx.netlink.lookup import get_route, get_routes, get_rules
+from netdx.netlink import ErrorAck, Route
 from netdx.netlink.rtnl import RT_TABLE_NAMES
-from netdx.probes.route import neighbour_state, route_evidence
+from netdx.probes.route import route_evidence
 from netdx.route.explain import Selectors, reject_reason, rule_text, walk_rules
+from netdx.route.facts import RouteFacts
 
-_SYS = Path("/proc/sys/net/ipv4/conf")
 _RP_NAMES = {0: "off", 1: "strict", 2: "loose"}
 _NO_NEIGHBOUR = frozenset({"local", "broadcast", "multicast", "anycast"})
 
@@ -65,36 +64,35 @@ def _table_name(table: int) -> str:
     return RT_TABLE_NAMES.get(table, str(table))
 
 
-def _read_int(path: Path) -> int | None:
-    try:
-        return int(path.read_text().strip())
-    except (OSError, ValueError):
-        return None
+def query(destination: str, *, source: str | None, iif: str | None, mark: int | None) -> (
+    dict[str, Any]
+):
+    """The `route` collector's query for one flow (it travels as data)."""
+    return {"destination": destination, "source": source, "iif": iif, "mark": mark}
 
 
-def _ifname(index: int | None) -> str | None:
-    if index is None:
-        return None
-    try:
-        return socket.if_indextoname(index)
-    except OSError:
-        return None
+def read_here(flow: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
+    """The `route` collector's data for `flow`, read in this process's network namespace."""
+    from netdx.collect.route_get import facts
+    from netdx.collect.system import LocalHost
+
+    return facts(LocalHost(), flow, deadline)
 
 
-def rp_filter_mode(iif: str | None) -> str:
+def rp_filter_mode(facts: RouteFacts, iif: str | None) -> str:
     """The rp_filter the kernel applies on `iif`: max(conf/all, conf/IIF)."""
-    values = [_read_int(_SYS / "all" / "rp_filter")]
+    values = [facts.sysctls.get("all/rp_filter")]
     if iif is not None:
-        values.append(_read_int(_SYS / iif / "rp_filter"))
+        values.append(facts.sysctls.get(f"{iif}/rp_filter"))
     return _RP_NAMES.get(max((v for v in values if v is not None), default=0), "unknown")
 
 
-def _return_path(sock: NetlinkSocket, source: str, iif: str | None, deadline: Deadline) -> (
-    ReturnPath
-):
-    mode = rp_filter_mode(iif)
-    back = get_route(sock, source, timeout=deadline.remaining())
-    back_via = _ifname(back.oif) if isinstance(back, Route) else None
+def _return_path(facts: RouteFacts, source: str, iif: str | None) -> ReturnPath | None:
+    back = facts.back
+    if back is None:
+        return None
+    mode = rp_filter_mode(facts, iif)
+    back_via = facts.ifname(back.oif) if isinstance(back, Route) else None
     if isinstance(back, Route) and back.type == "local":
         ok, note = mode == "off" or iif is None, f"{source} is an address of this host"
     elif isinstance(back, ErrorAck):
@@ -124,49 +122,51 @@ def explain_route(
     mark: int | None,
     deadline: Deadline,
 ) -> RouteReport:
-    """Ask the kernel for the route and the rules; raise ValueError for an unknown --iif."""
-    iif_index = socket.if_nametoindex(iif) if iif is not None else None
-    family = socket.AF_INET6 if ":" in destination else socket.AF_INET
+    """Read the facts here and judge them; ValueError for an --iif this host lacks."""
+    from netdx.route.facts import route_facts, unknown_iif
+
+    data = read_here(query(destination, source=source, iif=iif, mark=mark), deadline)
+    if unknown_iif(data) is not None:
+        raise ValueError(f"no interface {iif!r} here")
+    return judge(route_facts(data), destination, source=source, iif=iif, mark=mark)
+
+
+def judge(
+    facts: RouteFacts,
+    destination: str,
+    *,
+    source: str | None,
+    iif: str | None,
+    mark: int | None,
+) -> RouteReport:
+    """The report of the facts read for this flow (pure)."""
     flow = Selectors(dst=destination, src=source, iif=iif, mark=mark or 0)
-    with NetlinkSocket() as sock:
-        answer = get_route(sock, destination, timeout=deadline.remaining(), src=source,
-                           iif=iif_index, mark=mark, lookup_table=True)
-        try:
-            rules = get_rules(sock, family, timeout=deadline.remaining())
-        except NetlinkError:
-            rules = ()
-        table = answer.table if isinstance(answer, Route) else None
-        walk = walk_rules(rules, flow, table)
-        evidence = route_evidence(destination, answer, ifname=_ifname)
-        why = walk.why
-        if isinstance(answer, ErrorAck) and walk.decided_by is None:
-            try:
-                routes = get_routes(sock, family, timeout=deadline.remaining())
-            except NetlinkError:
-                routes = ()
-            rejected = reject_reason(routes, walk.tried, destination)
-            if rejected is not None:
-                walk = dataclasses.replace(walk, decided_by=rejected[0], why=rejected[1])
-                why = walk.why
-        neighbour = None
-        if (isinstance(answer, Route) and evidence.status == "ok" and answer.oif is not None
-                and answer.type not in _NO_NEIGHBOUR):
-            neighbour = neighbour_state(answer.next_hop or destination, answer.oif,
-                                        timeout=min(0.5, deadline.remaining()))
-        back = None
-        if source is not None and not deadline.expired:
-            back = _return_path(sock, source, iif, deadline)
+    answer = facts.answer
+    table = answer.table if isinstance(answer, Route) else None
+    walk = walk_rules(facts.rules, flow, table)
+    evidence = route_evidence(destination, answer, ifname=facts.ifname)
+    why = walk.why
+    if isinstance(answer, ErrorAck) and walk.decided_by is None:
+        rejected = reject_reason(facts.routes, walk.tried, destination)
+        if rejected is not None:
+            walk = dataclasses.replace(walk, decided_by=rejected[0], why=rejected[1])
+            why = walk.why
+    neighbour = None
+    if (isinstance(answer, Route) and evidence.status == "ok" and answer.oif is not None
+            and answer.type not in _NO_NEIGHBOUR):
+        neighbour = facts.neighbour
+    back = None if source is None else _return_path(facts, source, iif)
     mtu, mtu_from = None, None
     if isinstance(answer, Route) and answer.mtu:
         mtu, mtu_from = answer.mtu, "route"
     elif evidence.interface is not None:
-        mtu = _read_int(Path("/sys/class/net") / evidence.interface / "mtu")
+        mtu = facts.mtu.get(evidence.interface)
         mtu_from = "interface" if mtu is not None else None
     error = evidence.error
     status = evidence.status
     if isinstance(answer, ErrorAck) and answer.errno == errno.EXDEV:
         status, why = "no_route", "the kernel refused the source on this interface (rp_filter)"
-    elif iif is not None and status == "no_route" and _read_int(_SYS / iif / "forwarding") == 0:
+    elif iif is not None and status == "no_route" and facts.sysctls.get(f"{iif}/forwarding") == 0:
         why = f"forwarding is off on {iif} (net.ipv4.conf.{iif}.forwarding=0): not routed on"
     return RouteReport(
         destination=destination,
