@@ -231,16 +231,23 @@ def test_growing_close_wait_is_a_leak_below_the_threshold(
     started: list[subprocess.Popen[str]],
 ) -> None:
     """A few CLOSE-WAIT that grow between inspect's two samples are already a leak."""
-    server(started, "0.0.0.0", 9191)
-    argv = ["ip", "netns", "exec", NS_C, sys.executable, "-c", CLIENT, SERVER4, "9191"]
-    drip = subprocess.Popen([*argv, "40", "drip"], stdout=subprocess.PIPE, text=True)
-    started.append(drip)
-    assert drip.stdout is not None and drip.stdout.readline().strip() == "OK"
-    wait_state(9191, close_wait=1)  # the first client closed: the pile has started
-    doc = inspect(9191)
+    # The pile grows by one every 0.15 s; on a loaded machine inspect's own start can take
+    # long enough for it to pass the count threshold (10), and then the count alone decides:
+    # such a try proves nothing about a small pile, so it is made again on a fresh port.
+    for port in (9191, 9192, 9193):
+        server(started, "0.0.0.0", port)
+        argv = ["ip", "netns", "exec", NS_C, sys.executable, "-c", CLIENT, SERVER4, str(port)]
+        drip = subprocess.Popen([*argv, "40", "drip"], stdout=subprocess.PIPE, text=True)
+        started.append(drip)
+        assert drip.stdout is not None and drip.stdout.readline().strip() == "OK"
+        wait_state(port, close_wait=1)  # the first client closed: the pile has started
+        doc = inspect(port)
+        drip.kill()
+        if doc["states"]["CLOSE-WAIT"] < 10:
+            break
+    assert doc["states"]["CLOSE-WAIT"] < 10, "three tries, each past the threshold"
     assert doc["verdict"]["cause"] == "app.close_wait_leak"
     assert any("a moment before: growing" in e for e in doc["verdict"]["evidence"])
-    assert doc["states"]["CLOSE-WAIT"] < 10
 
 
 def test_full_accept_queue(started: list[subprocess.Popen[str]]) -> None:
