@@ -10,14 +10,13 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-import sys
-import tempfile
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from stand_in_ssh import stand_in_ssh
 
 from netdx.budget import Deadline
 from netdx.verify.flows import parse_flows
@@ -44,14 +43,7 @@ os.execv("/bin/sh", ["/bin/sh", "-c", argv[-1]])
 
 @pytest.fixture
 def fake_ssh(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="ndx-") as tmp:
-        program = Path(tmp) / "ssh"
-        program.write_text(f"#!{sys.executable}\n{FAKE_SSH}")
-        program.chmod(0o755)
-        log = Path(tmp) / "argv.log"
-        monkeypatch.setenv("PATH", f"{tmp}:/usr/bin:/bin")
-        monkeypatch.setenv("XDG_CACHE_HOME", tmp)
-        monkeypatch.setenv("FAKE_SSH_LOG", str(log))
+    with stand_in_ssh(monkeypatch, FAKE_SSH) as log:
         yield log
 
 

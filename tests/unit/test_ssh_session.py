@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from stand_in_ssh import stand_in_ssh
 from test_collect_core import interpreters
 
 from netdx.budget import Deadline
@@ -328,14 +329,7 @@ os.execv("/bin/sh", ["/bin/sh", "-c", argv[-1]])
 @pytest.fixture
 def fake_ssh(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A directory first on PATH with the stand-in `ssh`; its argv log."""
-    with tempfile.TemporaryDirectory(prefix="ndx-") as tmp:
-        program = Path(tmp) / "ssh"
-        program.write_text(f"#!{sys.executable}\n{FAKE_SSH}")
-        program.chmod(0o755)
-        log = Path(tmp) / "argv.log"
-        monkeypatch.setenv("PATH", f"{tmp}:{SYSTEM_PATH}")
-        monkeypatch.setenv("XDG_CACHE_HOME", tmp)
-        monkeypatch.setenv("FAKE_SSH_LOG", str(log))
+    with stand_in_ssh(monkeypatch, FAKE_SSH) as log:
         yield log
 
 
