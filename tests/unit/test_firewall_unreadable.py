@@ -101,3 +101,30 @@ def test_snapshot_without_permission_writes_nothing(
     out = tmp_path / "snap.json"
     assert main(["firewall", "snapshot", "-o", str(out)]) == 3
     assert not out.exists()
+
+
+def test_diff_of_a_snapshot_file_without_a_ruleset_is_bad_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A snapshot FILE whose capture holds no readable ruleset (no nft output and no
+    reason, as an older netdx wrote without root; or a non-root capture) is unusable input:
+    exit 2 naming the file and why, never exit 3 "cannot run" (make fuzz found it)."""
+    import json
+
+    from netdx.firewall.diff import snapshot_to_json
+
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(snapshot_to_json(_snapshot(_readable))))
+    empty = tmp_path / "empty.json"
+    empty.write_text(json.dumps({"schema": "netdx.firewall.snapshot/1", "taken_at": "x",
+                                 "host": "h", "capture": {}}))
+    denied = tmp_path / "denied.json"
+    denied.write_text(json.dumps(snapshot_to_json(_snapshot(_not_root))))
+    assert main(["firewall", "diff", str(good), str(good)]) == 0
+    capsys.readouterr()
+    for bad, why in ((empty, "no nft ruleset"), (denied, "CAP_NET_ADMIN")):
+        for argv in ([str(bad), str(good)], [str(good), str(bad)]):
+            assert main(["firewall", "diff", *argv]) == 2
+            err = capsys.readouterr().err.strip()
+            assert err.startswith(f"netdx: error: snapshot {bad}: its ruleset cannot be read")
+            assert why in err and len(err.splitlines()) == 1

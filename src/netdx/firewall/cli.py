@@ -23,6 +23,7 @@ from netdx.options import timeout_option, write_output
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline
+    from netdx.firewall.diff import Snapshot
     from netdx.firewall.sources import Capture
     from netdx.host.ssh import SshOptions
     from netdx.remote.document import CollectDocument
@@ -211,9 +212,9 @@ def diff_command(
         raise click.UsageError("--netns reads the live ruleset: give OLD only, not NEW")
     if new is not None and ssh is not None:
         raise click.UsageError("--ssh reads the server's live ruleset: give OLD only, not NEW")
-    before = snapshot_from_json(_load_json(old))
+    before = _readable_snapshot(old, snapshot_from_json(_load_json(old)))
     if new is not None:
-        after = snapshot_from_json(_load_json(new))
+        after = _readable_snapshot(new, snapshot_from_json(_load_json(new)))
     else:
         captured, host = _live_capture(ssh, Deadline.after(timeout))
         after = Snapshot(
@@ -230,6 +231,20 @@ def diff_command(
     else:
         click.echo(render_diff(result))
     return 1 if any(f.changed for f in result.flows) else 0
+
+
+def _readable_snapshot(path: Path, snap: Snapshot) -> Snapshot:
+    """`snap` if its rules can be read; a snapshot FILE whose capture holds no readable
+    ruleset (taken without root by an older netdx, or damaged) is bad input: a diff
+    against it would show every rule as removed or added, a guess. Only the live side's
+    failure to read is "cannot run here" (diff_snapshots says so)."""
+    from netdx.errors import UsageError
+    from netdx.firewall.sources import build_ruleset
+
+    unreadable = build_ruleset(snap.capture).unreadable
+    if unreadable:
+        raise UsageError(f"snapshot {path}: its ruleset cannot be read: {unreadable[0]}")
+    return snap
 
 
 def _live_capture(ssh: SshOptions | None, deadline: Deadline) -> tuple[Capture, str]:
