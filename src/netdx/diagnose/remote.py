@@ -343,11 +343,13 @@ def icmp_rule(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     dest = remote.ssh.destination
     state = "confirmed" if _counted(wall) else "a candidate"
     rule = firewall_line(wall)
+    # The server named the rule: the client-only "find the REJECT rule" lines would send the
+    # reader searching for what is already shown, so the fix is that rule's own.
     return dataclasses.replace(
         base,
         summary=f"{base.summary} ({state}) — {rule}",
         evidence=(*base.evidence, f"on {dest}: {rule}"),
-        fix=(*rule_remove_fix(wall, dest), *counter_fix(wall, dest), *base.fix),
+        fix=(*rule_remove_fix(wall, dest), *counter_fix(wall, dest)),
     )
 
 

@@ -200,6 +200,18 @@ def test_icmp_from_the_target_names_the_servers_reject_rule() -> None:
     assert "(confirmed)" in summary and "inet filter input handle 11" in summary
 
 
+def test_icmp_rule_named_by_the_server_drops_the_generic_search() -> None:
+    """Once the server named the REJECT rule, the fix is that rule's (delete it by handle),
+    not the client-only "find the REJECT rule" search beside it."""
+    from netdx.diagnose import remote
+
+    assert r.REMOTE_ICMP_RULE.remote is not None
+    found = remote.icmp_rule(r.REMOTE_ICMP_RULE, r.REMOTE_ICMP_RULE.remote)
+    assert found is not None and found.fix
+    assert any("handle 11" in line for line in found.fix)
+    assert not any("find the REJECT rule" in line or "grep -n" in line for line in found.fix)
+
+
 def test_icmp_from_a_router_is_not_the_servers_rule() -> None:
     """A router's ICMP error: the server's reject rule did not answer, so it is not named."""
     assert r.REMOTE_ICMP_RULE.remote is not None
