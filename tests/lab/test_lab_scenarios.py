@@ -27,6 +27,7 @@ def test_scenario_verdict(name: str, lab_env: Path) -> None:
     assert result.cause == result.expected, detail
     assert result.missing_evidence == (), detail
     assert result.missing_warnings == (), detail
+    assert result.missing_rate_limited == (), detail  # `trace`: the hops called rate-limited
     assert result.returncode == (0 if result.expected == "ok" else 1), detail
     assert result.doc is not None
     # `netdx inspect` reads this host's sockets without probing and its document carries no
