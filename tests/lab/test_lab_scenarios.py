@@ -20,7 +20,8 @@ HANG_GUARD_S = 30.0
 def test_scenario_verdict(name: str, lab_env: Path) -> None:
     """`netdx check` on the scenario's client returns the expected cause (with `ssh:` read
     over SSH from the lab's sshd: with every expected fact of the server's evidence and
-    every expected warning), and its report says it finished within its max seconds."""
+    every expected warning; a `trace` scenario reaches its target and calls every expected
+    hop's loss a rate limit), and its report says it finished within its max seconds."""
     scenario = load_scenario(name)
     result = run_scenario(scenario, timeout=scenario.max_seconds + HANG_GUARD_S)
     detail = f"stdout={result.stdout[-400:]!r} stderr={result.stderr[-400:]!r}"
