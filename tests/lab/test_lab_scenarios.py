@@ -20,13 +20,15 @@ HANG_GUARD_S = 30.0
 def test_scenario_verdict(name: str, lab_env: Path) -> None:
     """`netdx check` on the scenario's client returns the expected cause (with `ssh:` read
     over SSH from the lab's sshd: with every expected fact of the server's evidence and
-    every expected warning), and its report says it finished within its max seconds."""
+    every expected warning; a `trace` scenario reaches its target and calls every expected
+    hop's loss a rate limit), and its report says it finished within its max seconds."""
     scenario = load_scenario(name)
     result = run_scenario(scenario, timeout=scenario.max_seconds + HANG_GUARD_S)
     detail = f"stdout={result.stdout[-400:]!r} stderr={result.stderr[-400:]!r}"
     assert result.cause == result.expected, detail
     assert result.missing_evidence == (), detail
     assert result.missing_warnings == (), detail
+    assert result.missing_rate_limited == (), detail  # `trace`: the hops called rate-limited
     assert result.returncode == (0 if result.expected == "ok" else 1), detail
     assert result.doc is not None
     # `netdx inspect` reads this host's sockets without probing and its document carries no

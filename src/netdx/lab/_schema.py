@@ -4,10 +4,12 @@ The models only check shape and simple values; `to_scenario` then checks the cro
 (link members, client, run_on, service hosts, what a churn/fill client connects to) and
 builds the frozen `netdx.lab.model` values.
 
-Optional top-level fields: ``command: check|inspect`` (default check), ``run_on: HOST``
+Optional top-level fields: ``command: check|inspect|trace`` (default check), ``run_on: HOST``
 (default: the client), ``ssh: HOST`` (read that server over SSH: check only) and
 ``expect_evidence`` (facts of the server's evidence, `netdx.lab.evidence.FACTS`),
-``expect_warnings`` (causes the report carries as warnings beside its verdict). A ``dns``
+``expect_warnings`` (causes the report carries as warnings beside its verdict),
+``expect_rate_limited`` (trace only: the hops, by TTL, whose loss the report must call that
+router's ICMP rate limit; a trace names no cause, its `expect` is ``ok``). A ``dns``
 service may list its ``previous`` records (the zone before a change, which its resolvers
 cache); a ``resolver`` (unbound) asks the dns service of its ``zone`` directly. Server
 services need ``listen``; client services (``churn``, ``fill``) need ``target: ADDR:PORT``
@@ -99,11 +101,12 @@ class ScenarioModel(_Model):
     check: list[str] = Field(min_length=1)
     expect: str
     max_seconds: float = Field(default=4.0, gt=0, le=120)
-    command: Literal["check", "inspect"] = "check"
+    command: Literal["check", "inspect", "trace"] = "check"
     run_on: HostName | None = None
     ssh: HostName | None = None
     expect_evidence: list[str] = Field(default_factory=list)
     expect_warnings: list[str] = Field(default_factory=list)
+    expect_rate_limited: list[Annotated[int, Field(ge=1, le=64)]] = Field(default_factory=list)
 
     @field_validator("expect")
     @classmethod
@@ -144,6 +147,7 @@ def to_scenario(model: ScenarioModel) -> Scenario:
         ssh=model.ssh or "",
         expect_evidence=tuple(model.expect_evidence),
         expect_warnings=tuple(model.expect_warnings),
+        expect_rate_limited=tuple(model.expect_rate_limited),
     )
     if scenario.ssh and scenario.ssh_address is None:
         raise ValueError(f"ssh: host {scenario.ssh!r} has no address to log in on")
@@ -175,6 +179,7 @@ def _check_references(model: ScenarioModel) -> None:
     if model.run_on is not None and model.run_on not in known:
         raise ValueError(f"run_on: unknown host {model.run_on!r}")
     _check_ssh(model, known)
+    _check_trace(model)
     for index, service in enumerate(model.services):
         if service.host not in known:
             raise ValueError(f"services.{index}.host: unknown host {service.host!r}")
@@ -199,6 +204,16 @@ def _check_ssh(model: ScenarioModel, known: set[str]) -> None:
     for fact in model.expect_evidence:
         if fact not in FACTS:
             raise ValueError(f"expect_evidence: unknown fact {fact!r} (known: {', '.join(FACTS)})")
+
+
+def _check_trace(model: ScenarioModel) -> None:
+    """A trace judges reach (ok) and its rate-limited hops; only a trace has hops."""
+    if model.command == "trace" and model.expect != "ok":
+        raise ValueError("expect: a trace names no cause; it expects 'ok' (the target answers)")
+    if model.command == "trace" and model.expect_warnings:
+        raise ValueError("expect_warnings: a trace carries no warnings")
+    if model.expect_rate_limited and model.command != "trace":
+        raise ValueError("expect_rate_limited: only `command: trace` reports hops")
 
 
 def _check_dns_shape(index: int, service: ServiceModel, model: ScenarioModel) -> None:

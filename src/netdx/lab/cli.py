@@ -62,7 +62,7 @@ def up_command(name: str) -> None:
 @click.argument("name")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def run_command(name: str, as_json: bool) -> None:
-    """Build NAME, run its `netdx check` (or `inspect`) on its host, compare the causes.
+    """Build NAME, run its `netdx check` (or `inspect`, `trace`) on its host, compare the causes.
 
     Exits 0 when the verdict matched, 1 otherwise.
     """
@@ -112,6 +112,8 @@ def run_document(
         "missing_evidence": list(result.missing_evidence),
         "expect_warnings": list(result.expected_warnings),
         "missing_warnings": list(result.missing_warnings),
+        "expect_rate_limited": list(result.expected_rate_limited),
+        "missing_rate_limited": list(result.missing_rate_limited),
         "check": result.doc,
     }
 
@@ -128,6 +130,12 @@ def _summary(result: RunResult) -> list[tuple[str, str]]:
         rows.append(("warnings", ", ".join(result.warnings) or "-"))
         if result.missing_warnings:
             rows.append(("missing", f"{', '.join(result.missing_warnings)} (warnings)"))
+    if result.expected_rate_limited:
+        hops = ", ".join(f"hop {ttl}" for ttl in result.rate_limited) or "-"
+        rows.append(("limited", f"{hops} (ICMP rate limit, not loss)"))
+        if result.missing_rate_limited:
+            missing = ", ".join(f"hop {ttl}" for ttl in result.missing_rate_limited)
+            rows.append(("missing", f"{missing} (rate limit)"))
     rows.append(("match", "yes" if result.matched else "no"))
     rows.append(("seconds", f"{result.elapsed:.2f} (max {result.max_seconds:g})"))
     if result.cause is None and result.stderr.strip():

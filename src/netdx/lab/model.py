@@ -6,7 +6,10 @@ here does I/O.
 A scenario runs ``netdx <command> <check...>`` on host `run_on` (default: the `client`) and
 compares the verdict's cause with `expect`. `command` is ``check`` (the default: `check` is
 then the target, ``["db-server-01:5432"]``) or ``inspect`` (run on the server: `check` holds
-its arguments, ``["--port", "8080"]``).
+its arguments, ``["--port", "8080"]``) or ``trace`` (`check` holds its arguments, the
+target last: a trace has no verdict, its cause is ``ok`` when the target answered, and
+`expect_rate_limited` names the hops whose loss the report must call that router's ICMP
+rate limit rather than loss on the path).
 
 With ``ssh: HOST`` the lab also runs a real OpenSSH sshd on that host (key-only, keys and
 known_hosts in the lab's state dir) and the check runs with ``--ssh root@<its address>``:
@@ -38,7 +41,7 @@ ServiceKind = Literal[
 # An https certificate: self-signed for the name, already expired, or for another name.
 CertKind = Literal["self_signed", "expired", "wrong_name"]
 TcpMode = Literal["hold", "close", "noaccept", "leak"]
-Command = Literal["check", "inspect"]
+Command = Literal["check", "inspect", "trace"]
 CLIENT_KINDS: tuple[ServiceKind, ...] = ("churn", "fill")
 DEFAULT_BACKLOG = 128
 
@@ -163,6 +166,7 @@ class Scenario:
     ssh: str = ""
     expect_evidence: tuple[str, ...] = ()
     expect_warnings: tuple[str, ...] = ()
+    expect_rate_limited: tuple[int, ...] = ()
 
     @property
     def runner(self) -> str:

@@ -1,7 +1,9 @@
 """Running scenarios: one-shot (`run_scenario`), a lab left up (`up`/`down`), and `clean`.
 
-`run_scenario` runs ``netdx <command> <check...> --json`` (command ``check`` or ``inspect``)
-on the scenario's `runner` host (`run_on`, by default the client) and reads `verdict.cause`.
+`run_scenario` runs ``netdx <command> <check...> --json`` (command ``check``, ``inspect`` or
+``trace``) on the scenario's `runner` host (`run_on`, by default the client) and reads
+`verdict.cause` (a trace has no verdict: ``ok`` when the target answered, and the hops its
+report calls rate-limited, against `expect_rate_limited`).
 A scenario with ``ssh: HOST`` runs the check with ``--ssh`` against the lab's sshd on that
 host, and its `expect_evidence` facts are read from the evidence the check wrote. The shared
 SSH connection is opened first (`netdx who --ssh`, as a user's earlier command would have):
@@ -64,6 +66,20 @@ class RunResult:
     expected_evidence: tuple[str, ...] = ()
     missing_evidence: tuple[str, ...] = ()
     expected_warnings: tuple[str, ...] = ()
+    expected_rate_limited: tuple[int, ...] = ()
+
+    @property
+    def rate_limited(self) -> tuple[int, ...]:
+        """The hops (TTLs) a trace's report calls that router's ICMP rate limit."""
+        hops = self.doc.get("hops") if self.doc is not None else None
+        if not isinstance(hops, list):
+            return ()
+        return tuple(int(h["ttl"]) for h in hops if isinstance(h, dict) and h.get("rate_limited"))
+
+    @property
+    def missing_rate_limited(self) -> tuple[int, ...]:
+        """The expected rate-limited hops the trace's report does not call so."""
+        return tuple(t for t in self.expected_rate_limited if t not in self.rate_limited)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -82,9 +98,10 @@ class RunResult:
     @property
     def matched(self) -> bool:
         """True when the verdict's cause is the expected one, every expected fact of the
-        server's evidence holds and every expected warning is there."""
+        server's evidence holds, every expected warning is there and a trace calls every
+        expected hop rate-limited."""
         return self.cause == self.expected and not self.missing_evidence and not (
-            self.missing_warnings
+            self.missing_warnings or self.missing_rate_limited
         )
 
     @property
@@ -162,6 +179,7 @@ def run_scenario(
         expected_evidence=scenario.expect_evidence,
         missing_evidence=missing,
         expected_warnings=scenario.expect_warnings,
+        expected_rate_limited=scenario.expect_rate_limited,
     )
 
 
@@ -248,9 +266,14 @@ def _parse_json(stdout: str) -> Mapping[str, Any] | None:
 
 
 def _cause(doc: Mapping[str, Any] | None) -> str | None:
-    """The verdict's cause in a `netdx.check/1` or `netdx.inspect/1` document."""
+    """The verdict's cause in a `netdx.check/1` or `netdx.inspect/1` document; for a
+    `netdx.trace/1` report, which judges no cause, ``ok`` when the target answered."""
     if doc is None:
         return None
+    from netdx.trace.report import SCHEMA as TRACE_SCHEMA
+
+    if doc.get("schema") == TRACE_SCHEMA:
+        return "ok" if doc.get("reached") is True else None
     verdict = doc.get("verdict")
     cause = verdict.get("cause") if isinstance(verdict, dict) else doc.get("cause")
     return cause if isinstance(cause, str) else None

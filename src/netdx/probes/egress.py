@@ -4,6 +4,11 @@ A plain connect() cannot tell: the kernel ignores the error of its own SYN trans
 the connect just times out, exactly as if a remote firewall dropped it. A hand-built SYN sent
 on a raw socket reports the verdict at once: sendto() fails with EPERM when an output rule
 drops (or rejects) the packet. Needs CAP_NET_RAW; without it the answer is "unknown".
+
+With --source/--interface the SYN leaves as the connect did: its IP source is the source the
+kernel picks for that binding, the raw socket is bound to that address and to the device
+(SO_BINDTODEVICE). Otherwise the verdict would be about another path than the one that went
+silent: an output rule on the chosen source or device would be reported "clear".
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import struct
 from netdx.budget import Deadline
 from netdx.model.evidence import EgressCheck, Family
 from netdx.netlink.errors import errno_name
+from netdx.probes.bind import Binding, bind_socket, current_binding
 from netdx.probes.icmp import inet_checksum
 from netdx.probes.recverr import SOL_IPV6
 from netdx.probes.tcp import address_family
@@ -45,11 +51,13 @@ def build_syn(
     return header[:16] + struct.pack("!H", csum) + header[18:]
 
 
-def source_for(family: Family, address: str, port: int) -> str:
-    """The source address the kernel would pick for address:port. A UDP connect() only
-    looks the route up and sends nothing; it raises OSError (ENETUNREACH) without a route."""
+def source_for(family: Family, address: str, port: int, binding: Binding | None = None) -> str:
+    """The source address the kernel would pick for address:port from a socket bound as
+    `binding` asks (its source, or the route through its device). A UDP connect() only looks
+    the route up and sends nothing; it raises OSError (ENETUNREACH) without a route."""
     af = socket.AF_INET6 if family == 6 else socket.AF_INET
     with contextlib.closing(socket.socket(af, socket.SOCK_DGRAM)) as udp:
+        bind_socket(udp, binding or Binding())
         udp.connect((address, port))
         return str(udp.getsockname()[0])
 
@@ -60,8 +68,11 @@ async def egress_check(address: str, port: int, *, deadline: Deadline) -> Egress
     tested ("unknown", with the reason). Takes one non-blocking syscall; never waits."""
     del deadline  # sendto() on a raw socket answers at once; nothing here waits
     family = address_family(address)
+    binding = current_binding()
     try:
-        source = source_for(family, address, port)
+        source = source_for(family, address, port, binding)
+    except PermissionError:  # SO_BINDTODEVICE for --interface, on a kernel older than 5.7
+        return _unknown(address, port, _NEEDS_ROOT)
     except OSError as exc:
         name = errno_name(exc.errno or errno.EIO)
         return _unknown(address, port, f"no route to {address} ({name}): nothing to test", name)
@@ -74,7 +85,10 @@ async def egress_check(address: str, port: int, *, deadline: Deadline) -> Egress
         raw.setblocking(False)
         if family == 6:
             raw.setsockopt(SOL_IPV6, socket.IPV6_CHECKSUM, _IPV6_CHECKSUM_OFFSET)
-        raw.bind((source, 0))  # the checksum covers this source: make the kernel use it
+        # The checksum covers this source: make the kernel use it, and leave by the device
+        # the connect was bound to (the route lookup of the send then asks with that oif).
+        interface = binding.interface if binding is not None else None
+        bind_socket(raw, Binding(source=source, interface=interface))
         syn = build_syn(
             family, source, address, random.randint(*_EPHEMERAL), port, random.getrandbits(32)
         )

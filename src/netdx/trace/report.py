@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from netdx.model.evidence import Hop
 
 _TERMINAL = ("reached", "unreachable")
+SCHEMA = "netdx.trace/1"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -164,7 +165,7 @@ def build_report(
         else:
             summary = f"nothing answers on the way to {target} for {service}"
     return TraceReport(
-        schema="netdx.trace/1",
+        schema=SCHEMA,
         target=target,
         method=method,
         port=port,
