@@ -172,6 +172,13 @@ Examples:
 )
 @click.option("--source", metavar="ADDR", help="Probe from this address of this host (nc -s).")
 @click.option("--interface", metavar="IFACE", help="Probe through this interface (ping -I).")
+@click.option(
+    "--tls",
+    is_flag=True,
+    default=False,
+    help="After the TCP connect, make a TLS handshake (openssl s_client) and judge the "
+    "certificate: HOST:PORT, tcp:// and postgres:// (after SSLRequest); https:// has it.",
+)
 @netns_option()
 @ssh_options
 @http_options
@@ -179,6 +186,7 @@ def check(
     *,
     source: str | None,
     interface: str | None,
+    tls: bool,
     target: str,
     ssh: SshOptions | None,
     http: HttpOptions,
@@ -220,6 +228,7 @@ def check(
         http=http,
         source=source,
         interface=interface,
+        tls=tls,
     )
 
 

@@ -94,3 +94,32 @@ class HttpOptions:
     ca_file: str | None = None
     ca_pem: str | None = None
     insecure: bool = False
+
+
+# ok: the handshake completed (verified, or -k); tls_error: OpenSSL refused it (the
+# certificate, the protocol version, an alert from the server); not_tls: the port answered
+# with bytes that are not a TLS record (a plain-text banner or reply); closed: it closed
+# during the handshake; timeout: no (complete) answer to the ClientHello before the
+# deadline; not_offered: postgres answered the SSLRequest 'N'; error: a local or socket error.
+TlsOutcome = Literal["ok", "tls_error", "not_tls", "closed", "timeout", "not_offered", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsExchange:
+    """`check --tls` on a target that is not https://: the TLS handshake after the TCP
+    connect (for postgres:// after its SSLRequest was answered 'S'), as `openssl s_client
+    -connect` does it. `tls` is the negotiated session and the certificate (read from a
+    second, unverified handshake when verification failed); `received` quotes the first
+    bytes of a port that answered in plain text. Times are milliseconds."""
+
+    address: str
+    port: int
+    outcome: TlsOutcome
+    error: str | None = None
+    preface: ServiceProtocol | None = None  # postgres: SSLRequest before the handshake
+    received: str = ""
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    total_ms: float | None = None
+    budget_ms: float | None = None  # what was left of the budget when it started
+    tls: TlsDetails | None = None
