@@ -272,7 +272,10 @@ def _tls_for(scheme: str | None, port: int | None, tls: bool) -> bool:
     if scheme in ("udp", "dns"):
         raise UsageError(f"--tls needs a TCP target: {scheme}:// has no TLS handshake to check")
     if scheme not in _TLS_SCHEMES:
-        hint = " (use https://)" if scheme == "http" else " (check its TLS port as HOST:PORT)"
+        hint = {
+            "http": " (use https://)",
+            "redis": " (check a TLS-wrapped redis as HOST:PORT --tls)",
+        }.get(scheme or "", " (its TLS starts inside the protocol)")
         raise UsageError(f"--tls is not supported on {scheme}:// targets{hint}")
     if port is None:
         raise UsageError("--tls needs a port: HOST:PORT")
