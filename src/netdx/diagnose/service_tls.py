@@ -59,10 +59,11 @@ def _s_client(ev: CheckEvidence, x: TlsExchange) -> str:
 
 def exchange_text(ev: CheckEvidence, x: TlsExchange) -> str:
     """One line quoting the handshake: where, with which name, and how it ended."""
-    after = " after SSLRequest 'S'" if x.preface == "postgres" and x.connect_ms else ""
+    after = " after postgres' SSLRequest" if x.preface == "postgres" else ""
     how = "ok" if x.outcome == "ok" else f"{x.outcome} ({x.error or 'no detail'})"
     took = f" in {ms(x.tls_ms)}" if x.tls_ms is not None else ""
-    return f"TLS to {endpoint(x.address, x.port)} (SNI {ev.target_host}){after}: {how}{took}"
+    sni = "no SNI: an IP address" if _is_ip(ev.target_host) else f"SNI {ev.target_host}"
+    return f"TLS to {endpoint(x.address, x.port)} ({sni}){after}: {how}{took}"
 
 
 def tls_not_offered(ev: CheckEvidence) -> Finding | None:
