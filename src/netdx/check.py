@@ -366,6 +366,7 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
             deadline=limit,
             options=probe.options,
             preface=probe.preface,
+            inside=probe.inside,
         )
     if isinstance(probe, ReadServer):
         return await _read_server(probe, limit)

@@ -204,7 +204,7 @@ def check(
     """Diagnose why TARGET cannot be reached.
 
     TARGET is host:port, [v6addr]:port, host (reachability only), or a URL:
-    http://, https://, postgres://, redis://, mysql://, tcp://host:port.
+    http://, https://, postgres://, redis://, mysql://, tcp://host:port, rediss:// (TLS).
     UDP: udp://host:port (a datagram: it answers, is closed, or is open|filtered) and
     dns://SERVER[:PORT]/NAME?type=A (a real DNS query: rcode, answer, SERVFAIL's cause).
 

@@ -114,7 +114,8 @@ def check_command(
         raise UsageError("-4 and -6 cannot be combined")
     parsed = parse_target(target)
     tls = _tls_for(parsed.scheme, parsed.port, tls)
-    http = _http_for(parsed.scheme, http, tls=tls)
+    # rediss:// is TLS without --tls: its trust options (--cacert, -k) count as with it.
+    http = _http_for(parsed.scheme, http, tls=tls or parsed.scheme == "rediss")
     settings = CheckSettings(
         verify_tls=http is None or not http.insecure,
         http=http,
@@ -260,8 +261,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # --tls: the schemes whose port is TLS from its first byte (a bare host:port is scheme None),
-# and postgres, whose SSLRequest leads into TLS; https has it already (a no-op there).
-_TLS_SCHEMES = (None, "tcp", "postgres", "postgresql", "https")
+# and postgres, whose SSLRequest leads into TLS; https and rediss have it already (no-op).
+_TLS_SCHEMES = (None, "tcp", "postgres", "postgresql", "https", "rediss")
 
 
 def _tls_for(scheme: str | None, port: int | None, tls: bool) -> bool:
@@ -274,9 +275,9 @@ def _tls_for(scheme: str | None, port: int | None, tls: bool) -> bool:
     if scheme not in _TLS_SCHEMES:
         hint = {
             "http": " (use https://)",
-            "redis": " (check a TLS-wrapped redis as HOST:PORT --tls)",
+            "redis": " (a TLS-wrapped redis is rediss://)",
         }.get(scheme or "", " (its TLS starts inside the protocol)")
         raise UsageError(f"--tls is not supported on {scheme}:// targets{hint}")
     if port is None:
         raise UsageError("--tls needs a port: HOST:PORT")
-    return scheme != "https"
+    return scheme not in ("https", "rediss")

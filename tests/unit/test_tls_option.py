@@ -17,6 +17,7 @@ from netdx.start import _tls_for
         (["dns://127.0.0.1/example.org", "--tls"], "--tls needs a TCP target: dns://"),
         (["http://127.0.0.1:8080/", "--tls"], "(use https://)"),
         (["mysql://127.0.0.1:3306/", "--tls"], "not supported on mysql://"),
+        (["redis://127.0.0.1:6379", "--tls"], "a TLS-wrapped redis is rediss://"),
         (["127.0.0.1", "--tls"], "--tls needs a port"),
         (["127.0.0.1:993", "--tls", "--expect-status", "200"], "--expect-status, --method"),
         (["127.0.0.1:993", "--cacert", "/nonexistent"], None),
@@ -40,6 +41,7 @@ def test_where_tls_applies() -> None:
     assert _tls_for("tcp", 993, True) is True
     assert _tls_for("postgres", 5432, True) is True
     assert _tls_for("https", 443, True) is False
+    assert _tls_for("rediss", 6379, True) is False  # TLS already, as https
     assert _tls_for(None, 993, False) is False
     with pytest.raises(UsageError):
         _tls_for("redis", 6379, True)

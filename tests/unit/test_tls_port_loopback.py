@@ -234,3 +234,73 @@ def test_source_binds_the_tls_socket(
                       "--cacert", str(certs / "good-cert.pem"))  # fmt: skip
     assert (code, doc["verdict"]["cause"]) == (0, "ok"), doc["verdict"]
     assert len(peers) >= 2 and set(peers) == {"127.0.0.2"}, peers
+
+
+def redis_talk(certs: Path, name: str, reply: bytes) -> Talk:
+    """A TLS-wrapped redis: the handshake, then `reply` to PING."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(certs / f"{name}-cert.pem", certs / f"{name}-key.pem")
+
+    def talk(conn: socket.socket) -> None:
+        with ctx.wrap_socket(conn, server_side=True) as tls:
+            if tls.recv(64) == b"*1\r\n$4\r\nPING\r\n":
+                tls.sendall(reply)
+            tls.recv(16)
+
+    return talk
+
+
+def plain_redis(conn: socket.socket) -> None:
+    """A redis without TLS: a ClientHello is an unknown command to it."""
+    if conn.recv(4096):
+        conn.sendall(b"-ERR unknown command '\\x16\\x03\\x01', with args beginning with:\r\n")
+    conn.recv(16)
+
+
+@pytest.mark.parametrize(
+    ("reply", "answer"),
+    [(b"+PONG\r\n", "+PONG"), (b"-NOAUTH Authentication required.\r\n", "-NOAUTH")],
+)
+def test_rediss_pings_inside_the_session(
+    reply: bytes,
+    answer: str,
+    server: Callable[[Talk], tuple[int, list[str]]],
+    certs: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """rediss://: the TLS handshake, then PING inside it; +PONG and -NOAUTH are both a
+    healthy redis (ok), with the session's details beside the answer."""
+    port, _ = server(redis_talk(certs, "good", reply))
+    code, doc = check(capsys, f"rediss://127.0.0.1:{port}", "--cacert",
+                      str(certs / "good-cert.pem"))  # fmt: skip
+    assert (code, doc["verdict"]["cause"]) == (0, "ok"), doc["verdict"]
+    step, tls = service(doc)
+    (hs,) = step["evidence"]["handshake"]
+    assert hs["answer"].startswith(answer) and tls["outcome"] == "ok"
+    assert "handshake" not in tls  # moved to the address's handshake by the plan
+    assert "over TLSv1." in step["summary"]
+
+
+def test_rediss_with_an_expired_certificate_is_tls_expired(
+    server: Callable[[Talk], tuple[int, list[str]]],
+    certs: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """rediss:// to a redis whose certificate expired: service.tls_expired, no PING."""
+    port, _ = server(redis_talk(certs, "expired", b"+PONG\r\n"))
+    code, doc = check(capsys, f"rediss://127.0.0.1:{port}", "--cacert",
+                      str(certs / "expired-cert.pem"))  # fmt: skip
+    assert (code, doc["verdict"]["cause"]) == (1, "service.tls_expired"), doc["verdict"]
+
+
+def test_rediss_to_a_plain_redis_says_it_speaks_no_tls(
+    server: Callable[[Talk], tuple[int, list[str]]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """rediss:// to a redis without TLS: its -ERR to the ClientHello is quoted as plain
+    text (service.tls_error), not a crash."""
+    port, _ = server(plain_redis)
+    code, doc = check(capsys, f"rediss://127.0.0.1:{port}")
+    assert (code, doc["verdict"]["cause"]) == (1, "service.tls_error"), doc["verdict"]
+    _, tls = service(doc)
+    assert tls["outcome"] == "not_tls" and tls["received"].startswith("-ERR unknown command")

@@ -151,6 +151,9 @@ def _service(ev: CheckEvidence) -> Base:
         if used is None:
             return "skip", "no connection: no service check"
         spoken = used.handshake is None or used.handshake.outcome in SPOKEN
+        if used.tls is not None and used.tls.outcome == "ok" and used.handshake is not None:
+            status, text = _handshake_step(used.handshake)  # rediss: PING inside the session
+            return status, f"{text} (over {tls_step(used.tls)[1]})"
         if used.tls is not None and spoken:
             return tls_step(used.tls)
         if used.handshake is not None:

@@ -21,6 +21,10 @@ SCHEME_PROTOCOLS: dict[str, ServiceProtocol] = {
     "mysql": "mysql",
 }
 
+# The URL schemes whose port is TLS from the first byte, with the protocol spoken inside the
+# session: the TLS handshake (as check --tls makes it), then the protocol's first exchange.
+TLS_SCHEME_PROTOCOLS: dict[str, ServiceProtocol] = {"rediss": "redis"}
+
 # ok: the server spoke the protocol and would take a client; auth_required: it spoke the
 # protocol and asks for credentials first (redis -NOAUTH: a healthy server, not a failure);
 # server_error: it spoke the protocol and refused us (a mysql ERR packet such as "Host ... is
@@ -123,3 +127,6 @@ class TlsExchange:
     total_ms: float | None = None
     budget_ms: float | None = None  # what was left of the budget when it started
     tls: TlsDetails | None = None
+    # rediss://: the protocol's first exchange inside the session (the plan moves it to the
+    # address's `handshake`, where the protocol rules read it).
+    handshake: ServiceHandshake | None = None

@@ -33,7 +33,12 @@ from netdx.model import (
 )
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.server import ServerEvidence
-from netdx.model.service import SCHEME_PROTOCOLS, ServiceHandshake, TlsExchange
+from netdx.model.service import (
+    SCHEME_PROTOCOLS,
+    TLS_SCHEME_PROTOCOLS,
+    ServiceHandshake,
+    TlsExchange,
+)
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
 from netdx.plan.desk import Desk, Handler
@@ -402,9 +407,12 @@ class AddressPlan:
 
     def tls_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
         """check --tls, connected to a target that is not https://: the TLS handshake (for
-        postgres:// after its SSLRequest, on a connection of its own)."""
+        postgres:// after its SSLRequest, on a connection of its own); rediss:// always,
+        with PING inside the session."""
         scheme = self._target.scheme or ""
-        if tcp.outcome != "connected" or not self._settings.tls or scheme in ("http", "https"):
+        inside = TLS_SCHEME_PROTOCOLS.get(scheme)
+        asked = self._settings.tls and scheme not in ("http", "https")
+        if tcp.outcome != "connected" or not (asked or inside):
             return
         protocol = SCHEME_PROTOCOLS.get(scheme)
         self._desk.ask(
@@ -416,13 +424,17 @@ class AddressPlan:
                 host=self._target.host,
                 preface=protocol,
                 options=self._settings.http,
+                inside=inside,
             ),
             self._on_tls,
         )
 
     def _on_tls(self, result: Result) -> None:
         if isinstance(result, TlsExchange):
-            self._ev = dataclasses.replace(self._ev, tls=result)
+            tls = dataclasses.replace(result, handshake=None)
+            self._ev = dataclasses.replace(self._ev, tls=tls)
+            if result.handshake is not None:  # rediss: the protocol rules read it there
+                self._ev = dataclasses.replace(self._ev, handshake=result.handshake)
 
     def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
         self._desk.ask(

@@ -208,6 +208,7 @@ class HandshakeTls(FlowRequest):
     host: str
     preface: ServiceProtocol | None = None
     options: HttpOptions | None = None
+    inside: ServiceProtocol | None = None  # rediss://: PING inside the session
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -17,6 +17,7 @@ import calendar
 import ipaddress
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from netdx.budget import Deadline
@@ -243,19 +244,57 @@ class Progress:
     received: bytes = b""  # the first bytes the port sent during the handshake
 
 
+@dataclass(slots=True)
+class TlsChannel:
+    """An established TLS session over asyncio streams, through memory BIOs: `send` and
+    `recv` carry the bytes of a protocol spoken inside it (redis' PING for rediss://)."""
+
+    tls: ssl.SSLObject
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    incoming: ssl.MemoryBIO
+    outgoing: ssl.MemoryBIO
+
+    async def flush(self) -> None:
+        pending = self.outgoing.read()
+        if pending:
+            self.writer.write(pending)
+            await self.writer.drain()
+
+    async def send(self, data: bytes) -> None:
+        self.tls.write(data)
+        await self.flush()
+
+    async def recv(self) -> bytes:
+        """The next bytes of the peer's application data; b"" once it closed."""
+        while True:
+            try:
+                return self.tls.read(_READ_CHUNK)
+            except ssl.SSLWantReadError:
+                await self.flush()
+            except ssl.SSLZeroReturnError:
+                return b""
+            chunk = await self.reader.read(_READ_CHUNK)
+            if not chunk:
+                return b""
+            self.incoming.write(chunk)
+
+
 async def handshake_on(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     ctx: ssl.SSLContext,
     name: str,
     progress: Progress,
-) -> ssl.SSLObject:
+) -> TlsChannel:
     """The TLS handshake over an open stream, through memory BIOs rather than
     `start_tls`: the raw bytes the port sends stay visible, so a plain-text banner is
     quoted instead of only OpenSSL's "wrong version number". `name` is the SNI and the
     name checked (an IP literal: no SNI, the address is checked against the IP names)."""
     incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
     tls = ctx.wrap_bio(incoming, outgoing, server_hostname=name)
+    channel = TlsChannel(tls=tls, reader=reader, writer=writer, incoming=incoming,
+                         outgoing=outgoing)  # fmt: skip
     progress.tls_started = time.monotonic()
     while True:
         try:
@@ -263,13 +302,10 @@ async def handshake_on(
             done = True
         except ssl.SSLWantReadError:
             done = False
-        pending = outgoing.read()
-        if pending:
-            writer.write(pending)
-            await writer.drain()
+        await channel.flush()
         if done:
             progress.done = time.monotonic()
-            return tls
+            return channel
         chunk = await reader.read(_READ_CHUNK)
         if len(progress.received) < QUOTE_BYTES:
             progress.received += chunk[: QUOTE_BYTES - len(progress.received)]
@@ -286,10 +322,12 @@ async def open_session(
     name: str,
     progress: Progress,
     postgres: bool = False,
+    then: Callable[[TlsChannel], Awaitable[None]] | None = None,
 ) -> ssl.SSLObject:
     """Connect (from the run's --source/--interface), speak postgres' SSLRequest first when
-    asked (raising NotOffered unless it is answered 'S'), then the TLS handshake. The
-    caller bounds it with its deadline; the socket is closed however it ends."""
+    asked (raising NotOffered unless it is answered 'S'), then the TLS handshake, then
+    `then` on the session (a protocol spoken inside it). The caller bounds it with its
+    deadline; the socket is closed however it ends."""
     from netdx.probes.protocols import SSL_REQUEST
 
     writer: asyncio.StreamWriter | None = None
@@ -302,7 +340,10 @@ async def open_session(
             answer = await reader.read(1)
             if answer != b"S":
                 raise NotOffered(answer)
-        return await handshake_on(reader, writer, ctx, name, progress)
+        channel = await handshake_on(reader, writer, ctx, name, progress)
+        if then is not None:
+            await then(channel)
+        return channel.tls
     finally:
         if writer is not None:
             # Abort rather than close: a TLS close waits for the peer's close_notify.

@@ -19,16 +19,18 @@ from dataclasses import replace
 from netdx.budget import Deadline
 from netdx.model.service import (
     HttpOptions,
+    ServiceHandshake,
     ServiceProtocol,
     TlsDetails,
     TlsExchange,
     TlsOutcome,
 )
 from netdx.netlink.errors import os_error_text
-from netdx.probes.protocols import quote
+from netdx.probes.protocols import handshake_inside, quote
 from netdx.probes.tls import (
     NotOffered,
     Progress,
+    TlsChannel,
     open_session,
     peek_certificate,
     tls_details,
@@ -91,10 +93,12 @@ async def tls_exchange(
     deadline: Deadline,
     options: HttpOptions | None = None,
     preface: ServiceProtocol | None = None,
+    inside: ServiceProtocol | None = None,
 ) -> TlsExchange:
     """Connect to address:port, speak the preface when there is one, and make the TLS
     handshake with SNI `name`, verified against the system store, `--cacert` (options.ca_pem)
-    or not at all (-k), all before `deadline`. Never raises for network outcomes."""
+    or not at all (-k), then the first exchange of `inside` in the session (rediss: PING),
+    all before `deadline`. Never raises for network outcomes."""
     from netdx.probes.http import tls_context
 
     opts = options if options is not None else HttpOptions()
@@ -123,11 +127,20 @@ async def tls_exchange(
             tls=tls,
         )
 
+    spoken: list[ServiceHandshake] = []
+
+    async def speak(channel: TlsChannel) -> None:
+        if inside is not None:
+            spoken.append(
+                await handshake_inside(channel, inside, address, port, deadline=deadline)
+            )
+
     try:
         async with asyncio.timeout(deadline.remaining()):
             session = await open_session(
-                address, port, ctx=ctx, name=name, progress=progress, postgres=postgres
-            )
+                address, port, ctx=ctx, name=name, progress=progress, postgres=postgres,
+                then=speak,
+            )  # fmt: skip
     except (TimeoutError, OSError) as exc:
         outcome, error = classify(exc, progress)
         failure = verification_error(exc)
@@ -138,4 +151,5 @@ async def tls_exchange(
         )
         return evidence(outcome, error, tls=replace(seen, ca_file=opts.ca_file))
     details = tls_details(session, name_asked=name, verified=verify)
-    return evidence("ok", None, tls=replace(details, ca_file=opts.ca_file, skipped=not verify))
+    ok = evidence("ok", None, tls=replace(details, ca_file=opts.ca_file, skipped=not verify))
+    return replace(ok, handshake=spoken[0] if spoken else None)
