@@ -42,6 +42,7 @@ from netdx.plan import (
     EvaluateFirewall,
     FetchHttp,
     Handshake,
+    HandshakeTls,
     Hint,
     LookupRoute,
     NeighbourRead,
@@ -209,6 +210,7 @@ _MODULES: dict[type[Probe], str] = {
     EvaluateFirewall: "netdx.probes.firewall",
     FetchHttp: "netdx.probes.http",
     Handshake: "netdx.probes.protocols",
+    HandshakeTls: "netdx.probes.tlsport",
     ReadServer: "netdx.probes.server",
     AskAuthoritative: "netdx.dns.verify",
     OpenServer: "netdx.check_ssh",
@@ -354,6 +356,18 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
         from netdx.probes.protocols import handshake
 
         return await handshake(probe.protocol, probe.address, probe.port, deadline=limit)
+    if isinstance(probe, HandshakeTls):
+        from netdx.probes.tlsport import tls_exchange
+
+        return await tls_exchange(
+            probe.address,
+            probe.port,
+            name=probe.host,
+            deadline=limit,
+            options=probe.options,
+            preface=probe.preface,
+            inside=probe.inside,
+        )
     if isinstance(probe, ReadServer):
         return await _read_server(probe, limit)
     if isinstance(probe, OpenServer | CollectServer):

@@ -172,6 +172,13 @@ Examples:
 )
 @click.option("--source", metavar="ADDR", help="Probe from this address of this host (nc -s).")
 @click.option("--interface", metavar="IFACE", help="Probe through this interface (ping -I).")
+@click.option(
+    "--tls",
+    is_flag=True,
+    default=False,
+    help="After the TCP connect, make a TLS handshake (openssl s_client) and judge the "
+    "certificate: HOST:PORT, tcp:// and postgres:// (after SSLRequest); https:// has it.",
+)
 @netns_option()
 @ssh_options
 @http_options
@@ -179,6 +186,7 @@ def check(
     *,
     source: str | None,
     interface: str | None,
+    tls: bool,
     target: str,
     ssh: SshOptions | None,
     http: HttpOptions,
@@ -196,7 +204,7 @@ def check(
     """Diagnose why TARGET cannot be reached.
 
     TARGET is host:port, [v6addr]:port, host (reachability only), or a URL:
-    http://, https://, postgres://, redis://, mysql://, tcp://host:port.
+    http://, https://, postgres://, redis://, mysql://, tcp://host:port, rediss:// (TLS).
     UDP: udp://host:port (a datagram: it answers, is closed, or is open|filtered) and
     dns://SERVER[:PORT]/NAME?type=A (a real DNS query: rcode, answer, SERVFAIL's cause).
 
@@ -220,6 +228,7 @@ def check(
         http=http,
         source=source,
         interface=interface,
+        tls=tls,
     )
 
 

@@ -102,6 +102,7 @@ def check_command(
     http: HttpOptions | None = None,
     source: str | None = None,
     interface: str | None = None,
+    tls: bool = False,
 ) -> int:
     """The body of `netdx check` (click's command and the fast path): the exit code."""
     from netdx.check import CheckSettings, check_sync, validate_dns_servers
@@ -112,7 +113,9 @@ def check_command(
     if ipv4 and ipv6:
         raise UsageError("-4 and -6 cannot be combined")
     parsed = parse_target(target)
-    http = _http_for(parsed.scheme, http)
+    tls = _tls_for(parsed.scheme, parsed.port, tls)
+    # rediss:// is TLS without --tls: its trust options (--cacert, -k) count as with it.
+    http = _http_for(parsed.scheme, http, tls=tls or parsed.scheme == "rediss")
     settings = CheckSettings(
         verify_tls=http is None or not http.insecure,
         http=http,
@@ -121,6 +124,7 @@ def check_command(
         dns_servers=validate_dns_servers(dns_servers),
         root_hints=root_hints,
         ssh=ssh,
+        tls=tls,
     )
     from netdx.probes.bind import apply_binding, validate_binding
 
@@ -142,15 +146,24 @@ def check_command(
     return EXIT_OK if report.verdict.ok else EXIT_PROBLEM
 
 
-def _http_for(scheme: str | None, http: HttpOptions | None) -> HttpOptions | None:
-    """`http` when the target speaks HTTP(S) (the TLS options only for https), else a
-    UsageError for an option given in vain; None for the defaults."""
+def _http_for(
+    scheme: str | None, http: HttpOptions | None, *, tls: bool = False
+) -> HttpOptions | None:
+    """`http` when the target speaks HTTP(S) (the TLS options only for https, or with
+    --tls), else a UsageError for an option given in vain; None for the defaults."""
     if http is None:
         return None  # the fast path: no HTTP option given
     from netdx.http_option import given
 
     if not given(http):
         return None
+    if tls and scheme not in ("http", "https"):
+        from dataclasses import replace
+
+        if given(replace(http, ca_file=None, ca_pem=None, insecure=False)):
+            raise UsageError("--expect-status, --method and --header need an http:// or "
+                             "https:// target")  # fmt: skip
+        return http
     if scheme not in ("http", "https"):
         raise UsageError("--cacert, -k, --expect-status, --method and --header need an "
                          "http:// or https:// target")  # fmt: skip
@@ -245,3 +258,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         lambda: check_command(target=fast.target, timeout=fast.timeout, as_json=fast.as_json,
                               quiet=fast.quiet, ipv4=fast.ipv4, ipv6=fast.ipv6)
     )
+
+
+# --tls: the schemes whose port is TLS from its first byte (a bare host:port is scheme None),
+# and postgres, whose SSLRequest leads into TLS; https and rediss have it already (no-op).
+_TLS_SCHEMES = (None, "tcp", "postgres", "postgresql", "https", "rediss")
+
+
+def _tls_for(scheme: str | None, port: int | None, tls: bool) -> bool:
+    """Whether the plan makes a TLS handshake after the connect: --tls on a TCP target that
+    is not https://; a UsageError where --tls has no handshake to make."""
+    if not tls:
+        return False
+    if scheme in ("udp", "dns"):
+        raise UsageError(f"--tls needs a TCP target: {scheme}:// has no TLS handshake to check")
+    if scheme not in _TLS_SCHEMES:
+        hint = {
+            "http": " (use https://)",
+            "redis": " (a TLS-wrapped redis is rediss://)",
+        }.get(scheme or "", " (its TLS starts inside the protocol)")
+        raise UsageError(f"--tls is not supported on {scheme}:// targets{hint}")
+    if port is None:
+        raise UsageError("--tls needs a port: HOST:PORT")
+    return scheme not in ("https", "rediss")

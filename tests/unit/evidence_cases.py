@@ -865,4 +865,5 @@ LOCAL_CLOSE_WAIT = local_case(
 
 from protocol_cases import *  # noqa: E402, F403
 from remote_cases import *  # noqa: E402, F403
+from tls_port_cases import *  # noqa: E402, F403  (check --tls on ports not https://)
 from udp_cases import *  # noqa: E402, F403

@@ -67,6 +67,7 @@ EXPECTED = {
     "service-protocol-mismatch": "service.protocol_mismatch",
     "service-tls-expired": "service.tls_expired",
     "service-tls-name-mismatch": "service.tls_name_mismatch",
+    "service-tls-plain-port-expired": "service.tls_expired",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
     "dns-service-servfail": "service.dns_servfail",

@@ -34,6 +34,8 @@ ARGVS: list[tuple[list[str], bool]] = [
     (["check", "-q4", "127.0.0.1:PORT"], False),
     (["check", "--help"], False),
     (["check", "127.0.0.1:PORT", "--method", "HEAD"], False),  # HTTP options: click's
+    (["check", "127.0.0.1:PORT", "--tls"], False),  # --tls: click's, the same body
+    (["check", "udp://127.0.0.1:PORT", "--tls"], False),  # its usage error
     (["--version"], True),
     (["--version", "--help"], False),
     (["check", "--version"], False),

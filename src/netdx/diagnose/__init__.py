@@ -48,6 +48,7 @@ CAUSES: tuple[str, ...] = (
     "service.tls_expired",
     "service.tls_name_mismatch",
     "service.tls_untrusted",
+    "service.tls_not_offered",
 )
 
 # Causes in the vocabulary that no rule emits yet (kept so their codes stay stable).

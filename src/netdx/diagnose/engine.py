@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from netdx.diagnose import dns, port, protocols, reach, route, service, udp
+from netdx.diagnose import dns, port, protocols, reach, route, service, service_tls, udp
 from netdx.diagnose import remote as remote_rules
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
@@ -59,6 +59,8 @@ RULES: tuple[Rule, ...] = (
     udp.dns_other,
     protocols.protocol_mismatch,
     protocols.protocol_error,
+    service_tls.tls_not_offered,
+    service_tls.tls_failed,
 )
 
 
@@ -83,6 +85,8 @@ def check_succeeded(ev: CheckEvidence) -> bool:
     head = first(ev)
     if not succeeded(ev, head) or head is None:
         return False
+    if head.tls is not None and head.tls.outcome != "ok":
+        return False  # check --tls: the handshake is part of what was asked
     if head.handshake is not None:
         return head.handshake.outcome in protocols.SPOKEN
     if ev.port is None or ev.scheme not in ("http", "https"):
@@ -122,6 +126,10 @@ def _ok(ev: CheckEvidence, warnings: tuple[Finding, ...]) -> Verdict:
             hs = head.handshake
             summary = f"{summary}; it speaks {hs.protocol}: {protocols.answer_text(hs)}"
             evidence.append(protocols.handshake_text(hs))
+        if head.tls is not None:
+            clause, lines = service_tls.ok_text(ev, head.tls)
+            summary = f"{summary}; {clause}"
+            evidence.extend(lines)
     return Verdict(cause="ok", summary=summary, evidence=tuple(evidence), warnings=warnings)
 
 

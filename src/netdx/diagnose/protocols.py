@@ -5,9 +5,10 @@ the URL names (postgres, redis, mysql), and what is wrong with a certificate tha
   of another protocol, closed without a word, or stayed silent for the full wait.
 - `service.protocol_error`: it speaks the protocol and refused us (a mysql ERR packet such
   as "Host ... is not allowed to connect", redis -LOADING, a postgres ErrorResponse).
-- `service.tls_expired` / `service.tls_name_mismatch`: the https handshake failed and the
-  certificate read afterwards shows why: its notAfter has passed, or none of its names is
-  the name asked. Listed before `service.tls_error`, which keeps every other TLS failure.
+- `service.tls_expired` / `service.tls_name_mismatch`: the https handshake (or the one of
+  check --tls on another port) failed and the certificate read afterwards shows why: its
+  notAfter has passed, or none of its names is the name asked. Listed before
+  `service.tls_error`, which keeps every other TLS failure.
 - `service.tls_untrusted`: names and dates are fine, but the chain does not lead to a CA
   of the trust store (the system's, or `--cacert FILE`): self-signed, or an unknown issuer.
   After the two above, so a certificate that is both expired and self-signed is expired.
@@ -165,11 +166,17 @@ def tls_session_text(tls: TlsDetails) -> str:
 
 
 def _failed_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsDetails] | None:
-    """The https exchange whose handshake failed, with the certificate read after it."""
+    """The handshake that failed (of an https exchange, or of check --tls on another
+    port), with the certificate read after it."""
     used = next((a for a in ev.addresses if connected(a)), None)
-    if used is None or used.http is None or used.http.outcome != "tls_error":
+    if used is None:
         return None
-    tls = used.http.tls
+    if used.http is not None and used.http.outcome == "tls_error":
+        tls = used.http.tls
+    elif used.tls is not None and used.tls.outcome == "tls_error":
+        tls = used.tls.tls
+    else:
+        return None
     if tls is None or tls.not_after is None:
         return None
     return used, tls
@@ -189,9 +196,22 @@ def _verify(tls: TlsDetails) -> str:
     return f"verification said: {tls.verify_error or '?'}"
 
 
-def _s_client(a: AddressEvidence, port: int, tls: TlsDetails) -> str:
+def _s_client(a: AddressEvidence, port: int, tls: TlsDetails, ev: CheckEvidence) -> str:
+    # postgres (check --tls) starts TLS after its SSLRequest: s_client speaks that too.
+    starttls = ("-starttls", "postgres") if ev.scheme in _POSTGRES else ()
     return shlex.join(("openssl", "s_client", "-connect", endpoint(a.address, port),
-                       "-servername", tls.name_asked))
+                       "-servername", tls.name_asked, *starttls))
+
+
+_POSTGRES = ("postgres", "postgresql")
+
+
+def _again(ev: CheckEvidence, a: AddressEvidence, port: int) -> tuple[str, ...]:
+    """The target and options of a netdx check that repeats this one's TLS."""
+    if a.http is not None:
+        return (a.http.url,)
+    where = endpoint(ev.target_host, port)
+    return (f"{ev.scheme}://{where}" if ev.scheme else where, "--tls")
 
 
 def tls_expired(ev: CheckEvidence) -> Finding | None:
@@ -218,7 +238,7 @@ def tls_expired(ev: CheckEvidence) -> Finding | None:
         ),
         fix=(
             f"renew the certificate of {tls.name_asked} and reload the server",
-            f"confirm: {_s_client(a, port, tls)}",
+            f"confirm: {_s_client(a, port, tls, ev)}",
         ),
     )
 
@@ -247,7 +267,7 @@ def tls_name_mismatch(ev: CheckEvidence) -> Finding | None:
         fix=(
             f"serve a certificate whose subjectAltName holds {tls.name_asked}, or connect "
             "with a name it holds",
-            f"confirm: {_s_client(a, port, tls)}",
+            f"confirm: {_s_client(a, port, tls, ev)}",
         ),
     )
 
@@ -282,7 +302,7 @@ def tls_untrusted(ev: CheckEvidence) -> Finding | None:
     self_signed = tls.verify_code == 18 or (tls.issuer is not None and tls.issuer == tls.subject)
     why = "it is self-signed" if self_signed else f"its issuer {tls.issuer or '?'} is unknown"
     store = _trust_store(tls)
-    url = a.http.url if a.http is not None else f"https://{tls.name_asked}:{port}/"
+    again = _again(ev, a, port)
     return Finding(
         cause="service.tls_untrusted",
         severity="fail",
@@ -297,7 +317,7 @@ def tls_untrusted(ev: CheckEvidence) -> Finding | None:
         fix=(
             "serve a certificate signed by a CA the clients trust, or give the clients the "
             "issuing CA (its PEM in the system store: update-ca-certificates)",
-            f"check with that CA: {shlex.join(('netdx', 'check', url, '--cacert', 'CA.pem'))}",
-            f"confirm: {_s_client(a, port, tls)} -showcerts",
+            f"check with that CA: {shlex.join(('netdx', 'check', *again, '--cacert', 'CA.pem'))}",
+            f"confirm: {_s_client(a, port, tls, ev)} -showcerts",
         ),
     )

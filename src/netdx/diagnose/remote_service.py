@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from netdx.diagnose import port, protocols, service
+from netdx.diagnose import port, protocols, service, service_tls
 from netdx.diagnose.facts import connected, family_fallback, family_name, first
 from netdx.diagnose.remote_text import capture_text, on_server
 from netdx.diagnose.remote_wire import never_arrived
@@ -110,6 +110,8 @@ def _tls_finding(ev: CheckEvidence) -> Finding | None:
         or protocols.tls_name_mismatch(ev)
         or protocols.tls_untrusted(ev)
         or service.tls_error(ev)
+        or service_tls.tls_failed(ev)
+        or service_tls.tls_not_offered(ev)
     )
 
 

@@ -20,6 +20,7 @@ from netdx.diagnose.facts import (
 )
 from netdx.diagnose.protocols import tls_session_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
+from netdx.model.service import TlsExchange
 
 _HTTP_SCHEMES = ("http", "https")
 
@@ -123,17 +124,18 @@ def status_ok(http: HttpExchange) -> bool:
     return http.status in http.expect_status if http.expect_status else http.status < 400
 
 
-def timings_text(ev: CheckEvidence, http: HttpExchange) -> str:
+def timings_text(ev: CheckEvidence, http: HttpExchange | TlsExchange) -> str:
     """The phases of the exchange as curl -w shows them: name lookup (getaddrinfo, as the
     application does it), TCP connect and TLS handshake (each its own duration), first
-    byte and total (from the start of the exchange); a phase that did not happen is left
-    out."""
+    byte and total (from the start of the exchange); a phase that did not happen (no first
+    byte for check --tls's handshake alone) is left out."""
     nss = ev.dns.nss if ev.dns is not None else None
     phases = [f"DNS {ms(nss.elapsed_ms)}" if nss is not None else "DNS none (an address)"]
+    first_byte = http.first_byte_ms if isinstance(http, HttpExchange) else None
     for name, value in (
         ("connect", http.connect_ms),
         ("TLS", http.tls_ms),
-        ("first byte at", http.first_byte_ms),
+        ("first byte at", first_byte),
         ("total", http.total_ms),
     ):
         if value is not None:

@@ -14,6 +14,7 @@ from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_
 from netdx.diagnose.protocols import SPOKEN, answer_text, decided
 from netdx.diagnose.route import route_text
 from netdx.diagnose.service import budget_ran_out, status_ok
+from netdx.diagnose.service_tls import tls_step
 from netdx.diagnose.udp import is_datagram, port_base, service_base
 from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus
@@ -149,6 +150,12 @@ def _service(ev: CheckEvidence) -> Base:
     if ev.scheme not in ("http", "https"):
         if used is None:
             return "skip", "no connection: no service check"
+        spoken = used.handshake is None or used.handshake.outcome in SPOKEN
+        if used.tls is not None and used.tls.outcome == "ok" and used.handshake is not None:
+            status, text = _handshake_step(used.handshake)  # rediss: PING inside the session
+            return status, f"{text} (over {tls_step(used.tls)[1]})"
+        if used.tls is not None and spoken:
+            return tls_step(used.tls)
         if used.handshake is not None:
             return _handshake_step(used.handshake)
         proto = f"{ev.scheme}://" if ev.scheme else "a plain TCP port"
@@ -203,6 +210,7 @@ def _evidence(layer: str, ev: CheckEvidence) -> StepEvidence:
     return StepEvidence(
         http=tuple(a.http for a in addrs if a.http is not None),
         handshake=tuple(a.handshake for a in addrs if a.handshake is not None),
+        tls=tuple(a.tls for a in addrs if a.tls is not None),
     )
 
 
@@ -223,6 +231,8 @@ def _elapsed(layer: str, ev: CheckEvidence) -> float:
             times.append(a.http.total_ms)
         elif layer == "service" and a.handshake is not None:
             times.append(a.handshake.elapsed_ms)
+        if layer == "service" and a.tls is not None and a.tls.total_ms is not None:
+            times.append(a.tls.total_ms)
     return round(max(times, default=0.0), 2)
 
 

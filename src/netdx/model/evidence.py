@@ -17,7 +17,7 @@ from netdx.model.remote import RemoteEvidence
 from netdx.model.route import RouteLookup as RouteLookup
 from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
-from netdx.model.service import ServiceHandshake, TlsDetails
+from netdx.model.service import ServiceHandshake, TlsDetails, TlsExchange
 from netdx.model.vantage import THIS_HOST, Vantage
 
 Family = Literal[4, 6]
@@ -410,6 +410,8 @@ class AddressEvidence:
     udp: UdpExchange | None = None
     # postgres://, redis://, mysql:// once TCP connected: the protocol's first exchange.
     handshake: ServiceHandshake | None = None
+    # check --tls on a target that is not https://: the TLS handshake after TCP connected.
+    tls: TlsExchange | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

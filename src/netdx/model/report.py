@@ -17,7 +17,7 @@ from netdx.model.evidence import (
 )
 from netdx.model.finding import Finding, Severity
 from netdx.model.remote import RemoteReport
-from netdx.model.service import ServiceHandshake
+from netdx.model.service import ServiceHandshake, TlsExchange
 from netdx.model.target import Target
 from netdx.model.vantage import THIS_HOST, Vantage
 
@@ -58,6 +58,7 @@ class StepEvidence:
     http: tuple[HttpExchange, ...] = ()
     udp: tuple[UdpExchange, ...] = ()  # udp:// and dns:// targets (port step)
     handshake: tuple[ServiceHandshake, ...] = ()  # postgres, redis, mysql
+    tls: tuple[TlsExchange, ...] = ()  # check --tls on a target that is not https://
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

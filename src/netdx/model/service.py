@@ -21,6 +21,10 @@ SCHEME_PROTOCOLS: dict[str, ServiceProtocol] = {
     "mysql": "mysql",
 }
 
+# The URL schemes whose port is TLS from the first byte, with the protocol spoken inside the
+# session: the TLS handshake (as check --tls makes it), then the protocol's first exchange.
+TLS_SCHEME_PROTOCOLS: dict[str, ServiceProtocol] = {"rediss": "redis"}
+
 # ok: the server spoke the protocol and would take a client; auth_required: it spoke the
 # protocol and asks for credentials first (redis -NOAUTH: a healthy server, not a failure);
 # server_error: it spoke the protocol and refused us (a mysql ERR packet such as "Host ... is
@@ -94,3 +98,35 @@ class HttpOptions:
     ca_file: str | None = None
     ca_pem: str | None = None
     insecure: bool = False
+
+
+# ok: the handshake completed (verified, or -k); tls_error: OpenSSL refused it (the
+# certificate, the protocol version, an alert from the server); not_tls: the port answered
+# with bytes that are not a TLS record (a plain-text banner or reply); closed: it closed
+# during the handshake; timeout: no (complete) answer to the ClientHello before the
+# deadline; not_offered: postgres answered the SSLRequest 'N'; error: a local or socket error.
+TlsOutcome = Literal["ok", "tls_error", "not_tls", "closed", "timeout", "not_offered", "error"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TlsExchange:
+    """`check --tls` on a target that is not https://: the TLS handshake after the TCP
+    connect (for postgres:// after its SSLRequest was answered 'S'), as `openssl s_client
+    -connect` does it. `tls` is the negotiated session and the certificate (read from a
+    second, unverified handshake when verification failed); `received` quotes the first
+    bytes of a port that answered in plain text. Times are milliseconds."""
+
+    address: str
+    port: int
+    outcome: TlsOutcome
+    error: str | None = None
+    preface: ServiceProtocol | None = None  # postgres: SSLRequest before the handshake
+    received: str = ""
+    connect_ms: float | None = None
+    tls_ms: float | None = None
+    total_ms: float | None = None
+    budget_ms: float | None = None  # what was left of the budget when it started
+    tls: TlsDetails | None = None
+    # rediss://: the protocol's first exchange inside the session (the plan moves it to the
+    # address's `handshake`, where the protocol rules read it).
+    handshake: ServiceHandshake | None = None

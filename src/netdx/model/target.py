@@ -15,6 +15,7 @@ SCHEME_PORTS: dict[str, int] = {
     "tcp": 0,  # tcp:// has no default: a port is required
     "udp": 0,  # udp:// neither
     "dns": 53,  # dns://SERVER[:PORT]/NAME?type=A: a DNS query as the service check
+    "rediss": 6379,  # redis over TLS (redis-cli --tls): the handshake, then PING inside it
 }
 
 # The schemes whose port is a UDP port: a datagram exchange instead of a TCP connect.

@@ -8,6 +8,7 @@
                     local error / dead hop     ─ neighbour
                     connected to a URL         ─ HTTP
                     connected to a database URL ─ its protocol's first exchange
+                    connected with --tls (not https) ─ the TLS handshake
 
 Each step asks the desk for probes and names the method that takes their results; nothing
 here waits or touches the network.
@@ -32,7 +33,12 @@ from netdx.model import (
 )
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.server import ServerEvidence
-from netdx.model.service import SCHEME_PROTOCOLS, ServiceHandshake
+from netdx.model.service import (
+    SCHEME_PROTOCOLS,
+    TLS_SCHEME_PROTOCOLS,
+    ServiceHandshake,
+    TlsExchange,
+)
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
 from netdx.plan.desk import Desk, Handler
@@ -48,6 +54,7 @@ from netdx.plan.requests import (
     EvaluateFirewall,
     FetchHttp,
     Handshake,
+    HandshakeTls,
     Hint,
     LookupRoute,
     NeighbourRead,
@@ -398,6 +405,37 @@ class AddressPlan:
         if isinstance(result, ServiceHandshake):
             self._ev = dataclasses.replace(self._ev, handshake=result)
 
+    def tls_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
+        """check --tls, connected to a target that is not https://: the TLS handshake (for
+        postgres:// after its SSLRequest, on a connection of its own); rediss:// always,
+        with PING inside the session."""
+        scheme = self._target.scheme or ""
+        inside = TLS_SCHEME_PROTOCOLS.get(scheme)
+        asked = self._settings.tls and scheme not in ("http", "https")
+        if tcp.outcome != "connected" or not (asked or inside):
+            return
+        protocol = SCHEME_PROTOCOLS.get(scheme)
+        self._desk.ask(
+            lambda i: HandshakeTls(
+                id=i,
+                budget=Budget(cap_s=limits.TLS_HANDSHAKE_MAX_S),
+                address=self.address,
+                port=tcp.port,
+                host=self._target.host,
+                preface=protocol,
+                options=self._settings.http,
+                inside=inside,
+            ),
+            self._on_tls,
+        )
+
+    def _on_tls(self, result: Result) -> None:
+        if isinstance(result, TlsExchange):
+            tls = dataclasses.replace(result, handshake=None)
+            self._ev = dataclasses.replace(self._ev, tls=tls)
+            if result.handshake is not None:  # rediss: the protocol rules read it there
+                self._ev = dataclasses.replace(self._ev, handshake=result.handshake)
+
     def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
         self._desk.ask(
             lambda i: EvaluateFirewall(
@@ -449,4 +487,5 @@ FOLLOW_UPS: tuple[Callable[[AddressPlan, TcpConnect, IcmpEcho], None], ...] = (
     AddressPlan.neighbour_after_failure,
     AddressPlan.http_after_connect,
     AddressPlan.handshake_after_connect,
+    AddressPlan.tls_after_connect,
 )

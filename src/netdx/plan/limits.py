@@ -50,6 +50,9 @@ SERVER_READ_SHARE = 0.5
 # A database's first answer (postgres' SSLRequest byte, redis' PONG, mysql's greeting) comes
 # in milliseconds from a live server; a port silent this long does not speak the protocol.
 HANDSHAKE_MAX_S = 1.0
+# check --tls: a TLS handshake is two round trips and the server's signature; a live server
+# completes it in milliseconds, a slow one (an RSA-4096 key on a busy host) in well under this.
+TLS_HANDSHAKE_MAX_S = 2.0
 # Ports tried for a host-only target when ICMP echo gets no reply: any TCP answer, even a
 # reset, proves the host is up.
 LIVENESS_PORTS = (22, 80, 443)

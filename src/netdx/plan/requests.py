@@ -25,7 +25,7 @@ from netdx.model import (
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
-from netdx.model.service import HttpOptions, ServiceHandshake, ServiceProtocol
+from netdx.model.service import HttpOptions, ServiceHandshake, ServiceProtocol, TlsExchange
 
 __all__ = [
     "WHOLE",
@@ -42,6 +42,7 @@ __all__ = [
     "FetchHttp",
     "FlowRequest",
     "Handshake",
+    "HandshakeTls",
     "Hint",
     "LookupRoute",
     "NeighbourRead",
@@ -200,6 +201,17 @@ class Handshake(FlowRequest):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class HandshakeTls(FlowRequest):
+    """check --tls: the TLS handshake with address:port (SNI `host`), after postgres'
+    SSLRequest when `preface` says so; the trust from `options` (--cacert, -k)."""
+
+    host: str
+    preface: ServiceProtocol | None = None
+    options: HttpOptions | None = None
+    inside: ServiceProtocol | None = None  # rediss://: PING inside the session
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ReadServer(FlowRequest):
     """The server side of a port on this host: listeners, owners, queues."""
 
@@ -252,6 +264,7 @@ Probe = (
     | EvaluateFirewall
     | FetchHttp
     | Handshake
+    | HandshakeTls
     | ReadServer
     | AskAuthoritative
     | OpenServer
@@ -336,6 +349,7 @@ Result = (
     | HttpExchange
     | UdpExchange
     | ServiceHandshake
+    | TlsExchange
     | ServerEvidence
     | AuthoritativeCheck
     | ServerArmed

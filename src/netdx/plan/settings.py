@@ -30,3 +30,4 @@ class CheckSettings:
     observed_on: Vantage | None = None
     ssh: SshOptions | None = None
     http: HttpOptions | None = None  # --cacert, -k, --method...; None: a plain GET
+    tls: bool = False  # --tls: a TLS handshake after the connect of a target not https://

@@ -17,6 +17,7 @@ import calendar
 import ipaddress
 import ssl
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from netdx.budget import Deadline
@@ -218,6 +219,137 @@ def verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | Non
     return inner if isinstance(inner, ssl.SSLCertVerificationError) else None
 
 
+# The first bytes of the port's answer quoted in the evidence (a plain-text banner).
+QUOTE_BYTES = 64
+_READ_CHUNK = 16 * 1024
+
+
+class NotOffered(ConnectionError):
+    """The protocol's preface was answered with no TLS: postgres' SSLRequest got `answer`."""
+
+    def __init__(self, answer: bytes) -> None:
+        super().__init__(f"SSLRequest answered {answer!r}")
+        self.answer = answer
+
+
+@dataclass(slots=True)
+class Progress:
+    """What one TLS session has shown so far; kept when it fails half way (mutable on
+    purpose: the session fills it in as it goes). Times are monotonic seconds."""
+
+    start: float
+    connected: float | None = None
+    tls_started: float | None = None
+    done: float | None = None
+    received: bytes = b""  # the first bytes the port sent during the handshake
+
+
+@dataclass(slots=True)
+class TlsChannel:
+    """An established TLS session over asyncio streams, through memory BIOs: `send` and
+    `recv` carry the bytes of a protocol spoken inside it (redis' PING for rediss://)."""
+
+    tls: ssl.SSLObject
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    incoming: ssl.MemoryBIO
+    outgoing: ssl.MemoryBIO
+
+    async def flush(self) -> None:
+        pending = self.outgoing.read()
+        if pending:
+            self.writer.write(pending)
+            await self.writer.drain()
+
+    async def send(self, data: bytes) -> None:
+        self.tls.write(data)
+        await self.flush()
+
+    async def recv(self) -> bytes:
+        """The next bytes of the peer's application data; b"" once it closed."""
+        while True:
+            try:
+                return self.tls.read(_READ_CHUNK)
+            except ssl.SSLWantReadError:
+                await self.flush()
+            except ssl.SSLZeroReturnError:
+                return b""
+            chunk = await self.reader.read(_READ_CHUNK)
+            if not chunk:
+                return b""
+            self.incoming.write(chunk)
+
+
+async def handshake_on(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    ctx: ssl.SSLContext,
+    name: str,
+    progress: Progress,
+) -> TlsChannel:
+    """The TLS handshake over an open stream, through memory BIOs rather than
+    `start_tls`: the raw bytes the port sends stay visible, so a plain-text banner is
+    quoted instead of only OpenSSL's "wrong version number". `name` is the SNI and the
+    name checked (an IP literal: no SNI, the address is checked against the IP names)."""
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=name)
+    channel = TlsChannel(tls=tls, reader=reader, writer=writer, incoming=incoming,
+                         outgoing=outgoing)  # fmt: skip
+    progress.tls_started = time.monotonic()
+    while True:
+        try:
+            tls.do_handshake()
+            done = True
+        except ssl.SSLWantReadError:
+            done = False
+        await channel.flush()
+        if done:
+            progress.done = time.monotonic()
+            return channel
+        chunk = await reader.read(_READ_CHUNK)
+        if len(progress.received) < QUOTE_BYTES:
+            progress.received += chunk[: QUOTE_BYTES - len(progress.received)]
+        if not chunk:
+            raise ConnectionAbortedError("the server closed the connection during the handshake")
+        incoming.write(chunk)
+
+
+async def open_session(
+    address: str,
+    port: int,
+    *,
+    ctx: ssl.SSLContext,
+    name: str,
+    progress: Progress,
+    postgres: bool = False,
+    then: Callable[[TlsChannel], Awaitable[None]] | None = None,
+) -> ssl.SSLObject:
+    """Connect (from the run's --source/--interface), speak postgres' SSLRequest first when
+    asked (raising NotOffered unless it is answered 'S'), then the TLS handshake, then
+    `then` on the session (a protocol spoken inside it). The caller bounds it with its
+    deadline; the socket is closed however it ends."""
+    from netdx.probes.protocols import SSL_REQUEST
+
+    writer: asyncio.StreamWriter | None = None
+    try:
+        reader, writer = await bind.open_connection(address, port)
+        progress.connected = time.monotonic()
+        if postgres:
+            writer.write(SSL_REQUEST)
+            await writer.drain()
+            answer = await reader.read(1)
+            if answer != b"S":
+                raise NotOffered(answer)
+        channel = await handshake_on(reader, writer, ctx, name, progress)
+        if then is not None:
+            await then(channel)
+        return channel.tls
+    finally:
+        if writer is not None:
+            # Abort rather than close: a TLS close waits for the peer's close_notify.
+            writer.transport.abort()
+
+
 async def peek_certificate(
     address: str,
     port: int,
@@ -225,33 +357,33 @@ async def peek_certificate(
     name_asked: str,
     failure: ssl.SSLCertVerificationError,
     deadline: Deadline,
+    postgres: bool = False,
 ) -> TlsDetails:
-    """A second handshake that verifies nothing (same SNI), to read what the certificate
-    that failed verification says; only the failure's text when even that fails."""
+    """A second handshake that verifies nothing (same SNI, same preface), to read what the
+    certificate that failed verification says; only the failure's text when even that fails."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     message = failure.verify_message or str(failure)
-    writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(deadline.remaining()):
-            _, writer = await bind.open_connection(
-                address, port, ssl=ctx, server_hostname=name_asked
+            tls = await open_session(
+                address,
+                port,
+                ctx=ctx,
+                name=name_asked,
+                progress=Progress(start=time.monotonic()),
+                postgres=postgres,
             )
-        tls = writer.get_extra_info("ssl_object")
-        if isinstance(tls, ssl.SSLObject):
-            return tls_details(
-                tls,
-                name_asked=name_asked,
-                verified=False,
-                verify_error=message,
-                verify_code=failure.verify_code,
-            )
+        return tls_details(
+            tls,
+            name_asked=name_asked,
+            verified=False,
+            verify_error=message,
+            verify_code=failure.verify_code,
+        )
     except (TimeoutError, OSError):
         pass  # the first handshake's failure is the evidence then
-    finally:
-        if writer is not None:
-            writer.transport.abort()
     return TlsDetails(
         name_asked=name_asked,
         verify_error=message,

@@ -42,6 +42,8 @@ class ModuleModel(_Model):
     known_hosts: str | None = None
     ssh_options: list[str] = Field(default_factory=list)
     sudo: bool = False
+    cacert: str | None = None
+    tls: bool = False
 
     @field_validator("dns_servers")
     @classmethod
@@ -73,6 +75,7 @@ def to_config(model: ServeModel, *, source: str) -> ServeConfig:
 def _module(name: str, spec: ModuleModel, source: str) -> ModuleConfig:
     try:
         ssh = _ssh(spec, source)
+        ca_file, ca_pem = _cacert(spec, source)
     except UsageError as exc:
         raise UsageError(f"modules.{name}: {exc}") from None
     return ModuleConfig(
@@ -82,7 +85,23 @@ def _module(name: str, spec: ModuleModel, source: str) -> ModuleConfig:
         dns_servers=tuple(spec.dns_servers),
         verify_tls=spec.verify_tls,
         ssh=ssh,
+        ca_file=ca_file,
+        ca_pem=ca_pem,
+        tls=spec.tls,
     )
+
+
+def _cacert(spec: ModuleModel, source: str) -> tuple[str | None, str | None]:
+    """The module's CA bundle (beside the config when relative) and its PEM, read now."""
+    if spec.cacert is None:
+        return None, None
+    if not spec.verify_tls:
+        raise UsageError("cacert and verify_tls: false cannot be combined")
+    from netdx.http_option import read_ca
+
+    path = _beside(spec.cacert, source, "cacert")
+    assert path is not None
+    return path, read_ca(path)
 
 
 def _ssh(spec: ModuleModel, source: str) -> SshOptions | None:

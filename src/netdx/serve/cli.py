@@ -69,8 +69,21 @@ Examples:
     help="YAML: allow_targets (CIDRs and names /probe may target) and modules. "
     "Without it only loopback targets are allowed.",
 )
+@click.option(
+    "--cacert",
+    metavar="FILE",
+    help="Verify https:// (and tls: true) certificates against the CA certificates (PEM) "
+    "of FILE instead of the system store, for every module without its own cacert.",
+)
+@click.option(
+    "-k",
+    "--insecure",
+    is_flag=True,
+    default=False,
+    help="Do not verify certificates, for every module without its own cacert.",
+)
 @netns_option()
-def serve(*, listen: str, config_path: str | None) -> int:
+def serve(*, listen: str, config_path: str | None, cacert: str | None, insecure: bool) -> int:
     """A Prometheus exporter of `netdx check`, in the manner of blackbox_exporter.
 
     GET /probe?target=HOST:PORT&module=NAME runs one check within the scrape's deadline and
@@ -80,7 +93,7 @@ def serve(*, listen: str, config_path: str | None) -> int:
     that allow_targets does not list gets 403 and is sent nothing. GET /metrics: the
     exporter's own metrics. See docs/monitoring.md.
     """
-    from netdx.serve.config import default_config, load_config
+    from netdx.serve.config import default_config, load_config, with_trust
     from netdx.serve.server import Exporter, make_server
 
     host, port = parse_listen(listen)
@@ -90,6 +103,7 @@ def serve(*, listen: str, config_path: str | None) -> int:
     # (this process serves nothing else, so the library-wide switch is ours to set).
     disable_created_metrics()  # type: ignore[no-untyped-call]
     config = load_config(config_path) if config_path is not None else default_config()
+    config = with_trust(config, cacert=cacert, insecure=insecure)
     exporter = Exporter(config)
     try:
         server = make_server(exporter, host, port)

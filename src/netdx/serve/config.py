@@ -39,18 +39,27 @@ class ModuleConfig:
     dns_servers: tuple[str, ...] = ()
     verify_tls: bool = True
     ssh: SshOptions | None = None
+    # The CA bundle that https:// (and --tls) certificates are verified against instead of
+    # the system store, as check's --cacert: its path, and its PEM text read at start-up.
+    ca_file: str | None = None
+    ca_pem: str | None = None
+    tls: bool = False  # check --tls: a TLS handshake after the connect of HOST:PORT targets
 
     def settings(self, timeout: float) -> CheckSettings:
         """The check's settings with the budget `timeout` (the module's, or less when the
         scrape deadline is nearer)."""
+        from netdx.model.service import HttpOptions
         from netdx.plan import CheckSettings
 
+        trust = HttpOptions(ca_file=self.ca_file, ca_pem=self.ca_pem, insecure=not self.verify_tls)
         return CheckSettings(
             timeout=timeout,
             family=self.family,
             dns_servers=self.dns_servers,
             verify_tls=self.verify_tls,
             ssh=self.ssh,
+            http=trust if trust != HttpOptions() else None,
+            tls=self.tls,
         )
 
 
@@ -97,3 +106,23 @@ def parse_config(text: str, *, source: str = "<config>") -> ServeConfig:
         raise UsageError(f"{source}: {first_error(exc)}") from exc
     except UsageError as exc:
         raise UsageError(f"{source}: {exc}") from exc
+
+
+def with_trust(config: ServeConfig, *, cacert: str | None, insecure: bool) -> ServeConfig:
+    """`serve --cacert FILE` / `-k`: the trust of every module that does not set its own
+    (a module's `cacert:` or `verify_tls: false` wins). UsageError for a bad bundle."""
+    if cacert is None and not insecure:
+        return config
+    from dataclasses import replace
+
+    from netdx.http_option import read_ca
+
+    if cacert is not None and insecure:
+        raise UsageError("--cacert and -k/--insecure cannot be combined")
+    pem = read_ca(cacert) if cacert is not None else None
+    modules = tuple(
+        m if m.ca_file is not None or not m.verify_tls
+        else replace(m, ca_file=cacert, ca_pem=pem, verify_tls=not insecure)
+        for m in config.modules
+    )  # fmt: skip
+    return replace(config, modules=modules)

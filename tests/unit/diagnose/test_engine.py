@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from protocol_cases import PROTOCOL_EXPECTED
 from remote_cases import REMOTE_EXPECTED
+from tls_port_cases import TLS_PORT_EXPECTED
 from udp_cases import UDP_EXPECTED
 
 from netdx.diagnose import (
@@ -91,6 +92,7 @@ EXPECTED = {
     **REMOTE_EXPECTED,  # the cases with the server's side (--ssh)
     **UDP_EXPECTED,  # udp:// and dns:// targets
     **PROTOCOL_EXPECTED,  # postgres/redis/mysql handshakes, failed TLS with its certificate
+    **TLS_PORT_EXPECTED,  # check --tls on ports that are not https://
 }
 
 
