@@ -24,7 +24,6 @@ import ssl
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
@@ -153,12 +152,10 @@ def _request(url: str, host: str, opts: HttpOptions | None = None) -> h11.Reques
     when not the scheme's own), even though the connection goes to a chosen address."""
     import h11
 
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    name = f"[{host}]" if ":" in host else host
-    default = 443 if parts.scheme.lower() == "https" else 80
-    if parts.port is not None and parts.port != default:
-        name = f"{name}:{parts.port}"
+    # Here, not at the top: `netdx check` would otherwise load the collector's Host seam.
+    from netdx.collect.probe_http import request_target
+
+    target, name = request_target(url, host)
     opts = opts if opts is not None else HttpOptions()
     own = {k.lower() for k, _ in opts.headers}
     headers = [("Host", name)]
