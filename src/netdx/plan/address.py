@@ -74,6 +74,29 @@ def family_of(address: str) -> Family:
     return 6 if ":" in address else 4
 
 
+def ask_authoritative(
+    desk: Desk,
+    settings: CheckSettings,
+    name: str,
+    rtype: Literal["A", "AAAA"],
+    resolvers: tuple[str, ...],
+    on: Handler,
+) -> None:
+    """Ask what the zone's authoritative servers say for `name` (found through
+    `resolvers`), within the budget one such walk may take; `on` gets the check."""
+    desk.ask(
+        lambda i: AskAuthoritative(
+            id=i,
+            budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
+            name=name,
+            rtype=rtype,
+            root_hints=settings.root_hints,
+            resolvers=resolvers,
+        ),
+        on,
+    )
+
+
 def _watchable(route: RouteLookup | None) -> bool:
     """Does the route name an on-link next hop whose neighbour entry can be read?"""
     return route is not None and route.status == "ok" and route.ifindex is not None
@@ -275,17 +298,7 @@ class AddressPlan:
         if rtype not in ("A", "AAAA"):
             return
         kind: Literal["A", "AAAA"] = "AAAA" if rtype == "AAAA" else "A"
-        self._desk.ask(
-            lambda i: AskAuthoritative(
-                id=i,
-                budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
-                name=name,
-                rtype=kind,
-                root_hints=self._settings.root_hints,
-                resolvers=(server,),
-            ),
-            self._on_delegation,
-        )
+        ask_authoritative(self._desk, self._settings, name, kind, (server,), self._on_delegation)
 
     def _on_delegation(self, result: Result) -> None:
         udp = self._ev.udp
