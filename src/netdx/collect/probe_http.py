@@ -34,15 +34,23 @@ USER_AGENT = "netdx"
 _HTTP = b"HTTP/"
 
 
-def request_bytes(url: str, host: str) -> bytes:
-    """The GET as `netdx.probes.http` sends it: the URL's path, Host from its name (and the
-    port when not the scheme's own), Connection: close."""
+def request_target(url: str, host: str) -> tuple[str, str]:
+    """The request target (the URL's path and query) and the Host header for `host`: its
+    name, bracketed when an IPv6 literal, with the URL's port when not the scheme's own.
+    `netdx.probes.http` builds its request from this too, so both send one GET."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     name = f"[{host}]" if ":" in host else host
     default = 443 if parts.scheme.lower() == "https" else 80
     if parts.port is not None and parts.port != default:
         name = f"{name}:{parts.port}"
+    return target, name
+
+
+def request_bytes(url: str, host: str) -> bytes:
+    """The GET as `netdx.probes.http` sends it: the URL's path, Host from its name (and the
+    port when not the scheme's own), Connection: close."""
+    target, name = request_target(url, host)
     lines = [f"GET {target} HTTP/1.1", f"Host: {name}", f"User-Agent: {USER_AGENT}",
              "Accept: */*", "Connection: close"]  # fmt: skip
     return ("\r\n".join(lines) + "\r\n\r\n").encode("ascii", "strict")

@@ -75,10 +75,35 @@ CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
 
 # The flow probes that take nothing but the flow and a budget.
 F = TypeVar("F", bound=Connect | CheckEgress | TraceTcp | ReadServer)
+# A result the plan files into the evidence as it is.
+R = TypeVar("R")
 
 
 def family_of(address: str) -> Family:
     return 6 if ":" in address else 4
+
+
+def ask_authoritative(
+    desk: Desk,
+    settings: CheckSettings,
+    name: str,
+    rtype: Literal["A", "AAAA"],
+    resolvers: tuple[str, ...],
+    on: Handler,
+) -> None:
+    """Ask what the zone's authoritative servers say for `name` (found through
+    `resolvers`), within the budget one such walk may take; `on` gets the check."""
+    desk.ask(
+        lambda i: AskAuthoritative(
+            id=i,
+            budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
+            name=name,
+            rtype=rtype,
+            root_hints=settings.root_hints,
+            resolvers=resolvers,
+        ),
+        on,
+    )
 
 
 def _watchable(route: RouteLookup | None) -> bool:
@@ -149,9 +174,8 @@ class AddressPlan:
         self._connect_phase(port)
         if route.status == "local":
             # The target is this host: read the server side too (listeners, owners, queues).
-            self._ask_flow(
-                ReadServer, Budget(share=limits.SERVER_READ_SHARE), port, self._on_server
-            )
+            on = self._keep(ServerEvidence, lambda ev, r: dataclasses.replace(ev, server=r))
+            self._ask_flow(ReadServer, Budget(share=limits.SERVER_READ_SHARE), port, on)
 
     def _ask_flow(self, kind: type[F], budget: Budget, port: int, on: Handler) -> F:
         """Ask for a `kind` probe of the flow to this address and `port`."""
@@ -282,17 +306,7 @@ class AddressPlan:
         if rtype not in ("A", "AAAA"):
             return
         kind: Literal["A", "AAAA"] = "AAAA" if rtype == "AAAA" else "A"
-        self._desk.ask(
-            lambda i: AskAuthoritative(
-                id=i,
-                budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
-                name=name,
-                rtype=kind,
-                root_hints=self._settings.root_hints,
-                resolvers=(server,),
-            ),
-            self._on_delegation,
-        )
+        ask_authoritative(self._desk, self._settings, name, kind, (server,), self._on_delegation)
 
     def _on_delegation(self, result: Result) -> None:
         udp = self._ev.udp
@@ -329,12 +343,18 @@ class AddressPlan:
             self._desk.tell(Cancel(to=self._echo_id, after_s=limits.ECHO_GRACE_S))
         self._follow_up()
 
+    def _keep(self, kind: type[R], put: Callable[[AddressEvidence, R], AddressEvidence]) -> Handler:
+        """The handler that files a result of `kind` into the evidence with `put`; anything
+        else (NotRun: cancelled, or no budget left to start) leaves the evidence as it was."""
+
+        def on(result: Result) -> None:
+            if isinstance(result, kind):
+                self._ev = put(self._ev, result)
+
+        return on
+
     def _echo_cut(self, _: Result) -> IcmpEcho:
         return IcmpEcho(address=self.address, status="timeout", reason=ECHO_NOT_WAITED)
-
-    def _on_server(self, result: Result) -> None:
-        if isinstance(result, ServerEvidence):
-            self._ev = dataclasses.replace(self._ev, server=result)
 
     # --- follow-ups, once the connect ended and the echo settled -------------------------------
     # Each follow-up says when it applies and asks for its probes; every one that applies
@@ -361,9 +381,10 @@ class AddressPlan:
         if tcp.outcome != "timeout" or tcp.timeout_basis == "neighbour" or not self._remote():
             return
         port = tcp.port
-        self._ask_flow(CheckEgress, Budget(cap_s=limits.EGRESS_MAX_S), port, self._on_egress)
-        wait = limits.trace_wait(echo.rtt_ms)
-        self._ask_flow(TraceTcp, Budget(cap_s=wait), port, self._on_trace)
+        on_egress = self._keep(EgressCheck, lambda ev, r: dataclasses.replace(ev, egress=r))
+        self._ask_flow(CheckEgress, Budget(cap_s=limits.EGRESS_MAX_S), port, on_egress)
+        on_trace = self._keep(PathTrace, lambda ev, r: dataclasses.replace(ev, path=r))
+        self._ask_flow(TraceTcp, Budget(cap_s=limits.trace_wait(echo.rtt_ms)), port, on_trace)
         self._reread(self._keep_route)
         self._ask_firewall(port, "output")
 
@@ -398,12 +419,8 @@ class AddressPlan:
                 port=tcp.port,
                 protocol=protocol,
             ),
-            self._on_handshake,
+            self._keep(ServiceHandshake, lambda ev, r: dataclasses.replace(ev, handshake=r)),
         )
-
-    def _on_handshake(self, result: Result) -> None:
-        if isinstance(result, ServiceHandshake):
-            self._ev = dataclasses.replace(self._ev, handshake=result)
 
     def tls_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
         """check --tls, connected to a target that is not https://: the TLS handshake (for
@@ -446,20 +463,8 @@ class AddressPlan:
                 route=self._base_route,
                 hook=hook,
             ),
-            self._on_firewall,
+            self._keep(FirewallMatch, lambda ev, r: dataclasses.replace(ev, firewall=r)),
         )
-
-    def _on_firewall(self, result: Result) -> None:
-        if isinstance(result, FirewallMatch):
-            self._ev = dataclasses.replace(self._ev, firewall=result)
-
-    def _on_egress(self, result: Result) -> None:
-        if isinstance(result, EgressCheck):
-            self._ev = dataclasses.replace(self._ev, egress=result)
-
-    def _on_trace(self, result: Result) -> None:
-        if isinstance(result, PathTrace):
-            self._ev = dataclasses.replace(self._ev, path=result)
 
     def _ask_http(self, url: str, port: int) -> None:
         self._desk.ask(
@@ -473,12 +478,8 @@ class AddressPlan:
                 verify_tls=self._settings.verify_tls,
                 options=self._settings.http,
             ),
-            self._on_http,
+            self._keep(HttpExchange, lambda ev, r: dataclasses.replace(ev, http=r)),
         )
-
-    def _on_http(self, result: Result) -> None:
-        if isinstance(result, HttpExchange):
-            self._ev = dataclasses.replace(self._ev, http=result)
 
 
 FOLLOW_UPS: tuple[Callable[[AddressPlan, TcpConnect, IcmpEcho], None], ...] = (

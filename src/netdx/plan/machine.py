@@ -23,9 +23,9 @@ from netdx.model import CheckEvidence, DnsEvidence, Target
 from netdx.model.evidence import AuthoritativeCheck
 from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
-from netdx.plan.address import AddressPlan, family_of
+from netdx.plan.address import AddressPlan, ask_authoritative, family_of
 from netdx.plan.desk import Desk
-from netdx.plan.requests import AskAuthoritative, Budget, Probe, Resolve, Result, Signal
+from netdx.plan.requests import Budget, Probe, Resolve, Result, Signal
 from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
 
@@ -183,17 +183,8 @@ class CheckPlan:
             return
         name, rtype = question
         resolvers = ev.dns.configured_servers
-        self._desk.ask(
-            lambda i: AskAuthoritative(
-                id=i,
-                budget=Budget(cap_s=limits.AUTHORITATIVE_MAX_S, floor_s=limits.AUTHORITATIVE_MIN_S),
-                name=name,
-                rtype=rtype,
-                root_hints=self._settings.root_hints,
-                resolvers=resolvers,
-            ),
-            self._on_authoritative,
-        )
+        on = self._on_authoritative
+        ask_authoritative(self._desk, self._settings, name, rtype, resolvers, on)
 
     def _on_authoritative(self, result: Result) -> None:
         if isinstance(result, AuthoritativeCheck) and self._dns is not None:

@@ -24,7 +24,6 @@ import ssl
 import time
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 from netdx.budget import Deadline
 from netdx.model.evidence import HttpExchange, HttpOutcome
@@ -34,6 +33,8 @@ from netdx.probes import bind
 from netdx.probes.tls import peek_certificate, tls_details, verification_error
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     import h11
 
 BODY_LIMIT = 64 * 1024
@@ -153,12 +154,10 @@ def _request(url: str, host: str, opts: HttpOptions | None = None) -> h11.Reques
     when not the scheme's own), even though the connection goes to a chosen address."""
     import h11
 
-    parts = urlsplit(url)
-    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-    name = f"[{host}]" if ":" in host else host
-    default = 443 if parts.scheme.lower() == "https" else 80
-    if parts.port is not None and parts.port != default:
-        name = f"{name}:{parts.port}"
+    # Here, not at the top: `netdx check` would otherwise load the collector's Host seam.
+    from netdx.collect.probe_http import request_target
+
+    target, name = request_target(url, host)
     opts = opts if opts is not None else HttpOptions()
     own = {k.lower() for k, _ in opts.headers}
     headers = [("Host", name)]
@@ -177,33 +176,64 @@ async def _exchange(
     progress: _Progress,
 ) -> None:
     """Send the request, read the response head and up to BODY_LIMIT bytes of the body."""
-    import h11
-
-    conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=BODY_LIMIT)
-    writer.write(conn.send(request) + (conn.send(h11.EndOfMessage()) or b""))
+    parser = ResponseParser(request, progress)
+    writer.write(parser.outgoing)
     await writer.drain()
-    first = b""
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            data = await reader.read(READ_CHUNK)  # b"" at EOF
-            if progress.status is None and len(first) < len(_HTTP):
-                first += data
-                _check_status_line(first)
-            conn.receive_data(data)
-            continue
-        if isinstance(event, h11.InformationalResponse):
-            continue  # 100 Continue and friends: the real answer follows
-        if isinstance(event, h11.Response):
-            _note_head(event, progress)
-        elif isinstance(event, h11.Data):
-            progress.body_bytes += len(event.data)
-            if progress.body_bytes >= BODY_LIMIT:
-                return
-        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-            if progress.status is None:
-                raise ConnectionAbortedError("closed without an HTTP response")
-            return
+    while not parser.done():
+        parser.feed(await reader.read(READ_CHUNK))  # b"" at EOF
+
+
+class ResponseParser:
+    """One exchange's response side without I/O: h11 fed the bytes as they come, filling
+    `progress`. `_exchange` feeds it from the connection, `netdx.remote.probe_http` from the
+    bytes a source host recorded (with `clock` the time they arrived there), so a response
+    is read by the same steps wherever the GET ran."""
+
+    def __init__(
+        self,
+        request: h11.Request,
+        progress: _Progress,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        import h11
+
+        self._conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=BODY_LIMIT)
+        self.outgoing = self._conn.send(request) + (self._conn.send(h11.EndOfMessage()) or b"")
+        self._progress = progress
+        self._clock = clock
+        self._first = b""
+
+    def feed(self, data: bytes) -> None:
+        """The next bytes read (b"" at EOF); NotHttpError as soon as they cannot begin an
+        HTTP status line."""
+        if self._progress.status is None and len(self._first) < len(_HTTP):
+            self._first += data
+            _check_status_line(self._first)
+        self._conn.receive_data(data)
+
+    def done(self) -> bool:
+        """Parse what has come: True once the response is read (to its end, or BODY_LIMIT
+        bytes of body), False while it needs more bytes."""
+        import h11
+
+        progress = self._progress
+        while True:
+            event = self._conn.next_event()
+            if event is h11.NEED_DATA:
+                return False
+            if isinstance(event, h11.InformationalResponse):
+                continue  # 100 Continue and friends: the real answer follows
+            if isinstance(event, h11.Response):
+                _note_head(event, progress, at=self._clock())
+            elif isinstance(event, h11.Data):
+                progress.body_bytes += len(event.data)
+                if progress.body_bytes >= BODY_LIMIT:
+                    return True
+            elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
+                if progress.status is None:
+                    raise ConnectionAbortedError("closed without an HTTP response")
+                return True
 
 
 _HTTP = b"HTTP/"
@@ -221,8 +251,8 @@ class NotHttpError(ValueError):
     """The peer answered, but not with HTTP."""
 
 
-def _note_head(response: h11.Response, progress: _Progress) -> None:
-    progress.headers = time.monotonic()
+def _note_head(response: h11.Response, progress: _Progress, *, at: float) -> None:
+    progress.headers = at
     progress.status = response.status_code
     progress.reason = response.reason.decode("latin-1") or None
     headers = {k.decode("latin-1").lower(): v for k, v in response.headers}

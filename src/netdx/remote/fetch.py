@@ -23,7 +23,13 @@ if TYPE_CHECKING:
     from netdx.host.ssh import SshOptions
     from netdx.model.remote import SshOutcome
 
-__all__ = ["fetch_document", "fetch_twice", "ssh_vantage", "unusable_as_cannot_run"]
+__all__ = [
+    "collector_read",
+    "fetch_document",
+    "fetch_twice",
+    "ssh_vantage",
+    "unusable_as_cannot_run",
+]
 
 SESSION_SCHEMA = "netdx.session/1"
 
@@ -41,6 +47,15 @@ def unusable_as_cannot_run(destination: str) -> Iterator[None]:
         yield
     except DocumentError as exc:
         raise CannotRun(f"{destination}: the server's answer is unusable: {exc}") from exc
+
+
+def collector_read(doc: CollectDocument, collector: str, destination: str) -> None:
+    """CannotRun (exit 3) when the server's `collector` failed, with its words and, when
+    only root could have read it, the way to be root there."""
+    why = doc.error_of(collector)
+    if why is not None:
+        hint = " (run as root there: --sudo)" if doc.needs_root(collector) else ""
+        raise CannotRun(f"{destination}: {collector} not read: {why}{hint}")
 
 
 def _failed(outcome: SshOutcome) -> CannotRun:

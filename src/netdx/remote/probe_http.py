@@ -2,7 +2,7 @@
 as the `HttpExchange` the local probe (`netdx.probes.http`) would have made of it.
 
 The source kept the bytes as they arrived, each chunk with its time; they are replayed
-through the local probe's own parser steps (h11, `_check_status_line`, `_note_head`), and a
+through the local probe's own parser (`ResponseParser`: h11 and its checks), and a
 failure the source met is rebuilt as the exception the local probe would have caught
 (a timeout, an OSError with its errno, a certificate or TLS error) and named by the local
 probe's `classify_error`. So "HTTP 503", "not an HTTP response" and "certificate verify
@@ -113,41 +113,19 @@ def _replay(
 ) -> float:
     """The local probe's `_exchange` over the recorded bytes: when the response was
     complete (seconds from the start), or the exception the exchange ended with."""
-    import h11
+    from netdx.probes.http import ResponseParser, _request
 
-    from netdx.probes.http import _HTTP, BODY_LIMIT, _check_status_line, _note_head, _request
-
-    conn = h11.Connection(our_role=h11.CLIENT, max_incomplete_event_size=BODY_LIMIT)
-    conn.send(_request(url, host))
-    conn.send(h11.EndOfMessage())
-    feed = iter(chunks)
-    first = b""
     now = progress.connected or 0.0
-    while True:
-        event = conn.next_event()
-        if event is h11.NEED_DATA:
-            got = next(feed, None)
-            if got is None:
-                raise failure
-            now, data = got
-            if progress.status is None and len(first) < len(_HTTP):
-                first += data
-                _check_status_line(first)
-            conn.receive_data(data)
-            continue
-        if isinstance(event, h11.InformationalResponse):
-            continue
-        if isinstance(event, h11.Response):
-            _note_head(event, progress)
-            progress.headers = now  # when the source read it, not when we replay it
-        elif isinstance(event, h11.Data):
-            progress.body_bytes += len(event.data)
-            if progress.body_bytes >= BODY_LIMIT:
-                return now
-        elif isinstance(event, h11.EndOfMessage | h11.ConnectionClosed):
-            if progress.status is None:
-                raise ConnectionAbortedError("closed without an HTTP response")
-            return now
+    # The clock reads `now` as the replay moves it: a head's time is when the source read it.
+    parser = ResponseParser(_request(url, host), progress, clock=lambda: now)
+    feed = iter(chunks)
+    while not parser.done():
+        got = next(feed, None)
+        if got is None:
+            raise failure
+        now, data = got
+        parser.feed(data)
+    return now
 
 
 def _rebuilt(raw: object) -> BaseException:

@@ -43,18 +43,15 @@ def read_over_ssh(ssh: SshOptions, destination: str, *, source: str | None, iif:
                   mark: int | None, deadline: Deadline) -> RouteReport:
     """The report of the facts the server's `route` collector read; CannotRun (exit 3)
     when the server could not be read, UsageError (exit 2) for an --iif it lacks."""
-    from netdx.errors import CannotRun, UsageError
-    from netdx.remote.fetch import fetch_document, unusable_as_cannot_run
+    from netdx.errors import UsageError
+    from netdx.remote.fetch import collector_read, fetch_document, unusable_as_cannot_run
     from netdx.route.command import judge, query
     from netdx.route.facts import route_facts, unknown_iif
 
     flow = query(destination, source=source, iif=iif, mark=mark)
     request = {"collectors": ["route"], "route": flow, "timeout": deadline.remaining()}
     doc = fetch_document(ssh, request, deadline)
-    why = doc.error_of("route")
-    if why is not None:
-        hint = " (run as root there: --sudo)" if doc.needs_root("route") else ""
-        raise CannotRun(f"{ssh.destination}: route not read: {why}{hint}")
+    collector_read(doc, "route", ssh.destination)
     with unusable_as_cannot_run(ssh.destination):
         data = doc.entries["route"].data
         if unknown_iif(data) is not None:

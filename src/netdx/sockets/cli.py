@@ -204,16 +204,12 @@ def _read_over_ssh(
     interface names; CannotRun (exit 3) when the server could not be read."""
     from dataclasses import asdict, replace
 
-    from netdx.errors import CannotRun
-    from netdx.remote.fetch import fetch_document, unusable_as_cannot_run
+    from netdx.remote.fetch import collector_read, fetch_document, unusable_as_cannot_run
 
     collectors = ["sockets", *(["owners"] if owners else []), "addresses"]
     request = {"collectors": collectors, "sockets": asdict(query)}
     doc = fetch_document(ssh, request, deadline)
-    why = doc.error_of("sockets")
-    if why is not None:
-        hint = " (run as root there: --sudo)" if doc.needs_root("sockets") else ""
-        raise CannotRun(f"{ssh.destination}: sockets not read: {why}{hint}")
+    collector_read(doc, "sockets", ssh.destination)
     with unusable_as_cannot_run(ssh.destination):
         listing = doc.listing()
         if owners:
@@ -387,11 +383,10 @@ def _inspect_over_ssh(
     """Inspect `port` on the server as `inspect_local` does there: a second CLOSE-WAIT
     sample a moment later in the same session when there are a few."""
     from netdx.diagnose.server import CLOSE_WAIT_THRESHOLD
-    from netdx.errors import CannotRun
     from netdx.model.server import TCP_CLOSE_WAIT
     from netdx.probes.server import port_sockets
     from netdx.remote.document import CollectDocument, server_request
-    from netdx.remote.fetch import fetch_twice, ssh_vantage, unusable_as_cannot_run
+    from netdx.remote.fetch import collector_read, fetch_twice, ssh_vantage, unusable_as_cannot_run
     from netdx.sockets.inspect import inspect_evidence
 
     def waiting(doc: CollectDocument) -> int:
@@ -405,10 +400,7 @@ def _inspect_over_ssh(
             ssh, request, deadline, again=lambda d: 0 < waiting(d) < CLOSE_WAIT_THRESHOLD, gap=0.3
         )
         latest = later or first
-        why = latest.error_of("sockets")
-        if why is not None:
-            hint = " (run as root there: --sudo)" if latest.needs_root("sockets") else ""
-            raise CannotRun(f"{ssh.destination}: sockets not read: {why}{hint}")
+        collector_read(latest, "sockets", ssh.destination)
         evidence = latest.server_evidence(
             address=address, port=port, earlier=first if later else None,
             observed_on=ssh_vantage(ssh),
