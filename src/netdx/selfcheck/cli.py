@@ -52,6 +52,7 @@ def to_text(report: SelfReport) -> str:
     lines.append(("OK: " if verdict.ok else "PROBLEM: ") + verdict.text)
     if verdict.fix:
         lines.append(f"  next: {verdict.fix}")
+    lines.extend(f"  warning: {warning}" for warning in verdict.warnings)
     return "\n".join(lines)
 
 

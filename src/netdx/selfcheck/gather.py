@@ -85,35 +85,78 @@ def _targets(named: tuple[str, ...], resolv_conf: str, interfaces: tuple[Interfa
     return picked, local, servers
 
 
+def _walked(defaults: dict[int, Route | None], named: tuple[str, ...]) -> tuple[int, int | None]:
+    """(the family walked, the other family when it has a default route too). IPv4 first
+    unless the user named an IPv6 host; the family with a default route when one lacks it
+    (an IPv6-only host walks IPv6)."""
+    first = 6 if named and ":" in named[0] else 4
+    if defaults[first] is None and defaults[10 - first] is not None:
+        first = 10 - first
+    other = 10 - first
+    return first, other if defaults[other] is not None and defaults[first] is not None else None
+
+
+def _echo_address(route: Route, interfaces: tuple[Interface, ...]) -> str | None:
+    """Where the gateway's echo goes: its address, with the interface as scope when it is
+    link-local (an IPv6 gateway learnt from router advertisements is fe80::...). The scope
+    is the name, as the kernel's answers carry it (`fe80::1%eth0`), so replies match."""
+    hop = route.next_hop
+    if not hop:
+        return None
+    name = next((i.name for i in interfaces if i.index == route.oif), None)
+    if ipaddress.ip_address(hop).is_link_local and ":" in hop and name is not None:
+        return f"{hop}%{name}"
+    return hop
+
+
 async def _run(
     *,
     interfaces: tuple[Interface, ...],
-    default: Route | None,
+    gateways: list[Route | None],
     beyond: list[tuple[str, RouteLookup, str]],
     servers: tuple[str, ...],
     resolve: str | None,
     deadline: Deadline,
-) -> tuple[IcmpEcho, IcmpEcho | None, list[IcmpEcho | None], tuple[DnsServerAnswer, ...]]:
+) -> tuple[IcmpEcho, list[IcmpEcho | None], list[IcmpEcho | None], tuple[DnsServerAnswer, ...]]:
     probes = deadline.within(max(0.0, deadline.remaining() - _TAIL_S))
     lo = icmp_echo("127.0.0.1", deadline=probes)
-    gw: Awaitable[IcmpEcho | None] = (icmp_echo(default.next_hop, deadline=probes)
-                                      if default is not None and default.next_hop
-                                      else _none())
+    hops = [_echo_address(r, interfaces) if r is not None else None for r in gateways]
+    gw: list[Awaitable[IcmpEcho | None]] = [
+        icmp_echo(hop, deadline=probes) if hop is not None else _none() for hop in hops]
     far = [icmp_echo(addr, deadline=probes) if route.status == "ok" else _none()
            for addr, route, _role in beyond]
     dns = [query(server, DnsQuestion(name=resolve.rstrip(".") + ".", rtype="A"),
                  deadline=probes)
            for server in servers] if resolve is not None else []
-    lo_echo, gw_echo, *rest = await asyncio.gather(lo, gw, *far, *dns)
-    far_echo = rest[: len(far)]
-    answers = tuple(a for a in rest[len(far):] if isinstance(a, DnsServerAnswer))
+    lo_echo, *rest = await asyncio.gather(lo, *gw, *far, *dns)
+    gw_echo, far_echo = rest[: len(gw)], rest[len(gw): len(gw) + len(far)]
+    answers = tuple(a for a in rest[len(gw) + len(far):] if isinstance(a, DnsServerAnswer))
     assert isinstance(lo_echo, IcmpEcho)
-    return (lo_echo, gw_echo if isinstance(gw_echo, IcmpEcho) else None,
+    return (lo_echo, [e if isinstance(e, IcmpEcho) else None for e in gw_echo],
             [e if isinstance(e, IcmpEcho) else None for e in far_echo], answers)
 
 
 async def _none() -> None:
     return None
+
+
+def _gateway(default: Route | None, echo: IcmpEcho | None, interfaces: tuple[Interface, ...],
+             deadline: Deadline) -> Gateway | None:
+    """The gateway of `default` with its echo, and its neighbour state read now (after the
+    echo made the kernel ask ARP / neighbour discovery)."""
+    if default is None or not default.next_hop or echo is None:
+        return None
+    neighbour = (neighbour_state(default.next_hop, default.oif,
+                                 timeout=max(0.01, deadline.remaining()))
+                 if default.oif is not None else None)
+    name = next((i.name for i in interfaces if i.index == default.oif), None)
+    return Gateway(address=default.next_hop, interface=name, neighbour=neighbour, echo=echo)
+
+
+def _onlink(default: Route | None, interfaces: tuple[Interface, ...]) -> str | None:
+    if default is None or default.next_hop:
+        return None
+    return next((i.name for i in interfaces if i.index == default.oif), "?")
 
 
 def gather(
@@ -124,31 +167,25 @@ def gather(
     cannot be read at all."""
     interfaces, defaults = _read_netlink(deadline)
     picked, local, servers = _targets(named, resolv_conf, interfaces)
-    family = 6 if picked and ":" in picked[0][0] else 4
-    default = defaults[family] or defaults[6 if family == 4 else 4]
+    family, other = _walked(defaults, named)
     routes = [(addr, route_lookup_sync(addr, timeout=deadline.remaining()), role)
               for addr, role in picked]
-    lo_echo, gw_echo, far, answers = asyncio.run(_run(
-        interfaces=interfaces, default=default, beyond=routes, servers=servers,
+    second = defaults[other] if other is not None else None
+    lo_echo, gw_echoes, far, answers = asyncio.run(_run(
+        interfaces=interfaces, gateways=[defaults[family], second], beyond=routes, servers=servers,
         resolve=resolve, deadline=deadline))
-    gateway = None
-    if default is not None and default.next_hop and gw_echo is not None:
-        neighbour = (neighbour_state(default.next_hop, default.oif,
-                                     timeout=max(0.01, deadline.remaining()))
-                     if default.oif is not None else None)
-        name = next((i.name for i in interfaces if i.index == default.oif), None)
-        gateway = Gateway(address=default.next_hop, interface=name, neighbour=neighbour,
-                          echo=gw_echo)
     return SelfEvidence(
         loopback_echo=lo_echo,
         interfaces=interfaces,
-        gateway=gateway,
+        gateway=_gateway(defaults[family], gw_echoes[0], interfaces, deadline),
         beyond=tuple(Beyond(address=addr, role="named" if role == "named" else "dns_server",
                             route=route, echo=echo)
                      for (addr, route, role), echo in zip(routes, far, strict=True)),
         skipped_servers=local if not named else (),
-        onlink_default=(next((i.name for i in interfaces if i.index == default.oif), "?")
-                        if default is not None and not default.next_hop else None),
+        onlink_default=_onlink(defaults[family], interfaces),
+        family=6 if family == 6 else 4,
+        other_gateway=_gateway(second, gw_echoes[1], interfaces, deadline),
+        other_onlink_default=_onlink(second, interfaces),
         dns_name=resolve,
         dns=answers,
     )
