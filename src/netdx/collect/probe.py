@@ -385,6 +385,15 @@ def _open_echo(host: Host, family: int) -> tuple[socket.socket | None, str, str]
     return sock, method, ""
 
 
+def _sockaddr(address: str) -> tuple[Any, ...]:
+    """sendto()'s address: a scoped IPv6 one (fe80::1%eth0, a gateway) keeps its interface
+    as the scope id, which Python's 2-tuple drops (the kernel then refuses: EINVAL)."""
+    host, scoped, scope = address.partition("%")
+    if not scoped:
+        return (address, 0)
+    return (host, 0, 0, int(scope) if scope.isdigit() else socket.if_nametoindex(scope))
+
+
 def _echo_packet(family: int, ident: int, seq: int) -> bytes:
     body = struct.pack("!HH", ident, seq) + _PAYLOAD
     if family == 6:
@@ -412,7 +421,7 @@ def _echo(host: Host, address: str, deadline: Deadline) -> dict[str, Any]:
             if len(sent) < ECHO_COUNT and now >= next_send:
                 seq = len(sent) + 1
                 try:
-                    sock.sendto(_echo_packet(family, ident, seq), (address, 0))
+                    sock.sendto(_echo_packet(family, ident, seq), _sockaddr(address))
                     sent.append([seq, round((now - start) * 1000.0, 3)])
                 except BlockingIOError:
                     sent.append([seq, None])

@@ -9,17 +9,18 @@ and the DNS servers of resolv.conf; names are never resolved through the system 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 from collections.abc import Awaitable
+from typing import Any
 
 from netdx.budget import Deadline
+from netdx.collect import selfcheck as facts
 from netdx.dns.query import query
 from netdx.errors import CannotRun
 from netdx.model import RouteLookup
 from netdx.model.evidence import DnsQuestion, DnsServerAnswer, IcmpEcho
 from netdx.netlink import NetlinkError, NetlinkSocket, Route
-from netdx.netlink.links import Address, Link, get_addresses, get_links
+from netdx.netlink.links import get_addresses, get_links
 from netdx.netlink.lookup import get_routes
 from netdx.probes.dns import read_resolv_conf
 from netdx.probes.icmp import icmp_echo
@@ -27,29 +28,7 @@ from netdx.probes.route import neighbour_state, route_lookup_sync
 from netdx.selfcheck.evidence import Beyond, Gateway, Interface, SelfEvidence
 
 RESOLV_CONF = "/etc/resolv.conf"
-_MAIN_TABLE = 254
-# Kept for reading the neighbour cache after the echoes (netlink answers in microseconds).
-_TAIL_S = 0.2
-
-
-def _interfaces(links: tuple[Link, ...], addrs: tuple[Address, ...]) -> tuple[Interface, ...]:
-    out = []
-    for link in links:
-        mine = tuple(f"{a.address}/{a.prefixlen} scope {a.scope}"
-                     for a in addrs if a.index == link.index and a.address)
-        out.append(Interface(
-            name=link.name or f"if{link.index}", index=link.index, up=link.up,
-            carrier=link.lower_up if link.carrier is None else link.carrier and link.lower_up,
-            operstate=link.operstate, loopback=link.loopback, addresses=mine))
-    return tuple(out)
-
-
-def _default_route(routes: tuple[Route, ...]) -> Route | None:
-    """The main table's default unicast route, lowest metric first (one with a gateway
-    before an on-link one of the same metric)."""
-    defaults = [r for r in routes if r.dst_len == 0 and r.type == "unicast"
-                and r.table == _MAIN_TABLE]
-    return min(defaults, key=lambda r: (r.priority or 0, r.next_hop is None), default=None)
+_TAIL_S = facts.TAIL_S
 
 
 def _read_netlink(deadline: Deadline) -> tuple[tuple[Interface, ...], dict[int, Route | None]]:
@@ -58,19 +37,21 @@ def _read_netlink(deadline: Deadline) -> tuple[tuple[Interface, ...], dict[int, 
             links = get_links(sock, timeout=deadline.remaining())
             addrs = get_addresses(sock, timeout=deadline.remaining())
             defaults = {
-                4: _default_route(get_routes(sock, socket.AF_INET, timeout=deadline.remaining())),
-                6: _default_route(get_routes(sock, socket.AF_INET6,
-                                             timeout=deadline.remaining())),
+                family: facts.default_route(get_routes(sock, af, timeout=deadline.remaining()))
+                for family, af in ((4, socket.AF_INET), (6, socket.AF_INET6))
             }
     except NetlinkError as exc:
         raise CannotRun(f"cannot read interfaces and routes over rtnetlink: {exc}") from exc
-    return _interfaces(links, addrs), defaults
+    return interfaces_of(facts.interfaces(links, addrs)), defaults
+
+
+def interfaces_of(raw: list[dict[str, Any]]) -> tuple[Interface, ...]:
+    """The collector's interface facts as values (a list of addresses → a tuple)."""
+    return tuple(Interface(**{**i, "addresses": tuple(i["addresses"])}) for i in raw)
 
 
 def _is_here(address: str, interfaces: tuple[Interface, ...]) -> bool:
-    if ipaddress.ip_address(address).is_loopback:
-        return True
-    return any(a.split("/")[0] == address for i in interfaces for a in i.addresses)
+    return facts.is_here(address, [{"addresses": i.addresses} for i in interfaces])
 
 
 def _targets(named: tuple[str, ...], resolv_conf: str, interfaces: tuple[Interface, ...]) -> (
@@ -85,28 +66,8 @@ def _targets(named: tuple[str, ...], resolv_conf: str, interfaces: tuple[Interfa
     return picked, local, servers
 
 
-def _walked(defaults: dict[int, Route | None], named: tuple[str, ...]) -> tuple[int, int | None]:
-    """(the family walked, the other family when it has a default route too). IPv4 first
-    unless the user named an IPv6 host; the family with a default route when one lacks it
-    (an IPv6-only host walks IPv6)."""
-    first = 6 if named and ":" in named[0] else 4
-    if defaults[first] is None and defaults[10 - first] is not None:
-        first = 10 - first
-    other = 10 - first
-    return first, other if defaults[other] is not None and defaults[first] is not None else None
-
-
 def _echo_address(route: Route, interfaces: tuple[Interface, ...]) -> str | None:
-    """Where the gateway's echo goes: its address, with the interface as scope when it is
-    link-local (an IPv6 gateway learnt from router advertisements is fe80::...). The scope
-    is the name, as the kernel's answers carry it (`fe80::1%eth0`), so replies match."""
-    hop = route.next_hop
-    if not hop:
-        return None
-    name = next((i.name for i in interfaces if i.index == route.oif), None)
-    if ipaddress.ip_address(hop).is_link_local and ":" in hop and name is not None:
-        return f"{hop}%{name}"
-    return hop
+    return facts.echo_address(route, [{"name": i.name, "index": i.index} for i in interfaces])
 
 
 async def _run(
@@ -167,7 +128,7 @@ def gather(
     cannot be read at all."""
     interfaces, defaults = _read_netlink(deadline)
     picked, local, servers = _targets(named, resolv_conf, interfaces)
-    family, other = _walked(defaults, named)
+    family, other = facts.walked(defaults, named)
     routes = [(addr, route_lookup_sync(addr, timeout=deadline.remaining()), role)
               for addr, role in picked]
     second = defaults[other] if other is not None else None
