@@ -13,10 +13,10 @@ import pytest
 
 from netdx.collect import selfcheck as facts
 from netdx.collect.document import CollectRequest
+from netdx.diagnose.selfcheck import judge
 from netdx.netlink import Route
 from netdx.remote.checks import DocumentError
 from netdx.selfcheck.remote import evidence_of, question_of, request
-from netdx.selfcheck.verdict import judge
 
 LO = {"name": "lo", "index": 1, "up": True, "carrier": True, "operstate": "UNKNOWN",
       "loopback": True, "addresses": ["127.0.0.1/8 scope host"]}
@@ -140,3 +140,16 @@ def test_malformed_server_data_is_a_document_error(damage: dict[str, Any]) -> No
     """A document of the wrong shape (from a broken or hostile server) is a DocumentError."""
     with pytest.raises(DocumentError):
         evidence_of({**server_data(1), **damage}, named=(), resolve="svc.lab", msg_id=1)
+
+
+def test_raw_echo_reply_from_a_scoped_link_local_gateway_matches() -> None:
+    """A raw socket names the link-local sender without its scope (fe80::1) while the echo
+    went to fe80::1%eth0: the reply is still ours (the gateway's echo of an IPv6 host)."""
+    import struct
+
+    from netdx.probes.icmp import parse_raw_packet
+
+    reply = struct.pack("!BBHHH", 129, 0, 0, 0x1234, 2) + b"netdx-echo-probe"
+    packet = parse_raw_packet(6, reply, "fe80::1", "fe80::1%eth0", 0x1234)
+    assert packet is not None and packet.seq == 2
+    assert parse_raw_packet(6, reply, "fe80::2", "fe80::1%eth0", 0x1234) is None

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import click
 
 from netdx.budget import Deadline
+from netdx.diagnose.selfcheck import SelfReport
 from netdx.host.option import netns_option
 from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option
-from netdx.selfcheck.verdict import SelfReport
 
 if TYPE_CHECKING:
     from netdx.host.ssh import SshOptions
@@ -91,8 +91,8 @@ def self_command(*, named: tuple[str, ...], resolve: str | None, as_json: bool,
 
     Exit status: 0 every step works, 1 a problem found, 2 bad usage, 3 could not run.
     """
+    from netdx.diagnose.selfcheck import judge
     from netdx.selfcheck.gather import gather
-    from netdx.selfcheck.verdict import judge
 
     deadline = Deadline.after(timeout)
     if ssh is not None:

@@ -1,7 +1,7 @@
 """`netdx self --ssh DEST`: the same walk on a server. The server's `self` collector
 (`collect.selfcheck`) gathers the facts (interfaces, default routes, echoes as raw packets,
 neighbour states, the DNS servers' answers as bytes); here they become the same
-`SelfEvidence` a local run gathers, judged by the same `verdict.judge`.
+`SelfEvidence` a local run gathers, judged by the same `diagnose.selfcheck.judge`.
 
 The echoes are matched by `remote.probe`'s reader (the parsers of `probes.icmp`), the DNS
 answers parsed by `dns.message`: a walk read over SSH and one read here cannot drift. The

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import dataclasses
 
+from netdx.diagnose.selfcheck import judge
 from netdx.model import RouteLookup
 from netdx.model.evidence import IcmpEcho
 from netdx.selfcheck.cli import to_text
 from netdx.selfcheck.evidence import Beyond, Gateway, Interface, SelfEvidence
-from netdx.selfcheck.verdict import judge
 
 REPLY = IcmpEcho(address="x", status="reply", sent=3, received=3, rtt_ms=0.05)
 SILENT = IcmpEcho(address="x", status="timeout", sent=3)
@@ -84,15 +84,3 @@ def test_dual_stack_working_ipv6_gateway_has_no_warning() -> None:
     assert report.verdict.ok and report.verdict.warnings == ()
     assert "IPv6: fe80::1 on eth0 answers neighbour discovery and echo" in report.steps[2].notes
 
-
-def test_raw_echo_reply_from_a_scoped_link_local_gateway_matches() -> None:
-    """A raw socket names the link-local sender without its scope (fe80::1) while the echo
-    went to fe80::1%eth0: the reply is still ours (the gateway's echo of an IPv6 host)."""
-    import struct
-
-    from netdx.probes.icmp import parse_raw_packet
-
-    reply = struct.pack("!BBHHH", 129, 0, 0, 0x1234, 2) + b"netdx-echo-probe"
-    packet = parse_raw_packet(6, reply, "fe80::1", "fe80::1%eth0", 0x1234)
-    assert packet is not None and packet.seq == 2
-    assert parse_raw_packet(6, reply, "fe80::2", "fe80::1%eth0", 0x1234) is None

@@ -1,5 +1,5 @@
-"""Judge what `netdx self` saw, step by step, the way the method reads it. Pure: evidence in,
-steps and one verdict out; no I/O (tests feed it evidence literals).
+"""`netdx self`'s rules: judge what it saw, step by step, the way the method reads it.
+Pure: evidence in, steps and one verdict out; no I/O (tests feed it evidence literals).
 
 The order is the method's: 1 loopback, 2 interfaces, 3 the gateway, 4 a host beyond it,
 5 DNS. The first step that fails names the layer, and the steps that work before it say what
