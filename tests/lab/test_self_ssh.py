@@ -191,6 +191,26 @@ def test_dns_dead_over_ssh_is_a_dns_problem(lab: Lab) -> None:
     lab.both("--resolve", "svc.lab", "--timeout", "2")
 
 
+def test_gateway_deaf_over_ssh_is_the_servers_local_link(lab: Lab) -> None:
+    """The server's router drops neighbour solicitations: over SSH, within the default
+    budget, step 3 fails and the verdict names the server's local link (exit 1)."""
+    run("ip", "netns", "exec", R, "nft",
+        "add table ip6 ndxselfs; add chain ip6 ndxselfs pre { type filter hook prerouting"
+        " priority -300; }; add rule ip6 ndxselfs pre icmpv6 type nd-neighbor-solicit drop")
+    try:
+        run("ip", "-n", S, "neigh", "flush", "dev", "ssr0")
+        run("ip", "-n", R, "neigh", "flush", "dev", "srs0")
+        there = lab.netdx(X, "--json", *lab.ssh_args())
+    finally:
+        run("ip", "netns", "exec", R, "nft", "delete", "table", "ip6", "ndxselfs")
+    assert there.returncode == 1, there.stderr
+    report = json.loads(there.stdout)
+    assert report["evidence"]["gateway"]["neighbour"] in ("INCOMPLETE", "FAILED")
+    verdict = report["verdict"]
+    assert (verdict["layer"], verdict["step"]) == ("link", 3)
+    assert "the gateway does not answer neighbour discovery" in verdict["text"]
+
+
 def test_ssh_failure_is_one_line_exit_3(lab: Lab) -> None:
     """Nothing listens on the port ssh is sent to: `ssh.refused`, one line, exit 3 (as
     `route --ssh`), nothing on stdout."""

@@ -153,3 +153,13 @@ def test_raw_echo_reply_from_a_scoped_link_local_gateway_matches() -> None:
     packet = parse_raw_packet(6, reply, "fe80::1", "fe80::1%eth0", 0x1234)
     assert packet is not None and packet.seq == 2
     assert parse_raw_packet(6, reply, "fe80::2", "fe80::1%eth0", 0x1234) is None
+
+
+def test_server_walk_leaves_time_for_the_answer_to_come_back() -> None:
+    """The server's walk gets the budget less 1 s (or 30 % of a long one) for ssh's connect
+    and the way back, never less than half a second."""
+    from netdx.selfcheck.remote import walk_budget
+
+    assert walk_budget(3.0) == 2.0
+    assert walk_budget(10.0) == 7.0
+    assert walk_budget(0.8) == 0.5

@@ -50,6 +50,13 @@ def request(named: tuple[str, ...], resolve: str | None, *, msg_id: int,
             "timeout": round(timeout, 3)}
 
 
+def walk_budget(remaining: float) -> float:
+    """The server's share of the budget: its walk waits the whole of it for an echo that
+    never comes (a deaf gateway), and the answer must still cross back before the deadline;
+    ssh's connect and the collector's start take the rest (at least 1 s, or 30 %)."""
+    return max(0.5, remaining - max(1.0, 0.3 * remaining))
+
+
 def read_over_ssh(ssh: SshOptions, *, named: tuple[str, ...], resolve: str | None,
                   deadline: Deadline) -> SelfEvidence:
     """The server's walk as evidence; CannotRun (exit 3) when it could not be read."""
@@ -58,7 +65,7 @@ def read_over_ssh(ssh: SshOptions, *, named: tuple[str, ...], resolve: str | Non
 
     msg_id = secrets.randbelow(0x10000)
     doc = fetch_document(ssh, request(named, resolve, msg_id=msg_id,
-                                      timeout=deadline.remaining()), deadline)
+                                      timeout=walk_budget(deadline.remaining())), deadline)
     why = doc.error_of(COLLECTOR)
     if why is not None:
         raise CannotRun(f"{ssh.destination}: self not read: {why}")
