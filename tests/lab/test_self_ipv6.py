@@ -160,6 +160,39 @@ def test_ipv6_only_host_walks_the_ipv6_gateway_and_resolver(lab: None) -> None:
     assert "OK: every step works" in text
 
 
+def as_nobody(*args: str) -> tuple[int, dict[str, Any]]:
+    """`netdx self --json ARGS` inside the client as uid/gid 65534 (no CAP_NET_RAW)."""
+    done = run("ip", "netns", "exec", C, "setpriv", "--reuid=65534", "--regid=65534",
+               "--clear-groups", sys.executable, "-m", "netdx", "self", "--json", *args,
+               check=False)  # fmt: skip
+    assert done.returncode in (0, 1), done.stderr
+    return done.returncode, json.loads(done.stdout)
+
+
+def test_unprivileged_icmpv6_echo_needs_ping_group_range(lab: None) -> None:
+    """Without root, the ICMPv6 echoes go over datagram sockets only when the namespace's
+    net.ipv4.ping_group_range covers the group (it governs ICMPv6 too): then every step
+    works with method dgram; otherwise no echo is sent and the steps say why (the sysctl),
+    never that the gateway filters ICMP."""
+    sysctl = ("ip", "netns", "exec", C, "sysctl", "-qw")
+    run(*sysctl, "net.ipv4.ping_group_range=0 2147483647")
+    try:
+        rc, report = as_nobody("--resolve", "svc.lab")
+    finally:
+        run(*sysctl, "net.ipv4.ping_group_range=1 0")
+    assert rc == 0 and steps(report) == dict.fromkeys(
+        ("loopback", "interfaces", "gateway", "beyond", "dns"), "ok"), report["steps"]
+    assert report["evidence"]["gateway"]["echo"]["method"] == "dgram"
+    assert report["evidence"]["beyond"][0]["echo"]["method"] == "dgram"
+    rc, report = as_nobody()
+    assert rc == 1 and steps(report)["loopback"] == "unknown"
+    gateway = report["evidence"]["gateway"]
+    assert gateway["echo"]["status"] == "unknown"
+    assert "net.ipv4.ping_group_range" in gateway["echo"]["reason"]
+    summary = next(s["summary"] for s in report["steps"] if s["name"] == "gateway")
+    assert "echo not sent" in summary and "filters" not in summary
+
+
 def test_ipv6_gateway_deaf_to_neighbour_discovery_is_the_local_link(lab: None) -> None:
     """The router drops neighbour solicitations: the gateway's entry stays unresolved, step
     3 fails and the verdict names the local link, with the IPv6 commands to look (exit 1)."""

@@ -84,3 +84,18 @@ def test_dual_stack_working_ipv6_gateway_has_no_warning() -> None:
     assert report.verdict.ok and report.verdict.warnings == ()
     assert "IPv6: fe80::1 on eth0 answers neighbour discovery and echo" in report.steps[2].notes
 
+
+
+def test_echo_never_sent_is_not_called_filtering() -> None:
+    """No ICMP socket allowed (unprivileged, ping_group_range not covering the group) while
+    the gateway's entry is REACHABLE: the link works and the step says the echo was not
+    sent, never that the gateway filters ICMP."""
+    why = ("ICMP echo needs root/CAP_NET_RAW, or sysctl net.ipv4.ping_group_range to include"
+           " gid 65534")
+    unsent = IcmpEcho(address="fe80::1%eth0", status="unknown", reason=why)
+    step = judge(dataclasses.replace(V6_ONLY, gateway=dataclasses.replace(
+        GW6, echo=unsent))).steps[2]
+    assert step.status == "ok"
+    assert step.summary == ("fe80::1 on eth0 answers neighbour discovery (REACHABLE); the link"
+                            f" works (echo not sent: {why})")
+    assert "filters" not in step.summary
