@@ -163,3 +163,20 @@ def test_server_walk_leaves_time_for_the_answer_to_come_back() -> None:
     assert walk_budget(3.0) == 2.0
     assert walk_budget(10.0) == 7.0
     assert walk_budget(0.8) == 0.5
+
+
+def test_collector_keeps_only_its_own_echo_errors() -> None:
+    """A raw socket sees every ICMPv6 error of the namespace: one quoting our echo is kept,
+    a port unreachable for a DNS query beside it is not (it would end the echoes early)."""
+    from netdx.collect.probe import _maybe_ours
+
+    def unreachable(quoted_payload: bytes) -> bytes:
+        ip6 = bytes([0x60]) + bytes(5) + bytes([58 if quoted_payload[:1] == b"\x80" else 17,
+                                                64]) + bytes(32)
+        return struct.pack("!BBHI", 1, 4, 0, 0) + ip6 + quoted_payload
+
+    ours = unreachable(struct.pack("!BBHHH", 128, 0, 0, 0x1234, 1) + b"netdx-echo-probe")
+    dns = unreachable(struct.pack("!HHHH", 40000, 53, 20, 0) + b"\x12\x34" + bytes(10))
+    assert _maybe_ours(ours, "fd00::1", 0x1234)
+    assert not _maybe_ours(dns, "fd00::1", 0x1234)
+    assert _maybe_ours(bytes.fromhex(echo_reply(0x1234, 1)), "fe80::1", 0x1234)

@@ -464,9 +464,12 @@ def _drain(sock: socket.socket, method: str, start: float, ident: int,
 
 
 def _maybe_ours(data: bytes, sender: str, ident: int) -> bool:
-    """A reply with our identifier, or an ICMP error (netdx matches the quoted echo)."""
+    """A reply with our identifier, or an ICMP error quoting an echo with it (netdx matches
+    the quoted echo fully). Another flow's error (a DNS query's port unreachable in the same
+    namespace) is not kept: it would count as an answer and end the echoes early."""
+    v4 = ":" not in sender
     icmp = data
-    if ":" not in sender:
+    if v4:
         if len(data) < 20:
             return False
         icmp = data[(data[0] & 0x0F) * 4 :]
@@ -474,4 +477,11 @@ def _maybe_ours(data: bytes, sender: str, ident: int) -> bool:
         return False
     if icmp[0] in (0, 129):
         return int(struct.unpack_from("!H", icmp, 4)[0]) == ident
-    return icmp[0] in ((3, 11) if ":" not in sender else (1, 2, 3))
+    if icmp[0] not in ((3, 11) if v4 else (1, 2, 3)):
+        return False
+    quoted = icmp[8:]
+    # The quoted packet's own header: IPv4's by its length, IPv6's fixed 40 bytes (extension
+    # headers are not followed, as netdx does not either).
+    skip = (quoted[0] & 0x0F) * 4 if v4 and len(quoted) >= 20 else 40 if not v4 else len(quoted)
+    inner = quoted[skip:]
+    return len(inner) >= 8 and int(struct.unpack_from("!H", inner, 4)[0]) == ident
