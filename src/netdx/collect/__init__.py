@@ -10,6 +10,7 @@ socket. Modules, one reader each:
 - `owners`    socket inode → process through /proc/PID/fd (`netdx.sockets.owners`)
 - `routes`    route and neighbour lookups for given addresses
 - `route_get` the facts of one `netdx route` query (route, rules, neighbour, rp_filter)
+- `selfcheck` the facts of `netdx self`'s walk (interfaces, default routes, echoes, DNS)
 - `firewall`  the firewall captures as raw text (`netdx.firewall.live` parses them)
 - `kernel`    /proc/net/netstat and snmp counters, the sysctls that matter
 - `document`  one run of them all → one `netdx.collect/1` JSON document

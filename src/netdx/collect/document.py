@@ -19,7 +19,7 @@ from netdx.collect import SCHEMA
 from netdx.netlink import NetlinkIOError
 from netdx.netlink.diag import DiagSocket
 
-from . import firewall, kernel, owners, probe, route_get, routes, sockdiag
+from . import firewall, kernel, owners, probe, route_get, routes, selfcheck, sockdiag
 from .system import Budget, Host, RunResult
 
 # `addresses` comes after `firewall`: it reuses the `ip -j addr show` that one ran.
@@ -28,8 +28,9 @@ COLLECTORS = (
     "sockets", "owners", "routes", "firewall", "counters", "sysctls", "addresses", "probe",
 )  # fmt: skip
 # Run only when asked for by name: `route` answers one `netdx route` query (the request's
-# `route`), which no default document has.
-ON_REQUEST = ("route",)
+# `route`), which no default document has; `self` the walk of `netdx self` (the request's
+# `self`).
+ON_REQUEST = ("route", "self")
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,7 @@ class CollectRequest:
     timeout: float = 5.0
     probes: tuple[probe.Probe, ...] = ()
     route: dict[str, Any] | None = None
+    selfcheck: dict[str, Any] | None = None  # the request's `self`
 
     @property
     def selections(self) -> tuple[sockdiag.Selection, ...]:
@@ -60,7 +62,7 @@ class CollectRequest:
         """The request of a JSON object (the fields above; `sockets` as Selection's, or a
         list of them)."""
         fields = {"collectors", "sockets", "addresses", "interfaces", "timeout", "probes",
-                  "route"}
+                  "route", "self"}
         unknown = set(data) - fields
         if unknown:
             raise ValueError(f"unknown request fields: {sorted(unknown)}")
@@ -80,6 +82,7 @@ class CollectRequest:
             timeout=float(data.get("timeout", 5.0)),
             probes=probe.parse_probes(data.get("probes", [])),
             route=None if query is None else route_get.parse_query(query),
+            selfcheck=None if data.get("self") is None else selfcheck.parse_query(data["self"]),
         )
 
 
@@ -120,6 +123,7 @@ def collect(host: Host, request: CollectRequest, deadline: Budget) -> dict[str, 
         "addresses": lambda e: _addresses(host, deadline, e, ran),
         "probe": lambda e: _probe(host, request, deadline, e),
         "route": lambda e: _route(host, request, deadline, e),
+        "self": lambda e: _self(host, request, deadline, e),
     }
     entries: dict[str, Any] = {}
     for name in COLLECTORS + ON_REQUEST:
@@ -202,6 +206,15 @@ def _route(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry)
         entry.error = "no route query in the request"
         return
     entry.data = route_get.facts(host, request.route, deadline)
+
+
+def _self(host: Host, request: CollectRequest, deadline: Budget, entry: _Entry) -> None:
+    from .clock import Deadline
+
+    if request.selfcheck is None:
+        entry.error = "no self query in the request"
+        return
+    entry.data = selfcheck.facts(host, request.selfcheck, Deadline.after(deadline.remaining()))
 
 
 def _firewall(

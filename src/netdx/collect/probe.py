@@ -385,6 +385,15 @@ def _open_echo(host: Host, family: int) -> tuple[socket.socket | None, str, str]
     return sock, method, ""
 
 
+def _sockaddr(address: str) -> tuple[Any, ...]:
+    """sendto()'s address: a scoped IPv6 one (fe80::1%eth0, a gateway) keeps its interface
+    as the scope id, which Python's 2-tuple drops (the kernel then refuses: EINVAL)."""
+    host, scoped, scope = address.partition("%")
+    if not scoped:
+        return (address, 0)
+    return (host, 0, 0, int(scope) if scope.isdigit() else socket.if_nametoindex(scope))
+
+
 def _echo_packet(family: int, ident: int, seq: int) -> bytes:
     body = struct.pack("!HH", ident, seq) + _PAYLOAD
     if family == 6:
@@ -412,7 +421,7 @@ def _echo(host: Host, address: str, deadline: Deadline) -> dict[str, Any]:
             if len(sent) < ECHO_COUNT and now >= next_send:
                 seq = len(sent) + 1
                 try:
-                    sock.sendto(_echo_packet(family, ident, seq), (address, 0))
+                    sock.sendto(_echo_packet(family, ident, seq), _sockaddr(address))
                     sent.append([seq, round((now - start) * 1000.0, 3)])
                 except BlockingIOError:
                     sent.append([seq, None])
@@ -455,9 +464,12 @@ def _drain(sock: socket.socket, method: str, start: float, ident: int,
 
 
 def _maybe_ours(data: bytes, sender: str, ident: int) -> bool:
-    """A reply with our identifier, or an ICMP error (netdx matches the quoted echo)."""
+    """A reply with our identifier, or an ICMP error quoting an echo with it (netdx matches
+    the quoted echo fully). Another flow's error (a DNS query's port unreachable in the same
+    namespace) is not kept: it would count as an answer and end the echoes early."""
+    v4 = ":" not in sender
     icmp = data
-    if ":" not in sender:
+    if v4:
         if len(data) < 20:
             return False
         icmp = data[(data[0] & 0x0F) * 4 :]
@@ -465,4 +477,11 @@ def _maybe_ours(data: bytes, sender: str, ident: int) -> bool:
         return False
     if icmp[0] in (0, 129):
         return int(struct.unpack_from("!H", icmp, 4)[0]) == ident
-    return icmp[0] in ((3, 11) if ":" not in sender else (1, 2, 3))
+    if icmp[0] not in ((3, 11) if v4 else (1, 2, 3)):
+        return False
+    quoted = icmp[8:]
+    # The quoted packet's own header: IPv4's by its length, IPv6's fixed 40 bytes (extension
+    # headers are not followed, as netdx does not either).
+    skip = (quoted[0] & 0x0F) * 4 if v4 and len(quoted) >= 20 else 40 if not v4 else len(quoted)
+    inner = quoted[skip:]
+    return len(inner) >= 8 and int(struct.unpack_from("!H", inner, 4)[0]) == ident

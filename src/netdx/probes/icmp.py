@@ -33,7 +33,7 @@ from netdx.probes.recverr import (
     read_errqueue,
     to_icmp_error,
 )
-from netdx.probes.tcp import address_family
+from netdx.probes.tcp import address_family, sockaddr
 
 Method = Literal["dgram", "raw"]
 
@@ -158,7 +158,9 @@ def errqueue_echo_seq(family: Family, payload: bytes) -> int | None:
 
 
 def _same(a: str, b: str) -> bool:
-    return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    # Without the scope: a raw socket names a link-local sender with or without its
+    # interface (fe80::1 / fe80::1%eth0), and the echo was sent out of that interface.
+    return ipaddress.ip_address(a.partition("%")[0]) == ipaddress.ip_address(b.partition("%")[0])
 
 
 def _open_dgram(family: Family) -> socket.socket:
@@ -294,7 +296,8 @@ async def _run_echoes(
             break
         state.sent_at[seq] = time.monotonic()
         try:
-            sock.sendto(build_echo(state.family, state.ident, seq), (state.target, 0))
+            # sockaddr keeps the scope of a link-local target (an IPv6 gateway, fe80::1%eth0).
+            sock.sendto(build_echo(state.family, state.ident, seq), sockaddr(state.target, 0))
         except BlockingIOError:
             continue  # send buffer full: that echo is lost, like on the wire
         except OSError as exc:

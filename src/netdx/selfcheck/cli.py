@@ -6,13 +6,18 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from netdx.budget import Deadline
+from netdx.diagnose.selfcheck import SelfReport
 from netdx.host.option import netns_option
+from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option
-from netdx.selfcheck.verdict import SelfReport
+
+if TYPE_CHECKING:
+    from netdx.host.ssh import SshOptions
 
 SCHEMA = "netdx.self/1"
 _MARK = {"ok": "ok  ", "fail": "FAIL", "skipped": "skip", "unknown": "??  "}
@@ -52,6 +57,7 @@ def to_text(report: SelfReport) -> str:
     lines.append(("OK: " if verdict.ok else "PROBLEM: ") + verdict.text)
     if verdict.fix:
         lines.append(f"  next: {verdict.fix}")
+    lines.extend(f"  warning: {warning}" for warning in verdict.warnings)
     return "\n".join(lines)
 
 
@@ -60,8 +66,8 @@ def to_text(report: SelfReport) -> str:
     epilog="""\b
 Examples:
   netdx self
-  netdx self --resolve example.org
   netdx self --beyond 10.0.0.1 --resolve db.internal --json
+  netdx self --ssh admin@web1 --resolve db.internal
 """,
 )
 @click.option("--beyond", "named", metavar="ADDR", multiple=True, callback=_addresses,
@@ -72,19 +78,31 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help=f"Print JSON (schema {SCHEMA}).")
 @timeout_option(3.0, "One time budget in seconds for the whole command.")
 @netns_option()
+@ssh_options
 def self_command(*, named: tuple[str, ...], resolve: str | None, as_json: bool,
-                 timeout: float) -> int:
+                 timeout: float, ssh: SshOptions | None) -> int:
     """This host cannot reach anything? The first procedure, in the method's order:
     1 loopback, 2 interfaces (up, carrier, addresses), 3 the default gateway (route,
     ARP/NDP state, echo), 4 a host beyond it (--beyond, else the DNS servers), 5 DNS
-    (--resolve NAME). The first failing step names the layer.
+    (--resolve NAME). The first failing step names the layer. The family walked is
+    IPv4, or IPv6 on a host without an IPv4 default route; on a dual-stack host the other
+    family's gateway is checked too (a warning when it fails). With --ssh, the walk runs
+    on the server and is judged here.
 
     Exit status: 0 every step works, 1 a problem found, 2 bad usage, 3 could not run.
     """
+    from netdx.diagnose.selfcheck import judge
     from netdx.selfcheck.gather import gather
-    from netdx.selfcheck.verdict import judge
 
-    report = judge(gather(named=named, resolve=resolve, deadline=Deadline.after(timeout)))
+    deadline = Deadline.after(timeout)
+    if ssh is not None:
+        from netdx.selfcheck.remote import read_over_ssh
+
+        evidence = read_over_ssh(ssh, named=named, resolve=resolve, deadline=deadline)
+        click.echo(f"netdx: note: walked on {ssh.destination} over SSH", err=True)
+    else:
+        evidence = gather(named=named, resolve=resolve, deadline=deadline)
+    report = judge(evidence)
     if as_json:
         data = {"schema": SCHEMA, **dataclasses.asdict(report)}
         click.echo(json.dumps(data, indent=1))

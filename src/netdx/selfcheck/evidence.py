@@ -45,12 +45,20 @@ class Beyond:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class SelfEvidence:
-    """Everything `netdx self` saw, in the order of the method."""
+    """Everything `netdx self` saw, in the order of the method.
+
+    `family` is the address family walked (4 when the host has an IPv4 default route, else
+    6: an IPv6-only host). On a dual-stack host the other family's default gateway is
+    walked too (`other_gateway`, `other_onlink_default`): a finding beside the walk, not
+    a step of it."""
 
     loopback_echo: IcmpEcho
     interfaces: tuple[Interface, ...]
     gateway: Gateway | None  # None: no default route with a gateway
     onlink_default: str | None = None  # a default route with no gateway (`default dev wg0`)
+    family: Literal[4, 6] = 4
+    other_gateway: Gateway | None = None
+    other_onlink_default: str | None = None
     beyond: tuple[Beyond, ...] = ()
     skipped_servers: tuple[str, ...] = ()  # DNS servers on this host (a stub): not "beyond"
     dns_name: str | None = None  # the name asked (--resolve); None: DNS not asked

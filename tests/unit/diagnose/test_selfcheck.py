@@ -8,11 +8,11 @@ import dataclasses
 import pytest
 
 from netdx.cli import main
+from netdx.diagnose.selfcheck import judge
 from netdx.model import RouteLookup
 from netdx.model.evidence import DnsRecord, DnsServerAnswer, IcmpEcho
 from netdx.selfcheck.cli import to_text
 from netdx.selfcheck.evidence import Beyond, Gateway, Interface, SelfEvidence
-from netdx.selfcheck.verdict import judge
 
 REPLY = IcmpEcho(address="x", status="reply", sent=3, received=3, rtt_ms=0.05)
 SILENT = IcmpEcho(address="x", status="timeout", sent=3)

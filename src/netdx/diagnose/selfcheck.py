@@ -1,5 +1,5 @@
-"""Judge what `netdx self` saw, step by step, the way the method reads it. Pure: evidence in,
-steps and one verdict out; no I/O (tests feed it evidence literals).
+"""`netdx self`'s rules: judge what it saw, step by step, the way the method reads it.
+Pure: evidence in, steps and one verdict out; no I/O (tests feed it evidence literals).
 
 The order is the method's: 1 loopback, 2 interfaces, 3 the gateway, 4 a host beyond it,
 5 DNS. The first step that fails names the layer, and the steps that work before it say what
@@ -8,6 +8,7 @@ it is not ("step 4 works but step 5 fails: a DNS problem, not a network problem"
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
@@ -43,6 +44,9 @@ class SelfVerdict:
     step: int | None  # the first failing (or unknown) step
     text: str
     fix: str | None = None
+    # Findings beside the verdict: on a dual-stack host, the other family's gateway or hosts
+    # beyond failing while the walked family works (a warning, not a failure of the host).
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -105,6 +109,15 @@ def interfaces_step(ev: SelfEvidence) -> Step:
     return Step(number=2, name="interfaces", status="fail", summary=summary, notes=notes)
 
 
+def _resolution(gw: Gateway) -> str:
+    """How the gateway's link-layer address is asked: ARP (IPv4), neighbour discovery (v6)."""
+    return "neighbour discovery" if ":" in gw.address else "ARP"
+
+
+# The words of a gateway step that failed for want of an ARP / neighbour discovery answer.
+_UNANSWERED = ("does not answer ARP", "does not answer neighbour discovery")
+
+
 def gateway_step(gw: Gateway | None, onlink_default: str | None = None) -> Step:
     if gw is None and onlink_default is not None:
         # A point-to-point or tunnel default: no gateway to ask ARP; step 4 tells the rest.
@@ -116,20 +129,26 @@ def gateway_step(gw: Gateway | None, onlink_default: str | None = None) -> Step:
                     summary="no default route: nothing beyond the local subnets is reachable")
     where = f"{gw.address} on {gw.interface or '?'}"
     neigh = gw.neighbour or "no entry"
+    nd = _resolution(gw)
     notes = (f"neighbour {neigh}", _echo_words(gw.echo))
     if gw.echo.status == "reply":
         return Step(number=3, name="gateway", status="ok",
-                    summary=f"{where} answers ARP and echo", notes=notes)
+                    summary=f"{where} answers {nd} and echo", notes=notes)
     if gw.neighbour in _RESOLVED or (gw.neighbour or "").startswith("PERMANENT"):
+        if gw.echo.status == "unknown":
+            # No echo went out (no ICMP socket allowed): nothing says the gateway filters it.
+            return Step(number=3, name="gateway", status="ok",
+                        summary=f"{where} answers {nd} ({neigh}); the link works"
+                                f" ({_echo_words(gw.echo)})", notes=notes)
         return Step(number=3, name="gateway", status="ok",
-                    summary=f"{where} answers ARP ({neigh}) but not echo: it filters ICMP;"
+                    summary=f"{where} answers {nd} ({neigh}) but not echo: it filters ICMP;"
                             " the link works", notes=notes)
     if gw.echo.status == "unknown":
         return Step(number=3, name="gateway", status="unknown",
                     summary=f"{where}: {_echo_words(gw.echo)}", notes=notes)
     if gw.neighbour in _UNRESOLVED or gw.neighbour is None:
         return Step(number=3, name="gateway", status="fail",
-                    summary=f"{where} does not answer ARP ({neigh})", notes=notes)
+                    summary=f"{where} does not answer {nd} ({neigh})", notes=notes)
     return Step(number=3, name="gateway", status="fail",
                 summary=f"{where} does not answer echo", notes=notes)
 
@@ -141,6 +160,35 @@ def _beyond_answered(host: Beyond, dns: tuple[DnsServerAnswer, ...]) -> bool:
     return host.role == "dns_server" and any(
         a.server == host.address and a.status not in ("timeout", "error") for a in dns
     )
+
+
+def _family(address: str) -> int:
+    return 6 if ":" in address else 4
+
+
+def other_family(ev: SelfEvidence) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(notes for step 3, warnings) of a dual-stack host: the other family's default gateway
+    judged as step 3 judges the walked one, and its hosts beyond when none of them answers
+    while the walked family's do. A broken IPv6 default beside a working IPv4 one is a
+    finding (a warning), not a failure of the host."""
+    other = 10 - ev.family
+    notes: list[str] = []
+    warnings: list[str] = []
+    if ev.other_gateway is not None or ev.other_onlink_default is not None:
+        step = gateway_step(ev.other_gateway, ev.other_onlink_default)
+        notes.append(f"IPv{other}: {step.summary}")
+        notes.extend(f"IPv{other}: {note}" for note in step.notes)
+        if step.status == "fail":
+            warnings.append(f"the IPv{other} default route is broken: {step.summary}; IPv{other}"
+                            f" traffic beyond the local subnets fails"
+                            f" (ip -{other} route show default; ip -{other} neigh show)")
+    theirs = [h for h in ev.beyond if _family(h.address) == other]
+    ours = [h for h in ev.beyond if _family(h.address) == ev.family]
+    if (theirs and any(_beyond_answered(h, ev.dns) for h in ours)
+            and not any(_beyond_answered(h, ev.dns) for h in theirs)):
+        warnings.append(f"no IPv{other} host beyond the gateway answers"
+                        f" ({', '.join(h.address for h in theirs)}) while IPv{ev.family} ones do")
+    return tuple(notes), tuple(warnings)
 
 
 def _beyond_words(host: Beyond, dns: tuple[DnsServerAnswer, ...]) -> str:
@@ -219,14 +267,15 @@ def _gateway_layer(step: Step) -> str:
     # gateway does not return (with no neighbour entry to say otherwise) the gateway's.
     if step.summary.startswith("no default route"):
         return "route"
-    return "link" if "does not answer ARP" in step.summary else "gateway"
+    return "link" if any(words in step.summary for words in _UNANSWERED) else "gateway"
 
 
 def _gateway_text(step: Step) -> str:
     if step.summary.startswith("no default route"):
         return step.summary
-    if "does not answer ARP" in step.summary:
-        return f"step 2 works but step 3 fails: the gateway does not answer ARP: the local link" \
+    unanswered = next((words for words in _UNANSWERED if words in step.summary), None)
+    if unanswered is not None:
+        return f"step 2 works but step 3 fails: the gateway {unanswered}: the local link" \
                f" is down (or the gateway is) — {step.summary}"
     return f"step 2 works but step 3 fails: {step.summary}"
 
@@ -248,10 +297,16 @@ def _fail_text(step: Step, steps: tuple[Step, ...]) -> str:
 
 def judge(ev: SelfEvidence) -> SelfReport:
     """The steps in the method's order and the verdict of the first one that fails."""
+    other_notes, warnings = other_family(ev)
+
+    def gateway(e: SelfEvidence) -> Step:
+        step = gateway_step(e.gateway, e.onlink_default)
+        return dataclasses.replace(step, notes=step.notes + other_notes)
+
     judges: tuple[Callable[[SelfEvidence], Step], ...] = (
         loopback_step,
         interfaces_step,
-        lambda e: gateway_step(e.gateway, e.onlink_default),
+        gateway,
         beyond_step,
         dns_step,
     )
@@ -262,18 +317,21 @@ def judge(ev: SelfEvidence) -> SelfReport:
         text = "every step works: " + ", ".join(ran)
         if any(s.status == "skipped" for s in steps):
             text += " (" + "; ".join(s.summary for s in steps if s.status == "skipped") + ")"
-        verdict = SelfVerdict(ok=True, layer="none", step=None, text=text)
+        verdict = SelfVerdict(ok=True, layer="none", step=None, text=text, warnings=warnings)
     elif first.status == "unknown":
         verdict = SelfVerdict(ok=False, layer="unknown", step=first.number,
-                              text=f"step {first.number} could not be judged: {first.summary}")
+                              text=f"step {first.number} could not be judged: {first.summary}",
+                              warnings=warnings)
     else:
         layer, _text, fix = _FAILS[first.name]
         if first.name == "gateway":
             layer = _gateway_layer(first)
+            if ev.family == 6:
+                fix = "ip -6 route show default; ip -6 neigh show"
         if first.name == "dns" and fix is not None and ev.dns_name:
             fix = fix.replace("NAME", ev.dns_name)
         if first.name == "beyond" and fix is not None and ev.beyond:
             fix = fix.replace("ADDR", ev.beyond[0].address)
         verdict = SelfVerdict(ok=False, layer=layer, step=first.number,
-                              text=_fail_text(first, steps), fix=fix)
+                              text=_fail_text(first, steps), fix=fix, warnings=warnings)
     return SelfReport(steps=steps, verdict=verdict, evidence=ev)
