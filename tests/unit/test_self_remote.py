@@ -90,6 +90,16 @@ def test_nameservers_as_glibc_picks_them() -> None:
     assert facts.nameservers("# empty\n") == ["127.0.0.1"]
 
 
+def test_the_servers_collector_reads_resolv_conf_as_netdx_does() -> None:
+    """One reader of resolv.conf (`collect.resolv`): the servers a server's collector asks
+    are the ones netdx's own model would ask for the same text."""
+    from netdx.dns.resolvconf import parse_resolv_conf
+
+    for text in ("nameserver\t10.0.0.9\nnameserver fe80::1%eth0\n", "", "# nameserver 1.1.1.1\n",
+                 "nameserver 10.0.0.1 extra\noptions ndots:3\nnameserver 10.0.0.2\n"):
+        assert tuple(facts.nameservers(text)) == parse_resolv_conf(text).nameservers
+
+
 def test_family_walked() -> None:
     """IPv4 when it has a default route (IPv6 beside it is the other family); IPv6 alone
     on an IPv6-only host; a named IPv6 host walks IPv6 first."""

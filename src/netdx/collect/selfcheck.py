@@ -32,11 +32,11 @@ from netdx.netlink.lookup import get_routes
 
 from . import probe, routes
 from .clock import Deadline
+from .resolv import nameservers
 from .system import Host
 
 MAIN_TABLE = 254
 RESOLV_FILE = "/etc/resolv.conf"
-MAXNS = 3  # glibc asks at most three nameservers
 MAX_NAMED = 16
 DNS_PORT = 53
 DNS_RETRY_S = 1.0  # a silent UDP query is sent again after 1 s (as glibc)
@@ -116,21 +116,6 @@ def is_here(address: str, ifaces: Any) -> bool:
     if ipaddress.ip_address(address.partition("%")[0]).is_loopback:
         return True
     return any(a.split("/")[0] == address for i in ifaces for a in i["addresses"])
-
-
-def nameservers(text: str) -> list[str]:
-    """The servers to ask, as glibc picks them: the first three valid `nameserver` lines
-    (none: 127.0.0.1).
-    Only to know whom to probe here; netdx parses the text itself (`dns.resolvconf`)."""
-    out = []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) >= 2 and words[0] == "nameserver":
-            with contextlib.suppress(ValueError):
-                out.append(str(ipaddress.ip_address(words[1])))
-        if len(out) == MAXNS:
-            break
-    return out or ["127.0.0.1"]  # glibc asks the local host when none is listed
 
 
 def _read_netlink(host: Host, deadline: Deadline) -> tuple[Any, Any, dict[int, Route | None]]:

@@ -1,18 +1,26 @@
 """resolv.conf and the search list, read the way glibc's stub resolver reads them. Pure.
 
-The one parser for `netdx check` (which servers to ask, which names) and `netdx dns`
-(the default server, `--compare`'s rows): glibc 2.36's res_init and res_nsearch.
+The one model for `netdx check` (which servers to ask, which names) and `netdx dns`
+(the default server, `--compare`'s rows): glibc 2.36's res_init and res_nsearch. The lines
+are read by `collect.resolv` (stdlib only, so that a server's collector reads them the same).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 
+from netdx.collect.resolv import (
+    DEFAULT_SERVER,
+    MAX_NDOTS,
+    MAXNS,
+    read_resolv,
+    valid_server_address,
+)
+
+__all__ = ["DEFAULT_SERVER", "DNS_PORT", "MAXNS", "MAX_NDOTS", "ResolvConf", "parse_resolv_conf",
+           "parse_server", "search_candidates", "search_goes_on", "valid_server_address"]
+
 DNS_PORT = 53
-MAXNS = 3  # glibc uses the first three nameserver lines only
-MAX_NDOTS = 15  # glibc caps options ndots:n at 15
-DEFAULT_SERVER = "127.0.0.1"  # glibc asks it when resolv.conf names no server
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -31,23 +39,8 @@ def parse_resolv_conf(text: str, *, hostname: str = "") -> ResolvConf:
     at 15) and `options edns0`. Without a nameserver line glibc asks 127.0.0.1; without
     domain/search it searches the domain of `hostname`. A line starting with `#` or `;`
     matches no keyword."""
-    servers: list[str] = []
-    search: tuple[str, ...] | None = None
-    ndots = 1
-    edns0 = False
-    for line in text.split("\n"):
-        keyword, _, rest = line.replace("\t", " ").partition(" ")
-        values = rest.split()
-        if keyword == "nameserver" and values and len(servers) < MAXNS:
-            if valid_server_address(values[0]):
-                servers.append(values[0])
-        elif keyword == "domain" and values:
-            search = (values[0],)
-        elif keyword == "search" and values:
-            search = tuple(values)
-        elif keyword == "options":
-            ndots = _ndots_option(values, ndots)
-            edns0 = edns0 or "edns0" in values
+    servers, listed, ndots, edns0 = read_resolv(text)
+    search = tuple(listed) if listed is not None else None
     if search is None:
         _, dot, domain = hostname.partition(".")
         search = (domain,) if dot and domain else ()
@@ -94,19 +87,3 @@ def parse_server(spec: str) -> tuple[str, int]:
     if not 0 < port < 65536:
         raise ValueError(f"bad port: {port_text!r}")
     return address, port
-
-
-def valid_server_address(text: str) -> bool:
-    """True for an IPv4 or IPv6 address (an IPv6 one may carry a `%zone`)."""
-    try:
-        ipaddress.ip_address(text.split("%", 1)[0])
-    except ValueError:
-        return False
-    return True
-
-
-def _ndots_option(values: list[str], current: int) -> int:
-    for option in values:
-        if option.startswith("ndots:") and option[6:].isascii() and option[6:].isdigit():
-            current = min(int(option[6:]), MAX_NDOTS)
-    return current
