@@ -304,3 +304,17 @@ def test_rediss_to_a_plain_redis_says_it_speaks_no_tls(
     assert (code, doc["verdict"]["cause"]) == (1, "service.tls_error"), doc["verdict"]
     _, tls = service(doc)
     assert tls["outcome"] == "not_tls" and tls["received"].startswith("-ERR unknown command")
+
+
+def test_rediss_refusal_repeats_the_exchange_over_tls(
+    server: Callable[[Talk], tuple[int, list[str]]],
+    certs: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """rediss:// to a redis still loading its dataset: service.protocol_error, and the fix's
+    redis-cli line repeats the exchange over TLS (`--tls`), as netdx made it."""
+    port, _ = server(redis_talk(certs, "good", b"-LOADING Redis is loading the dataset\r\n"))
+    code, doc = check(capsys, f"rediss://127.0.0.1:{port}", "--cacert",
+                      str(certs / "good-cert.pem"))  # fmt: skip
+    assert (code, doc["verdict"]["cause"]) == (1, "service.protocol_error"), doc["verdict"]
+    assert f"repeat it: redis-cli --tls -h 127.0.0.1 -p {port} PING" in doc["verdict"]["fix"]

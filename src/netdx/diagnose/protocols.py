@@ -73,8 +73,15 @@ def decided(hs: ServiceHandshake) -> bool:
     return hs.outcome != "error"
 
 
-def _client(hs: ServiceHandshake, host: str) -> str:
-    return shlex.join(word.format(host=host, port=hs.port) for word in _CLIENTS[hs.protocol])
+def _client(hs: ServiceHandshake, a: AddressEvidence) -> str:
+    """The protocol's own client for this exchange; over TLS when the exchange was (rediss://,
+    postgres:// --tls), so that the line repeats what netdx did."""
+    words = [word.format(host=a.address, port=hs.port) for word in _CLIENTS[hs.protocol]]
+    if a.tls is not None and hs.protocol == "redis":
+        words.insert(1, "--tls")
+    elif a.tls is not None and hs.protocol == "postgres":
+        words[1] = words[1].replace("sslmode=prefer", "sslmode=require")
+    return shlex.join(words)
 
 
 def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
@@ -98,7 +105,7 @@ def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
         ),
         fix=(
             f"on the server: ss -tlnp 'sport = :{hs.port}' (which program owns the port?)",
-            f"is {hs.port} the {hs.protocol} port of this host? try: {_client(hs, a.address)}",
+            f"is {hs.port} the {hs.protocol} port of this host? try: {_client(hs, a)}",
         ),
     )
 
@@ -109,7 +116,7 @@ def protocol_error(ev: CheckEvidence) -> Finding | None:
     if got is None or got[1].outcome != "server_error":
         return None
     a, hs = got
-    fix = [f"repeat it: {_client(hs, a.address)}"]
+    fix = [f"repeat it: {_client(hs, a)}"]
     if hs.protocol == "mysql" and hs.error_code == 1130:
         fix.insert(0, "on the server: grant this client's address (CREATE USER 'u'@'ADDR' ...)")
     elif hs.answer.startswith("-LOADING"):
