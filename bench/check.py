@@ -8,8 +8,9 @@ its command on (`run_on`, by default the client), in the same run:
   as a person types them. A command still running after --cap seconds is stopped and its
   time counted as the cap (shown with ">"): `nc` alone waits ~2 minutes on a dropped SYN.
 
-Scenarios whose command is not `netdx check` (`netdx inspect` has no target to time against
-ping/nc) are skipped, with a note on stderr.
+Scenarios whose command is not `netdx check` are skipped, with a note on stderr: `netdx
+inspect` has no target to time against ping/nc, and `netdx trace` is timed against
+traceroute and mtr by bench/trace.py.
 
 Run as root: `make bench` or `.venv/bin/python bench/check.py [--repeat N] [--cap S] [NAME...]`.
 Prints a Markdown table and the ratios (netdx / manual; below 1 means netdx is faster).
@@ -110,7 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     scenarios = [s for s in list_scenarios() if not args.names or s.name in args.names]
     for skipped in (s for s in scenarios if s.command != "check"):
-        print(f"skipped {skipped.name}: netdx {skipped.command} has no target", file=sys.stderr)
+        why = "bench/trace.py times it" if skipped.command == "trace" else "it has no target"
+        print(f"skipped {skipped.name}: netdx {skipped.command} ({why})", file=sys.stderr)
     scenarios = [s for s in scenarios if s.command == "check"]
     rows = [bench_scenario(s, args.repeat, args.cap) for s in scenarios]
     print("| scenario | verdict | expected? | netdx s | manual s | ratio | manual sequence |")
