@@ -7,7 +7,8 @@ The one parser for `netdx check` (which servers to ask, which names) and `netdx 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+
+from netdx.model.record import record
 
 DNS_PORT = 53
 MAXNS = 3  # glibc uses the first three nameserver lines only
@@ -15,7 +16,7 @@ MAX_NDOTS = 15  # glibc caps options ndots:n at 15
 DEFAULT_SERVER = "127.0.0.1"  # glibc asks it when resolv.conf names no server
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ResolvConf:
     """The parts of resolv.conf the stub resolver uses to pick names and servers."""
 

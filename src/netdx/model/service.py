@@ -7,8 +7,9 @@ fill them in and the rules in `netdx.diagnose.protocols` judge them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from netdx.model.record import record
 
 ServiceProtocol = Literal["postgres", "redis", "mysql"]
 
@@ -31,7 +32,7 @@ HandshakeOutcome = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServiceHandshake:
     """The first exchange of `protocol` with address:port, after TCP connected.
 
@@ -56,7 +57,7 @@ class ServiceHandshake:
     waited_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TlsDetails:
     """A TLS handshake as `openssl s_client` shows it: the negotiated version and cipher, and
     the server's certificate (read even when verification failed, from a second handshake
@@ -81,7 +82,7 @@ class TlsDetails:
     skipped: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class HttpOptions:
     """How `check` speaks HTTP(S): the request (method, extra headers), the statuses that
     count as success (empty: any status below 400), and the trust for the certificate
