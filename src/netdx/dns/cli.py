@@ -6,12 +6,12 @@ Only click and the stdlib are imported here; the work loads when it runs.
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import dataclass
 from pathlib import Path
 
 import click
 
 from netdx.host.option import netns_option
-from netdx.model.record import record
 from netdx.options import timeout_option
 
 KNOWN_TYPES = frozenset(
@@ -24,7 +24,7 @@ KNOWN_TYPES = frozenset(
 DIG_OPTIONS = ("+short", "+trace", "+tcp", "+notcp", "+norecurse", "+recurse")
 
 
-@record
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DigWords:
     """The positional words of `netdx dns`, read the way dig reads them. `servers` are
     IP addresses or host names (resolved later, through the system resolver); `plus` holds

@@ -799,14 +799,6 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
-   return (self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,)==(other.name,other.types,other.servers,other.short,other.trace,other.tcp,other.recurse,)
-  return NotImplemented
- return __eq__
-CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,)==(other.name,other.types,other.servers,other.short,other.trace,other.tcp,other.recurse,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
-
-def __create_fn__():
- def __eq__(self,other):
-  if other.__class__ is self.__class__:
    return (self.name_asked,self.version,self.cipher,self.subject,self.issuer,self.not_before,self.not_after,self.names,self.verified,self.verify_error,self.verify_code,self.checked_at,self.ca_file,self.skipped,)==(other.name_asked,other.version,other.cipher,other.subject,other.issuer,other.not_before,other.not_after,other.names,other.verified,other.verify_error,other.verify_code,other.checked_at,other.ca_file,other.skipped,)
   return NotImplemented
  return __eq__
@@ -1938,12 +1930,6 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.
 
 def __create_fn__():
  def __hash__(self):
-  return hash((self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,))
- return __hash__
-CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,))\n return __hash__'] = __create_fn__.__code__
-
-def __create_fn__():
- def __hash__(self):
   return hash((self.name_asked,self.version,self.cipher,self.subject,self.issuer,self.not_before,self.not_after,self.names,self.verified,self.verify_error,self.verify_code,self.checked_at,self.ca_file,self.skipped,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name_asked,self.version,self.cipher,self.subject,self.issuer,self.not_before,self.not_after,self.names,self.verified,self.verify_error,self.verify_code,self.checked_at,self.ca_file,self.skipped,))\n return __hash__'] = __create_fn__.__code__
@@ -2937,12 +2923,6 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(name={self.name!r}, types={self.types!r}, servers={self.servers!r}, port={self.port!r}, trace={self.trace!r}, compare={self.compare!r}, root_hints={self.root_hints!r}, tcp={self.tcp!r}, recurse={self.recurse!r}, timeout={self.timeout!r}, server_timeout={self.server_timeout!r}, resolv_conf={self.resolv_conf!r}, hosts={self.hosts!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, types={self.types!r}, servers={self.servers!r}, port={self.port!r}, trace={self.trace!r}, compare={self.compare!r}, root_hints={self.root_hints!r}, tcp={self.tcp!r}, recurse={self.recurse!r}, timeout={self.timeout!r}, server_timeout={self.server_timeout!r}, resolv_conf={self.resolv_conf!r}, hosts={self.hosts!r})"\n return __repr__'] = __create_fn__.__code__
-
-def __create_fn__():
- def __repr__(self):
-  return self.__class__.__qualname__ + f"(name={self.name!r}, types={self.types!r}, servers={self.servers!r}, short={self.short!r}, trace={self.trace!r}, tcp={self.tcp!r}, recurse={self.recurse!r})"
- return __repr__
-CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, types={self.types!r}, servers={self.servers!r}, short={self.short!r}, trace={self.trace!r}, tcp={self.tcp!r}, recurse={self.recurse!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -4431,18 +4411,6 @@ def __create_fn__(_type_name, _type_types, _type_servers, _type_port, _type_trac
  return __init__
 CODE["def __create_fn__(_type_name, _type_types, _type_servers, _type_port, _type_trace, _type_compare, _type_root_hints, _type_tcp, _type_recurse, _type_timeout, _type_server_timeout, _type_resolv_conf, _type_hosts, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_types, _dflt_servers, _dflt_port, _dflt_trace, _dflt_compare, _dflt_root_hints, _dflt_tcp, _dflt_recurse, _dflt_timeout, _dflt_server_timeout, _dflt_resolv_conf, _dflt_hosts, _return_type):\n def __init__(self,*,name:_type_name,types:_type_types=_dflt_types,servers:_type_servers=_dflt_servers,port:_type_port=_dflt_port,trace:_type_trace=_dflt_trace,compare:_type_compare=_dflt_compare,root_hints:_type_root_hints=_dflt_root_hints,tcp:_type_tcp=_dflt_tcp,recurse:_type_recurse=_dflt_recurse,timeout:_type_timeout=_dflt_timeout,server_timeout:_type_server_timeout=_dflt_server_timeout,resolv_conf:_type_resolv_conf=_dflt_resolv_conf,hosts:_type_hosts=_dflt_hosts)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'types',types)\n  __dataclass_builtins_object__.__setattr__(self,'servers',servers)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'trace',trace)\n  __dataclass_builtins_object__.__setattr__(self,'compare',compare)\n  __dataclass_builtins_object__.__setattr__(self,'root_hints',root_hints)\n  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)\n  __dataclass_builtins_object__.__setattr__(self,'recurse',recurse)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n  __dataclass_builtins_object__.__setattr__(self,'server_timeout',server_timeout)\n  __dataclass_builtins_object__.__setattr__(self,'resolv_conf',resolv_conf)\n  __dataclass_builtins_object__.__setattr__(self,'hosts',hosts)\n return __init__"] = __create_fn__.__code__
 
-def __create_fn__(_type_name, _type_types, _type_servers, _type_short, _type_trace, _type_tcp, _type_recurse, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_servers, _dflt_short, _dflt_trace, _dflt_tcp, _dflt_recurse, _return_type):
- def __init__(self,*,name:_type_name,types:_type_types,servers:_type_servers=_dflt_servers,short:_type_short=_dflt_short,trace:_type_trace=_dflt_trace,tcp:_type_tcp=_dflt_tcp,recurse:_type_recurse=_dflt_recurse)->_return_type:
-  __dataclass_builtins_object__.__setattr__(self,'name',name)
-  __dataclass_builtins_object__.__setattr__(self,'types',types)
-  __dataclass_builtins_object__.__setattr__(self,'servers',servers)
-  __dataclass_builtins_object__.__setattr__(self,'short',short)
-  __dataclass_builtins_object__.__setattr__(self,'trace',trace)
-  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)
-  __dataclass_builtins_object__.__setattr__(self,'recurse',recurse)
- return __init__
-CODE["def __create_fn__(_type_name, _type_types, _type_servers, _type_short, _type_trace, _type_tcp, _type_recurse, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_servers, _dflt_short, _dflt_trace, _dflt_tcp, _dflt_recurse, _return_type):\n def __init__(self,*,name:_type_name,types:_type_types,servers:_type_servers=_dflt_servers,short:_type_short=_dflt_short,trace:_type_trace=_dflt_trace,tcp:_type_tcp=_dflt_tcp,recurse:_type_recurse=_dflt_recurse)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'types',types)\n  __dataclass_builtins_object__.__setattr__(self,'servers',servers)\n  __dataclass_builtins_object__.__setattr__(self,'short',short)\n  __dataclass_builtins_object__.__setattr__(self,'trace',trace)\n  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)\n  __dataclass_builtins_object__.__setattr__(self,'recurse',recurse)\n return __init__"] = __create_fn__.__code__
-
 def __create_fn__(_type_name_asked, _type_version, _type_cipher, _type_subject, _type_issuer, _type_not_before, _type_not_after, _type_names, _type_verified, _type_verify_error, _type_verify_code, _type_checked_at, _type_ca_file, _type_skipped, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_version, _dflt_cipher, _dflt_subject, _dflt_issuer, _dflt_not_before, _dflt_not_after, _dflt_names, _dflt_verified, _dflt_verify_error, _dflt_verify_code, _dflt_checked_at, _dflt_ca_file, _dflt_skipped, _return_type):
  def __init__(self,*,name_asked:_type_name_asked,version:_type_version=_dflt_version,cipher:_type_cipher=_dflt_cipher,subject:_type_subject=_dflt_subject,issuer:_type_issuer=_dflt_issuer,not_before:_type_not_before=_dflt_not_before,not_after:_type_not_after=_dflt_not_after,names:_type_names=_dflt_names,verified:_type_verified=_dflt_verified,verify_error:_type_verify_error=_dflt_verify_error,verify_code:_type_verify_code=_dflt_verify_code,checked_at:_type_checked_at=_dflt_checked_at,ca_file:_type_ca_file=_dflt_ca_file,skipped:_type_skipped=_dflt_skipped)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'name_asked',name_asked)
@@ -5926,14 +5894,6 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
-  if type(self) is cls or name in ('name','types','servers','short','trace','tcp','recurse',):
-   raise FrozenInstanceError(f"cannot delete field {name!r}")
-  super(cls, self).__delattr__(name)
- return __delattr__
-CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'types\',\'servers\',\'short\',\'trace\',\'tcp\',\'recurse\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
-
-def __create_fn__(cls, FrozenInstanceError):
- def __delattr__(self,name):
   if type(self) is cls or name in ('name',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -7259,14 +7219,6 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'types\',\'servers\',\'port\',\'trace\',\'compare\',\'root_hints\',\'tcp\',\'recurse\',\'timeout\',\'server_timeout\',\'resolv_conf\',\'hosts\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
-
-def __create_fn__(cls, FrozenInstanceError):
- def __setattr__(self,name,value):
-  if type(self) is cls or name in ('name','types','servers','short','trace','tcp','recurse',):
-   raise FrozenInstanceError(f"cannot assign to field {name!r}")
-  super(cls, self).__setattr__(name, value)
- return __setattr__
-CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'types\',\'servers\',\'short\',\'trace\',\'tcp\',\'recurse\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
