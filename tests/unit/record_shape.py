@@ -13,8 +13,11 @@ import importlib
 import json
 import re
 import sys
+from pathlib import Path
 from types import CodeType, FunctionType
 from typing import Any
+
+TOOLS = Path(__file__).resolve().parents[2] / "tools"
 
 METHODS = ("__init__", "__repr__", "__eq__", "__hash__", "__setattr__", "__delattr__",
            "__getstate__", "__setstate__")
@@ -79,11 +82,14 @@ def classes(module: Any) -> dict[str, type]:
 
 
 def main(mode: str) -> None:
-    from netdx.model import precompile, record
+    from netdx.model import record
+
+    sys.path.insert(0, str(TOOLS))
+    import precompile_records
 
     if mode == "exec":
         record._table = {}
-    names = list(precompile.record_modules())
+    names = list(precompile_records.record_modules())
     for name in names:
         importlib.import_module(name)
     out = {}

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from record_shape import origin, shape
+from record_shape import TOOLS, origin, shape
 
 from netdx.model import record as record_module
 from netdx.model.record import record
@@ -98,8 +98,8 @@ def test_precompiled_class_behaves_as_a_frozen_dataclass(
 
 def test_precompiled_methods_are_current() -> None:
     """netdx/model/_methods.py holds every method text of every @record class as the classes
-    are now (else: `python -m netdx.model.precompile`)."""
-    proc = subprocess.run([sys.executable, "-m", "netdx.model.precompile", "--check"],
+    are now (else: `python tools/precompile_records.py`)."""
+    proc = subprocess.run([sys.executable, str(TOOLS / "precompile_records.py"), "--check"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
 
@@ -118,7 +118,8 @@ def test_every_record_class_is_built_as_dataclasses_builds_it() -> None:
     assert table.keys() == plain.keys()
     for name in table:
         assert table[name]["shape"] == plain[name]["shape"], name
-    from netdx.model.precompile import record_modules
+    sys.path.insert(0, str(TOOLS))
+    from precompile_records import record_modules
 
     paths = [SRC.parent.joinpath(*name.split(".")).with_suffix(".py")
              for name in record_modules()]

@@ -9,7 +9,7 @@ refused loopback check defines, half of its CPU after Python's own start. Here a
 whose exact source text is in `netdx.model._methods` is made from that module's code object
 instead, which Python loads from the package's bytecode like any module.
 
-That module is generated, never edited: `python -m netdx.model.precompile` imports every
+That module is generated, never edited: `python tools/precompile_records.py` imports every
 module that uses `@record` and writes each text that `dataclasses` asked to compile there.
 The function made is the one exec() would make: compiled from the same text, called with the
 same closure values, under the same globals (the class's module). A text that is not in the
@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-import threading
 from collections.abc import Callable
 from types import CodeType, FunctionType
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -37,7 +36,6 @@ _DATACLASS = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 # Python 3.10-3.12 compile a method from its text; 3.13 builds methods another way, and
 # there `record` is the plain dataclass.
 _EXEC = getattr(dataclasses, "_create_fn", None)
-_LOCK = threading.RLock()
 _table: dict[str, CodeType] | None = None
 
 
@@ -84,14 +82,14 @@ def _create_fn(name: str, args: Any, body: Any, *, globals: Any = None,
 def _record(cls: type[T]) -> type[T]:
     if _EXEC is None:
         return _DATACLASS(cls)
-    # The swap is process-wide while it lasts: a plain @dataclass defined meanwhile in
-    # another thread gets the same functions exec() would have made it.
-    with _LOCK:
-        dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
-        try:
-            return _DATACLASS(cls)
-        finally:
-            dataclasses._create_fn = _EXEC  # type: ignore[attr-defined]
+    # The swap is process-wide while it lasts, and needs no lock: a plain @dataclass defined
+    # meanwhile in another thread gets the functions exec() would have made it, and a record
+    # class whose swap another thread ended early has its remaining methods exec()'d.
+    dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
+    try:
+        return _DATACLASS(cls)
+    finally:
+        dataclasses._create_fn = _EXEC  # type: ignore[attr-defined]
 
 
 if TYPE_CHECKING:
