@@ -3,8 +3,9 @@
     .venv/bin/python tools/precompile_records.py          # rewrite the module
     .venv/bin/python tools/precompile_records.py --check  # exit 1 when it is stale
 
-It imports every netdx module whose source uses `@record` (in a fresh process, so that each
-class is defined here) and writes each method text `dataclasses` asked to compile, as a
+It imports every netdx module that defines dataclasses, `@record` or plain (in a fresh
+process, with the table installed for every dataclass, so that each class is defined here),
+and writes each method text `dataclasses` asked to compile, as a
 module-level `__create_fn__` whose code object is stored under its text. Run it after
 adding, removing or changing a field of a record class (tests/unit/test_record.py says when).
 It lives outside the package: it writes a file, and netdx.model does no I/O.
@@ -38,21 +39,30 @@ CODE: dict[str, CodeType] = {{}}
 '''
 
 
-def record_modules() -> Iterator[str]:
-    """The netdx modules that import `@record`, by name, sorted."""
+# How a module that defines dataclasses says so: @record, plain dataclasses, netlink's.
+_DEFINES = ("from netdx.model.record import record", "from dataclasses import",
+            "import dataclasses",
+            "_compat import")
+
+
+def dataclass_modules() -> Iterator[str]:
+    """The netdx modules that define dataclasses (`@record` or plain), by name, sorted."""
     for path in sorted(PACKAGE.rglob("*.py")):
-        if "from netdx.model.record import record" in path.read_text():
+        text = path.read_text()
+        own = path.name == "__main__.py" or path == PACKAGE / "model" / "record.py"
+        if not own and any(marker in text for marker in _DEFINES):
             parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
             yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def generate() -> str:
     """The module's text for the record classes as they are now (imports them all)."""
-    names = list(record_modules())
+    names = list(dataclass_modules())
     early = [name for name in names if name in sys.modules]
     if early:
         raise RuntimeError(f"imported before the generator could see their classes: {early}")
     record.capture = set()
+    record.install()
     for name in names:
         importlib.import_module(name)
     texts, record.capture = sorted(record.capture), None

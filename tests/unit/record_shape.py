@@ -1,9 +1,9 @@
 """Everything `dataclasses` decides about a class, as comparable text (for test_record.py).
 
-Run as a script (`python record_shape.py table|exec`) it imports every module that uses
-`@record`, with the precompiled methods (`table`) or with none (`exec`: what a plain
-`dataclass(frozen=True, slots=True, kw_only=True)` makes), and prints one JSON object: each
-dataclass's shape by qualified name, and where its methods' code came from.
+Run as a script (`python record_shape.py table|exec`) it imports every netdx module that
+defines dataclasses, with the precompiled methods installed (`table`) or with none (`exec`:
+what dataclasses itself makes), and prints one JSON object: each dataclass's shape by
+qualified name, and where its methods' code came from.
 """
 
 from __future__ import annotations
@@ -89,7 +89,8 @@ def main(mode: str) -> None:
 
     if mode == "exec":
         record._table = {}
-    names = list(precompile_records.record_modules())
+    record.install()  # every dataclass, as the netdx script runs
+    names = list(precompile_records.dataclass_modules())
     for name in names:
         importlib.import_module(name)
     out = {}

@@ -15,6 +15,14 @@ CODE: dict[str, CodeType] = {}
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return ()==()
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return ()==()\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.action,self.family,self.table,self.chain,self.rule,self.verdict,self.source,)==(other.action,other.family,other.table,other.chain,other.rule,other.verdict,other.source,)
   return NotImplemented
  return __eq__
@@ -27,6 +35,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.address,self.family,self.route,self.echo,self.tcp,self.egress,self.path,self.http,self.liveness,self.server,self.firewall,self.observed_on,self.udp,self.handshake,)==(other.address,other.family,other.route,other.echo,other.tcp,other.egress,other.path,other.http,other.liveness,other.server,other.firewall,other.observed_on,other.udp,other.handshake,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.address,self.interface,self.neighbour,self.echo,)==(other.address,other.interface,other.neighbour,other.echo,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.address,self.interface,self.neighbour,self.echo,)==(other.address,other.interface,other.neighbour,other.echo,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -63,6 +79,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.address,self.role,self.route,self.echo,)==(other.address,other.role,other.route,other.echo,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.address,self.role,self.route,self.echo,)==(other.address,other.role,other.route,other.echo,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.address,self.status,self.route_type,self.interface,self.ifindex,self.source,self.gateway,self.neighbour_state,self.error,)==(other.address,other.status,other.route_type,other.interface,other.ifindex,other.source,other.gateway,other.neighbour_state,other.error,)
   return NotImplemented
  return __eq__
@@ -79,10 +103,34 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.alias,self.validation_alias,self.serialization_alias,)==(other.alias,other.validation_alias,other.serialization_alias,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.alias,self.validation_alias,self.serialization_alias,)==(other.alias,other.validation_alias,other.serialization_alias,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.allow,self.modules,self.flows,self.source,)==(other.allow,other.modules,other.flows,other.source,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.allow,self.modules,self.flows,self.source,)==(other.allow,other.modules,other.flows,other.source,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.allow_inf_nan,)==(other.allow_inf_nan,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.allow_inf_nan,)==(other.allow_inf_nan,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.annotation,self.complete,)==(other.annotation,other.complete,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.annotation,self.complete,)==(other.annotation,other.complete,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -107,6 +155,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.armed,)==(other.armed,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.at,)==(other.at,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.at,)==(other.at,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -151,10 +207,34 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.choices,)==(other.choices,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.choices,)==(other.choices,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.client,self.route,self.syn_interface,self.rp_filter,)==(other.client,other.route,other.syn_interface,other.rp_filter,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.client,self.route,self.syn_interface,self.rp_filter,)==(other.client,other.route,other.syn_interface,other.rp_filter,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.cls_ref,self.cls_var_name,self.func,self.shim,self.info,)==(other.cls_ref,other.cls_var_name,other.func,other.shim,other.info,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.cls_ref,self.cls_var_name,self.func,self.shim,self.info,)==(other.cls_ref,other.cls_var_name,other.func,other.shim,other.info,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.collectors,self.sockets,self.addresses,self.interfaces,self.timeout,self.probes,self.route,)==(other.collectors,other.sockets,other.addresses,other.interfaces,other.timeout,other.probes,other.route,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.collectors,self.sockets,self.addresses,self.interfaces,self.timeout,self.probes,self.route,)==(other.collectors,other.sockets,other.addresses,other.interfaces,other.timeout,other.probes,other.route,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -171,6 +251,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.data,self.lines,)==(other.data,other.lines,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.defs_remapping,self.json_remapping,)==(other.defs_remapping,other.json_remapping,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.defs_remapping,self.json_remapping,)==(other.defs_remapping,other.json_remapping,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -215,6 +303,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.discriminator,self.custom_error_type,self.custom_error_message,self.custom_error_context,)==(other.discriminator,other.custom_error_type,other.custom_error_message,other.custom_error_context,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.discriminator,self.custom_error_type,self.custom_error_message,self.custom_error_context,)==(other.discriminator,other.custom_error_type,other.custom_error_message,other.custom_error_context,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.dns,self.routes,self.echo,self.liveness,self.tcp,self.egress,self.path,self.http,self.udp,self.handshake,)==(other.dns,other.routes,other.echo,other.liveness,other.tcp,other.egress,other.path,other.http,other.udp,other.handshake,)
   return NotImplemented
  return __eq__
@@ -227,6 +323,22 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.dst,self.src,self.iif,self.mark,)==(other.dst,other.src,other.iif,other.mark,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.encoder,)==(other.encoder,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.encoder,)==(other.encoder,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.errno,self.message,)==(other.errno,other.message,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.errno,self.message,)==(other.errno,other.message,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -263,6 +375,38 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.fail_fast,)==(other.fail_fast,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.fail_fast,)==(other.fail_fast,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.dst_len,self.src_len,self.tos,self.table,)==(other.family,other.dst_len,other.src_len,other.tos,other.table,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.dst_len,self.src_len,self.tos,self.table,)==(other.family,other.dst_len,other.src_len,other.tos,other.table,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.dst_len,self.src_len,self.tos,self.table,self.action,self.flags,)==(other.family,other.dst_len,other.src_len,other.tos,other.table,other.action,other.flags,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.dst_len,self.src_len,self.tos,self.table,self.action,self.flags,)==(other.family,other.dst_len,other.src_len,other.tos,other.table,other.action,other.flags,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.dst_len,self.src_len,self.tos,self.table,self.protocol,self.scope,self.type,self.flags,)==(other.family,other.dst_len,other.src_len,other.tos,other.table,other.protocol,other.scope,other.type,other.flags,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.dst_len,self.src_len,self.tos,self.table,self.protocol,self.scope,self.type,self.flags,)==(other.family,other.dst_len,other.src_len,other.tos,other.table,other.protocol,other.scope,other.type,other.flags,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.family,self.icmp_type,self.icmp_code,self.kind,self.sender,self.errno,)==(other.family,other.icmp_type,other.icmp_code,other.kind,other.sender,other.errno,)
   return NotImplemented
  return __eq__
@@ -271,10 +415,66 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.family,self.ifindex,self.state,self.flags,self.address,self.lladdr,self.probes,)==(other.family,other.ifindex,other.state,other.flags,other.address,other.lladdr,other.probes,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.ifindex,self.state,self.flags,self.address,self.lladdr,self.probes,)==(other.family,other.ifindex,other.state,other.flags,other.address,other.lladdr,other.probes,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.ifindex,self.state,self.flags,self.type,)==(other.family,other.ifindex,other.state,other.flags,other.type,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.ifindex,self.state,self.flags,self.type,)==(other.family,other.ifindex,other.state,other.flags,other.type,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.index,self.prefixlen,self.scope,self.flags,self.address,self.label,)==(other.family,other.index,other.prefixlen,other.scope,other.flags,other.address,other.label,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.index,self.prefixlen,self.scope,self.flags,self.address,self.label,)==(other.family,other.index,other.prefixlen,other.scope,other.flags,other.address,other.label,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.family,self.name,self.chains,self.sets,self.source,)==(other.family,other.name,other.chains,other.sets,other.source,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.name,self.chains,self.sets,self.source,)==(other.family,other.name,other.chains,other.sets,other.source,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.prefixlen,self.flags,self.scope,self.index,)==(other.family,other.prefixlen,other.flags,other.scope,other.index,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.prefixlen,self.flags,self.scope,self.index,)==(other.family,other.prefixlen,other.flags,other.scope,other.index,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.priority,self.action,self.table,self.invert,self.src,self.src_len,self.dst,self.dst_len,self.tos,self.iifname,self.oifname,self.fwmark,self.fwmask,self.goto,self.suppress_prefixlen,self.l3mdev,self.other_selectors,)==(other.family,other.priority,other.action,other.table,other.invert,other.src,other.src_len,other.dst,other.dst_len,other.tos,other.iifname,other.oifname,other.fwmark,other.fwmask,other.goto,other.suppress_prefixlen,other.l3mdev,other.other_selectors,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.priority,self.action,self.table,self.invert,self.src,self.src_len,self.dst,self.dst_len,self.tos,self.iifname,self.oifname,self.fwmark,self.fwmask,self.goto,self.suppress_prefixlen,self.l3mdev,self.other_selectors,)==(other.family,other.priority,other.action,other.table,other.invert,other.src,other.src_len,other.dst,other.dst_len,other.tos,other.iifname,other.oifname,other.fwmark,other.fwmask,other.goto,other.suppress_prefixlen,other.l3mdev,other.other_selectors,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.proto,self.states,self.bytecode,)==(other.family,other.proto,other.states,other.bytecode,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.proto,self.states,self.bytecode,)==(other.family,other.proto,other.states,other.bytecode,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.protocol,self.ext,self.states,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,)==(other.family,other.protocol,other.ext,other.states,other.sport,other.dport,other.src,other.dst,other.ifindex,other.cookie,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.protocol,self.ext,self.states,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,)==(other.family,other.protocol,other.ext,other.states,other.sport,other.dport,other.src,other.dst,other.ifindex,other.cookie,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -291,6 +491,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.saddr,self.daddr,self.proto,self.sport,self.dport,self.iif,self.oif,self.ct_state,self.ct_status,self.tracked,self.saddr_type,self.daddr_type,)==(other.family,other.saddr,other.daddr,other.proto,other.sport,other.dport,other.iif,other.oif,other.ct_state,other.ct_status,other.tracked,other.saddr_type,other.daddr_type,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.state,self.timer,self.retrans,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,self.expires,self.rqueue,self.wqueue,self.uid,self.inode,)==(other.family,other.state,other.timer,other.retrans,other.sport,other.dport,other.src,other.dst,other.ifindex,other.cookie,other.expires,other.rqueue,other.wqueue,other.uid,other.inode,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.state,self.timer,self.retrans,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,self.expires,self.rqueue,self.wqueue,self.uid,self.inode,)==(other.family,other.state,other.timer,other.retrans,other.sport,other.dport,other.src,other.dst,other.ifindex,other.cookie,other.expires,other.rqueue,other.wqueue,other.uid,other.inode,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -327,10 +535,58 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.family,self.target,self.ident,self.method,self.sent_at,self.rtts,self.errors,self.ttl,self.settle,self.event,)==(other.family,other.target,other.ident,other.method,other.sent_at,other.rtts,other.errors,other.ttl,other.settle,other.event,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.target,self.ident,self.method,self.sent_at,self.rtts,self.errors,self.ttl,self.settle,self.event,)==(other.family,other.target,other.ident,other.method,other.sent_at,other.rtts,other.errors,other.ttl,other.settle,other.event,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.type,self.index,self.flags,self.change,)==(other.family,other.type,other.index,other.flags,other.change,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.type,self.index,self.flags,self.change,)==(other.family,other.type,other.index,other.flags,other.change,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.family,self.type,self.table,self.protocol,self.scope,self.flags,self.dst,self.dst_len,self.oif,self.prefsrc,self.gateway,self.via,self.priority,self.error,self.iif,self.src,self.mtu,)==(other.family,other.type,other.table,other.protocol,other.scope,other.flags,other.dst,other.dst_len,other.oif,other.prefsrc,other.gateway,other.via,other.priority,other.error,other.iif,other.src,other.mtu,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.family,self.type,self.table,self.protocol,self.scope,self.flags,self.dst,self.dst_len,self.oif,self.prefsrc,self.gateway,self.via,self.priority,self.error,self.iif,self.src,self.mtu,)==(other.family,other.type,other.table,other.protocol,other.scope,other.flags,other.dst,other.dst_len,other.oif,other.prefsrc,other.gateway,other.via,other.priority,other.error,other.iif,other.src,other.mtu,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.fields,self.entries,)==(other.fields,other.entries,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.fields,self.entries,)==(other.fields,other.entries,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.fields,self.mode,self.check_fields,self.json_schema_input_type,)==(other.fields,other.mode,other.check_fields,other.json_schema_input_type,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.fields,self.mode,self.check_fields,self.json_schema_input_type,)==(other.fields,other.mode,other.check_fields,other.json_schema_input_type,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.fields,self.mode,self.each_item,self.always,self.check_fields,)==(other.fields,other.mode,other.each_item,other.always,other.check_fields,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.fields,self.mode,self.each_item,self.always,self.check_fields,)==(other.fields,other.mode,other.each_item,other.always,other.check_fields,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.fields,self.mode,self.return_type,self.when_used,self.check_fields,)==(other.fields,other.mode,other.return_type,other.when_used,other.check_fields,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.fields,self.mode,self.return_type,self.when_used,self.check_fields,)==(other.fields,other.mode,other.return_type,other.when_used,other.check_fields,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -375,6 +631,54 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.func,)==(other.func,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.func,)==(other.func,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.func,self.json_schema_input_type,)==(other.func,other.json_schema_input_type,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.func,self.json_schema_input_type,)==(other.func,other.json_schema_input_type,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.ge,)==(other.ge,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.ge,)==(other.ge,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.get_pydantic_core_schema,self.get_pydantic_json_schema,)==(other.get_pydantic_core_schema,other.get_pydantic_json_schema,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.get_pydantic_core_schema,self.get_pydantic_json_schema,)==(other.get_pydantic_core_schema,other.get_pydantic_json_schema,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.gt,)==(other.gt,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.gt,)==(other.gt,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.gt,self.ge,self.lt,self.le,)==(other.gt,other.ge,other.lt,other.le,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.gt,self.ge,self.lt,self.le,)==(other.gt,other.ge,other.lt,other.le,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.holders,self.processes,self.shared,self.wanted,self.complete,self.unreadable,self.vanished,self.other_namespace,self.notes,)==(other.holders,other.processes,other.shared,other.wanted,other.complete,other.unreadable,other.vanished,other.other_namespace,other.notes,)
   return NotImplemented
  return __eq__
@@ -395,6 +699,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.host,self.kind,self.listen,self.v6only,self.mode,self.backlog,self.target,self.count,self.interval,self.status,self.server_name,self.cert,self.auth,self.zone,self.records,self.zone_files,self.hints,self.previous,self.stub,self.stands_in,)==(other.host,other.kind,other.listen,other.v6only,other.mode,other.backlog,other.target,other.count,other.interval,other.status,other.server_name,other.cert,other.auth,other.zone,other.records,other.zone_files,other.hints,other.previous,other.stub,other.stands_in,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.host,self.port,self.family,self.timeout,self.url,)==(other.host,other.port,other.family,other.timeout,other.url,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.host,self.port,self.family,self.timeout,self.url,)==(other.host,other.port,other.family,other.timeout,other.url,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -527,10 +839,34 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.index,self.flags,self.name,self.mtu,self.operstate,self.carrier,)==(other.index,other.flags,other.name,other.mtu,other.operstate,other.carrier,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.index,self.flags,self.name,self.mtu,self.operstate,self.carrier,)==(other.index,other.flags,other.name,other.mtu,other.operstate,other.carrier,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.inode,self.pid,self.fd,)==(other.inode,other.pid,other.fd,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.inode,self.pid,self.fd,)==(other.inode,other.pid,other.fd,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.items,)==(other.items,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.items,)==(other.items,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.json_schema,self.mode,)==(other.json_schema,other.mode,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.json_schema,self.mode,)==(other.json_schema,other.mode,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -575,6 +911,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.le,)==(other.le,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.le,)==(other.le,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.line,self.address,self.family,self.names,)==(other.line,other.address,other.family,other.names,)
   return NotImplemented
  return __eq__
@@ -615,10 +959,34 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.loopback_echo,self.interfaces,self.gateway,self.onlink_default,self.beyond,self.skipped_servers,self.dns_name,self.dns,)==(other.loopback_echo,other.interfaces,other.gateway,other.onlink_default,other.beyond,other.skipped_servers,other.dns_name,other.dns,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.loopback_echo,self.interfaces,self.gateway,self.onlink_default,self.beyond,self.skipped_servers,self.dns_name,self.dns,)==(other.loopback_echo,other.interfaces,other.gateway,other.onlink_default,other.beyond,other.skipped_servers,other.dns_name,other.dns,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.lt,)==(other.lt,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.lt,)==(other.lt,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.match,self.counter_before,self.counter_after,)==(other.match,other.counter_before,other.counter_after,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.match,self.counter_before,self.counter_after,)==(other.match,other.counter_before,other.counter_after,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.max_length,)==(other.max_length,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.max_length,)==(other.max_length,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -631,6 +999,22 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.message,self.status,self.error,self.notes,)==(other.message,other.status,other.error,other.notes,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.message,self.status,self.error,self.notes,)==(other.message,other.status,other.error,other.notes,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.messages,self.error,self.interrupted,self.datagrams,)==(other.messages,other.error,other.interrupted,other.datagrams,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.messages,self.error,self.interrupted,self.datagrams,)==(other.messages,other.error,other.interrupted,other.datagrams,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.method,self.headers,self.expect_status,self.ca_file,self.ca_pem,self.insecure,)==(other.method,other.headers,other.expect_status,other.ca_file,other.ca_pem,other.insecure,)
   return NotImplemented
  return __eq__
@@ -639,10 +1023,58 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.min_length,)==(other.min_length,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.min_length,)==(other.min_length,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.min_length,self.max_length,)==(other.min_length,other.max_length,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.min_length,self.max_length,)==(other.min_length,other.max_length,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.mode,)==(other.mode,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.mode,)==(other.mode,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.mode,self.iif,self.back_via,self.ok,self.note,)==(other.mode,other.iif,other.back_via,other.ok,other.note,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.mode,self.iif,self.back_via,self.ok,self.note,)==(other.mode,other.iif,other.back_via,other.ok,other.note,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.mode,self.return_type,self.when_used,)==(other.mode,other.return_type,other.when_used,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.mode,self.return_type,self.when_used,)==(other.mode,other.return_type,other.when_used,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.msg_type,self.flags,self.payload,)==(other.msg_type,other.flags,other.payload,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.msg_type,self.flags,self.payload,)==(other.msg_type,other.flags,other.payload,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.multiple_of,)==(other.multiple_of,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.multiple_of,)==(other.multiple_of,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -679,6 +1111,22 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.name,self.code,self.decode,self.encode,)==(other.name,other.code,other.decode,other.encode,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.code,self.decode,self.encode,)==(other.name,other.code,other.decode,other.encode,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.name,self.decode,)==(other.name,other.decode,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.decode,)==(other.name,other.decode,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.name,self.group,self.address,)==(other.name,other.group,other.address,)
   return NotImplemented
  return __eq__
@@ -695,6 +1143,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.name,self.index,self.up,self.carrier,self.operstate,self.loopback,self.addresses,)==(other.name,other.index,other.up,other.carrier,other.operstate,other.loopback,other.addresses,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.index,self.up,self.carrier,self.operstate,self.loopback,self.addresses,)==(other.name,other.index,other.up,other.carrier,other.operstate,other.loopback,other.addresses,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.name,self.interfaces,self.routes,self.forwarding,self.hosts,self.resolv,self.gai,self.nftables,self.sysctls,self.prefix,)==(other.name,other.interfaces,other.routes,other.forwarding,other.hosts,other.resolv,other.gai,other.nftables,other.sysctls,other.prefix,)
   return NotImplemented
  return __eq__
@@ -707,6 +1163,22 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.key_kinds,self.elements,self.verdicts,self.is_map,self.unknown,)==(other.name,other.key_kinds,other.elements,other.verdicts,other.is_map,other.unknown,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.name,self.line,self.hosts,self.children,self.vars,self.defined,)==(other.name,other.line,other.hosts,other.children,other.vars,other.defined,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.line,self.hosts,self.children,self.vars,self.defined,)==(other.name,other.line,other.hosts,other.children,other.vars,other.defined,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.name,self.policies,self.rules,)==(other.name,other.policies,other.rules,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.policies,self.rules,)==(other.name,other.policies,other.rules,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -799,6 +1271,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,)==(other.name,other.types,other.servers,other.short,other.trace,other.tcp,other.recurse,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,)==(other.name,other.types,other.servers,other.short,other.trace,other.tcp,other.recurse,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.name_asked,self.version,self.cipher,self.subject,self.issuer,self.not_before,self.not_after,self.names,self.verified,self.verify_error,self.verify_code,self.checked_at,self.ca_file,self.skipped,)==(other.name_asked,other.version,other.cipher,other.subject,other.issuer,other.not_before,other.not_after,other.names,other.verified,other.verify_error,other.verify_code,other.checked_at,other.ca_file,other.skipped,)
   return NotImplemented
  return __eq__
@@ -855,6 +1335,22 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.number,self.name,self.status,self.summary,self.notes,)==(other.number,other.name,other.status,other.summary,other.notes,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.number,self.name,self.status,self.summary,self.notes,)==(other.number,other.name,other.status,other.summary,other.notes,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.ok,self.layer,self.step,self.text,self.fix,)==(other.ok,other.layer,other.step,other.text,other.fix,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.ok,self.layer,self.step,self.text,self.fix,)==(other.ok,other.layer,other.step,other.text,other.fix,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.outcome,self.answer,self.server_version,self.protocol_version,self.error_code,)==(other.outcome,other.answer,other.server_version,other.protocol_version,other.error_code,)
   return NotImplemented
  return __eq__
@@ -879,10 +1375,34 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.owner,self.detached,)==(other.owner,other.detached,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.owner,self.detached,)==(other.owner,other.detached,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.packet,self.hook,self.spec,)==(other.packet,other.hook,other.spec,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.packet,self.hook,self.spec,)==(other.packet,other.hook,other.spec,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.path,)==(other.path,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.path,)==(other.path,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.path_type,)==(other.path_type,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.path_type,)==(other.path_type,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -935,6 +1455,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.private_attributes,self.ignored_names,self.ignored_types,self.private_candidates,self.field_candidates,self.base_field_names,self.model_config_assigned,)==(other.private_attributes,other.ignored_names,other.ignored_types,other.private_candidates,other.field_candidates,other.base_field_names,other.model_config_assigned,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.private_attributes,self.ignored_names,self.ignored_types,self.private_candidates,self.field_candidates,self.base_field_names,self.model_config_assigned,)==(other.private_attributes,other.ignored_names,other.ignored_types,other.private_candidates,other.field_candidates,other.base_field_names,other.model_config_assigned,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.proto,self.family,self.state,self.src,self.sport,self.dst,self.dport,self.ifindex,self.rqueue,self.wqueue,self.uid,self.inode,self.v6only,)==(other.proto,other.family,other.state,other.src,other.sport,other.dst,other.dport,other.ifindex,other.rqueue,other.wqueue,other.uid,other.inode,other.v6only,)
   return NotImplemented
  return __eq__
@@ -947,6 +1475,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.protocol,self.address,self.port,self.outcome,self.sent,self.received,self.answer,self.server_version,self.protocol_version,self.error_code,self.elapsed_ms,self.waited_ms,)==(other.protocol,other.address,other.port,other.outcome,other.sent,other.received,other.answer,other.server_version,other.protocol_version,other.error_code,other.elapsed_ms,other.waited_ms,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.protocols,self.families,self.states,self.listen,self.ports,self.local_port_only,)==(other.protocols,other.families,other.states,other.listen,other.ports,other.local_port_only,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.protocols,self.families,self.states,self.listen,self.ports,self.local_port_only,)==(other.protocols,other.families,other.states,other.listen,other.ports,other.local_port_only,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -999,6 +1535,22 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.returncode,self.stdout,self.stderr,self.error,self.missing,self.argv,)==(other.returncode,other.stdout,other.stderr,other.error,other.missing,other.argv,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.returncode,self.stdout,self.stderr,self.error,self.missing,self.argv,)==(other.returncode,other.stdout,other.stderr,other.error,other.missing,other.argv,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.rtt,self.stop,)==(other.rtt,other.stop,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.rtt,self.stop,)==(other.rtt,other.stop,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.rule,self.failed,)==(other.rule,other.failed,)
   return NotImplemented
  return __eq__
@@ -1019,6 +1571,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.scenario,self.client,self.namespaces,self.workdir,self.processes,self.ssh,self.instance,self.owner,self.detached,self.user,)==(other.scenario,other.client,other.namespaces,other.workdir,other.processes,other.ssh,other.instance,other.owner,other.detached,other.user,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.scenario,self.expected,self.cause,self.elapsed,self.max_seconds,self.returncode,self.doc,self.stdout,self.stderr,self.expected_evidence,self.missing_evidence,self.expected_warnings,)==(other.scenario,other.expected,other.cause,other.elapsed,other.max_seconds,other.returncode,other.doc,other.stdout,other.stderr,other.expected_evidence,other.missing_evidence,other.expected_warnings,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.scenario,self.expected,self.cause,self.elapsed,self.max_seconds,self.returncode,self.doc,self.stdout,self.stderr,self.expected_evidence,self.missing_evidence,self.expected_warnings,)==(other.scenario,other.expected,other.cause,other.elapsed,other.max_seconds,other.returncode,other.doc,other.stdout,other.stderr,other.expected_evidence,other.missing_evidence,other.expected_warnings,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -1071,10 +1631,34 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.sockets,self.done,self.error,self.interrupted,)==(other.sockets,other.done,other.error,other.interrupted,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.sockets,self.done,self.error,self.interrupted,)==(other.sockets,other.done,other.error,other.interrupted,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.sockets,self.notes,self.interrupted,)==(other.sockets,other.notes,other.interrupted,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.sockets,self.notes,self.interrupted,)==(other.sockets,other.notes,other.interrupted,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.sockets,self.owners,self.notes,self.interrupted,)==(other.sockets,other.owners,other.notes,other.interrupted,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.sockets,self.owners,self.notes,self.interrupted,)==(other.sockets,other.owners,other.notes,other.interrupted,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.source,self.groups,self.host_vars,self.host_lines,)==(other.source,other.groups,other.host_vars,other.host_lines,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.source,self.groups,self.host_vars,self.host_lines,)==(other.source,other.groups,other.host_vars,other.host_lines,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -1119,6 +1703,22 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.start,self.connect_start,self.tls_started,self.connected,self.headers,self.status,self.reason,self.server,self.location,self.body_bytes,self.budget_ms,)==(other.start,other.connect_start,other.tls_started,other.connected,other.headers,other.status,other.reason,other.server,other.location,other.body_bytes,other.budget_ms,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.start,self.connect_start,self.tls_started,self.connected,self.headers,self.status,self.reason,self.server,self.location,self.body_bytes,self.budget_ms,)==(other.start,other.connect_start,other.tls_started,other.connected,other.headers,other.status,other.reason,other.server,other.location,other.body_bytes,other.budget_ms,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.start,self.remaining0,self.limit_s,self.basis,self.rtt_ms,)==(other.start,other.remaining0,other.limit_s,other.basis,other.rtt_ms,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.start,self.remaining0,self.limit_s,self.basis,self.rtt_ms,)==(other.start,other.remaining0,other.limit_s,other.basis,other.rtt_ms,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.state,)==(other.state,)
   return NotImplemented
  return __eq__
@@ -1159,6 +1759,38 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.steps,self.verdict,self.evidence,)==(other.steps,other.verdict,other.evidence,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.steps,self.verdict,self.evidence,)==(other.steps,other.verdict,other.evidence,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.strict,)==(other.strict,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.strict,)==(other.strict,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.strip_whitespace,self.to_upper,self.to_lower,self.strict,self.min_length,self.max_length,self.pattern,self.ascii_only,)==(other.strip_whitespace,other.to_upper,other.to_lower,other.strict,other.min_length,other.max_length,other.pattern,other.ascii_only,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.strip_whitespace,self.to_upper,self.to_lower,self.strict,self.min_length,self.max_length,self.pattern,self.ascii_only,)==(other.strip_whitespace,other.to_upper,other.to_lower,other.strict,other.min_length,other.max_length,other.pattern,other.ascii_only,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.subject,self.issuer,self.not_before,self.not_after,self.names,)==(other.subject,other.issuer,other.not_before,other.not_after,other.names,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.subject,self.issuer,self.not_before,self.not_after,self.names,)==(other.subject,other.issuer,other.not_before,other.not_after,other.names,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.tables,self.notes,self.unreadable,self.local_addresses,self.broadcast_addresses,)==(other.tables,other.notes,other.unreadable,other.local_addresses,other.broadcast_addresses,)
   return NotImplemented
  return __eq__
@@ -1167,10 +1799,26 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.tag,)==(other.tag,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.tag,)==(other.tag,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.tag,self.address,self.zones,)==(other.tag,other.address,other.zones,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.tag,self.address,self.zones,)==(other.tag,other.address,other.zones,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.target,self.method,self.max_hops,self.start,self.hops,self.wake,self.sent,self.last_answer,)==(other.target,other.method,other.max_hops,other.start,other.hops,other.wake,other.sent,other.last_answer,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.target,self.method,self.max_hops,self.start,self.hops,self.wake,self.sent,self.last_answer,)==(other.target,other.method,other.max_hops,other.start,other.hops,other.wake,other.sent,other.last_answer,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -1211,6 +1859,14 @@ def __create_fn__():
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.text,self.wildcard,)==(other.text,other.wildcard,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.timeout,self.before,self.after,self.capture,)==(other.timeout,other.before,other.after,other.capture,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.timeout,self.before,self.after,self.capture,)==(other.timeout,other.before,other.after,other.capture,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -1279,10 +1935,74 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.ttl,self.sock,self.rc,self.local,self.hop,)==(other.ttl,other.sock,other.rc,other.local,other.hop,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.ttl,self.sock,self.rc,self.local,self.hop,)==(other.ttl,other.sock,other.rc,other.local,other.hop,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.type,self.flags,self.seq,self.pid,self.payload,)==(other.type,other.flags,other.seq,other.pid,other.payload,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.type,self.flags,self.seq,self.pid,self.payload,)==(other.type,other.flags,other.seq,other.pid,other.payload,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.type,self.name,self.value,)==(other.type,other.name,other.value,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.type,self.name,self.value,)==(other.type,other.name,other.value,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.type_ref,)==(other.type_ref,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.type_ref,)==(other.type_ref,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.tz,)==(other.tz,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.tz,)==(other.tz,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.unit,)==(other.unit,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.unit,)==(other.unit,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.url,self.address,self.outcome,self.status,self.reason,self.error,self.connect_ms,self.tls_ms,self.first_byte_ms,self.total_ms,self.tls_version,self.server,self.location,self.budget_ms,self.tls,self.method,self.expect_status,)==(other.url,other.address,other.outcome,other.status,other.reason,other.error,other.connect_ms,other.tls_ms,other.first_byte_ms,other.total_ms,other.tls_version,other.server,other.location,other.budget_ms,other.tls,other.method,other.expect_status,)
   return NotImplemented
  return __eq__
 CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.url,self.address,self.outcome,self.status,self.reason,self.error,self.connect_ms,self.tls_ms,self.first_byte_ms,self.total_ms,self.tls_version,self.server,self.location,self.budget_ms,self.tls,self.method,self.expect_status,)==(other.url,other.address,other.outcome,other.status,other.reason,other.error,other.connect_ms,other.tls_ms,other.first_byte_ms,other.total_ms,other.tls_version,other.server,other.location,other.budget_ms,other.tls,other.method,other.expect_status,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.uuid_version,)==(other.uuid_version,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.uuid_version,)==(other.uuid_version,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.validators,self.field_validators,self.root_validators,self.field_serializers,self.model_serializers,self.model_validators,self.computed_fields,)==(other.validators,other.field_validators,other.root_validators,other.field_serializers,other.model_serializers,other.model_validators,other.computed_fields,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.validators,self.field_validators,self.root_validators,self.field_serializers,self.model_serializers,self.model_validators,self.computed_fields,)==(other.validators,other.field_validators,other.root_validators,other.field_serializers,other.model_serializers,other.model_validators,other.computed_fields,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __eq__(self,other):
@@ -1311,6 +2031,38 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.wanted,self.holders,self.processes,self.shared,self.issues,self.vanished,self.other_ns,self.complete,self.notes,)==(other.wanted,other.holders,other.processes,other.shared,other.issues,other.vanished,other.other_ns,other.complete,other.notes,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.wanted,self.holders,self.processes,self.shared,self.issues,self.vanished,self.other_ns,self.complete,self.notes,)==(other.wanted,other.holders,other.processes,other.shared,other.issues,other.vanished,other.other_ns,other.complete,other.notes,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.wrapped,)==(other.wrapped,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.wrapped,)==(other.wrapped,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.wrapped,self.decorator_info,self.shim,)==(other.wrapped,other.decorator_info,other.shim,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.wrapped,self.decorator_info,self.shim,)==(other.wrapped,other.decorator_info,other.shim,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
+   return (self.wrapped_property,self.return_type,self.alias,self.alias_priority,self.exclude_if,self.title,self.field_title_generator,self.description,self.deprecated,self.examples,self.json_schema_extra,self.repr,)==(other.wrapped_property,other.return_type,other.alias,other.alias_priority,other.exclude_if,other.title,other.field_title_generator,other.description,other.deprecated,other.examples,other.json_schema_extra,other.repr,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.wrapped_property,self.return_type,self.alias,self.alias_priority,self.exclude_if,self.title,self.field_title_generator,self.description,self.deprecated,self.examples,self.json_schema_extra,self.repr,)==(other.wrapped_property,other.return_type,other.alias,other.alias_priority,other.exclude_if,other.title,other.field_title_generator,other.description,other.deprecated,other.examples,other.json_schema_extra,other.repr,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.zone,self.ns_name,self.address,self.outcome,self.lame,self.detail,self.rtt_ms,)==(other.zone,other.ns_name,other.address,other.outcome,other.lame,other.detail,other.rtt_ms,)
   return NotImplemented
  return __eq__
@@ -1335,6 +2087,14 @@ CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is se
 def __create_fn__():
  def __eq__(self,other):
   if other.__class__ is self.__class__:
+   return (self.zone,self.qname,self.servers,self.attempts,self.unresolved,self.children,self.asked,self.outcome,self.referral,)==(other.zone,other.qname,other.servers,other.attempts,other.unresolved,other.children,other.asked,other.outcome,other.referral,)
+  return NotImplemented
+ return __eq__
+CODE['def __create_fn__():\n def __eq__(self,other):\n  if other.__class__ is self.__class__:\n   return (self.zone,self.qname,self.servers,self.attempts,self.unresolved,self.children,self.asked,self.outcome,self.referral,)==(other.zone,other.qname,other.servers,other.attempts,other.unresolved,other.children,other.asked,other.outcome,other.referral,)\n  return NotImplemented\n return __eq__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __eq__(self,other):
+  if other.__class__ is self.__class__:
    return (self.zone,self.servers,self.resolver,self.failed,)==(other.zone,other.servers,other.resolver,other.failed,)
   return NotImplemented
  return __eq__
@@ -1351,6 +2111,12 @@ def __create_fn__():
   return hash((self.address,self.family,self.route,self.echo,self.tcp,self.egress,self.path,self.http,self.liveness,self.server,self.firewall,self.observed_on,self.udp,self.handshake,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.address,self.family,self.route,self.echo,self.tcp,self.egress,self.path,self.http,self.liveness,self.server,self.firewall,self.observed_on,self.udp,self.handshake,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.address,self.interface,self.neighbour,self.echo,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.address,self.interface,self.neighbour,self.echo,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1375,6 +2141,12 @@ def __create_fn__():
   return hash((self.address,self.port,self.status,self.errno,self.reason,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.address,self.port,self.status,self.errno,self.reason,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.address,self.role,self.route,self.echo,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.address,self.role,self.route,self.echo,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1414,6 +2186,12 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.armed,))\n
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.at,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.at,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.cap_s,self.share,self.floor_s,self.start_after_s,self.reserve_s,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.cap_s,self.share,self.floor_s,self.start_after_s,self.reserve_s,))\n return __hash__'] = __create_fn__.__code__
@@ -1447,6 +2225,12 @@ def __create_fn__():
   return hash((self.client,self.route,self.syn_interface,self.rp_filter,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.client,self.route,self.syn_interface,self.rp_filter,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.collectors,self.sockets,self.addresses,self.interfaces,self.timeout,self.probes,self.route,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.collectors,self.sockets,self.addresses,self.interfaces,self.timeout,self.probes,self.route,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1492,6 +2276,12 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.direction,
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.discriminator,self.custom_error_type,self.custom_error_message,self.custom_error_context,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.discriminator,self.custom_error_type,self.custom_error_message,self.custom_error_context,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.dns,self.routes,self.echo,self.liveness,self.tcp,self.egress,self.path,self.http,self.udp,self.handshake,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.dns,self.routes,self.echo,self.liveness,self.tcp,self.egress,self.path,self.http,self.udp,self.handshake,))\n return __hash__'] = __create_fn__.__code__
@@ -1501,6 +2291,12 @@ def __create_fn__():
   return hash((self.dst,self.src,self.iif,self.mark,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.dst,self.src,self.iif,self.mark,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.errno,self.message,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.errno,self.message,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1528,15 +2324,75 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.exprs,self
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.family,self.dst_len,self.src_len,self.tos,self.table,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.dst_len,self.src_len,self.tos,self.table,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.dst_len,self.src_len,self.tos,self.table,self.action,self.flags,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.dst_len,self.src_len,self.tos,self.table,self.action,self.flags,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.dst_len,self.src_len,self.tos,self.table,self.protocol,self.scope,self.type,self.flags,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.dst_len,self.src_len,self.tos,self.table,self.protocol,self.scope,self.type,self.flags,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.family,self.icmp_type,self.icmp_code,self.kind,self.sender,self.errno,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.icmp_type,self.icmp_code,self.kind,self.sender,self.errno,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.family,self.ifindex,self.state,self.flags,self.address,self.lladdr,self.probes,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.ifindex,self.state,self.flags,self.address,self.lladdr,self.probes,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.ifindex,self.state,self.flags,self.type,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.ifindex,self.state,self.flags,self.type,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.index,self.prefixlen,self.scope,self.flags,self.address,self.label,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.index,self.prefixlen,self.scope,self.flags,self.address,self.label,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.family,self.name,self.chains,self.sets,self.source,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.name,self.chains,self.sets,self.source,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.prefixlen,self.flags,self.scope,self.index,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.prefixlen,self.flags,self.scope,self.index,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.priority,self.action,self.table,self.invert,self.src,self.src_len,self.dst,self.dst_len,self.tos,self.iifname,self.oifname,self.fwmark,self.fwmask,self.goto,self.suppress_prefixlen,self.l3mdev,self.other_selectors,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.priority,self.action,self.table,self.invert,self.src,self.src_len,self.dst,self.dst_len,self.tos,self.iifname,self.oifname,self.fwmark,self.fwmask,self.goto,self.suppress_prefixlen,self.l3mdev,self.other_selectors,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.proto,self.states,self.bytecode,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.proto,self.states,self.bytecode,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.protocol,self.ext,self.states,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.protocol,self.ext,self.states,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1549,6 +2405,12 @@ def __create_fn__():
   return hash((self.family,self.saddr,self.daddr,self.proto,self.sport,self.dport,self.iif,self.oif,self.ct_state,self.ct_status,self.tracked,self.saddr_type,self.daddr_type,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.saddr,self.daddr,self.proto,self.sport,self.dport,self.iif,self.oif,self.ct_state,self.ct_status,self.tracked,self.saddr_type,self.daddr_type,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.state,self.timer,self.retrans,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,self.expires,self.rqueue,self.wqueue,self.uid,self.inode,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.state,self.timer,self.retrans,self.sport,self.dport,self.src,self.dst,self.ifindex,self.cookie,self.expires,self.rqueue,self.wqueue,self.uid,self.inode,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1573,6 +2435,18 @@ def __create_fn__():
   return hash((self.family,self.table,self.chain,self.position,self.text,self.handle,self.comment,self.source,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.table,self.chain,self.position,self.text,self.handle,self.comment,self.source,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.type,self.index,self.flags,self.change,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.type,self.index,self.flags,self.change,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.family,self.type,self.table,self.protocol,self.scope,self.flags,self.dst,self.dst_len,self.oif,self.prefsrc,self.gateway,self.via,self.priority,self.error,self.iif,self.src,self.mtu,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.family,self.type,self.table,self.protocol,self.scope,self.flags,self.dst,self.dst_len,self.oif,self.prefsrc,self.gateway,self.via,self.priority,self.error,self.iif,self.src,self.mtu,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1612,6 +2486,36 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.flows,self
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.func,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.func,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.func,self.json_schema_input_type,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.func,self.json_schema_input_type,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.ge,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.ge,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.gt,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.gt,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.gt,self.ge,self.lt,self.le,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.gt,self.ge,self.lt,self.le,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.holders,self.processes,self.shared,self.wanted,self.complete,self.unreadable,self.vanished,self.other_namespace,self.notes,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.holders,self.processes,self.shared,self.wanted,self.complete,self.unreadable,self.vanished,self.other_namespace,self.notes,))\n return __hash__'] = __create_fn__.__code__
@@ -1627,6 +2531,12 @@ def __create_fn__():
   return hash((self.host,self.kind,self.listen,self.v6only,self.mode,self.backlog,self.target,self.count,self.interval,self.status,self.server_name,self.cert,self.auth,self.zone,self.records,self.zone_files,self.hints,self.previous,self.stub,self.stands_in,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.host,self.kind,self.listen,self.v6only,self.mode,self.backlog,self.target,self.count,self.interval,self.status,self.server_name,self.cert,self.auth,self.zone,self.records,self.zone_files,self.hints,self.previous,self.stub,self.stands_in,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.host,self.port,self.family,self.timeout,self.url,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.host,self.port,self.family,self.timeout,self.url,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1726,9 +2636,21 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.id,self.se
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.index,self.flags,self.name,self.mtu,self.operstate,self.carrier,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.index,self.flags,self.name,self.mtu,self.operstate,self.carrier,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.inode,self.pid,self.fd,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.inode,self.pid,self.fd,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.items,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.items,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1762,6 +2684,12 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.layer,self
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.le,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.le,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.line,self.address,self.family,self.names,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.line,self.address,self.family,self.names,))\n return __hash__'] = __create_fn__.__code__
@@ -1792,9 +2720,27 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.lo,self.hi
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.loopback_echo,self.interfaces,self.gateway,self.onlink_default,self.beyond,self.skipped_servers,self.dns_name,self.dns,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.loopback_echo,self.interfaces,self.gateway,self.onlink_default,self.beyond,self.skipped_servers,self.dns_name,self.dns,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.lt,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.lt,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.match,self.counter_before,self.counter_after,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.match,self.counter_before,self.counter_after,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.max_length,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.max_length,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1804,15 +2750,45 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.max_levels
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.messages,self.error,self.interrupted,self.datagrams,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.messages,self.error,self.interrupted,self.datagrams,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.method,self.headers,self.expect_status,self.ca_file,self.ca_pem,self.insecure,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.method,self.headers,self.expect_status,self.ca_file,self.ca_pem,self.insecure,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.min_length,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.min_length,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.min_length,self.max_length,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.min_length,self.max_length,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.mode,self.iif,self.back_via,self.ok,self.note,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.mode,self.iif,self.back_via,self.ok,self.note,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.msg_type,self.flags,self.payload,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.msg_type,self.flags,self.payload,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.multiple_of,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.multiple_of,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1840,6 +2816,18 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.name,self.code,self.decode,self.encode,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.code,self.decode,self.encode,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.name,self.decode,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.decode,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.name,self.group,self.address,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.group,self.address,))\n return __hash__'] = __create_fn__.__code__
@@ -1849,6 +2837,12 @@ def __create_fn__():
   return hash((self.name,self.hosts,self.prefix,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.hosts,self.prefix,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.name,self.index,self.up,self.carrier,self.operstate,self.loopback,self.addresses,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.index,self.up,self.carrier,self.operstate,self.loopback,self.addresses,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -1930,6 +2924,12 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name,self.types,self.servers,self.short,self.trace,self.tcp,self.recurse,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.name_asked,self.version,self.cipher,self.subject,self.issuer,self.not_before,self.not_after,self.names,self.verified,self.verify_error,self.verify_code,self.checked_at,self.ca_file,self.skipped,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.name_asked,self.version,self.cipher,self.subject,self.issuer,self.not_before,self.not_after,self.names,self.verified,self.verify_error,self.verify_code,self.checked_at,self.ca_file,self.skipped,))\n return __hash__'] = __create_fn__.__code__
@@ -1972,6 +2972,18 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.ns_name,se
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.number,self.name,self.status,self.summary,self.notes,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.number,self.name,self.status,self.summary,self.notes,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.ok,self.layer,self.step,self.text,self.fix,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.ok,self.layer,self.step,self.text,self.fix,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.outcome,self.answer,self.server_version,self.protocol_version,self.error_code,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.outcome,self.answer,self.server_version,self.protocol_version,self.error_code,))\n return __hash__'] = __create_fn__.__code__
@@ -1987,6 +2999,12 @@ def __create_fn__():
   return hash((self.outcome,self.errno,self.icmp,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.outcome,self.errno,self.icmp,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.owner,self.detached,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.owner,self.detached,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -2044,6 +3062,12 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.protocol,s
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.protocols,self.families,self.states,self.listen,self.ports,self.local_port_only,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.protocols,self.families,self.states,self.listen,self.ports,self.local_port_only,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.queries,self.trace,self.comparison,self.findings,self.elapsed_ms,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.queries,self.trace,self.comparison,self.findings,self.elapsed_ms,))\n return __hash__'] = __create_fn__.__code__
@@ -2080,6 +3104,18 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.recursion_
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.returncode,self.stdout,self.stderr,self.error,self.missing,self.argv,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.returncode,self.stdout,self.stderr,self.error,self.missing,self.argv,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.rtt,self.stop,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.rtt,self.stop,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.rule,self.failed,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.rule,self.failed,))\n return __hash__'] = __create_fn__.__code__
@@ -2095,6 +3131,12 @@ def __create_fn__():
   return hash((self.scenario,self.client,self.namespaces,self.workdir,self.processes,self.ssh,self.instance,self.owner,self.detached,self.user,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.scenario,self.client,self.namespaces,self.workdir,self.processes,self.ssh,self.instance,self.owner,self.detached,self.user,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.scenario,self.expected,self.cause,self.elapsed,self.max_seconds,self.returncode,self.doc,self.stdout,self.stderr,self.expected_evidence,self.missing_evidence,self.expected_warnings,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.scenario,self.expected,self.cause,self.elapsed,self.max_seconds,self.returncode,self.doc,self.stdout,self.stderr,self.expected_evidence,self.missing_evidence,self.expected_warnings,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -2131,6 +3173,12 @@ def __create_fn__():
   return hash((self.socket,self.owner,self.fd,self.drops,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.socket,self.owner,self.fd,self.drops,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.sockets,self.done,self.error,self.interrupted,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.sockets,self.done,self.error,self.interrupted,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -2200,9 +3248,33 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.status,sel
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.steps,self.verdict,self.evidence,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.steps,self.verdict,self.evidence,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.strip_whitespace,self.to_upper,self.to_lower,self.strict,self.min_length,self.max_length,self.pattern,self.ascii_only,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.strip_whitespace,self.to_upper,self.to_lower,self.strict,self.min_length,self.max_length,self.pattern,self.ascii_only,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.subject,self.issuer,self.not_before,self.not_after,self.names,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.subject,self.issuer,self.not_before,self.not_after,self.names,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.tables,self.notes,self.unreadable,self.local_addresses,self.broadcast_addresses,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.tables,self.notes,self.unreadable,self.local_addresses,self.broadcast_addresses,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.tag,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.tag,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -2239,6 +3311,12 @@ def __create_fn__():
   return hash((self.text,self.wildcard,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.text,self.wildcard,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.timeout,self.before,self.after,self.capture,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.timeout,self.before,self.after,self.capture,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -2290,6 +3368,30 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.ttl,self.k
 
 def __create_fn__():
  def __hash__(self):
+  return hash((self.type,self.flags,self.seq,self.pid,self.payload,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.type,self.flags,self.seq,self.pid,self.payload,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.type,self.name,self.value,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.type,self.name,self.value,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.tz,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.tz,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.unit,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.unit,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
   return hash((self.url,self.address,self.outcome,self.status,self.reason,self.error,self.connect_ms,self.tls_ms,self.first_byte_ms,self.total_ms,self.tls_version,self.server,self.location,self.budget_ms,self.tls,self.method,self.expect_status,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.url,self.address,self.outcome,self.status,self.reason,self.error,self.connect_ms,self.tls_ms,self.first_byte_ms,self.total_ms,self.tls_version,self.server,self.location,self.budget_ms,self.tls,self.method,self.expect_status,))\n return __hash__'] = __create_fn__.__code__
@@ -2311,6 +3413,12 @@ def __create_fn__():
   return hash((self.via,self.answer,self.servers,self.zone,self.broken,self.detail,))
  return __hash__
 CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.via,self.answer,self.servers,self.zone,self.broken,self.detail,))\n return __hash__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __hash__(self):
+  return hash((self.wrapped,))
+ return __hash__
+CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.wrapped,))\n return __hash__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __hash__(self):
@@ -2338,6 +3446,12 @@ CODE['def __create_fn__():\n def __hash__(self):\n  return hash((self.zone,self.
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"()"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"()"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(action={self.action!r}, family={self.family!r}, table={self.table!r}, chain={self.chain!r}, rule={self.rule!r}, verdict={self.verdict!r}, source={self.source!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(action={self.action!r}, family={self.family!r}, table={self.table!r}, chain={self.chain!r}, rule={self.rule!r}, verdict={self.verdict!r}, source={self.source!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2347,6 +3461,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(address={self.address!r}, family={self.family!r}, route={self.route!r}, echo={self.echo!r}, tcp={self.tcp!r}, egress={self.egress!r}, path={self.path!r}, http={self.http!r}, liveness={self.liveness!r}, server={self.server!r}, firewall={self.firewall!r}, observed_on={self.observed_on!r}, udp={self.udp!r}, handshake={self.handshake!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(address={self.address!r}, family={self.family!r}, route={self.route!r}, echo={self.echo!r}, tcp={self.tcp!r}, egress={self.egress!r}, path={self.path!r}, http={self.http!r}, liveness={self.liveness!r}, server={self.server!r}, firewall={self.firewall!r}, observed_on={self.observed_on!r}, udp={self.udp!r}, handshake={self.handshake!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(address={self.address!r}, interface={self.interface!r}, neighbour={self.neighbour!r}, echo={self.echo!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(address={self.address!r}, interface={self.interface!r}, neighbour={self.neighbour!r}, echo={self.echo!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2374,6 +3494,12 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(address={self.address!r}, role={self.role!r}, route={self.route!r}, echo={self.echo!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(address={self.address!r}, role={self.role!r}, route={self.route!r}, echo={self.echo!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(address={self.address!r}, status={self.status!r}, route_type={self.route_type!r}, interface={self.interface!r}, ifindex={self.ifindex!r}, source={self.source!r}, gateway={self.gateway!r}, neighbour_state={self.neighbour_state!r}, error={self.error!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(address={self.address!r}, status={self.status!r}, route_type={self.route_type!r}, interface={self.interface!r}, ifindex={self.ifindex!r}, source={self.source!r}, gateway={self.gateway!r}, neighbour_state={self.neighbour_state!r}, error={self.error!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2386,9 +3512,27 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(alias={self.alias!r}, validation_alias={self.validation_alias!r}, serialization_alias={self.serialization_alias!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(alias={self.alias!r}, validation_alias={self.validation_alias!r}, serialization_alias={self.serialization_alias!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(allow={self.allow!r}, modules={self.modules!r}, flows={self.flows!r}, source={self.source!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(allow={self.allow!r}, modules={self.modules!r}, flows={self.flows!r}, source={self.source!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(allow_inf_nan={self.allow_inf_nan!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(allow_inf_nan={self.allow_inf_nan!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(annotation={self.annotation!r}, complete={self.complete!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(annotation={self.annotation!r}, complete={self.complete!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2407,6 +3551,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(armed={self.armed!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(armed={self.armed!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(at={self.at!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(at={self.at!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2440,9 +3590,27 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(choices={self.choices!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(choices={self.choices!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(client={self.client!r}, route={self.route!r}, syn_interface={self.syn_interface!r}, rp_filter={self.rp_filter!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(client={self.client!r}, route={self.route!r}, syn_interface={self.syn_interface!r}, rp_filter={self.rp_filter!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(cls_ref={self.cls_ref!r}, cls_var_name={self.cls_var_name!r}, func={self.func!r}, shim={self.shim!r}, info={self.info!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(cls_ref={self.cls_ref!r}, cls_var_name={self.cls_var_name!r}, func={self.func!r}, shim={self.shim!r}, info={self.info!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(collectors={self.collectors!r}, sockets={self.sockets!r}, addresses={self.addresses!r}, interfaces={self.interfaces!r}, timeout={self.timeout!r}, probes={self.probes!r}, route={self.route!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(collectors={self.collectors!r}, sockets={self.sockets!r}, addresses={self.addresses!r}, interfaces={self.interfaces!r}, timeout={self.timeout!r}, probes={self.probes!r}, route={self.route!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2455,6 +3623,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(data={self.data!r}, lines={self.lines!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(data={self.data!r}, lines={self.lines!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(defs_remapping={self.defs_remapping!r}, json_remapping={self.json_remapping!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(defs_remapping={self.defs_remapping!r}, json_remapping={self.json_remapping!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2488,6 +3662,12 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(discriminator={self.discriminator!r}, custom_error_type={self.custom_error_type!r}, custom_error_message={self.custom_error_message!r}, custom_error_context={self.custom_error_context!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(discriminator={self.discriminator!r}, custom_error_type={self.custom_error_type!r}, custom_error_message={self.custom_error_message!r}, custom_error_context={self.custom_error_context!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(dns={self.dns!r}, routes={self.routes!r}, echo={self.echo!r}, liveness={self.liveness!r}, tcp={self.tcp!r}, egress={self.egress!r}, path={self.path!r}, http={self.http!r}, udp={self.udp!r}, handshake={self.handshake!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(dns={self.dns!r}, routes={self.routes!r}, echo={self.echo!r}, liveness={self.liveness!r}, tcp={self.tcp!r}, egress={self.egress!r}, path={self.path!r}, http={self.http!r}, udp={self.udp!r}, handshake={self.handshake!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2497,6 +3677,18 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(dst={self.dst!r}, src={self.src!r}, iif={self.iif!r}, mark={self.mark!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(dst={self.dst!r}, src={self.src!r}, iif={self.iif!r}, mark={self.mark!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(encoder={self.encoder!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(encoder={self.encoder!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(errno={self.errno!r}, message={self.message!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(errno={self.errno!r}, message={self.message!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2524,15 +3716,81 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(fail_fast={self.fail_fast!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(fail_fast={self.fail_fast!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, dst_len={self.dst_len!r}, src_len={self.src_len!r}, tos={self.tos!r}, table={self.table!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, dst_len={self.dst_len!r}, src_len={self.src_len!r}, tos={self.tos!r}, table={self.table!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, dst_len={self.dst_len!r}, src_len={self.src_len!r}, tos={self.tos!r}, table={self.table!r}, action={self.action!r}, flags={self.flags!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, dst_len={self.dst_len!r}, src_len={self.src_len!r}, tos={self.tos!r}, table={self.table!r}, action={self.action!r}, flags={self.flags!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, dst_len={self.dst_len!r}, src_len={self.src_len!r}, tos={self.tos!r}, table={self.table!r}, protocol={self.protocol!r}, scope={self.scope!r}, type={self.type!r}, flags={self.flags!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, dst_len={self.dst_len!r}, src_len={self.src_len!r}, tos={self.tos!r}, table={self.table!r}, protocol={self.protocol!r}, scope={self.scope!r}, type={self.type!r}, flags={self.flags!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(family={self.family!r}, icmp_type={self.icmp_type!r}, icmp_code={self.icmp_code!r}, kind={self.kind!r}, sender={self.sender!r}, errno={self.errno!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, icmp_type={self.icmp_type!r}, icmp_code={self.icmp_code!r}, kind={self.kind!r}, sender={self.sender!r}, errno={self.errno!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, ifindex={self.ifindex!r}, state={self.state!r}, flags={self.flags!r}, address={self.address!r}, lladdr={self.lladdr!r}, probes={self.probes!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, ifindex={self.ifindex!r}, state={self.state!r}, flags={self.flags!r}, address={self.address!r}, lladdr={self.lladdr!r}, probes={self.probes!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, ifindex={self.ifindex!r}, state={self.state!r}, flags={self.flags!r}, type={self.type!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, ifindex={self.ifindex!r}, state={self.state!r}, flags={self.flags!r}, type={self.type!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, index={self.index!r}, prefixlen={self.prefixlen!r}, scope={self.scope!r}, flags={self.flags!r}, address={self.address!r}, label={self.label!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, index={self.index!r}, prefixlen={self.prefixlen!r}, scope={self.scope!r}, flags={self.flags!r}, address={self.address!r}, label={self.label!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(family={self.family!r}, name={self.name!r}, chains={self.chains!r}, sets={self.sets!r}, source={self.source!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, name={self.name!r}, chains={self.chains!r}, sets={self.sets!r}, source={self.source!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, prefixlen={self.prefixlen!r}, flags={self.flags!r}, scope={self.scope!r}, index={self.index!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, prefixlen={self.prefixlen!r}, flags={self.flags!r}, scope={self.scope!r}, index={self.index!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, priority={self.priority!r}, action={self.action!r}, table={self.table!r}, invert={self.invert!r}, src={self.src!r}, src_len={self.src_len!r}, dst={self.dst!r}, dst_len={self.dst_len!r}, tos={self.tos!r}, iifname={self.iifname!r}, oifname={self.oifname!r}, fwmark={self.fwmark!r}, fwmask={self.fwmask!r}, goto={self.goto!r}, suppress_prefixlen={self.suppress_prefixlen!r}, l3mdev={self.l3mdev!r}, other_selectors={self.other_selectors!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, priority={self.priority!r}, action={self.action!r}, table={self.table!r}, invert={self.invert!r}, src={self.src!r}, src_len={self.src_len!r}, dst={self.dst!r}, dst_len={self.dst_len!r}, tos={self.tos!r}, iifname={self.iifname!r}, oifname={self.oifname!r}, fwmark={self.fwmark!r}, fwmask={self.fwmask!r}, goto={self.goto!r}, suppress_prefixlen={self.suppress_prefixlen!r}, l3mdev={self.l3mdev!r}, other_selectors={self.other_selectors!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, proto={self.proto!r}, states={self.states!r}, bytecode={self.bytecode!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, proto={self.proto!r}, states={self.states!r}, bytecode={self.bytecode!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, protocol={self.protocol!r}, ext={self.ext!r}, states={self.states!r}, sport={self.sport!r}, dport={self.dport!r}, src={self.src!r}, dst={self.dst!r}, ifindex={self.ifindex!r}, cookie={self.cookie!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, protocol={self.protocol!r}, ext={self.ext!r}, states={self.states!r}, sport={self.sport!r}, dport={self.dport!r}, src={self.src!r}, dst={self.dst!r}, ifindex={self.ifindex!r}, cookie={self.cookie!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2545,6 +3803,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(family={self.family!r}, saddr={self.saddr!r}, daddr={self.daddr!r}, proto={self.proto!r}, sport={self.sport!r}, dport={self.dport!r}, iif={self.iif!r}, oif={self.oif!r}, ct_state={self.ct_state!r}, ct_status={self.ct_status!r}, tracked={self.tracked!r}, saddr_type={self.saddr_type!r}, daddr_type={self.daddr_type!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, saddr={self.saddr!r}, daddr={self.daddr!r}, proto={self.proto!r}, sport={self.sport!r}, dport={self.dport!r}, iif={self.iif!r}, oif={self.oif!r}, ct_state={self.ct_state!r}, ct_status={self.ct_status!r}, tracked={self.tracked!r}, saddr_type={self.saddr_type!r}, daddr_type={self.daddr_type!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, state={self.state!r}, timer={self.timer!r}, retrans={self.retrans!r}, sport={self.sport!r}, dport={self.dport!r}, src={self.src!r}, dst={self.dst!r}, ifindex={self.ifindex!r}, cookie={self.cookie!r}, expires={self.expires!r}, rqueue={self.rqueue!r}, wqueue={self.wqueue!r}, uid={self.uid!r}, inode={self.inode!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, state={self.state!r}, timer={self.timer!r}, retrans={self.retrans!r}, sport={self.sport!r}, dport={self.dport!r}, src={self.src!r}, dst={self.dst!r}, ifindex={self.ifindex!r}, cookie={self.cookie!r}, expires={self.expires!r}, rqueue={self.rqueue!r}, wqueue={self.wqueue!r}, uid={self.uid!r}, inode={self.inode!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2572,9 +3836,45 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, target={self.target!r}, ident={self.ident!r}, method={self.method!r}, sent_at={self.sent_at!r}, rtts={self.rtts!r}, errors={self.errors!r}, ttl={self.ttl!r}, settle={self.settle!r}, event={self.event!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, target={self.target!r}, ident={self.ident!r}, method={self.method!r}, sent_at={self.sent_at!r}, rtts={self.rtts!r}, errors={self.errors!r}, ttl={self.ttl!r}, settle={self.settle!r}, event={self.event!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, type={self.type!r}, index={self.index!r}, flags={self.flags!r}, change={self.change!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, type={self.type!r}, index={self.index!r}, flags={self.flags!r}, change={self.change!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(family={self.family!r}, type={self.type!r}, table={self.table!r}, protocol={self.protocol!r}, scope={self.scope!r}, flags={self.flags!r}, dst={self.dst!r}, dst_len={self.dst_len!r}, oif={self.oif!r}, prefsrc={self.prefsrc!r}, gateway={self.gateway!r}, via={self.via!r}, priority={self.priority!r}, error={self.error!r}, iif={self.iif!r}, src={self.src!r}, mtu={self.mtu!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(family={self.family!r}, type={self.type!r}, table={self.table!r}, protocol={self.protocol!r}, scope={self.scope!r}, flags={self.flags!r}, dst={self.dst!r}, dst_len={self.dst_len!r}, oif={self.oif!r}, prefsrc={self.prefsrc!r}, gateway={self.gateway!r}, via={self.via!r}, priority={self.priority!r}, error={self.error!r}, iif={self.iif!r}, src={self.src!r}, mtu={self.mtu!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(fields={self.fields!r}, entries={self.entries!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(fields={self.fields!r}, entries={self.entries!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(fields={self.fields!r}, mode={self.mode!r}, check_fields={self.check_fields!r}, json_schema_input_type={self.json_schema_input_type!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(fields={self.fields!r}, mode={self.mode!r}, check_fields={self.check_fields!r}, json_schema_input_type={self.json_schema_input_type!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(fields={self.fields!r}, mode={self.mode!r}, each_item={self.each_item!r}, always={self.always!r}, check_fields={self.check_fields!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(fields={self.fields!r}, mode={self.mode!r}, each_item={self.each_item!r}, always={self.always!r}, check_fields={self.check_fields!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(fields={self.fields!r}, mode={self.mode!r}, return_type={self.return_type!r}, when_used={self.when_used!r}, check_fields={self.check_fields!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(fields={self.fields!r}, mode={self.mode!r}, return_type={self.return_type!r}, when_used={self.when_used!r}, check_fields={self.check_fields!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2608,6 +3908,42 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(func={self.func!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(func={self.func!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(func={self.func!r}, json_schema_input_type={self.json_schema_input_type!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(func={self.func!r}, json_schema_input_type={self.json_schema_input_type!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(ge={self.ge!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(ge={self.ge!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(get_pydantic_core_schema={self.get_pydantic_core_schema!r}, get_pydantic_json_schema={self.get_pydantic_json_schema!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(get_pydantic_core_schema={self.get_pydantic_core_schema!r}, get_pydantic_json_schema={self.get_pydantic_json_schema!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(gt={self.gt!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(gt={self.gt!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(gt={self.gt!r}, ge={self.ge!r}, lt={self.lt!r}, le={self.le!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(gt={self.gt!r}, ge={self.ge!r}, lt={self.lt!r}, le={self.le!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(holders={self.holders!r}, processes={self.processes!r}, shared={self.shared!r}, wanted={self.wanted!r}, complete={self.complete!r}, unreadable={self.unreadable!r}, vanished={self.vanished!r}, other_namespace={self.other_namespace!r}, notes={self.notes!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(holders={self.holders!r}, processes={self.processes!r}, shared={self.shared!r}, wanted={self.wanted!r}, complete={self.complete!r}, unreadable={self.unreadable!r}, vanished={self.vanished!r}, other_namespace={self.other_namespace!r}, notes={self.notes!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2623,6 +3959,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(host={self.host!r}, kind={self.kind!r}, listen={self.listen!r}, v6only={self.v6only!r}, mode={self.mode!r}, backlog={self.backlog!r}, target={self.target!r}, count={self.count!r}, interval={self.interval!r}, status={self.status!r}, server_name={self.server_name!r}, cert={self.cert!r}, auth={self.auth!r}, zone={self.zone!r}, records={self.records!r}, zone_files={self.zone_files!r}, hints={self.hints!r}, previous={self.previous!r}, stub={self.stub!r}, stands_in={self.stands_in!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(host={self.host!r}, kind={self.kind!r}, listen={self.listen!r}, v6only={self.v6only!r}, mode={self.mode!r}, backlog={self.backlog!r}, target={self.target!r}, count={self.count!r}, interval={self.interval!r}, status={self.status!r}, server_name={self.server_name!r}, cert={self.cert!r}, auth={self.auth!r}, zone={self.zone!r}, records={self.records!r}, zone_files={self.zone_files!r}, hints={self.hints!r}, previous={self.previous!r}, stub={self.stub!r}, stands_in={self.stands_in!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(host={self.host!r}, port={self.port!r}, family={self.family!r}, timeout={self.timeout!r}, url={self.url!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(host={self.host!r}, port={self.port!r}, family={self.family!r}, timeout={self.timeout!r}, url={self.url!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2722,9 +4064,27 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(index={self.index!r}, flags={self.flags!r}, name={self.name!r}, mtu={self.mtu!r}, operstate={self.operstate!r}, carrier={self.carrier!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(index={self.index!r}, flags={self.flags!r}, name={self.name!r}, mtu={self.mtu!r}, operstate={self.operstate!r}, carrier={self.carrier!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(inode={self.inode!r}, pid={self.pid!r}, fd={self.fd!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(inode={self.inode!r}, pid={self.pid!r}, fd={self.fd!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(items={self.items!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(items={self.items!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(json_schema={self.json_schema!r}, mode={self.mode!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(json_schema={self.json_schema!r}, mode={self.mode!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2758,6 +4118,12 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(le={self.le!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(le={self.le!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(line={self.line!r}, address={self.address!r}, family={self.family!r}, names={self.names!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(line={self.line!r}, address={self.address!r}, family={self.family!r}, names={self.names!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2788,9 +4154,27 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(loopback_echo={self.loopback_echo!r}, interfaces={self.interfaces!r}, gateway={self.gateway!r}, onlink_default={self.onlink_default!r}, beyond={self.beyond!r}, skipped_servers={self.skipped_servers!r}, dns_name={self.dns_name!r}, dns={self.dns!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(loopback_echo={self.loopback_echo!r}, interfaces={self.interfaces!r}, gateway={self.gateway!r}, onlink_default={self.onlink_default!r}, beyond={self.beyond!r}, skipped_servers={self.skipped_servers!r}, dns_name={self.dns_name!r}, dns={self.dns!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(lt={self.lt!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(lt={self.lt!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(match={self.match!r}, counter_before={self.counter_before!r}, counter_after={self.counter_after!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(match={self.match!r}, counter_before={self.counter_before!r}, counter_after={self.counter_after!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(max_length={self.max_length!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(max_length={self.max_length!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2800,15 +4184,63 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(message={self.message!r}, status={self.status!r}, error={self.error!r}, notes={self.notes!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(message={self.message!r}, status={self.status!r}, error={self.error!r}, notes={self.notes!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(messages={self.messages!r}, error={self.error!r}, interrupted={self.interrupted!r}, datagrams={self.datagrams!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(messages={self.messages!r}, error={self.error!r}, interrupted={self.interrupted!r}, datagrams={self.datagrams!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(method={self.method!r}, headers={self.headers!r}, expect_status={self.expect_status!r}, ca_file={self.ca_file!r}, ca_pem={self.ca_pem!r}, insecure={self.insecure!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(method={self.method!r}, headers={self.headers!r}, expect_status={self.expect_status!r}, ca_file={self.ca_file!r}, ca_pem={self.ca_pem!r}, insecure={self.insecure!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(min_length={self.min_length!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(min_length={self.min_length!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(min_length={self.min_length!r}, max_length={self.max_length!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(min_length={self.min_length!r}, max_length={self.max_length!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(mode={self.mode!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(mode={self.mode!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(mode={self.mode!r}, iif={self.iif!r}, back_via={self.back_via!r}, ok={self.ok!r}, note={self.note!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(mode={self.mode!r}, iif={self.iif!r}, back_via={self.back_via!r}, ok={self.ok!r}, note={self.note!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(mode={self.mode!r}, return_type={self.return_type!r}, when_used={self.when_used!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(mode={self.mode!r}, return_type={self.return_type!r}, when_used={self.when_used!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(msg_type={self.msg_type!r}, flags={self.flags!r}, payload={self.payload!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(msg_type={self.msg_type!r}, flags={self.flags!r}, payload={self.payload!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(multiple_of={self.multiple_of!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(multiple_of={self.multiple_of!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2836,6 +4268,18 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(name={self.name!r}, code={self.code!r}, decode={self.decode!r}, encode={self.encode!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, code={self.code!r}, decode={self.decode!r}, encode={self.encode!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(name={self.name!r}, decode={self.decode!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, decode={self.decode!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(name={self.name!r}, group={self.group!r}, address={self.address!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, group={self.group!r}, address={self.address!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2848,6 +4292,12 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(name={self.name!r}, index={self.index!r}, up={self.up!r}, carrier={self.carrier!r}, operstate={self.operstate!r}, loopback={self.loopback!r}, addresses={self.addresses!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, index={self.index!r}, up={self.up!r}, carrier={self.carrier!r}, operstate={self.operstate!r}, loopback={self.loopback!r}, addresses={self.addresses!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(name={self.name!r}, interfaces={self.interfaces!r}, routes={self.routes!r}, forwarding={self.forwarding!r}, hosts={self.hosts!r}, resolv={self.resolv!r}, gai={self.gai!r}, nftables={self.nftables!r}, sysctls={self.sysctls!r}, prefix={self.prefix!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, interfaces={self.interfaces!r}, routes={self.routes!r}, forwarding={self.forwarding!r}, hosts={self.hosts!r}, resolv={self.resolv!r}, gai={self.gai!r}, nftables={self.nftables!r}, sysctls={self.sysctls!r}, prefix={self.prefix!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2857,6 +4307,18 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(name={self.name!r}, key_kinds={self.key_kinds!r}, elements={self.elements!r}, verdicts={self.verdicts!r}, is_map={self.is_map!r}, unknown={self.unknown!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, key_kinds={self.key_kinds!r}, elements={self.elements!r}, verdicts={self.verdicts!r}, is_map={self.is_map!r}, unknown={self.unknown!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(name={self.name!r}, line={self.line!r}, hosts={self.hosts!r}, children={self.children!r}, vars={self.vars!r}, defined={self.defined!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, line={self.line!r}, hosts={self.hosts!r}, children={self.children!r}, vars={self.vars!r}, defined={self.defined!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(name={self.name!r}, policies={self.policies!r}, rules={self.rules!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, policies={self.policies!r}, rules={self.rules!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -2926,6 +4388,12 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(name={self.name!r}, types={self.types!r}, servers={self.servers!r}, short={self.short!r}, trace={self.trace!r}, tcp={self.tcp!r}, recurse={self.recurse!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name={self.name!r}, types={self.types!r}, servers={self.servers!r}, short={self.short!r}, trace={self.trace!r}, tcp={self.tcp!r}, recurse={self.recurse!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(name_asked={self.name_asked!r}, version={self.version!r}, cipher={self.cipher!r}, subject={self.subject!r}, issuer={self.issuer!r}, not_before={self.not_before!r}, not_after={self.not_after!r}, names={self.names!r}, verified={self.verified!r}, verify_error={self.verify_error!r}, verify_code={self.verify_code!r}, checked_at={self.checked_at!r}, ca_file={self.ca_file!r}, skipped={self.skipped!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(name_asked={self.name_asked!r}, version={self.version!r}, cipher={self.cipher!r}, subject={self.subject!r}, issuer={self.issuer!r}, not_before={self.not_before!r}, not_after={self.not_after!r}, names={self.names!r}, verified={self.verified!r}, verify_error={self.verify_error!r}, verify_code={self.verify_code!r}, checked_at={self.checked_at!r}, ca_file={self.ca_file!r}, skipped={self.skipped!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2968,6 +4436,18 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(number={self.number!r}, name={self.name!r}, status={self.status!r}, summary={self.summary!r}, notes={self.notes!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(number={self.number!r}, name={self.name!r}, status={self.status!r}, summary={self.summary!r}, notes={self.notes!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(ok={self.ok!r}, layer={self.layer!r}, step={self.step!r}, text={self.text!r}, fix={self.fix!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(ok={self.ok!r}, layer={self.layer!r}, step={self.step!r}, text={self.text!r}, fix={self.fix!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(outcome={self.outcome!r}, answer={self.answer!r}, server_version={self.server_version!r}, protocol_version={self.protocol_version!r}, error_code={self.error_code!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(outcome={self.outcome!r}, answer={self.answer!r}, server_version={self.server_version!r}, protocol_version={self.protocol_version!r}, error_code={self.error_code!r})"\n return __repr__'] = __create_fn__.__code__
@@ -2986,9 +4466,27 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(owner={self.owner!r}, detached={self.detached!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(owner={self.owner!r}, detached={self.detached!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(packet={self.packet!r}, hook={self.hook!r}, spec={self.spec!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(packet={self.packet!r}, hook={self.hook!r}, spec={self.spec!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(path={self.path!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(path={self.path!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(path_type={self.path_type!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(path_type={self.path_type!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3028,6 +4526,12 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(private_attributes={self.private_attributes!r}, ignored_names={self.ignored_names!r}, ignored_types={self.ignored_types!r}, private_candidates={self.private_candidates!r}, field_candidates={self.field_candidates!r}, base_field_names={self.base_field_names!r}, model_config_assigned={self.model_config_assigned!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(private_attributes={self.private_attributes!r}, ignored_names={self.ignored_names!r}, ignored_types={self.ignored_types!r}, private_candidates={self.private_candidates!r}, field_candidates={self.field_candidates!r}, base_field_names={self.base_field_names!r}, model_config_assigned={self.model_config_assigned!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(proto={self.proto!r}, family={self.family!r}, state={self.state!r}, src={self.src!r}, sport={self.sport!r}, dst={self.dst!r}, dport={self.dport!r}, ifindex={self.ifindex!r}, rqueue={self.rqueue!r}, wqueue={self.wqueue!r}, uid={self.uid!r}, inode={self.inode!r}, v6only={self.v6only!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(proto={self.proto!r}, family={self.family!r}, state={self.state!r}, src={self.src!r}, sport={self.sport!r}, dst={self.dst!r}, dport={self.dport!r}, ifindex={self.ifindex!r}, rqueue={self.rqueue!r}, wqueue={self.wqueue!r}, uid={self.uid!r}, inode={self.inode!r}, v6only={self.v6only!r})"\n return __repr__'] = __create_fn__.__code__
@@ -3037,6 +4541,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(protocol={self.protocol!r}, address={self.address!r}, port={self.port!r}, outcome={self.outcome!r}, sent={self.sent!r}, received={self.received!r}, answer={self.answer!r}, server_version={self.server_version!r}, protocol_version={self.protocol_version!r}, error_code={self.error_code!r}, elapsed_ms={self.elapsed_ms!r}, waited_ms={self.waited_ms!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(protocol={self.protocol!r}, address={self.address!r}, port={self.port!r}, outcome={self.outcome!r}, sent={self.sent!r}, received={self.received!r}, answer={self.answer!r}, server_version={self.server_version!r}, protocol_version={self.protocol_version!r}, error_code={self.error_code!r}, elapsed_ms={self.elapsed_ms!r}, waited_ms={self.waited_ms!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(protocols={self.protocols!r}, families={self.families!r}, states={self.states!r}, listen={self.listen!r}, ports={self.ports!r}, local_port_only={self.local_port_only!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(protocols={self.protocols!r}, families={self.families!r}, states={self.states!r}, listen={self.listen!r}, ports={self.ports!r}, local_port_only={self.local_port_only!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3076,6 +4586,18 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(returncode={self.returncode!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, error={self.error!r}, missing={self.missing!r}, argv={self.argv!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(returncode={self.returncode!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, error={self.error!r}, missing={self.missing!r}, argv={self.argv!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(rtt={self.rtt!r}, stop={self.stop!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(rtt={self.rtt!r}, stop={self.stop!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(rule={self.rule!r}, failed={self.failed!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(rule={self.rule!r}, failed={self.failed!r})"\n return __repr__'] = __create_fn__.__code__
@@ -3091,6 +4613,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(scenario={self.scenario!r}, client={self.client!r}, namespaces={self.namespaces!r}, workdir={self.workdir!r}, processes={self.processes!r}, ssh={self.ssh!r}, instance={self.instance!r}, owner={self.owner!r}, detached={self.detached!r}, user={self.user!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(scenario={self.scenario!r}, client={self.client!r}, namespaces={self.namespaces!r}, workdir={self.workdir!r}, processes={self.processes!r}, ssh={self.ssh!r}, instance={self.instance!r}, owner={self.owner!r}, detached={self.detached!r}, user={self.user!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(scenario={self.scenario!r}, expected={self.expected!r}, cause={self.cause!r}, elapsed={self.elapsed!r}, max_seconds={self.max_seconds!r}, returncode={self.returncode!r}, doc={self.doc!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, expected_evidence={self.expected_evidence!r}, missing_evidence={self.missing_evidence!r}, expected_warnings={self.expected_warnings!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(scenario={self.scenario!r}, expected={self.expected!r}, cause={self.cause!r}, elapsed={self.elapsed!r}, max_seconds={self.max_seconds!r}, returncode={self.returncode!r}, doc={self.doc!r}, stdout={self.stdout!r}, stderr={self.stderr!r}, expected_evidence={self.expected_evidence!r}, missing_evidence={self.missing_evidence!r}, expected_warnings={self.expected_warnings!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3130,9 +4658,27 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(sockets={self.sockets!r}, done={self.done!r}, error={self.error!r}, interrupted={self.interrupted!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(sockets={self.sockets!r}, done={self.done!r}, error={self.error!r}, interrupted={self.interrupted!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(sockets={self.sockets!r}, notes={self.notes!r}, interrupted={self.interrupted!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(sockets={self.sockets!r}, notes={self.notes!r}, interrupted={self.interrupted!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(sockets={self.sockets!r}, owners={self.owners!r}, notes={self.notes!r}, interrupted={self.interrupted!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(sockets={self.sockets!r}, owners={self.owners!r}, notes={self.notes!r}, interrupted={self.interrupted!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(source={self.source!r}, groups={self.groups!r}, host_vars={self.host_vars!r}, host_lines={self.host_lines!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(source={self.source!r}, groups={self.groups!r}, host_vars={self.host_vars!r}, host_lines={self.host_lines!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3166,6 +4712,18 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(start={self.start!r}, connect_start={self.connect_start!r}, tls_started={self.tls_started!r}, connected={self.connected!r}, headers={self.headers!r}, status={self.status!r}, reason={self.reason!r}, server={self.server!r}, location={self.location!r}, body_bytes={self.body_bytes!r}, budget_ms={self.budget_ms!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(start={self.start!r}, connect_start={self.connect_start!r}, tls_started={self.tls_started!r}, connected={self.connected!r}, headers={self.headers!r}, status={self.status!r}, reason={self.reason!r}, server={self.server!r}, location={self.location!r}, body_bytes={self.body_bytes!r}, budget_ms={self.budget_ms!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(start={self.start!r}, remaining0={self.remaining0!r}, limit_s={self.limit_s!r}, basis={self.basis!r}, rtt_ms={self.rtt_ms!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(start={self.start!r}, remaining0={self.remaining0!r}, limit_s={self.limit_s!r}, basis={self.basis!r}, rtt_ms={self.rtt_ms!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(state={self.state!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(state={self.state!r})"\n return __repr__'] = __create_fn__.__code__
@@ -3196,15 +4754,51 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(steps={self.steps!r}, verdict={self.verdict!r}, evidence={self.evidence!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(steps={self.steps!r}, verdict={self.verdict!r}, evidence={self.evidence!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(strict={self.strict!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(strict={self.strict!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(strip_whitespace={self.strip_whitespace!r}, to_upper={self.to_upper!r}, to_lower={self.to_lower!r}, strict={self.strict!r}, min_length={self.min_length!r}, max_length={self.max_length!r}, pattern={self.pattern!r}, ascii_only={self.ascii_only!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(strip_whitespace={self.strip_whitespace!r}, to_upper={self.to_upper!r}, to_lower={self.to_lower!r}, strict={self.strict!r}, min_length={self.min_length!r}, max_length={self.max_length!r}, pattern={self.pattern!r}, ascii_only={self.ascii_only!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(subject={self.subject!r}, issuer={self.issuer!r}, not_before={self.not_before!r}, not_after={self.not_after!r}, names={self.names!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(subject={self.subject!r}, issuer={self.issuer!r}, not_before={self.not_before!r}, not_after={self.not_after!r}, names={self.names!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(tables={self.tables!r}, notes={self.notes!r}, unreadable={self.unreadable!r}, local_addresses={self.local_addresses!r}, broadcast_addresses={self.broadcast_addresses!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(tables={self.tables!r}, notes={self.notes!r}, unreadable={self.unreadable!r}, local_addresses={self.local_addresses!r}, broadcast_addresses={self.broadcast_addresses!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(tag={self.tag!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(tag={self.tag!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(tag={self.tag!r}, address={self.address!r}, zones={self.zones!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(tag={self.tag!r}, address={self.address!r}, zones={self.zones!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(target={self.target!r}, method={self.method!r}, max_hops={self.max_hops!r}, start={self.start!r}, hops={self.hops!r}, wake={self.wake!r}, sent={self.sent!r}, last_answer={self.last_answer!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(target={self.target!r}, method={self.method!r}, max_hops={self.max_hops!r}, start={self.start!r}, hops={self.hops!r}, wake={self.wake!r}, sent={self.sent!r}, last_answer={self.last_answer!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3235,6 +4829,12 @@ def __create_fn__():
   return self.__class__.__qualname__ + f"(text={self.text!r}, wildcard={self.wildcard!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(text={self.text!r}, wildcard={self.wildcard!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(timeout={self.timeout!r}, before={self.before!r}, after={self.after!r}, capture={self.capture!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(timeout={self.timeout!r}, before={self.before!r}, after={self.after!r}, capture={self.capture!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3286,9 +4886,57 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(ttl={self.ttl!r}, sock={self.sock!r}, rc={self.rc!r}, local={self.local!r}, hop={self.hop!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(ttl={self.ttl!r}, sock={self.sock!r}, rc={self.rc!r}, local={self.local!r}, hop={self.hop!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(type={self.type!r}, flags={self.flags!r}, seq={self.seq!r}, pid={self.pid!r}, payload={self.payload!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(type={self.type!r}, flags={self.flags!r}, seq={self.seq!r}, pid={self.pid!r}, payload={self.payload!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(type={self.type!r}, name={self.name!r}, value={self.value!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(type={self.type!r}, name={self.name!r}, value={self.value!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(type_ref={self.type_ref!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(type_ref={self.type_ref!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(tz={self.tz!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(tz={self.tz!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(unit={self.unit!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(unit={self.unit!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(url={self.url!r}, address={self.address!r}, outcome={self.outcome!r}, status={self.status!r}, reason={self.reason!r}, error={self.error!r}, connect_ms={self.connect_ms!r}, tls_ms={self.tls_ms!r}, first_byte_ms={self.first_byte_ms!r}, total_ms={self.total_ms!r}, tls_version={self.tls_version!r}, server={self.server!r}, location={self.location!r}, budget_ms={self.budget_ms!r}, tls={self.tls!r}, method={self.method!r}, expect_status={self.expect_status!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(url={self.url!r}, address={self.address!r}, outcome={self.outcome!r}, status={self.status!r}, reason={self.reason!r}, error={self.error!r}, connect_ms={self.connect_ms!r}, tls_ms={self.tls_ms!r}, first_byte_ms={self.first_byte_ms!r}, total_ms={self.total_ms!r}, tls_version={self.tls_version!r}, server={self.server!r}, location={self.location!r}, budget_ms={self.budget_ms!r}, tls={self.tls!r}, method={self.method!r}, expect_status={self.expect_status!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(uuid_version={self.uuid_version!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(uuid_version={self.uuid_version!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(validators={self.validators!r}, field_validators={self.field_validators!r}, root_validators={self.root_validators!r}, field_serializers={self.field_serializers!r}, model_serializers={self.model_serializers!r}, model_validators={self.model_validators!r}, computed_fields={self.computed_fields!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(validators={self.validators!r}, field_validators={self.field_validators!r}, root_validators={self.root_validators!r}, field_serializers={self.field_serializers!r}, model_serializers={self.model_serializers!r}, model_validators={self.model_validators!r}, computed_fields={self.computed_fields!r})"\n return __repr__'] = __create_fn__.__code__
 
 def __create_fn__():
  def __repr__(self):
@@ -3310,6 +4958,30 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(wanted={self.wanted!r}, holders={self.holders!r}, processes={self.processes!r}, shared={self.shared!r}, issues={self.issues!r}, vanished={self.vanished!r}, other_ns={self.other_ns!r}, complete={self.complete!r}, notes={self.notes!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(wanted={self.wanted!r}, holders={self.holders!r}, processes={self.processes!r}, shared={self.shared!r}, issues={self.issues!r}, vanished={self.vanished!r}, other_ns={self.other_ns!r}, complete={self.complete!r}, notes={self.notes!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(wrapped={self.wrapped!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(wrapped={self.wrapped!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(wrapped={self.wrapped!r}, decorator_info={self.decorator_info!r}, shim={self.shim!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(wrapped={self.wrapped!r}, decorator_info={self.decorator_info!r}, shim={self.shim!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
+  return self.__class__.__qualname__ + f"(wrapped_property={self.wrapped_property!r}, return_type={self.return_type!r}, alias={self.alias!r}, alias_priority={self.alias_priority!r}, exclude_if={self.exclude_if!r}, title={self.title!r}, field_title_generator={self.field_title_generator!r}, description={self.description!r}, deprecated={self.deprecated!r}, examples={self.examples!r}, json_schema_extra={self.json_schema_extra!r}, repr={self.repr!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(wrapped_property={self.wrapped_property!r}, return_type={self.return_type!r}, alias={self.alias!r}, alias_priority={self.alias_priority!r}, exclude_if={self.exclude_if!r}, title={self.title!r}, field_title_generator={self.field_title_generator!r}, description={self.description!r}, deprecated={self.deprecated!r}, examples={self.examples!r}, json_schema_extra={self.json_schema_extra!r}, repr={self.repr!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(zone={self.zone!r}, ns_name={self.ns_name!r}, address={self.address!r}, outcome={self.outcome!r}, lame={self.lame!r}, detail={self.detail!r}, rtt_ms={self.rtt_ms!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(zone={self.zone!r}, ns_name={self.ns_name!r}, address={self.address!r}, outcome={self.outcome!r}, lame={self.lame!r}, detail={self.detail!r}, rtt_ms={self.rtt_ms!r})"\n return __repr__'] = __create_fn__.__code__
@@ -3328,9 +5000,21 @@ CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qual
 
 def __create_fn__():
  def __repr__(self):
+  return self.__class__.__qualname__ + f"(zone={self.zone!r}, qname={self.qname!r}, servers={self.servers!r}, attempts={self.attempts!r}, unresolved={self.unresolved!r}, children={self.children!r}, asked={self.asked!r}, outcome={self.outcome!r}, referral={self.referral!r})"
+ return __repr__
+CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(zone={self.zone!r}, qname={self.qname!r}, servers={self.servers!r}, attempts={self.attempts!r}, unresolved={self.unresolved!r}, children={self.children!r}, asked={self.asked!r}, outcome={self.outcome!r}, referral={self.referral!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__():
+ def __repr__(self):
   return self.__class__.__qualname__ + f"(zone={self.zone!r}, servers={self.servers!r}, resolver={self.resolver!r}, failed={self.failed!r})"
  return __repr__
 CODE['def __create_fn__():\n def __repr__(self):\n  return self.__class__.__qualname__ + f"(zone={self.zone!r}, servers={self.servers!r}, resolver={self.resolver!r}, failed={self.failed!r})"\n return __repr__'] = __create_fn__.__code__
+
+def __create_fn__(MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self)->_return_type:
+  pass
+ return __init__
+CODE['def __create_fn__(MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self)->_return_type:\n  pass\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_action, _type_family, _type_table, _type_chain, _type_rule, _type_verdict, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_rule, _dflt_verdict, _dflt_source, _return_type):
  def __init__(self,*,action:_type_action,family:_type_family,table:_type_table,chain:_type_chain,rule:_type_rule=_dflt_rule,verdict:_type_verdict=_dflt_verdict,source:_type_source=_dflt_source)->_return_type:
@@ -3362,6 +5046,15 @@ def __create_fn__(_type_address, _type_family, _type_route, _type_echo, _type_tc
   __dataclass_builtins_object__.__setattr__(self,'handshake',handshake)
  return __init__
 CODE["def __create_fn__(_type_address, _type_family, _type_route, _type_echo, _type_tcp, _type_egress, _type_path, _type_http, _type_liveness, _type_server, _type_firewall, _type_observed_on, _type_udp, _type_handshake, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_route, _dflt_echo, _dflt_tcp, _dflt_egress, _dflt_path, _dflt_http, _dflt_liveness, _dflt_server, _dflt_firewall, _dflt_observed_on, _dflt_udp, _dflt_handshake, _return_type):\n def __init__(self,*,address:_type_address,family:_type_family,route:_type_route=_dflt_route,echo:_type_echo=_dflt_echo,tcp:_type_tcp=_dflt_tcp,egress:_type_egress=_dflt_egress,path:_type_path=_dflt_path,http:_type_http=_dflt_http,liveness:_type_liveness=_dflt_liveness,server:_type_server=_dflt_server,firewall:_type_firewall=_dflt_firewall,observed_on:_type_observed_on=_dflt_observed_on,udp:_type_udp=_dflt_udp,handshake:_type_handshake=_dflt_handshake)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'route',route)\n  __dataclass_builtins_object__.__setattr__(self,'echo',echo)\n  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)\n  __dataclass_builtins_object__.__setattr__(self,'egress',egress)\n  __dataclass_builtins_object__.__setattr__(self,'path',path)\n  __dataclass_builtins_object__.__setattr__(self,'http',http)\n  __dataclass_builtins_object__.__setattr__(self,'liveness',liveness)\n  __dataclass_builtins_object__.__setattr__(self,'server',server)\n  __dataclass_builtins_object__.__setattr__(self,'firewall',firewall)\n  __dataclass_builtins_object__.__setattr__(self,'observed_on',observed_on)\n  __dataclass_builtins_object__.__setattr__(self,'udp',udp)\n  __dataclass_builtins_object__.__setattr__(self,'handshake',handshake)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_address, _type_interface, _type_neighbour, _type_echo, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,address:_type_address,interface:_type_interface,neighbour:_type_neighbour,echo:_type_echo)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'address',address)
+  __dataclass_builtins_object__.__setattr__(self,'interface',interface)
+  __dataclass_builtins_object__.__setattr__(self,'neighbour',neighbour)
+  __dataclass_builtins_object__.__setattr__(self,'echo',echo)
+ return __init__
+CODE["def __create_fn__(_type_address, _type_interface, _type_neighbour, _type_echo, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,address:_type_address,interface:_type_interface,neighbour:_type_neighbour,echo:_type_echo)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'interface',interface)\n  __dataclass_builtins_object__.__setattr__(self,'neighbour',neighbour)\n  __dataclass_builtins_object__.__setattr__(self,'echo',echo)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_address, _type_port, _type_hops, _type_reached, _type_elapsed_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_elapsed_ms, _return_type):
  def __init__(self,*,address:_type_address,port:_type_port,hops:_type_hops,reached:_type_reached,elapsed_ms:_type_elapsed_ms=_dflt_elapsed_ms)->_return_type:
@@ -3414,6 +5107,15 @@ def __create_fn__(_type_address, _type_port, _type_status, _type_errno, _type_re
  return __init__
 CODE["def __create_fn__(_type_address, _type_port, _type_status, _type_errno, _type_reason, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_errno, _dflt_reason, _return_type):\n def __init__(self,*,address:_type_address,port:_type_port,status:_type_status,errno:_type_errno=_dflt_errno,reason:_type_reason=_dflt_reason)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'errno',errno)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_address, _type_role, _type_route, _type_echo, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,address:_type_address,role:_type_role,route:_type_route,echo:_type_echo)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'address',address)
+  __dataclass_builtins_object__.__setattr__(self,'role',role)
+  __dataclass_builtins_object__.__setattr__(self,'route',route)
+  __dataclass_builtins_object__.__setattr__(self,'echo',echo)
+ return __init__
+CODE["def __create_fn__(_type_address, _type_role, _type_route, _type_echo, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,address:_type_address,role:_type_role,route:_type_route,echo:_type_echo)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'role',role)\n  __dataclass_builtins_object__.__setattr__(self,'route',route)\n  __dataclass_builtins_object__.__setattr__(self,'echo',echo)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_address, _type_status, _type_route_type, _type_interface, _type_ifindex, _type_source, _type_gateway, _type_neighbour_state, _type_error, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_route_type, _dflt_interface, _dflt_ifindex, _dflt_source, _dflt_gateway, _dflt_neighbour_state, _dflt_error, _return_type):
  def __init__(self,*,address:_type_address,status:_type_status,route_type:_type_route_type=_dflt_route_type,interface:_type_interface=_dflt_interface,ifindex:_type_ifindex=_dflt_ifindex,source:_type_source=_dflt_source,gateway:_type_gateway=_dflt_gateway,neighbour_state:_type_neighbour_state=_dflt_neighbour_state,error:_type_error=_dflt_error)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'address',address)
@@ -3442,6 +5144,14 @@ def __create_fn__(_type_address, _type_status, _type_sent, _type_received, _type
  return __init__
 CODE["def __create_fn__(_type_address, _type_status, _type_sent, _type_received, _type_rtt_ms, _type_reply_ttl, _type_method, _type_error, _type_reason, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_sent, _dflt_received, _dflt_rtt_ms, _dflt_reply_ttl, _dflt_method, _dflt_error, _dflt_reason, _return_type):\n def __init__(self,*,address:_type_address,status:_type_status,sent:_type_sent=_dflt_sent,received:_type_received=_dflt_received,rtt_ms:_type_rtt_ms=_dflt_rtt_ms,reply_ttl:_type_reply_ttl=_dflt_reply_ttl,method:_type_method=_dflt_method,error:_type_error=_dflt_error,reason:_type_reason=_dflt_reason)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'sent',sent)\n  __dataclass_builtins_object__.__setattr__(self,'received',received)\n  __dataclass_builtins_object__.__setattr__(self,'rtt_ms',rtt_ms)\n  __dataclass_builtins_object__.__setattr__(self,'reply_ttl',reply_ttl)\n  __dataclass_builtins_object__.__setattr__(self,'method',method)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_alias, _type_validation_alias, _type_serialization_alias, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_alias, _dflt_validation_alias, _dflt_serialization_alias, _return_type):
+ def __init__(self,alias:_type_alias=_dflt_alias,validation_alias:_type_validation_alias=_dflt_validation_alias,serialization_alias:_type_serialization_alias=_dflt_serialization_alias)->_return_type:
+  self.alias=alias
+  self.validation_alias=validation_alias
+  self.serialization_alias=serialization_alias
+ return __init__
+CODE['def __create_fn__(_type_alias, _type_validation_alias, _type_serialization_alias, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_alias, _dflt_validation_alias, _dflt_serialization_alias, _return_type):\n def __init__(self,alias:_type_alias=_dflt_alias,validation_alias:_type_validation_alias=_dflt_validation_alias,serialization_alias:_type_serialization_alias=_dflt_serialization_alias)->_return_type:\n  self.alias=alias\n  self.validation_alias=validation_alias\n  self.serialization_alias=serialization_alias\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_allow, _type_modules, _type_flows, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_flows, _dflt_source, _return_type):
  def __init__(self,*,allow:_type_allow,modules:_type_modules,flows:_type_flows=_dflt_flows,source:_type_source=_dflt_source)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'allow',allow)
@@ -3450,6 +5160,19 @@ def __create_fn__(_type_allow, _type_modules, _type_flows, _type_source, MISSING
   __dataclass_builtins_object__.__setattr__(self,'source',source)
  return __init__
 CODE["def __create_fn__(_type_allow, _type_modules, _type_flows, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_flows, _dflt_source, _return_type):\n def __init__(self,*,allow:_type_allow,modules:_type_modules,flows:_type_flows=_dflt_flows,source:_type_source=_dflt_source)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'allow',allow)\n  __dataclass_builtins_object__.__setattr__(self,'modules',modules)\n  __dataclass_builtins_object__.__setattr__(self,'flows',flows)\n  __dataclass_builtins_object__.__setattr__(self,'source',source)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_allow_inf_nan, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_allow_inf_nan, _return_type):
+ def __init__(self,allow_inf_nan:_type_allow_inf_nan=_dflt_allow_inf_nan)->_return_type:
+  self.allow_inf_nan=allow_inf_nan
+ return __init__
+CODE['def __create_fn__(_type_allow_inf_nan, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_allow_inf_nan, _return_type):\n def __init__(self,allow_inf_nan:_type_allow_inf_nan=_dflt_allow_inf_nan)->_return_type:\n  self.allow_inf_nan=allow_inf_nan\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_annotation, _type_complete, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,annotation:_type_annotation,complete:_type_complete)->_return_type:
+  self.annotation=annotation
+  self.complete=complete
+ return __init__
+CODE['def __create_fn__(_type_annotation, _type_complete, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,annotation:_type_annotation,complete:_type_complete)->_return_type:\n  self.annotation=annotation\n  self.complete=complete\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_answer, _type_rules, _type_routes, _type_neighbour, _type_back, _type_ifnames, _type_sysctls, _type_mtu, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,answer:_type_answer,rules:_type_rules,routes:_type_routes,neighbour:_type_neighbour,back:_type_back,ifnames:_type_ifnames,sysctls:_type_sysctls,mtu:_type_mtu)->_return_type:
@@ -3477,6 +5200,12 @@ def __create_fn__(_type_armed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builti
   __dataclass_builtins_object__.__setattr__(self,'armed',armed)
  return __init__
 CODE["def __create_fn__(_type_armed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,armed:_type_armed)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'armed',armed)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_at, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,at:_type_at)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'at',at)
+ return __init__
+CODE["def __create_fn__(_type_at, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,at:_type_at)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'at',at)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_cap_s, _type_share, _type_floor_s, _type_start_after_s, _type_reserve_s, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_cap_s, _dflt_share, _dflt_floor_s, _dflt_start_after_s, _dflt_reserve_s, _return_type):
  def __init__(self,*,cap_s:_type_cap_s=_dflt_cap_s,share:_type_share=_dflt_share,floor_s:_type_floor_s=_dflt_floor_s,start_after_s:_type_start_after_s=_dflt_start_after_s,reserve_s:_type_reserve_s=_dflt_reserve_s)->_return_type:
@@ -3525,6 +5254,12 @@ def __create_fn__(_type_cause, _type_summary, _type_evidence, _type_fix, _type_w
  return __init__
 CODE["def __create_fn__(_type_cause, _type_summary, _type_evidence, _type_fix, _type_warnings, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_evidence, _dflt_fix, _dflt_warnings, _return_type):\n def __init__(self,*,cause:_type_cause,summary:_type_summary,evidence:_type_evidence=_dflt_evidence,fix:_type_fix=_dflt_fix,warnings:_type_warnings=_dflt_warnings)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'cause',cause)\n  __dataclass_builtins_object__.__setattr__(self,'summary',summary)\n  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)\n  __dataclass_builtins_object__.__setattr__(self,'fix',fix)\n  __dataclass_builtins_object__.__setattr__(self,'warnings',warnings)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_choices, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,choices:_type_choices)->_return_type:
+  self.choices=choices
+ return __init__
+CODE['def __create_fn__(_type_choices, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,choices:_type_choices)->_return_type:\n  self.choices=choices\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_client, _type_route, _type_syn_interface, _type_rp_filter, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_route, _dflt_syn_interface, _dflt_rp_filter, _return_type):
  def __init__(self,*,client:_type_client,route:_type_route=_dflt_route,syn_interface:_type_syn_interface=_dflt_syn_interface,rp_filter:_type_rp_filter=_dflt_rp_filter)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'client',client)
@@ -3533,6 +5268,28 @@ def __create_fn__(_type_client, _type_route, _type_syn_interface, _type_rp_filte
   __dataclass_builtins_object__.__setattr__(self,'rp_filter',rp_filter)
  return __init__
 CODE["def __create_fn__(_type_client, _type_route, _type_syn_interface, _type_rp_filter, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_route, _dflt_syn_interface, _dflt_rp_filter, _return_type):\n def __init__(self,*,client:_type_client,route:_type_route=_dflt_route,syn_interface:_type_syn_interface=_dflt_syn_interface,rp_filter:_type_rp_filter=_dflt_rp_filter)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'client',client)\n  __dataclass_builtins_object__.__setattr__(self,'route',route)\n  __dataclass_builtins_object__.__setattr__(self,'syn_interface',syn_interface)\n  __dataclass_builtins_object__.__setattr__(self,'rp_filter',rp_filter)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_cls_ref, _type_cls_var_name, _type_func, _type_shim, _type_info, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,cls_ref:_type_cls_ref,cls_var_name:_type_cls_var_name,func:_type_func,shim:_type_shim,info:_type_info)->_return_type:
+  self.cls_ref=cls_ref
+  self.cls_var_name=cls_var_name
+  self.func=func
+  self.shim=shim
+  self.info=info
+ return __init__
+CODE['def __create_fn__(_type_cls_ref, _type_cls_var_name, _type_func, _type_shim, _type_info, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,cls_ref:_type_cls_ref,cls_var_name:_type_cls_var_name,func:_type_func,shim:_type_shim,info:_type_info)->_return_type:\n  self.cls_ref=cls_ref\n  self.cls_var_name=cls_var_name\n  self.func=func\n  self.shim=shim\n  self.info=info\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_collectors, _type_sockets, _type_addresses, _type_interfaces, _type_timeout, _type_probes, _type_route, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_collectors, _dflt_sockets, _dflt_addresses, _dflt_interfaces, _dflt_timeout, _dflt_probes, _dflt_route, _return_type):
+ def __init__(self,collectors:_type_collectors=_dflt_collectors,sockets:_type_sockets=_HAS_DEFAULT_FACTORY,addresses:_type_addresses=_dflt_addresses,interfaces:_type_interfaces=_dflt_interfaces,timeout:_type_timeout=_dflt_timeout,probes:_type_probes=_dflt_probes,route:_type_route=_dflt_route)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'collectors',collectors)
+  __dataclass_builtins_object__.__setattr__(self,'sockets',_dflt_sockets() if sockets is _HAS_DEFAULT_FACTORY else sockets)
+  __dataclass_builtins_object__.__setattr__(self,'addresses',addresses)
+  __dataclass_builtins_object__.__setattr__(self,'interfaces',interfaces)
+  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)
+  __dataclass_builtins_object__.__setattr__(self,'probes',probes)
+  __dataclass_builtins_object__.__setattr__(self,'route',route)
+ return __init__
+CODE["def __create_fn__(_type_collectors, _type_sockets, _type_addresses, _type_interfaces, _type_timeout, _type_probes, _type_route, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_collectors, _dflt_sockets, _dflt_addresses, _dflt_interfaces, _dflt_timeout, _dflt_probes, _dflt_route, _return_type):\n def __init__(self,collectors:_type_collectors=_dflt_collectors,sockets:_type_sockets=_HAS_DEFAULT_FACTORY,addresses:_type_addresses=_dflt_addresses,interfaces:_type_interfaces=_dflt_interfaces,timeout:_type_timeout=_dflt_timeout,probes:_type_probes=_dflt_probes,route:_type_route=_dflt_route)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'collectors',collectors)\n  __dataclass_builtins_object__.__setattr__(self,'sockets',_dflt_sockets() if sockets is _HAS_DEFAULT_FACTORY else sockets)\n  __dataclass_builtins_object__.__setattr__(self,'addresses',addresses)\n  __dataclass_builtins_object__.__setattr__(self,'interfaces',interfaces)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n  __dataclass_builtins_object__.__setattr__(self,'probes',probes)\n  __dataclass_builtins_object__.__setattr__(self,'route',route)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_construct, _type_is_match, _type_needs_proto, _type_needs_family, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_is_match, _dflt_needs_proto, _dflt_needs_family, _return_type):
  def __init__(self,*,construct:_type_construct,is_match:_type_is_match=_dflt_is_match,needs_proto:_type_needs_proto=_dflt_needs_proto,needs_family:_type_needs_family=_dflt_needs_family)->_return_type:
@@ -3549,6 +5306,13 @@ def __create_fn__(_type_data, _type_lines, MISSING, _HAS_DEFAULT_FACTORY, __data
   __dataclass_builtins_object__.__setattr__(self,'lines',_dflt_lines() if lines is _HAS_DEFAULT_FACTORY else lines)
  return __init__
 CODE["def __create_fn__(_type_data, _type_lines, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_lines, _return_type):\n def __init__(self,*,data:_type_data,lines:_type_lines=_HAS_DEFAULT_FACTORY)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'data',data)\n  __dataclass_builtins_object__.__setattr__(self,'lines',_dflt_lines() if lines is _HAS_DEFAULT_FACTORY else lines)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_defs_remapping, _type_json_remapping, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,defs_remapping:_type_defs_remapping,json_remapping:_type_json_remapping)->_return_type:
+  self.defs_remapping=defs_remapping
+  self.json_remapping=json_remapping
+ return __init__
+CODE['def __create_fn__(_type_defs_remapping, _type_json_remapping, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,defs_remapping:_type_defs_remapping,json_remapping:_type_json_remapping)->_return_type:\n  self.defs_remapping=defs_remapping\n  self.json_remapping=json_remapping\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_destination, _type_key, _type_known_hosts, _type_options, _type_sudo, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_key, _dflt_known_hosts, _dflt_options, _dflt_sudo, _return_type):
  def __init__(self,*,destination:_type_destination,key:_type_key=_dflt_key,known_hosts:_type_known_hosts=_dflt_known_hosts,options:_type_options=_dflt_options,sudo:_type_sudo=_dflt_sudo)->_return_type:
@@ -3621,6 +5385,15 @@ def __create_fn__(_type_direction, _type_src, _type_sport, _type_dst, _type_dpor
  return __init__
 CODE["def __create_fn__(_type_direction, _type_src, _type_sport, _type_dst, _type_dport, _type_flags, _type_ifname, _type_at_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ifname, _dflt_at_ms, _return_type):\n def __init__(self,*,direction:_type_direction,src:_type_src,sport:_type_sport,dst:_type_dst,dport:_type_dport,flags:_type_flags,ifname:_type_ifname=_dflt_ifname,at_ms:_type_at_ms=_dflt_at_ms)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'direction',direction)\n  __dataclass_builtins_object__.__setattr__(self,'src',src)\n  __dataclass_builtins_object__.__setattr__(self,'sport',sport)\n  __dataclass_builtins_object__.__setattr__(self,'dst',dst)\n  __dataclass_builtins_object__.__setattr__(self,'dport',dport)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'ifname',ifname)\n  __dataclass_builtins_object__.__setattr__(self,'at_ms',at_ms)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_discriminator, _type_custom_error_type, _type_custom_error_message, _type_custom_error_context, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_custom_error_type, _dflt_custom_error_message, _dflt_custom_error_context, _return_type):
+ def __init__(self,discriminator:_type_discriminator,custom_error_type:_type_custom_error_type=_dflt_custom_error_type,custom_error_message:_type_custom_error_message=_dflt_custom_error_message,custom_error_context:_type_custom_error_context=_dflt_custom_error_context)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'discriminator',discriminator)
+  __dataclass_builtins_object__.__setattr__(self,'custom_error_type',custom_error_type)
+  __dataclass_builtins_object__.__setattr__(self,'custom_error_message',custom_error_message)
+  __dataclass_builtins_object__.__setattr__(self,'custom_error_context',custom_error_context)
+ return __init__
+CODE["def __create_fn__(_type_discriminator, _type_custom_error_type, _type_custom_error_message, _type_custom_error_context, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_custom_error_type, _dflt_custom_error_message, _dflt_custom_error_context, _return_type):\n def __init__(self,discriminator:_type_discriminator,custom_error_type:_type_custom_error_type=_dflt_custom_error_type,custom_error_message:_type_custom_error_message=_dflt_custom_error_message,custom_error_context:_type_custom_error_context=_dflt_custom_error_context)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'discriminator',discriminator)\n  __dataclass_builtins_object__.__setattr__(self,'custom_error_type',custom_error_type)\n  __dataclass_builtins_object__.__setattr__(self,'custom_error_message',custom_error_message)\n  __dataclass_builtins_object__.__setattr__(self,'custom_error_context',custom_error_context)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_dns, _type_routes, _type_echo, _type_liveness, _type_tcp, _type_egress, _type_path, _type_http, _type_udp, _type_handshake, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dns, _dflt_routes, _dflt_echo, _dflt_liveness, _dflt_tcp, _dflt_egress, _dflt_path, _dflt_http, _dflt_udp, _dflt_handshake, _return_type):
  def __init__(self,*,dns:_type_dns=_dflt_dns,routes:_type_routes=_dflt_routes,echo:_type_echo=_dflt_echo,liveness:_type_liveness=_dflt_liveness,tcp:_type_tcp=_dflt_tcp,egress:_type_egress=_dflt_egress,path:_type_path=_dflt_path,http:_type_http=_dflt_http,udp:_type_udp=_dflt_udp,handshake:_type_handshake=_dflt_handshake)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'dns',dns)
@@ -3644,6 +5417,19 @@ def __create_fn__(_type_dst, _type_src, _type_iif, _type_mark, MISSING, _HAS_DEF
   __dataclass_builtins_object__.__setattr__(self,'mark',mark)
  return __init__
 CODE["def __create_fn__(_type_dst, _type_src, _type_iif, _type_mark, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_src, _dflt_iif, _dflt_mark, _return_type):\n def __init__(self,*,dst:_type_dst,src:_type_src=_dflt_src,iif:_type_iif=_dflt_iif,mark:_type_mark=_dflt_mark)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'dst',dst)\n  __dataclass_builtins_object__.__setattr__(self,'src',src)\n  __dataclass_builtins_object__.__setattr__(self,'iif',iif)\n  __dataclass_builtins_object__.__setattr__(self,'mark',mark)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_encoder, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,encoder:_type_encoder)->_return_type:
+  self.encoder=encoder
+ return __init__
+CODE['def __create_fn__(_type_encoder, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,encoder:_type_encoder)->_return_type:\n  self.encoder=encoder\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_errno, _type_message, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_message, _return_type):
+ def __init__(self,*,errno:_type_errno,message:_type_message=_dflt_message)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'errno',errno)
+  __dataclass_builtins_object__.__setattr__(self,'message',message)
+ return __init__
+CODE["def __create_fn__(_type_errno, _type_message, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_message, _return_type):\n def __init__(self,*,errno:_type_errno,message:_type_message=_dflt_message)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'errno',errno)\n  __dataclass_builtins_object__.__setattr__(self,'message',message)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_errno, _type_origin, _type_icmp_type, _type_icmp_code, _type_info, _type_data, _type_offender, _type_payload, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_payload, _return_type):
  def __init__(self,*,errno:_type_errno,origin:_type_origin,icmp_type:_type_icmp_type,icmp_code:_type_icmp_code,info:_type_info,data:_type_data,offender:_type_offender,payload:_type_payload=_dflt_payload)->_return_type:
@@ -3686,6 +5472,48 @@ def __create_fn__(_type_exprs, _type_text, _type_position, _type_handle, _type_c
  return __init__
 CODE["def __create_fn__(_type_exprs, _type_text, _type_position, _type_handle, _type_comment, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_handle, _dflt_comment, _return_type):\n def __init__(self,*,exprs:_type_exprs,text:_type_text,position:_type_position,handle:_type_handle=_dflt_handle,comment:_type_comment=_dflt_comment)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'exprs',exprs)\n  __dataclass_builtins_object__.__setattr__(self,'text',text)\n  __dataclass_builtins_object__.__setattr__(self,'position',position)\n  __dataclass_builtins_object__.__setattr__(self,'handle',handle)\n  __dataclass_builtins_object__.__setattr__(self,'comment',comment)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_fail_fast, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_fail_fast, _return_type):
+ def __init__(self,fail_fast:_type_fail_fast=_dflt_fail_fast)->_return_type:
+  self.fail_fast=fail_fast
+ return __init__
+CODE['def __create_fn__(_type_fail_fast, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_fail_fast, _return_type):\n def __init__(self,fail_fast:_type_fail_fast=_dflt_fail_fast)->_return_type:\n  self.fail_fast=fail_fast\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_dst_len, _type_src_len, _type_tos, _type_table, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst_len, _dflt_src_len, _dflt_tos, _dflt_table, _return_type):
+ def __init__(self,*,family:_type_family,dst_len:_type_dst_len=_dflt_dst_len,src_len:_type_src_len=_dflt_src_len,tos:_type_tos=_dflt_tos,table:_type_table=_dflt_table)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)
+  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)
+  __dataclass_builtins_object__.__setattr__(self,'tos',tos)
+  __dataclass_builtins_object__.__setattr__(self,'table',table)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_dst_len, _type_src_len, _type_tos, _type_table, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst_len, _dflt_src_len, _dflt_tos, _dflt_table, _return_type):\n def __init__(self,*,family:_type_family,dst_len:_type_dst_len=_dflt_dst_len,src_len:_type_src_len=_dflt_src_len,tos:_type_tos=_dflt_tos,table:_type_table=_dflt_table)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)\n  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)\n  __dataclass_builtins_object__.__setattr__(self,'tos',tos)\n  __dataclass_builtins_object__.__setattr__(self,'table',table)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_dst_len, _type_src_len, _type_tos, _type_table, _type_action, _type_flags, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst_len, _dflt_src_len, _dflt_tos, _dflt_table, _dflt_action, _dflt_flags, _return_type):
+ def __init__(self,*,family:_type_family,dst_len:_type_dst_len=_dflt_dst_len,src_len:_type_src_len=_dflt_src_len,tos:_type_tos=_dflt_tos,table:_type_table=_dflt_table,action:_type_action=_dflt_action,flags:_type_flags=_dflt_flags)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)
+  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)
+  __dataclass_builtins_object__.__setattr__(self,'tos',tos)
+  __dataclass_builtins_object__.__setattr__(self,'table',table)
+  __dataclass_builtins_object__.__setattr__(self,'action',action)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_dst_len, _type_src_len, _type_tos, _type_table, _type_action, _type_flags, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst_len, _dflt_src_len, _dflt_tos, _dflt_table, _dflt_action, _dflt_flags, _return_type):\n def __init__(self,*,family:_type_family,dst_len:_type_dst_len=_dflt_dst_len,src_len:_type_src_len=_dflt_src_len,tos:_type_tos=_dflt_tos,table:_type_table=_dflt_table,action:_type_action=_dflt_action,flags:_type_flags=_dflt_flags)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)\n  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)\n  __dataclass_builtins_object__.__setattr__(self,'tos',tos)\n  __dataclass_builtins_object__.__setattr__(self,'table',table)\n  __dataclass_builtins_object__.__setattr__(self,'action',action)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_dst_len, _type_src_len, _type_tos, _type_table, _type_protocol, _type_scope, _type_type, _type_flags, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst_len, _dflt_src_len, _dflt_tos, _dflt_table, _dflt_protocol, _dflt_scope, _dflt_type, _dflt_flags, _return_type):
+ def __init__(self,*,family:_type_family,dst_len:_type_dst_len=_dflt_dst_len,src_len:_type_src_len=_dflt_src_len,tos:_type_tos=_dflt_tos,table:_type_table=_dflt_table,protocol:_type_protocol=_dflt_protocol,scope:_type_scope=_dflt_scope,type:_type_type=_dflt_type,flags:_type_flags=_dflt_flags)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)
+  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)
+  __dataclass_builtins_object__.__setattr__(self,'tos',tos)
+  __dataclass_builtins_object__.__setattr__(self,'table',table)
+  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)
+  __dataclass_builtins_object__.__setattr__(self,'scope',scope)
+  __dataclass_builtins_object__.__setattr__(self,'type',type)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_dst_len, _type_src_len, _type_tos, _type_table, _type_protocol, _type_scope, _type_type, _type_flags, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst_len, _dflt_src_len, _dflt_tos, _dflt_table, _dflt_protocol, _dflt_scope, _dflt_type, _dflt_flags, _return_type):\n def __init__(self,*,family:_type_family,dst_len:_type_dst_len=_dflt_dst_len,src_len:_type_src_len=_dflt_src_len,tos:_type_tos=_dflt_tos,table:_type_table=_dflt_table,protocol:_type_protocol=_dflt_protocol,scope:_type_scope=_dflt_scope,type:_type_type=_dflt_type,flags:_type_flags=_dflt_flags)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)\n  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)\n  __dataclass_builtins_object__.__setattr__(self,'tos',tos)\n  __dataclass_builtins_object__.__setattr__(self,'table',table)\n  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)\n  __dataclass_builtins_object__.__setattr__(self,'scope',scope)\n  __dataclass_builtins_object__.__setattr__(self,'type',type)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_family, _type_icmp_type, _type_icmp_code, _type_kind, _type_sender, _type_errno, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_errno, _return_type):
  def __init__(self,*,family:_type_family,icmp_type:_type_icmp_type,icmp_code:_type_icmp_code,kind:_type_kind,sender:_type_sender,errno:_type_errno=_dflt_errno)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'family',family)
@@ -3697,6 +5525,40 @@ def __create_fn__(_type_family, _type_icmp_type, _type_icmp_code, _type_kind, _t
  return __init__
 CODE["def __create_fn__(_type_family, _type_icmp_type, _type_icmp_code, _type_kind, _type_sender, _type_errno, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_errno, _return_type):\n def __init__(self,*,family:_type_family,icmp_type:_type_icmp_type,icmp_code:_type_icmp_code,kind:_type_kind,sender:_type_sender,errno:_type_errno=_dflt_errno)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'icmp_type',icmp_type)\n  __dataclass_builtins_object__.__setattr__(self,'icmp_code',icmp_code)\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'sender',sender)\n  __dataclass_builtins_object__.__setattr__(self,'errno',errno)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_family, _type_ifindex, _type_state, _type_flags, _type_address, _type_lladdr, _type_probes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_address, _dflt_lladdr, _dflt_probes, _return_type):
+ def __init__(self,*,family:_type_family,ifindex:_type_ifindex,state:_type_state,flags:_type_flags,address:_type_address=_dflt_address,lladdr:_type_lladdr=_dflt_lladdr,probes:_type_probes=_dflt_probes)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)
+  __dataclass_builtins_object__.__setattr__(self,'state',state)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'address',address)
+  __dataclass_builtins_object__.__setattr__(self,'lladdr',lladdr)
+  __dataclass_builtins_object__.__setattr__(self,'probes',probes)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_ifindex, _type_state, _type_flags, _type_address, _type_lladdr, _type_probes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_address, _dflt_lladdr, _dflt_probes, _return_type):\n def __init__(self,*,family:_type_family,ifindex:_type_ifindex,state:_type_state,flags:_type_flags,address:_type_address=_dflt_address,lladdr:_type_lladdr=_dflt_lladdr,probes:_type_probes=_dflt_probes)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)\n  __dataclass_builtins_object__.__setattr__(self,'state',state)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'lladdr',lladdr)\n  __dataclass_builtins_object__.__setattr__(self,'probes',probes)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_ifindex, _type_state, _type_flags, _type_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ifindex, _dflt_state, _dflt_flags, _dflt_type, _return_type):
+ def __init__(self,*,family:_type_family,ifindex:_type_ifindex=_dflt_ifindex,state:_type_state=_dflt_state,flags:_type_flags=_dflt_flags,type:_type_type=_dflt_type)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)
+  __dataclass_builtins_object__.__setattr__(self,'state',state)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'type',type)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_ifindex, _type_state, _type_flags, _type_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ifindex, _dflt_state, _dflt_flags, _dflt_type, _return_type):\n def __init__(self,*,family:_type_family,ifindex:_type_ifindex=_dflt_ifindex,state:_type_state=_dflt_state,flags:_type_flags=_dflt_flags,type:_type_type=_dflt_type)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)\n  __dataclass_builtins_object__.__setattr__(self,'state',state)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'type',type)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_index, _type_prefixlen, _type_scope, _type_flags, _type_address, _type_label, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_address, _dflt_label, _return_type):
+ def __init__(self,*,family:_type_family,index:_type_index,prefixlen:_type_prefixlen,scope:_type_scope,flags:_type_flags,address:_type_address=_dflt_address,label:_type_label=_dflt_label)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'index',index)
+  __dataclass_builtins_object__.__setattr__(self,'prefixlen',prefixlen)
+  __dataclass_builtins_object__.__setattr__(self,'scope',scope)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'address',address)
+  __dataclass_builtins_object__.__setattr__(self,'label',label)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_index, _type_prefixlen, _type_scope, _type_flags, _type_address, _type_label, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_address, _dflt_label, _return_type):\n def __init__(self,*,family:_type_family,index:_type_index,prefixlen:_type_prefixlen,scope:_type_scope,flags:_type_flags,address:_type_address=_dflt_address,label:_type_label=_dflt_label)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'index',index)\n  __dataclass_builtins_object__.__setattr__(self,'prefixlen',prefixlen)\n  __dataclass_builtins_object__.__setattr__(self,'scope',scope)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'label',label)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_family, _type_name, _type_chains, _type_sets, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_chains, _dflt_sets, _dflt_source, _return_type):
  def __init__(self,*,family:_type_family,name:_type_name,chains:_type_chains=_HAS_DEFAULT_FACTORY,sets:_type_sets=_HAS_DEFAULT_FACTORY,source:_type_source=_dflt_source)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'family',family)
@@ -3706,6 +5568,63 @@ def __create_fn__(_type_family, _type_name, _type_chains, _type_sets, _type_sour
   __dataclass_builtins_object__.__setattr__(self,'source',source)
  return __init__
 CODE["def __create_fn__(_type_family, _type_name, _type_chains, _type_sets, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_chains, _dflt_sets, _dflt_source, _return_type):\n def __init__(self,*,family:_type_family,name:_type_name,chains:_type_chains=_HAS_DEFAULT_FACTORY,sets:_type_sets=_HAS_DEFAULT_FACTORY,source:_type_source=_dflt_source)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'chains',_dflt_chains() if chains is _HAS_DEFAULT_FACTORY else chains)\n  __dataclass_builtins_object__.__setattr__(self,'sets',_dflt_sets() if sets is _HAS_DEFAULT_FACTORY else sets)\n  __dataclass_builtins_object__.__setattr__(self,'source',source)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_prefixlen, _type_flags, _type_scope, _type_index, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_family, _dflt_prefixlen, _dflt_flags, _dflt_scope, _dflt_index, _return_type):
+ def __init__(self,*,family:_type_family=_dflt_family,prefixlen:_type_prefixlen=_dflt_prefixlen,flags:_type_flags=_dflt_flags,scope:_type_scope=_dflt_scope,index:_type_index=_dflt_index)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'prefixlen',prefixlen)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'scope',scope)
+  __dataclass_builtins_object__.__setattr__(self,'index',index)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_prefixlen, _type_flags, _type_scope, _type_index, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_family, _dflt_prefixlen, _dflt_flags, _dflt_scope, _dflt_index, _return_type):\n def __init__(self,*,family:_type_family=_dflt_family,prefixlen:_type_prefixlen=_dflt_prefixlen,flags:_type_flags=_dflt_flags,scope:_type_scope=_dflt_scope,index:_type_index=_dflt_index)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'prefixlen',prefixlen)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'scope',scope)\n  __dataclass_builtins_object__.__setattr__(self,'index',index)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_priority, _type_action, _type_table, _type_invert, _type_src, _type_src_len, _type_dst, _type_dst_len, _type_tos, _type_iifname, _type_oifname, _type_fwmark, _type_fwmask, _type_goto, _type_suppress_prefixlen, _type_l3mdev, _type_other_selectors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_invert, _dflt_src, _dflt_src_len, _dflt_dst, _dflt_dst_len, _dflt_tos, _dflt_iifname, _dflt_oifname, _dflt_fwmark, _dflt_fwmask, _dflt_goto, _dflt_suppress_prefixlen, _dflt_l3mdev, _dflt_other_selectors, _return_type):
+ def __init__(self,*,family:_type_family,priority:_type_priority,action:_type_action,table:_type_table,invert:_type_invert=_dflt_invert,src:_type_src=_dflt_src,src_len:_type_src_len=_dflt_src_len,dst:_type_dst=_dflt_dst,dst_len:_type_dst_len=_dflt_dst_len,tos:_type_tos=_dflt_tos,iifname:_type_iifname=_dflt_iifname,oifname:_type_oifname=_dflt_oifname,fwmark:_type_fwmark=_dflt_fwmark,fwmask:_type_fwmask=_dflt_fwmask,goto:_type_goto=_dflt_goto,suppress_prefixlen:_type_suppress_prefixlen=_dflt_suppress_prefixlen,l3mdev:_type_l3mdev=_dflt_l3mdev,other_selectors:_type_other_selectors=_dflt_other_selectors)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'priority',priority)
+  __dataclass_builtins_object__.__setattr__(self,'action',action)
+  __dataclass_builtins_object__.__setattr__(self,'table',table)
+  __dataclass_builtins_object__.__setattr__(self,'invert',invert)
+  __dataclass_builtins_object__.__setattr__(self,'src',src)
+  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)
+  __dataclass_builtins_object__.__setattr__(self,'dst',dst)
+  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)
+  __dataclass_builtins_object__.__setattr__(self,'tos',tos)
+  __dataclass_builtins_object__.__setattr__(self,'iifname',iifname)
+  __dataclass_builtins_object__.__setattr__(self,'oifname',oifname)
+  __dataclass_builtins_object__.__setattr__(self,'fwmark',fwmark)
+  __dataclass_builtins_object__.__setattr__(self,'fwmask',fwmask)
+  __dataclass_builtins_object__.__setattr__(self,'goto',goto)
+  __dataclass_builtins_object__.__setattr__(self,'suppress_prefixlen',suppress_prefixlen)
+  __dataclass_builtins_object__.__setattr__(self,'l3mdev',l3mdev)
+  __dataclass_builtins_object__.__setattr__(self,'other_selectors',other_selectors)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_priority, _type_action, _type_table, _type_invert, _type_src, _type_src_len, _type_dst, _type_dst_len, _type_tos, _type_iifname, _type_oifname, _type_fwmark, _type_fwmask, _type_goto, _type_suppress_prefixlen, _type_l3mdev, _type_other_selectors, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_invert, _dflt_src, _dflt_src_len, _dflt_dst, _dflt_dst_len, _dflt_tos, _dflt_iifname, _dflt_oifname, _dflt_fwmark, _dflt_fwmask, _dflt_goto, _dflt_suppress_prefixlen, _dflt_l3mdev, _dflt_other_selectors, _return_type):\n def __init__(self,*,family:_type_family,priority:_type_priority,action:_type_action,table:_type_table,invert:_type_invert=_dflt_invert,src:_type_src=_dflt_src,src_len:_type_src_len=_dflt_src_len,dst:_type_dst=_dflt_dst,dst_len:_type_dst_len=_dflt_dst_len,tos:_type_tos=_dflt_tos,iifname:_type_iifname=_dflt_iifname,oifname:_type_oifname=_dflt_oifname,fwmark:_type_fwmark=_dflt_fwmark,fwmask:_type_fwmask=_dflt_fwmask,goto:_type_goto=_dflt_goto,suppress_prefixlen:_type_suppress_prefixlen=_dflt_suppress_prefixlen,l3mdev:_type_l3mdev=_dflt_l3mdev,other_selectors:_type_other_selectors=_dflt_other_selectors)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'priority',priority)\n  __dataclass_builtins_object__.__setattr__(self,'action',action)\n  __dataclass_builtins_object__.__setattr__(self,'table',table)\n  __dataclass_builtins_object__.__setattr__(self,'invert',invert)\n  __dataclass_builtins_object__.__setattr__(self,'src',src)\n  __dataclass_builtins_object__.__setattr__(self,'src_len',src_len)\n  __dataclass_builtins_object__.__setattr__(self,'dst',dst)\n  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)\n  __dataclass_builtins_object__.__setattr__(self,'tos',tos)\n  __dataclass_builtins_object__.__setattr__(self,'iifname',iifname)\n  __dataclass_builtins_object__.__setattr__(self,'oifname',oifname)\n  __dataclass_builtins_object__.__setattr__(self,'fwmark',fwmark)\n  __dataclass_builtins_object__.__setattr__(self,'fwmask',fwmask)\n  __dataclass_builtins_object__.__setattr__(self,'goto',goto)\n  __dataclass_builtins_object__.__setattr__(self,'suppress_prefixlen',suppress_prefixlen)\n  __dataclass_builtins_object__.__setattr__(self,'l3mdev',l3mdev)\n  __dataclass_builtins_object__.__setattr__(self,'other_selectors',other_selectors)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_proto, _type_states, _type_bytecode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,family:_type_family,proto:_type_proto,states:_type_states,bytecode:_type_bytecode)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'proto',proto)
+  __dataclass_builtins_object__.__setattr__(self,'states',states)
+  __dataclass_builtins_object__.__setattr__(self,'bytecode',bytecode)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_proto, _type_states, _type_bytecode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,family:_type_family,proto:_type_proto,states:_type_states,bytecode:_type_bytecode)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'proto',proto)\n  __dataclass_builtins_object__.__setattr__(self,'states',states)\n  __dataclass_builtins_object__.__setattr__(self,'bytecode',bytecode)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_protocol, _type_ext, _type_states, _type_sport, _type_dport, _type_src, _type_dst, _type_ifindex, _type_cookie, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ext, _dflt_states, _dflt_sport, _dflt_dport, _dflt_src, _dflt_dst, _dflt_ifindex, _dflt_cookie, _return_type):
+ def __init__(self,*,family:_type_family,protocol:_type_protocol,ext:_type_ext=_dflt_ext,states:_type_states=_dflt_states,sport:_type_sport=_dflt_sport,dport:_type_dport=_dflt_dport,src:_type_src=_dflt_src,dst:_type_dst=_dflt_dst,ifindex:_type_ifindex=_dflt_ifindex,cookie:_type_cookie=_dflt_cookie)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)
+  __dataclass_builtins_object__.__setattr__(self,'ext',ext)
+  __dataclass_builtins_object__.__setattr__(self,'states',states)
+  __dataclass_builtins_object__.__setattr__(self,'sport',sport)
+  __dataclass_builtins_object__.__setattr__(self,'dport',dport)
+  __dataclass_builtins_object__.__setattr__(self,'src',src)
+  __dataclass_builtins_object__.__setattr__(self,'dst',dst)
+  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)
+  __dataclass_builtins_object__.__setattr__(self,'cookie',cookie)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_protocol, _type_ext, _type_states, _type_sport, _type_dport, _type_src, _type_dst, _type_ifindex, _type_cookie, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ext, _dflt_states, _dflt_sport, _dflt_dport, _dflt_src, _dflt_dst, _dflt_ifindex, _dflt_cookie, _return_type):\n def __init__(self,*,family:_type_family,protocol:_type_protocol,ext:_type_ext=_dflt_ext,states:_type_states=_dflt_states,sport:_type_sport=_dflt_sport,dport:_type_dport=_dflt_dport,src:_type_src=_dflt_src,dst:_type_dst=_dflt_dst,ifindex:_type_ifindex=_dflt_ifindex,cookie:_type_cookie=_dflt_cookie)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)\n  __dataclass_builtins_object__.__setattr__(self,'ext',ext)\n  __dataclass_builtins_object__.__setattr__(self,'states',states)\n  __dataclass_builtins_object__.__setattr__(self,'sport',sport)\n  __dataclass_builtins_object__.__setattr__(self,'dport',dport)\n  __dataclass_builtins_object__.__setattr__(self,'src',src)\n  __dataclass_builtins_object__.__setattr__(self,'dst',dst)\n  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)\n  __dataclass_builtins_object__.__setattr__(self,'cookie',cookie)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_family, _type_saddr, _type_daddr, _type_proto, _type_sport, _type_dport, _type_iif, _type_oif, _type_ct_state, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_proto, _dflt_sport, _dflt_dport, _dflt_iif, _dflt_oif, _dflt_ct_state, _return_type):
  def __init__(self,*,family:_type_family,saddr:_type_saddr,daddr:_type_daddr,proto:_type_proto=_dflt_proto,sport:_type_sport=_dflt_sport,dport:_type_dport=_dflt_dport,iif:_type_iif=_dflt_iif,oif:_type_oif=_dflt_oif,ct_state:_type_ct_state=_dflt_ct_state)->_return_type:
@@ -3738,6 +5657,26 @@ def __create_fn__(_type_family, _type_saddr, _type_daddr, _type_proto, _type_spo
   __dataclass_builtins_object__.__setattr__(self,'daddr_type',daddr_type)
  return __init__
 CODE["def __create_fn__(_type_family, _type_saddr, _type_daddr, _type_proto, _type_sport, _type_dport, _type_iif, _type_oif, _type_ct_state, _type_ct_status, _type_tracked, _type_saddr_type, _type_daddr_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_proto, _dflt_sport, _dflt_dport, _dflt_iif, _dflt_oif, _dflt_ct_state, _dflt_ct_status, _dflt_tracked, _dflt_saddr_type, _dflt_daddr_type, _return_type):\n def __init__(self,*,family:_type_family,saddr:_type_saddr,daddr:_type_daddr,proto:_type_proto=_dflt_proto,sport:_type_sport=_dflt_sport,dport:_type_dport=_dflt_dport,iif:_type_iif=_dflt_iif,oif:_type_oif=_dflt_oif,ct_state:_type_ct_state=_dflt_ct_state,ct_status:_type_ct_status=_dflt_ct_status,tracked:_type_tracked=_dflt_tracked,saddr_type:_type_saddr_type=_dflt_saddr_type,daddr_type:_type_daddr_type=_dflt_daddr_type)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'saddr',saddr)\n  __dataclass_builtins_object__.__setattr__(self,'daddr',daddr)\n  __dataclass_builtins_object__.__setattr__(self,'proto',proto)\n  __dataclass_builtins_object__.__setattr__(self,'sport',sport)\n  __dataclass_builtins_object__.__setattr__(self,'dport',dport)\n  __dataclass_builtins_object__.__setattr__(self,'iif',iif)\n  __dataclass_builtins_object__.__setattr__(self,'oif',oif)\n  __dataclass_builtins_object__.__setattr__(self,'ct_state',ct_state)\n  __dataclass_builtins_object__.__setattr__(self,'ct_status',ct_status)\n  __dataclass_builtins_object__.__setattr__(self,'tracked',tracked)\n  __dataclass_builtins_object__.__setattr__(self,'saddr_type',saddr_type)\n  __dataclass_builtins_object__.__setattr__(self,'daddr_type',daddr_type)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_state, _type_timer, _type_retrans, _type_sport, _type_dport, _type_src, _type_dst, _type_ifindex, _type_cookie, _type_expires, _type_rqueue, _type_wqueue, _type_uid, _type_inode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,family:_type_family,state:_type_state,timer:_type_timer,retrans:_type_retrans,sport:_type_sport,dport:_type_dport,src:_type_src,dst:_type_dst,ifindex:_type_ifindex,cookie:_type_cookie,expires:_type_expires,rqueue:_type_rqueue,wqueue:_type_wqueue,uid:_type_uid,inode:_type_inode)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'state',state)
+  __dataclass_builtins_object__.__setattr__(self,'timer',timer)
+  __dataclass_builtins_object__.__setattr__(self,'retrans',retrans)
+  __dataclass_builtins_object__.__setattr__(self,'sport',sport)
+  __dataclass_builtins_object__.__setattr__(self,'dport',dport)
+  __dataclass_builtins_object__.__setattr__(self,'src',src)
+  __dataclass_builtins_object__.__setattr__(self,'dst',dst)
+  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)
+  __dataclass_builtins_object__.__setattr__(self,'cookie',cookie)
+  __dataclass_builtins_object__.__setattr__(self,'expires',expires)
+  __dataclass_builtins_object__.__setattr__(self,'rqueue',rqueue)
+  __dataclass_builtins_object__.__setattr__(self,'wqueue',wqueue)
+  __dataclass_builtins_object__.__setattr__(self,'uid',uid)
+  __dataclass_builtins_object__.__setattr__(self,'inode',inode)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_state, _type_timer, _type_retrans, _type_sport, _type_dport, _type_src, _type_dst, _type_ifindex, _type_cookie, _type_expires, _type_rqueue, _type_wqueue, _type_uid, _type_inode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,family:_type_family,state:_type_state,timer:_type_timer,retrans:_type_retrans,sport:_type_sport,dport:_type_dport,src:_type_src,dst:_type_dst,ifindex:_type_ifindex,cookie:_type_cookie,expires:_type_expires,rqueue:_type_rqueue,wqueue:_type_wqueue,uid:_type_uid,inode:_type_inode)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'state',state)\n  __dataclass_builtins_object__.__setattr__(self,'timer',timer)\n  __dataclass_builtins_object__.__setattr__(self,'retrans',retrans)\n  __dataclass_builtins_object__.__setattr__(self,'sport',sport)\n  __dataclass_builtins_object__.__setattr__(self,'dport',dport)\n  __dataclass_builtins_object__.__setattr__(self,'src',src)\n  __dataclass_builtins_object__.__setattr__(self,'dst',dst)\n  __dataclass_builtins_object__.__setattr__(self,'ifindex',ifindex)\n  __dataclass_builtins_object__.__setattr__(self,'cookie',cookie)\n  __dataclass_builtins_object__.__setattr__(self,'expires',expires)\n  __dataclass_builtins_object__.__setattr__(self,'rqueue',rqueue)\n  __dataclass_builtins_object__.__setattr__(self,'wqueue',wqueue)\n  __dataclass_builtins_object__.__setattr__(self,'uid',uid)\n  __dataclass_builtins_object__.__setattr__(self,'inode',inode)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_family, _type_table, _type_chain, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,family:_type_family,table:_type_table,chain:_type_chain)->_return_type:
@@ -3784,12 +5723,88 @@ def __create_fn__(_type_family, _type_table, _type_chain, _type_position, _type_
  return __init__
 CODE["def __create_fn__(_type_family, _type_table, _type_chain, _type_position, _type_text, _type_handle, _type_comment, _type_source, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_handle, _dflt_comment, _dflt_source, _return_type):\n def __init__(self,*,family:_type_family,table:_type_table,chain:_type_chain,position:_type_position,text:_type_text,handle:_type_handle=_dflt_handle,comment:_type_comment=_dflt_comment,source:_type_source=_dflt_source)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'table',table)\n  __dataclass_builtins_object__.__setattr__(self,'chain',chain)\n  __dataclass_builtins_object__.__setattr__(self,'position',position)\n  __dataclass_builtins_object__.__setattr__(self,'text',text)\n  __dataclass_builtins_object__.__setattr__(self,'handle',handle)\n  __dataclass_builtins_object__.__setattr__(self,'comment',comment)\n  __dataclass_builtins_object__.__setattr__(self,'source',source)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_family, _type_target, _type_ident, _type_method, _type_sent_at, _type_rtts, _type_errors, _type_ttl, _type_settle, _type_event, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_sent_at, _dflt_rtts, _dflt_errors, _dflt_ttl, _dflt_settle, _dflt_event, _return_type):
+ def __init__(self,family:_type_family,target:_type_target,ident:_type_ident,method:_type_method,sent_at:_type_sent_at=_HAS_DEFAULT_FACTORY,rtts:_type_rtts=_HAS_DEFAULT_FACTORY,errors:_type_errors=_HAS_DEFAULT_FACTORY,ttl:_type_ttl=_dflt_ttl,settle:_type_settle=_dflt_settle,event:_type_event=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.family=family
+  self.target=target
+  self.ident=ident
+  self.method=method
+  self.sent_at=_dflt_sent_at() if sent_at is _HAS_DEFAULT_FACTORY else sent_at
+  self.rtts=_dflt_rtts() if rtts is _HAS_DEFAULT_FACTORY else rtts
+  self.errors=_dflt_errors() if errors is _HAS_DEFAULT_FACTORY else errors
+  self.ttl=ttl
+  self.settle=settle
+  self.event=_dflt_event() if event is _HAS_DEFAULT_FACTORY else event
+ return __init__
+CODE['def __create_fn__(_type_family, _type_target, _type_ident, _type_method, _type_sent_at, _type_rtts, _type_errors, _type_ttl, _type_settle, _type_event, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_sent_at, _dflt_rtts, _dflt_errors, _dflt_ttl, _dflt_settle, _dflt_event, _return_type):\n def __init__(self,family:_type_family,target:_type_target,ident:_type_ident,method:_type_method,sent_at:_type_sent_at=_HAS_DEFAULT_FACTORY,rtts:_type_rtts=_HAS_DEFAULT_FACTORY,errors:_type_errors=_HAS_DEFAULT_FACTORY,ttl:_type_ttl=_dflt_ttl,settle:_type_settle=_dflt_settle,event:_type_event=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.family=family\n  self.target=target\n  self.ident=ident\n  self.method=method\n  self.sent_at=_dflt_sent_at() if sent_at is _HAS_DEFAULT_FACTORY else sent_at\n  self.rtts=_dflt_rtts() if rtts is _HAS_DEFAULT_FACTORY else rtts\n  self.errors=_dflt_errors() if errors is _HAS_DEFAULT_FACTORY else errors\n  self.ttl=ttl\n  self.settle=settle\n  self.event=_dflt_event() if event is _HAS_DEFAULT_FACTORY else event\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_type, _type_index, _type_flags, _type_change, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_family, _dflt_type, _dflt_index, _dflt_flags, _dflt_change, _return_type):
+ def __init__(self,*,family:_type_family=_dflt_family,type:_type_type=_dflt_type,index:_type_index=_dflt_index,flags:_type_flags=_dflt_flags,change:_type_change=_dflt_change)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'type',type)
+  __dataclass_builtins_object__.__setattr__(self,'index',index)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'change',change)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_type, _type_index, _type_flags, _type_change, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_family, _dflt_type, _dflt_index, _dflt_flags, _dflt_change, _return_type):\n def __init__(self,*,family:_type_family=_dflt_family,type:_type_type=_dflt_type,index:_type_index=_dflt_index,flags:_type_flags=_dflt_flags,change:_type_change=_dflt_change)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'type',type)\n  __dataclass_builtins_object__.__setattr__(self,'index',index)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'change',change)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_family, _type_type, _type_table, _type_protocol, _type_scope, _type_flags, _type_dst, _type_dst_len, _type_oif, _type_prefsrc, _type_gateway, _type_via, _type_priority, _type_error, _type_iif, _type_src, _type_mtu, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst, _dflt_dst_len, _dflt_oif, _dflt_prefsrc, _dflt_gateway, _dflt_via, _dflt_priority, _dflt_error, _dflt_iif, _dflt_src, _dflt_mtu, _return_type):
+ def __init__(self,*,family:_type_family,type:_type_type,table:_type_table,protocol:_type_protocol,scope:_type_scope,flags:_type_flags,dst:_type_dst=_dflt_dst,dst_len:_type_dst_len=_dflt_dst_len,oif:_type_oif=_dflt_oif,prefsrc:_type_prefsrc=_dflt_prefsrc,gateway:_type_gateway=_dflt_gateway,via:_type_via=_dflt_via,priority:_type_priority=_dflt_priority,error:_type_error=_dflt_error,iif:_type_iif=_dflt_iif,src:_type_src=_dflt_src,mtu:_type_mtu=_dflt_mtu)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'type',type)
+  __dataclass_builtins_object__.__setattr__(self,'table',table)
+  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)
+  __dataclass_builtins_object__.__setattr__(self,'scope',scope)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'dst',dst)
+  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)
+  __dataclass_builtins_object__.__setattr__(self,'oif',oif)
+  __dataclass_builtins_object__.__setattr__(self,'prefsrc',prefsrc)
+  __dataclass_builtins_object__.__setattr__(self,'gateway',gateway)
+  __dataclass_builtins_object__.__setattr__(self,'via',via)
+  __dataclass_builtins_object__.__setattr__(self,'priority',priority)
+  __dataclass_builtins_object__.__setattr__(self,'error',error)
+  __dataclass_builtins_object__.__setattr__(self,'iif',iif)
+  __dataclass_builtins_object__.__setattr__(self,'src',src)
+  __dataclass_builtins_object__.__setattr__(self,'mtu',mtu)
+ return __init__
+CODE["def __create_fn__(_type_family, _type_type, _type_table, _type_protocol, _type_scope, _type_flags, _type_dst, _type_dst_len, _type_oif, _type_prefsrc, _type_gateway, _type_via, _type_priority, _type_error, _type_iif, _type_src, _type_mtu, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_dst, _dflt_dst_len, _dflt_oif, _dflt_prefsrc, _dflt_gateway, _dflt_via, _dflt_priority, _dflt_error, _dflt_iif, _dflt_src, _dflt_mtu, _return_type):\n def __init__(self,*,family:_type_family,type:_type_type,table:_type_table,protocol:_type_protocol,scope:_type_scope,flags:_type_flags,dst:_type_dst=_dflt_dst,dst_len:_type_dst_len=_dflt_dst_len,oif:_type_oif=_dflt_oif,prefsrc:_type_prefsrc=_dflt_prefsrc,gateway:_type_gateway=_dflt_gateway,via:_type_via=_dflt_via,priority:_type_priority=_dflt_priority,error:_type_error=_dflt_error,iif:_type_iif=_dflt_iif,src:_type_src=_dflt_src,mtu:_type_mtu=_dflt_mtu)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'type',type)\n  __dataclass_builtins_object__.__setattr__(self,'table',table)\n  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)\n  __dataclass_builtins_object__.__setattr__(self,'scope',scope)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'dst',dst)\n  __dataclass_builtins_object__.__setattr__(self,'dst_len',dst_len)\n  __dataclass_builtins_object__.__setattr__(self,'oif',oif)\n  __dataclass_builtins_object__.__setattr__(self,'prefsrc',prefsrc)\n  __dataclass_builtins_object__.__setattr__(self,'gateway',gateway)\n  __dataclass_builtins_object__.__setattr__(self,'via',via)\n  __dataclass_builtins_object__.__setattr__(self,'priority',priority)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'iif',iif)\n  __dataclass_builtins_object__.__setattr__(self,'src',src)\n  __dataclass_builtins_object__.__setattr__(self,'mtu',mtu)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_fields, _type_entries, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,fields:_type_fields,entries:_type_entries)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'fields',fields)
   __dataclass_builtins_object__.__setattr__(self,'entries',entries)
  return __init__
 CODE["def __create_fn__(_type_fields, _type_entries, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,fields:_type_fields,entries:_type_entries)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'fields',fields)\n  __dataclass_builtins_object__.__setattr__(self,'entries',entries)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_fields, _type_mode, _type_check_fields, _type_json_schema_input_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,fields:_type_fields,mode:_type_mode,check_fields:_type_check_fields,json_schema_input_type:_type_json_schema_input_type)->_return_type:
+  self.fields=fields
+  self.mode=mode
+  self.check_fields=check_fields
+  self.json_schema_input_type=json_schema_input_type
+ return __init__
+CODE['def __create_fn__(_type_fields, _type_mode, _type_check_fields, _type_json_schema_input_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,fields:_type_fields,mode:_type_mode,check_fields:_type_check_fields,json_schema_input_type:_type_json_schema_input_type)->_return_type:\n  self.fields=fields\n  self.mode=mode\n  self.check_fields=check_fields\n  self.json_schema_input_type=json_schema_input_type\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_fields, _type_mode, _type_each_item, _type_always, _type_check_fields, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,fields:_type_fields,mode:_type_mode,each_item:_type_each_item,always:_type_always,check_fields:_type_check_fields)->_return_type:
+  self.fields=fields
+  self.mode=mode
+  self.each_item=each_item
+  self.always=always
+  self.check_fields=check_fields
+ return __init__
+CODE['def __create_fn__(_type_fields, _type_mode, _type_each_item, _type_always, _type_check_fields, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,fields:_type_fields,mode:_type_mode,each_item:_type_each_item,always:_type_always,check_fields:_type_check_fields)->_return_type:\n  self.fields=fields\n  self.mode=mode\n  self.each_item=each_item\n  self.always=always\n  self.check_fields=check_fields\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_fields, _type_mode, _type_return_type, _type_when_used, _type_check_fields, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,fields:_type_fields,mode:_type_mode,return_type:_type_return_type,when_used:_type_when_used,check_fields:_type_check_fields)->_return_type:
+  self.fields=fields
+  self.mode=mode
+  self.return_type=return_type
+  self.when_used=when_used
+  self.check_fields=check_fields
+ return __init__
+CODE['def __create_fn__(_type_fields, _type_mode, _type_return_type, _type_when_used, _type_check_fields, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,fields:_type_fields,mode:_type_mode,return_type:_type_return_type,when_used:_type_when_used,check_fields:_type_check_fields)->_return_type:\n  self.fields=fields\n  self.mode=mode\n  self.return_type=return_type\n  self.when_used=when_used\n  self.check_fields=check_fields\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_fields, _type_op, _type_elements, _type_mask, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_mask, _return_type):
  def __init__(self,*,fields:_type_fields,op:_type_op,elements:_type_elements,mask:_type_mask=_dflt_mask)->_return_type:
@@ -3837,6 +5852,53 @@ def __create_fn__(_type_flows, _type_inventory, _type_results, _type_elapsed_ms,
   __dataclass_builtins_object__.__setattr__(self,'elapsed_ms',elapsed_ms)
  return __init__
 CODE["def __create_fn__(_type_flows, _type_inventory, _type_results, _type_elapsed_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,flows:_type_flows,inventory:_type_inventory,results:_type_results,elapsed_ms:_type_elapsed_ms)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'flows',flows)\n  __dataclass_builtins_object__.__setattr__(self,'inventory',inventory)\n  __dataclass_builtins_object__.__setattr__(self,'results',results)\n  __dataclass_builtins_object__.__setattr__(self,'elapsed_ms',elapsed_ms)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_func, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,func:_type_func)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'func',func)
+ return __init__
+CODE["def __create_fn__(_type_func, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,func:_type_func)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'func',func)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_func, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,func:_type_func)->_return_type:
+  self.func=func
+ return __init__
+CODE['def __create_fn__(_type_func, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,func:_type_func)->_return_type:\n  self.func=func\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_func, _type_json_schema_input_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_json_schema_input_type, _return_type):
+ def __init__(self,func:_type_func,json_schema_input_type:_type_json_schema_input_type=_dflt_json_schema_input_type)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'func',func)
+  __dataclass_builtins_object__.__setattr__(self,'json_schema_input_type',json_schema_input_type)
+ return __init__
+CODE["def __create_fn__(_type_func, _type_json_schema_input_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_json_schema_input_type, _return_type):\n def __init__(self,func:_type_func,json_schema_input_type:_type_json_schema_input_type=_dflt_json_schema_input_type)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'func',func)\n  __dataclass_builtins_object__.__setattr__(self,'json_schema_input_type',json_schema_input_type)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_ge, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,ge:_type_ge)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'ge',ge)
+ return __init__
+CODE["def __create_fn__(_type_ge, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,ge:_type_ge)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'ge',ge)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_get_pydantic_core_schema, _type_get_pydantic_json_schema, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_get_pydantic_core_schema, _dflt_get_pydantic_json_schema, _return_type):
+ def __init__(self,get_pydantic_core_schema:_type_get_pydantic_core_schema=_dflt_get_pydantic_core_schema,get_pydantic_json_schema:_type_get_pydantic_json_schema=_dflt_get_pydantic_json_schema)->_return_type:
+  self.get_pydantic_core_schema=get_pydantic_core_schema
+  self.get_pydantic_json_schema=get_pydantic_json_schema
+ return __init__
+CODE['def __create_fn__(_type_get_pydantic_core_schema, _type_get_pydantic_json_schema, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_get_pydantic_core_schema, _dflt_get_pydantic_json_schema, _return_type):\n def __init__(self,get_pydantic_core_schema:_type_get_pydantic_core_schema=_dflt_get_pydantic_core_schema,get_pydantic_json_schema:_type_get_pydantic_json_schema=_dflt_get_pydantic_json_schema)->_return_type:\n  self.get_pydantic_core_schema=get_pydantic_core_schema\n  self.get_pydantic_json_schema=get_pydantic_json_schema\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_gt, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,gt:_type_gt)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'gt',gt)
+ return __init__
+CODE["def __create_fn__(_type_gt, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,gt:_type_gt)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'gt',gt)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_gt, _type_ge, _type_lt, _type_le, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_gt, _dflt_ge, _dflt_lt, _dflt_le, _return_type):
+ def __init__(self,*,gt:_type_gt=_dflt_gt,ge:_type_ge=_dflt_ge,lt:_type_lt=_dflt_lt,le:_type_le=_dflt_le)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'gt',gt)
+  __dataclass_builtins_object__.__setattr__(self,'ge',ge)
+  __dataclass_builtins_object__.__setattr__(self,'lt',lt)
+  __dataclass_builtins_object__.__setattr__(self,'le',le)
+ return __init__
+CODE["def __create_fn__(_type_gt, _type_ge, _type_lt, _type_le, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_gt, _dflt_ge, _dflt_lt, _dflt_le, _return_type):\n def __init__(self,*,gt:_type_gt=_dflt_gt,ge:_type_ge=_dflt_ge,lt:_type_lt=_dflt_lt,le:_type_le=_dflt_le)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'gt',gt)\n  __dataclass_builtins_object__.__setattr__(self,'ge',ge)\n  __dataclass_builtins_object__.__setattr__(self,'lt',lt)\n  __dataclass_builtins_object__.__setattr__(self,'le',le)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_holders, _type_processes, _type_shared, _type_wanted, _type_complete, _type_unreadable, _type_vanished, _type_other_namespace, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_holders, _dflt_processes, _dflt_shared, _dflt_wanted, _dflt_complete, _dflt_unreadable, _dflt_vanished, _dflt_other_namespace, _dflt_notes, _return_type):
  def __init__(self,*,holders:_type_holders=_HAS_DEFAULT_FACTORY,processes:_type_processes=_HAS_DEFAULT_FACTORY,shared:_type_shared=_HAS_DEFAULT_FACTORY,wanted:_type_wanted=_dflt_wanted,complete:_type_complete=_dflt_complete,unreadable:_type_unreadable=_dflt_unreadable,vanished:_type_vanished=_dflt_vanished,other_namespace:_type_other_namespace=_dflt_other_namespace,notes:_type_notes=_dflt_notes)->_return_type:
@@ -3894,6 +5956,16 @@ def __create_fn__(_type_host, _type_kind, _type_listen, _type_v6only, _type_mode
   __dataclass_builtins_object__.__setattr__(self,'stands_in',stands_in)
  return __init__
 CODE["def __create_fn__(_type_host, _type_kind, _type_listen, _type_v6only, _type_mode, _type_backlog, _type_target, _type_count, _type_interval, _type_status, _type_server_name, _type_cert, _type_auth, _type_zone, _type_records, _type_zone_files, _type_hints, _type_previous, _type_stub, _type_stands_in, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_listen, _dflt_v6only, _dflt_mode, _dflt_backlog, _dflt_target, _dflt_count, _dflt_interval, _dflt_status, _dflt_server_name, _dflt_cert, _dflt_auth, _dflt_zone, _dflt_records, _dflt_zone_files, _dflt_hints, _dflt_previous, _dflt_stub, _dflt_stands_in, _return_type):\n def __init__(self,*,host:_type_host,kind:_type_kind,listen:_type_listen=_dflt_listen,v6only:_type_v6only=_dflt_v6only,mode:_type_mode=_dflt_mode,backlog:_type_backlog=_dflt_backlog,target:_type_target=_dflt_target,count:_type_count=_dflt_count,interval:_type_interval=_dflt_interval,status:_type_status=_dflt_status,server_name:_type_server_name=_dflt_server_name,cert:_type_cert=_dflt_cert,auth:_type_auth=_dflt_auth,zone:_type_zone=_dflt_zone,records:_type_records=_dflt_records,zone_files:_type_zone_files=_dflt_zone_files,hints:_type_hints=_dflt_hints,previous:_type_previous=_dflt_previous,stub:_type_stub=_dflt_stub,stands_in:_type_stands_in=_dflt_stands_in)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'host',host)\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'listen',listen)\n  __dataclass_builtins_object__.__setattr__(self,'v6only',v6only)\n  __dataclass_builtins_object__.__setattr__(self,'mode',mode)\n  __dataclass_builtins_object__.__setattr__(self,'backlog',backlog)\n  __dataclass_builtins_object__.__setattr__(self,'target',target)\n  __dataclass_builtins_object__.__setattr__(self,'count',count)\n  __dataclass_builtins_object__.__setattr__(self,'interval',interval)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'server_name',server_name)\n  __dataclass_builtins_object__.__setattr__(self,'cert',cert)\n  __dataclass_builtins_object__.__setattr__(self,'auth',auth)\n  __dataclass_builtins_object__.__setattr__(self,'zone',zone)\n  __dataclass_builtins_object__.__setattr__(self,'records',records)\n  __dataclass_builtins_object__.__setattr__(self,'zone_files',zone_files)\n  __dataclass_builtins_object__.__setattr__(self,'hints',hints)\n  __dataclass_builtins_object__.__setattr__(self,'previous',previous)\n  __dataclass_builtins_object__.__setattr__(self,'stub',stub)\n  __dataclass_builtins_object__.__setattr__(self,'stands_in',stands_in)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_host, _type_port, _type_family, _type_timeout, _type_url, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_url, _return_type):
+ def __init__(self,*,host:_type_host,port:_type_port,family:_type_family,timeout:_type_timeout,url:_type_url=_dflt_url)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'host',host)
+  __dataclass_builtins_object__.__setattr__(self,'port',port)
+  __dataclass_builtins_object__.__setattr__(self,'family',family)
+  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)
+  __dataclass_builtins_object__.__setattr__(self,'url',url)
+ return __init__
+CODE["def __create_fn__(_type_host, _type_port, _type_family, _type_timeout, _type_url, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_url, _return_type):\n def __init__(self,*,host:_type_host,port:_type_port,family:_type_family,timeout:_type_timeout,url:_type_url=_dflt_url)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'host',host)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'family',family)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n  __dataclass_builtins_object__.__setattr__(self,'url',url)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_id, _type_budget, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,id:_type_id,budget:_type_budget)->_return_type:
@@ -4056,6 +6128,17 @@ def __create_fn__(_type_id, _type_server, _type_ns_name, _type_zone, _type_quest
  return __init__
 CODE["def __create_fn__(_type_id, _type_server, _type_ns_name, _type_zone, _type_question, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,id:_type_id,server:_type_server,ns_name:_type_ns_name,zone:_type_zone,question:_type_question)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'id',id)\n  __dataclass_builtins_object__.__setattr__(self,'server',server)\n  __dataclass_builtins_object__.__setattr__(self,'ns_name',ns_name)\n  __dataclass_builtins_object__.__setattr__(self,'zone',zone)\n  __dataclass_builtins_object__.__setattr__(self,'question',question)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_index, _type_flags, _type_name, _type_mtu, _type_operstate, _type_carrier, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_name, _dflt_mtu, _dflt_operstate, _dflt_carrier, _return_type):
+ def __init__(self,*,index:_type_index,flags:_type_flags,name:_type_name=_dflt_name,mtu:_type_mtu=_dflt_mtu,operstate:_type_operstate=_dflt_operstate,carrier:_type_carrier=_dflt_carrier)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'index',index)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'mtu',mtu)
+  __dataclass_builtins_object__.__setattr__(self,'operstate',operstate)
+  __dataclass_builtins_object__.__setattr__(self,'carrier',carrier)
+ return __init__
+CODE["def __create_fn__(_type_index, _type_flags, _type_name, _type_mtu, _type_operstate, _type_carrier, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_name, _dflt_mtu, _dflt_operstate, _dflt_carrier, _return_type):\n def __init__(self,*,index:_type_index,flags:_type_flags,name:_type_name=_dflt_name,mtu:_type_mtu=_dflt_mtu,operstate:_type_operstate=_dflt_operstate,carrier:_type_carrier=_dflt_carrier)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'index',index)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'mtu',mtu)\n  __dataclass_builtins_object__.__setattr__(self,'operstate',operstate)\n  __dataclass_builtins_object__.__setattr__(self,'carrier',carrier)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_inode, _type_pid, _type_fd, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,inode:_type_inode,pid:_type_pid,fd:_type_fd)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'inode',inode)
@@ -4063,6 +6146,19 @@ def __create_fn__(_type_inode, _type_pid, _type_fd, MISSING, _HAS_DEFAULT_FACTOR
   __dataclass_builtins_object__.__setattr__(self,'fd',fd)
  return __init__
 CODE["def __create_fn__(_type_inode, _type_pid, _type_fd, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,inode:_type_inode,pid:_type_pid,fd:_type_fd)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'inode',inode)\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'fd',fd)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_items, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_items, _return_type):
+ def __init__(self,items:_type_items=_dflt_items)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'items',items)
+ return __init__
+CODE["def __create_fn__(_type_items, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_items, _return_type):\n def __init__(self,items:_type_items=_dflt_items)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'items',items)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_json_schema, _type_mode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_mode, _return_type):
+ def __init__(self,json_schema:_type_json_schema,mode:_type_mode=_dflt_mode)->_return_type:
+  self.json_schema=json_schema
+  self.mode=mode
+ return __init__
+CODE['def __create_fn__(_type_json_schema, _type_mode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_mode, _return_type):\n def __init__(self,json_schema:_type_json_schema,mode:_type_mode=_dflt_mode)->_return_type:\n  self.json_schema=json_schema\n  self.mode=mode\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_kind, _type_detail, _type_records, _type_target, _type_child_zone, _type_ns_names, _type_glue, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detail, _dflt_records, _dflt_target, _dflt_child_zone, _dflt_ns_names, _dflt_glue, _return_type):
  def __init__(self,*,kind:_type_kind,detail:_type_detail=_dflt_detail,records:_type_records=_dflt_records,target:_type_target=_dflt_target,child_zone:_type_child_zone=_dflt_child_zone,ns_names:_type_ns_names=_dflt_ns_names,glue:_type_glue=_dflt_glue)->_return_type:
@@ -4114,6 +6210,12 @@ def __create_fn__(_type_layer, _type_status, _type_summary, _type_evidence, _typ
  return __init__
 CODE["def __create_fn__(_type_layer, _type_status, _type_summary, _type_evidence, _type_elapsed_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_evidence, _dflt_elapsed_ms, _return_type):\n def __init__(self,*,layer:_type_layer,status:_type_status,summary:_type_summary,evidence:_type_evidence=_HAS_DEFAULT_FACTORY,elapsed_ms:_type_elapsed_ms=_dflt_elapsed_ms)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'layer',layer)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'summary',summary)\n  __dataclass_builtins_object__.__setattr__(self,'evidence',_dflt_evidence() if evidence is _HAS_DEFAULT_FACTORY else evidence)\n  __dataclass_builtins_object__.__setattr__(self,'elapsed_ms',elapsed_ms)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_le, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,le:_type_le)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'le',le)
+ return __init__
+CODE["def __create_fn__(_type_le, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,le:_type_le)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'le',le)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_line, _type_address, _type_family, _type_names, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,line:_type_line,address:_type_address,family:_type_family,names:_type_names)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'line',line)
@@ -4154,6 +6256,25 @@ def __create_fn__(_type_lo, _type_hi, MISSING, _HAS_DEFAULT_FACTORY, __dataclass
  return __init__
 CODE["def __create_fn__(_type_lo, _type_hi, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,lo:_type_lo,hi:_type_hi)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'lo',lo)\n  __dataclass_builtins_object__.__setattr__(self,'hi',hi)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_loopback_echo, _type_interfaces, _type_gateway, _type_onlink_default, _type_beyond, _type_skipped_servers, _type_dns_name, _type_dns, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_onlink_default, _dflt_beyond, _dflt_skipped_servers, _dflt_dns_name, _dflt_dns, _return_type):
+ def __init__(self,*,loopback_echo:_type_loopback_echo,interfaces:_type_interfaces,gateway:_type_gateway,onlink_default:_type_onlink_default=_dflt_onlink_default,beyond:_type_beyond=_dflt_beyond,skipped_servers:_type_skipped_servers=_dflt_skipped_servers,dns_name:_type_dns_name=_dflt_dns_name,dns:_type_dns=_dflt_dns)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'loopback_echo',loopback_echo)
+  __dataclass_builtins_object__.__setattr__(self,'interfaces',interfaces)
+  __dataclass_builtins_object__.__setattr__(self,'gateway',gateway)
+  __dataclass_builtins_object__.__setattr__(self,'onlink_default',onlink_default)
+  __dataclass_builtins_object__.__setattr__(self,'beyond',beyond)
+  __dataclass_builtins_object__.__setattr__(self,'skipped_servers',skipped_servers)
+  __dataclass_builtins_object__.__setattr__(self,'dns_name',dns_name)
+  __dataclass_builtins_object__.__setattr__(self,'dns',dns)
+ return __init__
+CODE["def __create_fn__(_type_loopback_echo, _type_interfaces, _type_gateway, _type_onlink_default, _type_beyond, _type_skipped_servers, _type_dns_name, _type_dns, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_onlink_default, _dflt_beyond, _dflt_skipped_servers, _dflt_dns_name, _dflt_dns, _return_type):\n def __init__(self,*,loopback_echo:_type_loopback_echo,interfaces:_type_interfaces,gateway:_type_gateway,onlink_default:_type_onlink_default=_dflt_onlink_default,beyond:_type_beyond=_dflt_beyond,skipped_servers:_type_skipped_servers=_dflt_skipped_servers,dns_name:_type_dns_name=_dflt_dns_name,dns:_type_dns=_dflt_dns)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'loopback_echo',loopback_echo)\n  __dataclass_builtins_object__.__setattr__(self,'interfaces',interfaces)\n  __dataclass_builtins_object__.__setattr__(self,'gateway',gateway)\n  __dataclass_builtins_object__.__setattr__(self,'onlink_default',onlink_default)\n  __dataclass_builtins_object__.__setattr__(self,'beyond',beyond)\n  __dataclass_builtins_object__.__setattr__(self,'skipped_servers',skipped_servers)\n  __dataclass_builtins_object__.__setattr__(self,'dns_name',dns_name)\n  __dataclass_builtins_object__.__setattr__(self,'dns',dns)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_lt, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,lt:_type_lt)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'lt',lt)
+ return __init__
+CODE["def __create_fn__(_type_lt, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,lt:_type_lt)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'lt',lt)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_match, _type_counter_before, _type_counter_after, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_counter_before, _dflt_counter_after, _return_type):
  def __init__(self,*,match:_type_match,counter_before:_type_counter_before=_dflt_counter_before,counter_after:_type_counter_after=_dflt_counter_after)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'match',match)
@@ -4161,6 +6282,12 @@ def __create_fn__(_type_match, _type_counter_before, _type_counter_after, MISSIN
   __dataclass_builtins_object__.__setattr__(self,'counter_after',counter_after)
  return __init__
 CODE["def __create_fn__(_type_match, _type_counter_before, _type_counter_after, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_counter_before, _dflt_counter_after, _return_type):\n def __init__(self,*,match:_type_match,counter_before:_type_counter_before=_dflt_counter_before,counter_after:_type_counter_after=_dflt_counter_after)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'match',match)\n  __dataclass_builtins_object__.__setattr__(self,'counter_before',counter_before)\n  __dataclass_builtins_object__.__setattr__(self,'counter_after',counter_after)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_max_length, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,max_length:_type_max_length)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'max_length',max_length)
+ return __init__
+CODE["def __create_fn__(_type_max_length, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,max_length:_type_max_length)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'max_length',max_length)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_max_levels, _type_max_cname, _type_max_depth, _type_max_servers, _type_use_ipv6, _type_allow_loopback, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_max_levels, _dflt_max_cname, _dflt_max_depth, _dflt_max_servers, _dflt_use_ipv6, _dflt_allow_loopback, _return_type):
  def __init__(self,*,max_levels:_type_max_levels=_dflt_max_levels,max_cname:_type_max_cname=_dflt_max_cname,max_depth:_type_max_depth=_dflt_max_depth,max_servers:_type_max_servers=_dflt_max_servers,use_ipv6:_type_use_ipv6=_dflt_use_ipv6,allow_loopback:_type_allow_loopback=_dflt_allow_loopback)->_return_type:
@@ -4173,6 +6300,24 @@ def __create_fn__(_type_max_levels, _type_max_cname, _type_max_depth, _type_max_
  return __init__
 CODE["def __create_fn__(_type_max_levels, _type_max_cname, _type_max_depth, _type_max_servers, _type_use_ipv6, _type_allow_loopback, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_max_levels, _dflt_max_cname, _dflt_max_depth, _dflt_max_servers, _dflt_use_ipv6, _dflt_allow_loopback, _return_type):\n def __init__(self,*,max_levels:_type_max_levels=_dflt_max_levels,max_cname:_type_max_cname=_dflt_max_cname,max_depth:_type_max_depth=_dflt_max_depth,max_servers:_type_max_servers=_dflt_max_servers,use_ipv6:_type_use_ipv6=_dflt_use_ipv6,allow_loopback:_type_allow_loopback=_dflt_allow_loopback)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'max_levels',max_levels)\n  __dataclass_builtins_object__.__setattr__(self,'max_cname',max_cname)\n  __dataclass_builtins_object__.__setattr__(self,'max_depth',max_depth)\n  __dataclass_builtins_object__.__setattr__(self,'max_servers',max_servers)\n  __dataclass_builtins_object__.__setattr__(self,'use_ipv6',use_ipv6)\n  __dataclass_builtins_object__.__setattr__(self,'allow_loopback',allow_loopback)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_message, _type_status, _type_error, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_message, _dflt_status, _dflt_error, _dflt_notes, _return_type):
+ def __init__(self,message:_type_message=_dflt_message,status:_type_status=_dflt_status,error:_type_error=_dflt_error,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.message=message
+  self.status=status
+  self.error=error
+  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes
+ return __init__
+CODE['def __create_fn__(_type_message, _type_status, _type_error, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_message, _dflt_status, _dflt_error, _dflt_notes, _return_type):\n def __init__(self,message:_type_message=_dflt_message,status:_type_status=_dflt_status,error:_type_error=_dflt_error,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.message=message\n  self.status=status\n  self.error=error\n  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_messages, _type_error, _type_interrupted, _type_datagrams, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_error, _dflt_interrupted, _dflt_datagrams, _return_type):
+ def __init__(self,*,messages:_type_messages,error:_type_error=_dflt_error,interrupted:_type_interrupted=_dflt_interrupted,datagrams:_type_datagrams=_dflt_datagrams)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'messages',messages)
+  __dataclass_builtins_object__.__setattr__(self,'error',error)
+  __dataclass_builtins_object__.__setattr__(self,'interrupted',interrupted)
+  __dataclass_builtins_object__.__setattr__(self,'datagrams',datagrams)
+ return __init__
+CODE["def __create_fn__(_type_messages, _type_error, _type_interrupted, _type_datagrams, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_error, _dflt_interrupted, _dflt_datagrams, _return_type):\n def __init__(self,*,messages:_type_messages,error:_type_error=_dflt_error,interrupted:_type_interrupted=_dflt_interrupted,datagrams:_type_datagrams=_dflt_datagrams)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'messages',messages)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'interrupted',interrupted)\n  __dataclass_builtins_object__.__setattr__(self,'datagrams',datagrams)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_method, _type_headers, _type_expect_status, _type_ca_file, _type_ca_pem, _type_insecure, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_method, _dflt_headers, _dflt_expect_status, _dflt_ca_file, _dflt_ca_pem, _dflt_insecure, _return_type):
  def __init__(self,*,method:_type_method=_dflt_method,headers:_type_headers=_dflt_headers,expect_status:_type_expect_status=_dflt_expect_status,ca_file:_type_ca_file=_dflt_ca_file,ca_pem:_type_ca_pem=_dflt_ca_pem,insecure:_type_insecure=_dflt_insecure)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'method',method)
@@ -4184,6 +6329,25 @@ def __create_fn__(_type_method, _type_headers, _type_expect_status, _type_ca_fil
  return __init__
 CODE["def __create_fn__(_type_method, _type_headers, _type_expect_status, _type_ca_file, _type_ca_pem, _type_insecure, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_method, _dflt_headers, _dflt_expect_status, _dflt_ca_file, _dflt_ca_pem, _dflt_insecure, _return_type):\n def __init__(self,*,method:_type_method=_dflt_method,headers:_type_headers=_dflt_headers,expect_status:_type_expect_status=_dflt_expect_status,ca_file:_type_ca_file=_dflt_ca_file,ca_pem:_type_ca_pem=_dflt_ca_pem,insecure:_type_insecure=_dflt_insecure)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'method',method)\n  __dataclass_builtins_object__.__setattr__(self,'headers',headers)\n  __dataclass_builtins_object__.__setattr__(self,'expect_status',expect_status)\n  __dataclass_builtins_object__.__setattr__(self,'ca_file',ca_file)\n  __dataclass_builtins_object__.__setattr__(self,'ca_pem',ca_pem)\n  __dataclass_builtins_object__.__setattr__(self,'insecure',insecure)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_min_length, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,min_length:_type_min_length)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'min_length',min_length)
+ return __init__
+CODE["def __create_fn__(_type_min_length, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,min_length:_type_min_length)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'min_length',min_length)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_min_length, _type_max_length, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_min_length, _dflt_max_length, _return_type):
+ def __init__(self,min_length:_type_min_length=_dflt_min_length,max_length:_type_max_length=_dflt_max_length)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'min_length',min_length)
+  __dataclass_builtins_object__.__setattr__(self,'max_length',max_length)
+ return __init__
+CODE["def __create_fn__(_type_min_length, _type_max_length, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_min_length, _dflt_max_length, _return_type):\n def __init__(self,min_length:_type_min_length=_dflt_min_length,max_length:_type_max_length=_dflt_max_length)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'min_length',min_length)\n  __dataclass_builtins_object__.__setattr__(self,'max_length',max_length)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_mode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,mode:_type_mode)->_return_type:
+  self.mode=mode
+ return __init__
+CODE['def __create_fn__(_type_mode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,mode:_type_mode)->_return_type:\n  self.mode=mode\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_mode, _type_iif, _type_back_via, _type_ok, _type_note, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,mode:_type_mode,iif:_type_iif,back_via:_type_back_via,ok:_type_ok,note:_type_note)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'mode',mode)
@@ -4193,6 +6357,28 @@ def __create_fn__(_type_mode, _type_iif, _type_back_via, _type_ok, _type_note, M
   __dataclass_builtins_object__.__setattr__(self,'note',note)
  return __init__
 CODE["def __create_fn__(_type_mode, _type_iif, _type_back_via, _type_ok, _type_note, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,mode:_type_mode,iif:_type_iif,back_via:_type_back_via,ok:_type_ok,note:_type_note)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'mode',mode)\n  __dataclass_builtins_object__.__setattr__(self,'iif',iif)\n  __dataclass_builtins_object__.__setattr__(self,'back_via',back_via)\n  __dataclass_builtins_object__.__setattr__(self,'ok',ok)\n  __dataclass_builtins_object__.__setattr__(self,'note',note)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_mode, _type_return_type, _type_when_used, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,mode:_type_mode,return_type:_type_return_type,when_used:_type_when_used)->_return_type:
+  self.mode=mode
+  self.return_type=return_type
+  self.when_used=when_used
+ return __init__
+CODE['def __create_fn__(_type_mode, _type_return_type, _type_when_used, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,mode:_type_mode,return_type:_type_return_type,when_used:_type_when_used)->_return_type:\n  self.mode=mode\n  self.return_type=return_type\n  self.when_used=when_used\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_msg_type, _type_flags, _type_payload, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,msg_type:_type_msg_type,flags:_type_flags,payload:_type_payload)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'msg_type',msg_type)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'payload',payload)
+ return __init__
+CODE["def __create_fn__(_type_msg_type, _type_flags, _type_payload, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,msg_type:_type_msg_type,flags:_type_flags,payload:_type_payload)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'msg_type',msg_type)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'payload',payload)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_multiple_of, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,multiple_of:_type_multiple_of)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'multiple_of',multiple_of)
+ return __init__
+CODE["def __create_fn__(_type_multiple_of, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,multiple_of:_type_multiple_of)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'multiple_of',multiple_of)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_name, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,name:_type_name)->_return_type:
@@ -4228,6 +6414,22 @@ def __create_fn__(_type_name, _type_before, _type_after, MISSING, _HAS_DEFAULT_F
  return __init__
 CODE["def __create_fn__(_type_name, _type_before, _type_after, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,name:_type_name,before:_type_before,after:_type_after)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'before',before)\n  __dataclass_builtins_object__.__setattr__(self,'after',after)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_name, _type_code, _type_decode, _type_encode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_decode, _dflt_encode, _return_type):
+ def __init__(self,name:_type_name,code:_type_code,decode:_type_decode=_dflt_decode,encode:_type_encode=_dflt_encode)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'code',code)
+  __dataclass_builtins_object__.__setattr__(self,'decode',decode)
+  __dataclass_builtins_object__.__setattr__(self,'encode',encode)
+ return __init__
+CODE["def __create_fn__(_type_name, _type_code, _type_decode, _type_encode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_decode, _dflt_encode, _return_type):\n def __init__(self,name:_type_name,code:_type_code,decode:_type_decode=_dflt_decode,encode:_type_encode=_dflt_encode)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'code',code)\n  __dataclass_builtins_object__.__setattr__(self,'decode',decode)\n  __dataclass_builtins_object__.__setattr__(self,'encode',encode)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_name, _type_decode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_decode, _return_type):
+ def __init__(self,name:_type_name,decode:_type_decode=_dflt_decode)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'decode',decode)
+ return __init__
+CODE["def __create_fn__(_type_name, _type_decode, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_decode, _return_type):\n def __init__(self,name:_type_name,decode:_type_decode=_dflt_decode)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'decode',decode)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_name, _type_group, _type_address, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,name:_type_name,group:_type_group,address:_type_address)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'name',name)
@@ -4243,6 +6445,18 @@ def __create_fn__(_type_name, _type_hosts, _type_prefix, MISSING, _HAS_DEFAULT_F
   __dataclass_builtins_object__.__setattr__(self,'prefix',prefix)
  return __init__
 CODE["def __create_fn__(_type_name, _type_hosts, _type_prefix, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_prefix, _return_type):\n def __init__(self,*,name:_type_name,hosts:_type_hosts,prefix:_type_prefix=_dflt_prefix)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'hosts',hosts)\n  __dataclass_builtins_object__.__setattr__(self,'prefix',prefix)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_name, _type_index, _type_up, _type_carrier, _type_operstate, _type_loopback, _type_addresses, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_addresses, _return_type):
+ def __init__(self,*,name:_type_name,index:_type_index,up:_type_up,carrier:_type_carrier,operstate:_type_operstate,loopback:_type_loopback,addresses:_type_addresses=_dflt_addresses)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'index',index)
+  __dataclass_builtins_object__.__setattr__(self,'up',up)
+  __dataclass_builtins_object__.__setattr__(self,'carrier',carrier)
+  __dataclass_builtins_object__.__setattr__(self,'operstate',operstate)
+  __dataclass_builtins_object__.__setattr__(self,'loopback',loopback)
+  __dataclass_builtins_object__.__setattr__(self,'addresses',addresses)
+ return __init__
+CODE["def __create_fn__(_type_name, _type_index, _type_up, _type_carrier, _type_operstate, _type_loopback, _type_addresses, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_addresses, _return_type):\n def __init__(self,*,name:_type_name,index:_type_index,up:_type_up,carrier:_type_carrier,operstate:_type_operstate,loopback:_type_loopback,addresses:_type_addresses=_dflt_addresses)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'index',index)\n  __dataclass_builtins_object__.__setattr__(self,'up',up)\n  __dataclass_builtins_object__.__setattr__(self,'carrier',carrier)\n  __dataclass_builtins_object__.__setattr__(self,'operstate',operstate)\n  __dataclass_builtins_object__.__setattr__(self,'loopback',loopback)\n  __dataclass_builtins_object__.__setattr__(self,'addresses',addresses)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_name, _type_interfaces, _type_routes, _type_forwarding, _type_hosts, _type_resolv, _type_gai, _type_nftables, _type_sysctls, _type_prefix, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_routes, _dflt_forwarding, _dflt_hosts, _dflt_resolv, _dflt_gai, _dflt_nftables, _dflt_sysctls, _dflt_prefix, _return_type):
  def __init__(self,*,name:_type_name,interfaces:_type_interfaces,routes:_type_routes=_dflt_routes,forwarding:_type_forwarding=_dflt_forwarding,hosts:_type_hosts=_dflt_hosts,resolv:_type_resolv=_dflt_resolv,gai:_type_gai=_dflt_gai,nftables:_type_nftables=_dflt_nftables,sysctls:_type_sysctls=_dflt_sysctls,prefix:_type_prefix=_dflt_prefix)->_return_type:
@@ -4269,6 +6483,25 @@ def __create_fn__(_type_name, _type_key_kinds, _type_elements, _type_verdicts, _
   __dataclass_builtins_object__.__setattr__(self,'unknown',unknown)
  return __init__
 CODE["def __create_fn__(_type_name, _type_key_kinds, _type_elements, _type_verdicts, _type_is_map, _type_unknown, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_elements, _dflt_verdicts, _dflt_is_map, _dflt_unknown, _return_type):\n def __init__(self,*,name:_type_name,key_kinds:_type_key_kinds,elements:_type_elements=_dflt_elements,verdicts:_type_verdicts=_dflt_verdicts,is_map:_type_is_map=_dflt_is_map,unknown:_type_unknown=_dflt_unknown)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'key_kinds',key_kinds)\n  __dataclass_builtins_object__.__setattr__(self,'elements',elements)\n  __dataclass_builtins_object__.__setattr__(self,'verdicts',verdicts)\n  __dataclass_builtins_object__.__setattr__(self,'is_map',is_map)\n  __dataclass_builtins_object__.__setattr__(self,'unknown',unknown)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_name, _type_line, _type_hosts, _type_children, _type_vars, _type_defined, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_hosts, _dflt_children, _dflt_vars, _dflt_defined, _return_type):
+ def __init__(self,name:_type_name,line:_type_line,hosts:_type_hosts=_HAS_DEFAULT_FACTORY,children:_type_children=_HAS_DEFAULT_FACTORY,vars:_type_vars=_HAS_DEFAULT_FACTORY,defined:_type_defined=_dflt_defined)->_return_type:
+  self.name=name
+  self.line=line
+  self.hosts=_dflt_hosts() if hosts is _HAS_DEFAULT_FACTORY else hosts
+  self.children=_dflt_children() if children is _HAS_DEFAULT_FACTORY else children
+  self.vars=_dflt_vars() if vars is _HAS_DEFAULT_FACTORY else vars
+  self.defined=defined
+ return __init__
+CODE['def __create_fn__(_type_name, _type_line, _type_hosts, _type_children, _type_vars, _type_defined, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_hosts, _dflt_children, _dflt_vars, _dflt_defined, _return_type):\n def __init__(self,name:_type_name,line:_type_line,hosts:_type_hosts=_HAS_DEFAULT_FACTORY,children:_type_children=_HAS_DEFAULT_FACTORY,vars:_type_vars=_HAS_DEFAULT_FACTORY,defined:_type_defined=_dflt_defined)->_return_type:\n  self.name=name\n  self.line=line\n  self.hosts=_dflt_hosts() if hosts is _HAS_DEFAULT_FACTORY else hosts\n  self.children=_dflt_children() if children is _HAS_DEFAULT_FACTORY else children\n  self.vars=_dflt_vars() if vars is _HAS_DEFAULT_FACTORY else vars\n  self.defined=defined\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_name, _type_policies, _type_rules, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_policies, _dflt_rules, _return_type):
+ def __init__(self,name:_type_name,policies:_type_policies=_HAS_DEFAULT_FACTORY,rules:_type_rules=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.name=name
+  self.policies=_dflt_policies() if policies is _HAS_DEFAULT_FACTORY else policies
+  self.rules=_dflt_rules() if rules is _HAS_DEFAULT_FACTORY else rules
+ return __init__
+CODE['def __create_fn__(_type_name, _type_policies, _type_rules, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_policies, _dflt_rules, _return_type):\n def __init__(self,name:_type_name,policies:_type_policies=_HAS_DEFAULT_FACTORY,rules:_type_rules=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.name=name\n  self.policies=_dflt_policies() if policies is _HAS_DEFAULT_FACTORY else policies\n  self.rules=_dflt_rules() if rules is _HAS_DEFAULT_FACTORY else rules\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_name, _type_rtype, _type_rclass, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_rclass, _return_type):
  def __init__(self,*,name:_type_name,rtype:_type_rtype,rclass:_type_rclass=_dflt_rclass)->_return_type:
@@ -4411,6 +6644,18 @@ def __create_fn__(_type_name, _type_types, _type_servers, _type_port, _type_trac
  return __init__
 CODE["def __create_fn__(_type_name, _type_types, _type_servers, _type_port, _type_trace, _type_compare, _type_root_hints, _type_tcp, _type_recurse, _type_timeout, _type_server_timeout, _type_resolv_conf, _type_hosts, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_types, _dflt_servers, _dflt_port, _dflt_trace, _dflt_compare, _dflt_root_hints, _dflt_tcp, _dflt_recurse, _dflt_timeout, _dflt_server_timeout, _dflt_resolv_conf, _dflt_hosts, _return_type):\n def __init__(self,*,name:_type_name,types:_type_types=_dflt_types,servers:_type_servers=_dflt_servers,port:_type_port=_dflt_port,trace:_type_trace=_dflt_trace,compare:_type_compare=_dflt_compare,root_hints:_type_root_hints=_dflt_root_hints,tcp:_type_tcp=_dflt_tcp,recurse:_type_recurse=_dflt_recurse,timeout:_type_timeout=_dflt_timeout,server_timeout:_type_server_timeout=_dflt_server_timeout,resolv_conf:_type_resolv_conf=_dflt_resolv_conf,hosts:_type_hosts=_dflt_hosts)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'types',types)\n  __dataclass_builtins_object__.__setattr__(self,'servers',servers)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'trace',trace)\n  __dataclass_builtins_object__.__setattr__(self,'compare',compare)\n  __dataclass_builtins_object__.__setattr__(self,'root_hints',root_hints)\n  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)\n  __dataclass_builtins_object__.__setattr__(self,'recurse',recurse)\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n  __dataclass_builtins_object__.__setattr__(self,'server_timeout',server_timeout)\n  __dataclass_builtins_object__.__setattr__(self,'resolv_conf',resolv_conf)\n  __dataclass_builtins_object__.__setattr__(self,'hosts',hosts)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_name, _type_types, _type_servers, _type_short, _type_trace, _type_tcp, _type_recurse, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_servers, _dflt_short, _dflt_trace, _dflt_tcp, _dflt_recurse, _return_type):
+ def __init__(self,*,name:_type_name,types:_type_types,servers:_type_servers=_dflt_servers,short:_type_short=_dflt_short,trace:_type_trace=_dflt_trace,tcp:_type_tcp=_dflt_tcp,recurse:_type_recurse=_dflt_recurse)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'types',types)
+  __dataclass_builtins_object__.__setattr__(self,'servers',servers)
+  __dataclass_builtins_object__.__setattr__(self,'short',short)
+  __dataclass_builtins_object__.__setattr__(self,'trace',trace)
+  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)
+  __dataclass_builtins_object__.__setattr__(self,'recurse',recurse)
+ return __init__
+CODE["def __create_fn__(_type_name, _type_types, _type_servers, _type_short, _type_trace, _type_tcp, _type_recurse, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_servers, _dflt_short, _dflt_trace, _dflt_tcp, _dflt_recurse, _return_type):\n def __init__(self,*,name:_type_name,types:_type_types,servers:_type_servers=_dflt_servers,short:_type_short=_dflt_short,trace:_type_trace=_dflt_trace,tcp:_type_tcp=_dflt_tcp,recurse:_type_recurse=_dflt_recurse)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'types',types)\n  __dataclass_builtins_object__.__setattr__(self,'servers',servers)\n  __dataclass_builtins_object__.__setattr__(self,'short',short)\n  __dataclass_builtins_object__.__setattr__(self,'trace',trace)\n  __dataclass_builtins_object__.__setattr__(self,'tcp',tcp)\n  __dataclass_builtins_object__.__setattr__(self,'recurse',recurse)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_name_asked, _type_version, _type_cipher, _type_subject, _type_issuer, _type_not_before, _type_not_after, _type_names, _type_verified, _type_verify_error, _type_verify_code, _type_checked_at, _type_ca_file, _type_skipped, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_version, _dflt_cipher, _dflt_subject, _dflt_issuer, _dflt_not_before, _dflt_not_after, _dflt_names, _dflt_verified, _dflt_verify_error, _dflt_verify_code, _dflt_checked_at, _dflt_ca_file, _dflt_skipped, _return_type):
  def __init__(self,*,name_asked:_type_name_asked,version:_type_version=_dflt_version,cipher:_type_cipher=_dflt_cipher,subject:_type_subject=_dflt_subject,issuer:_type_issuer=_dflt_issuer,not_before:_type_not_before=_dflt_not_before,not_after:_type_not_after=_dflt_not_after,names:_type_names=_dflt_names,verified:_type_verified=_dflt_verified,verify_error:_type_verify_error=_dflt_verify_error,verify_code:_type_verify_code=_dflt_verify_code,checked_at:_type_checked_at=_dflt_checked_at,ca_file:_type_ca_file=_dflt_ca_file,skipped:_type_skipped=_dflt_skipped)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'name_asked',name_asked)
@@ -4489,6 +6734,26 @@ def __create_fn__(_type_ns_name, _type_address, _type_outcome, _type_rtt_ms, _ty
  return __init__
 CODE["def __create_fn__(_type_ns_name, _type_address, _type_outcome, _type_rtt_ms, _type_detail, _type_rcode, _type_flags, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_rtt_ms, _dflt_detail, _dflt_rcode, _dflt_flags, _return_type):\n def __init__(self,*,ns_name:_type_ns_name,address:_type_address,outcome:_type_outcome,rtt_ms:_type_rtt_ms=_dflt_rtt_ms,detail:_type_detail=_dflt_detail,rcode:_type_rcode=_dflt_rcode,flags:_type_flags=_dflt_flags)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'ns_name',ns_name)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'outcome',outcome)\n  __dataclass_builtins_object__.__setattr__(self,'rtt_ms',rtt_ms)\n  __dataclass_builtins_object__.__setattr__(self,'detail',detail)\n  __dataclass_builtins_object__.__setattr__(self,'rcode',rcode)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_number, _type_name, _type_status, _type_summary, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_notes, _return_type):
+ def __init__(self,*,number:_type_number,name:_type_name,status:_type_status,summary:_type_summary,notes:_type_notes=_dflt_notes)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'number',number)
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'status',status)
+  __dataclass_builtins_object__.__setattr__(self,'summary',summary)
+  __dataclass_builtins_object__.__setattr__(self,'notes',notes)
+ return __init__
+CODE["def __create_fn__(_type_number, _type_name, _type_status, _type_summary, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_notes, _return_type):\n def __init__(self,*,number:_type_number,name:_type_name,status:_type_status,summary:_type_summary,notes:_type_notes=_dflt_notes)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'number',number)\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'summary',summary)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_ok, _type_layer, _type_step, _type_text, _type_fix, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_fix, _return_type):
+ def __init__(self,*,ok:_type_ok,layer:_type_layer,step:_type_step,text:_type_text,fix:_type_fix=_dflt_fix)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'ok',ok)
+  __dataclass_builtins_object__.__setattr__(self,'layer',layer)
+  __dataclass_builtins_object__.__setattr__(self,'step',step)
+  __dataclass_builtins_object__.__setattr__(self,'text',text)
+  __dataclass_builtins_object__.__setattr__(self,'fix',fix)
+ return __init__
+CODE["def __create_fn__(_type_ok, _type_layer, _type_step, _type_text, _type_fix, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_fix, _return_type):\n def __init__(self,*,ok:_type_ok,layer:_type_layer,step:_type_step,text:_type_text,fix:_type_fix=_dflt_fix)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'ok',ok)\n  __dataclass_builtins_object__.__setattr__(self,'layer',layer)\n  __dataclass_builtins_object__.__setattr__(self,'step',step)\n  __dataclass_builtins_object__.__setattr__(self,'text',text)\n  __dataclass_builtins_object__.__setattr__(self,'fix',fix)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_outcome, _type_answer, _type_server_version, _type_protocol_version, _type_error_code, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_server_version, _dflt_protocol_version, _dflt_error_code, _return_type):
  def __init__(self,*,outcome:_type_outcome,answer:_type_answer,server_version:_type_server_version=_dflt_server_version,protocol_version:_type_protocol_version=_dflt_protocol_version,error_code:_type_error_code=_dflt_error_code)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'outcome',outcome)
@@ -4515,6 +6780,13 @@ def __create_fn__(_type_outcome, _type_errno, _type_icmp, MISSING, _HAS_DEFAULT_
  return __init__
 CODE["def __create_fn__(_type_outcome, _type_errno, _type_icmp, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_errno, _dflt_icmp, _return_type):\n def __init__(self,*,outcome:_type_outcome,errno:_type_errno=_dflt_errno,icmp:_type_icmp=_dflt_icmp)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'outcome',outcome)\n  __dataclass_builtins_object__.__setattr__(self,'errno',errno)\n  __dataclass_builtins_object__.__setattr__(self,'icmp',icmp)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_owner, _type_detached, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detached, _return_type):
+ def __init__(self,*,owner:_type_owner,detached:_type_detached=_dflt_detached)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'owner',owner)
+  __dataclass_builtins_object__.__setattr__(self,'detached',detached)
+ return __init__
+CODE["def __create_fn__(_type_owner, _type_detached, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detached, _return_type):\n def __init__(self,*,owner:_type_owner,detached:_type_detached=_dflt_detached)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'owner',owner)\n  __dataclass_builtins_object__.__setattr__(self,'detached',detached)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_packet, _type_hook, _type_spec, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_hook, _dflt_spec, _return_type):
  def __init__(self,*,packet:_type_packet,hook:_type_hook=_dflt_hook,spec:_type_spec=_dflt_spec)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'packet',packet)
@@ -4522,6 +6794,18 @@ def __create_fn__(_type_packet, _type_hook, _type_spec, MISSING, _HAS_DEFAULT_FA
   __dataclass_builtins_object__.__setattr__(self,'spec',spec)
  return __init__
 CODE["def __create_fn__(_type_packet, _type_hook, _type_spec, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_hook, _dflt_spec, _return_type):\n def __init__(self,*,packet:_type_packet,hook:_type_hook=_dflt_hook,spec:_type_spec=_dflt_spec)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'packet',packet)\n  __dataclass_builtins_object__.__setattr__(self,'hook',hook)\n  __dataclass_builtins_object__.__setattr__(self,'spec',spec)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_path, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,path:_type_path)->_return_type:
+  self.path=path
+ return __init__
+CODE['def __create_fn__(_type_path, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,path:_type_path)->_return_type:\n  self.path=path\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_path_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,path_type:_type_path_type)->_return_type:
+  self.path_type=path_type
+ return __init__
+CODE['def __create_fn__(_type_path_type, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,path_type:_type_path_type)->_return_type:\n  self.path_type=path_type\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_pid, _type_command, _type_reason, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,pid:_type_pid,command:_type_command,reason:_type_reason)->_return_type:
@@ -4531,6 +6815,14 @@ def __create_fn__(_type_pid, _type_command, _type_reason, MISSING, _HAS_DEFAULT_
  return __init__
 CODE["def __create_fn__(_type_pid, _type_command, _type_reason, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,pid:_type_pid,command:_type_command,reason:_type_reason)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_pid, _type_command, _type_reason, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,pid:_type_pid,command:_type_command,reason:_type_reason)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'pid',pid)
+  __dataclass_builtins_object__.__setattr__(self,'command',command)
+  __dataclass_builtins_object__.__setattr__(self,'reason',reason)
+ return __init__
+CODE["def __create_fn__(_type_pid, _type_command, _type_reason, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,pid:_type_pid,command:_type_command,reason:_type_reason)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_pid, _type_command, _type_user, _type_uid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,pid:_type_pid,command:_type_command,user:_type_user,uid:_type_uid)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'pid',pid)
@@ -4539,6 +6831,15 @@ def __create_fn__(_type_pid, _type_command, _type_user, _type_uid, MISSING, _HAS
   __dataclass_builtins_object__.__setattr__(self,'uid',uid)
  return __init__
 CODE["def __create_fn__(_type_pid, _type_command, _type_user, _type_uid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,pid:_type_pid,command:_type_command,user:_type_user,uid:_type_uid)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n  __dataclass_builtins_object__.__setattr__(self,'user',user)\n  __dataclass_builtins_object__.__setattr__(self,'uid',uid)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_pid, _type_command, _type_user, _type_uid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,pid:_type_pid,command:_type_command,user:_type_user,uid:_type_uid)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'pid',pid)
+  __dataclass_builtins_object__.__setattr__(self,'command',command)
+  __dataclass_builtins_object__.__setattr__(self,'user',user)
+  __dataclass_builtins_object__.__setattr__(self,'uid',uid)
+ return __init__
+CODE["def __create_fn__(_type_pid, _type_command, _type_user, _type_uid, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,pid:_type_pid,command:_type_command,user:_type_user,uid:_type_uid)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'command',command)\n  __dataclass_builtins_object__.__setattr__(self,'user',user)\n  __dataclass_builtins_object__.__setattr__(self,'uid',uid)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_pid, _type_start, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,pid:_type_pid,start:_type_start)->_return_type:
@@ -4583,6 +6884,18 @@ def __create_fn__(_type_port, _type_transport, _type_recursion_desired, _type_me
  return __init__
 CODE["def __create_fn__(_type_port, _type_transport, _type_recursion_desired, _type_message, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_recursion_desired, _dflt_message, _dflt_notes, _return_type):\n def __init__(self,*,port:_type_port,transport:_type_transport,recursion_desired:_type_recursion_desired=_dflt_recursion_desired,message:_type_message=_dflt_message,notes:_type_notes=_dflt_notes)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'transport',transport)\n  __dataclass_builtins_object__.__setattr__(self,'recursion_desired',recursion_desired)\n  __dataclass_builtins_object__.__setattr__(self,'message',message)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_private_attributes, _type_ignored_names, _type_ignored_types, _type_private_candidates, _type_field_candidates, _type_base_field_names, _type_model_config_assigned, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,private_attributes:_type_private_attributes,ignored_names:_type_ignored_names,ignored_types:_type_ignored_types,private_candidates:_type_private_candidates,field_candidates:_type_field_candidates,base_field_names:_type_base_field_names,model_config_assigned:_type_model_config_assigned)->_return_type:
+  self.private_attributes=private_attributes
+  self.ignored_names=ignored_names
+  self.ignored_types=ignored_types
+  self.private_candidates=private_candidates
+  self.field_candidates=field_candidates
+  self.base_field_names=base_field_names
+  self.model_config_assigned=model_config_assigned
+ return __init__
+CODE['def __create_fn__(_type_private_attributes, _type_ignored_names, _type_ignored_types, _type_private_candidates, _type_field_candidates, _type_base_field_names, _type_model_config_assigned, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,private_attributes:_type_private_attributes,ignored_names:_type_ignored_names,ignored_types:_type_ignored_types,private_candidates:_type_private_candidates,field_candidates:_type_field_candidates,base_field_names:_type_base_field_names,model_config_assigned:_type_model_config_assigned)->_return_type:\n  self.private_attributes=private_attributes\n  self.ignored_names=ignored_names\n  self.ignored_types=ignored_types\n  self.private_candidates=private_candidates\n  self.field_candidates=field_candidates\n  self.base_field_names=base_field_names\n  self.model_config_assigned=model_config_assigned\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_proto, _type_family, _type_state, _type_src, _type_sport, _type_dst, _type_dport, _type_ifindex, _type_rqueue, _type_wqueue, _type_uid, _type_inode, _type_v6only, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_ifindex, _dflt_rqueue, _dflt_wqueue, _dflt_uid, _dflt_inode, _dflt_v6only, _return_type):
  def __init__(self,*,proto:_type_proto,family:_type_family,state:_type_state,src:_type_src,sport:_type_sport,dst:_type_dst,dport:_type_dport,ifindex:_type_ifindex=_dflt_ifindex,rqueue:_type_rqueue=_dflt_rqueue,wqueue:_type_wqueue=_dflt_wqueue,uid:_type_uid=_dflt_uid,inode:_type_inode=_dflt_inode,v6only:_type_v6only=_dflt_v6only)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'proto',proto)
@@ -4617,6 +6930,17 @@ def __create_fn__(_type_protocol, _type_address, _type_port, _type_outcome, _typ
   __dataclass_builtins_object__.__setattr__(self,'waited_ms',waited_ms)
  return __init__
 CODE["def __create_fn__(_type_protocol, _type_address, _type_port, _type_outcome, _type_sent, _type_received, _type_answer, _type_server_version, _type_protocol_version, _type_error_code, _type_elapsed_ms, _type_waited_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_received, _dflt_answer, _dflt_server_version, _dflt_protocol_version, _dflt_error_code, _dflt_elapsed_ms, _dflt_waited_ms, _return_type):\n def __init__(self,*,protocol:_type_protocol,address:_type_address,port:_type_port,outcome:_type_outcome,sent:_type_sent,received:_type_received=_dflt_received,answer:_type_answer=_dflt_answer,server_version:_type_server_version=_dflt_server_version,protocol_version:_type_protocol_version=_dflt_protocol_version,error_code:_type_error_code=_dflt_error_code,elapsed_ms:_type_elapsed_ms=_dflt_elapsed_ms,waited_ms:_type_waited_ms=_dflt_waited_ms)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'protocol',protocol)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'outcome',outcome)\n  __dataclass_builtins_object__.__setattr__(self,'sent',sent)\n  __dataclass_builtins_object__.__setattr__(self,'received',received)\n  __dataclass_builtins_object__.__setattr__(self,'answer',answer)\n  __dataclass_builtins_object__.__setattr__(self,'server_version',server_version)\n  __dataclass_builtins_object__.__setattr__(self,'protocol_version',protocol_version)\n  __dataclass_builtins_object__.__setattr__(self,'error_code',error_code)\n  __dataclass_builtins_object__.__setattr__(self,'elapsed_ms',elapsed_ms)\n  __dataclass_builtins_object__.__setattr__(self,'waited_ms',waited_ms)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_protocols, _type_families, _type_states, _type_listen, _type_ports, _type_local_port_only, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_protocols, _dflt_families, _dflt_states, _dflt_listen, _dflt_ports, _dflt_local_port_only, _return_type):
+ def __init__(self,*,protocols:_type_protocols=_dflt_protocols,families:_type_families=_dflt_families,states:_type_states=_dflt_states,listen:_type_listen=_dflt_listen,ports:_type_ports=_dflt_ports,local_port_only:_type_local_port_only=_dflt_local_port_only)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'protocols',protocols)
+  __dataclass_builtins_object__.__setattr__(self,'families',families)
+  __dataclass_builtins_object__.__setattr__(self,'states',states)
+  __dataclass_builtins_object__.__setattr__(self,'listen',listen)
+  __dataclass_builtins_object__.__setattr__(self,'ports',ports)
+  __dataclass_builtins_object__.__setattr__(self,'local_port_only',local_port_only)
+ return __init__
+CODE["def __create_fn__(_type_protocols, _type_families, _type_states, _type_listen, _type_ports, _type_local_port_only, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_protocols, _dflt_families, _dflt_states, _dflt_listen, _dflt_ports, _dflt_local_port_only, _return_type):\n def __init__(self,*,protocols:_type_protocols=_dflt_protocols,families:_type_families=_dflt_families,states:_type_states=_dflt_states,listen:_type_listen=_dflt_listen,ports:_type_ports=_dflt_ports,local_port_only:_type_local_port_only=_dflt_local_port_only)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'protocols',protocols)\n  __dataclass_builtins_object__.__setattr__(self,'families',families)\n  __dataclass_builtins_object__.__setattr__(self,'states',states)\n  __dataclass_builtins_object__.__setattr__(self,'listen',listen)\n  __dataclass_builtins_object__.__setattr__(self,'ports',ports)\n  __dataclass_builtins_object__.__setattr__(self,'local_port_only',local_port_only)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_queries, _type_trace, _type_comparison, _type_findings, _type_elapsed_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_queries, _dflt_trace, _dflt_comparison, _dflt_findings, _dflt_elapsed_ms, _return_type):
  def __init__(self,*,queries:_type_queries=_dflt_queries,trace:_type_trace=_dflt_trace,comparison:_type_comparison=_dflt_comparison,findings:_type_findings=_dflt_findings,elapsed_ms:_type_elapsed_ms=_dflt_elapsed_ms)->_return_type:
@@ -4678,6 +7002,24 @@ def __create_fn__(_type_recursion_desired, _type_tcp_only, _type_port, _type_fir
  return __init__
 CODE["def __create_fn__(_type_recursion_desired, _type_tcp_only, _type_port, _type_first_retry_s, _type_edns, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_recursion_desired, _dflt_tcp_only, _dflt_port, _dflt_first_retry_s, _dflt_edns, _return_type):\n def __init__(self,*,recursion_desired:_type_recursion_desired=_dflt_recursion_desired,tcp_only:_type_tcp_only=_dflt_tcp_only,port:_type_port=_dflt_port,first_retry_s:_type_first_retry_s=_dflt_first_retry_s,edns:_type_edns=_dflt_edns)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'recursion_desired',recursion_desired)\n  __dataclass_builtins_object__.__setattr__(self,'tcp_only',tcp_only)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'first_retry_s',first_retry_s)\n  __dataclass_builtins_object__.__setattr__(self,'edns',edns)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_returncode, _type_stdout, _type_stderr, _type_error, _type_missing, _type_argv, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_returncode, _dflt_stdout, _dflt_stderr, _dflt_error, _dflt_missing, _dflt_argv, _return_type):
+ def __init__(self,returncode:_type_returncode=_dflt_returncode,stdout:_type_stdout=_dflt_stdout,stderr:_type_stderr=_dflt_stderr,error:_type_error=_dflt_error,missing:_type_missing=_dflt_missing,argv:_type_argv=_dflt_argv)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'returncode',returncode)
+  __dataclass_builtins_object__.__setattr__(self,'stdout',stdout)
+  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)
+  __dataclass_builtins_object__.__setattr__(self,'error',error)
+  __dataclass_builtins_object__.__setattr__(self,'missing',missing)
+  __dataclass_builtins_object__.__setattr__(self,'argv',argv)
+ return __init__
+CODE["def __create_fn__(_type_returncode, _type_stdout, _type_stderr, _type_error, _type_missing, _type_argv, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_returncode, _dflt_stdout, _dflt_stderr, _dflt_error, _dflt_missing, _dflt_argv, _return_type):\n def __init__(self,returncode:_type_returncode=_dflt_returncode,stdout:_type_stdout=_dflt_stdout,stderr:_type_stderr=_dflt_stderr,error:_type_error=_dflt_error,missing:_type_missing=_dflt_missing,argv:_type_argv=_dflt_argv)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'returncode',returncode)\n  __dataclass_builtins_object__.__setattr__(self,'stdout',stdout)\n  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'missing',missing)\n  __dataclass_builtins_object__.__setattr__(self,'argv',argv)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_rtt, _type_stop, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,rtt:_type_rtt,stop:_type_stop)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'rtt',rtt)
+  __dataclass_builtins_object__.__setattr__(self,'stop',stop)
+ return __init__
+CODE["def __create_fn__(_type_rtt, _type_stop, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,rtt:_type_rtt,stop:_type_stop)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'rtt',rtt)\n  __dataclass_builtins_object__.__setattr__(self,'stop',stop)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_rule, _type_failed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,rule:_type_rule,failed:_type_failed)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'rule',rule)
@@ -4707,6 +7049,23 @@ def __create_fn__(_type_scenario, _type_client, _type_namespaces, _type_workdir,
   __dataclass_builtins_object__.__setattr__(self,'user',user)
  return __init__
 CODE["def __create_fn__(_type_scenario, _type_client, _type_namespaces, _type_workdir, _type_processes, _type_ssh, _type_instance, _type_owner, _type_detached, _type_user, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_processes, _dflt_ssh, _dflt_instance, _dflt_owner, _dflt_detached, _dflt_user, _return_type):\n def __init__(self,*,scenario:_type_scenario,client:_type_client,namespaces:_type_namespaces,workdir:_type_workdir,processes:_type_processes=_dflt_processes,ssh:_type_ssh=_dflt_ssh,instance:_type_instance=_dflt_instance,owner:_type_owner=_dflt_owner,detached:_type_detached=_dflt_detached,user:_type_user=_dflt_user)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'scenario',scenario)\n  __dataclass_builtins_object__.__setattr__(self,'client',client)\n  __dataclass_builtins_object__.__setattr__(self,'namespaces',namespaces)\n  __dataclass_builtins_object__.__setattr__(self,'workdir',workdir)\n  __dataclass_builtins_object__.__setattr__(self,'processes',processes)\n  __dataclass_builtins_object__.__setattr__(self,'ssh',ssh)\n  __dataclass_builtins_object__.__setattr__(self,'instance',instance)\n  __dataclass_builtins_object__.__setattr__(self,'owner',owner)\n  __dataclass_builtins_object__.__setattr__(self,'detached',detached)\n  __dataclass_builtins_object__.__setattr__(self,'user',user)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_scenario, _type_expected, _type_cause, _type_elapsed, _type_max_seconds, _type_returncode, _type_doc, _type_stdout, _type_stderr, _type_expected_evidence, _type_missing_evidence, _type_expected_warnings, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_expected_evidence, _dflt_missing_evidence, _dflt_expected_warnings, _return_type):
+ def __init__(self,*,scenario:_type_scenario,expected:_type_expected,cause:_type_cause,elapsed:_type_elapsed,max_seconds:_type_max_seconds,returncode:_type_returncode,doc:_type_doc,stdout:_type_stdout,stderr:_type_stderr,expected_evidence:_type_expected_evidence=_dflt_expected_evidence,missing_evidence:_type_missing_evidence=_dflt_missing_evidence,expected_warnings:_type_expected_warnings=_dflt_expected_warnings)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'scenario',scenario)
+  __dataclass_builtins_object__.__setattr__(self,'expected',expected)
+  __dataclass_builtins_object__.__setattr__(self,'cause',cause)
+  __dataclass_builtins_object__.__setattr__(self,'elapsed',elapsed)
+  __dataclass_builtins_object__.__setattr__(self,'max_seconds',max_seconds)
+  __dataclass_builtins_object__.__setattr__(self,'returncode',returncode)
+  __dataclass_builtins_object__.__setattr__(self,'doc',doc)
+  __dataclass_builtins_object__.__setattr__(self,'stdout',stdout)
+  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)
+  __dataclass_builtins_object__.__setattr__(self,'expected_evidence',expected_evidence)
+  __dataclass_builtins_object__.__setattr__(self,'missing_evidence',missing_evidence)
+  __dataclass_builtins_object__.__setattr__(self,'expected_warnings',expected_warnings)
+ return __init__
+CODE["def __create_fn__(_type_scenario, _type_expected, _type_cause, _type_elapsed, _type_max_seconds, _type_returncode, _type_doc, _type_stdout, _type_stderr, _type_expected_evidence, _type_missing_evidence, _type_expected_warnings, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_expected_evidence, _dflt_missing_evidence, _dflt_expected_warnings, _return_type):\n def __init__(self,*,scenario:_type_scenario,expected:_type_expected,cause:_type_cause,elapsed:_type_elapsed,max_seconds:_type_max_seconds,returncode:_type_returncode,doc:_type_doc,stdout:_type_stdout,stderr:_type_stderr,expected_evidence:_type_expected_evidence=_dflt_expected_evidence,missing_evidence:_type_missing_evidence=_dflt_missing_evidence,expected_warnings:_type_expected_warnings=_dflt_expected_warnings)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'scenario',scenario)\n  __dataclass_builtins_object__.__setattr__(self,'expected',expected)\n  __dataclass_builtins_object__.__setattr__(self,'cause',cause)\n  __dataclass_builtins_object__.__setattr__(self,'elapsed',elapsed)\n  __dataclass_builtins_object__.__setattr__(self,'max_seconds',max_seconds)\n  __dataclass_builtins_object__.__setattr__(self,'returncode',returncode)\n  __dataclass_builtins_object__.__setattr__(self,'doc',doc)\n  __dataclass_builtins_object__.__setattr__(self,'stdout',stdout)\n  __dataclass_builtins_object__.__setattr__(self,'stderr',stderr)\n  __dataclass_builtins_object__.__setattr__(self,'expected_evidence',expected_evidence)\n  __dataclass_builtins_object__.__setattr__(self,'missing_evidence',missing_evidence)\n  __dataclass_builtins_object__.__setattr__(self,'expected_warnings',expected_warnings)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_schema, _type_target, _type_method, _type_port, _type_rounds, _type_raw_socket, _type_hops, _type_reached, _type_end, _type_summary, _type_notes, _type_elapsed_ms, _type_source, _type_interface, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_source, _dflt_interface, _return_type):
  def __init__(self,*,schema:_type_schema,target:_type_target,method:_type_method,port:_type_port,rounds:_type_rounds,raw_socket:_type_raw_socket,hops:_type_hops,reached:_type_reached,end:_type_end,summary:_type_summary,notes:_type_notes,elapsed_ms:_type_elapsed_ms,source:_type_source=_dflt_source,interface:_type_interface=_dflt_interface)->_return_type:
@@ -4776,6 +7135,23 @@ def __create_fn__(_type_socket, _type_owner, _type_fd, _type_drops, MISSING, _HA
  return __init__
 CODE["def __create_fn__(_type_socket, _type_owner, _type_fd, _type_drops, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_owner, _dflt_fd, _dflt_drops, _return_type):\n def __init__(self,*,socket:_type_socket,owner:_type_owner=_dflt_owner,fd:_type_fd=_dflt_fd,drops:_type_drops=_dflt_drops)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'socket',socket)\n  __dataclass_builtins_object__.__setattr__(self,'owner',owner)\n  __dataclass_builtins_object__.__setattr__(self,'fd',fd)\n  __dataclass_builtins_object__.__setattr__(self,'drops',drops)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_sockets, _type_done, _type_error, _type_interrupted, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_done, _dflt_error, _dflt_interrupted, _return_type):
+ def __init__(self,*,sockets:_type_sockets,done:_type_done=_dflt_done,error:_type_error=_dflt_error,interrupted:_type_interrupted=_dflt_interrupted)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'sockets',sockets)
+  __dataclass_builtins_object__.__setattr__(self,'done',done)
+  __dataclass_builtins_object__.__setattr__(self,'error',error)
+  __dataclass_builtins_object__.__setattr__(self,'interrupted',interrupted)
+ return __init__
+CODE["def __create_fn__(_type_sockets, _type_done, _type_error, _type_interrupted, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_done, _dflt_error, _dflt_interrupted, _return_type):\n def __init__(self,*,sockets:_type_sockets,done:_type_done=_dflt_done,error:_type_error=_dflt_error,interrupted:_type_interrupted=_dflt_interrupted)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'sockets',sockets)\n  __dataclass_builtins_object__.__setattr__(self,'done',done)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'interrupted',interrupted)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_sockets, _type_notes, _type_interrupted, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_sockets, _dflt_notes, _dflt_interrupted, _return_type):
+ def __init__(self,sockets:_type_sockets=_HAS_DEFAULT_FACTORY,notes:_type_notes=_HAS_DEFAULT_FACTORY,interrupted:_type_interrupted=_dflt_interrupted)->_return_type:
+  self.sockets=_dflt_sockets() if sockets is _HAS_DEFAULT_FACTORY else sockets
+  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes
+  self.interrupted=interrupted
+ return __init__
+CODE['def __create_fn__(_type_sockets, _type_notes, _type_interrupted, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_sockets, _dflt_notes, _dflt_interrupted, _return_type):\n def __init__(self,sockets:_type_sockets=_HAS_DEFAULT_FACTORY,notes:_type_notes=_HAS_DEFAULT_FACTORY,interrupted:_type_interrupted=_dflt_interrupted)->_return_type:\n  self.sockets=_dflt_sockets() if sockets is _HAS_DEFAULT_FACTORY else sockets\n  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes\n  self.interrupted=interrupted\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_sockets, _type_owners, _type_notes, _type_interrupted, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_owners, _dflt_notes, _dflt_interrupted, _return_type):
  def __init__(self,*,sockets:_type_sockets,owners:_type_owners=_dflt_owners,notes:_type_notes=_dflt_notes,interrupted:_type_interrupted=_dflt_interrupted)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'sockets',sockets)
@@ -4784,6 +7160,15 @@ def __create_fn__(_type_sockets, _type_owners, _type_notes, _type_interrupted, M
   __dataclass_builtins_object__.__setattr__(self,'interrupted',interrupted)
  return __init__
 CODE["def __create_fn__(_type_sockets, _type_owners, _type_notes, _type_interrupted, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_owners, _dflt_notes, _dflt_interrupted, _return_type):\n def __init__(self,*,sockets:_type_sockets,owners:_type_owners=_dflt_owners,notes:_type_notes=_dflt_notes,interrupted:_type_interrupted=_dflt_interrupted)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'sockets',sockets)\n  __dataclass_builtins_object__.__setattr__(self,'owners',owners)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n  __dataclass_builtins_object__.__setattr__(self,'interrupted',interrupted)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_source, _type_groups, _type_host_vars, _type_host_lines, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_groups, _dflt_host_vars, _dflt_host_lines, _return_type):
+ def __init__(self,source:_type_source,groups:_type_groups=_HAS_DEFAULT_FACTORY,host_vars:_type_host_vars=_HAS_DEFAULT_FACTORY,host_lines:_type_host_lines=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.source=source
+  self.groups=_dflt_groups() if groups is _HAS_DEFAULT_FACTORY else groups
+  self.host_vars=_dflt_host_vars() if host_vars is _HAS_DEFAULT_FACTORY else host_vars
+  self.host_lines=_dflt_host_lines() if host_lines is _HAS_DEFAULT_FACTORY else host_lines
+ return __init__
+CODE['def __create_fn__(_type_source, _type_groups, _type_host_vars, _type_host_lines, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_groups, _dflt_host_vars, _dflt_host_lines, _return_type):\n def __init__(self,source:_type_source,groups:_type_groups=_HAS_DEFAULT_FACTORY,host_vars:_type_host_vars=_HAS_DEFAULT_FACTORY,host_lines:_type_host_lines=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.source=source\n  self.groups=_dflt_groups() if groups is _HAS_DEFAULT_FACTORY else groups\n  self.host_vars=_dflt_host_vars() if host_vars is _HAS_DEFAULT_FACTORY else host_vars\n  self.host_lines=_dflt_host_lines() if host_lines is _HAS_DEFAULT_FACTORY else host_lines\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_source, _type_hosts, _type_groups, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,source:_type_source,hosts:_type_hosts,groups:_type_groups)->_return_type:
@@ -4832,6 +7217,32 @@ def __create_fn__(_type_ssh, _type_client, _type_server, _type_addresses, _type_
  return __init__
 CODE["def __create_fn__(_type_ssh, _type_client, _type_server, _type_addresses, _type_firewall, _type_capture, _type_return_path, _type_counters, _type_root, _type_notes, _type_observed_on, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_client, _dflt_server, _dflt_addresses, _dflt_firewall, _dflt_capture, _dflt_return_path, _dflt_counters, _dflt_root, _dflt_notes, _return_type):\n def __init__(self,*,ssh:_type_ssh,client:_type_client=_dflt_client,server:_type_server=_dflt_server,addresses:_type_addresses=_dflt_addresses,firewall:_type_firewall=_dflt_firewall,capture:_type_capture=_dflt_capture,return_path:_type_return_path=_dflt_return_path,counters:_type_counters=_dflt_counters,root:_type_root=_dflt_root,notes:_type_notes=_dflt_notes,observed_on:_type_observed_on)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'ssh',ssh)\n  __dataclass_builtins_object__.__setattr__(self,'client',client)\n  __dataclass_builtins_object__.__setattr__(self,'server',server)\n  __dataclass_builtins_object__.__setattr__(self,'addresses',addresses)\n  __dataclass_builtins_object__.__setattr__(self,'firewall',firewall)\n  __dataclass_builtins_object__.__setattr__(self,'capture',capture)\n  __dataclass_builtins_object__.__setattr__(self,'return_path',return_path)\n  __dataclass_builtins_object__.__setattr__(self,'counters',counters)\n  __dataclass_builtins_object__.__setattr__(self,'root',root)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n  __dataclass_builtins_object__.__setattr__(self,'observed_on',observed_on)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_start, _type_connect_start, _type_tls_started, _type_connected, _type_headers, _type_status, _type_reason, _type_server, _type_location, _type_body_bytes, _type_budget_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_connect_start, _dflt_tls_started, _dflt_connected, _dflt_headers, _dflt_status, _dflt_reason, _dflt_server, _dflt_location, _dflt_body_bytes, _dflt_budget_ms, _return_type):
+ def __init__(self,start:_type_start,connect_start:_type_connect_start=_dflt_connect_start,tls_started:_type_tls_started=_dflt_tls_started,connected:_type_connected=_dflt_connected,headers:_type_headers=_dflt_headers,status:_type_status=_dflt_status,reason:_type_reason=_dflt_reason,server:_type_server=_dflt_server,location:_type_location=_dflt_location,body_bytes:_type_body_bytes=_dflt_body_bytes,budget_ms:_type_budget_ms=_dflt_budget_ms)->_return_type:
+  self.start=start
+  self.connect_start=connect_start
+  self.tls_started=tls_started
+  self.connected=connected
+  self.headers=headers
+  self.status=status
+  self.reason=reason
+  self.server=server
+  self.location=location
+  self.body_bytes=body_bytes
+  self.budget_ms=budget_ms
+ return __init__
+CODE['def __create_fn__(_type_start, _type_connect_start, _type_tls_started, _type_connected, _type_headers, _type_status, _type_reason, _type_server, _type_location, _type_body_bytes, _type_budget_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_connect_start, _dflt_tls_started, _dflt_connected, _dflt_headers, _dflt_status, _dflt_reason, _dflt_server, _dflt_location, _dflt_body_bytes, _dflt_budget_ms, _return_type):\n def __init__(self,start:_type_start,connect_start:_type_connect_start=_dflt_connect_start,tls_started:_type_tls_started=_dflt_tls_started,connected:_type_connected=_dflt_connected,headers:_type_headers=_dflt_headers,status:_type_status=_dflt_status,reason:_type_reason=_dflt_reason,server:_type_server=_dflt_server,location:_type_location=_dflt_location,body_bytes:_type_body_bytes=_dflt_body_bytes,budget_ms:_type_budget_ms=_dflt_budget_ms)->_return_type:\n  self.start=start\n  self.connect_start=connect_start\n  self.tls_started=tls_started\n  self.connected=connected\n  self.headers=headers\n  self.status=status\n  self.reason=reason\n  self.server=server\n  self.location=location\n  self.body_bytes=body_bytes\n  self.budget_ms=budget_ms\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_start, _type_remaining0, _type_limit_s, _type_basis, _type_rtt_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_rtt_ms, _return_type):
+ def __init__(self,start:_type_start,remaining0:_type_remaining0,limit_s:_type_limit_s,basis:_type_basis,rtt_ms:_type_rtt_ms=_dflt_rtt_ms)->_return_type:
+  self.start=start
+  self.remaining0=remaining0
+  self.limit_s=limit_s
+  self.basis=basis
+  self.rtt_ms=rtt_ms
+ return __init__
+CODE['def __create_fn__(_type_start, _type_remaining0, _type_limit_s, _type_basis, _type_rtt_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_rtt_ms, _return_type):\n def __init__(self,start:_type_start,remaining0:_type_remaining0,limit_s:_type_limit_s,basis:_type_basis,rtt_ms:_type_rtt_ms=_dflt_rtt_ms)->_return_type:\n  self.start=start\n  self.remaining0=remaining0\n  self.limit_s=limit_s\n  self.basis=basis\n  self.rtt_ms=rtt_ms\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_state, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,state:_type_state)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'state',state)
@@ -4877,6 +7288,43 @@ def __create_fn__(_type_status, _type_port, _type_reason, _type_packets, _type_t
  return __init__
 CODE["def __create_fn__(_type_status, _type_port, _type_reason, _type_packets, _type_truncated, _type_kernel_dropped, _type_window_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_reason, _dflt_packets, _dflt_truncated, _dflt_kernel_dropped, _dflt_window_ms, _return_type):\n def __init__(self,*,status:_type_status,port:_type_port,reason:_type_reason=_dflt_reason,packets:_type_packets=_dflt_packets,truncated:_type_truncated=_dflt_truncated,kernel_dropped:_type_kernel_dropped=_dflt_kernel_dropped,window_ms:_type_window_ms=_dflt_window_ms)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'port',port)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n  __dataclass_builtins_object__.__setattr__(self,'packets',packets)\n  __dataclass_builtins_object__.__setattr__(self,'truncated',truncated)\n  __dataclass_builtins_object__.__setattr__(self,'kernel_dropped',kernel_dropped)\n  __dataclass_builtins_object__.__setattr__(self,'window_ms',window_ms)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_steps, _type_verdict, _type_evidence, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,steps:_type_steps,verdict:_type_verdict,evidence:_type_evidence)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'steps',steps)
+  __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)
+  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)
+ return __init__
+CODE["def __create_fn__(_type_steps, _type_verdict, _type_evidence, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,steps:_type_steps,verdict:_type_verdict,evidence:_type_evidence)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'steps',steps)\n  __dataclass_builtins_object__.__setattr__(self,'verdict',verdict)\n  __dataclass_builtins_object__.__setattr__(self,'evidence',evidence)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_strict, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_strict, _return_type):
+ def __init__(self,strict:_type_strict=_dflt_strict)->_return_type:
+  self.strict=strict
+ return __init__
+CODE['def __create_fn__(_type_strict, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_strict, _return_type):\n def __init__(self,strict:_type_strict=_dflt_strict)->_return_type:\n  self.strict=strict\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_strip_whitespace, _type_to_upper, _type_to_lower, _type_strict, _type_min_length, _type_max_length, _type_pattern, _type_ascii_only, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_strip_whitespace, _dflt_to_upper, _dflt_to_lower, _dflt_strict, _dflt_min_length, _dflt_max_length, _dflt_pattern, _dflt_ascii_only, _return_type):
+ def __init__(self,strip_whitespace:_type_strip_whitespace=_dflt_strip_whitespace,to_upper:_type_to_upper=_dflt_to_upper,to_lower:_type_to_lower=_dflt_to_lower,strict:_type_strict=_dflt_strict,min_length:_type_min_length=_dflt_min_length,max_length:_type_max_length=_dflt_max_length,pattern:_type_pattern=_dflt_pattern,ascii_only:_type_ascii_only=_dflt_ascii_only)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'strip_whitespace',strip_whitespace)
+  __dataclass_builtins_object__.__setattr__(self,'to_upper',to_upper)
+  __dataclass_builtins_object__.__setattr__(self,'to_lower',to_lower)
+  __dataclass_builtins_object__.__setattr__(self,'strict',strict)
+  __dataclass_builtins_object__.__setattr__(self,'min_length',min_length)
+  __dataclass_builtins_object__.__setattr__(self,'max_length',max_length)
+  __dataclass_builtins_object__.__setattr__(self,'pattern',pattern)
+  __dataclass_builtins_object__.__setattr__(self,'ascii_only',ascii_only)
+ return __init__
+CODE["def __create_fn__(_type_strip_whitespace, _type_to_upper, _type_to_lower, _type_strict, _type_min_length, _type_max_length, _type_pattern, _type_ascii_only, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_strip_whitespace, _dflt_to_upper, _dflt_to_lower, _dflt_strict, _dflt_min_length, _dflt_max_length, _dflt_pattern, _dflt_ascii_only, _return_type):\n def __init__(self,strip_whitespace:_type_strip_whitespace=_dflt_strip_whitespace,to_upper:_type_to_upper=_dflt_to_upper,to_lower:_type_to_lower=_dflt_to_lower,strict:_type_strict=_dflt_strict,min_length:_type_min_length=_dflt_min_length,max_length:_type_max_length=_dflt_max_length,pattern:_type_pattern=_dflt_pattern,ascii_only:_type_ascii_only=_dflt_ascii_only)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'strip_whitespace',strip_whitespace)\n  __dataclass_builtins_object__.__setattr__(self,'to_upper',to_upper)\n  __dataclass_builtins_object__.__setattr__(self,'to_lower',to_lower)\n  __dataclass_builtins_object__.__setattr__(self,'strict',strict)\n  __dataclass_builtins_object__.__setattr__(self,'min_length',min_length)\n  __dataclass_builtins_object__.__setattr__(self,'max_length',max_length)\n  __dataclass_builtins_object__.__setattr__(self,'pattern',pattern)\n  __dataclass_builtins_object__.__setattr__(self,'ascii_only',ascii_only)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_subject, _type_issuer, _type_not_before, _type_not_after, _type_names, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,subject:_type_subject,issuer:_type_issuer,not_before:_type_not_before,not_after:_type_not_after,names:_type_names)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'subject',subject)
+  __dataclass_builtins_object__.__setattr__(self,'issuer',issuer)
+  __dataclass_builtins_object__.__setattr__(self,'not_before',not_before)
+  __dataclass_builtins_object__.__setattr__(self,'not_after',not_after)
+  __dataclass_builtins_object__.__setattr__(self,'names',names)
+ return __init__
+CODE["def __create_fn__(_type_subject, _type_issuer, _type_not_before, _type_not_after, _type_names, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,subject:_type_subject,issuer:_type_issuer,not_before:_type_not_before,not_after:_type_not_after,names:_type_names)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'subject',subject)\n  __dataclass_builtins_object__.__setattr__(self,'issuer',issuer)\n  __dataclass_builtins_object__.__setattr__(self,'not_before',not_before)\n  __dataclass_builtins_object__.__setattr__(self,'not_after',not_after)\n  __dataclass_builtins_object__.__setattr__(self,'names',names)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_tables, _type_notes, _type_unreadable, _type_local_addresses, _type_broadcast_addresses, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_tables, _dflt_notes, _dflt_unreadable, _dflt_local_addresses, _dflt_broadcast_addresses, _return_type):
  def __init__(self,*,tables:_type_tables=_dflt_tables,notes:_type_notes=_dflt_notes,unreadable:_type_unreadable=_dflt_unreadable,local_addresses:_type_local_addresses=_dflt_local_addresses,broadcast_addresses:_type_broadcast_addresses=_dflt_broadcast_addresses)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'tables',tables)
@@ -4887,6 +7335,12 @@ def __create_fn__(_type_tables, _type_notes, _type_unreadable, _type_local_addre
  return __init__
 CODE["def __create_fn__(_type_tables, _type_notes, _type_unreadable, _type_local_addresses, _type_broadcast_addresses, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_tables, _dflt_notes, _dflt_unreadable, _dflt_local_addresses, _dflt_broadcast_addresses, _return_type):\n def __init__(self,*,tables:_type_tables=_dflt_tables,notes:_type_notes=_dflt_notes,unreadable:_type_unreadable=_dflt_unreadable,local_addresses:_type_local_addresses=_dflt_local_addresses,broadcast_addresses:_type_broadcast_addresses=_dflt_broadcast_addresses)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'tables',tables)\n  __dataclass_builtins_object__.__setattr__(self,'notes',notes)\n  __dataclass_builtins_object__.__setattr__(self,'unreadable',unreadable)\n  __dataclass_builtins_object__.__setattr__(self,'local_addresses',local_addresses)\n  __dataclass_builtins_object__.__setattr__(self,'broadcast_addresses',broadcast_addresses)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_tag, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,tag:_type_tag)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'tag',tag)
+ return __init__
+CODE["def __create_fn__(_type_tag, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,tag:_type_tag)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'tag',tag)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_tag, _type_address, _type_zones, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,tag:_type_tag,address:_type_address,zones:_type_zones)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'tag',tag)
@@ -4894,6 +7348,19 @@ def __create_fn__(_type_tag, _type_address, _type_zones, MISSING, _HAS_DEFAULT_F
   __dataclass_builtins_object__.__setattr__(self,'zones',zones)
  return __init__
 CODE["def __create_fn__(_type_tag, _type_address, _type_zones, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,tag:_type_tag,address:_type_address,zones:_type_zones)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'tag',tag)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'zones',zones)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_target, _type_method, _type_max_hops, _type_start, _type_hops, _type_wake, _type_sent, _type_last_answer, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_last_answer, _return_type):
+ def __init__(self,target:_type_target,method:_type_method,max_hops:_type_max_hops,start:_type_start,hops:_type_hops,wake:_type_wake,sent:_type_sent,last_answer:_type_last_answer=_dflt_last_answer)->_return_type:
+  self.target=target
+  self.method=method
+  self.max_hops=max_hops
+  self.start=start
+  self.hops=hops
+  self.wake=wake
+  self.sent=sent
+  self.last_answer=last_answer
+ return __init__
+CODE['def __create_fn__(_type_target, _type_method, _type_max_hops, _type_start, _type_hops, _type_wake, _type_sent, _type_last_answer, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_last_answer, _return_type):\n def __init__(self,target:_type_target,method:_type_method,max_hops:_type_max_hops,start:_type_start,hops:_type_hops,wake:_type_wake,sent:_type_sent,last_answer:_type_last_answer=_dflt_last_answer)->_return_type:\n  self.target=target\n  self.method=method\n  self.max_hops=max_hops\n  self.start=start\n  self.hops=hops\n  self.wake=wake\n  self.sent=sent\n  self.last_answer=last_answer\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_target, _type_module, _type_budget, _type_duration_s, _type_report, _type_error, _type_overran, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_report, _dflt_error, _dflt_overran, _return_type):
  def __init__(self,*,target:_type_target,module:_type_module,budget:_type_budget,duration_s:_type_duration_s,report:_type_report=_dflt_report,error:_type_error=_dflt_error,overran:_type_overran=_dflt_overran)->_return_type:
@@ -4946,6 +7413,15 @@ def __create_fn__(_type_text, _type_wildcard, MISSING, _HAS_DEFAULT_FACTORY, __d
   __dataclass_builtins_object__.__setattr__(self,'wildcard',wildcard)
  return __init__
 CODE["def __create_fn__(_type_text, _type_wildcard, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_wildcard, _return_type):\n def __init__(self,*,text:_type_text,wildcard:_type_wildcard=_dflt_wildcard)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'text',text)\n  __dataclass_builtins_object__.__setattr__(self,'wildcard',wildcard)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_timeout, _type_before, _type_after, _type_capture, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,timeout:_type_timeout,before:_type_before,after:_type_after,capture:_type_capture)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)
+  __dataclass_builtins_object__.__setattr__(self,'before',before)
+  __dataclass_builtins_object__.__setattr__(self,'after',after)
+  __dataclass_builtins_object__.__setattr__(self,'capture',capture)
+ return __init__
+CODE["def __create_fn__(_type_timeout, _type_before, _type_after, _type_capture, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,timeout:_type_timeout,before:_type_before,after:_type_after,capture:_type_capture)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'timeout',timeout)\n  __dataclass_builtins_object__.__setattr__(self,'before',before)\n  __dataclass_builtins_object__.__setattr__(self,'after',after)\n  __dataclass_builtins_object__.__setattr__(self,'capture',capture)\n return __init__"] = __create_fn__.__code__
 
 def __create_fn__(_type_timeout, _type_family, _type_dns_servers, _type_verify_tls, _type_root_hints, _type_observed_on, _type_ssh, _type_http, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_timeout, _dflt_family, _dflt_dns_servers, _dflt_verify_tls, _dflt_root_hints, _dflt_observed_on, _dflt_ssh, _dflt_http, _return_type):
  def __init__(self,*,timeout:_type_timeout=_dflt_timeout,family:_type_family=_dflt_family,dns_servers:_type_dns_servers=_dflt_dns_servers,verify_tls:_type_verify_tls=_dflt_verify_tls,root_hints:_type_root_hints=_dflt_root_hints,observed_on:_type_observed_on=_dflt_observed_on,ssh:_type_ssh=_dflt_ssh,http:_type_http=_dflt_http)->_return_type:
@@ -5025,6 +7501,52 @@ def __create_fn__(_type_ttl, _type_kind, _type_address, _type_rtt_ms, _type_icmp
  return __init__
 CODE["def __create_fn__(_type_ttl, _type_kind, _type_address, _type_rtt_ms, _type_icmp, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_address, _dflt_rtt_ms, _dflt_icmp, _return_type):\n def __init__(self,*,ttl:_type_ttl,kind:_type_kind,address:_type_address=_dflt_address,rtt_ms:_type_rtt_ms=_dflt_rtt_ms,icmp:_type_icmp=_dflt_icmp)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'ttl',ttl)\n  __dataclass_builtins_object__.__setattr__(self,'kind',kind)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'rtt_ms',rtt_ms)\n  __dataclass_builtins_object__.__setattr__(self,'icmp',icmp)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_ttl, _type_sock, _type_rc, _type_local, _type_hop, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_hop, _return_type):
+ def __init__(self,ttl:_type_ttl,sock:_type_sock,rc:_type_rc,local:_type_local,hop:_type_hop=_dflt_hop)->_return_type:
+  self.ttl=ttl
+  self.sock=sock
+  self.rc=rc
+  self.local=local
+  self.hop=hop
+ return __init__
+CODE['def __create_fn__(_type_ttl, _type_sock, _type_rc, _type_local, _type_hop, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_hop, _return_type):\n def __init__(self,ttl:_type_ttl,sock:_type_sock,rc:_type_rc,local:_type_local,hop:_type_hop=_dflt_hop)->_return_type:\n  self.ttl=ttl\n  self.sock=sock\n  self.rc=rc\n  self.local=local\n  self.hop=hop\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_type, _type_flags, _type_seq, _type_pid, _type_payload, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,*,type:_type_type,flags:_type_flags,seq:_type_seq,pid:_type_pid,payload:_type_payload)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'type',type)
+  __dataclass_builtins_object__.__setattr__(self,'flags',flags)
+  __dataclass_builtins_object__.__setattr__(self,'seq',seq)
+  __dataclass_builtins_object__.__setattr__(self,'pid',pid)
+  __dataclass_builtins_object__.__setattr__(self,'payload',payload)
+ return __init__
+CODE["def __create_fn__(_type_type, _type_flags, _type_seq, _type_pid, _type_payload, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,*,type:_type_type,flags:_type_flags,seq:_type_seq,pid:_type_pid,payload:_type_payload)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'type',type)\n  __dataclass_builtins_object__.__setattr__(self,'flags',flags)\n  __dataclass_builtins_object__.__setattr__(self,'seq',seq)\n  __dataclass_builtins_object__.__setattr__(self,'pid',pid)\n  __dataclass_builtins_object__.__setattr__(self,'payload',payload)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_type, _type_name, _type_value, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,type:_type_type,name:_type_name,value:_type_value)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'type',type)
+  __dataclass_builtins_object__.__setattr__(self,'name',name)
+  __dataclass_builtins_object__.__setattr__(self,'value',value)
+ return __init__
+CODE["def __create_fn__(_type_type, _type_name, _type_value, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,type:_type_type,name:_type_name,value:_type_value)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'type',type)\n  __dataclass_builtins_object__.__setattr__(self,'name',name)\n  __dataclass_builtins_object__.__setattr__(self,'value',value)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_type_ref, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,type_ref:_type_type_ref)->_return_type:
+  self.type_ref=type_ref
+ return __init__
+CODE['def __create_fn__(_type_type_ref, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,type_ref:_type_type_ref)->_return_type:\n  self.type_ref=type_ref\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_tz, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,tz:_type_tz)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'tz',tz)
+ return __init__
+CODE["def __create_fn__(_type_tz, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,tz:_type_tz)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'tz',tz)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_unit, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,unit:_type_unit)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'unit',unit)
+ return __init__
+CODE["def __create_fn__(_type_unit, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,unit:_type_unit)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'unit',unit)\n return __init__"] = __create_fn__.__code__
+
 def __create_fn__(_type_url, _type_address, _type_outcome, _type_status, _type_reason, _type_error, _type_connect_ms, _type_tls_ms, _type_first_byte_ms, _type_total_ms, _type_tls_version, _type_server, _type_location, _type_budget_ms, _type_tls, _type_method, _type_expect_status, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_status, _dflt_reason, _dflt_error, _dflt_connect_ms, _dflt_tls_ms, _dflt_first_byte_ms, _dflt_total_ms, _dflt_tls_version, _dflt_server, _dflt_location, _dflt_budget_ms, _dflt_tls, _dflt_method, _dflt_expect_status, _return_type):
  def __init__(self,*,url:_type_url,address:_type_address,outcome:_type_outcome,status:_type_status=_dflt_status,reason:_type_reason=_dflt_reason,error:_type_error=_dflt_error,connect_ms:_type_connect_ms=_dflt_connect_ms,tls_ms:_type_tls_ms=_dflt_tls_ms,first_byte_ms:_type_first_byte_ms=_dflt_first_byte_ms,total_ms:_type_total_ms=_dflt_total_ms,tls_version:_type_tls_version=_dflt_tls_version,server:_type_server=_dflt_server,location:_type_location=_dflt_location,budget_ms:_type_budget_ms=_dflt_budget_ms,tls:_type_tls=_dflt_tls,method:_type_method=_dflt_method,expect_status:_type_expect_status=_dflt_expect_status)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'url',url)
@@ -5046,6 +7568,24 @@ def __create_fn__(_type_url, _type_address, _type_outcome, _type_status, _type_r
   __dataclass_builtins_object__.__setattr__(self,'expect_status',expect_status)
  return __init__
 CODE["def __create_fn__(_type_url, _type_address, _type_outcome, _type_status, _type_reason, _type_error, _type_connect_ms, _type_tls_ms, _type_first_byte_ms, _type_total_ms, _type_tls_version, _type_server, _type_location, _type_budget_ms, _type_tls, _type_method, _type_expect_status, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_status, _dflt_reason, _dflt_error, _dflt_connect_ms, _dflt_tls_ms, _dflt_first_byte_ms, _dflt_total_ms, _dflt_tls_version, _dflt_server, _dflt_location, _dflt_budget_ms, _dflt_tls, _dflt_method, _dflt_expect_status, _return_type):\n def __init__(self,*,url:_type_url,address:_type_address,outcome:_type_outcome,status:_type_status=_dflt_status,reason:_type_reason=_dflt_reason,error:_type_error=_dflt_error,connect_ms:_type_connect_ms=_dflt_connect_ms,tls_ms:_type_tls_ms=_dflt_tls_ms,first_byte_ms:_type_first_byte_ms=_dflt_first_byte_ms,total_ms:_type_total_ms=_dflt_total_ms,tls_version:_type_tls_version=_dflt_tls_version,server:_type_server=_dflt_server,location:_type_location=_dflt_location,budget_ms:_type_budget_ms=_dflt_budget_ms,tls:_type_tls=_dflt_tls,method:_type_method=_dflt_method,expect_status:_type_expect_status=_dflt_expect_status)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'url',url)\n  __dataclass_builtins_object__.__setattr__(self,'address',address)\n  __dataclass_builtins_object__.__setattr__(self,'outcome',outcome)\n  __dataclass_builtins_object__.__setattr__(self,'status',status)\n  __dataclass_builtins_object__.__setattr__(self,'reason',reason)\n  __dataclass_builtins_object__.__setattr__(self,'error',error)\n  __dataclass_builtins_object__.__setattr__(self,'connect_ms',connect_ms)\n  __dataclass_builtins_object__.__setattr__(self,'tls_ms',tls_ms)\n  __dataclass_builtins_object__.__setattr__(self,'first_byte_ms',first_byte_ms)\n  __dataclass_builtins_object__.__setattr__(self,'total_ms',total_ms)\n  __dataclass_builtins_object__.__setattr__(self,'tls_version',tls_version)\n  __dataclass_builtins_object__.__setattr__(self,'server',server)\n  __dataclass_builtins_object__.__setattr__(self,'location',location)\n  __dataclass_builtins_object__.__setattr__(self,'budget_ms',budget_ms)\n  __dataclass_builtins_object__.__setattr__(self,'tls',tls)\n  __dataclass_builtins_object__.__setattr__(self,'method',method)\n  __dataclass_builtins_object__.__setattr__(self,'expect_status',expect_status)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_uuid_version, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,uuid_version:_type_uuid_version)->_return_type:
+  self.uuid_version=uuid_version
+ return __init__
+CODE['def __create_fn__(_type_uuid_version, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,uuid_version:_type_uuid_version)->_return_type:\n  self.uuid_version=uuid_version\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_validators, _type_field_validators, _type_root_validators, _type_field_serializers, _type_model_serializers, _type_model_validators, _type_computed_fields, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_validators, _dflt_field_validators, _dflt_root_validators, _dflt_field_serializers, _dflt_model_serializers, _dflt_model_validators, _dflt_computed_fields, _return_type):
+ def __init__(self,validators:_type_validators=_HAS_DEFAULT_FACTORY,field_validators:_type_field_validators=_HAS_DEFAULT_FACTORY,root_validators:_type_root_validators=_HAS_DEFAULT_FACTORY,field_serializers:_type_field_serializers=_HAS_DEFAULT_FACTORY,model_serializers:_type_model_serializers=_HAS_DEFAULT_FACTORY,model_validators:_type_model_validators=_HAS_DEFAULT_FACTORY,computed_fields:_type_computed_fields=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.validators=_dflt_validators() if validators is _HAS_DEFAULT_FACTORY else validators
+  self.field_validators=_dflt_field_validators() if field_validators is _HAS_DEFAULT_FACTORY else field_validators
+  self.root_validators=_dflt_root_validators() if root_validators is _HAS_DEFAULT_FACTORY else root_validators
+  self.field_serializers=_dflt_field_serializers() if field_serializers is _HAS_DEFAULT_FACTORY else field_serializers
+  self.model_serializers=_dflt_model_serializers() if model_serializers is _HAS_DEFAULT_FACTORY else model_serializers
+  self.model_validators=_dflt_model_validators() if model_validators is _HAS_DEFAULT_FACTORY else model_validators
+  self.computed_fields=_dflt_computed_fields() if computed_fields is _HAS_DEFAULT_FACTORY else computed_fields
+ return __init__
+CODE['def __create_fn__(_type_validators, _type_field_validators, _type_root_validators, _type_field_serializers, _type_model_serializers, _type_model_validators, _type_computed_fields, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_validators, _dflt_field_validators, _dflt_root_validators, _dflt_field_serializers, _dflt_model_serializers, _dflt_model_validators, _dflt_computed_fields, _return_type):\n def __init__(self,validators:_type_validators=_HAS_DEFAULT_FACTORY,field_validators:_type_field_validators=_HAS_DEFAULT_FACTORY,root_validators:_type_root_validators=_HAS_DEFAULT_FACTORY,field_serializers:_type_field_serializers=_HAS_DEFAULT_FACTORY,model_serializers:_type_model_serializers=_HAS_DEFAULT_FACTORY,model_validators:_type_model_validators=_HAS_DEFAULT_FACTORY,computed_fields:_type_computed_fields=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.validators=_dflt_validators() if validators is _HAS_DEFAULT_FACTORY else validators\n  self.field_validators=_dflt_field_validators() if field_validators is _HAS_DEFAULT_FACTORY else field_validators\n  self.root_validators=_dflt_root_validators() if root_validators is _HAS_DEFAULT_FACTORY else root_validators\n  self.field_serializers=_dflt_field_serializers() if field_serializers is _HAS_DEFAULT_FACTORY else field_serializers\n  self.model_serializers=_dflt_model_serializers() if model_serializers is _HAS_DEFAULT_FACTORY else model_serializers\n  self.model_validators=_dflt_model_validators() if model_validators is _HAS_DEFAULT_FACTORY else model_validators\n  self.computed_fields=_dflt_computed_fields() if computed_fields is _HAS_DEFAULT_FACTORY else computed_fields\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_verdict, _type_rule, _type_steps, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
  def __init__(self,*,verdict:_type_verdict,rule:_type_rule,steps:_type_steps)->_return_type:
@@ -5073,6 +7613,52 @@ def __create_fn__(_type_via, _type_answer, _type_servers, _type_zone, _type_brok
   __dataclass_builtins_object__.__setattr__(self,'detail',detail)
  return __init__
 CODE["def __create_fn__(_type_via, _type_answer, _type_servers, _type_zone, _type_broken, _type_detail, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_answer, _dflt_servers, _dflt_zone, _dflt_broken, _dflt_detail, _return_type):\n def __init__(self,*,via:_type_via,answer:_type_answer=_dflt_answer,servers:_type_servers=_dflt_servers,zone:_type_zone=_dflt_zone,broken:_type_broken=_dflt_broken,detail:_type_detail=_dflt_detail)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'via',via)\n  __dataclass_builtins_object__.__setattr__(self,'answer',answer)\n  __dataclass_builtins_object__.__setattr__(self,'servers',servers)\n  __dataclass_builtins_object__.__setattr__(self,'zone',zone)\n  __dataclass_builtins_object__.__setattr__(self,'broken',broken)\n  __dataclass_builtins_object__.__setattr__(self,'detail',detail)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_wanted, _type_holders, _type_processes, _type_shared, _type_issues, _type_vanished, _type_other_ns, _type_complete, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_holders, _dflt_processes, _dflt_shared, _dflt_issues, _dflt_vanished, _dflt_other_ns, _dflt_complete, _dflt_notes, _return_type):
+ def __init__(self,wanted:_type_wanted,holders:_type_holders=_HAS_DEFAULT_FACTORY,processes:_type_processes=_HAS_DEFAULT_FACTORY,shared:_type_shared=_HAS_DEFAULT_FACTORY,issues:_type_issues=_HAS_DEFAULT_FACTORY,vanished:_type_vanished=_dflt_vanished,other_ns:_type_other_ns=_dflt_other_ns,complete:_type_complete=_dflt_complete,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:
+  self.wanted=wanted
+  self.holders=_dflt_holders() if holders is _HAS_DEFAULT_FACTORY else holders
+  self.processes=_dflt_processes() if processes is _HAS_DEFAULT_FACTORY else processes
+  self.shared=_dflt_shared() if shared is _HAS_DEFAULT_FACTORY else shared
+  self.issues=_dflt_issues() if issues is _HAS_DEFAULT_FACTORY else issues
+  self.vanished=vanished
+  self.other_ns=other_ns
+  self.complete=complete
+  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes
+ return __init__
+CODE['def __create_fn__(_type_wanted, _type_holders, _type_processes, _type_shared, _type_issues, _type_vanished, _type_other_ns, _type_complete, _type_notes, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_holders, _dflt_processes, _dflt_shared, _dflt_issues, _dflt_vanished, _dflt_other_ns, _dflt_complete, _dflt_notes, _return_type):\n def __init__(self,wanted:_type_wanted,holders:_type_holders=_HAS_DEFAULT_FACTORY,processes:_type_processes=_HAS_DEFAULT_FACTORY,shared:_type_shared=_HAS_DEFAULT_FACTORY,issues:_type_issues=_HAS_DEFAULT_FACTORY,vanished:_type_vanished=_dflt_vanished,other_ns:_type_other_ns=_dflt_other_ns,complete:_type_complete=_dflt_complete,notes:_type_notes=_HAS_DEFAULT_FACTORY)->_return_type:\n  self.wanted=wanted\n  self.holders=_dflt_holders() if holders is _HAS_DEFAULT_FACTORY else holders\n  self.processes=_dflt_processes() if processes is _HAS_DEFAULT_FACTORY else processes\n  self.shared=_dflt_shared() if shared is _HAS_DEFAULT_FACTORY else shared\n  self.issues=_dflt_issues() if issues is _HAS_DEFAULT_FACTORY else issues\n  self.vanished=vanished\n  self.other_ns=other_ns\n  self.complete=complete\n  self.notes=_dflt_notes() if notes is _HAS_DEFAULT_FACTORY else notes\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_wrapped, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,wrapped:_type_wrapped)->_return_type:
+  __dataclass_builtins_object__.__setattr__(self,'wrapped',wrapped)
+ return __init__
+CODE["def __create_fn__(_type_wrapped, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,wrapped:_type_wrapped)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'wrapped',wrapped)\n return __init__"] = __create_fn__.__code__
+
+def __create_fn__(_type_wrapped, _type_decorator_info, _type_shim, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_shim, _return_type):
+ def __init__(self,wrapped:_type_wrapped,decorator_info:_type_decorator_info,shim:_type_shim=_dflt_shim)->_return_type:
+  self.wrapped=wrapped
+  self.decorator_info=decorator_info
+  self.shim=shim
+  self.__post_init__()
+ return __init__
+CODE['def __create_fn__(_type_wrapped, _type_decorator_info, _type_shim, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_shim, _return_type):\n def __init__(self,wrapped:_type_wrapped,decorator_info:_type_decorator_info,shim:_type_shim=_dflt_shim)->_return_type:\n  self.wrapped=wrapped\n  self.decorator_info=decorator_info\n  self.shim=shim\n  self.__post_init__()\n return __init__'] = __create_fn__.__code__
+
+def __create_fn__(_type_wrapped_property, _type_return_type, _type_alias, _type_alias_priority, _type_exclude_if, _type_title, _type_field_title_generator, _type_description, _type_deprecated, _type_examples, _type_json_schema_extra, _type_repr, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):
+ def __init__(self,wrapped_property:_type_wrapped_property,return_type:_type_return_type,alias:_type_alias,alias_priority:_type_alias_priority,exclude_if:_type_exclude_if,title:_type_title,field_title_generator:_type_field_title_generator,description:_type_description,deprecated:_type_deprecated,examples:_type_examples,json_schema_extra:_type_json_schema_extra,repr:_type_repr)->_return_type:
+  self.wrapped_property=wrapped_property
+  self.return_type=return_type
+  self.alias=alias
+  self.alias_priority=alias_priority
+  self.exclude_if=exclude_if
+  self.title=title
+  self.field_title_generator=field_title_generator
+  self.description=description
+  self.deprecated=deprecated
+  self.examples=examples
+  self.json_schema_extra=json_schema_extra
+  self.repr=repr
+ return __init__
+CODE['def __create_fn__(_type_wrapped_property, _type_return_type, _type_alias, _type_alias_priority, _type_exclude_if, _type_title, _type_field_title_generator, _type_description, _type_deprecated, _type_examples, _type_json_schema_extra, _type_repr, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _return_type):\n def __init__(self,wrapped_property:_type_wrapped_property,return_type:_type_return_type,alias:_type_alias,alias_priority:_type_alias_priority,exclude_if:_type_exclude_if,title:_type_title,field_title_generator:_type_field_title_generator,description:_type_description,deprecated:_type_deprecated,examples:_type_examples,json_schema_extra:_type_json_schema_extra,repr:_type_repr)->_return_type:\n  self.wrapped_property=wrapped_property\n  self.return_type=return_type\n  self.alias=alias\n  self.alias_priority=alias_priority\n  self.exclude_if=exclude_if\n  self.title=title\n  self.field_title_generator=field_title_generator\n  self.description=description\n  self.deprecated=deprecated\n  self.examples=examples\n  self.json_schema_extra=json_schema_extra\n  self.repr=repr\n return __init__'] = __create_fn__.__code__
 
 def __create_fn__(_type_zone, _type_ns_name, _type_address, _type_outcome, _type_lame, _type_detail, _type_rtt_ms, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_detail, _dflt_rtt_ms, _return_type):
  def __init__(self,*,zone:_type_zone,ns_name:_type_ns_name,address:_type_address,outcome:_type_outcome,lame:_type_lame,detail:_type_detail=_dflt_detail,rtt_ms:_type_rtt_ms=_dflt_rtt_ms)->_return_type:
@@ -5107,6 +7693,20 @@ def __create_fn__(_type_zone, _type_qname, _type_servers, _type_attempts, _type_
  return __init__
 CODE["def __create_fn__(_type_zone, _type_qname, _type_servers, _type_attempts, _type_outcome, _type_referral, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_referral, _return_type):\n def __init__(self,*,zone:_type_zone,qname:_type_qname,servers:_type_servers,attempts:_type_attempts,outcome:_type_outcome,referral:_type_referral=_dflt_referral)->_return_type:\n  __dataclass_builtins_object__.__setattr__(self,'zone',zone)\n  __dataclass_builtins_object__.__setattr__(self,'qname',qname)\n  __dataclass_builtins_object__.__setattr__(self,'servers',servers)\n  __dataclass_builtins_object__.__setattr__(self,'attempts',attempts)\n  __dataclass_builtins_object__.__setattr__(self,'outcome',outcome)\n  __dataclass_builtins_object__.__setattr__(self,'referral',referral)\n return __init__"] = __create_fn__.__code__
 
+def __create_fn__(_type_zone, _type_qname, _type_servers, _type_attempts, _type_unresolved, _type_children, _type_asked, _type_outcome, _type_referral, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_attempts, _dflt_unresolved, _dflt_children, _dflt_asked, _dflt_outcome, _dflt_referral, _return_type):
+ def __init__(self,zone:_type_zone,qname:_type_qname,servers:_type_servers,attempts:_type_attempts=_HAS_DEFAULT_FACTORY,unresolved:_type_unresolved=_HAS_DEFAULT_FACTORY,children:_type_children=_HAS_DEFAULT_FACTORY,asked:_type_asked=_HAS_DEFAULT_FACTORY,outcome:_type_outcome=_dflt_outcome,referral:_type_referral=_dflt_referral)->_return_type:
+  self.zone=zone
+  self.qname=qname
+  self.servers=servers
+  self.attempts=_dflt_attempts() if attempts is _HAS_DEFAULT_FACTORY else attempts
+  self.unresolved=_dflt_unresolved() if unresolved is _HAS_DEFAULT_FACTORY else unresolved
+  self.children=_dflt_children() if children is _HAS_DEFAULT_FACTORY else children
+  self.asked=_dflt_asked() if asked is _HAS_DEFAULT_FACTORY else asked
+  self.outcome=outcome
+  self.referral=referral
+ return __init__
+CODE['def __create_fn__(_type_zone, _type_qname, _type_servers, _type_attempts, _type_unresolved, _type_children, _type_asked, _type_outcome, _type_referral, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_attempts, _dflt_unresolved, _dflt_children, _dflt_asked, _dflt_outcome, _dflt_referral, _return_type):\n def __init__(self,zone:_type_zone,qname:_type_qname,servers:_type_servers,attempts:_type_attempts=_HAS_DEFAULT_FACTORY,unresolved:_type_unresolved=_HAS_DEFAULT_FACTORY,children:_type_children=_HAS_DEFAULT_FACTORY,asked:_type_asked=_HAS_DEFAULT_FACTORY,outcome:_type_outcome=_dflt_outcome,referral:_type_referral=_dflt_referral)->_return_type:\n  self.zone=zone\n  self.qname=qname\n  self.servers=servers\n  self.attempts=_dflt_attempts() if attempts is _HAS_DEFAULT_FACTORY else attempts\n  self.unresolved=_dflt_unresolved() if unresolved is _HAS_DEFAULT_FACTORY else unresolved\n  self.children=_dflt_children() if children is _HAS_DEFAULT_FACTORY else children\n  self.asked=_dflt_asked() if asked is _HAS_DEFAULT_FACTORY else asked\n  self.outcome=outcome\n  self.referral=referral\n return __init__'] = __create_fn__.__code__
+
 def __create_fn__(_type_zone, _type_servers, _type_resolver, _type_failed, MISSING, _HAS_DEFAULT_FACTORY, __dataclass_builtins_object__, _dflt_failed, _return_type):
  def __init__(self,*,zone:_type_zone,servers:_type_servers,resolver:_type_resolver,failed:_type_failed=_dflt_failed)->_return_type:
   __dataclass_builtins_object__.__setattr__(self,'zone',zone)
@@ -5131,6 +7731,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'address\',\'family\',\'route\',\'echo\',\'tcp\',\'egress\',\'path\',\'http\',\'liveness\',\'server\',\'firewall\',\'observed_on\',\'udp\',\'handshake\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('address','interface','neighbour','echo',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'address\',\'interface\',\'neighbour\',\'echo\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5163,6 +7771,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'address\',\'port\',\'status\',\'errno\',\'reason\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('address','role','route','echo',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'address\',\'role\',\'route\',\'echo\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5214,6 +7830,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('at',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'at\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('cap_s','share','floor_s','start_after_s','reserve_s',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5259,6 +7883,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'client\',\'route\',\'syn_interface\',\'rp_filter\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('collectors','sockets','addresses','interfaces','timeout','probes','route',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'collectors\',\'sockets\',\'addresses\',\'interfaces\',\'timeout\',\'probes\',\'route\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5318,6 +7950,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('discriminator','custom_error_type','custom_error_message','custom_error_context',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'discriminator\',\'custom_error_type\',\'custom_error_message\',\'custom_error_context\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('dns','routes','echo','liveness','tcp','egress','path','http','udp','handshake',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5331,6 +7971,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'dst\',\'src\',\'iif\',\'mark\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('errno','message',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'errno\',\'message\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5366,6 +8014,30 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('family','dst_len','src_len','tos','table','action','flags',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'dst_len\',\'src_len\',\'tos\',\'table\',\'action\',\'flags\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','dst_len','src_len','tos','table','protocol','scope','type','flags',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'dst_len\',\'src_len\',\'tos\',\'table\',\'protocol\',\'scope\',\'type\',\'flags\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','dst_len','src_len','tos','table',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'dst_len\',\'src_len\',\'tos\',\'table\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('family','icmp_type','icmp_code','kind','sender','errno',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5374,11 +8046,67 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('family','ifindex','state','flags','address','lladdr','probes',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'ifindex\',\'state\',\'flags\',\'address\',\'lladdr\',\'probes\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','ifindex','state','flags','type',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'ifindex\',\'state\',\'flags\',\'type\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','index','prefixlen','scope','flags','address','label',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'index\',\'prefixlen\',\'scope\',\'flags\',\'address\',\'label\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('family','name','chains','sets','source',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'name\',\'chains\',\'sets\',\'source\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','prefixlen','flags','scope','index',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'prefixlen\',\'flags\',\'scope\',\'index\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','priority','action','table','invert','src','src_len','dst','dst_len','tos','iifname','oifname','fwmark','fwmask','goto','suppress_prefixlen','l3mdev','other_selectors',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'priority\',\'action\',\'table\',\'invert\',\'src\',\'src_len\',\'dst\',\'dst_len\',\'tos\',\'iifname\',\'oifname\',\'fwmark\',\'fwmask\',\'goto\',\'suppress_prefixlen\',\'l3mdev\',\'other_selectors\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','proto','states','bytecode',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'proto\',\'states\',\'bytecode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','protocol','ext','states','sport','dport','src','dst','ifindex','cookie',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'protocol\',\'ext\',\'states\',\'sport\',\'dport\',\'src\',\'dst\',\'ifindex\',\'cookie\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5395,6 +8123,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'saddr\',\'daddr\',\'proto\',\'sport\',\'dport\',\'iif\',\'oif\',\'ct_state\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','state','timer','retrans','sport','dport','src','dst','ifindex','cookie','expires','rqueue','wqueue','uid','inode',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'state\',\'timer\',\'retrans\',\'sport\',\'dport\',\'src\',\'dst\',\'ifindex\',\'cookie\',\'expires\',\'rqueue\',\'wqueue\',\'uid\',\'inode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5427,6 +8163,22 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'table\',\'chain\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','type','index','flags','change',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'type\',\'index\',\'flags\',\'change\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('family','type','table','protocol','scope','flags','dst','dst_len','oif','prefsrc','gateway','via','priority','error','iif','src','mtu',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'family\',\'type\',\'table\',\'protocol\',\'scope\',\'flags\',\'dst\',\'dst_len\',\'oif\',\'prefsrc\',\'gateway\',\'via\',\'priority\',\'error\',\'iif\',\'src\',\'mtu\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5478,6 +8230,46 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('func','json_schema_input_type',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'func\',\'json_schema_input_type\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('func',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'func\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('ge',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'ge\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('gt','ge','lt','le',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'gt\',\'ge\',\'lt\',\'le\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('gt',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'gt\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('holders','processes','shared','wanted','complete','unreadable','vanished','other_namespace','notes',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5499,6 +8291,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'host\',\'kind\',\'listen\',\'v6only\',\'mode\',\'backlog\',\'target\',\'count\',\'interval\',\'status\',\'server_name\',\'cert\',\'auth\',\'zone\',\'records\',\'zone_files\',\'hints\',\'previous\',\'stub\',\'stands_in\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('host','port','family','timeout','url',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'host\',\'port\',\'family\',\'timeout\',\'url\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5630,11 +8430,27 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('index','flags','name','mtu','operstate','carrier',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'index\',\'flags\',\'name\',\'mtu\',\'operstate\',\'carrier\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('inode','pid','fd',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'inode\',\'pid\',\'fd\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('items',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'items\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5678,6 +8494,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('le',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'le\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('line','address','family','names',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5718,11 +8542,35 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('loopback_echo','interfaces','gateway','onlink_default','beyond','skipped_servers','dns_name','dns',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'loopback_echo\',\'interfaces\',\'gateway\',\'onlink_default\',\'beyond\',\'skipped_servers\',\'dns_name\',\'dns\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('lt',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'lt\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('match','counter_before','counter_after',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'match\',\'counter_before\',\'counter_after\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('max_length',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'max_length\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5734,6 +8582,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('messages','error','interrupted','datagrams',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'messages\',\'error\',\'interrupted\',\'datagrams\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('method','headers','expect_status','ca_file','ca_pem','insecure',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5742,11 +8598,43 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('min_length','max_length',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'min_length\',\'max_length\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('min_length',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'min_length\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('mode','iif','back_via','ok','note',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'mode\',\'iif\',\'back_via\',\'ok\',\'note\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('msg_type','flags','payload',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'msg_type\',\'flags\',\'payload\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('multiple_of',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'multiple_of\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5774,6 +8662,22 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('name','code','decode','encode',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'code\',\'decode\',\'encode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('name','decode',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'decode\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('name','group','address',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5787,6 +8691,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'hosts\',\'prefix\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('name','index','up','carrier','operstate','loopback','addresses',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'index\',\'up\',\'carrier\',\'operstate\',\'loopback\',\'addresses\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -5894,6 +8806,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('name','types','servers','short','trace','tcp','recurse',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'name\',\'types\',\'servers\',\'short\',\'trace\',\'tcp\',\'recurse\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('name',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5958,6 +8878,22 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('number','name','status','summary','notes',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'number\',\'name\',\'status\',\'summary\',\'notes\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('ok','layer','step','text','fix',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'ok\',\'layer\',\'step\',\'text\',\'fix\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('outcome','answer','server_version','protocol_version','error_code',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -5979,6 +8915,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'outcome\',\'errno\',\'icmp\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('owner','detached',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'owner\',\'detached\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -6054,6 +8998,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('protocols','families','states','listen','ports','local_port_only',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'protocols\',\'families\',\'states\',\'listen\',\'ports\',\'local_port_only\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('queries','trace','comparison','findings','elapsed_ms',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -6102,6 +9054,22 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('returncode','stdout','stderr','error','missing','argv',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'returncode\',\'stdout\',\'stderr\',\'error\',\'missing\',\'argv\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('rtt','stop',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'rtt\',\'stop\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('rule','failed',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -6123,6 +9091,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'scenario\',\'client\',\'namespaces\',\'workdir\',\'processes\',\'ssh\',\'instance\',\'owner\',\'detached\',\'user\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('scenario','expected','cause','elapsed','max_seconds','returncode','doc','stdout','stderr','expected_evidence','missing_evidence','expected_warnings',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'scenario\',\'expected\',\'cause\',\'elapsed\',\'max_seconds\',\'returncode\',\'doc\',\'stdout\',\'stderr\',\'expected_evidence\',\'missing_evidence\',\'expected_warnings\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -6171,6 +9147,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'socket\',\'owner\',\'fd\',\'drops\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('sockets','done','error','interrupted',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'sockets\',\'done\',\'error\',\'interrupted\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -6262,6 +9246,30 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('steps','verdict','evidence',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'steps\',\'verdict\',\'evidence\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('strip_whitespace','to_upper','to_lower','strict','min_length','max_length','pattern','ascii_only',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'strip_whitespace\',\'to_upper\',\'to_lower\',\'strict\',\'min_length\',\'max_length\',\'pattern\',\'ascii_only\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('subject','issuer','not_before','not_after','names',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'subject\',\'issuer\',\'not_before\',\'not_after\',\'names\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('tables','notes','unreadable','local_addresses','broadcast_addresses',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -6275,6 +9283,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'tag\',\'address\',\'zones\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('tag',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'tag\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -6315,6 +9331,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'text\',\'wildcard\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('timeout','before','after','capture',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'timeout\',\'before\',\'after\',\'capture\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -6382,6 +9406,38 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
+  if type(self) is cls or name in ('type','flags','seq','pid','payload',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'type\',\'flags\',\'seq\',\'pid\',\'payload\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('type','name','value',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'type\',\'name\',\'value\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('tz',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'tz\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('unit',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'unit\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
   if type(self) is cls or name in ('url','address','outcome','status','reason','error','connect_ms','tls_ms','first_byte_ms','total_ms','tls_version','server','location','budget_ms','tls','method','expect_status',):
    raise FrozenInstanceError(f"cannot delete field {name!r}")
   super(cls, self).__delattr__(name)
@@ -6411,6 +9467,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__delattr__(name)
  return __delattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'via\',\'answer\',\'servers\',\'zone\',\'broken\',\'detail\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __delattr__(self,name):
+  if type(self) is cls or name in ('wrapped',):
+   raise FrozenInstanceError(f"cannot delete field {name!r}")
+  super(cls, self).__delattr__(name)
+ return __delattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __delattr__(self,name):\n  if type(self) is cls or name in (\'wrapped\',):\n   raise FrozenInstanceError(f"cannot delete field {name!r}")\n  super(cls, self).__delattr__(name)\n return __delattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __delattr__(self,name):
@@ -6462,6 +9526,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('address','interface','neighbour','echo',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'address\',\'interface\',\'neighbour\',\'echo\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('address','port','hops','reached','elapsed_ms',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -6491,6 +9563,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'address\',\'port\',\'status\',\'errno\',\'reason\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('address','role','route','echo',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'address\',\'role\',\'route\',\'echo\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6542,6 +9622,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('at',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'at\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('cap_s','share','floor_s','start_after_s','reserve_s',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -6587,6 +9675,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'client\',\'route\',\'syn_interface\',\'rp_filter\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('collectors','sockets','addresses','interfaces','timeout','probes','route',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'collectors\',\'sockets\',\'addresses\',\'interfaces\',\'timeout\',\'probes\',\'route\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6646,6 +9742,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('discriminator','custom_error_type','custom_error_message','custom_error_context',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'discriminator\',\'custom_error_type\',\'custom_error_message\',\'custom_error_context\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('dns','routes','echo','liveness','tcp','egress','path','http','udp','handshake',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -6659,6 +9763,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'dst\',\'src\',\'iif\',\'mark\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('errno','message',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'errno\',\'message\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6694,6 +9806,30 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','dst_len','src_len','tos','table','action','flags',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'dst_len\',\'src_len\',\'tos\',\'table\',\'action\',\'flags\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','dst_len','src_len','tos','table','protocol','scope','type','flags',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'dst_len\',\'src_len\',\'tos\',\'table\',\'protocol\',\'scope\',\'type\',\'flags\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','dst_len','src_len','tos','table',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'dst_len\',\'src_len\',\'tos\',\'table\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('family','icmp_type','icmp_code','kind','sender','errno',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -6702,11 +9838,67 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','ifindex','state','flags','address','lladdr','probes',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'ifindex\',\'state\',\'flags\',\'address\',\'lladdr\',\'probes\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','ifindex','state','flags','type',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'ifindex\',\'state\',\'flags\',\'type\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','index','prefixlen','scope','flags','address','label',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'index\',\'prefixlen\',\'scope\',\'flags\',\'address\',\'label\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('family','name','chains','sets','source',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'name\',\'chains\',\'sets\',\'source\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','prefixlen','flags','scope','index',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'prefixlen\',\'flags\',\'scope\',\'index\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','priority','action','table','invert','src','src_len','dst','dst_len','tos','iifname','oifname','fwmark','fwmask','goto','suppress_prefixlen','l3mdev','other_selectors',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'priority\',\'action\',\'table\',\'invert\',\'src\',\'src_len\',\'dst\',\'dst_len\',\'tos\',\'iifname\',\'oifname\',\'fwmark\',\'fwmask\',\'goto\',\'suppress_prefixlen\',\'l3mdev\',\'other_selectors\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','proto','states','bytecode',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'proto\',\'states\',\'bytecode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','protocol','ext','states','sport','dport','src','dst','ifindex','cookie',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'protocol\',\'ext\',\'states\',\'sport\',\'dport\',\'src\',\'dst\',\'ifindex\',\'cookie\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6723,6 +9915,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'saddr\',\'daddr\',\'proto\',\'sport\',\'dport\',\'iif\',\'oif\',\'ct_state\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','state','timer','retrans','sport','dport','src','dst','ifindex','cookie','expires','rqueue','wqueue','uid','inode',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'state\',\'timer\',\'retrans\',\'sport\',\'dport\',\'src\',\'dst\',\'ifindex\',\'cookie\',\'expires\',\'rqueue\',\'wqueue\',\'uid\',\'inode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6755,6 +9955,22 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'table\',\'chain\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','type','index','flags','change',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'type\',\'index\',\'flags\',\'change\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('family','type','table','protocol','scope','flags','dst','dst_len','oif','prefsrc','gateway','via','priority','error','iif','src','mtu',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'family\',\'type\',\'table\',\'protocol\',\'scope\',\'flags\',\'dst\',\'dst_len\',\'oif\',\'prefsrc\',\'gateway\',\'via\',\'priority\',\'error\',\'iif\',\'src\',\'mtu\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6806,6 +10022,46 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('func','json_schema_input_type',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'func\',\'json_schema_input_type\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('func',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'func\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('ge',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'ge\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('gt','ge','lt','le',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'gt\',\'ge\',\'lt\',\'le\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('gt',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'gt\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('holders','processes','shared','wanted','complete','unreadable','vanished','other_namespace','notes',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -6827,6 +10083,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'host\',\'kind\',\'listen\',\'v6only\',\'mode\',\'backlog\',\'target\',\'count\',\'interval\',\'status\',\'server_name\',\'cert\',\'auth\',\'zone\',\'records\',\'zone_files\',\'hints\',\'previous\',\'stub\',\'stands_in\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('host','port','family','timeout','url',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'host\',\'port\',\'family\',\'timeout\',\'url\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -6958,11 +10222,27 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('index','flags','name','mtu','operstate','carrier',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'index\',\'flags\',\'name\',\'mtu\',\'operstate\',\'carrier\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('inode','pid','fd',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'inode\',\'pid\',\'fd\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('items',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'items\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7006,6 +10286,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('le',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'le\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('line','address','family','names',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7046,11 +10334,35 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('loopback_echo','interfaces','gateway','onlink_default','beyond','skipped_servers','dns_name','dns',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'loopback_echo\',\'interfaces\',\'gateway\',\'onlink_default\',\'beyond\',\'skipped_servers\',\'dns_name\',\'dns\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('lt',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'lt\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('match','counter_before','counter_after',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'match\',\'counter_before\',\'counter_after\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('max_length',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'max_length\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7062,6 +10374,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('messages','error','interrupted','datagrams',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'messages\',\'error\',\'interrupted\',\'datagrams\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('method','headers','expect_status','ca_file','ca_pem','insecure',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7070,11 +10390,43 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('min_length','max_length',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'min_length\',\'max_length\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('min_length',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'min_length\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('mode','iif','back_via','ok','note',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'mode\',\'iif\',\'back_via\',\'ok\',\'note\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('msg_type','flags','payload',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'msg_type\',\'flags\',\'payload\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('multiple_of',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'multiple_of\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7102,6 +10454,22 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('name','code','decode','encode',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'code\',\'decode\',\'encode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('name','decode',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'decode\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('name','group','address',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7115,6 +10483,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'hosts\',\'prefix\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('name','index','up','carrier','operstate','loopback','addresses',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'index\',\'up\',\'carrier\',\'operstate\',\'loopback\',\'addresses\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7222,6 +10598,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('name','types','servers','short','trace','tcp','recurse',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'name\',\'types\',\'servers\',\'short\',\'trace\',\'tcp\',\'recurse\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('name',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7286,6 +10670,22 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('number','name','status','summary','notes',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'number\',\'name\',\'status\',\'summary\',\'notes\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('ok','layer','step','text','fix',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'ok\',\'layer\',\'step\',\'text\',\'fix\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('outcome','answer','server_version','protocol_version','error_code',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7307,6 +10707,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'outcome\',\'errno\',\'icmp\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('owner','detached',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'owner\',\'detached\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7382,6 +10790,14 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('protocols','families','states','listen','ports','local_port_only',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'protocols\',\'families\',\'states\',\'listen\',\'ports\',\'local_port_only\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('queries','trace','comparison','findings','elapsed_ms',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7430,6 +10846,22 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('returncode','stdout','stderr','error','missing','argv',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'returncode\',\'stdout\',\'stderr\',\'error\',\'missing\',\'argv\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('rtt','stop',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'rtt\',\'stop\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('rule','failed',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7451,6 +10883,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'scenario\',\'client\',\'namespaces\',\'workdir\',\'processes\',\'ssh\',\'instance\',\'owner\',\'detached\',\'user\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('scenario','expected','cause','elapsed','max_seconds','returncode','doc','stdout','stderr','expected_evidence','missing_evidence','expected_warnings',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'scenario\',\'expected\',\'cause\',\'elapsed\',\'max_seconds\',\'returncode\',\'doc\',\'stdout\',\'stderr\',\'expected_evidence\',\'missing_evidence\',\'expected_warnings\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7499,6 +10939,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'socket\',\'owner\',\'fd\',\'drops\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('sockets','done','error','interrupted',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'sockets\',\'done\',\'error\',\'interrupted\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7590,6 +11038,30 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('steps','verdict','evidence',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'steps\',\'verdict\',\'evidence\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('strip_whitespace','to_upper','to_lower','strict','min_length','max_length','pattern','ascii_only',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'strip_whitespace\',\'to_upper\',\'to_lower\',\'strict\',\'min_length\',\'max_length\',\'pattern\',\'ascii_only\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('subject','issuer','not_before','not_after','names',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'subject\',\'issuer\',\'not_before\',\'not_after\',\'names\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('tables','notes','unreadable','local_addresses','broadcast_addresses',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7603,6 +11075,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'tag\',\'address\',\'zones\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('tag',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'tag\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7643,6 +11123,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'text\',\'wildcard\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('timeout','before','after','capture',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'timeout\',\'before\',\'after\',\'capture\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
@@ -7710,6 +11198,38 @@ CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,v
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):
+  if type(self) is cls or name in ('type','flags','seq','pid','payload',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'type\',\'flags\',\'seq\',\'pid\',\'payload\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('type','name','value',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'type\',\'name\',\'value\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('tz',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'tz\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('unit',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'unit\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
   if type(self) is cls or name in ('url','address','outcome','status','reason','error','connect_ms','tls_ms','first_byte_ms','total_ms','tls_version','server','location','budget_ms','tls','method','expect_status',):
    raise FrozenInstanceError(f"cannot assign to field {name!r}")
   super(cls, self).__setattr__(name, value)
@@ -7739,6 +11259,14 @@ def __create_fn__(cls, FrozenInstanceError):
   super(cls, self).__setattr__(name, value)
  return __setattr__
 CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'via\',\'answer\',\'servers\',\'zone\',\'broken\',\'detail\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
+
+def __create_fn__(cls, FrozenInstanceError):
+ def __setattr__(self,name,value):
+  if type(self) is cls or name in ('wrapped',):
+   raise FrozenInstanceError(f"cannot assign to field {name!r}")
+  super(cls, self).__setattr__(name, value)
+ return __setattr__
+CODE['def __create_fn__(cls, FrozenInstanceError):\n def __setattr__(self,name,value):\n  if type(self) is cls or name in (\'wrapped\',):\n   raise FrozenInstanceError(f"cannot assign to field {name!r}")\n  super(cls, self).__setattr__(name, value)\n return __setattr__'] = __create_fn__.__code__
 
 def __create_fn__(cls, FrozenInstanceError):
  def __setattr__(self,name,value):

@@ -15,7 +15,8 @@ The function made is the one exec() would make: compiled from the same text, cal
 same closure values, under the same globals (the class's module). A text that is not in the
 table (a class changed since it was generated, another Python) is compiled by `dataclasses`
 as before, only slower; tests/unit/test_record.py fails when the table is stale and compares
-every record class built both ways.
+every netdx dataclass built both ways. `install()` extends the table to the plain
+dataclasses of the process (the `netdx` script calls it).
 """
 
 from __future__ import annotations
@@ -85,11 +86,22 @@ def _record(cls: type[T]) -> type[T]:
     # The swap is process-wide while it lasts, and needs no lock: a plain @dataclass defined
     # meanwhile in another thread gets the functions exec() would have made it, and a record
     # class whose swap another thread ended early has its remaining methods exec()'d.
+    previous = dataclasses._create_fn  # type: ignore[attr-defined]
     dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
     try:
         return _DATACLASS(cls)
     finally:
-        dataclasses._create_fn = _EXEC  # type: ignore[attr-defined]
+        dataclasses._create_fn = previous  # type: ignore[attr-defined]
+
+
+def install() -> None:
+    """Take every dataclass's methods from the table for the rest of the process, not only
+    a record's: the collector core and netlink define theirs with plain `dataclass` (they
+    are shipped to servers alone, without netdx.model), and so do a few mutable helpers.
+    Called once by the `netdx` entry (netdx.start) before a command's modules load. A class
+    of another library is not in the table: dataclasses compiles its methods as always."""
+    if _EXEC is not None:
+        dataclasses._create_fn = _create_fn  # type: ignore[attr-defined]
 
 
 if TYPE_CHECKING:
