@@ -1,11 +1,11 @@
 """What defining the model costs inside one `netdx check` of a refused loopback port.
 
 Each run is a fresh process that times, around the real check, every class `dataclasses`
-processes (`dataclasses._process_class`) and the load of the precompiled methods
-(`netdx.model._methods`), in two modes run alternately: `table` (as the netdx script runs:
-netdx.model.record's precompiled methods, installed for every dataclass) and `exec` (an
-empty table: every method compiled by dataclasses with exec(), as before issue 14's second
-cut). Prints the medians of --runs runs of each. No root needed, loopback only.
+processes (`dataclasses._process_class`) and the loads of the precompiled methods
+(`netdx.model._methods_*`, inside it), in two modes run alternately: `table` (as the netdx
+script runs: netdx.model.record's precompiled methods, installed for every dataclass) and
+`exec` (no table: every method compiled by dataclasses with exec(), as before issue 14's
+second cut). Prints the medians of --runs runs of each. No root needed, loopback only.
 
     .venv/bin/python bench/floor_model.py --runs 15
 """
@@ -33,14 +33,18 @@ def timed(*args, **kwargs):
 dataclasses._process_class = timed
 begin = time.perf_counter()
 from netdx.model import record
-if sys.argv[1] == "exec":
-    record._table = {}
-start = time.perf_counter()
-record._methods()
-table_ms = (time.perf_counter() - start) * 1000
+loading = [0.0]
+load = record._methods
+def timed_load(package):
+    start = time.perf_counter()
+    try:
+        return load(package)
+    finally:
+        loading[0] += time.perf_counter() - start
+record._methods = timed_load if sys.argv[1] == "table" else (lambda package: {})
 from netdx.start import main
 code = main(["check", sys.argv[2], "--timeout", "2"])
-print(json.dumps({"classes": spent[1], "define_ms": spent[0] * 1000, "table_ms": table_ms,
+print(json.dumps({"classes": spent[1], "define_ms": spent[0] * 1000, "table_ms": loading[0] * 1000,
                   "main_ms": (time.perf_counter() - begin) * 1000}), file=sys.stderr)
 """
 

@@ -1,12 +1,13 @@
-"""Write `netdx/model/_methods.py`: the methods of every `@record` class, compiled ahead of time.
+"""Write `netdx/model/_methods_*.py`: the methods of netdx's dataclasses, compiled ahead of time.
 
-    .venv/bin/python tools/precompile_records.py          # rewrite the module
-    .venv/bin/python tools/precompile_records.py --check  # exit 1 when it is stale
+    .venv/bin/python tools/precompile_records.py          # rewrite the modules
+    .venv/bin/python tools/precompile_records.py --check  # exit 1 when one is stale
 
 It imports every netdx module that defines dataclasses, `@record` or plain (in a fresh
 process, with the table installed for every dataclass, so that each class is defined here),
 and writes each method text `dataclasses` asked to compile, as a
-module-level `__create_fn__` whose code object is stored under its text. Run it after
+module-level `__create_fn__` whose code object is stored under its text, one module per
+netdx package (the package of the module that defined the class). Run it after
 adding, removing or changing a field of a record class (tests/unit/test_record.py says when).
 It lives outside the package: it writes a file, and netdx.model does no I/O.
 """
@@ -22,8 +23,8 @@ import netdx
 from netdx.model import record
 
 PACKAGE = Path(netdx.__file__).parent
-TARGET = PACKAGE / "model" / "_methods.py"
-HEADER = '''"""The methods of every `@record` class, compiled ahead of time.
+TARGETS = PACKAGE / "model"  # netdx/model/_methods_PACKAGE.py
+HEADER = '''"""The methods of netdx.{package}'s dataclasses, compiled ahead of time.
 
 See netdx/model/record.py.
 
@@ -55,8 +56,9 @@ def dataclass_modules() -> Iterator[str]:
             yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def generate() -> str:
-    """The module's text for the record classes as they are now (imports them all)."""
+def generate() -> dict[Path, str]:
+    """Each table module's text, by path, for the dataclasses as they are now (imports them
+    all): one module per netdx package that defines dataclasses."""
     names = list(dataclass_modules())
     early = [name for name in names if name in sys.modules]
     if early:
@@ -65,24 +67,33 @@ def generate() -> str:
     record.install()
     for name in names:
         importlib.import_module(name)
-    texts, record.capture = sorted(record.capture), None
-    parts = [HEADER.format(python=sys.version_info[:2])]
-    for text in texts:
-        parts.append(f"\n{text}\nCODE[{text!r}] = __create_fn__.__code__\n")
-    parts.append("\ndel __create_fn__\n")
-    return "".join(parts)
+    captured, record.capture = sorted(record.capture), None
+    modules: dict[Path, str] = {}
+    for package in sorted({package for package, _ in captured if package}):
+        parts = [HEADER.format(package=package, python=sys.version_info[:2])]
+        for text in (text for owner, text in captured if owner == package):
+            parts.append(f"\n{text}\nCODE[{text!r}] = __create_fn__.__code__\n")
+        parts.append("\ndel __create_fn__\n")
+        modules[TARGETS / f"_methods_{package}.py"] = "".join(parts)
+    return modules
 
 
 def main(argv: list[str]) -> int:
-    text = generate()
+    modules = generate()
+    existing = set(TARGETS.glob("_methods_*.py"))
     if argv == ["--check"]:
-        current = TARGET.read_text() if TARGET.exists() else ""
-        if current != text:
-            print(f"{TARGET} is stale: run python tools/precompile_records.py", file=sys.stderr)
+        stale = sorted(str(path) for path in existing | modules.keys()
+                       if not path.exists() or path.read_text() != modules.get(path))
+        if stale:
+            print(f"stale: {', '.join(stale)}: run python tools/precompile_records.py",
+                  file=sys.stderr)
             return 1
         return 0
-    TARGET.write_text(text)
-    print(f"wrote {TARGET}")
+    for path in existing - modules.keys():
+        path.unlink()
+    for path, text in modules.items():
+        path.write_text(text)
+    print(f"wrote {len(modules)} modules in {TARGETS}")
     return 0
 
 

@@ -64,7 +64,8 @@ def shape(cls: type) -> dict[str, Any]:
 
 
 def origin(cls: type) -> str:
-    """Where `__init__`'s code came from: `<string>` (exec) or the precompiled module."""
+    """Where `__init__`'s code came from: `<string>` (exec) or the precompiled module
+    (`_methods_PACKAGE.py`)."""
     return cls.__init__.__code__.co_filename.rsplit("/", 1)[-1]  # type: ignore[misc]
 
 
@@ -88,7 +89,7 @@ def main(mode: str) -> None:
     import precompile_records
 
     if mode == "exec":
-        record._table = {}
+        record._methods = lambda package: {}  # type: ignore[assignment]
     record.install()  # every dataclass, as the netdx script runs
     names = list(precompile_records.dataclass_modules())
     for name in names:

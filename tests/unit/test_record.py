@@ -42,13 +42,14 @@ def _define() -> type:
 @pytest.fixture
 def table_of_sample() -> Iterator[dict[str, object]]:
     """A table holding exactly Sample's methods, compiled as the generator compiles them."""
-    saved, saved_capture = record_module._table, record_module.capture
-    record_module._table, record_module.capture = {}, set()
+    # This module's classes are outside netdx: their table is the one of package "".
+    saved, saved_capture = dict(record_module._tables), record_module.capture
+    record_module._tables[""], record_module.capture = {}, set()
     try:
         _define()
         texts = record_module.capture
         table = {}
-        for text in texts:
+        for _, text in texts:
             namespace: dict[str, object] = {}
             # dont_inherit: this module's `from __future__ import annotations` would turn
             # the methods' annotations into text, as the generated module must not either.
@@ -57,15 +58,15 @@ def table_of_sample() -> Iterator[dict[str, object]]:
         record_module.capture = None
         yield table
     finally:
-        record_module._table, record_module.capture = saved, saved_capture
+        record_module._tables, record_module.capture = saved, saved_capture
 
 
 def test_precompiled_class_is_the_class_exec_makes(table_of_sample: dict[str, object]) -> None:
     """With its texts in the table, a class gets the same fields, parameters, slots and
     methods (bytecode, closures, globals, defaults) as when dataclasses compiles them."""
-    record_module._table = {}
+    record_module._tables[""] = {}
     by_exec = _define()
-    record_module._table = table_of_sample  # type: ignore[assignment]
+    record_module._tables[""] = table_of_sample  # type: ignore[assignment]
     by_table = _define()
     assert origin(by_exec) == "<string>" and origin(by_table) == "precompiled"
     assert shape(by_table) == shape(by_exec)
@@ -75,7 +76,7 @@ def test_precompiled_class_behaves_as_a_frozen_dataclass(
         table_of_sample: dict[str, object]) -> None:
     """Construction, defaults, repr, equality, hashing, frozenness, replace, asdict, copy
     and pickle of a precompiled class work as for any frozen slotted dataclass."""
-    record_module._table = table_of_sample  # type: ignore[assignment]
+    record_module._tables[""] = table_of_sample  # type: ignore[assignment]
     sample = _define()
     assert origin(sample) == "precompiled"
     one = sample(name="a", port=5, note="x")
@@ -97,8 +98,8 @@ def test_precompiled_class_behaves_as_a_frozen_dataclass(
 
 
 def test_precompiled_methods_are_current() -> None:
-    """netdx/model/_methods.py holds every method text of every @record class as the classes
-    are now (else: `python tools/precompile_records.py`)."""
+    """netdx/model/_methods_*.py hold every method text of every netdx dataclass as the
+    classes are now (else: `python tools/precompile_records.py`)."""
     proc = subprocess.run([sys.executable, str(TOOLS / "precompile_records.py"), "--check"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -119,7 +120,8 @@ def test_every_dataclass_is_built_as_dataclasses_builds_it() -> None:
     assert table.keys() == plain.keys()
     for name in table:
         assert table[name]["shape"] == plain[name]["shape"], name
-    assert [name for name, entry in table.items() if entry["origin"] != "_methods.py"] == []
+    assert [name for name, entry in table.items()
+            if entry["origin"] != f"_methods_{name.split('.')[1]}.py"] == []
     assert all(entry["origin"] == "<string>" for entry in plain.values())
     texts = [path.read_text() for path in SRC.rglob("*.py")]
     decorated = sum(line.strip() in ("@record", "@model_record") for text in texts

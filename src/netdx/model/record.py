@@ -6,10 +6,11 @@ the codec, mypy). One step differs. For each class `dataclasses` writes the sour
 methods (`__init__`, `__repr__`, `__eq__`, `__hash__`, `__setattr__`, `__delattr__`) and
 compiles each with exec(): about half a millisecond a class, 60-90 ms for the ~110 classes a
 refused loopback check defines, half of its CPU after Python's own start. Here a method
-whose exact source text is in `netdx.model._methods` is made from that module's code object
-instead, which Python loads from the package's bytecode like any module.
+whose exact source text is in `netdx.model._methods_*` is made from that module's code object
+instead (one module per netdx package: `_methods_plan`, `_methods_firewall`...), which
+Python loads from the package's bytecode like any module.
 
-That module is generated, never edited: `python tools/precompile_records.py` imports every
+Those modules are generated, never edited: `python tools/precompile_records.py` imports every
 module that uses `@record` and writes each text that `dataclasses` asked to compile there.
 The function made is the one exec() would make: compiled from the same text, called with the
 same closure values, under the same globals (the class's module). A text that is not in the
@@ -22,6 +23,7 @@ dataclasses of the process (the `netdx` script calls it).
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import sys
 from collections.abc import Callable
 from types import CodeType, FunctionType
@@ -29,25 +31,43 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 T = TypeVar("T")
 
-# The texts `dataclasses` asked for while `capture` is a set (the generator's run).
-capture: set[str] | None = None
+# (package, text) of each method `dataclasses` asked for while `capture` is a set (the
+# generator's run).
+capture: set[tuple[str, str]] | None = None
 
 _DATACLASS = dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
 # `dataclasses._create_fn(name, args, body, *, globals, locals, return_type)` is where
 # Python 3.10-3.12 compile a method from its text; 3.13 builds methods another way, and
 # there `record` is the plain dataclass.
 _EXEC = getattr(dataclasses, "_create_fn", None)
-_table: dict[str, CodeType] | None = None
+# The precompiled texts, one table per netdx package (`model`, `plan`, `firewall`...: the
+# second part of the defining module's name), each loaded when that package first defines a
+# class: a refused check loads about half of them.
+_tables: dict[str, dict[str, CodeType]] = {}
 
 
-def _methods() -> dict[str, CodeType]:
-    """The precompiled texts for this Python (empty when they were made for another)."""
-    global _table
-    if _table is None:
-        from netdx.model import _methods
+def package_of(module: str) -> str:
+    """The table a class of `module` takes its methods from (`netdx.plan.requests` → plan);
+    "" for a module outside netdx (no table)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "netdx" else ""
 
-        _table = _methods.CODE if sys.version_info[:2] == _methods.PYTHON else {}
-    return _table
+
+def _methods(package: str) -> dict[str, CodeType]:
+    """The precompiled texts of `package` for this Python (empty when there are none, or
+    they were made for another Python)."""
+    table = _tables.get(package)
+    if table is None:
+        table = {}
+        if package:
+            try:
+                module = importlib.import_module(f"netdx.model._methods_{package}")
+            except ModuleNotFoundError:
+                module = None
+            if module is not None and sys.version_info[:2] == module.PYTHON:
+                table = module.CODE
+        _tables[package] = table
+    return table
 
 
 def _create_fn(name: str, args: Any, body: Any, *, globals: Any = None,
@@ -64,9 +84,10 @@ def _create_fn(name: str, args: Any, body: Any, *, globals: Any = None,
     inner = "\n".join(f"  {line}" for line in body)
     text = (f"def __create_fn__({', '.join(names)}):\n"
             f" def {name}({','.join(args)}){annotation}:\n{inner}\n return {name}")
+    package = package_of(globals.get("__name__", "") if globals is not None else "")
     if capture is not None:
-        capture.add(text)
-    code = _methods().get(text)
+        capture.add((package, text))
+    code = _methods(package).get(text)
     if code is None:
         assert _EXEC is not None  # only installed where dataclasses has it
         return _EXEC(name, args, body, globals=globals, locals=locals,
