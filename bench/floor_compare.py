@@ -5,7 +5,8 @@ The earlier tree is `git archive REV src` in a temporary directory, run with the
 interpreter and site-packages (PYTHONPATH puts it first); each tree starts as its installed
 script does (`netdx.start:main` where it exists, else `netdx.cli:main`), with its bytecode
 compiled first. Rows: a refused loopback check, `--version`, and the NXDOMAIN, no-route and
-healthy checks inside their lab scenarios. The median of --runs of each, as a Markdown table.
+healthy checks inside their lab scenarios, and
+`dns --trace` on the healthy DNS tree. The median of --runs of each, as a Markdown table.
 
 Run as root, under the lab lock: `.venv/bin/python bench/floor_compare.py --before fd64a49`.
 """
@@ -26,7 +27,7 @@ from pathlib import Path
 
 from floor import refused_port
 
-from netdx.lab import Lab, load_scenario
+from netdx.lab import Lab, dnstree, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 Sample = tuple[float, float]  # wall ms, CPU ms
@@ -99,6 +100,15 @@ def main() -> int:
                                         lab.exec_argv(scenario.runner, [*new, *argv]), args.runs)
             rows.append((f"check {target} ({name})", before, after))
             print(f"  {name}: done", file=sys.stderr)
+        with Lab(dnstree.scenario()) as lab:
+            assert lab.workdir is not None
+            hints = lab.workdir / "root.hints"
+            hints.write_text(dnstree.root_hints(dead_per_level=False))
+            argv = ["dns", "--trace", "--root-hints", str(hints), "www.example.lab"]
+            before, after = compare(lab.exec_argv(dnstree.CLIENT_HOST, [*old, *argv]),
+                                    lab.exec_argv(dnstree.CLIENT_HOST, [*new, *argv]), args.runs)
+        rows.append(("dns --trace www.example.lab (healthy 4-level tree)", before, after))
+        print("  dns-tree: done", file=sys.stderr)
     print(f"median of {args.runs} runs each, {args.before} and this tree alternating in one loop")
     print()
     print("| work | before ms | after ms | after / before | before CPU ms | after CPU ms |")

@@ -28,6 +28,7 @@ EXIT_OK, EXIT_PROBLEM, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 CHECK_TIMEOUT_S = 5.0  # `check --timeout`'s default
 VERSION_TEXT = "netdx, version {version}"  # `netdx --version`, as click's version_option says it
 
+_HELP = frozenset(("--help", "-h"))
 _FLAGS = {"--json": "as_json", "-q": "quiet", "--quiet": "quiet", "-4": "ipv4", "-6": "ipv6"}
 
 
@@ -248,6 +249,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         echo(VERSION_TEXT.format(version=__version__))  # click's version_option, word for word
         return EXIT_OK
+    if args and not args[0].startswith("-") and not _HELP.intersection(args):
+        # A command that works (not --help: that loads no model) defines a hundred or more
+        # dataclasses: their methods come precompiled (netdx.model.record), the plain
+        # dataclasses of netlink and the collector too.
+        from netdx.model.record import install
+
+        install()
     fast = fast_check(args)
     if fast is None:
         from netdx.cli import main as click_main

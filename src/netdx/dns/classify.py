@@ -16,11 +16,11 @@ The rules a resolver applies to a response from a server it believes authoritati
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from netdx.model.dns_trace import LameKind
 from netdx.model.evidence import DnsMessage, DnsRecord, DnsServerAnswer
+from netdx.model.record import record
 
 # What a response can mean: the walk goes on or ends, or the server is lame (the kinds of
 # `model.dns_trace.LameKind`).
@@ -30,7 +30,7 @@ _NO_MESSAGE: frozenset[Kind] = frozenset({"timeout", "malformed", "bad_id", "err
 FINAL_KINDS = frozenset({"answer", "nxdomain", "nodata"})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Classified:
     """The meaning of one response: its kind, a one-line detail, and what it points to."""
 

@@ -9,7 +9,6 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 from netdx.budget import Deadline, elapsed_ms
@@ -22,13 +21,14 @@ from netdx.dns.verify import configured_resolvers, find_authoritative, from_trac
 from netdx.errors import UsageError
 from netdx.model.dns_trace import TraceResult
 from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
+from netdx.model.record import record
 from netdx.probes.dns import read_resolv_conf
 
 # The resolvers' rows may use this share of the budget; the authoritative walk the rest.
 COMPARE_SHARE = 0.4
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsRequest:
     """What the user asked for. No `servers` means: the first nameserver of resolv.conf;
     a server may be a host name, resolved through the system resolver within the budget."""

@@ -18,20 +18,20 @@ delegated server, so the ones that refuse, are not authoritative or stay silent 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
 
 from netdx.budget import Deadline
 from netdx.dns.classify import fold
 from netdx.dns.query import QueryOptions, query
 from netdx.model.dns_trace import NameServer
 from netdx.model.evidence import DnsQuestion, DnsServerAnswer
+from netdx.model.record import record
 
 # The resolver has the answers in its cache or finds them in a few round trips; the
 # discovery may use this share of what the authoritative check has left, the walk the rest.
 DISCOVERY_SHARE = 0.4
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ZoneServers:
     """The deepest zone holding the name whose servers the resolver could give, and how far
     down the resolver could not go (`failed`: the zones it answered SERVFAIL/nothing for)."""

@@ -31,13 +31,14 @@ from netdx.model.evidence import (
     DnsStatus,
     DnsTransport,
 )
+from netdx.model.record import record
 from netdx.netlink.errors import os_error_text as _os_error_text
 
 DNS_PORT = 53
 FIRST_RETRY_S = 1.0  # UDP is sent again after 1 s of silence, then 2 s, 4 s... (like glibc)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class QueryOptions:
     """How to ask: recursion desired (off for a trace), UDP first or TCP only, the port,
     when to send a silent UDP query again (None: never), and whether to use EDNS0."""

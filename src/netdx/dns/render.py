@@ -6,19 +6,19 @@ Renderers only read the report; they compute nothing but layout.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from netdx.model.dns_trace import TraceLevel, TraceResult
 from netdx.model.evidence import DnsComparison, DnsRecord, DnsServerAnswer
+from netdx.model.record import record
 from netdx.model.report import Finding
 from netdx.render.json import finding_document
 
 DNS_SCHEMA = "netdx.dns/1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsReport:
     """Everything one `netdx dns` run found."""
 
@@ -130,7 +130,7 @@ def _trace_result_doc(trace: TraceResult) -> dict[str, Any]:
             "detail": trace.detail}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class _Row:
     """One line of the comparison table (layout only)."""
 

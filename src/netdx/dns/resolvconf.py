@@ -7,8 +7,6 @@ are read by `collect.resolv` (stdlib only, so that a server's collector reads th
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from netdx.collect.resolv import (
     DEFAULT_SERVER,
     MAX_NDOTS,
@@ -16,6 +14,7 @@ from netdx.collect.resolv import (
     read_resolv,
     valid_server_address,
 )
+from netdx.model.record import record
 
 __all__ = ["DEFAULT_SERVER", "DNS_PORT", "MAXNS", "MAX_NDOTS", "ResolvConf", "parse_resolv_conf",
            "parse_server", "search_candidates", "search_goes_on", "valid_server_address"]
@@ -23,7 +22,7 @@ __all__ = ["DEFAULT_SERVER", "DNS_PORT", "MAXNS", "MAX_NDOTS", "ResolvConf", "pa
 DNS_PORT = 53
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ResolvConf:
     """The parts of resolv.conf the stub resolver uses to pick names and servers."""
 

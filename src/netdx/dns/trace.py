@@ -33,9 +33,10 @@ from netdx.model.dns_trace import (
     TraceStatus,
 )
 from netdx.model.evidence import DnsQuestion, DnsRecord, DnsServerAnswer
+from netdx.model.record import record as model_record
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@model_record
 class TraceLimits:
     """Bounds that keep a hostile hierarchy from running the walk on forever."""
 
@@ -47,7 +48,7 @@ class TraceLimits:
     allow_loopback: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@model_record
 class TraceQuery:
     """One query the driver must send: `id` ties the result back to the walk."""
 

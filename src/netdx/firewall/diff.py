@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from netdx.errors import CannotRun
@@ -14,13 +13,14 @@ from netdx.firewall.flows import Flow
 from netdx.firewall.model import Chain, Ruleset
 from netdx.firewall.sources import Capture, build_ruleset, local_addresses
 from netdx.model.firewall import ChainLocation, FirewallMatch
+from netdx.model.record import record
 
 SNAPSHOT_SCHEMA = "netdx.firewall.snapshot/1"
 DIFF_SCHEMA = "netdx.firewall.diff/1"
 _COUNTERS = re.compile(r"counter packets \d+ bytes \d+")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Snapshot:
     """A capture with when and where it was taken."""
 
@@ -29,7 +29,7 @@ class Snapshot:
     host: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RuleChange(ChainLocation):
     """A rule added or removed; `position` is its place in the new (added) or old chain."""
 
@@ -39,7 +39,7 @@ class RuleChange(ChainLocation):
     source: str = "nft"  # a legacy table's rule is not the nft table's of the same name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ChainChange(ChainLocation):
     """A chain added or removed, or a base chain whose policy changed."""
 
@@ -49,7 +49,7 @@ class ChainChange(ChainLocation):
     source: str = "nft"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FlowVerdict:
     """One flow before and after; `changed` when the decision or deciding rule differs."""
 
@@ -65,7 +65,7 @@ class FlowVerdict:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RulesetDiff:
     """Everything that changed between two snapshots."""
 

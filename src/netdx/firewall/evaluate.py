@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import ipaddress
 import itertools
-from dataclasses import dataclass
 
 from netdx.firewall.matching import Undecided, rule_verdict
 from netdx.firewall.model import Chain, Hook, Packet, Rule, Ruleset, Table, Verdict
@@ -32,6 +31,7 @@ from netdx.model.firewall import Decision as Decision
 from netdx.model.firewall import Direction as Direction
 from netdx.model.firewall import FirewallMatch
 from netdx.model.firewall import RuleRef as RuleRef
+from netdx.model.record import record
 
 STAGES: dict[Direction, tuple[Hook, ...]] = {
     "input": ("prerouting", "input"),
@@ -64,7 +64,7 @@ def rule_ref(table: Table, chain: Chain, rule: Rule) -> RuleRef:
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class _ChainOutcome:
     verdict: Verdict | None  # None: the policy decided
     rule: RuleRef | None

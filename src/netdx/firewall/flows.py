@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from netdx.errors import UsageError
 from netdx.firewall.evaluate import Direction
 from netdx.firewall.model import Packet
+from netdx.model.record import record
 from netdx.target import port_number
 
 _PROTOS = ("tcp", "udp")
 _HOOKS: tuple[Direction, ...] = ("input", "output", "forward")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Flow:
     """A flow to evaluate; `hook` None means inferred from the local addresses."""
 

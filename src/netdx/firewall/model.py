@@ -13,12 +13,13 @@ from __future__ import annotations
 import dataclasses
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 # The flow fields and conntrack states are the match model's: a Packet is a FlowPacket.
 from netdx.model.firewall import CtState as CtState
 from netdx.model.firewall import FlowPacket
+from netdx.model.record import record
 
 TableFamily = Literal["ip", "ip6", "inet", "arp", "bridge", "netdev"]
 Hook = Literal["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"]
@@ -76,7 +77,7 @@ NFPROTO_NUMBERS: dict[str, int] = {"ipv4": 2, "ipv6": 10}
 ETHERTYPE_NUMBERS: dict[str, int] = {"ip": 0x0800, "ip6": 0x86DD}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Interval:
     """A closed range of integers: an address prefix or range, a port, a port range."""
 
@@ -87,7 +88,7 @@ class Interval:
         return self.lo <= value <= self.hi
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Name:
     """An interface name (with `wildcard`, a prefix as in `eth*` / `eth+`) or a flag name."""
 
@@ -103,14 +104,14 @@ Atom = Interval | Name
 Element = tuple[Atom, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SetRef:
     """A reference to a named set or map of the rule's table (`@name`)."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Match:
     """`fields` (one, or a concatenation) compared with `elements` or a named set.
 
@@ -126,7 +127,7 @@ class Match:
     mask: frozenset[str] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Verdict:
     """accept, drop, reject (with `reject_with`, e.g. "icmp port-unreachable", "tcp reset"),
     jump/goto (to `target`), return, continue."""
@@ -136,7 +137,7 @@ class Verdict:
     reject_with: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class VerdictMap:
     """`key vmap { element : verdict, ... }` or a named verdict map; a miss ends the rule."""
 
@@ -144,14 +145,14 @@ class VerdictMap:
     entries: tuple[tuple[Element, Verdict], ...] | SetRef
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Ignored:
     """A statement with no effect on the verdict (counter, log, nflog, comment)."""
 
     name: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Unknown:
     """A construct the model does not understand. `is_match` tells a match (the rule may or may
     not apply) from a statement (the rule's effect is unknown)."""
@@ -167,7 +168,7 @@ class Unknown:
 Expr = Match | Verdict | VerdictMap | Ignored | Unknown
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Rule:
     """One rule. `handle` is nft's handle; `position` is the 1-based place in its chain (what
     `iptables -L --line-numbers` shows); `text` is how the tool that made it prints it."""
@@ -179,7 +180,7 @@ class Rule:
     comment: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Chain:
     """A chain; base chains have a `hook`, a `priority` and a `policy`."""
 
@@ -201,7 +202,7 @@ class Chain:
         return dataclasses.replace(self, rules=tuple(rules))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class NamedSet:
     """A named set (`data` None) or map; a verdict map has `verdicts`. `unknown` names a key or
     data type the model cannot compare (the set then makes any lookup unknown)."""
@@ -214,7 +215,7 @@ class NamedSet:
     unknown: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Table:
     """A table of one family, from one source (native nft, iptables-nft, legacy iptables)."""
 
@@ -225,7 +226,7 @@ class Table:
     source: Source = "nft"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Ruleset:
     """Every table the kernel enforces. `notes` records what the parsers could not read."""
 
@@ -240,7 +241,7 @@ class Ruleset:
     broadcast_addresses: frozenset[str] = frozenset()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Packet(FlowPacket):
     """The first packet of a flow as the filter sees it (conntrack state `new` by default).
 

@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.iptables_save import BUILTIN_CHAINS, IptablesSaveError, parse_save
 from netdx.firewall.model import Ruleset, Source, Table, Verdict
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
+from netdx.model.record import record
 
 # What iptables-nft-save says of a table with base chains it cannot print (it prints the rest).
 _INCOMPATIBLE = re.compile(r"^# Table `(?P<name>[^']+)' contains incompatible base-chains", re.M)
@@ -36,7 +36,7 @@ _INCOMPATIBLE = re.compile(r"^# Table `(?P<name>[^']+)' contains incompatible ba
 ADDRESSES_COMMAND = ADDRESSES
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SaveCapture:
     """One iptables-save variant's output: `version` 4 (iptables) or 6 (ip6tables)."""
 
@@ -45,7 +45,7 @@ class SaveCapture:
     text: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Capture:
     """Raw tool output; None where a tool was missing or failed (`errors` says why)."""
 

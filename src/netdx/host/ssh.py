@@ -27,7 +27,6 @@ import os
 import re
 import socket
 import time
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +37,7 @@ from netdx.errors import UsageError
 from netdx.host import ssh_pipes
 from netdx.host.ssh_pipes import LineTooLong, SshPipes
 from netdx.host.ssh_status import classify, last_line, lines_of
+from netdx.model.record import record
 from netdx.model.remote import SshOutcome, SshStatus
 
 SSH = "ssh"
@@ -115,7 +115,7 @@ def _refuse(flag: str, value: str, why: str) -> UsageError:
     return UsageError(f"{flag} {value!r}: {why}")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SshOptions:
     """What the user typed for --ssh, validated on creation (UsageError: exit 2).
 

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from netdx.lab.model import Host, Interface, Link, Scenario, Service
+from netdx.model.record import record
 
 SUBNET = "10.53.0"
 RESOLVER = f"{SUBNET}.53"
@@ -38,7 +38,7 @@ PINNED_DNS, PINNED_HOSTS = "10.53.1.30", "10.53.1.99"
 LONG_TTL = 3600
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class LabServer:
     """One nsd: its namespace tag, its address and the zones it serves."""
 

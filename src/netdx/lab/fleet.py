@@ -34,7 +34,6 @@ import select
 import subprocess
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
@@ -44,6 +43,7 @@ from netdx.lab import fleet_record
 from netdx.lab.model import PREFIX
 from netdx.lab.netns import NETNS_ETC, delete_namespace, list_namespaces, run
 from netdx.lab.sshd import SshServer, start_sshd
+from netdx.model.record import record
 
 FLEET_PREFIX = PREFIX + "fl-"
 ROUTER, CTL = FLEET_PREFIX + "rt", FLEET_PREFIX + "ctl"
@@ -61,7 +61,7 @@ RESOLV = f"nameserver {SUBNETS['ctl']}.{GATEWAY}\noptions timeout:1 attempts:1\n
 Outcome = Literal["pass", "fail", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FleetHost:
     """One host of the fleet: its name (also its namespace's suffix), group and address."""
 
@@ -74,7 +74,7 @@ class FleetHost:
         return FLEET_PREFIX + self.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FleetFlow:
     """A flow of the lab's flows file and the cause its faults give it."""
 
@@ -87,7 +87,7 @@ class FleetFlow:
     timeout: float | None = None  # its own budget, else the file's default
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ExpectedCase:
     """One cell of the matrix as the lab expects `netdx verify` to report it: the outcome
     and the cause (for an error, the source's `ssh.<status>`)."""
@@ -99,7 +99,7 @@ class ExpectedCase:
     cause: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Fleet:
     """A built fleet: its files, its sshds and the listener process, what it expects."""
 

@@ -26,8 +26,10 @@ small `backlog` they fill its accept queue).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Literal
+
+from netdx.model.record import record
 
 PREFIX = "ndx-"
 """Every namespace and interface the lab creates starts with this, so `clean` can find them.
@@ -46,7 +48,7 @@ CLIENT_KINDS: tuple[ServiceKind, ...] = ("churn", "fill")
 DEFAULT_BACKLOG = 128
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Interface:
     """One host's leg on a link: the interface is named ``ndx-<link>`` inside the host."""
 
@@ -58,7 +60,7 @@ class Interface:
         return PREFIX + self.link
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Host:
     """A host: one network namespace ``ndx-<name>`` and what is configured in it."""
 
@@ -78,7 +80,7 @@ class Host:
         return self.prefix + self.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Link:
     """An L2 segment: two hosts get a direct veth pair, more get a bridge in ``ndx-sw-<name>``."""
 
@@ -95,7 +97,7 @@ class Link:
         return f"{self.prefix}sw-{self.name}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Service:
     """A process started inside a host's namespace: a server, or a client (`is_client`).
 
@@ -146,7 +148,7 @@ class Service:
         return self.kind in CLIENT_KINDS
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Scenario:
     """One failure mode: the world to build, what to run where, and what it must say."""
 

@@ -18,17 +18,17 @@ import os
 import pwd
 import re
 import secrets
-from dataclasses import dataclass
 from pathlib import Path
 
 from netdx.lab.model import PREFIX
+from netdx.model.record import record
 
 RECORD_DIR = Path("/run/netdx/labs")
 INSTANCE = re.compile(r"^[0-9a-f]{4}$")
 INSTANCE_NAMESPACE = re.compile(rf"^{PREFIX}([0-9a-f]{{4}})-")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Proc:
     """A process as the kernel knows it: pid and start time (clock ticks after boot)."""
 
@@ -144,7 +144,7 @@ def read_all() -> dict[str, dict[str, object]]:
     return found
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class LabState:
     """What a lab owns, as recorded: enough for `teardown` in another process (`lab down`).
 

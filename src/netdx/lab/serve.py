@@ -32,8 +32,8 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
+from netdx.model.record import record
 from netdx.netlink.tables import TCP_CLOSE_WAIT, TCP_ESTABLISHED, TCP_LISTEN
 
 _WILDCARD_PEER = {"0.0.0.0": "127.0.0.1", "::": "::1"}
@@ -182,7 +182,7 @@ def wait_ready(targets: Sequence[str], timeout: float) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PortState:
     """What /proc/net/tcp{,6} says about one port: its listeners, server-side CLOSE-WAIT and
     ESTABLISHED sockets, and the longest accept queue of its listeners."""

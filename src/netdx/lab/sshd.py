@@ -19,13 +19,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from netdx.budget import Deadline
 from netdx.errors import CannotRun
 from netdx.lab.model import PREFIX
 from netdx.lab.netns import alive, kill_pids, run
+from netdx.model.record import record
 
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "ssh-keygen"
@@ -37,7 +37,7 @@ READY_MARK = "Server listening on"
 _STARTED: dict[int, subprocess.Popen[bytes]] = {}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SshServer:
     """A running lab sshd: where it listens, how to log in, and how to stop it."""
 

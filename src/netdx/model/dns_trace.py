@@ -7,10 +7,10 @@ them. Nothing here does I/O.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal, get_args
 
 from netdx.model.evidence import DnsMessage, DnsQuestion, DnsRecord
+from netdx.model.record import record
 
 # Outcomes (`netdx.dns.classify.Kind`) that make a server lame for the zone it was asked
 # about (RFC 4697): it does not serve the zone it was delegated.
@@ -34,7 +34,7 @@ TraceStatus = Literal[
 LevelOutcome = Literal["referral", "answer", "nxdomain", "nodata", "cname", "broken", "open"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class NameServer:
     """A name server of a zone and the addresses known for it (glue or hints)."""
 
@@ -42,7 +42,7 @@ class NameServer:
     addresses: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServerAttempt:
     """One server asked at one level, and what it did."""
 
@@ -59,7 +59,7 @@ class ServerAttempt:
         return self.outcome in LAME_KINDS
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TraceLevel:
     """One zone cut: the zone, the name asked there, every server's outcome, the step taken."""
 
@@ -71,7 +71,7 @@ class TraceLevel:
     referral: str | None = None  # the child zone taken (referral), or the CNAME target
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class LameServer:
     """A server delegated a zone that did not serve it."""
 
@@ -82,7 +82,7 @@ class LameServer:
     detail: str = ""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TraceResult:
     """The finished walk."""
 

@@ -7,10 +7,10 @@ Times are in milliseconds (float), addresses are strings in their canonical form
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from netdx.model.firewall import FirewallMatch
+from netdx.model.record import record
 from netdx.model.remote import RemoteEvidence
 
 # Re-exported: they were defined here first.
@@ -27,7 +27,7 @@ Family = Literal[4, 6]
 NssStatus = Literal["ok", "nxdomain", "no_address", "again", "timeout", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class NssResult:
     """What the application gets: getaddrinfo() through NSS (/etc/hosts, then DNS).
 
@@ -50,7 +50,7 @@ DnsStatus = Literal[
 DnsTransport = Literal["udp", "tcp"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsRecord:
     name: str
     rtype: str  # "A", "AAAA", "CNAME", ...
@@ -58,7 +58,7 @@ class DnsRecord:
     value: str  # dig's presentation format
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsQuestion:
     """The question of a query: a name (absolute, with the trailing dot) and a type."""
 
@@ -67,7 +67,7 @@ class DnsQuestion:
     rclass: str = "IN"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsMessage:
     """One DNS response as it came off the wire, every section kept."""
 
@@ -90,7 +90,7 @@ class DnsMessage:
         return "tc" in self.flags
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsExchange:
     """How one answer travelled: port, UDP or TCP, RD, the whole response, and what else
     happened on the way (a truncated UDP answer retried over TCP, datagrams ignored because
@@ -103,7 +103,7 @@ class DnsExchange:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsServerAnswer:
     """One server's answer for one name and type: the one shape of a DNS answer.
 
@@ -134,7 +134,7 @@ class DnsServerAnswer:
         return self.exchange.message if self.exchange is not None else None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DelegatedServer:
     """One name server of a zone, asked directly without recursion (the authoritative
     check), and what it did: `outcome` is a `netdx.dns.classify` kind (answer, referral,
@@ -149,7 +149,7 @@ class DelegatedServer:
     rtt_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class AuthoritativeCheck:
     """What the zone's authoritative servers say now and how they were found: `via` the
     public root (`root`) or the configured resolver's SOA/NS answers (`resolver`, for
@@ -166,7 +166,7 @@ class AuthoritativeCheck:
 AddressSource = Literal["literal", "hosts", "dns", "nss"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsEvidence:
     """Everything the DNS layer learned about the target name.
 
@@ -192,7 +192,7 @@ class DnsEvidence:
     delegation: tuple[DelegatedServer, ...] | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsComparison:
     """`netdx dns --compare`: what each source says for one name and type, side by side.
 
@@ -213,7 +213,7 @@ class DnsComparison:
 # --- ICMP ----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class IcmpError:
     """An ICMP error that came back for one of our packets, as IP_RECVERR reports it.
 
@@ -233,7 +233,7 @@ class IcmpError:
 EchoStatus = Literal["reply", "timeout", "icmp_error", "unknown"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class IcmpEcho:
     """ICMP echo to one address. `unknown` when no socket could be opened (`reason` says why)."""
 
@@ -253,7 +253,7 @@ class IcmpEcho:
 TcpOutcome = Literal["connected", "refused", "timeout", "icmp_error", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TcpConnect:
     """One TCP connect attempt with IP_RECVERR set.
 
@@ -279,7 +279,7 @@ class TcpConnect:
 EgressStatus = Literal["blocked", "clear", "unknown"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class EgressCheck:
     """Does this host's own output filter drop the SYN? A raw SYN for the same flow (root
     only) fails with EPERM at once when an output rule drops it. `unknown` without root."""
@@ -294,7 +294,7 @@ class EgressCheck:
 HopKind = Literal["time_exceeded", "reached", "unreachable", "silent"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Hop:
     ttl: int
     kind: HopKind
@@ -303,7 +303,7 @@ class Hop:
     icmp: IcmpError | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PathTrace:
     """A TCP-SYN traceroute to address:port with rising TTL (all TTLs sent at once)."""
 
@@ -324,7 +324,7 @@ class PathTrace:
 HttpOutcome = Literal["ok", "timeout", "tls_error", "connect_error", "protocol_error", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class HttpExchange:
     """An HTTP(S) GET to one address (Host header and SNI from the URL's name)."""
 
@@ -355,7 +355,7 @@ class HttpExchange:
 UdpOutcome = Literal["reply", "closed", "icmp_error", "open_filtered", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class UdpExchange:
     """One UDP exchange with address:port (`udp://`, and `dns://` with a real query).
 
@@ -384,7 +384,7 @@ class UdpExchange:
 # --- One address, and the whole check -------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class AddressEvidence:
     """Everything probed for one resolved address."""
 
@@ -414,7 +414,7 @@ class AddressEvidence:
     tls: TlsExchange | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CheckEvidence:
     """The input of the rules: the target, DNS, and per-address evidence in the order the
     client would try the addresses (the first is what the application uses first)."""

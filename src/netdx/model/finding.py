@@ -6,13 +6,14 @@ target) and the report (which carries the step payloads) can both import it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from netdx.model.record import record
 
 Severity = Literal["fail", "warn"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Finding:
     """One rule's conclusion: a cause from the public vocabulary (docs/causes.md).
 

@@ -8,8 +8,9 @@ through `model.codec` like any other evidence.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from netdx.model.record import record
 
 Decision = Literal["accept", "drop", "reject", "unknown"]
 Direction = Literal["input", "output", "forward"]
@@ -18,7 +19,7 @@ Tool = Literal["ufw", "firewalld", "docker"]
 CtState = Literal["new", "established", "related", "invalid", "untracked"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ChainLocation:
     """A chain by family, table and name: where a rule lives, or what a diff changed."""
 
@@ -32,7 +33,7 @@ class ChainLocation:
         return f"{self.family} {self.table} {self.chain}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RuleRef(ChainLocation):
     """Where a rule lives and what it says. `source` is nft, iptables-nft or
     iptables-legacy; nft rules have a `handle`, iptables ones only their `position`."""
@@ -44,7 +45,7 @@ class RuleRef(ChainLocation):
     source: str = "nft"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ChainStep:
     """One step of the walk: entering a base chain (`hook`), a jump/goto/return, the rule that
     gave the chain's verdict (`rule`), a policy, or the rule that made it `unknown`."""
@@ -60,7 +61,7 @@ class ChainStep:
     source: str = "nft"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Origin:
     """The tool a deciding rule (or policy) belongs to, and the rule in its own words."""
 
@@ -68,7 +69,7 @@ class Origin:
     description: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class NearMiss:
     """An accept rule on the path that one failing match kept from applying."""
 
@@ -76,7 +77,7 @@ class NearMiss:
     failed: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FlowPacket:
     """The first packet of the flow that was evaluated (interfaces as filled in from the
     routes; conntrack state `new` unless asked otherwise). The evaluator's own packet
@@ -93,7 +94,7 @@ class FlowPacket:
     ct_state: CtState = "new"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FirewallMatch:
     """Why a flow is accepted, dropped or rejected at one hook of a host, naming the rule.
 

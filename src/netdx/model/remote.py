@@ -10,10 +10,10 @@ evidence. Frozen dataclasses only, so all of it round-trips through `model.codec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from netdx.model.firewall import FirewallMatch
+from netdx.model.record import record
 from netdx.model.route import RouteLookup
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
@@ -44,7 +44,7 @@ SshStatus = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SshOutcome:
     """How the SSH session to the server went, with ssh's own words and its settings.
 
@@ -76,7 +76,7 @@ class SshOutcome:
         return f"ssh.{self.status}"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PacketSeen:
     """One TCP packet of the port that crossed a server interface during the probe window.
 
@@ -107,7 +107,7 @@ class PacketSeen:
         return "R" in self.flags
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class WireCapture:
     """What a packet socket (AF_PACKET with a BPF filter for the port) on the server saw
     while the client's probes ran: the answer to "did the SYN arrive?".
@@ -146,7 +146,7 @@ class WireCapture:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServerFirewall:
     """The server's ruleset evaluated for the client's flow as the server sees it (source =
     the client's address, the input hook), with the deciding rule's packet counter read
@@ -170,7 +170,7 @@ class ServerFirewall:
         return self.counter_after - self.counter_before
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ReturnPath:
     """The server's way back to the client, and whether a reverse-path filter would drop
     the client's packets: the route to the client (`route`, `ip route get CLIENT` on the
@@ -184,7 +184,7 @@ class ReturnPath:
     rp_filter: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CounterDelta:
     """One kernel counter (nstat name, e.g. `TcpExtListenOverflows`) before and after."""
 
@@ -197,7 +197,7 @@ class CounterDelta:
         return self.after - self.before
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RemoteEvidence:
     """Everything read on the server over SSH for one check.
 
@@ -236,7 +236,7 @@ class RemoteEvidence:
         return address in self.addresses
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RemoteReport:
     """The server's side of a check as the report shows it: `diagnose.remote` writes the
     short "server (ssh DEST)" block (`lines`: the listeners and their owner, the deciding

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Literal
 
 from netdx.model.evidence import (
@@ -16,6 +16,7 @@ from netdx.model.evidence import (
     UdpExchange,
 )
 from netdx.model.finding import Finding, Severity
+from netdx.model.record import record
 from netdx.model.remote import RemoteReport
 from netdx.model.service import ServiceHandshake, TlsExchange
 from netdx.model.target import Target
@@ -43,7 +44,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class StepEvidence:
     """The typed payloads one step of the walk shows: the DNS evidence for the dns step;
     for the others, one payload per probed address, in address order. Empty when skipped."""
@@ -61,7 +62,7 @@ class StepEvidence:
     tls: tuple[TlsExchange, ...] = ()  # check --tls on a target that is not https://
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Step:
     """One layer of the walk as shown to the user, with the payloads that back it."""
 
@@ -72,7 +73,7 @@ class Step:
     elapsed_ms: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Verdict:
     """The one answer: `layer` is the cause's prefix (`ok` for ok)."""
 
@@ -91,7 +92,7 @@ class Verdict:
         return self.cause == "ok"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Report:
     """A finished check: renderers read only this. `observed_on` is where it was run;
     `remote` the server's side when the check ran with `--ssh`."""

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from netdx.model.record import record
 
 __all__ = ["RouteLookup", "RouteStatus"]
 
 RouteStatus = Literal["ok", "no_route", "local", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RouteLookup:
     """The kernel's answer to `ip route get ADDR` plus the next hop's neighbour state.
 

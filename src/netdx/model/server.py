@@ -12,8 +12,7 @@ read from it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
+from netdx.model.record import record
 from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.netlink.tables import (
     TCP_CLOSE_WAIT,
@@ -36,7 +35,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Socket(SocketText):
     """One TCP or UDP socket as sock_diag reported it (the fields of netlink's `DiagSocket`,
     named the way ss names them by the same `SocketText`).
@@ -63,7 +62,7 @@ class Socket(SocketText):
     v6only: bool | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Process:
     """A process that holds sockets: pid, command (comm), user and uid."""
 
@@ -73,7 +72,7 @@ class Process:
     uid: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SocketHolder:
     """One descriptor through which a process holds a socket (a socket shared after fork()
     has several)."""
@@ -83,7 +82,7 @@ class SocketHolder:
     fd: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ProcessIssue:
     """A process whose sockets could not be read, and why ("permission denied: needs root")."""
 
@@ -92,7 +91,7 @@ class ProcessIssue:
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServerEvidence:
     """Everything read on the server about one TCP port (in the host or namespace read).
 

@@ -7,8 +7,9 @@ fill them in and the rules in `netdx.diagnose.protocols` judge them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from netdx.model.record import record
 
 ServiceProtocol = Literal["postgres", "redis", "mysql"]
 
@@ -35,7 +36,7 @@ HandshakeOutcome = Literal[
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServiceHandshake:
     """The first exchange of `protocol` with address:port, after TCP connected.
 
@@ -60,7 +61,7 @@ class ServiceHandshake:
     waited_ms: float | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TlsDetails:
     """A TLS handshake as `openssl s_client` shows it: the negotiated version and cipher, and
     the server's certificate (read even when verification failed, from a second handshake
@@ -85,7 +86,7 @@ class TlsDetails:
     skipped: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class HttpOptions:
     """How `check` speaks HTTP(S): the request (method, extra headers), the statuses that
     count as success (empty: any status below 400), and the trust for the certificate
@@ -108,7 +109,7 @@ class HttpOptions:
 TlsOutcome = Literal["ok", "tls_error", "not_tls", "closed", "timeout", "not_offered", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TlsExchange:
     """`check --tls` on a target that is not https://: the TLS handshake after the TCP
     connect (for postgres:// after its SSLRequest was answered 'S'), as `openssl s_client

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from netdx.model.record import record
 
 # Default ports of the URL schemes `netdx check` accepts.
 SCHEME_PORTS: dict[str, int] = {
@@ -22,7 +22,7 @@ SCHEME_PORTS: dict[str, int] = {
 DATAGRAM_SCHEMES = ("udp", "dns")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Target:
     """A parsed target.
 

@@ -7,13 +7,14 @@ or a reader never mistakes the server's view for the client's.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
+
+from netdx.model.record import record
 
 VantageKind = Literal["local", "netns", "ssh"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Vantage:
     """Where evidence was observed: this host (`local`), a named network namespace on this
     host (`netns`, `name` is the namespace), or an SSH destination (`ssh`, `name` is the

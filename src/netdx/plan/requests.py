@@ -8,7 +8,6 @@ A signal steers a probe that is already running. A result is the probe's evidenc
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 from netdx.budget import Deadline
@@ -23,6 +22,7 @@ from netdx.model import (
     TcpConnect,
 )
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
+from netdx.model.record import record
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
 from netdx.model.service import HttpOptions, ServiceHandshake, ServiceProtocol, TlsExchange
@@ -62,7 +62,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Budget:
     """A probe's share of the command's one deadline: start after `start_after_s`, then run
     for `share` of what remains, at most `cap_s` seconds, and end `reserve_s` (at most a
@@ -96,7 +96,7 @@ WHOLE = Budget()  # until the command's deadline
 # bases, is what the runner dispatches on.
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Request:
     """What every probe request carries: its `id` and its share of the deadline."""
 
@@ -104,21 +104,21 @@ class Request:
     budget: Budget
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class AddressRequest(Request):
     """A probe of one address."""
 
     address: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FlowRequest(AddressRequest):
     """A probe of the flow to address:port."""
 
     port: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Resolve(Request):
     """Resolve `name` the way the application would (NSS), and ask the DNS servers too."""
 
@@ -127,12 +127,12 @@ class Resolve(Request):
     servers: tuple[str, ...] = ()  # --dns-server; () for the configured ones
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class LookupRoute(AddressRequest):
     """`ip route get address` and the next hop's neighbour state."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Echo(AddressRequest):
     """ICMP echo to `address`. A `steered` echo (beside a connect) can be told to end at its
     first answer (`Settle`); a host-only target's echo is not steered: its loss count is the
@@ -141,7 +141,7 @@ class Echo(AddressRequest):
     steered: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Connect(FlowRequest):
     """One TCP connect. A `steered` connect takes the echo's round trip (`Hint`) to size its
     timeout and can be ended early (`Stop`); the liveness connects are not steered."""
@@ -149,7 +149,7 @@ class Connect(FlowRequest):
     steered: bool = False
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Datagram(FlowRequest):
     """A UDP exchange with address:port (udp://): an empty datagram; with `query_name` a
     DNS question of `query_type` instead (dns://)."""
@@ -158,24 +158,24 @@ class Datagram(FlowRequest):
     query_type: str = "A"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ReadNeighbour(Request):
     """The neighbour state (ARP/ND) of `route`'s next hop, read from the kernel's table."""
 
     route: RouteLookup
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CheckEgress(FlowRequest):
     """Does this host's own output filter drop a SYN to address:port? (A raw SYN.)"""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TraceTcp(FlowRequest):
     """A TCP-SYN traceroute to address:port."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class EvaluateFirewall(FlowRequest):
     """This host's ruleset evaluated for the flow to address:port at `hook`."""
 
@@ -183,7 +183,7 @@ class EvaluateFirewall(FlowRequest):
     hook: Literal["input", "output"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FetchHttp(FlowRequest):
     """An HTTP(S) GET of `url` from `address` (Host header and SNI from `host`)."""
 
@@ -193,14 +193,14 @@ class FetchHttp(FlowRequest):
     options: HttpOptions | None = None  # method, headers, trust; None: a plain GET
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Handshake(FlowRequest):
     """The first exchange of `protocol` (postgres, redis, mysql) with address:port."""
 
     protocol: ServiceProtocol
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class HandshakeTls(FlowRequest):
     """check --tls: the TLS handshake with address:port (SNI `host`), after postgres'
     SSLRequest when `preface` says so; the trust from `options` (--cacert, -k)."""
@@ -211,12 +211,12 @@ class HandshakeTls(FlowRequest):
     inside: ServiceProtocol | None = None  # rediss://: PING inside the session
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ReadServer(FlowRequest):
     """The server side of a port on this host: listeners, owners, queues."""
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class AskAuthoritative(Request):
     """What the zone's authoritative servers say for `name` now (found from the root or
     through `resolvers`, `ADDR` or `ADDR#PORT`: see `netdx.dns.verify`)."""
@@ -227,7 +227,7 @@ class AskAuthoritative(Request):
     resolvers: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class OpenServer(Request):
     """Open the SSH session to the server (--ssh) and wait until it is armed: its first read
     of `port` done and, as root, its packet socket open on the port. `client` is this host's
@@ -239,7 +239,7 @@ class OpenServer(Request):
     client: str | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CollectServer(Request):
     """The client's probes are done: tell the server ("go"), take its second read and join
     both into `RemoteEvidence`. `address` is the address the client connected to (None when
@@ -275,7 +275,7 @@ Probe = (
 # --- signals to running probes --------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Hint:
     """The echo measured `rtt_ms`: the steered connect `to` may size its timeout from it."""
 
@@ -283,14 +283,14 @@ class Hint:
     rtt_ms: float
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Stop:
     """End the steered connect `to` now: no answer can come (the next hop is dead)."""
 
     to: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Cancel:
     """Cancel probe `to` after `after_s` seconds unless it has ended (never past the
     deadline); its result is then `NotRun`."""
@@ -299,7 +299,7 @@ class Cancel:
     after_s: float = 0.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Settle:
     """TCP has answered: the steered echo `to` ends at its first answer (now, if it has one).
     Its reply (the host is up, its TTL) is still quoted; more echoes could not change the
@@ -314,7 +314,7 @@ Signal = Hint | Stop | Cancel | Settle
 # --- results that are not evidence values themselves ---------------------------------------
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class NeighbourRead:
     """A next hop's NUD state name (REACHABLE, STALE, INCOMPLETE, FAILED...), None when the
     kernel has no entry."""
@@ -322,7 +322,7 @@ class NeighbourRead:
     state: str | None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServerArmed:
     """The server's session answered `OpenServer`: `armed` when its first read (and its
     capture) were ready; False when the link failed (the failure is in the final evidence)."""
@@ -330,7 +330,7 @@ class ServerArmed:
     armed: bool
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class NotRun:
     """The probe did not finish: cancelled by a signal, or no budget left to start it."""
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdx.model.evidence import Family
+from netdx.model.record import record
 from netdx.model.service import HttpOptions
 from netdx.model.vantage import Vantage
 
@@ -13,7 +13,7 @@ if TYPE_CHECKING:  # the plan stays pure: the transport's module is not imported
     from netdx.host.ssh import SshOptions
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CheckSettings:
     """Settings of one check: the budget in seconds, the address family, DNS servers.
 

@@ -19,10 +19,10 @@ import ipaddress
 import socket
 from collections.abc import Iterator
 from contextvars import ContextVar
-from dataclasses import dataclass
 from typing import Any
 
 from netdx.errors import UsageError
+from netdx.model.record import record
 
 __all__ = [
     "Binding",
@@ -34,7 +34,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Binding:
     """The source address and/or the interface the probes' sockets are bound to."""
 

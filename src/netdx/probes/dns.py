@@ -30,7 +30,6 @@ import ipaddress
 import socket
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from netdx.budget import Deadline, elapsed_ms
@@ -52,6 +51,7 @@ from netdx.model.evidence import (
     NssResult,
     NssStatus,
 )
+from netdx.model.record import record
 from netdx.netlink.errors import errno_name
 from netdx.probes import hostsfile
 
@@ -64,7 +64,7 @@ _GAI_STATUS: dict[str, NssStatus] = {
 _NAME_TYPES = frozenset({"CNAME", "DNAME", "NS", "PTR"})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class DnsQueryResult:
     """Every server's answers, plus the configuration they were asked under."""
 

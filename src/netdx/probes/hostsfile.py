@@ -20,16 +20,16 @@ import ipaddress
 import re
 import socket
 import string
-from dataclasses import dataclass
 
 from netdx.model.evidence import Family
+from netdx.model.record import record
 
 # isspace() in the C locale; str.split() would also split on \x1c-\x1f and Unicode spaces.
 _FIELD_SEP = re.compile(r"[ \t\n\v\f\r]+")
 _ASCII_LOWER = str.maketrans(string.ascii_uppercase, string.ascii_lowercase)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class HostsEntry:
     """One usable line of a hosts file: the address, then the canonical name and aliases."""
 

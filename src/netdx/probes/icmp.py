@@ -23,6 +23,7 @@ from typing import Literal
 
 from netdx.budget import Deadline
 from netdx.model.evidence import EchoStatus, Family, IcmpEcho, IcmpError
+from netdx.model.record import record
 from netdx.netlink.errors import errno_name
 from netdx.probes.recverr import (
     IP_RECVTTL,
@@ -48,7 +49,7 @@ _RECV_SIZE = 1500
 _CMSG_SPACE = 256
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class EchoPacket:
     """One received packet that concerns our echoes: a reply or an ICMP error."""
 

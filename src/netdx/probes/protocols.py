@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdx.budget import Deadline
+from netdx.model.record import record
 from netdx.model.service import HandshakeOutcome, ServiceHandshake, ServiceProtocol
 from netdx.netlink.errors import os_error_text
 from netdx.probes import bind
@@ -37,7 +38,7 @@ _MAX_READ = 4096  # no first answer of these protocols is longer; more is not th
 _MYSQL_MAX_GREETING = 1024
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Reading:
     """What the first answer says, in the protocol's own terms."""
 

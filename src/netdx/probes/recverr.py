@@ -20,9 +20,9 @@ import dataclasses
 import ipaddress
 import socket
 import struct
-from dataclasses import dataclass
 
 from netdx.model.evidence import Family, IcmpError
+from netdx.model.record import record
 from netdx.netlink.errors import errno_name
 
 # Python's socket module lacks these (values from linux/in.h, linux/in6.h, linux/errqueue.h).
@@ -67,7 +67,7 @@ _ICMP6_UNREACH: dict[int, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ExtendedErr:
     """One decoded `sock_extended_err` with its offender address (None when absent)."""
 

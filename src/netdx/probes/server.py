@@ -12,11 +12,11 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from netdx.budget import Deadline
 from netdx.diagnose.server import is_near
 from netdx.host.netns import here
+from netdx.model.record import record
 from netdx.model.server import (
     TCP_CLOSE_WAIT,
     TCP_ESTABLISHED,
@@ -80,7 +80,7 @@ def read_server_now(
     )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class PortSockets:
     """The TCP sockets that matter for one port: its listeners, its other sockets (the
     connections), and every other listener (to say where the service listens instead)."""

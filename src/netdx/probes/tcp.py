@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.model.evidence import Family, IcmpError, TcpConnect, TcpOutcome
+from netdx.model.record import record
 from netdx.netlink.errors import errno_name
 from netdx.probes.recverr import (
     ExtendedErr,
@@ -95,7 +96,7 @@ def open_socket(family: Family, kind: socket.SocketKind, proto: int = 0) -> sock
     return sock
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ConnectResult:
     """How a connect() ended, classified from SO_ERROR and the error queue."""
 

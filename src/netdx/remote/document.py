@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from functools import wraps
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from netdx.collect import SCHEMA
 from netdx.collect.document import COLLECTORS, ON_REQUEST
+from netdx.model.record import record
 from netdx.remote import checks as c
 from netdx.remote.checks import DocumentError
 
@@ -85,7 +86,7 @@ def server_request(
     return request
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Entry:
     """One collector's entry: why it collected nothing (`error`), whether root would have
     read more, and its raw data (checked when read)."""
@@ -95,7 +96,7 @@ class Entry:
     data: Mapping[str, Any]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CollectDocument:
     """A checked `netdx.collect/1` document: `euid` and `python` of the collector that
     wrote it, `collected_at` its wall-clock time, and one `Entry` per collector that ran."""

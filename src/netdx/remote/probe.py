@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from netdx.model.record import record
 from netdx.remote import checks as c
 from netdx.remote.checks import DocumentError
 from netdx.remote.probe_http import http_exchange
@@ -37,7 +37,7 @@ COLLECTOR = "probe"
 _CMSGS = 16
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FlowProbe:
     """One flow to probe from the source: its target and its own timeout."""
 

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import dataclasses
 import errno
-from dataclasses import dataclass
 from typing import Any
 
 from netdx.budget import Deadline
+from netdx.model.record import record
 from netdx.netlink import ErrorAck, Route
 from netdx.netlink.rtnl import RT_TABLE_NAMES
 from netdx.probes.route import route_evidence
@@ -21,7 +21,7 @@ _RP_NAMES = {0: "off", 1: "strict", 2: "loose"}
 _NO_NEIGHBOUR = frozenset({"local", "broadcast", "multicast", "anycast"})
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ReturnPath:
     """rp_filter for a packet from `source` arriving on `iif`: the mode, and which
     interface the route back to `source` leaves by."""
@@ -33,7 +33,7 @@ class ReturnPath:
     note: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RouteReport:
     destination: str
     source_asked: str | None

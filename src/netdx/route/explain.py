@@ -11,8 +11,8 @@ before it were tried and fell through (no route there, a throw, or a suppressor)
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
+from netdx.model.record import record
 from netdx.netlink.rtnl import RT_TABLE_NAMES, Route
 from netdx.netlink.rules import Rule
 
@@ -21,7 +21,7 @@ _REJECT_ACTIONS = frozenset({"blackhole", "unreachable", "prohibit"})
 _LOCAL_IIF = "lo"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Selectors:
     """The flow a lookup is for: what the rules' selectors are compared with."""
 
@@ -31,7 +31,7 @@ class Selectors:
     mark: int = 0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RuleWalk:
     """The rules that mattered, in order: those tried before the decision, and the decision
     (the rule that sent the lookup to the answer's table, or a rule that rejected it)."""

@@ -5,9 +5,9 @@ read here or on a server over SSH, checked the way every server document is chec
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
+from netdx.model.record import record
 from netdx.netlink.rtnl import Route
 from netdx.netlink.rules import Rule
 from netdx.netlink.wire import ErrorAck
@@ -38,7 +38,7 @@ _RULE_FIELDS: dict[str, Callable[[Any, str], Any]] = {
 _RULE_REQUIRED = {"family", "priority", "action", "table"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class RouteFacts:
     """What the kernel and the interface files said about one flow. `rules` is empty when
     they could not be read, `routes` is read only when the kernel refused the lookup,

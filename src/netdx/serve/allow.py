@@ -20,9 +20,9 @@ it), before any packet or DNS query:
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
 from netdx.errors import TargetError, UsageError
+from netdx.model.record import record
 from netdx.model.target import Target
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -34,7 +34,7 @@ LOOPBACK: tuple[Network, ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Allowlist:
     """The CIDRs and names a probe may target."""
 

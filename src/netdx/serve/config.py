@@ -12,13 +12,13 @@ wrong. Without a file, `default_config()` allows loopback only.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdx.config_text import first_error, yaml_mapping
 from netdx.errors import UsageError
 from netdx.files import MIB, read_user_file
 from netdx.model.evidence import Family
+from netdx.model.record import record
 from netdx.serve.allow import LOOPBACK, Allowlist
 
 if TYPE_CHECKING:
@@ -29,7 +29,7 @@ DEFAULT_MODULE = "default"
 DEFAULT_TIMEOUT_S = 5.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ModuleConfig:
     """How a probe of this module runs: `netdx check`'s settings, named."""
 
@@ -63,7 +63,7 @@ class ModuleConfig:
         )
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ServeConfig:
     """Everything `netdx serve` takes from its config file. `flows` (name → flows file) is
     kept for `/verify`, which `netdx verify` serves."""

@@ -15,10 +15,10 @@ import math
 import threading
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdx.errors import CannotRun
+from netdx.model.record import record
 from netdx.model.report import Report
 from netdx.model.target import Target
 from netdx.options import TIMEOUT_MIN_S
@@ -41,7 +41,7 @@ OVERRUN_GRACE_S = 0.35
 PROBE_CAUSE_UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ProbeBudget:
     """The seconds a check gets, and where they came from."""
 
@@ -89,7 +89,7 @@ def probe_budget(module_timeout: float, scrape_header: str | None) -> ProbeBudge
     return ProbeBudget(seconds=seconds, module_timeout=module_timeout, scrape_timeout=scrape)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ProbeOutcome:
     """What one probe gave: the check's report, or why there is none."""
 

@@ -16,11 +16,11 @@ import socketserver
 import sys
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from netdx.errors import TargetError, UsageError
+from netdx.model.record import record
 from netdx.model.target import Target
 from netdx.serve.config import DEFAULT_MODULE, ModuleConfig, ServeConfig
 from netdx.serve.metrics import CONTENT_TYPE, ExporterMetrics, debug_text, exposition
@@ -36,7 +36,7 @@ TEXT = "text/plain; charset=utf-8"
 ProbeRunner = Callable[[Target, ModuleConfig, ProbeBudget], ProbeOutcome]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Response:
     """An HTTP answer: status, content type, body."""
 

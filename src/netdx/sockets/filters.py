@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from netdx.model.record import record
 from netdx.netlink.tables import STATE_NUMBERS
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ def state_names(words: Iterable[str]) -> tuple[str, ...]:
     return () if set(out) == set(_ALL) else tuple(out)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class EndpointFilter:
     """`ADDR`, `ADDR/LEN`, `:PORT`, `ADDR:PORT` or `[V6ADDR]:PORT`: an address or network
     (None: any) and a port (None: any)."""
@@ -118,7 +118,7 @@ def _network(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network | None:
         return None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class ListingFilter:
     """What the dump cannot filter in the kernel: addresses and owning pids."""
 
@@ -151,7 +151,7 @@ def apply(listing: SocketListing, chosen: ListingFilter) -> SocketListing:
     return replace(listing, sockets=tuple(s for s in listing.sockets if chosen.keeps(s, listing)))
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Words:
     """ss's positional filter words: `state NAME`, `src SPEC`, `dst SPEC` (repeatable)."""
 

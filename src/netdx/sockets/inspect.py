@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import TYPE_CHECKING
 
 from netdx.budget import Deadline
 from netdx.model import Finding, Verdict
+from netdx.model.record import record
 from netdx.model.server import ServerEvidence, Socket
 from netdx.sockets.dump import DumpSource
 
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 INSPECT_SCHEMA = "netdx.inspect/1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Inspection:
     """The server-side answer for one port: the evidence read, every finding, the verdict,
     and the count of connections per state (ss names)."""

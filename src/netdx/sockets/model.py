@@ -12,10 +12,11 @@ into a second type. `SocketQuery` is likewise the collector's `Selection`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from netdx.collect.sockdiag import Proto, Selection
+from netdx.model.record import record
 from netdx.model.server import Process, ProcessIssue
 from netdx.netlink.diag import DiagSocket
 
@@ -26,7 +27,7 @@ SocketEntry = DiagSocket
 SocketQuery = Selection
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class OwnerScan:
     """The result of walking /proc for socket inodes.
 
@@ -74,7 +75,7 @@ class OwnerScan:
         return self.processes.get(pid) or Process(pid=pid, command="?", user="?", uid=-1)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class SocketListing:
     """A finished listing: the sockets, their owners if asked, and what could not be read.
 

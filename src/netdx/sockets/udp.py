@@ -14,11 +14,12 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 from netdx.budget import Deadline
 from netdx.model import Finding, Verdict
+from netdx.model.record import record
 from netdx.model.server import Process, Socket
 from netdx.netlink.attrs import encode_attr
 from netdx.netlink.diag import (
@@ -49,7 +50,7 @@ _SK_MEMINFO_DROPS = 8  # index of sk_drops in the u32 array (linux/sock_diag.h)
 UDP_DROPS_CAUSE = "app.udp_rcvbuf_drops"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class UdpSocket:
     """One UDP socket on the port, its owner (None: unknown) and its drop counter (None: the
     kernel did not report SK_MEMINFO)."""
@@ -60,7 +61,7 @@ class UdpSocket:
     drops: int | None = None
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class UdpPort:
     """The UDP side of one port: its sockets and the host's UdpRcvbufErrors (IPv4 + IPv6;
     None when /proc/net/snmp could not be read)."""

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import statistics
 from collections import Counter
-from dataclasses import dataclass
 
 from netdx.model.evidence import Hop
+from netdx.model.record import record
 
 _TERMINAL = ("reached", "unreachable")
 SCHEMA = "netdx.trace/1"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class HopStats:
     ttl: int
     address: str | None
@@ -36,7 +36,7 @@ class HopStats:
     rate_limited: bool  # loss here that later hops do not show
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class TraceReport:
     schema: str
     target: str

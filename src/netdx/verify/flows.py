@@ -18,10 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from netdx.errors import UsageError
+from netdx.model.record import record
 from netdx.target import redact
 from netdx.verify import yamlnodes
 
@@ -29,7 +29,7 @@ Expect = Literal["allow", "deny"]
 LOCAL = "local"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Flow:
     """One declared flow, before its groups are expanded."""
 
@@ -43,7 +43,7 @@ class Flow:
     line: int
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class FlowsFile:
     """A validated flows file: its flows, where it came from and the sha256 of its bytes."""
 

@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import os
 import shlex
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netdx.errors import UsageError
+from netdx.model.record import record
 from netdx.target import port_number
 from netdx.verify.inventory_formats import RawInventory, parse_ini, parse_json, parse_yaml
 
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Inventory", "InventoryHost", "load_inventory", "parse_inventory"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class InventoryHost:
     """One host and how to reach it: `address` is `ansible_host` (else the name)."""
 
@@ -54,7 +54,7 @@ class InventoryHost:
         return SshOptions(destination=destination, key=self.key, options=options)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Inventory:
     """Hosts by name and each group's members (its own hosts and its children's)."""
 

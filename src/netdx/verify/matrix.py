@@ -8,11 +8,11 @@ case per web host per db host. An inventory host on the `to:` side is probed at 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 from netdx.errors import TargetError, UsageError
 from netdx.model import Target
+from netdx.model.record import record
 from netdx.target import parse_target, port_number, redact
 from netdx.verify.flows import LOCAL, Flow, FlowsFile
 from netdx.verify.inventory import Inventory, InventoryHost
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 Outcome = Literal["pass", "fail", "error"]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Case:
     """One cell of the matrix: one source host, one destination, one expectation."""
 
@@ -39,7 +39,7 @@ class Case:
         return LOCAL if self.source is None else self.source.name
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Judgement:
     """A case's result: pass (as expected), fail (not as expected) or error (netdx could
     not run it), with the observed cause and one line that says why."""

@@ -6,9 +6,9 @@ the cause). JUnit and the node_exporter textfile have their own modules."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import IO, Any
 
+from netdx.model.record import record
 from netdx.verify.flows import FlowsFile
 from netdx.verify.run import CaseResult
 
@@ -16,7 +16,7 @@ VERIFY_SCHEMA = "netdx.verify/1"
 MARKS = {"pass": "✔", "fail": "✘", "error": "!"}
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Run:
     """A finished `netdx verify`: the flows file, the inventory's path, every result."""
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from netdx.budget import Deadline
 from netdx.errors import NetdxError
+from netdx.model.record import record
 from netdx.options import TIMEOUT_MIN_S
 from netdx.verify.matrix import Case, Judgement, judge
 
@@ -35,7 +35,7 @@ OVERRUN_S = 2.0
 SSH_ALLOWANCE_S = 10.0
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class CaseResult:
     """One case, its check report (None when it could not run) and its judgement."""
 
@@ -47,7 +47,7 @@ class CaseResult:
 Progress = Callable[[int, int, CaseResult], None]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Unrun:
     """Why a case has no report: one line, and its cause when it has one (`ssh.auth`)."""
 

@@ -4,15 +4,16 @@ line the user must edit (`flows.3.to` → line 17)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 from typing import Any
 
 from netdx.errors import UsageError
+from netdx.model.record import record
 
 Path = tuple[str | int, ...]
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@record
 class Located:
     """A YAML document's data and the 1-based line of each value, by path."""
 
