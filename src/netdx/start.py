@@ -269,8 +269,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 # --tls: the schemes whose port is TLS from its first byte (a bare host:port is scheme None),
-# and postgres, whose SSLRequest leads into TLS; https and rediss have it already (no-op).
-_TLS_SCHEMES = (None, "tcp", "postgres", "postgresql", "https", "rediss")
+# postgres and mysql, whose SSLRequest leads into TLS; https and rediss have it already (no-op).
+_TLS_SCHEMES = (None, "tcp", "postgres", "postgresql", "mysql", "https", "rediss")
 
 
 def _tls_for(scheme: str | None, port: int | None, tls: bool) -> bool:

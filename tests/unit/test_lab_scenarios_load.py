@@ -69,6 +69,7 @@ EXPECTED = {
     "service-tls-name-mismatch": "service.tls_name_mismatch",
     "service-tls-plain-port-expired": "service.tls_expired",
     "service-postgres-tls-not-offered": "service.tls_not_offered",
+    "service-mysql-tls-not-offered": "service.tls_not_offered",
     # The dns-tree family, built in Python (netdx.lab.dnstree), not from a file.
     "dns-tree": "dns.nxdomain",
     "dns-service-servfail": "service.dns_servfail",

@@ -16,7 +16,6 @@ from netdx.start import _tls_for
         (["udp://127.0.0.1:53", "--tls"], "--tls needs a TCP target: udp://"),
         (["dns://127.0.0.1/example.org", "--tls"], "--tls needs a TCP target: dns://"),
         (["http://127.0.0.1:8080/", "--tls"], "(use https://)"),
-        (["mysql://127.0.0.1:3306/", "--tls"], "not supported on mysql://"),
         (["redis://127.0.0.1:6379", "--tls"], "a TLS-wrapped redis is rediss://"),
         (["127.0.0.1", "--tls"], "--tls needs a port"),
         (["127.0.0.1:993", "--tls", "--expect-status", "200"], "--expect-status, --method"),
@@ -35,9 +34,10 @@ def test_usage_errors_are_one_line(
 
 
 def test_where_tls_applies() -> None:
-    """A handshake is planned for HOST:PORT, tcp:// and postgres://; https:// has its own
+    """A handshake is planned for HOST:PORT, tcp://, postgres:// and mysql://; https:// has its own
     (so --tls is accepted there and changes nothing)."""
     assert _tls_for(None, 993, True) is True
+    assert _tls_for("mysql", 3306, True) is True  # its SSLRequest leads into TLS
     assert _tls_for("tcp", 993, True) is True
     assert _tls_for("postgres", 5432, True) is True
     assert _tls_for("https", 443, True) is False

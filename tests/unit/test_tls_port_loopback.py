@@ -318,3 +318,81 @@ def test_rediss_refusal_repeats_the_exchange_over_tls(
                       str(certs / "good-cert.pem"))  # fmt: skip
     assert (code, doc["verdict"]["cause"]) == (1, "service.protocol_error"), doc["verdict"]
     assert f"repeat it: redis-cli --tls -h 127.0.0.1 -p {port} PING" in doc["verdict"]["fix"]
+
+
+def mysql_greeting(*, tls: bool) -> bytes:
+    """A MySQL 8 protocol-10 greeting packet (as `mysqld` sends it on accept), with the
+    CLIENT_SSL capability when `tls`."""
+    caps = 0xFFFF if tls else 0xFFFF & ~0x0800
+    payload = (b"\x0a" + b"8.0.35\x00" + (7).to_bytes(4, "little") + b"abcdefgh" + b"\x00"
+               + caps.to_bytes(2, "little") + b"\xff" + b"\x02\x00" + b"\xff\xdf" + b"\x15"
+               + b"\x00" * 10 + b"ijklmnopqrst\x00" + b"caching_sha2_password\x00")  # fmt: skip
+    return len(payload).to_bytes(3, "little") + b"\x00" + payload
+
+
+def mysql(*, tls: bool, then: Talk | None = None) -> Talk:
+    """Greets; a client's 36-byte SSLRequest (packet 1, CLIENT_SSL set) leads into `then`."""
+
+    def talk(conn: socket.socket) -> None:
+        conn.sendall(mysql_greeting(tls=tls))
+        request = b""
+        while len(request) < 36:
+            chunk = conn.recv(36 - len(request))
+            if not chunk:
+                return  # the connect probe or the plain greeting read: closed without a word
+            request += chunk
+        asked = request[3] == 1 and int.from_bytes(request[4:8], "little") & 0x0800
+        if asked and then is not None:
+            then(conn)
+
+    return talk
+
+
+def test_mysql_with_client_ssl_continues_into_tls(
+    server: Callable[[Talk], tuple[int, list[str]]],
+    certs: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """mysql://… --tls: a greeting with CLIENT_SSL, netdx's SSLRequest, then the handshake
+    on the same connection, its certificate judged (ok with --cacert; expired named)."""
+    port, _ = server(mysql(tls=True, then=tls_talk(certs, "good")))
+    code, doc = check(capsys, f"mysql://127.0.0.1:{port}/app", "--tls", "--cacert",
+                      str(certs / "good-cert.pem"))  # fmt: skip
+    assert (code, doc["verdict"]["cause"]) == (0, "ok"), doc["verdict"]
+    _, tls = service(doc)
+    assert (tls["preface"], tls["outcome"], tls["tls"]["subject"]) == ("mysql", "ok", "CN=good")
+    port, _ = server(mysql(tls=True, then=tls_talk(certs, "expired")))
+    code, doc = check(capsys, f"mysql://127.0.0.1:{port}/app", "--tls", "--cacert",
+                      str(certs / "expired-cert.pem"))  # fmt: skip
+    assert (code, doc["verdict"]["cause"]) == (1, "service.tls_expired"), doc["verdict"]
+    assert any("-starttls mysql" in f for f in doc["verdict"]["fix"]), doc["verdict"]["fix"]
+
+
+def test_mysql_without_client_ssl_is_tls_not_offered(
+    server: Callable[[Talk], tuple[int, list[str]]],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """mysql://… --tls to a server whose greeting lacks CLIENT_SSL: service.tls_not_offered
+    with the my.cnf fix; a port that sends no greeting at all is an honest TLS error."""
+    port, _ = server(mysql(tls=False))
+    code, doc = check(capsys, f"mysql://127.0.0.1:{port}/app", "--tls")
+    assert (code, doc["verdict"]["cause"]) == (1, "service.tls_not_offered"), doc["verdict"]
+    assert "CLIENT_SSL" in doc["verdict"]["summary"]
+    assert any("my.cnf" in f for f in doc["verdict"]["fix"])
+    port, _ = server(banner)
+    code, doc = check(capsys, f"mysql://127.0.0.1:{port}/app", "--tls")
+    assert code == 1, doc["verdict"]
+    _, tls = service(doc)
+    assert tls["outcome"] == "error" and "no mysql greeting" in tls["error"], tls
+
+
+def test_mysql_greeting_reader() -> None:
+    """The CLIENT_SSL bit is read from a real greeting's layout; an ERR packet or junk is
+    no greeting (NotOffered with its bytes), never an exception of another kind."""
+    from netdx.probes.tls import NotOffered, mysql_offers_tls
+
+    assert mysql_offers_tls(mysql_greeting(tls=True)[4:]) is True
+    assert mysql_offers_tls(mysql_greeting(tls=False)[4:]) is False
+    for junk in (b"", b"\xff\x69\x04#HY000Host '10.0.0.9' is not allowed", b"\x0a8.0", b"\x0a\x00"):
+        with pytest.raises(NotOffered):
+            mysql_offers_tls(junk)

@@ -204,13 +204,12 @@ def _verify(tls: TlsDetails) -> str:
 
 
 def _s_client(a: AddressEvidence, port: int, tls: TlsDetails, ev: CheckEvidence) -> str:
-    # postgres (check --tls) starts TLS after its SSLRequest: s_client speaks that too.
-    starttls = ("-starttls", "postgres") if ev.scheme in _POSTGRES else ()
+    # postgres and mysql (check --tls) start TLS inside their protocol: s_client speaks both.
+    preface = a.tls.preface if a.tls is not None else None
+    starttls = ("-starttls", preface) if preface in ("postgres", "mysql") else ()
     return shlex.join(("openssl", "s_client", "-connect", endpoint(a.address, port),
                        "-servername", tls.name_asked, *starttls))
 
-
-_POSTGRES = ("postgres", "postgresql")
 
 
 def _again(ev: CheckEvidence, a: AddressEvidence, port: int) -> tuple[str, ...]:

@@ -1,8 +1,8 @@
 """Service rules of `check --tls` on a port that is not https:// (openssl s_client -connect):
 the TLS handshake after the TCP connect, or after postgres' SSLRequest.
 
-- `service.tls_not_offered`: postgres answered the SSLRequest 'N': the server does not
-  offer TLS at all (ssl = off), so a client with sslmode=require fails.
+- `service.tls_not_offered`: postgres answered the SSLRequest 'N', or a mysql greeting
+  lacks CLIENT_SSL: the server does not offer TLS at all, so a client that requires it fails.
 - `service.tls_error`: every other failed handshake: the port answered in plain text (it
   speaks no TLS: the bytes are quoted), closed during the handshake, never answered the
   ClientHello within a fair wait, or OpenSSL refused the session. A certificate that is
@@ -25,7 +25,6 @@ from netdx.model.service import TlsExchange
 # A server that has not answered a ClientHello in this long is not going to: a live TLS
 # server answers in one round trip. A shorter wait, cut by the command's budget, proves nothing.
 TLS_PATIENCE_MS = 1000.0
-_POSTGRES = ("postgres", "postgresql")
 
 
 def _is_ip(host: str) -> bool:
@@ -50,44 +49,64 @@ def budget_ran_out(x: TlsExchange) -> bool:
 
 
 def _s_client(ev: CheckEvidence, x: TlsExchange) -> str:
-    starttls = ("-starttls", "postgres") if x.preface == "postgres" else ()
+    # OpenSSL's s_client speaks both protocols' way into TLS (-starttls postgres | mysql).
+    starttls = ("-starttls", x.preface) if x.preface in ("postgres", "mysql") else ()
     # An IP literal is sent without SNI (RFC 6066), as netdx's own handshake did.
     name = () if _is_ip(ev.target_host) else ("-servername", ev.target_host)
     return shlex.join(("openssl", "s_client", "-connect", endpoint(x.address, x.port), *name,
                        *starttls))  # fmt: skip
 
 
+_AFTER = {
+    "postgres": " after postgres' SSLRequest",
+    "mysql": " after mysql's greeting",  # and its SSLRequest when the greeting offers TLS
+}
+
+
 def exchange_text(ev: CheckEvidence, x: TlsExchange) -> str:
     """One line quoting the handshake: where, with which name, and how it ended."""
-    after = " after postgres' SSLRequest" if x.preface == "postgres" else ""
+    after = _AFTER.get(x.preface or "", "")
     how = "ok" if x.outcome == "ok" else f"{x.outcome} ({x.error or 'no detail'})"
     took = f" in {ms(x.tls_ms)}" if x.tls_ms is not None else ""
     sni = "no SNI: an IP address" if _is_ip(ev.target_host) else f"SNI {ev.target_host}"
     return f"TLS to {endpoint(x.address, x.port)} ({sni}){after}: {how}{took}"
 
 
+# What "no TLS" looks like and how to turn TLS on, per protocol that switches to TLS inside.
+_NOT_OFFERED = {
+    "postgres": (
+        "it answered the SSLRequest 'N' (a client with sslmode=require is refused)",
+        "on the server: set ssl = on with ssl_cert_file and ssl_key_file in postgresql.conf, "
+        "then reload (SELECT pg_reload_conf())",
+    ),
+    "mysql": (
+        "its greeting lacks CLIENT_SSL (a client with --ssl-mode=REQUIRED is refused)",
+        "on the server: set ssl_cert and ssl_key under [mysqld] in my.cnf, then restart; "
+        "SHOW VARIABLES LIKE 'have_ssl' says YES once it offers TLS",
+    ),
+}
+
+
 def tls_not_offered(ev: CheckEvidence) -> Finding | None:
-    """service.tls_not_offered: postgres answered --tls's SSLRequest 'N'."""
+    """service.tls_not_offered: --tls asked a server that switches to TLS inside its own
+    protocol, and it does not offer it (postgres' SSLRequest answered 'N'; a mysql greeting
+    without CLIENT_SSL)."""
     got = used_tls(ev)
     if got is None or got[1].outcome != "not_offered":
         return None
     a, x = got
-    where = endpoint(a.address, x.port)
+    protocol = x.preface or "postgres"
+    how, turn_on = _NOT_OFFERED[protocol]
     return Finding(
         cause="service.tls_not_offered",
         severity="fail",
         step="service",
-        summary=f"postgres on {where} does not offer TLS: it answered the SSLRequest 'N' "
-        "(a client with sslmode=require is refused)",
+        summary=f"{protocol} on {endpoint(a.address, x.port)} does not offer TLS: {how}",
         evidence=(
             tcp_text(a.tcp) if a.tcp else "TCP connected",
             exchange_text(ev, x),
         ),
-        fix=(
-            "on the server: set ssl = on with ssl_cert_file and ssl_key_file in "
-            "postgresql.conf, then reload (SELECT pg_reload_conf())",
-            f"confirm: {_s_client(ev, x)}",
-        ),
+        fix=(turn_on, f"confirm: {_s_client(ev, x)}"),
     )
 
 

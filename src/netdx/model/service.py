@@ -121,7 +121,7 @@ class TlsExchange:
     port: int
     outcome: TlsOutcome
     error: str | None = None
-    preface: ServiceProtocol | None = None  # postgres: SSLRequest before the handshake
+    preface: ServiceProtocol | None = None  # postgres, mysql: their SSLRequest first
     received: str = ""
     connect_ms: float | None = None
     tls_ms: float | None = None

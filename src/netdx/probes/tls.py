@@ -16,6 +16,7 @@ import asyncio
 import calendar
 import ipaddress
 import ssl
+import struct
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -225,11 +226,52 @@ _READ_CHUNK = 16 * 1024
 
 
 class NotOffered(ConnectionError):
-    """The protocol's preface was answered with no TLS: postgres' SSLRequest got `answer`."""
+    """The protocol's preface was answered with no TLS: postgres' SSLRequest got `answer`;
+    mysql's greeting lacked CLIENT_SSL (`answer` b"N") or was no greeting (its bytes)."""
 
-    def __init__(self, answer: bytes) -> None:
-        super().__init__(f"SSLRequest answered {answer!r}")
+    def __init__(self, answer: bytes, protocol: str = "postgres") -> None:
+        super().__init__(f"{protocol} preface answered {answer!r}")
         self.answer = answer
+        self.protocol = protocol
+
+
+# mysql: the capability bit a greeting sets when the server can switch to TLS, and the
+# SSLRequest that asks it to (a HandshakeResponse41 cut after its character set: capability
+# flags CLIENT_LONG_PASSWORD | CLIENT_PROTOCOL_41 | CLIENT_SSL | CLIENT_SECURE_CONNECTION,
+# max packet 16 MiB, utf8mb4, 23 zero bytes), sent as packet 1.
+MYSQL_CLIENT_SSL = 0x0800
+_MYSQL_SSL_REQUEST_BODY = struct.pack("<IIB23x", 0x1 | 0x200 | 0x800 | 0x8000, 1 << 24, 45)
+MYSQL_SSL_REQUEST = len(_MYSQL_SSL_REQUEST_BODY).to_bytes(3, "little") + b"\x01" + (
+    _MYSQL_SSL_REQUEST_BODY
+)
+_MYSQL_GREETING_MAX = 64 * 1024  # a greeting is ~100 bytes; a larger length is no greeting
+
+
+def mysql_offers_tls(payload: bytes) -> bool:
+    """Does a mysql greeting (protocol 10: version NUL-terminated, connection id, 8 bytes of
+    auth data, a filler, the capability flags' lower half) offer TLS? NotOffered with the
+    bytes when the payload is no greeting (an error packet: "Host … is not allowed")."""
+    nul = payload.find(b"\0", 1)
+    flags_at = nul + 1 + 4 + 8 + 1
+    if not payload or payload[0] != 10 or nul < 0 or len(payload) < flags_at + 2:
+        raise NotOffered(payload[:QUOTE_BYTES] or b"", protocol="mysql")
+    return bool(int.from_bytes(payload[flags_at : flags_at + 2], "little") & MYSQL_CLIENT_SSL)
+
+
+async def _mysql_preface(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read mysql's greeting and, when it offers TLS, send the SSLRequest that switches to it."""
+    try:
+        head = await reader.readexactly(4)
+        length = int.from_bytes(head[:3], "little")
+        if length > _MYSQL_GREETING_MAX:
+            raise NotOffered(head, protocol="mysql")
+        payload = await reader.readexactly(length)
+    except asyncio.IncompleteReadError as exc:
+        raise NotOffered(exc.partial[:QUOTE_BYTES], protocol="mysql") from None
+    if not mysql_offers_tls(payload):
+        raise NotOffered(b"N", protocol="mysql")
+    writer.write(MYSQL_SSL_REQUEST)
+    await writer.drain()
 
 
 @dataclass(slots=True)
@@ -321,11 +363,12 @@ async def open_session(
     ctx: ssl.SSLContext,
     name: str,
     progress: Progress,
-    postgres: bool = False,
+    preface: str | None = None,
     then: Callable[[TlsChannel], Awaitable[None]] | None = None,
 ) -> ssl.SSLObject:
-    """Connect (from the run's --source/--interface), speak postgres' SSLRequest first when
-    asked (raising NotOffered unless it is answered 'S'), then the TLS handshake, then
+    """Connect (from the run's --source/--interface), speak the protocol's way into TLS
+    first when there is one (postgres' SSLRequest, answered 'S'; mysql's greeting with
+    CLIENT_SSL, then its SSLRequest; NotOffered otherwise), then the TLS handshake, then
     `then` on the session (a protocol spoken inside it). The caller bounds it with its
     deadline; the socket is closed however it ends."""
     from netdx.probes.protocols import SSL_REQUEST
@@ -334,7 +377,9 @@ async def open_session(
     try:
         reader, writer = await bind.open_connection(address, port)
         progress.connected = time.monotonic()
-        if postgres:
+        if preface == "mysql":
+            await _mysql_preface(reader, writer)
+        if preface == "postgres":
             writer.write(SSL_REQUEST)
             await writer.drain()
             answer = await reader.read(1)
@@ -357,7 +402,7 @@ async def peek_certificate(
     name_asked: str,
     failure: ssl.SSLCertVerificationError,
     deadline: Deadline,
-    postgres: bool = False,
+    preface: str | None = None,
 ) -> TlsDetails:
     """A second handshake that verifies nothing (same SNI, same preface), to read what the
     certificate that failed verification says; only the failure's text when even that fails."""
@@ -373,7 +418,7 @@ async def peek_certificate(
                 ctx=ctx,
                 name=name_asked,
                 progress=Progress(start=time.monotonic()),
-                postgres=postgres,
+                preface=preface,
             )
         return tls_details(
             tls,

@@ -1,6 +1,7 @@
 """`check --tls`: a TLS handshake on a port that is not https://, as `openssl s_client
--connect host:993` does it (ldaps, smtps, imaps, a TLS-wrapped redis), and for postgres://
-after its SSLRequest was answered 'S'.
+-connect host:993` does it (ldaps, smtps, imaps, a TLS-wrapped redis), for postgres://
+after its SSLRequest was answered 'S', and for mysql:// after a greeting with CLIENT_SSL and
+its SSLRequest.
 
 The session itself (connect, preface, handshake, the unverified second look at a certificate
 that failed) is `netdx.probes.tls`; this module turns its outcome into `TlsExchange`
@@ -53,6 +54,11 @@ def classify(exc: BaseException, progress: Progress) -> tuple[TlsOutcome, str]:
     """Name the outcome of a failed session and say why in a short text."""
     if progress.received and not looks_like_tls(progress.received):
         return "not_tls", f"the port answered in plain text, not TLS: b'{quote(progress.received)}'"
+    if isinstance(exc, NotOffered) and exc.protocol == "mysql":
+        if exc.answer == b"N":
+            return "not_offered", "the greeting lacks CLIENT_SSL: the server does not offer TLS"
+        got = f"b'{quote(exc.answer)}'" if exc.answer else "nothing (closed)"
+        return "error", f"no mysql greeting to switch to TLS from: {got}"
     if isinstance(exc, NotOffered):
         if exc.answer == b"N":
             return "not_offered", "SSLRequest answered 'N': the server does not offer TLS"
@@ -106,7 +112,6 @@ async def tls_exchange(
     ctx = tls_context(verify=verify, ca_pem=opts.ca_pem)
     progress = Progress(start=time.monotonic())
     budget_ms = round(deadline.remaining() * 1000.0, 2)
-    postgres = preface == "postgres"
 
     def evidence(
         outcome: TlsOutcome, error: str | None, tls: TlsDetails | None = None
@@ -138,7 +143,7 @@ async def tls_exchange(
     try:
         async with asyncio.timeout(deadline.remaining()):
             session = await open_session(
-                address, port, ctx=ctx, name=name, progress=progress, postgres=postgres,
+                address, port, ctx=ctx, name=name, progress=progress, preface=preface,
                 then=speak,
             )  # fmt: skip
     except (TimeoutError, OSError) as exc:
@@ -147,7 +152,7 @@ async def tls_exchange(
         if failure is None:
             return evidence(outcome, error)
         seen = await peek_certificate(
-            address, port, name_asked=name, failure=failure, deadline=deadline, postgres=postgres
+            address, port, name_asked=name, failure=failure, deadline=deadline, preface=preface
         )
         return evidence(outcome, error, tls=replace(seen, ca_file=opts.ca_file))
     details = tls_details(session, name_asked=name, verified=verify)
