@@ -103,19 +103,12 @@ def _server(text: str) -> str:
 
 def _check_name(name: str) -> str:
     """`name` in its ASCII (IDNA) form; a usage error unless it fits on the wire."""
-    bad = click.UsageError(f"not a DNS name: {name!r}")
-    if name == ".":
-        return name
+    from netdx.dns.message import ascii_name
+
     try:
-        wire = name.rstrip(".").encode("idna")
-    except UnicodeError:
-        raise bad from None
-    labels = wire.split(b".")
-    if len(wire) > 253 or any(not 0 < len(label) <= 63 for label in labels):
-        raise bad
-    if any(c.isspace() for c in name):
-        raise bad
-    return wire.decode("ascii") + ("." if name.endswith(".") else "")
+        return ascii_name(name)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 def _address(text: str, what: str) -> str:

@@ -49,6 +49,24 @@ class WireError(ValueError):
 # --- building a query -------------------------------------------------------------------------
 
 
+def ascii_name(name: str) -> str:
+    """A name as the user typed it (Unicode allowed) in its ASCII (IDNA) form, keeping a
+    final dot; ValueError unless it fits on the wire (labels of 1-63 bytes, 253 in all, no
+    whitespace). "." is the root."""
+    if name == ".":
+        return name
+    try:
+        wire = name.rstrip(".").encode("idna")
+    except UnicodeError:
+        raise ValueError(f"not a DNS name: {name!r}") from None
+    labels = wire.split(b".")
+    if len(wire) > 253 or any(not 0 < len(label) <= 63 for label in labels):
+        raise ValueError(f"not a DNS name: {name!r}")
+    if any(c.isspace() for c in name):
+        raise ValueError(f"not a DNS name: {name!r}")
+    return wire.decode("ascii") + ("." if name.endswith(".") else "")
+
+
 def encode_name(name: str) -> bytes:
     """`name` (absolute or not, `\\.` and `\\DDD` escapes allowed) in wire form.
     ValueError for an empty label, a label over 63 bytes or a name over 255."""

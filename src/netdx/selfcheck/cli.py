@@ -37,11 +37,17 @@ def _addresses(_ctx: click.Context, param: click.Parameter, value: tuple[str, ..
 
 
 def _name(_ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """The name in its ASCII (IDNA) form, as `netdx dns` takes it (make fuzz found a name
+    that could not be put on the wire reaching the query builder of `self --ssh`)."""
     if value is None:
         return None
-    name = value.rstrip(".")
-    labels = name.split(".")
-    if not name or len(name) > 253 or any(not 0 < len(label) < 64 for label in labels):
+    from netdx.dns.message import ascii_name
+
+    try:
+        name = ascii_name(value).rstrip(".")
+    except ValueError:
+        name = ""
+    if not name:
         raise click.BadParameter(f"{value!r} is not a DNS name", param=param)
     return name
 
