@@ -39,7 +39,7 @@ bench: venv
 	$(BIN)/python bench/fleet.py
 
 # Every command's arguments and file readers on 20,000 generated hostile inputs, in a network
-# namespace of their own with a real sshd on loopback for --ssh (about 16 minutes; `make test`
+# namespace of their own with a real sshd on loopback for --ssh (11-16 minutes; `make test`
 # runs 600): no internal error, no traceback, no hang, no exit 3. FUZZ_EXAMPLES=N and
 # FUZZ_SEED=S change the run.
 FUZZ_EXAMPLES ?= 20000
