@@ -317,7 +317,6 @@ class PacketCapture:
         """Stop the reader (waiting at most `budget_s` seconds), take what is still queued
         and close the socket: {"port", "packets", "truncated", "kernel_dropped",
         "window_ms"}."""
-        window_ms = (time.monotonic() - self._armed) * 1000.0
         self._stop.set()
         self._reader.join(max(0.0, budget_s))
         dropped = 0
@@ -329,6 +328,9 @@ class PacketCapture:
                 dropped = struct.unpack("II", stats)[1]
             except OSError:
                 pass  # what was read stands; the drop count stays unknown (0)
+        # The window ends at the last read: a packet still queued when drain began is read
+        # (and stamped) here, so a window taken before it would end before its packets did.
+        window_ms = (time.monotonic() - self._armed) * 1000.0
         self.close()
         return {
             "port": self.port,
