@@ -37,6 +37,12 @@ def connected(a: AddressEvidence | None) -> bool:
     return tcp is not None and tcp.outcome == "connected"
 
 
+def used_address(ev: CheckEvidence) -> AddressEvidence | None:
+    """The address the client ends up on: the first that accepted the TCP connection (the
+    one whose service exchange, HTTP, protocol or TLS, the rules read)."""
+    return next((a for a in ev.addresses if connected(a)), None)
+
+
 def alive(a: AddressEvidence | None) -> bool:
     """True when the host answered anything: an echo reply or any TCP answer (a reset too)."""
     if a is None:

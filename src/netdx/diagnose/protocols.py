@@ -22,7 +22,7 @@ import ipaddress
 import shlex
 import time
 
-from netdx.diagnose.facts import connected, endpoint, tcp_text
+from netdx.diagnose.facts import endpoint, tcp_text, used_address
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.service import ServiceHandshake, TlsDetails
 
@@ -42,7 +42,7 @@ _SENT_NOTHING = "nothing (the server speaks first)"
 
 def used_handshake(ev: CheckEvidence) -> tuple[AddressEvidence, ServiceHandshake] | None:
     """The address the client ends up on (the first that connected) and its handshake."""
-    used = next((a for a in ev.addresses if connected(a)), None)
+    used = used_address(ev)
     if used is None or used.handshake is None:
         return None
     return used, used.handshake
@@ -175,7 +175,7 @@ def tls_session_text(tls: TlsDetails) -> str:
 def _failed_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsDetails] | None:
     """The handshake that failed (of an https exchange, or of check --tls on another
     port), with the certificate read after it."""
-    used = next((a for a in ev.addresses if connected(a)), None)
+    used = used_address(ev)
     if used is None:
         return None
     if used.http is not None and used.http.outcome == "tls_error":

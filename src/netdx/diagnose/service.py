@@ -10,13 +10,13 @@ import shlex
 
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
-    connected,
     endpoint,
     family_fallback,
     family_name,
     first,
     ms,
     tcp_text,
+    used_address,
 )
 from netdx.diagnose.protocols import tls_session_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
@@ -87,7 +87,7 @@ def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
     """The address the client ends up on (the first that connected) and its HTTP exchange."""
     if ev.scheme not in _HTTP_SCHEMES:
         return None
-    used = next((a for a in ev.addresses if connected(a)), None)
+    used = used_address(ev)
     if used is None or used.http is None:
         return None
     return used, used.http

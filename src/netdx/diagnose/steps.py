@@ -10,7 +10,15 @@ from collections.abc import Callable
 from shlex import quote
 
 from netdx.diagnose.dns import nss_text
-from netdx.diagnose.facts import connected, echo_text, endpoint, first, ms, tcp_text
+from netdx.diagnose.facts import (
+    connected,
+    echo_text,
+    endpoint,
+    first,
+    ms,
+    tcp_text,
+    used_address,
+)
 from netdx.diagnose.protocols import SPOKEN, answer_text, decided
 from netdx.diagnose.route import route_text
 from netdx.diagnose.service import budget_ran_out, status_ok
@@ -146,7 +154,7 @@ def _service(ev: CheckEvidence) -> Base:
         return "skip", "no port given: no service check"
     if is_datagram(ev):
         return service_base(ev)
-    used = next((a for a in ev.addresses if connected(a)), None)
+    used = used_address(ev)
     if ev.scheme not in ("http", "https"):
         if used is None:
             return "skip", "no connection: no service check"
