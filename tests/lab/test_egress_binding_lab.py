@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsscript import script_in
 
 pytestmark = pytest.mark.lab
 
@@ -81,7 +82,6 @@ def lab() -> Iterator[None]:
     tests end."""
     if os.geteuid() != 0:
         pytest.fail("lab tests need root and network namespaces")
-    server: subprocess.Popen[str] | None = None
     for ns in (HOST, TARGET):
         run("ip", "netns", "del", ns)  # a killed earlier run's leftovers
     try:
@@ -89,16 +89,9 @@ def lab() -> Iterator[None]:
             subprocess.run(argv, check=True, timeout=30)
         loaded = run("ip", "netns", "exec", HOST, "nft", "-f", "-", stdin=RULES)
         assert loaded.returncode == 0, loaded.stderr
-        server = subprocess.Popen(["ip", "netns", "exec", TARGET, sys.executable, "-c", SERVER],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None and server.stdout.readline().strip() == "up"
-        yield
+        with script_in(TARGET, SERVER, "up"):
+            yield
     finally:
-        if server is not None:
-            server.kill()
-            server.wait(timeout=10)
-            if server.stdout is not None:
-                server.stdout.close()
         for ns in (HOST, TARGET):
             run("ip", "netns", "del", ns)
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsscript import script_in
 
 pytestmark = pytest.mark.lab
 
@@ -66,22 +67,14 @@ def teardown() -> None:
 def dns() -> Iterator[subprocess.Popen[str]]:
     """The three namespaces, resolv.conf of the client naming 10.97.2.2, the responder."""
     teardown()
-    server = None
     try:
         for argv in SETUP:
             run(*argv)
         ETC.mkdir(parents=True)
         (ETC / "resolv.conf").write_text("nameserver 10.97.2.2\n")
-        server = subprocess.Popen(["ip", "netns", "exec", F, sys.executable, "-c", DNS_SERVER],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        yield server
+        with script_in(F, DNS_SERVER, "ready") as server:
+            yield server
     finally:
-        if server is not None:
-            server.kill()
-            server.wait(timeout=10)
-            if server.stdout is not None:
-                server.stdout.close()
         teardown()
 
 

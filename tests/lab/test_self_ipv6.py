@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsscript import script_in
 
 pytestmark = pytest.mark.lab
 
@@ -93,23 +94,15 @@ def settle() -> None:
 def lab() -> Iterator[None]:
     """The three namespaces, the client's resolv.conf naming the IPv6 server, the responder."""
     teardown()
-    server = None
     try:
         for argv in SETUP:
             run(*argv)
         settle()
         ETC.mkdir(parents=True)
         (ETC / "resolv.conf").write_text(f"nameserver {DNS_ADDR}\n")
-        server = subprocess.Popen(["ip", "netns", "exec", F, sys.executable, "-c", DNS_SERVER],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None and server.stdout.readline().strip() == "ready"
-        yield
+        with script_in(F, DNS_SERVER, "ready"):
+            yield
     finally:
-        if server is not None:
-            server.kill()
-            server.wait(timeout=10)
-            if server.stdout is not None:
-                server.stdout.close()
         teardown()
 
 

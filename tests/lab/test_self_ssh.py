@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsscript import script_in
 
 from netdx.budget import Deadline
 from netdx.lab.netns import delete_namespace
@@ -125,7 +126,6 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         pytest.fail("lab tests need root and network namespaces")
     state = tmp_path_factory.mktemp("selfssh")
     teardown()
-    dns = None
     server = None
     try:
         for argv in SETUP:
@@ -133,18 +133,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
         settle()
         ETC.mkdir(parents=True)
         (ETC / "resolv.conf").write_text(f"nameserver {DNS_ADDR}\n")
-        dns = subprocess.Popen(["ip", "netns", "exec", F, sys.executable, "-c", DNS_SERVER],
-                               stdout=subprocess.PIPE, text=True)
-        assert dns.stdout is not None and dns.stdout.readline().strip() == "ready"
-        server = start_sshd(namespace=S, addresses=[SSH_SERVER], state_dir=state / "sshd",
-                            deadline=Deadline.after(15.0))  # fmt: skip
-        yield Lab(server, state / "cache", dns)
+        with script_in(F, DNS_SERVER, "ready") as dns:
+            server = start_sshd(namespace=S, addresses=[SSH_SERVER], state_dir=state / "sshd",
+                                deadline=Deadline.after(15.0))  # fmt: skip
+            yield Lab(server, state / "cache", dns)
     finally:
         if server is not None:
             server.stop()
-        if dns is not None:
-            dns.kill()
-            dns.communicate(timeout=10)  # reaps it and closes its pipe
         teardown()
 
 

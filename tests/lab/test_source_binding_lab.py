@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from nsscript import script_in
 
 pytestmark = pytest.mark.lab
 
@@ -50,20 +51,12 @@ def lab() -> Iterator[None]:
     """The two namespaces and the listener; removed however the tests end."""
     if os.geteuid() != 0:
         pytest.fail("lab tests need root and network namespaces")
-    server: subprocess.Popen[str] | None = None
     try:
         for argv in SETUP:
             subprocess.run(argv, check=True, timeout=30)
-        server = subprocess.Popen(["ip", "netns", "exec", TARGET, sys.executable, "-c", SERVER],
-                                  stdout=subprocess.PIPE, text=True)
-        assert server.stdout is not None and server.stdout.readline().strip() == "up"
-        yield
+        with script_in(TARGET, SERVER, "up"):
+            yield
     finally:
-        if server is not None:
-            server.kill()
-            server.wait(timeout=10)
-            if server.stdout is not None:
-                server.stdout.close()
         for ns in (HOST, TARGET):
             subprocess.run(["ip", "netns", "del", ns], check=False, timeout=30)
 
