@@ -213,3 +213,81 @@ def test_resolve_name_in_unicode_is_asked_in_its_idna_form() -> None:
 
     assert ascii_name("é.com") == "xn--9ca.com"
     assert ascii_name("db.lab.") == "db.lab."
+
+
+class _TruncatingServer:
+    """A DNS server on loopback whose UDP answer is truncated (TC, no records) and whose
+    TCP side does `tcp`: "answer" (the full answer, after one for another query id),
+    "close" (closes without a word) or "none" (no TCP listener: the connect is refused)."""
+
+    def __init__(self, tcp: str) -> None:
+        import socket
+        import threading
+
+        self.udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.udp.bind(("127.0.0.1", 0))
+        self.port = self.udp.getsockname()[1]
+        self.tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.tcp.bind(("127.0.0.1", self.port))
+        if tcp != "none":
+            self.tcp.listen(1)
+        self.mode = tcp
+        self.udp.settimeout(5.0)
+        self.tcp.settimeout(5.0)
+        self.thread = threading.Thread(target=self.serve, daemon=True)
+        self.thread.start()
+
+    def serve(self) -> None:
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            query, peer = self.udp.recvfrom(512)
+            truncated = query[:2] + b"\x83\x80" + query[4:6] + b"\0\0\0\0\0\0" + query[12:]
+            self.udp.sendto(truncated, peer)
+            if self.mode == "none":
+                return
+            conn, _ = self.tcp.accept()
+            with conn:
+                conn.settimeout(5.0)
+                size = int.from_bytes(conn.recv(2), "big")
+                query = conn.recv(size)
+                if self.mode == "close":
+                    return
+                for answer in (b"\xbe\xef" + dns_response(query)[2:], dns_response(query)):
+                    conn.sendall(len(answer).to_bytes(2, "big") + answer)
+
+    def close(self) -> None:
+        self.udp.close()
+        self.tcp.close()
+        self.thread.join(5.0)
+
+
+@pytest.mark.parametrize(("tcp", "status", "error"), [
+    ("answer", "ok", None),
+    ("close", "malformed", "TCP stream closed after 0 bytes"),
+    ("none", "error", "TCP: connection refused (ICMP port unreachable)"),
+])
+def test_truncated_answer_is_asked_again_over_tcp_on_the_server(
+        tcp: str, status: str, error: str | None) -> None:
+    """A server's collector asks a truncated (TC) UDP answer again over TCP, as netdx's own
+    transport does: the TCP answer (after skipping one for another id) is the evidence, with
+    the local note; a stream closed early or a refused connect are the local words."""
+    from netdx.collect.clock import Deadline
+    from netdx.collect.system import LocalHost
+
+    wire = bytes.fromhex(request((), "svc.lab", msg_id=77, timeout=3)["self"]["dns_query"])
+    server = _TruncatingServer(tcp)
+    try:
+        raw = facts.ask(LocalHost(), "127.0.0.1", wire, Deadline.after(3.0), port=server.port)
+    finally:
+        server.close()
+    assert raw["transport"] == "tcp"
+    data = server_data(77)
+    data["dns"] = [dict(raw, server="fd00:9::53")]
+    answer = evidence_of(data, named=(), resolve="svc.lab", msg_id=77).dns[0]
+    assert (answer.status, answer.error) == (status, error)
+    assert answer.exchange is not None and answer.exchange.transport == "tcp"
+    assert answer.exchange.notes == ("truncated (TC) over UDP: retried over TCP",)
+    if status == "ok":
+        assert [r.value for r in answer.records] == ["192.0.2.8"]

@@ -225,22 +225,26 @@ def _run_all(jobs: dict[str, Any], deadline: Deadline) -> dict[str, Any]:
     return dict(done)
 
 
-def ask(host: Host, server: str, wire: bytes, deadline: Deadline) -> dict[str, Any]:
+def ask(host: Host, server: str, wire: bytes, deadline: Deadline, *,
+        port: int = DNS_PORT) -> dict[str, Any]:
     """Send the DNS query `wire` to `server` over UDP (again after 1 s, 2 s... of silence)
     and keep the first datagram with its id: {"response": HEX or None, "error": ERRNO or
     None, "elapsed_ms"}. A connected socket: the kernel drops datagrams from others and
-    reports the ICMP error for this flow (port unreachable) as the recv errno."""
+    reports the ICMP error for this flow (port unreachable) as the recv errno. A truncated
+    answer (TC) is asked again over TCP, as netdx's own transport and glibc do: then
+    "transport" is "tcp" and the answer, error or "closed_after" (bytes read before the
+    server closed) are the TCP exchange's."""
     af = socket.AF_INET6 if ":" in server else socket.AF_INET
     start = time.monotonic()
     out: dict[str, Any] = {"response": None, "error": None}
     try:
         sock = host.socket(af, socket.SOCK_DGRAM)
     except OSError as exc:
-        return dict(out, error=errno.errorcode.get(exc.errno or 0, str(exc)), elapsed_ms=0.0)
+        return dict(out, error=_errno_name(exc), elapsed_ms=0.0)
     with contextlib.closing(sock):
         try:
             sock.setblocking(False)
-            sock.connect((server, DNS_PORT))
+            sock.connect((server, port))
             wait, resend_at = DNS_RETRY_S, start
             while not deadline.expired:
                 now = time.monotonic()
@@ -256,9 +260,70 @@ def ask(host: Host, server: str, wire: bytes, deadline: Deadline) -> dict[str, A
                     out["response"] = data.hex()
                     break
         except OSError as exc:
-            out["error"] = errno.errorcode.get(exc.errno or 0, str(exc))
+            out["error"] = _errno_name(exc)
+    response = out["response"]
+    if response is not None and len(response) >= 6 and int(response[4:6], 16) & _TC:
+        out = dict(_ask_tcp(host, af, (server, port), wire, deadline), transport="tcp")
     out["elapsed_ms"] = round((time.monotonic() - start) * 1000.0, 2)
     return out
+
+
+_TC = 0x02  # the truncation bit of the header's third byte
+_TCP_MESSAGES = 8  # a TCP stream may carry answers to other queries first (RFC 7766)
+
+
+def _ask_tcp(host: Host, af: int, where: tuple[str, int], wire: bytes,
+             deadline: Deadline) -> dict[str, Any]:
+    """The query again over TCP, each message framed by its 2-byte length: the first
+    answer with the query's id (else the last one read), all within the deadline."""
+    out: dict[str, Any] = {"response": None, "error": None}
+    try:
+        sock = host.socket(af, socket.SOCK_STREAM)
+    except OSError as exc:
+        return dict(out, error=_errno_name(exc))
+    with contextlib.closing(sock):
+        try:
+            sock.settimeout(max(0.001, deadline.remaining()))
+            sock.connect(where)
+            sock.sendall(len(wire).to_bytes(2, "big") + wire)
+            for _ in range(_TCP_MESSAGES):
+                size = int.from_bytes(_read(sock, 2, deadline), "big")
+                message = _read(sock, size, deadline)
+                out["response"] = message.hex()
+                if message[:2] == wire[:2]:
+                    break
+        except _Closed as closed:
+            out["closed_after"] = closed.partial  # of the read cut short, as asyncio says
+        except socket.timeout:  # noqa: UP041 - on Python 3.9 it is not TimeoutError yet
+            pass  # silent until the deadline: no answer over TCP
+        except OSError as exc:
+            out["error"] = _errno_name(exc)
+    return out
+
+
+class _Closed(Exception):
+    """The server closed the stream in the middle of a message."""
+
+    def __init__(self, partial: int) -> None:
+        super().__init__(partial)
+        self.partial = partial
+
+
+def _read(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
+    data = b""
+    while len(data) < size:
+        if deadline.expired:
+            raise socket.timeout  # noqa: UP041 - Python 3.9, as above
+        sock.settimeout(max(0.001, deadline.remaining()))
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise _Closed(len(data))
+        data += chunk
+    return data
+
+
+def _errno_name(exc: OSError) -> str:
+    return errno.errorcode.get(exc.errno or 0, str(exc))
 
 
 __all__ = ["default_route", "facts", "interfaces", "is_here", "parse_query", "walked"]

@@ -181,22 +181,38 @@ def _beyond(raw: object) -> Beyond:
 
 
 def _answer(raw: object, question: DnsQuestion, msg_id: int) -> DnsServerAnswer:
-    """One server's answer to the query, judged as `dns.query` judges a datagram."""
+    """One server's answer to the query, judged as `dns.query` judges a datagram, or a
+    TCP exchange when the datagram was truncated (the same words as `dns.query`'s)."""
     from netdx.dns.message import WireError, answers_question, parse_response, status_of
     from netdx.dns.query import os_error_text
 
     a = c.mapping(raw, "self.dns[]")
+    transport = a.get("transport", "udp")
+    if transport not in ("udp", "tcp"):
+        raise DocumentError(f"self.dns[].transport: {c.short(transport)}")
+    tcp = transport == "tcp"
+    exchange = (DnsExchange(port=53, transport="tcp", notes=(_RETRIED_OVER_TCP,))
+                if tcp else None)
     base = DnsServerAnswer(server=c.address(a.get("server"), "self.dns[].server"),
                            qname=question.name, rtype=question.rtype, status="timeout",
-                           elapsed_ms=c.number(a.get("elapsed_ms", 0.0), "self.dns[].elapsed_ms"))
+                           elapsed_ms=c.number(a.get("elapsed_ms", 0.0), "self.dns[].elapsed_ms"),
+                           error="no answer over TCP before the deadline" if tcp else None,
+                           exchange=exchange)
     hexed = c.opt_text(a.get("response"), "self.dns[].response", limit=2 * 65535)
     if hexed is None:
         code = c.opt_text(a.get("error"), "self.dns[].error", limit=64)
+        closed = a.get("closed_after")
+        if tcp and closed is not None:
+            got = int(c.number(closed, "self.dns[].closed_after"))
+            if not 0 <= got <= 0xFFFF:
+                raise DocumentError(f"self.dns[].closed_after: {got}")
+            return dataclasses.replace(base, status="malformed",
+                                       error=f"TCP stream closed after {got} bytes")
         if code is None:
             return base
         number = getattr(errno, code, None)
         why = os_error_text(OSError(number, os.strerror(number))) if number else code
-        return dataclasses.replace(base, status="error", error=why)
+        return dataclasses.replace(base, status="error", error=f"TCP: {why}" if tcp else why)
     wire = bytes.fromhex(hexed)
     try:
         message = parse_response(wire)
@@ -208,4 +224,9 @@ def _answer(raw: object, question: DnsQuestion, msg_id: int) -> DnsServerAnswer:
         return dataclasses.replace(base, status="bad_id", error=mismatch)
     status, error = status_of(message, question.rtype)
     return dataclasses.replace(base, status=status, records=message.answer, error=error,
-                               exchange=DnsExchange(port=53, transport="udp", message=message))
+                               exchange=DnsExchange(port=53, transport=transport,
+                                                    message=message,
+                                                    notes=exchange.notes if exchange else ()))
+
+
+_RETRIED_OVER_TCP = "truncated (TC) over UDP: retried over TCP"  # dns.query's words
