@@ -22,3 +22,17 @@ def script_in(namespace: str, script: str, ready: str) -> Iterator[subprocess.Po
     finally:
         proc.kill()  # nothing when a test killed it already
         proc.communicate(timeout=10)  # reaps it and closes its pipe
+
+
+def wait_for_ping(namespace: str, *targets: str, guard_s: float = 20.0) -> None:
+    """Wait until every target answers one ping from `namespace`: a fresh veth's IPv6
+    link-local address and its neighbours take a moment after `link set up`. The guard only
+    stops a lab that never comes up."""
+    import time
+
+    end = time.monotonic() + guard_s
+    for target in targets:
+        while subprocess.run(["ip", "netns", "exec", namespace, "ping", "-c1", "-W1", target],
+                             capture_output=True, check=False).returncode != 0:
+            assert time.monotonic() < end, f"the lab's IPv6 did not come up ({target})"
+            time.sleep(0.2)

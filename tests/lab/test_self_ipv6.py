@@ -10,13 +10,12 @@ import json
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nsscript import script_in
+from nsscript import script_in, wait_for_ping
 
 pytestmark = pytest.mark.lab
 
@@ -78,18 +77,6 @@ def teardown() -> None:
     shutil.rmtree(ETC, ignore_errors=True)
 
 
-def settle() -> None:
-    """Wait until the fresh links carry IPv6 (a new veth's link-local address and its
-    neighbours take a moment after `link set up`): the gateway and the host beyond answer a
-    ping. A guard of 20 s against a lab that never comes up."""
-    end = time.monotonic() + 20.0
-    for target in ("fe80::1%s6c0", DNS_ADDR):
-        while run("ip", "netns", "exec", C, "ping", "-c1", "-W1", target,
-                  check=False).returncode != 0:
-            assert time.monotonic() < end, f"the lab's IPv6 did not come up ({target})"
-            time.sleep(0.2)
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[None]:
     """The three namespaces, the client's resolv.conf naming the IPv6 server, the responder."""
@@ -97,7 +84,7 @@ def lab() -> Iterator[None]:
     try:
         for argv in SETUP:
             run(*argv)
-        settle()
+        wait_for_ping(C, "fe80::1%s6c0", DNS_ADDR)
         ETC.mkdir(parents=True)
         (ETC / "resolv.conf").write_text(f"nameserver {DNS_ADDR}\n")
         with script_in(F, DNS_SERVER, "ready"):

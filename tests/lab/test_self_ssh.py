@@ -10,13 +10,12 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from nsscript import script_in
+from nsscript import script_in, wait_for_ping
 
 from netdx.budget import Deadline
 from netdx.lab.netns import delete_namespace
@@ -100,18 +99,6 @@ class Lab:
         return here, there
 
 
-def settle() -> None:
-    """Wait until the fresh links carry IPv6 (a new veth's link-local address takes a
-    moment after `link set up`): the server's gateway and the DNS host answer a ping. A
-    guard of 20 s against a lab that never comes up."""
-    end = time.monotonic() + 20.0
-    for target in ("fe80::1%ssr0", DNS_ADDR):
-        while run("ip", "netns", "exec", S, "ping", "-c1", "-W1", target,
-                  check=False).returncode != 0:
-            assert time.monotonic() < end, f"the lab's IPv6 did not come up ({target})"
-            time.sleep(0.2)
-
-
 def teardown() -> None:
     for ns in (X, S, R, F):
         delete_namespace(ns)  # ends what is left there (the sshd and an ssh master too)
@@ -130,7 +117,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Lab]:
     try:
         for argv in SETUP:
             run(*argv)
-        settle()
+        wait_for_ping(S, "fe80::1%ssr0", DNS_ADDR)
         ETC.mkdir(parents=True)
         (ETC / "resolv.conf").write_text(f"nameserver {DNS_ADDR}\n")
         with script_in(F, DNS_SERVER, "ready") as dns:
