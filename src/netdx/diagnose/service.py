@@ -16,7 +16,7 @@ from netdx.diagnose.facts import (
     first,
     ms,
     tcp_text,
-    used_address,
+    used_exchange,
 )
 from netdx.diagnose.protocols import tls_session_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
@@ -87,10 +87,7 @@ def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
     """The address the client ends up on (the first that connected) and its HTTP exchange."""
     if ev.scheme not in _HTTP_SCHEMES:
         return None
-    used = used_address(ev)
-    if used is None or used.http is None:
-        return None
-    return used, used.http
+    return used_exchange(ev, lambda a: a.http)
 
 
 def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange, *options: str) -> str:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 
-from netdx.diagnose.facts import endpoint, ms, tcp_text, used_address
+from netdx.diagnose.facts import endpoint, ms, tcp_text, used_exchange
 from netdx.diagnose.protocols import tls_session_text
 from netdx.diagnose.service import timings_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding
@@ -37,10 +37,7 @@ def _is_ip(host: str) -> bool:
 
 def used_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsExchange] | None:
     """The address the client ends up on (the first that connected) and its --tls handshake."""
-    used = used_address(ev)
-    if used is None or used.tls is None:
-        return None
-    return used, used.tls
+    return used_exchange(ev, lambda a: a.tls)
 
 
 def budget_ran_out(x: TlsExchange) -> bool:
