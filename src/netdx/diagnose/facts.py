@@ -151,6 +151,12 @@ def tcp_text(tcp: TcpConnect) -> str:
     return f"{where}: failed with {tcp.errno or 'an unknown error'} after {ms(tcp.elapsed_ms)}"
 
 
+def connected_text(a: AddressEvidence) -> str:
+    """The connect of an address that connected (the one whose service exchange a rule
+    quotes), as `tcp_text` words it."""
+    return tcp_text(a.tcp) if a.tcp is not None else "TCP connected"
+
+
 def timeout_basis(tcp: TcpConnect) -> str:
     """Why the connect timeout was that long: sized from a round trip or from --timeout."""
     if tcp.timeout_basis == "rtt" and tcp.rtt_ms is not None:

@@ -22,7 +22,7 @@ import ipaddress
 import shlex
 import time
 
-from netdx.diagnose.facts import endpoint, tcp_text, used_address, used_exchange
+from netdx.diagnose.facts import connected_text, endpoint, used_address, used_exchange
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.service import ServiceHandshake, TlsDetails
 
@@ -96,7 +96,7 @@ def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"{where} accepts TCP but does not speak {hs.protocol}: {hs.answer}",
         evidence=(
-            tcp_text(a.tcp) if a.tcp else "TCP connected",
+            connected_text(a),
             handshake_text(hs),
             hs.answer,
         ),
@@ -126,7 +126,7 @@ def protocol_error(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"{hs.protocol} on {endpoint(a.address, hs.port)} refused the client: "
         f"{hs.answer}",
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", handshake_text(hs), hs.answer),
+        evidence=(connected_text(a), handshake_text(hs), hs.answer),
         fix=tuple(fix),
     )
 

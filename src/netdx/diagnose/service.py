@@ -10,6 +10,7 @@ import shlex
 
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
+    connected_text,
     endpoint,
     family_fallback,
     family_name,
@@ -229,7 +230,7 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}"
         + _plain_text_hint(http.error),
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"TLS: {http.error or '?'}"),
+        evidence=(connected_text(a), f"TLS: {http.error or '?'}"),
         fix=(
             "inspect the certificate: openssl s_client -connect "
             f"{shlex.quote(endpoint(a.address, port))} "
@@ -290,7 +291,7 @@ def http_timeout(ev: CheckEvidence) -> Finding | None:
         severity="fail",
         step="service",
         summary=summary,
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"GET {http.url}: {first_byte}"),
+        evidence=(connected_text(a), f"GET {http.url}: {first_byte}"),
         fix=(
             f"repeat it with a deadline: {_curl(ev, a, http, '--max-time', '10')}",
             f"on the server: ss -tnp 'sport = :{port}' (a growing Recv-Q: the app is not reading)",
@@ -311,7 +312,7 @@ def http_failed(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"the HTTP exchange with {a.address} failed: {http.outcome} "
         f"({http.error or 'no detail'})",
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", http_text(http)),
+        evidence=(connected_text(a), http_text(http)),
         fix=(
             f"repeat it: {_curl(ev, a, http)}",
             "is the service on this port really HTTP (and http vs https)?",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 
-from netdx.diagnose.facts import endpoint, ms, tcp_text, used_exchange
+from netdx.diagnose.facts import connected_text, endpoint, ms, used_exchange
 from netdx.diagnose.protocols import tls_session_text
 from netdx.diagnose.service import timings_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding
@@ -100,7 +100,7 @@ def tls_not_offered(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"{protocol} on {endpoint(a.address, x.port)} does not offer TLS: {how}",
         evidence=(
-            tcp_text(a.tcp) if a.tcp else "TCP connected",
+            connected_text(a),
             exchange_text(ev, x),
         ),
         fix=(turn_on, f"confirm: {_s_client(ev, x)}"),
@@ -115,7 +115,7 @@ def tls_failed(ev: CheckEvidence) -> Finding | None:
         return None
     a, x = got
     where = endpoint(a.address, x.port)
-    evidence = [tcp_text(a.tcp) if a.tcp else "TCP connected", exchange_text(ev, x)]
+    evidence = [connected_text(a), exchange_text(ev, x)]
     if x.outcome == "not_tls":
         summary = f"{where} accepts TCP but does not speak TLS: it answered in plain text"
         fix = [
