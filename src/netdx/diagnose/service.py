@@ -12,6 +12,7 @@ from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     connected_text,
     endpoint,
+    failure,
     family_fallback,
     family_name,
     first,
@@ -61,17 +62,11 @@ def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
             ss,
         ]
     fix.append(f"or stop publishing the {fam} address for the name until the service serves it")
-    return Finding(
-        cause=cause,
-        severity="fail",
-        step="service",
-        summary=(
-            f"{ev.target_host}:{tcp.port} is not reachable over {fam} ({head.address} "
-            f"{tcp.outcome}) but {other_fam} {other.address} connected: {why}"
-        ),
-        evidence=tuple(evidence),
-        fix=tuple(fix),
+    summary = (
+        f"{ev.target_host}:{tcp.port} is not reachable over {fam} ({head.address} "
+        f"{tcp.outcome}) but {other_fam} {other.address} connected: {why}"
     )
+    return failure(cause=cause, step="service", summary=summary, evidence=evidence, fix=fix)
 
 
 def ipv6_only_mismatch(ev: CheckEvidence) -> Finding | None:
@@ -192,12 +187,11 @@ def http_error(ev: CheckEvidence) -> Finding | None:
     else:
         summary = f"unexpected status for {http.url}: HTTP {code}"
         fix = ("check the path, the Host header and any credentials the URL needs",)
-    return Finding(
+    return failure(
         cause="service.http_error",
-        severity="fail",
         step="service",
         summary=summary,
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=(f"repeat it: {_curl(ev, a, http)}", *fix),
     )
 

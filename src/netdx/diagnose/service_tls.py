@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 
-from netdx.diagnose.facts import connected_text, endpoint, ms, used_exchange
+from netdx.diagnose.facts import connected_text, endpoint, failure, ms, used_exchange
 from netdx.diagnose.protocols import tls_session_text
 from netdx.diagnose.service import timings_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding
@@ -144,13 +144,8 @@ def tls_failed(ev: CheckEvidence) -> Finding | None:
     if x.received and x.outcome != "not_tls":  # not_tls's error quotes them already
         evidence.append(f"first bytes from the port: b'{x.received}'")
     evidence.append(timings_line(ev, x))
-    return Finding(
-        cause="service.tls_error",
-        severity="fail",
-        step="service",
-        summary=summary,
-        evidence=tuple(evidence),
-        fix=tuple(fix),
+    return failure(
+        cause="service.tls_error", step="service", summary=summary, evidence=evidence, fix=fix
     )
 
 
