@@ -7,6 +7,7 @@ address connected" and the wording of an ICMP error mean the same thing everywhe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from netdx.model import AddressEvidence, CheckEvidence, Finding, IcmpEcho, IcmpError, TcpConnect
 
@@ -16,6 +17,8 @@ UNREACHABLE_KINDS = frozenset(
     {"host-unreachable", "net-unreachable", "addr-unreachable", "no-route"}
 )
 PROHIBITED_KINDS = frozenset({"admin-prohibited", "host-prohibited", "net-prohibited"})
+
+X = TypeVar("X")
 
 # Initial TTLs of common stacks (Linux/BSD 64, Windows 128, network gear 255).
 _INITIAL_TTLS = (64, 128, 255)
@@ -41,6 +44,18 @@ def used_address(ev: CheckEvidence) -> AddressEvidence | None:
     """The address the client ends up on: the first that accepted the TCP connection (the
     one whose service exchange, HTTP, protocol or TLS, the rules read)."""
     return next((a for a in ev.addresses if connected(a)), None)
+
+
+def used_exchange(
+    ev: CheckEvidence, part: Callable[[AddressEvidence], X | None]
+) -> tuple[AddressEvidence, X] | None:
+    """The address the client ends up on and its exchange `part` (its HTTP, protocol or TLS
+    exchange); None when no address connected or that one has no such exchange."""
+    used = used_address(ev)
+    if used is None:
+        return None
+    exchange = part(used)
+    return None if exchange is None else (used, exchange)
 
 
 def alive(a: AddressEvidence | None) -> bool:
@@ -134,6 +149,12 @@ def tcp_text(tcp: TcpConnect) -> str:
     if tcp.outcome == "icmp_error" and tcp.icmp is not None:
         return f"{where}: {icmp_text(tcp.icmp)} after {ms(tcp.elapsed_ms)}"
     return f"{where}: failed with {tcp.errno or 'an unknown error'} after {ms(tcp.elapsed_ms)}"
+
+
+def connected_text(a: AddressEvidence) -> str:
+    """The connect of an address that connected (the one whose service exchange a rule
+    quotes), as `tcp_text` words it."""
+    return tcp_text(a.tcp) if a.tcp is not None else "TCP connected"
 
 
 def timeout_basis(tcp: TcpConnect) -> str:

@@ -22,7 +22,7 @@ import ipaddress
 import shlex
 import time
 
-from netdx.diagnose.facts import endpoint, tcp_text, used_address
+from netdx.diagnose.facts import connected_text, endpoint, used_address, used_exchange
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.service import ServiceHandshake, TlsDetails
 
@@ -42,10 +42,7 @@ _SENT_NOTHING = "nothing (the server speaks first)"
 
 def used_handshake(ev: CheckEvidence) -> tuple[AddressEvidence, ServiceHandshake] | None:
     """The address the client ends up on (the first that connected) and its handshake."""
-    used = used_address(ev)
-    if used is None or used.handshake is None:
-        return None
-    return used, used.handshake
+    return used_exchange(ev, lambda a: a.handshake)
 
 
 def handshake_text(hs: ServiceHandshake) -> str:
@@ -99,7 +96,7 @@ def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"{where} accepts TCP but does not speak {hs.protocol}: {hs.answer}",
         evidence=(
-            tcp_text(a.tcp) if a.tcp else "TCP connected",
+            connected_text(a),
             handshake_text(hs),
             hs.answer,
         ),
@@ -129,7 +126,7 @@ def protocol_error(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"{hs.protocol} on {endpoint(a.address, hs.port)} refused the client: "
         f"{hs.answer}",
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", handshake_text(hs), hs.answer),
+        evidence=(connected_text(a), handshake_text(hs), hs.answer),
         fix=tuple(fix),
     )
 

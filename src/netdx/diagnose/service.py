@@ -10,13 +10,15 @@ import shlex
 
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
+    connected_text,
     endpoint,
+    failure,
     family_fallback,
     family_name,
     first,
     ms,
     tcp_text,
-    used_address,
+    used_exchange,
 )
 from netdx.diagnose.protocols import tls_session_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
@@ -60,17 +62,11 @@ def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
             ss,
         ]
     fix.append(f"or stop publishing the {fam} address for the name until the service serves it")
-    return Finding(
-        cause=cause,
-        severity="fail",
-        step="service",
-        summary=(
-            f"{ev.target_host}:{tcp.port} is not reachable over {fam} ({head.address} "
-            f"{tcp.outcome}) but {other_fam} {other.address} connected: {why}"
-        ),
-        evidence=tuple(evidence),
-        fix=tuple(fix),
+    summary = (
+        f"{ev.target_host}:{tcp.port} is not reachable over {fam} ({head.address} "
+        f"{tcp.outcome}) but {other_fam} {other.address} connected: {why}"
     )
+    return failure(cause=cause, step="service", summary=summary, evidence=evidence, fix=fix)
 
 
 def ipv6_only_mismatch(ev: CheckEvidence) -> Finding | None:
@@ -87,10 +83,7 @@ def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
     """The address the client ends up on (the first that connected) and its HTTP exchange."""
     if ev.scheme not in _HTTP_SCHEMES:
         return None
-    used = used_address(ev)
-    if used is None or used.http is None:
-        return None
-    return used, used.http
+    return used_exchange(ev, lambda a: a.http)
 
 
 def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange, *options: str) -> str:
@@ -194,12 +187,11 @@ def http_error(ev: CheckEvidence) -> Finding | None:
     else:
         summary = f"unexpected status for {http.url}: HTTP {code}"
         fix = ("check the path, the Host header and any credentials the URL needs",)
-    return Finding(
+    return failure(
         cause="service.http_error",
-        severity="fail",
         step="service",
         summary=summary,
-        evidence=tuple(evidence),
+        evidence=evidence,
         fix=(f"repeat it: {_curl(ev, a, http)}", *fix),
     )
 
@@ -232,7 +224,7 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}"
         + _plain_text_hint(http.error),
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"TLS: {http.error or '?'}"),
+        evidence=(connected_text(a), f"TLS: {http.error or '?'}"),
         fix=(
             "inspect the certificate: openssl s_client -connect "
             f"{shlex.quote(endpoint(a.address, port))} "
@@ -293,7 +285,7 @@ def http_timeout(ev: CheckEvidence) -> Finding | None:
         severity="fail",
         step="service",
         summary=summary,
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", f"GET {http.url}: {first_byte}"),
+        evidence=(connected_text(a), f"GET {http.url}: {first_byte}"),
         fix=(
             f"repeat it with a deadline: {_curl(ev, a, http, '--max-time', '10')}",
             f"on the server: ss -tnp 'sport = :{port}' (a growing Recv-Q: the app is not reading)",
@@ -314,7 +306,7 @@ def http_failed(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"the HTTP exchange with {a.address} failed: {http.outcome} "
         f"({http.error or 'no detail'})",
-        evidence=(tcp_text(a.tcp) if a.tcp else "TCP connected", http_text(http)),
+        evidence=(connected_text(a), http_text(http)),
         fix=(
             f"repeat it: {_curl(ev, a, http)}",
             "is the service on this port really HTTP (and http vs https)?",

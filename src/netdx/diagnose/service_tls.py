@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 
-from netdx.diagnose.facts import endpoint, ms, tcp_text, used_address
+from netdx.diagnose.facts import connected_text, endpoint, failure, ms, used_exchange
 from netdx.diagnose.protocols import tls_session_text
 from netdx.diagnose.service import timings_text
 from netdx.model import AddressEvidence, CheckEvidence, Finding
@@ -37,10 +37,7 @@ def _is_ip(host: str) -> bool:
 
 def used_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsExchange] | None:
     """The address the client ends up on (the first that connected) and its --tls handshake."""
-    used = used_address(ev)
-    if used is None or used.tls is None:
-        return None
-    return used, used.tls
+    return used_exchange(ev, lambda a: a.tls)
 
 
 def budget_ran_out(x: TlsExchange) -> bool:
@@ -103,7 +100,7 @@ def tls_not_offered(ev: CheckEvidence) -> Finding | None:
         step="service",
         summary=f"{protocol} on {endpoint(a.address, x.port)} does not offer TLS: {how}",
         evidence=(
-            tcp_text(a.tcp) if a.tcp else "TCP connected",
+            connected_text(a),
             exchange_text(ev, x),
         ),
         fix=(turn_on, f"confirm: {_s_client(ev, x)}"),
@@ -118,7 +115,7 @@ def tls_failed(ev: CheckEvidence) -> Finding | None:
         return None
     a, x = got
     where = endpoint(a.address, x.port)
-    evidence = [tcp_text(a.tcp) if a.tcp else "TCP connected", exchange_text(ev, x)]
+    evidence = [connected_text(a), exchange_text(ev, x)]
     if x.outcome == "not_tls":
         summary = f"{where} accepts TCP but does not speak TLS: it answered in plain text"
         fix = [
@@ -147,13 +144,8 @@ def tls_failed(ev: CheckEvidence) -> Finding | None:
     if x.received and x.outcome != "not_tls":  # not_tls's error quotes them already
         evidence.append(f"first bytes from the port: b'{x.received}'")
     evidence.append(timings_line(ev, x))
-    return Finding(
-        cause="service.tls_error",
-        severity="fail",
-        step="service",
-        summary=summary,
-        evidence=tuple(evidence),
-        fix=tuple(fix),
+    return failure(
+        cause="service.tls_error", step="service", summary=summary, evidence=evidence, fix=fix
     )
 
 

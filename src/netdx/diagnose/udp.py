@@ -113,35 +113,32 @@ def rejected(ev: CheckEvidence) -> Finding | None:
     icmp, where = udp.icmp, _where(ev, udp)
     role = sender_role(icmp, udp.address)
     if icmp.kind in PROHIBITED_KINDS:
-        return Finding(
-            cause="firewall.reject_admin",
-            severity="fail",
-            step="port",
-            summary=f"a firewall at {role} rejects {where} ({icmp.kind})",
-            evidence=(udp_text(udp),),
-            fix=(f"on {icmp.sender or 'the sender'}: nft -a list ruleset (a reject rule for "
-                 f"udp dport {udp.port})",),
-        )
-    if icmp.kind == "port-unreachable":
+        cause = "firewall.reject_admin"
+        summary = f"a firewall at {role} rejects {where} ({icmp.kind})"
+    elif icmp.kind == "port-unreachable":
         # Not from the target (that is `closed`): a router's REJECT rule answers for it.
+        cause = "firewall.reject_port_unreachable"
+        summary = (f"{role} rejects {where} with ICMP port unreachable: a firewall REJECT "
+                   "rule there, not the target's closed port")  # fmt: skip
+    else:
         return Finding(
-            cause="firewall.reject_port_unreachable",
+            cause="reach.host_unreachable",
             severity="fail",
-            step="port",
-            summary=(f"{role} rejects {where} with ICMP port unreachable: a firewall REJECT "
-                     "rule there, not the target's closed port"),
+            step="reach",
+            summary=f"{role} cannot deliver to {udp.address}: {icmp.kind}",
             evidence=(udp_text(udp),),
-            fix=(f"on {icmp.sender or 'the sender'}: nft -a list ruleset (a reject rule for "
-                 f"udp dport {udp.port})",),
+            fix=(f"ip route get {quote(udp.address)}",
+                 f"traceroute -U -p {udp.port} -n {quote(udp.address)}"),
         )
+    # Either way a REJECT rule at the sender answered: the fix is to find that rule.
     return Finding(
-        cause="reach.host_unreachable",
+        cause=cause,
         severity="fail",
-        step="reach",
-        summary=f"{role} cannot deliver to {udp.address}: {icmp.kind}",
+        step="port",
+        summary=summary,
         evidence=(udp_text(udp),),
-        fix=(f"ip route get {quote(udp.address)}",
-             f"traceroute -U -p {udp.port} -n {quote(udp.address)}"),
+        fix=(f"on {icmp.sender or 'the sender'}: nft -a list ruleset (a reject rule for "
+             f"udp dport {udp.port})",),
     )
 
 

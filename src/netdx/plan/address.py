@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Literal, TypeVar
+from functools import partial
+from typing import Literal, Protocol, TypeVar
 
 from netdx.model import (
     AddressEvidence,
@@ -53,6 +54,7 @@ from netdx.plan.requests import (
     Echo,
     EvaluateFirewall,
     FetchHttp,
+    FlowProbe,
     Handshake,
     HandshakeTls,
     Hint,
@@ -73,10 +75,17 @@ ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answ
 # The steered connect: until the deadline, less the follow-ups' reserve.
 CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
 
-# The flow probes that take nothing but the flow and a budget.
-F = TypeVar("F", bound=Connect | CheckEgress | TraceTcp | ReadServer)
+F = TypeVar("F", bound=FlowProbe)
+F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)
 # A result the plan files into the evidence as it is.
 R = TypeVar("R")
+
+
+class FlowKind(Protocol[F_co]):
+    """Makes a probe of the flow to address:port: a request class (`CheckEgress`), or one
+    with its other fields given (`partial(Handshake, protocol="redis")`)."""
+
+    def __call__(self, *, id: int, budget: Budget, address: str, port: int) -> F_co: ...
 
 
 def family_of(address: str) -> Family:
@@ -177,8 +186,9 @@ class AddressPlan:
             on = self._keep(ServerEvidence, lambda ev, r: dataclasses.replace(ev, server=r))
             self._ask_flow(ReadServer, Budget(share=limits.SERVER_READ_SHARE), port, on)
 
-    def _ask_flow(self, kind: type[F], budget: Budget, port: int, on: Handler) -> F:
-        """Ask for a `kind` probe of the flow to this address and `port`."""
+    def _ask_flow(self, kind: FlowKind[F], budget: Budget, port: int, on: Handler) -> F:
+        """Ask for a `kind` probe of the flow to this address and `port`: the one place
+        that puts a flow probe's id, budget, address and port together."""
         return self._desk.ask(
             lambda i: kind(id=i, budget=budget, address=self.address, port=port), on
         )
@@ -250,12 +260,7 @@ class AddressPlan:
 
     def _connect_phase(self, port: int) -> None:
         # The SYN leaves first, as before: the echo and the watch only refine its wait.
-        connect = self._desk.ask(
-            lambda i: Connect(
-                id=i, budget=CONNECT, address=self.address, port=port, steered=True
-            ),
-            self._on_connect,
-        )
+        connect = self._ask_flow(partial(Connect, steered=True), CONNECT, port, self._on_connect)
         self._connect_id = connect.id
         self._ask_echo(self._on_echo, steered=True)
         route = self._base_route
@@ -279,17 +284,8 @@ class AddressPlan:
         """No SYN, no follow-ups: what the port sends back (or its silence) is the answer,
         and the echo tells a silent host from a silent port."""
         target = self._target
-        self._desk.ask(
-            lambda i: Datagram(
-                id=i,
-                budget=Budget(cap_s=limits.DATAGRAM_MAX_S),
-                address=self.address,
-                port=port,
-                query_name=target.query_name,
-                query_type=target.query_type,
-            ),
-            self._on_datagram,
-        )
+        datagram = partial(Datagram, query_name=target.query_name, query_type=target.query_type)
+        self._ask_flow(datagram, Budget(cap_s=limits.DATAGRAM_MAX_S), port, self._on_datagram)
         self._ask_echo(self._on_echo)
 
     def _on_datagram(self, result: Result) -> None:
@@ -411,14 +407,10 @@ class AddressPlan:
         protocol = SCHEME_PROTOCOLS.get(self._target.scheme or "")
         if tcp.outcome != "connected" or protocol is None:
             return
-        self._desk.ask(
-            lambda i: Handshake(
-                id=i,
-                budget=Budget(cap_s=limits.HANDSHAKE_MAX_S),
-                address=self.address,
-                port=tcp.port,
-                protocol=protocol,
-            ),
+        self._ask_flow(
+            partial(Handshake, protocol=protocol),
+            Budget(cap_s=limits.HANDSHAKE_MAX_S),
+            tcp.port,
             self._keep(ServiceHandshake, lambda ev, r: dataclasses.replace(ev, handshake=r)),
         )
 
@@ -432,19 +424,14 @@ class AddressPlan:
         if tcp.outcome != "connected" or not (asked or inside):
             return
         protocol = SCHEME_PROTOCOLS.get(scheme)
-        self._desk.ask(
-            lambda i: HandshakeTls(
-                id=i,
-                budget=Budget(cap_s=limits.TLS_HANDSHAKE_MAX_S),
-                address=self.address,
-                port=tcp.port,
-                host=self._target.host,
-                preface=protocol,
-                options=self._settings.http,
-                inside=inside,
-            ),
-            self._on_tls,
+        tls = partial(
+            HandshakeTls,
+            host=self._target.host,
+            preface=protocol,
+            options=self._settings.http,
+            inside=inside,
         )
+        self._ask_flow(tls, Budget(cap_s=limits.TLS_HANDSHAKE_MAX_S), tcp.port, self._on_tls)
 
     def _on_tls(self, result: Result) -> None:
         if isinstance(result, TlsExchange):
@@ -454,32 +441,23 @@ class AddressPlan:
                 self._ev = dataclasses.replace(self._ev, handshake=result.handshake)
 
     def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
-        self._desk.ask(
-            lambda i: EvaluateFirewall(
-                id=i,
-                budget=Budget(cap_s=limits.FIREWALL_MAX_S),
-                address=self.address,
-                port=port,
-                route=self._base_route,
-                hook=hook,
-            ),
+        self._ask_flow(
+            partial(EvaluateFirewall, route=self._base_route, hook=hook),
+            Budget(cap_s=limits.FIREWALL_MAX_S),
+            port,
             self._keep(FirewallMatch, lambda ev, r: dataclasses.replace(ev, firewall=r)),
         )
 
     def _ask_http(self, url: str, port: int) -> None:
-        self._desk.ask(
-            lambda i: FetchHttp(
-                id=i,
-                budget=WHOLE,
-                url=url,
-                host=self._target.host,
-                address=self.address,
-                port=port,
-                verify_tls=self._settings.verify_tls,
-                options=self._settings.http,
-            ),
-            self._keep(HttpExchange, lambda ev, r: dataclasses.replace(ev, http=r)),
+        fetch = partial(
+            FetchHttp,
+            url=url,
+            host=self._target.host,
+            verify_tls=self._settings.verify_tls,
+            options=self._settings.http,
         )
+        on = self._keep(HttpExchange, lambda ev, r: dataclasses.replace(ev, http=r))
+        self._ask_flow(fetch, WHOLE, port, on)
 
 
 FOLLOW_UPS: tuple[Callable[[AddressPlan, TcpConnect, IcmpEcho], None], ...] = (

@@ -40,6 +40,7 @@ __all__ = [
     "Echo",
     "EvaluateFirewall",
     "FetchHttp",
+    "FlowProbe",
     "FlowRequest",
     "Handshake",
     "HandshakeTls",
@@ -252,13 +253,10 @@ class CollectServer(Request):
     armed: bool
 
 
-Probe = (
-    Resolve
-    | LookupRoute
-    | Echo
-    | Connect
+# The probes of the flow to address:port (`FlowRequest`s).
+FlowProbe = (
+    Connect
     | Datagram
-    | ReadNeighbour
     | CheckEgress
     | TraceTcp
     | EvaluateFirewall
@@ -266,9 +264,16 @@ Probe = (
     | Handshake
     | HandshakeTls
     | ReadServer
+)
+Probe = (
+    Resolve
+    | LookupRoute
+    | Echo
+    | ReadNeighbour
     | AskAuthoritative
     | OpenServer
     | CollectServer
+    | FlowProbe
 )
 
 
