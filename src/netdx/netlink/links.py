@@ -10,14 +10,14 @@ from __future__ import annotations
 from ._compat import value
 from .attrs import (
     AttrSpec,
-    Field,
-    StructFormat,
     asciiz,
     attr,
     decode_record,
     ip_address,
     lladdr,
+    member,
     raw,
+    struct_format,
     u8,
     u32,
 )
@@ -47,25 +47,14 @@ SCOPE_NAMES: dict[int, str] = {0: "global", 200: "site", 253: "link", 254: "host
 class IfInfoMsg:
     """struct ifinfomsg: the fixed header of a link message."""
 
-    family: int = 0
-    type: int = 0
-    index: int = 0
-    flags: int = 0
-    change: int = 0
+    family: int = member("B")
+    type: int = member("H", pad="x")
+    index: int = member("i")
+    flags: int = member("I")
+    change: int = member("I")
 
 
-IFINFOMSG = StructFormat(
-    "ifinfomsg",
-    IfInfoMsg,
-    (
-        Field("family", "B"),
-        Field("", "x"),
-        Field("type", "H"),
-        Field("index", "i"),
-        Field("flags", "I"),
-        Field("change", "I"),
-    ),
-)
+IFINFOMSG = struct_format("ifinfomsg", IfInfoMsg)
 
 IFLA: dict[int, AttrSpec] = {
     1: AttrSpec("IFLA_ADDRESS", lladdr),
@@ -119,24 +108,14 @@ def parse_link(msg: NlMsg) -> Link:
 class IfAddrMsg:
     """struct ifaddrmsg: the fixed header of an address message."""
 
-    family: int = 0
-    prefixlen: int = 0
-    flags: int = 0
-    scope: int = 0
-    index: int = 0
+    family: int = member("B")
+    prefixlen: int = member("B")
+    flags: int = member("B")
+    scope: int = member("B")
+    index: int = member("I")
 
 
-IFADDRMSG = StructFormat(
-    "ifaddrmsg",
-    IfAddrMsg,
-    (
-        Field("family", "B"),
-        Field("prefixlen", "B"),
-        Field("flags", "B"),
-        Field("scope", "B"),
-        Field("index", "I"),
-    ),
-)
+IFADDRMSG = struct_format("ifaddrmsg", IfAddrMsg)
 
 IFA: dict[int, AttrSpec] = {
     1: AttrSpec("IFA_ADDRESS", ip_address),

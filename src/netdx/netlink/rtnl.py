@@ -16,17 +16,17 @@ from ._compat import value
 from .attrs import (
     Attrs,
     AttrSpec,
-    Field,
-    StructFormat,
     attr,
     be16,
     decode_record,
     encode_attr,
     ip_address,
     lladdr,
+    member,
     nested,
     raw,
     s32,
+    struct_format,
     struct_of,
     u8,
     u16,
@@ -51,20 +51,11 @@ class RtHead:
     lays a rule message out as a route message (`ip rule` and `ip route` share their code),
     so both headers are declared from this one."""
 
-    family: int
-    dst_len: int = 0
-    src_len: int = 0
-    tos: int = 0
-    table: int = 0
-
-
-RT_HEAD_FIELDS = (
-    Field("family", "B"),
-    Field("dst_len", "B"),
-    Field("src_len", "B"),
-    Field("tos", "B"),
-    Field("table", "B"),
-)
+    family: int = member("B", required=True)
+    dst_len: int = member("B")
+    src_len: int = member("B")
+    tos: int = member("B")
+    table: int = member("B")
 
 
 def table_id(head: RtHead, attrs: Attrs, name: str) -> int:
@@ -78,23 +69,13 @@ def table_id(head: RtHead, attrs: Attrs, name: str) -> int:
 class RtMsg(RtHead):
     """struct rtmsg: the fixed header of a route message."""
 
-    protocol: int = 0
-    scope: int = 0
-    type: int = 0
-    flags: int = 0
+    protocol: int = member("B")
+    scope: int = member("B")
+    type: int = member("B")
+    flags: int = member("I")
 
 
-RTMSG = StructFormat(
-    "rtmsg",
-    RtMsg,
-    (
-        *RT_HEAD_FIELDS,
-        Field("protocol", "B"),
-        Field("scope", "B"),
-        Field("type", "B"),
-        Field("flags", "I"),
-    ),
-)
+RTMSG = struct_format("rtmsg", RtMsg)
 
 # rtm_type values (enum in linux/rtnetlink.h), named as `ip route` prints them.
 RTN_NAMES: dict[int, str] = {
@@ -269,25 +250,14 @@ def route_get_request(
 class NdMsg:
     """struct ndmsg: the fixed header of a neighbour message."""
 
-    family: int
-    ifindex: int = 0
-    state: int = 0
-    flags: int = 0
-    type: int = 0
+    family: int = member("B", required=True)
+    ifindex: int = member("i", pad="3x")  # after ndm_pad1, ndm_pad2
+    state: int = member("H")
+    flags: int = member("B")
+    type: int = member("B")
 
 
-NDMSG = StructFormat(
-    "ndmsg",
-    NdMsg,
-    (
-        Field("family", "B"),
-        Field("", "3x"),  # ndm_pad1, ndm_pad2
-        Field("ifindex", "i"),
-        Field("state", "H"),
-        Field("flags", "B"),
-        Field("type", "B"),
-    ),
-)
+NDMSG = struct_format("ndmsg", NdMsg)
 
 # NUD_* state bits (linux/neighbour.h), in bit order.
 NUD_BITS: tuple[tuple[int, str], ...] = (
