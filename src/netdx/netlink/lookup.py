@@ -10,6 +10,7 @@ import errno
 import ipaddress
 import socket
 import time
+from typing import TYPE_CHECKING
 
 from .errors import NetlinkKernelError, NetlinkParseError
 from .rtnl import (
@@ -17,6 +18,7 @@ from .rtnl import (
     RTM_NEWROUTE,
     Neighbour,
     Route,
+    RouteSelectors,
     neigh_dump_request,
     neigh_get_request,
     parse_neighbour,
@@ -28,27 +30,20 @@ from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
 from .sock import Transport, request
 from .wire import ErrorAck
 
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotations are never evaluated
+    from typing_extensions import Unpack
+
 # A kernel without RTM_GETNEIGH "doit" (before 4.20) refuses a single get with one of these;
 # the same answer then comes from a dump filtered here.
 _GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
 
 
 def get_route(
-    transport: Transport,
-    address: str,
-    *,
-    timeout: float,
-    src: str | None = None,
-    iif: int | None = None,
-    mark: int | None = None,
-    lookup_table: bool = False,
-    oif: int | None = None,
+    transport: Transport, address: str, *, timeout: float, **selectors: Unpack[RouteSelectors]
 ) -> Route | ErrorAck:
     """The route the kernel would use to send to `address` (`ip route get ADDRESS`), or,
-    with `src`/`iif`/`mark`, the route a packet with those selectors would take."""
-    built = route_get_request(
-        address, src=src, iif=iif, mark=mark, lookup_table=lookup_table, oif=oif
-    )
+    with selectors (`src`, `iif`, `oif`, `mark`), the route a packet with those would take."""
+    built = route_get_request(address, **selectors)
     reply = request(transport, *built, timeout=timeout)
     if reply.error is not None:
         return reply.error
