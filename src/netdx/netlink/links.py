@@ -21,8 +21,7 @@ from .attrs import (
     u8,
     u32,
 )
-from .errors import NetlinkKernelError
-from .sock import Transport, request
+from .sock import Transport, dump
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWLINK = 16
@@ -168,16 +167,11 @@ def address_dump_request(family: int = 0) -> tuple[int, int, bytes]:
 
 def get_links(transport: Transport, *, timeout: float) -> tuple[Link, ...]:
     """Every interface of the namespace, by index. Raises NetlinkKernelError on refusal."""
-    reply = request(transport, *link_dump_request(), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(reply.error.name, errno_code=reply.error.errno)
-    links = (parse_link(m) for m in reply.messages if m.type == RTM_NEWLINK)
+    links = dump(transport, link_dump_request(), RTM_NEWLINK, parse_link, timeout=timeout)
     return tuple(sorted(links, key=lambda link: link.index))
 
 
 def get_addresses(transport: Transport, *, timeout: float) -> tuple[Address, ...]:
     """Every address of every interface. Raises NetlinkKernelError on refusal."""
-    reply = request(transport, *address_dump_request(), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(reply.error.name, errno_code=reply.error.errno)
-    return tuple(parse_address(m) for m in reply.messages if m.type == RTM_NEWADDR)
+    built = address_dump_request()
+    return tuple(dump(transport, built, RTM_NEWADDR, parse_address, timeout=timeout))

@@ -27,7 +27,7 @@ from .rtnl import (
     route_get_request,
 )
 from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
-from .sock import Transport, request
+from .sock import Transport, dump, request
 from .wire import ErrorAck
 
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotations are never evaluated
@@ -57,10 +57,8 @@ def get_routes(transport: Transport, family: int, *, timeout: float) -> tuple[Ro
 
     Raises NetlinkKernelError when the kernel refuses the dump.
     """
-    reply = request(transport, *route_dump_request(family), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
-    return tuple(parse_route(m) for m in reply.messages if m.type == RTM_NEWROUTE)
+    built = route_dump_request(family)
+    return tuple(dump(transport, built, RTM_NEWROUTE, parse_route, timeout=timeout))
 
 
 def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rule, ...]:
@@ -68,10 +66,7 @@ def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rul
 
     Raises NetlinkKernelError when the kernel refuses the dump.
     """
-    reply = request(transport, *rule_dump_request(family), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
-    rules = [parse_rule(m) for m in reply.messages if m.type == RTM_NEWRULE]
+    rules = dump(transport, rule_dump_request(family), RTM_NEWRULE, parse_rule, timeout=timeout)
     return tuple(sorted(rules, key=lambda r: r.priority))
 
 
@@ -90,7 +85,7 @@ def get_neighbour(
     if reply.error.errno == errno.ENOENT:
         return None
     if reply.error.errno not in _GET_REFUSED:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+        raise NetlinkKernelError(reply.error.text, errno_code=reply.error.errno)
     return _dump_neighbour(transport, address, ifindex, timeout=end - time.monotonic())
 
 
@@ -99,13 +94,9 @@ def _dump_neighbour(
 ) -> Neighbour | None:
     wanted = ipaddress.ip_address(address)
     family = socket.AF_INET if wanted.version == 4 else socket.AF_INET6
-    reply = request(transport, *neigh_dump_request(family), timeout=max(0.0, timeout))
-    if reply.error is not None:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
-    for msg in reply.messages:
-        if msg.type != RTM_NEWNEIGH:
-            continue
-        entry = parse_neighbour(msg)
+    entries = dump(transport, neigh_dump_request(family), RTM_NEWNEIGH, parse_neighbour,
+                   timeout=max(0.0, timeout))  # fmt: skip
+    for entry in entries:
         if entry.ifindex == ifindex and entry.address and _same(entry.address, wanted):
             return entry
     return None
@@ -113,7 +104,3 @@ def _dump_neighbour(
 
 def _same(text: str, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ipaddress.ip_address(text) == wanted
-
-
-def _describe(ack: ErrorAck) -> str:
-    return f"{ack.name}: {ack.message}" if ack.message else ack.name
