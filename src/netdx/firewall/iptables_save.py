@@ -16,6 +16,7 @@ from typing import Literal, cast
 
 from netdx.firewall.atoms import AtomError, iptables_reject, range_atom, scalar_atom
 from netdx.firewall.model import (
+    PRIORITIES,
     Atom,
     Chain,
     Element,
@@ -42,7 +43,6 @@ BUILTIN_CHAINS: dict[str, Hook] = {
     "OUTPUT": "output",
     "POSTROUTING": "postrouting",
 }
-_PRIORITY = {"raw": -300, "mangle": -150, "filter": 0, "security": 50}
 _IGNORED_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE"})
 _KNOWN_MODULES = frozenset(
     {"tcp", "udp", "multiport", "conntrack", "state", "comment", "iprange", "addrtype"}
@@ -123,8 +123,8 @@ def _finish(build: _TableBuild, family: Literal["ip", "ip6"], source: Source) ->
 
 def _priority(table: str, hook: Hook | None) -> int:
     if table == "nat":
-        return -100 if hook in ("prerouting", "output") else 100
-    return _PRIORITY.get(table, 0)
+        table = "dstnat" if hook in ("prerouting", "output") else "srcnat"
+    return PRIORITIES.get(table, 0)
 
 
 def _chain_type(table: str, hook: Hook | None) -> str:
