@@ -68,7 +68,9 @@ def test_addresses_decode_both_families_with_scope() -> None:
 
 
 def test_refused_dump_raises() -> None:
-    """A kernel error answering the dump is NetlinkKernelError, not an empty list."""
+    """A kernel error answering the dump is NetlinkKernelError naming the errno, not an
+    empty list."""
     error = encode_message(2, 0, 1, struct.pack("=i", -1) + b"\0" * 16)
-    with pytest.raises(NetlinkKernelError):
+    with pytest.raises(NetlinkKernelError, match="EPERM") as caught:
         get_links(ReplayTransport([[error]]), timeout=1.0)
+    assert caught.value.errno_code == 1

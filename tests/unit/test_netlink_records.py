@@ -5,6 +5,7 @@ wrong decoder cannot leave a field silently None or mistyped (`decode_record` tr
 from __future__ import annotations
 
 import dataclasses
+import sys
 
 import pytest
 
@@ -59,3 +60,27 @@ def test_decode_record_takes_attributes_computed_values_and_header_members() -> 
     assert (route.oif, route.gateway, route.type, route.table, route.error) == (
         3, None, "unicast", 254, 113,
     )  # fmt: skip
+
+
+def test_struct_format_reads_each_members_code_and_padding_from_the_dataclass() -> None:
+    """A header declared once with `member` packs to the layout of its codes, padding
+    included, unpacks back to the same value, and a field without a code is refused."""
+
+    @dataclasses.dataclass(frozen=True)
+    class Head:
+        family: int = a.member("B")
+        index: int = a.member("i", pad="3x")
+        flags: int = a.member("H")
+
+    fmt = a.struct_format("head", Head)
+    packed = fmt.pack(Head(family=2, index=7, flags=0x102))
+    native = sys.byteorder
+    assert packed == bytes([2, 0, 0, 0]) + (7).to_bytes(4, native) + (0x102).to_bytes(2, native)
+    assert fmt.unpack(packed) == Head(family=2, index=7, flags=0x102)
+
+    @dataclasses.dataclass(frozen=True)
+    class Loose:
+        family: int = 0
+
+    with pytest.raises(TypeError, match=r"Loose\.family"):
+        a.struct_format("loose", Loose)

@@ -16,6 +16,7 @@ from typing import Literal, cast
 
 from netdx.firewall.atoms import AtomError, iptables_reject, range_atom, scalar_atom
 from netdx.firewall.model import (
+    PRIORITIES,
     Atom,
     Chain,
     Element,
@@ -42,7 +43,6 @@ BUILTIN_CHAINS: dict[str, Hook] = {
     "OUTPUT": "output",
     "POSTROUTING": "postrouting",
 }
-_PRIORITY = {"raw": -300, "mangle": -150, "filter": 0, "security": 50}
 _IGNORED_TARGETS = frozenset({"LOG", "NFLOG", "ULOG", "TRACE"})
 _KNOWN_MODULES = frozenset(
     {"tcp", "udp", "multiport", "conntrack", "state", "comment", "iprange", "addrtype"}
@@ -123,8 +123,8 @@ def _finish(build: _TableBuild, family: Literal["ip", "ip6"], source: Source) ->
 
 def _priority(table: str, hook: Hook | None) -> int:
     if table == "nat":
-        return -100 if hook in ("prerouting", "output") else 100
-    return _PRIORITY.get(table, 0)
+        table = "dstnat" if hook in ("prerouting", "output") else "srcnat"
+    return PRIORITIES.get(table, 0)
 
 
 def _chain_type(table: str, hook: Hook | None) -> str:
@@ -216,6 +216,16 @@ def _single(field_name: str, kind: FieldKind, value: str, op: MatchOp) -> Expr:
         return Unknown(construct=f"{field_name} {value} ({exc})")
 
 
+def _match(
+    field_name: str,
+    negated: bool,
+    elements: tuple[Element, ...],
+    mask: frozenset[str] | None = None,
+) -> Match:
+    """`FIELD [!] ELEMENTS`: a match of one field, `!=` when the option was negated."""
+    return Match(fields=(field_name,), op="!=" if negated else "==", elements=elements, mask=mask)
+
+
 def _port_atom(spec: str) -> Atom:
     if ":" in spec:
         lo, hi = spec.split(":", 1)
@@ -228,12 +238,11 @@ def _ports(field_name: str, spec: str, negated: bool) -> Expr:
         elements: tuple[Element, ...] = tuple((_port_atom(p),) for p in spec.split(","))
     except (AtomError, ValueError) as exc:
         return Unknown(construct=f"{field_name} {spec} ({exc})")
-    return Match(fields=(field_name,), op="!=" if negated else "==", elements=elements)
+    return _match(field_name, negated, elements)
 
 
 def _flags(field_name: str, spec: str, negated: bool) -> Expr:
-    elements = tuple((Name(text=s.lower()),) for s in spec.split(","))
-    return Match(fields=(field_name,), op="!=" if negated else "==", elements=elements)
+    return _match(field_name, negated, tuple((Name(text=s.lower()),) for s in spec.split(",")))
 
 
 def _tcp_flags(negated: bool, value: str | None, tokens: _Tokens) -> Expr:
@@ -244,12 +253,7 @@ def _tcp_flags(negated: bool, value: str | None, tokens: _Tokens) -> Expr:
     names = frozenset() if wanted == "none" else frozenset(wanted.split(","))
     if "all" in mask:
         mask = frozenset({"fin", "syn", "rst", "psh", "ack", "urg"})
-    return Match(
-        fields=("tcp flags",),
-        op="!=" if negated else "==",
-        elements=(tuple(Name(text=n) for n in sorted(names)),),
-        mask=mask,
-    )
+    return _match("tcp flags", negated, (tuple(Name(text=n) for n in sorted(names)),), mask)
 
 
 def _module(module: str, tokens: _Tokens, proto: str | None) -> tuple[list[Expr], str | None]:
@@ -279,14 +283,7 @@ def _module(module: str, tokens: _Tokens, proto: str | None) -> tuple[list[Expr]
             exprs.append(_ports(f"{port_proto} {which}", value, negated))
         elif module == "tcp" and option == "--syn":
             syn_mask = frozenset({"fin", "syn", "rst", "ack"})
-            exprs.append(
-                Match(
-                    fields=("tcp flags",),
-                    op="!=" if negated else "==",
-                    elements=((Name(text="syn"),),),
-                    mask=syn_mask,
-                )
-            )
+            exprs.append(_match("tcp flags", negated, ((Name(text="syn"),),), syn_mask))
         elif module == "tcp" and option == "--tcp-flags":
             exprs.append(_tcp_flags(negated, value, tokens))
         elif (module, option) in (("conntrack", "--ctstate"), ("state", "--state")) and value:
@@ -322,7 +319,7 @@ def _iprange(option: str, value: str, negated: bool, _proto: str | None) -> Expr
         atom = range_atom("addr4" if version == 4 else "addr6", lo, hi or lo)
     except AtomError as exc:
         return Unknown(construct=f"-m iprange {option} {value} ({exc})")
-    return Match(fields=(field_name,), op="!=" if negated else "==", elements=((atom,),))
+    return _match(field_name, negated, ((atom,),))
 
 
 def _target(word: str, tokens: _Tokens, version: int, build: _TableBuild) -> Expr:

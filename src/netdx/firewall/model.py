@@ -27,6 +27,17 @@ Source = Literal["nft", "iptables-nft", "iptables-legacy"]
 VerdictKind = Literal["accept", "drop", "reject", "jump", "goto", "return", "continue"]
 MatchOp = Literal["==", "!=", "in"]
 
+# The named base-chain priorities of nft (`priority filter`), which are the classic
+# priorities of the iptables tables (its nat table: dstnat before routing, srcnat after).
+PRIORITIES: dict[str, int] = {
+    "raw": -300,
+    "mangle": -150,
+    "dstnat": -100,
+    "filter": 0,
+    "security": 50,
+    "srcnat": 100,
+}
+
 # The kinds of field values: how a field's elements are parsed and compared.
 FieldKind = Literal["addr4", "addr6", "int", "ifname", "flags"]
 

@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 from netdx.firewall.atoms import AtomError, default_reject, range_atom, scalar_atom
 from netdx.firewall.model import (
     FIELDS,
+    PRIORITIES,
     Atom,
     Chain,
     Element,
@@ -48,15 +49,6 @@ _SET_TYPES: dict[str, FieldKind] = {
     "ifname": "ifname",
     "ct_state": "flags",
     "ct_status": "flags",
-}
-# Named chain priorities (nft prints numbers in JSON, but accept names for safety).
-_PRIORITIES = {
-    "raw": -300,
-    "mangle": -150,
-    "dstnat": -100,
-    "filter": 0,
-    "security": 50,
-    "srcnat": 100,
 }
 _HANDLE_LINE = re.compile(r"^(?P<text>.*?)\s*# handle (?P<handle>\d+)$")
 _TABLE_LINE = re.compile(r"^table (?P<family>\S+) (?P<name>\S+) \{")
@@ -134,8 +126,8 @@ def parse_ruleset(
 
 def _chain(body: Json) -> Chain:
     prio = body.get("prio", 0)
-    if isinstance(prio, str):
-        prio = _PRIORITIES.get(prio, 0)
+    if isinstance(prio, str):  # nft prints numbers in JSON, but accept names for safety
+        prio = PRIORITIES.get(prio, 0)
     hook = body.get("hook")
     return Chain(
         name=body["name"],

@@ -31,8 +31,7 @@ def chain_text(where: ChainLocation, source: str) -> str:
 
 def _step(s: ChainStep) -> str:
     if s.action == "hook":
-        legacy = " (iptables-legacy)" if s.source == "iptables-legacy" else ""
-        return f"{s.family} {s.table} {s.chain}{legacy}"
+        return chain_text(s, s.source)
     if s.action in ("jump", "goto"):
         return f"{s.action} {s.chain}"
     if s.action == "return":

@@ -21,7 +21,8 @@ CtState = Literal["new", "established", "related", "invalid", "untracked"]
 
 @record
 class ChainLocation:
-    """A chain by family, table and name: where a rule lives, or what a diff changed."""
+    """A chain by family, table and name: where a rule lives, a step of the walk, or what a
+    diff changed."""
 
     family: str
     table: str
@@ -46,14 +47,12 @@ class RuleRef(ChainLocation):
 
 
 @record
-class ChainStep:
-    """One step of the walk: entering a base chain (`hook`), a jump/goto/return, the rule that
-    gave the chain's verdict (`rule`), a policy, or the rule that made it `unknown`."""
+class ChainStep(ChainLocation):
+    """One step of the walk, at the chain it names: entering a base chain (`hook`), a
+    jump/goto/return, the rule that gave the chain's verdict (`rule`), a policy, or the rule
+    that made it `unknown`."""
 
     action: StepAction
-    family: str
-    table: str
-    chain: str
     rule: RuleRef | None = None
     verdict: str | None = None
     # nft, iptables-nft or iptables-legacy, as a RuleRef's: a legacy `ip filter INPUT` and

@@ -1,6 +1,7 @@
 """Formats declared as data: fixed structs (`StructFormat`) and TLV attributes (`AttrSpec`).
 
-A protocol module declares its fixed headers as `StructFormat(SomeDataclass, fields)` and its
+A protocol module declares its fixed headers as `StructFormat(SomeDataclass, fields)`, or
+as a dataclass whose fields carry their codes (`member`) read by `struct_format`, and its
 attributes as a table `{type number: AttrSpec(name, decoder)}`; the code here does the
 byte work. Every decoder raises NetlinkParseError, and only that, on bytes of the wrong size.
 
@@ -97,6 +98,36 @@ class StructFormat(Generic[T]):
                 member = getattr(value, f.name)
                 args.append(f.encode(member) if f.encode else member)
         return self._struct.pack(*args)
+
+
+_CODE = "netlink_code"
+_PAD = "netlink_pad"
+
+
+def member(code: str, *, pad: str = "", required: bool = False) -> Any:
+    """A member of a fixed header, declared in its dataclass with its `struct` code:
+    `index: int = member("i")`. `pad` is the padding before it on the wire ("x", "3x");
+    `required` leaves it without the default 0. `struct_format` reads these."""
+    meta = {_CODE: code, _PAD: pad}
+    if required:
+        return dataclasses.field(metadata=meta)
+    return dataclasses.field(default=0, metadata=meta)
+
+
+R = TypeVar("R", bound="DataclassInstance")
+
+
+def struct_format(name: str, cls: type[R]) -> StructFormat[R]:
+    """The StructFormat of a header dataclass whose fields are all declared with `member`,
+    so a header's members, their order and their wire codes are written once."""
+    fields: list[Field] = []
+    for f in dataclasses.fields(cls):
+        if _CODE not in f.metadata:
+            raise TypeError(f"{cls.__name__}.{f.name} is not declared with member()")
+        if f.metadata[_PAD]:
+            fields.append(Field("", f.metadata[_PAD]))
+        fields.append(Field(f.name, f.metadata[_CODE]))
+    return StructFormat(name, cls, tuple(fields))
 
 
 # --- attribute decoders -----------------------------------------------------------------------
@@ -269,9 +300,6 @@ def attr(name: str) -> Any:
     """A record field read from the attribute `name`, None when the message has none:
     `oif: int | None = attr("RTA_OIF")` (see `decode_record`)."""
     return dataclasses.field(default=None, metadata={_ATTR: name})
-
-
-R = TypeVar("R", bound="DataclassInstance")
 
 
 def decode_record(cls: type[R], head: object, attrs: Attrs, **computed: object) -> R:

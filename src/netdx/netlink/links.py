@@ -10,19 +10,18 @@ from __future__ import annotations
 from ._compat import value
 from .attrs import (
     AttrSpec,
-    Field,
-    StructFormat,
     asciiz,
     attr,
     decode_record,
     ip_address,
     lladdr,
+    member,
     raw,
+    struct_format,
     u8,
     u32,
 )
-from .errors import NetlinkKernelError
-from .sock import Transport, request
+from .sock import Transport, dump
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWLINK = 16
@@ -47,25 +46,14 @@ SCOPE_NAMES: dict[int, str] = {0: "global", 200: "site", 253: "link", 254: "host
 class IfInfoMsg:
     """struct ifinfomsg: the fixed header of a link message."""
 
-    family: int = 0
-    type: int = 0
-    index: int = 0
-    flags: int = 0
-    change: int = 0
+    family: int = member("B")
+    type: int = member("H", pad="x")
+    index: int = member("i")
+    flags: int = member("I")
+    change: int = member("I")
 
 
-IFINFOMSG = StructFormat(
-    "ifinfomsg",
-    IfInfoMsg,
-    (
-        Field("family", "B"),
-        Field("", "x"),
-        Field("type", "H"),
-        Field("index", "i"),
-        Field("flags", "I"),
-        Field("change", "I"),
-    ),
-)
+IFINFOMSG = struct_format("ifinfomsg", IfInfoMsg)
 
 IFLA: dict[int, AttrSpec] = {
     1: AttrSpec("IFLA_ADDRESS", lladdr),
@@ -119,24 +107,14 @@ def parse_link(msg: NlMsg) -> Link:
 class IfAddrMsg:
     """struct ifaddrmsg: the fixed header of an address message."""
 
-    family: int = 0
-    prefixlen: int = 0
-    flags: int = 0
-    scope: int = 0
-    index: int = 0
+    family: int = member("B")
+    prefixlen: int = member("B")
+    flags: int = member("B")
+    scope: int = member("B")
+    index: int = member("I")
 
 
-IFADDRMSG = StructFormat(
-    "ifaddrmsg",
-    IfAddrMsg,
-    (
-        Field("family", "B"),
-        Field("prefixlen", "B"),
-        Field("flags", "B"),
-        Field("scope", "B"),
-        Field("index", "I"),
-    ),
-)
+IFADDRMSG = struct_format("ifaddrmsg", IfAddrMsg)
 
 IFA: dict[int, AttrSpec] = {
     1: AttrSpec("IFA_ADDRESS", ip_address),
@@ -189,16 +167,11 @@ def address_dump_request(family: int = 0) -> tuple[int, int, bytes]:
 
 def get_links(transport: Transport, *, timeout: float) -> tuple[Link, ...]:
     """Every interface of the namespace, by index. Raises NetlinkKernelError on refusal."""
-    reply = request(transport, *link_dump_request(), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(reply.error.name, errno_code=reply.error.errno)
-    links = (parse_link(m) for m in reply.messages if m.type == RTM_NEWLINK)
+    links = dump(transport, link_dump_request(), RTM_NEWLINK, parse_link, timeout=timeout)
     return tuple(sorted(links, key=lambda link: link.index))
 
 
 def get_addresses(transport: Transport, *, timeout: float) -> tuple[Address, ...]:
     """Every address of every interface. Raises NetlinkKernelError on refusal."""
-    reply = request(transport, *address_dump_request(), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(reply.error.name, errno_code=reply.error.errno)
-    return tuple(parse_address(m) for m in reply.messages if m.type == RTM_NEWADDR)
+    built = address_dump_request()
+    return tuple(dump(transport, built, RTM_NEWADDR, parse_address, timeout=timeout))

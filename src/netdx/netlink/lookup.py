@@ -10,6 +10,7 @@ import errno
 import ipaddress
 import socket
 import time
+from typing import TYPE_CHECKING
 
 from .errors import NetlinkKernelError, NetlinkParseError
 from .rtnl import (
@@ -17,6 +18,7 @@ from .rtnl import (
     RTM_NEWROUTE,
     Neighbour,
     Route,
+    RouteSelectors,
     neigh_dump_request,
     neigh_get_request,
     parse_neighbour,
@@ -25,8 +27,11 @@ from .rtnl import (
     route_get_request,
 )
 from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
-from .sock import Transport, request
+from .sock import Transport, dump, request
 from .wire import ErrorAck
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotations are never evaluated
+    from typing_extensions import Unpack
 
 # A kernel without RTM_GETNEIGH "doit" (before 4.20) refuses a single get with one of these;
 # the same answer then comes from a dump filtered here.
@@ -34,21 +39,11 @@ _GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
 
 
 def get_route(
-    transport: Transport,
-    address: str,
-    *,
-    timeout: float,
-    src: str | None = None,
-    iif: int | None = None,
-    mark: int | None = None,
-    lookup_table: bool = False,
-    oif: int | None = None,
+    transport: Transport, address: str, *, timeout: float, **selectors: Unpack[RouteSelectors]
 ) -> Route | ErrorAck:
     """The route the kernel would use to send to `address` (`ip route get ADDRESS`), or,
-    with `src`/`iif`/`mark`, the route a packet with those selectors would take."""
-    built = route_get_request(
-        address, src=src, iif=iif, mark=mark, lookup_table=lookup_table, oif=oif
-    )
+    with selectors (`src`, `iif`, `oif`, `mark`), the route a packet with those would take."""
+    built = route_get_request(address, **selectors)
     reply = request(transport, *built, timeout=timeout)
     if reply.error is not None:
         return reply.error
@@ -62,10 +57,8 @@ def get_routes(transport: Transport, family: int, *, timeout: float) -> tuple[Ro
 
     Raises NetlinkKernelError when the kernel refuses the dump.
     """
-    reply = request(transport, *route_dump_request(family), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
-    return tuple(parse_route(m) for m in reply.messages if m.type == RTM_NEWROUTE)
+    built = route_dump_request(family)
+    return tuple(dump(transport, built, RTM_NEWROUTE, parse_route, timeout=timeout))
 
 
 def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rule, ...]:
@@ -73,10 +66,7 @@ def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rul
 
     Raises NetlinkKernelError when the kernel refuses the dump.
     """
-    reply = request(transport, *rule_dump_request(family), timeout=timeout)
-    if reply.error is not None:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
-    rules = [parse_rule(m) for m in reply.messages if m.type == RTM_NEWRULE]
+    rules = dump(transport, rule_dump_request(family), RTM_NEWRULE, parse_rule, timeout=timeout)
     return tuple(sorted(rules, key=lambda r: r.priority))
 
 
@@ -95,7 +85,7 @@ def get_neighbour(
     if reply.error.errno == errno.ENOENT:
         return None
     if reply.error.errno not in _GET_REFUSED:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
+        raise NetlinkKernelError(reply.error.text, errno_code=reply.error.errno)
     return _dump_neighbour(transport, address, ifindex, timeout=end - time.monotonic())
 
 
@@ -104,13 +94,9 @@ def _dump_neighbour(
 ) -> Neighbour | None:
     wanted = ipaddress.ip_address(address)
     family = socket.AF_INET if wanted.version == 4 else socket.AF_INET6
-    reply = request(transport, *neigh_dump_request(family), timeout=max(0.0, timeout))
-    if reply.error is not None:
-        raise NetlinkKernelError(_describe(reply.error), errno_code=reply.error.errno)
-    for msg in reply.messages:
-        if msg.type != RTM_NEWNEIGH:
-            continue
-        entry = parse_neighbour(msg)
+    entries = dump(transport, neigh_dump_request(family), RTM_NEWNEIGH, parse_neighbour,
+                   timeout=max(0.0, timeout))  # fmt: skip
+    for entry in entries:
         if entry.ifindex == ifindex and entry.address and _same(entry.address, wanted):
             return entry
     return None
@@ -118,7 +104,3 @@ def _dump_neighbour(
 
 def _same(text: str, wanted: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     return ipaddress.ip_address(text) == wanted
-
-
-def _describe(ack: ErrorAck) -> str:
-    return f"{ack.name}: {ack.message}" if ack.message else ack.name

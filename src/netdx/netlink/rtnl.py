@@ -11,22 +11,23 @@ from __future__ import annotations
 import ipaddress
 import socket
 import struct
+from typing import TYPE_CHECKING, TypedDict
 
 from ._compat import value
 from .attrs import (
     Attrs,
     AttrSpec,
-    Field,
-    StructFormat,
     attr,
     be16,
     decode_record,
     encode_attr,
     ip_address,
     lladdr,
+    member,
     nested,
     raw,
     s32,
+    struct_format,
     struct_of,
     u8,
     u16,
@@ -35,6 +36,9 @@ from .attrs import (
 )
 from .errors import NetlinkParseError
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
+
+if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotations are never evaluated
+    from typing_extensions import Unpack
 
 RTM_NEWROUTE = 24
 RTM_GETROUTE = 26
@@ -51,20 +55,11 @@ class RtHead:
     lays a rule message out as a route message (`ip rule` and `ip route` share their code),
     so both headers are declared from this one."""
 
-    family: int
-    dst_len: int = 0
-    src_len: int = 0
-    tos: int = 0
-    table: int = 0
-
-
-RT_HEAD_FIELDS = (
-    Field("family", "B"),
-    Field("dst_len", "B"),
-    Field("src_len", "B"),
-    Field("tos", "B"),
-    Field("table", "B"),
-)
+    family: int = member("B", required=True)
+    dst_len: int = member("B")
+    src_len: int = member("B")
+    tos: int = member("B")
+    table: int = member("B")
 
 
 def table_id(head: RtHead, attrs: Attrs, name: str) -> int:
@@ -78,23 +73,13 @@ def table_id(head: RtHead, attrs: Attrs, name: str) -> int:
 class RtMsg(RtHead):
     """struct rtmsg: the fixed header of a route message."""
 
-    protocol: int = 0
-    scope: int = 0
-    type: int = 0
-    flags: int = 0
+    protocol: int = member("B")
+    scope: int = member("B")
+    type: int = member("B")
+    flags: int = member("I")
 
 
-RTMSG = StructFormat(
-    "rtmsg",
-    RtMsg,
-    (
-        *RT_HEAD_FIELDS,
-        Field("protocol", "B"),
-        Field("scope", "B"),
-        Field("type", "B"),
-        Field("flags", "I"),
-    ),
-)
+RTMSG = struct_format("rtmsg", RtMsg)
 
 # rtm_type values (enum in linux/rtnetlink.h), named as `ip route` prints them.
 RTN_NAMES: dict[int, str] = {
@@ -222,23 +207,28 @@ def _cache_error(attrs: Attrs) -> int:
     return -info[_CACHEINFO_ERROR] if info and info[_CACHEINFO_ERROR] < 0 else 0
 
 
-def route_get_request(
-    address: str,
-    *,
-    src: str | None = None,
-    iif: int | None = None,
-    mark: int | None = None,
-    lookup_table: bool = False,
-    oif: int | None = None,
-) -> tuple[int, int, bytes]:
-    """(type, flags, payload) of `ip route get ADDRESS [from SRC] [iif DEV] [mark N]`:
-    RTM_GETROUTE with RTA_DST, and RTA_SRC / RTA_IIF (an ifindex) / RTA_MARK when given.
+class RouteSelectors(TypedDict, total=False):
+    """What `ip route get ADDRESS` may add to the destination: `src` (from SRC, an address
+    of the destination's family), `iif` / `oif` (an ifindex: the route of a packet arriving
+    on DEV, or of a socket bound to DEV), `mark` (fwmark), and `lookup_table`
+    (RTM_F_LOOKUP_TABLE: the answer's RTA_TABLE is then the table the route was found in;
+    without it the kernel reports main even for a policy-routed answer)."""
 
-    `lookup_table` sets RTM_F_LOOKUP_TABLE: the answer's RTA_TABLE is then the table the
-    route was found in (without it the kernel reports main even for a policy-routed answer).
+    src: str | None
+    iif: int | None
+    oif: int | None
+    mark: int | None
+    lookup_table: bool
+
+
+def route_get_request(address: str, **selectors: Unpack[RouteSelectors]) -> tuple[int, int, bytes]:
+    """(type, flags, payload) of `ip route get ADDRESS [from SRC] [iif DEV] [oif DEV] [mark N]`:
+    RTM_GETROUTE with RTA_DST, and RTA_SRC / RTA_IIF / RTA_OIF / RTA_MARK when given.
+
     Raises ValueError when `src` is not an address of the same family as `address`.
     """
     addr = ipaddress.ip_address(address)
+    src = selectors.get("src")
     source = ipaddress.ip_address(src) if src is not None else None
     if source is not None and source.version != addr.version:
         raise ValueError(f"source {src} is not of the family of {address}")
@@ -247,18 +237,17 @@ def route_get_request(
             family=_family(addr),
             dst_len=addr.max_prefixlen,
             src_len=source.max_prefixlen if source is not None else 0,
-            flags=RTM_F_LOOKUP_TABLE if lookup_table else 0,
+            flags=RTM_F_LOOKUP_TABLE if selectors.get("lookup_table") else 0,
         )
     )
     body = head + encode_attr(_RTA_NUMBER["RTA_DST"], addr.packed)
     if source is not None:
         body += encode_attr(_RTA_NUMBER["RTA_SRC"], source.packed)
-    if iif is not None:
-        body += encode_attr(_RTA_NUMBER["RTA_IIF"], struct.pack("=I", iif))
-    if oif is not None:  # `ip route get ... oif DEV`: the route a socket bound to DEV takes
-        body += encode_attr(_RTA_NUMBER["RTA_OIF"], struct.pack("=I", oif))
-    if mark is not None:
-        body += encode_attr(_RTA_NUMBER["RTA_MARK"], struct.pack("=I", mark))
+    numbers = (("RTA_IIF", selectors.get("iif")), ("RTA_OIF", selectors.get("oif")),
+               ("RTA_MARK", selectors.get("mark")))  # fmt: skip
+    for name, number in numbers:
+        if number is not None:
+            body += encode_attr(_RTA_NUMBER[name], struct.pack("=I", number))
     return RTM_GETROUTE, NLM_F_REQUEST, body
 
 
@@ -269,25 +258,14 @@ def route_get_request(
 class NdMsg:
     """struct ndmsg: the fixed header of a neighbour message."""
 
-    family: int
-    ifindex: int = 0
-    state: int = 0
-    flags: int = 0
-    type: int = 0
+    family: int = member("B", required=True)
+    ifindex: int = member("i", pad="3x")  # after ndm_pad1, ndm_pad2
+    state: int = member("H")
+    flags: int = member("B")
+    type: int = member("B")
 
 
-NDMSG = StructFormat(
-    "ndmsg",
-    NdMsg,
-    (
-        Field("family", "B"),
-        Field("", "3x"),  # ndm_pad1, ndm_pad2
-        Field("ifindex", "i"),
-        Field("state", "H"),
-        Field("flags", "B"),
-        Field("type", "B"),
-    ),
-)
+NDMSG = struct_format("ndmsg", NdMsg)
 
 # NUD_* state bits (linux/neighbour.h), in bit order.
 NUD_BITS: tuple[tuple[int, str], ...] = (

@@ -10,17 +10,17 @@ import socket
 from ._compat import value
 from .attrs import (
     AttrSpec,
-    Field,
-    StructFormat,
     asciiz,
     attr,
     decode_record,
     ip_address,
+    member,
     raw,
+    struct_format,
     u8,
     u32,
 )
-from .rtnl import RT_HEAD_FIELDS, RTN_NAMES, RtHead, table_id
+from .rtnl import RTN_NAMES, RtHead, table_id
 from .wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 RTM_NEWRULE = 32
@@ -41,20 +41,11 @@ class FibRuleHdr(RtHead):
     """struct fib_rule_hdr: the fixed header of a rule message (rtmsg's first five members,
     then two reserved bytes where rtmsg has protocol and scope, and the action in its type)."""
 
-    action: int = 0
-    flags: int = 0
+    action: int = member("B", pad="2x")  # after res1, res2
+    flags: int = member("I")
 
 
-FIB_RULE_HDR = StructFormat(
-    "fib_rule_hdr",
-    FibRuleHdr,
-    (
-        *RT_HEAD_FIELDS,
-        Field("", "2x"),  # res1, res2
-        Field("action", "B"),
-        Field("flags", "I"),
-    ),
-)
+FIB_RULE_HDR = struct_format("fib_rule_hdr", FibRuleHdr)
 
 FRA: dict[int, AttrSpec] = {
     1: AttrSpec("FRA_DST", ip_address),

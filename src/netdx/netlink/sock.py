@@ -6,11 +6,14 @@ import contextlib
 import itertools
 import socket
 import time
+from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol
+from typing import Protocol, TypeVar
 
-from .errors import NetlinkIOError, NetlinkParseError, NetlinkTimeout
-from .wire import Reply, ReplyCollector, encode_message
+from .errors import NetlinkIOError, NetlinkKernelError, NetlinkParseError, NetlinkTimeout
+from .wire import NlMsg, Reply, ReplyCollector, encode_message
+
+T = TypeVar("T")
 
 NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4
@@ -56,6 +59,25 @@ def request(
     while not collector.done:
         collector.feed(transport.receive(end - time.monotonic()))
     return collector.reply()
+
+
+def dump(
+    transport: Transport,
+    built: tuple[int, int, bytes],
+    kind: int,
+    parse: Callable[[NlMsg], T],
+    *,
+    timeout: float,
+) -> list[T]:
+    """The messages of type `kind` that answer the dump request `built` ((type, flags,
+    payload), as the request builders return it), each parsed by `parse`.
+
+    Raises NetlinkKernelError when the kernel refuses the dump.
+    """
+    reply = request(transport, *built, timeout=timeout)
+    if reply.error is not None:
+        raise NetlinkKernelError(reply.error.text, errno_code=reply.error.errno)
+    return [parse(m) for m in reply.messages if m.type == kind]
 
 
 class NetlinkSocket:

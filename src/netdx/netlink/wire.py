@@ -88,6 +88,11 @@ class ErrorAck:
         """The errno name: ENETUNREACH, EACCES, ..."""
         return errno_name(self.errno)
 
+    @property
+    def text(self) -> str:
+        """The errno name, and the kernel's message when it sent one."""
+        return f"{self.name}: {self.message}" if self.message else self.name
+
 
 @value
 class Reply:
