@@ -10,6 +10,7 @@ import json
 import pickle
 import subprocess
 import sys
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import KW_ONLY, InitVar, dataclass, field
 from pathlib import Path
@@ -238,6 +239,26 @@ def test_a_subclass_of_a_base_built_without_its_recipe_is_not_built_from_one(
         assert [origin(cls) for cls in _define()] == ["dataclasses", "dataclasses", "recipe"]
     finally:
         record_module._recipes[__name__]["_define.<locals>.Base"] = saved
+
+
+@pytest.mark.parametrize("table", [
+    {"GENERATION": "another run"},  # a table the generator wrote in another run
+    {"PYTHON": (3, 11), "CODE": {}},  # the format before recipes (method texts)
+])
+def test_a_table_of_another_run_or_format_is_not_read(
+        table: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table written by another run of the generator than the tables already read (a
+    subclass's recipe would meet a base built from another recipe), or in an older format,
+    gives no recipe: its classes are built by dataclasses."""
+    module = types.ModuleType("netdx.model._methods_zzfake")
+    vars(module).update({"MAGIC": record_module._magic(),
+                         "CLASSES": {"netdx.zzfake.m": {"X": b"never read"}}} | table)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(record_module, "_generation", {"run": "this run"})
+    monkeypatch.setattr(record_module, "_recipes", {})
+    monkeypatch.setattr(record_module, "_loaded", set())
+    assert record_module._recipes_of("netdx.zzfake.m") == {}
+    assert record_module._generation == {"run": "this run"}
 
 
 def test_precompiled_recipes_are_current() -> None:

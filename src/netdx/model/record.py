@@ -17,15 +17,17 @@ fingerprint of everything that decision read from the class: the decorator's par
 the classes it inherits from (and their slots), the names in the class body, the
 annotations, each default (a plain value, or a `field()` and its flags), what the module's
 globals bind the annotations' first names to, `__post_init__`, an explicit `__hash__`.
-The fingerprint is taken again from the class
-being defined; when anything differs (the class changed since the table was made, another
-Python, a base that was itself not built from a recipe) `dataclasses` builds the class as
-always, only slower. The build then does what `_process_class` does, in the same order, with
-the same objects: the same Field objects (a base's shared, a `field()`'s own), the methods
-made by the same `__create_fn__` code from the same closure values under the same globals
-(the code objects are those `exec()` makes, file `<string>` included), the same class dict
-in the same order, the same second class for the slots. tests/unit/test_record.py builds
-every netdx dataclass both ways and compares them, and fails when a table is stale.
+The fingerprint is taken again from the class being defined; when anything differs (the
+class changed since the table was made, another Python, a base that was itself not built
+from a recipe) `dataclasses` builds the class as always, only slower. The tables of one
+process all come from one run of the generator (a table of another run is not read: a
+subclass's recipe knows its base's recipe by name). The build then does what
+`_process_class` does, in the same order, with the same objects: the same Field objects (a
+base's shared, a `field()`'s own), the methods made by the same `__create_fn__` code from
+the same closure values under the same globals (the code objects are those `exec()` makes,
+file `<string>` included), the same class dict in the same order, the same second class for
+the slots. tests/unit/test_record.py builds every netdx dataclass both ways and compares
+them, and fails when a table is stale.
 
 The tables are written by `python tools/precompile_records.py` (`make venv` runs it).
 `install()` makes every dataclass of the process use them, not only a record (the `netdx`
@@ -64,6 +66,8 @@ built: dict[type, str] = {}
 # module → qualname → recipe (marshal bytes), filled a package at a time.
 _recipes: dict[str, dict[str, bytes]] = {}
 _loaded: set[str] = set()
+# The generator's run the first table read came from: a table of another run is not read.
+_generation: dict[str, str] = {}
 
 _FIELD_TYPES = (dataclasses._FIELD, dataclasses._FIELD_CLASSVAR,  # type: ignore[attr-defined]
                 dataclasses._FIELD_INITVAR)  # type: ignore[attr-defined]
@@ -95,9 +99,11 @@ def _recipes_of(module: str) -> dict[str, bytes]:
             _loaded.add(package)
             try:
                 table = importlib.import_module(f"netdx.model._methods_{package}")
-            except ModuleNotFoundError:
+            except (ImportError, SyntaxError):  # none, or cut short: dataclasses builds
                 table = None
-            if table is not None and _magic() == table.MAGIC:
+            generation = getattr(table, "GENERATION", None)  # None: an older format
+            if (table is not None and generation is not None and _magic() == table.MAGIC
+                    and _generation.setdefault("run", generation) == generation):
                 for name, classes in table.CLASSES.items():
                     _recipes.setdefault(name, classes)
         recipes = _recipes.setdefault(module, {})
@@ -323,11 +329,13 @@ def _from_recipe(cls: type[T], params: Params) -> type[T] | None:
 
 
 def _record(cls: type[T]) -> type[T]:
-    if FAST and use_tables:
+    if not FAST:
+        return dataclasses.dataclass(frozen=True, slots=True, kw_only=True)(cls)
+    if use_tables:
         new = _from_recipe(cls, RECORD)
         if new is not None:
             return new
-    # What dataclass(frozen=True, slots=True, kw_only=True)(cls) runs.
+    # What dataclass(frozen=True, slots=True, kw_only=True)(cls) runs on 3.11.
     return _PROCESS(cls, *RECORD)  # type: ignore[no-any-return]
 
 
