@@ -9,12 +9,19 @@ the recipes installed for every dataclass) and `exec` (no table: every class bui
 --runs runs of each. No root needed, loopback only.
 
     .venv/bin/python bench/floor_model.py --runs 15
+    .venv/bin/python bench/floor_model.py --runs 15 --before /tmp/before
+
+With --before TREE (a checkout of an earlier commit, its tables generated), the `table` mode
+of that tree's own bench/floor_model.py (its netdx on PYTHONPATH, its timings taken as CPU
+time as here) runs alternately with this tree's, instead of the `exec` mode.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import runpy
 import socket
 import statistics
 import subprocess
@@ -55,9 +62,14 @@ def refused_port() -> int:
     return port
 
 
-def once(mode: str, target: str) -> dict[str, float]:
-    proc = subprocess.run([sys.executable, "-c", _RUN, mode, target], capture_output=True,
-                          text=True, timeout=60, check=False)
+def once(mode: str, target: str, before: str | None = None) -> dict[str, float]:
+    code, env = _RUN, None
+    if before is not None:
+        snippet = runpy.run_path(os.path.join(before, "bench", "floor_model.py"))["_RUN"]
+        code = snippet.replace("perf_counter()", "process_time()")
+        env = dict(os.environ, PYTHONPATH=os.path.join(before, "src"))
+    proc = subprocess.run([sys.executable, "-c", code, mode, target], capture_output=True,
+                          text=True, timeout=60, check=False, env=env)
     sample: dict[str, float] = json.loads(proc.stderr.strip().splitlines()[-1])
     return sample
 
@@ -65,19 +77,22 @@ def once(mode: str, target: str) -> dict[str, float]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=15, help="runs of each mode")
+    parser.add_argument("--before", help="an earlier checkout to compare with")
     args = parser.parse_args()
     target = f"127.0.0.1:{refused_port()}"
-    samples: dict[str, list[dict[str, float]]] = {"table": [], "exec": []}
+    other = "exec" if args.before is None else "before"
+    samples: dict[str, list[dict[str, float]]] = {"table": [], other: []}
     for _ in range(args.runs):
-        for mode, runs in samples.items():
-            runs.append(once(mode, target))
+        samples["table"].append(once("table", target))
+        samples[other].append(once("exec", target) if args.before is None
+                              else once("table", target, args.before))
     print(f"check {target} (refused), median of {args.runs} runs of each, alternating")
     print()
-    print("| mode | classes defined | from a recipe | defining them ms | main() ms |")
+    print("| mode | classes defined | from a recipe | defining them CPU ms | main() CPU ms |")
     print("|---|---:|---:|---:|---:|")
     for mode, runs in samples.items():
         def median(key: str, runs: list[dict[str, float]] = runs) -> float:
-            return statistics.median(run[key] for run in runs)
+            return statistics.median(run.get(key, 0) for run in runs)
 
         print(f"| {mode} | {median('classes'):.0f} | {median('recipes'):.0f} | "
               f"{median('define_ms'):.1f} | {median('main_ms'):.0f} |")
