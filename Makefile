@@ -78,7 +78,7 @@ $(VENV)/.installed: pyproject.toml | deps
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
 
-# The model's precompiled dataclass methods (netdx/model/_methods_*.py: generated, git-ignored,
-# 0.8 s): made anew on every `make venv`, so a changed dataclass never runs on a stale table.
+# The model's precomputed dataclass recipes (netdx/model/_methods_*.py: generated, git-ignored,
+# ~1 s): made anew on every `make venv`, so a changed dataclass never runs on a stale table.
 venv: deps $(VENV)/.installed
 	$(BIN)/python tools/precompile_records.py

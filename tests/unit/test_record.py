@@ -1,5 +1,6 @@
-"""`@record` (netdx.model.record): the model's dataclasses with their methods compiled ahead of
-time are the classes `dataclass(frozen=True, slots=True, kw_only=True)` makes."""
+"""`@record` (netdx.model.record): a class built from its recipe is the class
+`dataclass(frozen=True, slots=True, kw_only=True)` makes, and a recipe that no longer fits
+its class is never used."""
 
 from __future__ import annotations
 
@@ -9,10 +10,11 @@ import json
 import pickle
 import subprocess
 import sys
-from collections.abc import Iterator
-from dataclasses import field
+import types
+from collections.abc import Callable, Iterator
+from dataclasses import KW_ONLY, InitVar, dataclass, field
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import pytest
 from record_shape import TOOLS, origin, shape
@@ -20,86 +22,248 @@ from record_shape import TOOLS, origin, shape
 from netdx.model import record as record_module
 from netdx.model.record import record
 
+sys.path.insert(0, str(TOOLS))
+import precompile_records
+
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parents[1] / "src" / "netdx"
 
+# Read by Sample's annotation `Alias[int]`: a plain generic alias while its recipe is made;
+# a test binds it to ClassVar, which makes that annotation a ClassVar to dataclasses.
+Alias: Any = list
 
-def _define() -> type:
-    """A class with every kind of field the model uses (each call defines it again)."""
+
+def _define(variant: str = "") -> list[type]:
+    """A record base and subclass with every kind of field (each call defines them again,
+    under the same names); `variant` changes one thing a recipe must notice."""
 
     @record
-    class Sample:
-        name: str
-        port: int = 0
-        tags: tuple[str, ...] = field(default_factory=tuple)
-        note: str = field(default="", repr=False, compare=False)
+    class Base:
+        """A base whose fields come first."""
+
+        origin: str
+        weight: int = 1
+
+    @record
+    class Sample(Base):
+        """Every kind of field the model uses, and a few more."""
+
+        if variant != "type":
+            name: str
+        else:
+            name: bytes  # type: ignore[no-redef]
+        port: int = 0 if variant != "factory" else field(default_factory=int)  # type: ignore[assignment]
+        tags: tuple[str, ...] = field(default_factory=tuple) if variant != "mutable" else []  # type: ignore[assignment]
+        note: str = field(default="", repr=variant == "repr", compare=False)
         extra: dict[str, int] = field(default_factory=dict, hash=False, metadata={"k": 1})
+        alias: Alias[int] = (1,)  # type: ignore[assignment]
+        seed: InitVar[int] = 0
         LIMIT: ClassVar[int] = 3
 
-    return Sample
+        def __post_init__(self, seed: int) -> None:
+            if seed < 0:
+                raise ValueError("seed")
+
+        if variant == "method":
+            def __repr__(self) -> str:
+                return "Sample"
+
+    @record
+    class Undocumented:
+        count: int = 0
+
+    return [Base, Sample, Undocumented]
+
+
+def _define_plain() -> list[type]:
+    """Plain dataclasses as the collector and netlink define them (not frozen, or no slots,
+    a KW_ONLY marker, positional fields)."""
+
+    @dataclass
+    class Mutable:
+        """Positional fields, a KW_ONLY marker, a mutable class without slots."""
+
+        host: str
+        port: int = 0
+        _: KW_ONLY
+        tries: int = 3
+        seen: list[int] = field(default_factory=list)
+
+    @dataclass(frozen=True)
+    class Frozen:
+        """Frozen, no slots: the defaults stay class attributes."""
+
+        name: str
+        size: int = field(default=4, repr=False)
+
+    @dataclass(slots=True)
+    class Slotted:
+        """Slots, not frozen: no __setattr__, __hash__ None."""
+
+        value: int
+        unit: str = "ms"
+
+    return [Mutable, Frozen, Slotted]
+
+
+def _recipes(define: Callable[[], list[type]]) -> dict[str, dict[str, bytes]]:
+    """The recipes the generator makes of what `define` defines."""
+    with precompile_records.capturing() as recipes:
+        define()
+    return recipes
 
 
 @pytest.fixture
-def table_of_sample() -> Iterator[dict[str, object]]:
-    """A table holding exactly Sample's methods, compiled as the generator compiles them."""
-    # This module's classes are outside netdx: their table is the one of package "".
-    saved, saved_capture = dict(record_module._tables), record_module.capture
-    record_module._tables[""], record_module.capture = {}, set()
+def recipes() -> Iterator[Callable[[Callable[[], list[type]]], None]]:
+    """Installs the recipes of what a define function defines (this module has no table)."""
+    installed: list[str] = []
+
+    def install(define: Callable[[], list[type]]) -> None:
+        for module, classes in _recipes(define).items():
+            record_module._recipes[module] = classes
+            installed.append(module)
+
+    yield install
+    for module in installed:
+        record_module._recipes.pop(module, None)
+
+
+def _by_dataclasses(define: Callable[[], list[type]]) -> list[type]:
+    saved = record_module.use_tables
+    record_module.use_tables = False
     try:
-        _define()
-        texts = record_module.capture
-        table = {}
-        for _, text in texts:
-            namespace: dict[str, object] = {}
-            # dont_inherit: this module's `from __future__ import annotations` would turn
-            # the methods' annotations into text, as the generated module must not either.
-            exec(compile(text, "precompiled", "exec", dont_inherit=True), namespace)
-            table[text] = namespace["__create_fn__"].__code__  # type: ignore[attr-defined]
-        record_module.capture = None
-        yield table
+        return define()
     finally:
-        record_module._tables, record_module.capture = saved, saved_capture
+        record_module.use_tables = saved
 
 
-def test_precompiled_class_is_the_class_exec_makes(table_of_sample: dict[str, object]) -> None:
-    """With its texts in the table, a class gets the same fields, parameters, slots and
-    methods (bytecode, closures, globals, defaults) as when dataclasses compiles them."""
-    record_module._tables[""] = {}
-    by_exec = _define()
-    record_module._tables[""] = table_of_sample  # type: ignore[assignment]
-    by_table = _define()
-    assert origin(by_exec) == "<string>" and origin(by_table) == "precompiled"
-    assert shape(by_table) == shape(by_exec)
+def test_class_built_from_its_recipe_is_the_class_dataclasses_makes(recipes: Any) -> None:
+    """With its recipe, each class (a base, a subclass, one without a doc) gets the same
+    fields (a base's shared), parameters, slots, doc, dict in the same order, and methods
+    (code, closures, defaults, annotations, globals) as dataclasses makes it."""
+    recipes(_define)
+    by_dataclasses, by_recipe = _by_dataclasses(_define), _define()
+    assert [origin(cls) for cls in by_recipe] == ["recipe"] * 3
+    assert [origin(cls) for cls in by_dataclasses] == ["dataclasses"] * 3
+    assert [shape(cls) for cls in by_recipe] == [shape(cls) for cls in by_dataclasses]
 
 
-def test_precompiled_class_behaves_as_a_frozen_dataclass(
-        table_of_sample: dict[str, object]) -> None:
-    """Construction, defaults, repr, equality, hashing, frozenness, replace, asdict, copy
-    and pickle of a precompiled class work as for any frozen slotted dataclass."""
-    record_module._tables[""] = table_of_sample  # type: ignore[assignment]
-    sample = _define()
-    assert origin(sample) == "precompiled"
-    one = sample(name="a", port=5, note="x")
-    assert repr(one) == "_define.<locals>.Sample(name='a', port=5, tags=(), extra={})"
-    assert one == sample(name="a", port=5, note="y")  # note is not compared
-    assert one != sample(name="b", port=5)
+def test_plain_dataclasses_are_built_from_their_recipes(recipes: Any,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Installed (as the netdx script runs), a plain dataclass is built from its recipe
+    too, mutable or frozen, with or without slots, and is the class dataclasses makes."""
+    recipes(_define_plain)
+    by_dataclasses = _by_dataclasses(_define_plain)
+    monkeypatch.setattr(dataclasses, "_process_class", record_module._process_class)
+    by_recipe = _define_plain()
+    assert [origin(cls) for cls in by_recipe] == ["recipe"] * 3
+    assert [shape(cls) for cls in by_recipe] == [shape(cls) for cls in by_dataclasses]
+    mutable = by_recipe[0]("db", 5, tries=1)
+    mutable.port = 6
+    assert repr(mutable) == ("_define_plain.<locals>.Mutable(host='db', port=6, tries=1, "
+                             "seen=[])")
+    assert by_recipe[0].__match_args__ == ("host", "port")
+    assert by_recipe[1].size == 4 and by_recipe[2].__hash__ is None
+
+
+def test_class_built_from_its_recipe_behaves_as_a_frozen_dataclass(recipes: Any) -> None:
+    """Construction, defaults, InitVar and __post_init__, repr, equality, hashing,
+    frozenness, replace, asdict, copy and pickle's state of a recipe-built class work as
+    for any frozen slotted dataclass."""
+    recipes(_define)
+    base, sample, undocumented = _define()
+    assert origin(sample) == "recipe"
+    one = sample(origin="o", name="a", port=5, note="x")
+    assert repr(one) == ("_define.<locals>.Sample(origin='o', weight=1, name='a', port=5, "
+                         "tags=(), extra={}, alias=(1,))")
+    assert one == sample(origin="o", name="a", port=5, note="y")  # note is not compared
+    assert one != sample(origin="o", name="b", port=5)
     with pytest.raises(TypeError):
-        sample("a")  # keyword-only
+        sample("o", "a")  # keyword-only
+    with pytest.raises(ValueError, match="seed"):
+        sample(origin="o", name="a", seed=-1)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        one.port = 6  # type: ignore[attr-defined]
-    assert hash(one) == hash(sample(name="a", port=5, note="z", extra={"x": 1}))
-    frozen = sample(name="a", extra={})
-    assert dataclasses.replace(frozen, port=9).port == 9  # type: ignore[attr-defined]
-    assert dataclasses.asdict(frozen)["tags"] == ()
-    assert [f.name for f in dataclasses.fields(sample)] == ["name", "port", "tags", "note",
-                                                             "extra"]
-    assert not hasattr(one, "__dict__") and sample.LIMIT == 3  # type: ignore[attr-defined]
-    assert copy.copy(one) == one
+        one.port = 6  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        del one.port  # type: ignore[misc]
+    assert hash(one) == hash(sample(origin="o", name="a", port=5, note="z", extra={"x": 1}))
+    assert dataclasses.replace(one, port=9).port == 9
+    assert dataclasses.asdict(one)["tags"] == ()
+    assert [f.name for f in dataclasses.fields(sample)] == [
+        "origin", "weight", "name", "port", "tags", "note", "extra", "alias"]
+    assert dataclasses.fields(sample)[0] is dataclasses.fields(base)[0]
+    assert dataclasses.fields(sample)[6].metadata == {"k": 1}
+    assert not hasattr(one, "__dict__") and sample.LIMIT == 3
+    assert sample.__match_args__ == () and base.__doc__ == "A base whose fields come first."
+    assert undocumented.__doc__ == "Undocumented(*, count: 'int' = 0)"
+    assert copy.copy(one) == one and one.__getstate__() == ["o", 1, "a", 5, (), "x", {}, (1,)]
 
 
-def test_precompiled_methods_are_current() -> None:
-    """netdx/model/_methods_*.py hold every method text of every netdx dataclass as the
-    classes are now (else: `python tools/precompile_records.py`)."""
+@pytest.mark.parametrize("variant", ["type", "factory", "repr", "method"])
+def test_a_recipe_that_no_longer_fits_is_not_used(recipes: Any, variant: str) -> None:
+    """When the class changed since its recipe was made (a field's type, a default that
+    became a factory, a field()'s flags, a method of its own), dataclasses builds it, and
+    what it builds is what dataclasses makes of the changed class."""
+    recipes(_define)
+    changed, expected = _define(variant), _by_dataclasses(lambda: _define(variant))
+    assert [origin(cls) for cls in changed] == ["recipe", "dataclasses", "recipe"]
+    assert [shape(cls) for cls in changed] == [shape(cls) for cls in expected]
+
+
+def test_a_global_that_turns_an_annotation_into_a_classvar_is_noticed(
+        recipes: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A module global the annotations name (here `Alias`, now ClassVar) is part of what a
+    recipe holds on: the field becomes a ClassVar, as dataclasses reads it."""
+    recipes(_define)
+    monkeypatch.setattr(sys.modules[__name__], "Alias", ClassVar)
+    changed = _define()
+    assert origin(changed[1]) == "dataclasses"
+    assert "alias" not in [f.name for f in dataclasses.fields(changed[1])]
+    assert shape(changed[1]) == shape(_by_dataclasses(_define)[1])
+
+
+def test_a_mutable_default_is_refused_as_dataclasses_refuses_it(recipes: Any) -> None:
+    """A default that became a mutable value is never built: dataclasses raises."""
+    recipes(_define)
+    with pytest.raises(ValueError, match="mutable default"):
+        _define("mutable")
+
+
+def test_a_subclass_of_a_base_built_without_its_recipe_is_not_built_from_one(
+        recipes: Any) -> None:
+    """A subclass's recipe holds on its base being built from the base's recipe: when the
+    base changed (built by dataclasses), the subclass is built by dataclasses too."""
+    recipes(_define)
+    saved = record_module._recipes[__name__].pop("_define.<locals>.Base")
+    try:
+        assert [origin(cls) for cls in _define()] == ["dataclasses", "dataclasses", "recipe"]
+    finally:
+        record_module._recipes[__name__]["_define.<locals>.Base"] = saved
+
+
+@pytest.mark.parametrize("table", [
+    {"GENERATION": "another run"},  # a table the generator wrote in another run
+    {"PYTHON": (3, 11), "CODE": {}},  # the format before recipes (method texts)
+])
+def test_a_table_of_another_run_or_format_is_not_read(
+        table: dict[str, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A table written by another run of the generator than the tables already read (a
+    subclass's recipe would meet a base built from another recipe), or in an older format,
+    gives no recipe: its classes are built by dataclasses."""
+    module = types.ModuleType("netdx.model._methods_zzfake")
+    vars(module).update({"MAGIC": record_module._magic(),
+                         "CLASSES": {"netdx.zzfake.m": {"X": b"never read"}}} | table)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    monkeypatch.setattr(record_module, "_generation", {"run": "this run"})
+    monkeypatch.setattr(record_module, "_recipes", {})
+    monkeypatch.setattr(record_module, "_loaded", set())
+    assert record_module._recipes_of("netdx.zzfake.m") == {}
+    assert record_module._generation == {"run": "this run"}
+
+
+def test_precompiled_recipes_are_current() -> None:
+    """netdx/model/_methods_*.py hold the recipe of every netdx dataclass as the classes
+    are now (else: `python tools/precompile_records.py`)."""
     proc = subprocess.run([sys.executable, str(TOOLS / "precompile_records.py"), "--check"],
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
@@ -113,16 +277,15 @@ def _shapes(mode: str) -> dict[str, dict[str, object]]:
 
 
 def test_every_dataclass_is_built_as_dataclasses_builds_it() -> None:
-    """Every dataclass of netdx (@record or plain, as the netdx script installs the table)
-    has the same shape with the precompiled methods as with exec(), took its methods from
-    them, and the @record classes are all there."""
+    """Every dataclass of netdx (@record or plain, as the netdx script installs the
+    recipes) is built from its recipe and has the same shape as when dataclasses builds
+    it, and the @record classes are all there."""
     table, plain = _shapes("table"), _shapes("exec")
     assert table.keys() == plain.keys()
     for name in table:
         assert table[name]["shape"] == plain[name]["shape"], name
-    assert [name for name, entry in table.items()
-            if entry["origin"] != f"_methods_{name.split('.')[1]}.py"] == []
-    assert all(entry["origin"] == "<string>" for entry in plain.values())
+    assert [name for name, entry in table.items() if entry["origin"] != "recipe"] == []
+    assert all(entry["origin"] == "dataclasses" for entry in plain.values())
     texts = [path.read_text() for path in SRC.rglob("*.py")]
     decorated = sum(line.strip() in ("@record", "@model_record") for text in texts
                     if "from netdx.model.record import record" in text
