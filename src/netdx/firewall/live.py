@@ -11,12 +11,15 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
 from netdx.collect.system import Host, LocalHost, RunResult
 from netdx.firewall.sources import Capture, SaveCapture
+
+if TYPE_CHECKING:
+    from netdx.firewall.present import Present
 
 __all__ = [
     "RunResult",
@@ -25,6 +28,7 @@ __all__ = [
     "capture_of",
     "fake_runner",
     "host_runner",
+    "present_here",
     "route_interface",
     "subprocess_runner",
 ]
@@ -67,13 +71,54 @@ def _output(result: RunResult, argv: Sequence[str], errors: list[str]) -> str | 
     return result.stdout
 
 
-def capture(runner: Runner) -> Capture:
+def capture(runner: Runner, *, present: Present | None = None) -> Capture:
     """Read everything the kernel enforces: nft (JSON and text), each iptables-save variant
     and the local addresses. A missing tool is recorded in `errors`, never raised. The
-    commands run at once (each takes ~0.3 s on a 10,000-rule ruleset)."""
-    with ThreadPoolExecutor(max_workers=len(COMMANDS)) as pool:
-        results = dict(zip(COMMANDS, pool.map(runner, COMMANDS), strict=True))
-    return capture_of(results)
+    commands run at once (each takes ~0.3 s on a 10,000-rule ruleset).
+
+    With `present` (the tables netlink and /proc say this namespace holds: `present_here`)
+    a command that can add no rule is not run, and counts as having printed what it prints
+    for nothing: the ruleset built is the same, for a fraction of the CPU."""
+    skipped = {} if present is None else _nothing_to_add(present)
+    commands = [c for c in COMMANDS if c not in skipped]
+    if len(commands) > 1:
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+            results = dict(zip(commands, pool.map(runner, commands), strict=True))
+    else:
+        results = {c: runner(c) for c in commands}
+    return capture_of({**skipped, **results})
+
+
+# What each command prints when the namespace holds nothing it reads.
+_NFT_NOTHING = '{"nftables": []}'
+
+
+def _nothing_to_add(present: Present) -> dict[tuple[str, ...], RunResult]:
+    """The commands whose output can add no rule to the ruleset, with that output: nft
+    (JSON and text) without a table; iptables-nft-save without an nft table of its family
+    (it prints only those); iptables-legacy-save without a legacy table; the local
+    addresses (read by rules only) without any table."""
+    empty = RunResult(returncode=0)
+    out: dict[tuple[str, ...], RunResult] = {}
+    if not present.nft:
+        out[NFT_JSON] = RunResult(returncode=0, stdout=_NFT_NOTHING)
+        out[NFT_TEXT] = empty
+    if not present.nft and not present.legacy:
+        out[ADDRESSES] = RunResult(returncode=0, stdout="[]")
+    for command, version, source in _SAVE_COMMANDS:
+        held = (version in present.legacy if source == "iptables-legacy"
+                else ("ip" if version == 4 else "ip6") in present.nft)
+        if not held:
+            out[(command,)] = empty
+    return out
+
+
+def present_here(deadline: Deadline) -> Present | None:
+    """The tables this process's network namespace holds (netlink and /proc, no command);
+    None when they cannot be listed (not root): then every command runs."""
+    from netdx.firewall.present import present
+
+    return present(deadline.remaining())
 
 
 def capture_of(results: Mapping[tuple[str, ...], RunResult]) -> Capture:
