@@ -23,7 +23,6 @@ import re
 from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
-from netdx.firewall.iptables_save import BUILTIN_CHAINS, IptablesSaveError, parse_save
 from netdx.firewall.model import Ruleset, Source, Table, Verdict
 from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
 from netdx.model.record import record
@@ -87,6 +86,8 @@ def build_ruleset(capture: Capture) -> Ruleset:
     notes = list(capture.errors)
     unreadable: list[str] = []
     saved: list[Table] = []
+    if capture.saves:  # the iptables-save parser only for a capture that holds one
+        from netdx.firewall.iptables_save import IptablesSaveError, parse_save
     for save in capture.saves:
         try:
             saved.extend(parse_save(save.text, version=save.version, source=save.source).tables)
@@ -192,6 +193,8 @@ def _iptables_chains(save: Table, kernel: Table, mixed: bool) -> frozenset[str]:
     both = save.chains.keys() & kernel.chains.keys()
     if not mixed:
         return frozenset(both)
+    from netdx.firewall.iptables_save import BUILTIN_CHAINS
+
     todo = [
         n for n in both if kernel.chains[n].hook and BUILTIN_CHAINS.get(n) == kernel.chains[n].hook
     ]
