@@ -15,12 +15,17 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 pytestmark = pytest.mark.lab
 
 NS = "ndx-fwp"
+# The tool-shaped rulesets of the firewall scenarios (ufw via iptables-nft, firewalld, a
+# legacy REJECT, an nft set, Docker's chains): loaded as tests/lab/test_firewall_scenarios.py
+# loads them.
+SCENARIOS = Path(__file__).parent.parent / "unit" / "fixtures" / "firewall" / "scenarios"
 
 NATIVE = """
 table inet ndxp {
@@ -53,15 +58,16 @@ full, lean = live.capture(run), live.capture(run, present=present)
 flows = [(4, "10.9.0.7", "10.9.0.1", 5432), (4, "10.9.0.1", "10.9.0.1", 6379),
          (4, "10.9.0.8", "10.9.0.1", 8080), (4, "10.9.0.1", "10.9.0.1", 9000),
          (6, "fd09::2", "fd09::1", 8443), (4, "10.9.0.1", "10.9.0.99", 443),
-         (4, "10.9.0.3", "10.9.0.1", 22)]
+         (4, "10.9.0.3", "10.9.0.1", 22), (4, "10.0.0.10", "10.0.0.20", 5432),
+         (4, "10.0.0.30", "10.0.0.20", 5432), (4, "10.0.0.10", "172.17.0.2", 80)]
 out = []
 for ruleset in (build_ruleset(full), build_ruleset(lean)):
     decisions = []
     for family, saddr, daddr, port in flows:
-        for hook in ("input", "output"):
+        for hook in ("input", "output", "forward"):
             packet = Packet(family=family, saddr=saddr, daddr=daddr, proto="tcp", dport=port,
-                            iif="ndx-fwp0" if hook == "input" else None,
-                            oif="ndx-fwp0" if hook == "output" else None)
+                            iif="ndx-fwp0" if hook != "output" else None,
+                            oif="ndx-fwp0" if hook != "input" else None)
             decisions.append(repr(explain(ruleset, packet, hook)))
     out.append({"decisions": decisions, "tables": repr(ruleset.tables),
                 "notes": list(ruleset.notes), "unreadable": list(ruleset.unreadable)})
@@ -125,3 +131,19 @@ def test_lean_capture_decides_as_the_full_one(namespace: None) -> None:
         assert got["lean_errors"] == got["full_errors"], name
     decisions = got["full"]["decisions"]  # type: ignore[index]
     assert sum("decision='drop'" in d for d in decisions) >= 3  # the rules were in force
+
+
+@pytest.mark.parametrize("scenario", ["ufw", "firewalld", "reject", "nftset", "docker"])
+def test_lean_capture_of_a_tool_shaped_ruleset(namespace: None, scenario: str) -> None:
+    """ufw, firewalld, a legacy REJECT, an nft set and Docker's chains, each loaded by its
+    own tool: the lean read decides every flow as the full capture does."""
+    index = json.loads((SCENARIOS / "index.json").read_text())
+    for argv, filename in index[scenario]:
+        subprocess.run(["ip", "netns", "exec", NS, *argv], input=(SCENARIOS / filename).read_text(),
+                       text=True, check=True, timeout=30, capture_output=True)
+    got = read()
+    assert got["nft"] or got["legacy"]
+    assert got["full"] == got["lean"]
+    assert got["lean_errors"] == got["full_errors"]
+    decisions = got["full"]["decisions"]  # type: ignore[index]
+    assert any("decision='drop'" in d or "decision='reject'" in d for d in decisions)
