@@ -8,7 +8,6 @@ core's (`netdx.collect.firewall`), so a server reads exactly what this host read
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Literal
@@ -16,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
 from netdx.collect.system import Host, LocalHost, RunResult
-from netdx.firewall.sources import Capture, SaveCapture
+from netdx.firewall.sources import NO_NFT_TABLES, Capture, SaveCapture
 
 if TYPE_CHECKING:
     from netdx.firewall.present import Present
@@ -89,22 +88,19 @@ def capture(runner: Runner, *, present: Present | None = None) -> Capture:
     return capture_of({**skipped, **results})
 
 
-# What each command prints when the namespace holds nothing it reads.
-_NFT_NOTHING = '{"nftables": []}'
-
-
 def _nothing_to_add(present: Present) -> dict[tuple[str, ...], RunResult]:
-    """The commands whose output can add no rule to the ruleset, with that output: nft
+    """The commands whose output can add no rule to the ruleset, with what they print for
+    nothing (nft's JSON: its listing of no table; the rest: no text): nft
     (JSON and text) without a table; iptables-nft-save without an nft table of its family
     (it prints only those); iptables-legacy-save without a legacy table; the local
     addresses (read by rules only) without any table."""
     empty = RunResult(returncode=0)
     out: dict[tuple[str, ...], RunResult] = {}
     if not present.nft:
-        out[NFT_JSON] = RunResult(returncode=0, stdout=_NFT_NOTHING)
+        out[NFT_JSON] = RunResult(returncode=0, stdout=NO_NFT_TABLES)
         out[NFT_TEXT] = empty
     if not present.nft and not present.legacy:
-        out[ADDRESSES] = RunResult(returncode=0, stdout="[]")
+        out[ADDRESSES] = empty  # read by no rule: none to read them
     for command, version, source in _SAVE_COMMANDS:
         held = (version in present.legacy if source == "iptables-legacy"
                 else ("ip" if version == 4 else "ip6") in present.nft)
@@ -150,6 +146,8 @@ def route_interface(runner: Runner, address: str) -> str | None:
     result = runner(["ip", "-j", "route", "get", address])
     if result.returncode != 0:
         return None
+    import json
+
     try:
         routes = json.loads(result.stdout)
     except ValueError:
@@ -176,6 +174,8 @@ def fake_runner(captured: Capture, routes: dict[str, str] | None = None) -> Runn
     def run(argv: Sequence[str]) -> RunResult:
         key = tuple(argv)
         if key[:4] == ("ip", "-j", "route", "get") and routes and key[4] in routes:
+            import json
+
             return RunResult(returncode=0, stdout=json.dumps([{"dev": routes[key[4]]}]))
         text = outputs.get(key)
         if text is None:

@@ -18,17 +18,20 @@ gives the rules of the chains it printed.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.model import Ruleset, Source, Table, Verdict
-from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
 from netdx.model.record import record
 
 # What iptables-nft-save says of a table with base chains it cannot print (it prints the rest).
 _INCOMPATIBLE = re.compile(r"^# Table `(?P<name>[^']+)' contains incompatible base-chains", re.M)
+
+# What `nft -j list ruleset` holds when the namespace has no nft table, as the check's lean
+# read records it without running nft (`live.capture(present=...)`): nothing to parse, so
+# neither json nor the nft parser is loaded for it (~3 ms of a refused local check).
+NO_NFT_TABLES = '{"nftables": []}'
 
 # How the host's addresses are read (the collector's command): a failure here hides no
 # rule, unlike the other sources.
@@ -100,7 +103,11 @@ def build_ruleset(capture: Capture) -> Ruleset:
         # capture cannot say which rules the kernel enforces, so it is no empty ruleset.
         notes.append("the capture holds no nft ruleset and no error saying why")
         unreadable.append(notes[-1])
-    if capture.nft_json:
+    if capture.nft_json == NO_NFT_TABLES:
+        native = []
+    elif capture.nft_json:
+        from netdx.firewall.nft_json import NftJsonError, parse_rule_texts, parse_ruleset
+
         try:
             texts = parse_rule_texts(capture.nft_text or "")
             native = list(parse_ruleset(capture.nft_json, texts).tables)
@@ -224,6 +231,8 @@ def addresses(addresses_json: str | None) -> tuple[frozenset[str], frozenset[str
     """(local addresses, broadcast addresses) in `ip -j addr show` output."""
     if not addresses_json:
         return frozenset(), frozenset()
+    import json
+
     try:
         links = json.loads(addresses_json)
     except ValueError:
