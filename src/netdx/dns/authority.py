@@ -13,7 +13,6 @@ from __future__ import annotations
 import dataclasses
 from typing import Literal
 
-from netdx.dns.classify import fold
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer
 from netdx.model.evidence import AuthoritativeCheck
 
@@ -34,11 +33,20 @@ def authoritative_question(ev: CheckEvidence) -> tuple[str, AddressType] | None:
             return None
         rtype: AddressType = "AAAA" if head.family == 6 else "A"
         given = _gave(dns, head.address, rtype)
-        return (fold(given.qname) if given is not None else fold(dns.name)), rtype
+        return _fold(given.qname if given is not None else dns.name), rtype
     servfail = next((s for s in dns.servers if s.status == "servfail"), None)
     if servfail is None or (dns.nss is not None and dns.nss.status == "ok"):
         return None
-    return fold(servfail.qname), "AAAA" if servfail.rtype == "AAAA" else "A"
+    return _fold(servfail.qname), "AAAA" if servfail.rtype == "AAAA" else "A"
+
+
+def _fold(name: str) -> str:
+    """`dns.classify.fold`, imported only once there is a question: dns.classify and the
+    trace vocabulary it loads cost ~5 ms of a check's start, and a check that connected,
+    or got NXDOMAIN, asks none."""
+    from netdx.dns.classify import fold
+
+    return fold(name)
 
 
 def _gave(dns: DnsEvidence, address: str, rtype: str) -> DnsServerAnswer | None:

@@ -67,8 +67,12 @@ def explain_local(
     """Read this host's live ruleset (through `runner`) and explain `packet` at `hook`
     (inferred from the local addresses when None). A packet without `iif` (input, forward)
     or `oif` (output, forward) gets the interface of the route toward its peer."""
-    run = runner or live.subprocess_runner(deadline or Deadline.after(5.0), netns)
-    captured = capture(run)
+    budget = deadline or Deadline.after(5.0)
+    run = runner or live.subprocess_runner(budget, netns)
+    # This process's own namespace, the hook known (no local addresses needed to infer it):
+    # only the commands that can add a rule run.
+    here = runner is None and netns is None and hook is not None
+    captured = capture(run, present=live.present_here(budget) if here else None)
     ruleset = build_ruleset(captured)
     reason = "given"
     if hook is None:

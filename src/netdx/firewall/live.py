@@ -8,15 +8,17 @@ core's (`netdx.collect.firewall`), so a server reads exactly what this host read
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
 from netdx.collect.system import Host, LocalHost, RunResult
-from netdx.firewall.sources import Capture, SaveCapture
+from netdx.firewall.sources import NO_NFT_TABLES, Capture, SaveCapture
+
+if TYPE_CHECKING:
+    from netdx.firewall.present import Present
 
 __all__ = [
     "RunResult",
@@ -25,6 +27,7 @@ __all__ = [
     "capture_of",
     "fake_runner",
     "host_runner",
+    "present_here",
     "route_interface",
     "subprocess_runner",
 ]
@@ -67,13 +70,51 @@ def _output(result: RunResult, argv: Sequence[str], errors: list[str]) -> str | 
     return result.stdout
 
 
-def capture(runner: Runner) -> Capture:
+def capture(runner: Runner, *, present: Present | None = None) -> Capture:
     """Read everything the kernel enforces: nft (JSON and text), each iptables-save variant
     and the local addresses. A missing tool is recorded in `errors`, never raised. The
-    commands run at once (each takes ~0.3 s on a 10,000-rule ruleset)."""
-    with ThreadPoolExecutor(max_workers=len(COMMANDS)) as pool:
-        results = dict(zip(COMMANDS, pool.map(runner, COMMANDS), strict=True))
-    return capture_of(results)
+    commands run at once (each takes ~0.3 s on a 10,000-rule ruleset).
+
+    With `present` (the tables netlink and /proc say this namespace holds: `present_here`)
+    a command that can add no rule is not run, and counts as having printed what it prints
+    for nothing: the ruleset built is the same, for a fraction of the CPU."""
+    skipped = {} if present is None else _nothing_to_add(present)
+    commands = [c for c in COMMANDS if c not in skipped]
+    if len(commands) > 1:
+        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
+            results = dict(zip(commands, pool.map(runner, commands), strict=True))
+    else:
+        results = {c: runner(c) for c in commands}
+    return capture_of({**skipped, **results})
+
+
+def _nothing_to_add(present: Present) -> dict[tuple[str, ...], RunResult]:
+    """The commands whose output can add no rule to the ruleset, with what they print for
+    nothing (nft's JSON: its listing of no table; the rest: no text): nft
+    (JSON and text) without a table; iptables-nft-save without an nft table of its family
+    (it prints only those); iptables-legacy-save without a legacy table; the local
+    addresses (read by rules only) without any table."""
+    empty = RunResult(returncode=0)
+    out: dict[tuple[str, ...], RunResult] = {}
+    if not present.nft:
+        out[NFT_JSON] = RunResult(returncode=0, stdout=NO_NFT_TABLES)
+        out[NFT_TEXT] = empty
+    if not present.nft and not present.legacy:
+        out[ADDRESSES] = empty  # read by no rule: none to read them
+    for command, version, source in _SAVE_COMMANDS:
+        held = (version in present.legacy if source == "iptables-legacy"
+                else ("ip" if version == 4 else "ip6") in present.nft)
+        if not held:
+            out[(command,)] = empty
+    return out
+
+
+def present_here(deadline: Deadline) -> Present | None:
+    """The tables this process's network namespace holds (netlink and /proc, no command);
+    None when they cannot be listed (not root): then every command runs."""
+    from netdx.firewall.present import present
+
+    return present(deadline.remaining())
 
 
 def capture_of(results: Mapping[tuple[str, ...], RunResult]) -> Capture:
@@ -105,6 +146,8 @@ def route_interface(runner: Runner, address: str) -> str | None:
     result = runner(["ip", "-j", "route", "get", address])
     if result.returncode != 0:
         return None
+    import json
+
     try:
         routes = json.loads(result.stdout)
     except ValueError:
@@ -131,6 +174,8 @@ def fake_runner(captured: Capture, routes: dict[str, str] | None = None) -> Runn
     def run(argv: Sequence[str]) -> RunResult:
         key = tuple(argv)
         if key[:4] == ("ip", "-j", "route", "get") and routes and key[4] in routes:
+            import json
+
             return RunResult(returncode=0, stdout=json.dumps([{"dev": routes[key[4]]}]))
         text = outputs.get(key)
         if text is None:

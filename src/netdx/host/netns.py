@@ -24,7 +24,6 @@ from typing import TypeVar
 
 from netdx.collect.system import DEFAULT_LIMIT, RunResult, read_capped, run_argv
 from netdx.errors import CannotRun, UsageError
-from netdx.host import linux
 from netdx.model.vantage import THIS_HOST, Vantage, in_netns
 
 NETNS_RUN_DIR = "/run/netns"
@@ -53,6 +52,10 @@ def _open_netns(name: str, path: str) -> int:
 
 
 def _setns(name: str, fd: int) -> None:
+    # host.linux (ctypes, ~3 ms) only to enter a namespace: naming the one this process is
+    # in (`here`, every check) needs none of it.
+    from netdx.host import linux
+
     try:
         linux.setns(fd, linux.CLONE_NEWNET)
     except PermissionError as exc:
@@ -104,6 +107,8 @@ class NetnsHost:
             try:
                 _setns(self.name, fd)
                 if own_sysfs:
+                    from netdx.host import linux
+
                     # CLONE_FS too: a thread may unshare its mount namespace only with its
                     # own fs_struct. The thread (and its mounts) end with this call.
                     linux.unshare(linux.CLONE_NEWNS | linux.CLONE_FS)
@@ -127,6 +132,8 @@ class NetnsHost:
 def _remount_sys(name: str) -> None:
     """/sys shows the namespace of whoever mounted it: mount a fresh one (read-only if the
     old one was), as iproute2 does."""
+    from netdx.host import linux
+
     flags = linux.MS_RDONLY if os.statvfs("/sys").f_flag & os.ST_RDONLY else 0
     with contextlib.suppress(OSError):  # no sysfs was mounted there: nothing to hide
         linux.umount2("/sys", linux.MNT_DETACH)
@@ -147,6 +154,8 @@ def enter_netns(name: str) -> None:
         _setns(name, fd)
     finally:
         os.close(fd)
+    from netdx.host import linux
+
     try:
         linux.unshare(linux.CLONE_NEWNS)
         # Mounts made below must not propagate back to the machine's mount namespace.
@@ -164,6 +173,8 @@ def _bind_etc(name: str) -> None:
         entries = sorted(os.listdir(base))
     except OSError:
         return  # no per-namespace configuration: /etc is used as it is
+    from netdx.host import linux
+
     for entry in entries:
         source, target = os.path.join(base, entry), os.path.join("/etc", entry)
         try:
