@@ -12,7 +12,7 @@ from __future__ import annotations
 import queue
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +27,7 @@ from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
     DiagSocket,
+    DumpChunk,
     dump_request,
     ends_dump,
     parse_datagram,
@@ -129,13 +130,26 @@ def _states(selection: Selection, proto: str) -> int:
     return mask
 
 
-def dump(requests: Sequence[Request], source: DumpSource, deadline: Budget) -> Dump:
+# Reads one datagram of a request's reply (its sequence number: None accepts any): the
+# default parses it into DiagSockets (`parse_datagram`), a streaming writer prints it.
+Reader = Callable[["Request", bytes, int | None], DumpChunk]
+
+
+def _parse(request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
+    return parse_datagram(datagram, request.proto, seq=seq)
+
+
+def dump(
+    requests: Sequence[Request], source: DumpSource, deadline: Budget, read: Reader = _parse
+) -> Dump:
     """Run `requests` in order. A dump that times out or fails becomes a note, with the
-    sockets read so far; a timeout ends the whole dump (no time is left for the rest)."""
+    sockets read so far; a timeout ends the whole dump (no time is left for the rest).
+    `read` takes each datagram as it arrives; the sockets of the chunks it returns are
+    kept in the Dump (a streaming reader returns none and writes them itself)."""
     out = Dump()
     for request in requests:
         try:
-            _dump_one(source, request, deadline, out)
+            _dump_one(source, request, deadline, out, read)
         except NetlinkTimeout:
             out.notes.append(f"the {request.proto} dump did not finish in time: partial list")
             break
@@ -153,13 +167,15 @@ def dump_host(requests: Sequence[Request], host: Host, deadline: Budget) -> Dump
         return dump(requests, source, deadline)
 
 
-def _dump_one(source: DumpSource, request: Request, deadline: Budget, out: Dump) -> None:
+def _dump_one(
+    source: DumpSource, request: Request, deadline: Budget, out: Dump, read: Reader
+) -> None:
     kind, flags, payload = dump_request(
         request.family, PROTOCOLS[request.proto], states=request.states, bytecode=request.bytecode
     )
     seq = source.send(kind, flags, payload)
     for datagram in _received(source, seq, deadline):
-        chunk = parse_datagram(datagram, request.proto, seq=seq)
+        chunk = read(request, datagram, seq)
         out.sockets += chunk.sockets
         out.interrupted |= chunk.interrupted
         if chunk.done:

@@ -153,6 +153,15 @@ def sockets(
         ports=ports,
     )
     deadline = Deadline.after(timeout)
+    if ssh is None and not summary and listing_filter.empty:
+        # The common listing: written as the dump is read, never held whole (stream.py).
+        from netdx.sockets.stream import stream_listing
+
+        with _gc_paused():
+            notes = stream_listing(query, deadline=deadline, out=sys.stdout, as_json=as_json,
+                                   process=process, ifnames=_ifnames())  # fmt: skip
+        _note(notes)
+        return EXIT_OK
     if ssh is not None:
         listing, ifnames = _read_over_ssh(ssh, query, owners=process, deadline=deadline)
     else:
