@@ -9,6 +9,7 @@ they arrive (`netlink.diag.parse_datagram`), so 100k sockets never sit in memory
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import socket
 import threading
@@ -44,6 +45,7 @@ _RECV_SIZE = 1 << 17
 _RCVBUF = 1 << 20
 _UDP_LISTEN = 1 << STATE_NUMBERS["UNCONN"]
 _GRACE = 0.5  # the reader raises NetlinkTimeout at the deadline; wait that long for it
+_AHEAD = 8  # datagrams the reader may receive ahead of the caller (32 KiB each)
 
 
 # The dump is written against the one netlink seam: send a request, receive datagrams.
@@ -132,7 +134,8 @@ def _states(selection: Selection, proto: str) -> int:
 
 # Reads one datagram of a request's reply (its sequence number: None accepts any): the
 # default parses it into DiagSockets (`parse_datagram`), a streaming writer prints it.
-Reader = Callable[["Request", bytes, int | None], DumpChunk]
+# (A string: the alias is evaluated at import, and `int | None` needs Python 3.10.)
+Reader = Callable[["Request", bytes, "int | None"], DumpChunk]
 
 
 def _parse(request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
@@ -193,17 +196,21 @@ def _received(source: DumpSource, seq: int | None, deadline: Budget) -> Iterator
     caller parses this one: the kernel builds each part of a dump inside recv(), so on a
     busy host the two overlap (recv releases the GIL). The thread stops at the end of the
     reply (`ends_dump`), on an error (handed over and raised here), or at the deadline."""
-    box: queue.SimpleQueue[bytes | Exception] = queue.SimpleQueue()
+    # Bounded: a reader faster than the caller waits instead of holding the whole dump.
+    box: queue.Queue[bytes | Exception] = queue.Queue(maxsize=_AHEAD)
 
     def reader() -> None:
         try:
             while True:
                 data = source.receive(deadline.remaining())
-                box.put(data)
+                box.put(data, timeout=max(deadline.remaining(), 0.0) + _GRACE)
                 if ends_dump(data, seq):
                     return
+        except queue.Full:
+            return  # the caller gave up on this dump (timed out or raised)
         except Exception as exc:  # handed to the caller, which raises it
-            box.put(exc)
+            with contextlib.suppress(queue.Full):  # unless it gave up already
+                box.put(exc, timeout=_GRACE)
 
     threading.Thread(target=reader, name="netdx-sockdiag", daemon=True).start()
     while True:
