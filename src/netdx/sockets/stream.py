@@ -82,10 +82,6 @@ class _Tables:
         self.addresses, self.queues = _Addresses(), _Queues()
 
 
-def _row_inodes(rows: list[Row]) -> list[int]:
-    return [row[11] for row in rows]
-
-
 class _Writer:
     """Reads each datagram (the dump's `Reader`) and keeps or writes what it printed."""
 
@@ -95,24 +91,22 @@ class _Writer:
         # In order: a datagram's printed lines (str), its DiagSockets, or (with owners,
         # until the walk) the datagram itself with its sequence number.
         self.parts: list[str | list[DiagSocket] | tuple[bytes, int | None, str]] = []
-        self.inodes: list[int] = []
-        self.count = 0
+        self.inodes: list[int] = []  # with owners: every socket's, for the walk
 
     def read(self, request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
         got = ipv4_rows(datagram, seq) if request.family == _AF_INET else None
         if got is None:
             chunk = parse_datagram(datagram, request.proto, seq=seq)
             if chunk.sockets:
-                self.count += len(chunk.sockets)
-                self.inodes += [s.inode for s in chunk.sockets]
+                if self.scan_first:
+                    self.inodes += [s.inode for s in chunk.sockets]
                 self.sockets(list(chunk.sockets))
             return DumpChunk(sockets=(), done=chunk.done, error=chunk.error,
                              interrupted=chunk.interrupted)  # fmt: skip
         rows, done = got
         if rows:
-            self.count += len(rows)
             if self.scan_first:
-                self.inodes += _row_inodes(rows)
+                self.inodes += [row[11] for row in rows]
                 self.parts.append((datagram, seq, request.proto))
             else:
                 self.rows(rows, request.proto)
