@@ -273,11 +273,12 @@ _COLUMNS = (
 
 
 def _ratio(row: dict[str, object], a: str, b: str) -> str:
+    """Wall-time ratio (CPU-time ratio): on a busy machine the two can differ a lot."""
     if a not in row or b not in row:
         return "n/a"
     ours, theirs = row[a], row[b]
     assert isinstance(ours, Run) and isinstance(theirs, Run)
-    return f"{ours.wall / theirs.wall:.2f}"
+    return f"{ours.wall / theirs.wall:.2f} ({ours.cpu / theirs.cpu:.2f} CPU)"
 
 
 def _cell(run: object) -> str:
