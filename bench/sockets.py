@@ -278,7 +278,9 @@ def _ratio(row: dict[str, object], a: str, b: str) -> str:
         return "n/a"
     ours, theirs = row[a], row[b]
     assert isinstance(ours, Run) and isinstance(theirs, Run)
-    return f"{ours.wall / theirs.wall:.2f} ({ours.cpu / theirs.cpu:.2f} CPU)"
+    # GNU time counts CPU in 10 ms steps: a small run can show 0.00.
+    cpu = f"{ours.cpu / theirs.cpu:.2f}" if theirs.cpu else "n/a"
+    return f"{ours.wall / theirs.wall:.2f} ({cpu} CPU)"
 
 
 def _cell(run: object) -> str:
