@@ -9,9 +9,16 @@ closes) and 1% into TIME-WAIT (the server closes first). Inside the namespace, i
 run, it then:
 
 1. checks that `netdx sockets -t --json` lists exactly the sockets `ss -tanH` prints;
-2. times (best of --repeat, process start included, output to /dev/null):
-   `netdx sockets -t` vs `ss -tan`; `netdx sockets -t -p` vs `ss -tanp`,
-   `lsof -nP -iTCP` and psutil `net_connections("tcp")`; `netdx who :10000` vs `ss -tlnp`.
+2. times each command as a whole process (process start included, output to /dev/null):
+   best wall time of --repeat runs, with that run's CPU time (user+sys) and the peak
+   memory (max RSS) of the command, read from wait4():
+   `netdx sockets -t`, `sockets -t --json` vs `ss -tan`; `sockets -t -p` vs `ss -tanp`;
+   `sockets -t -p --json` vs `lsof -nP -iTCP` and psutil `net_connections("tcp")`;
+   `netdx who :10000` vs `ss -tlnp`;
+3. times, inside one process (best of --repeat), the owner walk against the /proc floor:
+   netdx's walk (`find_owners` on the dumped inodes) and a bare walk that does only what
+   any owner lookup must (for each process of the namespace: listdir of /proc/PID/fd and
+   readlink of each fd).
 
 Run as root: `.venv/bin/python bench/sockets.py [--sizes 1000 10000 100000]
 [--psutil /path/to/python-with-psutil]`. Prints a Markdown table with the ratios.
@@ -21,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import json
 import os
 import resource
@@ -29,8 +35,10 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
 NS = "ndxh-sk-bench"
@@ -123,14 +131,32 @@ def teardown(procs: list[subprocess.Popen[str]]) -> None:
     subprocess.run(["ip", "netns", "del", NS], check=False)
 
 
-def timed(argv: list[str], repeat: int) -> float:
-    """Best wall time of `repeat` runs of argv inside the namespace (stdout discarded)."""
-    best = float("inf")
+@dataclass(frozen=True)
+class Run:
+    """One command's best run: wall seconds, that run's CPU seconds, peak RSS in MB."""
+
+    wall: float
+    cpu: float
+    rss_mb: float
+
+
+def timed(argv: list[str], repeat: int) -> Run:
+    """The best (by wall time) of `repeat` runs of argv inside the namespace (stdout
+    discarded), with its CPU time and peak memory as GNU time reports them (a child of
+    this Python would inherit its memory in the count until exec)."""
+    best: Run | None = None
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    for _ in range(repeat):
-        start = time.perf_counter()
-        subprocess.run(inside(argv), stdout=subprocess.DEVNULL, check=True, env=env)
-        best = min(best, time.perf_counter() - start)
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        for _ in range(repeat):
+            wrapped = ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *argv]
+            start = time.perf_counter()
+            subprocess.run(inside(wrapped), stdout=subprocess.DEVNULL, check=True, env=env)
+            wall = time.perf_counter() - start
+            user, system, rss_kb = report.read().split()[-3:]
+            report.seek(0)
+            run = Run(wall, float(user) + float(system), int(rss_kb) / 1024)
+            best = run if best is None or run.wall < best.wall else best
+    assert best is not None
     return best
 
 
@@ -164,9 +190,11 @@ def measure(n: int, workers: int, repeat: int, psutil_python: str | None) -> dic
         equal, detail = same_sockets()
         row: dict[str, object] = {"n": n, "equal": equal, "detail": detail}
         slow = max(1, repeat // 3) if n >= 50000 else repeat
-        row["netdx sockets"] = timed([*NETDX, "sockets", "-t"], repeat)
         row["ss -tan"] = timed(["ss", "-tan"], repeat)
+        row["netdx sockets"] = timed([*NETDX, "sockets", "-t"], repeat)
+        row["netdx sockets --json"] = timed([*NETDX, "sockets", "-t", "--json"], repeat)
         row["netdx sockets -p"] = timed([*NETDX, "sockets", "-t", "-p"], repeat)
+        row["netdx sockets -p --json"] = timed([*NETDX, "sockets", "-t", "-p", "--json"], repeat)
         row["ss -tanp"] = timed(["ss", "-tanp"], slow)
         row["lsof -nP -iTCP"] = timed(["lsof", "-nP", "-iTCP"], slow)
         if psutil_python:
@@ -174,34 +202,113 @@ def measure(n: int, workers: int, repeat: int, psutil_python: str | None) -> dic
             row["psutil"] = timed([psutil_python, "-c", code], slow)
         row["netdx who :10000"] = timed([*NETDX, "who", ":10000"], repeat)
         row["ss -tlnp"] = timed(["ss", "-tlnp"], repeat)
+        walk = subprocess.run(inside([sys.executable, __file__, "--walks", str(repeat)]),
+                              capture_output=True, text=True, check=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
+        row["walks"] = json.loads(walk.stdout)
         return row
     finally:
         teardown(procs)
 
 
+def walks(repeat: int) -> None:
+    """(Inside the namespace.) Print, as JSON, the best times of netdx's owner walk and of
+    the bare /proc floor over the same processes, alternated in this one process."""
+    from netdx.budget import Deadline
+    from netdx.sockets.dump import list_sockets
+    from netdx.sockets.model import SocketQuery
+    from netdx.sockets.owners import find_owners
+
+    listing = list_sockets(SocketQuery(protocols=("tcp",)), deadline=Deadline.after(60))
+    inodes = [s.inode for s in listing.sockets]
+    best = {"netdx walk": float("inf"), "floor walk": float("inf")}
+    fds = 0
+    for _ in range(repeat):
+        start = time.perf_counter()
+        scan = find_owners(inodes, deadline=Deadline.after(60))
+        best["netdx walk"] = min(best["netdx walk"], time.perf_counter() - start)
+        start = time.perf_counter()
+        fds = floor_walk()
+        best["floor walk"] = min(best["floor walk"], time.perf_counter() - start)
+    print(json.dumps({**best, "fds": fds, "owned": len(scan.holders)}))
+
+
+def floor_walk() -> int:
+    """The least an owner lookup does: for each process in our network namespace, list
+    /proc/PID/fd and readlink every fd. Returns how many fds it read."""
+    ours = os.stat("/proc/self/ns/net")
+    count = 0
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            theirs = os.stat(f"/proc/{name}/ns/net")
+            if (theirs.st_dev, theirs.st_ino) != (ours.st_dev, ours.st_ino):
+                continue
+            dir_fd = os.open(f"/proc/{name}/fd", os.O_RDONLY | os.O_DIRECTORY)
+        except OSError:
+            continue
+        try:
+            names = os.listdir(dir_fd)
+            try:  # as tight as Python goes: one comprehension (netdx's own shape)
+                count += len([os.readlink(fd, dir_fd=dir_fd) for fd in names])
+            except OSError:  # an fd closed meanwhile: one by one
+                for fd in names:
+                    with contextlib.suppress(OSError):
+                        os.readlink(fd, dir_fd=dir_fd)
+                        count += 1
+        finally:
+            os.close(dir_fd)
+    return count
+
+
+_COLUMNS = (
+    ("netdx sockets", "ss -tan", 1.2),
+    ("netdx sockets --json", "ss -tan", 2.0),
+    ("netdx sockets -p", "ss -tanp", None),
+    ("netdx sockets -p --json", "lsof -nP -iTCP", 0.5),
+    ("netdx sockets -p --json", "psutil", 0.5),
+    ("netdx who :10000", "ss -tlnp", 0.3),
+)
+
+
 def _ratio(row: dict[str, object], a: str, b: str) -> str:
+    """Wall-time ratio (CPU-time ratio): on a busy machine the two can differ a lot."""
     if a not in row or b not in row:
         return "n/a"
-    return f"{float(row[a]) / float(row[b]):.2f}"  # type: ignore[arg-type]
+    ours, theirs = row[a], row[b]
+    assert isinstance(ours, Run) and isinstance(theirs, Run)
+    # GNU time counts CPU in 10 ms steps: a small run can show 0.00.
+    cpu = f"{ours.cpu / theirs.cpu:.2f}" if theirs.cpu else "n/a"
+    return f"{ours.wall / theirs.wall:.2f} ({cpu} CPU)"
+
+
+def _cell(run: object) -> str:
+    assert isinstance(run, Run)
+    return f"{run.wall:.3f} s ({run.cpu:.2f} CPU, {run.rss_mb:.0f} MB)"
 
 
 def report(rows: list[dict[str, object]]) -> str:
-    """A Markdown table of times and the ratios the issue asks for."""
-    keys = [k for k in rows[0] if k not in ("n", "equal", "detail")]
-    out = ["| N | " + " | ".join(keys) + " | same set |", "|---" * (len(keys) + 2) + "|"]
+    """A Markdown table per size: each command's best wall time, CPU and peak memory, the
+    ratios the issue aims at, and the owner walk against the /proc floor."""
+    out = []
     for row in rows:
-        times = " | ".join(f"{row[k]:.3f}s" if k in row else "-" for k in keys)
-        out.append(f"| {row['n']} | {times} | {row['detail']} |")
-    out.append("")
-    for row in rows:
-        ratio = functools.partial(_ratio, row)
+        out += [f"N={row['n']} ({row['detail']}):", "", "| command | wall (CPU, peak RSS) |",
+                "|---|---|"]  # fmt: skip
+        out += [f"| `{k}` | {_cell(v)} |" for k, v in row.items() if isinstance(v, Run)]
+        ratios = [
+            f"{a} / {b} = {_ratio(row, a, b)}" + (f" (aim ≤ {aim})" if aim else "")
+            for a, b, aim in _COLUMNS
+        ]  # fmt: skip
+        out += ["", "ratios: " + "; ".join(ratios)]
+        w = row["walks"]
+        assert isinstance(w, dict)
         out.append(
-            f"N={row['n']}: listing/ss -tan {ratio('netdx sockets', 'ss -tan')} (aim ≤1.5); "
-            f"owners/ss -tanp {ratio('netdx sockets -p', 'ss -tanp')} (aim ≤0.15); "
-            f"owners/psutil {ratio('netdx sockets -p', 'psutil')} (aim ≤0.5); "
-            f"owners/lsof {ratio('netdx sockets -p', 'lsof -nP -iTCP')}; "
-            f"who/ss -tlnp {ratio('netdx who :10000', 'ss -tlnp')} (aim ≤0.3)"
+            f"owner walk: netdx {w['netdx walk']:.3f} s, floor (listdir + readlink) "
+            f"{w['floor walk']:.3f} s = {w['netdx walk'] / w['floor walk']:.2f}x the floor "
+            f"({w['fds']} fds read, {w['owned']} sockets owned)"
         )
+        out.append("")
     return "\n".join(out)
 
 
@@ -216,6 +323,7 @@ def main() -> None:
     """Parse arguments; run as a worker or as the driver."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--worker", nargs=2, type=int, metavar=("INDEX", "CONNS"))
+    parser.add_argument("--walks", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 10000])
     parser.add_argument("--workers", type=int, default=8)
     parser.add_argument("--repeat", type=int, default=3)
@@ -223,6 +331,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.worker:
         worker(*args.worker)
+        return
+    if args.walks:
+        walks(args.walks)
         return
     rows = [measure(n, workers_for(n, args.workers), args.repeat, args.psutil) for n in args.sizes]
     print(report(rows))

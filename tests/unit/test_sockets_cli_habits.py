@@ -5,13 +5,13 @@ replaced by a fixed listing: what is tested is the parsing and the filtering."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
 from netdx.cli import main
 from netdx.netlink.diag import DiagSocket
-from netdx.sockets import dump
+from netdx.sockets import dump, render, stream
 from netdx.sockets.filters import parse_endpoint, parse_words, state_names
 from netdx.sockets.model import OwnerScan, Process, SocketListing, SocketQuery
 
@@ -44,7 +44,18 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[SocketQuery]:
         seen.append(query)
         return SocketListing(sockets=SOCKETS)
 
+    def fake_stream(query: SocketQuery, *, deadline: Any, out: IO[str], as_json: bool,
+                    process: bool, ifnames: dict[int, str]) -> list[str]:
+        # The unfiltered listing is streamed (sockets.stream, proven equal to the renderer
+        # in test_sockets_stream): here it prints the fixed listing the renderer's way.
+        seen.append(query)
+        listing = SocketListing(sockets=SOCKETS, owners=OWNERS if process else None)
+        draw = render.json_text if as_json else render.table
+        out.write(draw(listing, with_process=process, ifnames=ifnames) + "\n")
+        return render.notes_text(listing)
+
     monkeypatch.setattr(dump, "list_sockets", fake_dump)
+    monkeypatch.setattr(stream, "stream_listing", fake_stream)
     monkeypatch.setattr("netdx.sockets.cli._with_owners",
                         lambda listing, deadline: SocketListing(sockets=listing.sockets,
                                                                 owners=OWNERS))

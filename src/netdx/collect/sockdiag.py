@@ -9,10 +9,11 @@ they arrive (`netlink.diag.parse_datagram`), so 100k sockets never sit in memory
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -27,6 +28,7 @@ from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
     DiagSocket,
+    DumpChunk,
     dump_request,
     ends_dump,
     parse_datagram,
@@ -43,6 +45,7 @@ _RECV_SIZE = 1 << 17
 _RCVBUF = 1 << 20
 _UDP_LISTEN = 1 << STATE_NUMBERS["UNCONN"]
 _GRACE = 0.5  # the reader raises NetlinkTimeout at the deadline; wait that long for it
+_AHEAD = 8  # datagrams the reader may receive ahead of the caller (32 KiB each)
 
 
 # The dump is written against the one netlink seam: send a request, receive datagrams.
@@ -129,13 +132,27 @@ def _states(selection: Selection, proto: str) -> int:
     return mask
 
 
-def dump(requests: Sequence[Request], source: DumpSource, deadline: Budget) -> Dump:
+# Reads one datagram of a request's reply (its sequence number: None accepts any): the
+# default parses it into DiagSockets (`parse_datagram`), a streaming writer prints it.
+# (A string: the alias is evaluated at import, and `int | None` needs Python 3.10.)
+Reader = Callable[["Request", bytes, "int | None"], DumpChunk]
+
+
+def _parse(request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
+    return parse_datagram(datagram, request.proto, seq=seq)
+
+
+def dump(
+    requests: Sequence[Request], source: DumpSource, deadline: Budget, read: Reader = _parse
+) -> Dump:
     """Run `requests` in order. A dump that times out or fails becomes a note, with the
-    sockets read so far; a timeout ends the whole dump (no time is left for the rest)."""
+    sockets read so far; a timeout ends the whole dump (no time is left for the rest).
+    `read` takes each datagram as it arrives; the sockets of the chunks it returns are
+    kept in the Dump (a streaming reader returns none and writes them itself)."""
     out = Dump()
     for request in requests:
         try:
-            _dump_one(source, request, deadline, out)
+            _dump_one(source, request, deadline, out, read)
         except NetlinkTimeout:
             out.notes.append(f"the {request.proto} dump did not finish in time: partial list")
             break
@@ -153,13 +170,15 @@ def dump_host(requests: Sequence[Request], host: Host, deadline: Budget) -> Dump
         return dump(requests, source, deadline)
 
 
-def _dump_one(source: DumpSource, request: Request, deadline: Budget, out: Dump) -> None:
+def _dump_one(
+    source: DumpSource, request: Request, deadline: Budget, out: Dump, read: Reader
+) -> None:
     kind, flags, payload = dump_request(
         request.family, PROTOCOLS[request.proto], states=request.states, bytecode=request.bytecode
     )
     seq = source.send(kind, flags, payload)
     for datagram in _received(source, seq, deadline):
-        chunk = parse_datagram(datagram, request.proto, seq=seq)
+        chunk = read(request, datagram, seq)
         out.sockets += chunk.sockets
         out.interrupted |= chunk.interrupted
         if chunk.done:
@@ -177,17 +196,21 @@ def _received(source: DumpSource, seq: int | None, deadline: Budget) -> Iterator
     caller parses this one: the kernel builds each part of a dump inside recv(), so on a
     busy host the two overlap (recv releases the GIL). The thread stops at the end of the
     reply (`ends_dump`), on an error (handed over and raised here), or at the deadline."""
-    box: queue.SimpleQueue[bytes | Exception] = queue.SimpleQueue()
+    # Bounded: a reader faster than the caller waits instead of holding the whole dump.
+    box: queue.Queue[bytes | Exception] = queue.Queue(maxsize=_AHEAD)
 
     def reader() -> None:
         try:
             while True:
                 data = source.receive(deadline.remaining())
-                box.put(data)
+                box.put(data, timeout=max(deadline.remaining(), 0.0) + _GRACE)
                 if ends_dump(data, seq):
                     return
+        except queue.Full:
+            return  # the caller gave up on this dump (timed out or raised)
         except Exception as exc:  # handed to the caller, which raises it
-            box.put(exc)
+            with contextlib.suppress(queue.Full):  # unless it gave up already
+                box.put(exc, timeout=_GRACE)
 
     threading.Thread(target=reader, name="netdx-sockdiag", daemon=True).start()
     while True:

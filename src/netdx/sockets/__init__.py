@@ -11,6 +11,8 @@ Data flows one way, one module per step:
 - `inspect`   the verdict for one port: `probes.server` reads a `ServerEvidence`, the rules
               of `diagnose.server` and the engine's picker judge it (`inspect_local`)
 - `render`    table, summary, JSON; `cli` the click commands sockets / who / inspect
+- `stream`    the plain listing (`netdx sockets [-p] [--json]`) printed as the dump is read,
+              byte for byte what `render` prints, without holding 200k sockets
 
 Names are re-exported lazily: `netdx sockets` must not import the rules, nor the rules the
 renderers.

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import ipaddress
 import socket
 import sys
 from collections.abc import Iterator, Sequence
@@ -20,7 +19,6 @@ from netdx.host.option import netns_option
 from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option
 from netdx.sockets.filters import STATE_WORDS
-from netdx.target import port_number
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline
@@ -153,6 +151,15 @@ def sockets(
         ports=ports,
     )
     deadline = Deadline.after(timeout)
+    if ssh is None and not summary and listing_filter.empty:
+        # The common listing: written as the dump is read, never held whole (stream.py).
+        from netdx.sockets.stream import stream_listing
+
+        with _gc_paused():
+            notes = stream_listing(query, deadline=deadline, out=sys.stdout, as_json=as_json,
+                                   process=process, ifnames=_ifnames())  # fmt: skip
+        _note(notes)
+        return EXIT_OK
     if ssh is not None:
         listing, ifnames = _read_over_ssh(ssh, query, owners=process, deadline=deadline)
     else:
@@ -248,6 +255,10 @@ def _print_listing(
 
 def parse_port_spec(spec: str) -> tuple[str | None, int]:
     """PORT, :PORT, ADDR:PORT or [V6ADDR]:PORT → (address or None, port)."""
+    import ipaddress
+
+    from netdx.target import port_number  # who and inspect only: `sockets` starts without it
+
     text, _, port_text = spec.rpartition(":")
     host = text.strip("[]") or None
     port = port_number(port_text)

@@ -8,12 +8,12 @@ from __future__ import annotations
 import json
 import socket
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from netdx.model.server import Process, Socket
 from netdx.netlink.tables import STATE_NUMBERS, TCP_STATES, endpoint_text
-from netdx.sockets.model import SocketEntry, SocketListing
+from netdx.sockets.model import OwnerScan, SocketEntry, SocketListing
 
 if TYPE_CHECKING:
     from netdx.sockets.inspect import Inspection
@@ -32,9 +32,11 @@ def local_text(sock: AnySocket, ifnames: Mapping[int, str]) -> str:
 
 def _owner_cells(listing: SocketListing) -> Callable[[int], str]:
     """inode → the Process cell (" command(pid=N,fd=N,user=U)"), text made once per process."""
-    scan = listing.owners
-    if scan is None:
-        return _NO_CELLS
+    return owner_cells(listing.owners) if listing.owners is not None else NO_CELLS
+
+
+def owner_cells(scan: OwnerScan) -> Callable[[int], str]:
+    """inode → the Process cell of a scan's first holder, "" for none."""
     around = {pid: (f" {p.command}(pid={pid},fd=", f",user={p.user})")
               for pid, p in scan.processes.items()}  # fmt: skip
     get, none = scan.holders.get, ("", "")
@@ -55,11 +57,12 @@ def process_text(owner: Process | None) -> str:
 
 
 _HEAD = ("Proto", "State", "Recv-Q", "Send-Q", "Local", "Peer")
-_V4_WIDTH = len("255.255.255.255:65535")
+V4_WIDTH = len("255.255.255.255:65535")
 
 
 _LISTENING = (STATE_NUMBERS["UNCONN"], STATE_NUMBERS["LISTEN"])
-_STATE_NAMES = tuple(TCP_STATES.get(n) or f"STATE-{n}" for n in range(256))
+# The state names by number, as ss prints them (one index instead of a lookup per socket).
+STATE_NAMES = tuple(TCP_STATES.get(n) or f"STATE-{n}" for n in range(256))
 
 
 def table(
@@ -69,19 +72,52 @@ def table(
 
     The Local and Peer columns are as wide as the widest IPv4 endpoint, wider only for the
     IPv6 and interface-bound sockets present: no pass over every socket to measure them.
-    This runs once per socket on 100k sockets: tuple unpacking in the loop target and
-    %-formatting are the fastest Python has (twice as fast as attributes and f-strings).
     """
     names = ifnames or {}
     socks = listing.sockets
+    width, peer = column_widths(socks, names, with_process=with_process)
+    cells = _owner_cells(listing) if with_process else NO_CELLS
+    lines = table_lines(socks, table_format(width, peer), names, cells)
+    head = table_head(width, peer, with_process=with_process)
+    if not with_process:
+        return "\n".join([head, *lines])
+    # Sockets without an owner end in the Peer column's padding: strip it.
+    return "\n".join([head, *(line.rstrip() for line in lines)])
+
+
+def column_widths(
+    socks: Iterable[AnySocket], names: Mapping[int, str], *, with_process: bool
+) -> tuple[int, int]:
+    """(Local, Peer) column widths: an IPv4 endpoint's at least, more for the IPv6 and
+    interface-bound sockets among `socks` (only those can be wider); Peer is 0 (unpadded)
+    without the Process column."""
     odd = [s for s in socks if s.family != _AF_INET or s.ifindex]
-    width = max([_V4_WIDTH, *(len(local_text(s, names)) for s in odd)])
-    peer = max([_V4_WIDTH, *(len(s.remote) for s in odd)]) if with_process else 0
-    state_names, v4 = _STATE_NAMES, _AF_INET
-    fmt = "%%-5s %%-10s %%6d %%6d %%-%ds %%-%ds" % (width, peer)  # noqa: UP031
-    head = fmt.replace("d", "s") % _HEAD
-    cells = _owner_cells(listing) if with_process else _NO_CELLS
-    lines = [
+    width = max([V4_WIDTH, *(len(local_text(s, names)) for s in odd)])
+    peer = max([V4_WIDTH, *(len(s.remote) for s in odd)]) if with_process else 0
+    return width, peer
+
+
+def table_format(width: int, peer: int) -> str:
+    """The %-format of one table line (before its Process cell)."""
+    return "%%-5s %%-10s %%6d %%6d %%-%ds %%-%ds" % (width, peer)  # noqa: UP031
+
+
+def table_head(width: int, peer: int, *, with_process: bool) -> str:
+    """The table's head line."""
+    head = table_format(width, peer).replace("d", "s") % _HEAD
+    return head + " Process" if with_process else head
+
+
+def table_lines(
+    socks: Iterable[SocketEntry], fmt: str, names: Mapping[int, str], cells: Callable[[int], str]
+) -> list[str]:
+    """One table line per socket (Process cells not yet stripped).
+
+    This runs once per socket on 100k sockets: tuple unpacking in the loop target and
+    %-formatting are the fastest Python has (twice as fast as attributes and f-strings).
+    """
+    state_names, v4 = STATE_NAMES, _AF_INET
+    return [
         fmt % (
             proto, state_names[state], rq, wq,
             src + ":" + str(sport) if fam == v4 and not ifx else local_text(s, names),
@@ -91,24 +127,25 @@ def table(
         for s in socks
         for (proto, fam, state, src, sport, dst, dport, ifx, rq, wq, _, inode, _) in (s,)
     ]  # fmt: skip
-    if not with_process:
-        return "\n".join([head, *lines])
-    # Sockets without an owner end in the Peer column's padding: strip it.
-    return "\n".join([head + " Process", *(line.rstrip() for line in lines)])
 
 
-def _NO_CELLS(inode: int) -> str:
+def NO_CELLS(inode: int) -> str:
+    """No Process cell for any socket."""
     return ""
 
 
 def notes_text(listing: SocketListing) -> list[str]:
     """What could not be read, one sentence per line (for stderr or a table footer)."""
-    out = list(listing.notes)
     scan = listing.owners
     if scan is None:
-        return out
-    out += list(scan.notes)
+        return list(listing.notes)
     missing = sum(1 for s in listing.sockets if s.inode and scan.owner_of(s) is None)
+    return [*listing.notes, *owner_notes(scan, missing)]
+
+
+def owner_notes(scan: OwnerScan, missing: int) -> list[str]:
+    """The scan's notes, and why `missing` sockets (with an inode) have no known owner."""
+    out = list(scan.notes)
     if not missing:
         return out
     why = "some processes are not readable" if scan.unreadable else "no process found"
@@ -147,13 +184,13 @@ def socket_object(
         "v6only": sock.v6only,
     }
     if owners is not None:
-        obj["process"] = _owner_object(*owners[0]) if owners else None
+        obj["process"] = owner_object(*owners[0]) if owners else None
         if len(owners) > 1:
-            obj["processes"] = [_owner_object(p, fd) for p, fd in owners]
+            obj["processes"] = [owner_object(p, fd) for p, fd in owners]
     return obj
 
 
-def _owner_object(process: Process, fd: int) -> dict[str, Any]:
+def owner_object(process: Process, fd: int) -> dict[str, Any]:
     return {"pid": process.pid, "command": process.command, "user": process.user, "fd": fd}
 
 
@@ -187,10 +224,18 @@ def json_text(
         dumps(socket_object(s, names, _listing_owners(listing, s, with_process)))
         for s in listing.sockets
     )
-    front = dumps({"schema": schema, **(head or {})})[:-1]  # the object, still open
-    notes = dumps(notes_text(listing), ensure_ascii=False)
     array = "[\n" + body + "\n]" if body else "[]"
-    return f'{front}, "sockets": {array},\n"notes": {notes}}}'
+    return json_front(schema, head) + array + json_back(notes_text(listing))
+
+
+def json_front(schema: str = SOCKETS_SCHEMA, head: Mapping[str, Any] | None = None) -> str:
+    """The listing document up to its `sockets` array (the object still open)."""
+    return json.dumps({"schema": schema, **(head or {})})[:-1] + ', "sockets": '
+
+
+def json_back(notes: list[str]) -> str:
+    """The listing document after its `sockets` array: the notes, and the object closed."""
+    return f',\n"notes": {json.dumps(notes, ensure_ascii=False)}}}'
 
 
 def service_port(sock: SocketEntry, listening: frozenset[tuple[str, int]]) -> int:

@@ -1,0 +1,374 @@
+"""`netdx sockets` written as the dump is read: no list of 200k sockets, no 200k objects.
+
+The listing `render.table` and `render.json_text` print from a finished `SocketListing`,
+byte for byte, but without building one: each datagram of the dump is printed when it
+arrives. IPv4 datagrams are read as rows (`netlink.diag.ipv4_rows`: the struct's tuple,
+no DiagSocket) and printed by one expression per format, the names of addresses, ports,
+queues and states taken from tables filled once; any other datagram (IPv6, a socket bound
+to an interface, the end of a failed dump) is parsed into DiagSockets and printed by the
+renderer's own functions, so the rare cases have one definition.
+
+- JSON without owners streams: each datagram is written before the next is read.
+- The table waits for the end: its Local column is as wide as the widest IPv6 or
+  interface-bound socket of the whole dump. IPv4 lines are made as the datagrams come,
+  for the IPv4 width; the few wider sockets, when present, widen them at the end.
+- With owners (-p) the /proc walk needs every inode first (it stops once all are found):
+  the datagrams are kept as they came (about 100 bytes a socket) and printed after it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import struct
+from collections.abc import Callable
+from typing import IO, TYPE_CHECKING, Any
+
+from netdx.collect.sockdiag import Request, dump, plan
+from netdx.netlink.diag import DiagSocket, DumpChunk, ipv4_rows, parse_datagram
+from netdx.sockets import render
+from netdx.sockets.dump import listing_of, open_source
+from netdx.sockets.model import OwnerScan, SocketListing, SocketQuery
+
+if TYPE_CHECKING:
+    from netdx.budget import Deadline
+    from netdx.collect.sockdiag import DumpSource
+
+__all__ = ["stream_listing"]
+
+_AF_INET = socket.AF_INET
+_NATIVE_U32 = struct.Struct("=I")
+Row = tuple[Any, ...]
+
+
+class _Ports(dict[int, str]):
+    """A port as on the wire (network byte order, read as a native u16) → its decimal text."""
+
+    def __missing__(self, raw: int) -> str:
+        text = self[raw] = str(((raw & 0xFF) << 8) | (raw >> 8))
+        return text
+
+
+class _PeerPorts(_Ports):
+    """The same, with ss's `*` for a peer port 0 (a listener has no peer)."""
+
+    def __missing__(self, raw: int) -> str:
+        text = self[raw] = "*" if raw == 0 else super().__missing__(raw)
+        return text
+
+
+class _Addresses(dict[int, str]):
+    """An IPv4 address as a native u32 → its dotted text."""
+
+    def __missing__(self, raw: int) -> str:
+        text = self[raw] = socket.inet_ntop(_AF_INET, _NATIVE_U32.pack(raw))
+        return text
+
+
+class _Queues(dict[int, str]):
+    """A queue length → its `%6d` column."""
+
+    def __missing__(self, value: int) -> str:
+        text = self[value] = "%6d" % value  # noqa: UP031
+        return text
+
+
+class _Tables:
+    """The names every row reuses, made once each."""
+
+    def __init__(self) -> None:
+        self.ports, self.peer_ports = _Ports(), _PeerPorts()
+        self.addresses, self.queues = _Addresses(), _Queues()
+
+
+class _Writer:
+    """Reads each datagram (the dump's `Reader`) and keeps or writes what it printed."""
+
+    def __init__(self, out: IO[str], ifnames: dict[int, str], scan_first: bool) -> None:
+        self.out, self.names, self.tables = out, ifnames, _Tables()
+        self.scan_first = scan_first
+        # In order: a datagram's printed lines (str), its DiagSockets, or (with owners,
+        # until the walk) the datagram itself with its sequence number.
+        self.parts: list[str | list[DiagSocket] | tuple[bytes, int | None, str]] = []
+        self.inodes: list[int] = []  # with owners: every socket's, for the walk
+
+    def read(self, request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
+        got = ipv4_rows(datagram, seq) if request.family == _AF_INET else None
+        if got is None:
+            chunk = parse_datagram(datagram, request.proto, seq=seq)
+            if chunk.sockets:
+                if self.scan_first:
+                    self.inodes += [s.inode for s in chunk.sockets]
+                self.sockets(list(chunk.sockets))
+            return DumpChunk(sockets=(), done=chunk.done, error=chunk.error,
+                             interrupted=chunk.interrupted)  # fmt: skip
+        rows, done = got
+        if rows:
+            if self.scan_first:
+                self.inodes += [row[11] for row in rows]
+                self.parts.append((datagram, seq, request.proto))
+            else:
+                self.rows(rows, request.proto)
+        return DumpChunk(sockets=(), done=done)
+
+    def rows(self, rows: list[Row], proto: str) -> None:
+        raise NotImplementedError
+
+    def sockets(self, socks: list[DiagSocket]) -> None:
+        self.parts.append(socks)
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+_HEADS: dict[str, tuple[str, ...]] = {}
+
+
+def _heads(proto: str) -> tuple[str, ...]:
+    """state number → "proto state " as the table's first two columns print them."""
+    heads = _HEADS.get(proto)
+    if heads is None:
+        heads = _HEADS[proto] = tuple("%-5s %-10s " % (proto, n) for n in render.STATE_NAMES)  # noqa: UP031
+    return heads
+
+
+# An IPv4 Local endpoint's padding to the IPv4 width, and the column gap, by its length.
+_PAD = tuple(" " * (render.V4_WIDTH + 1 - n) for n in range(render.V4_WIDTH + 1))
+# The start of a table line up to the end of its Local endpoint (before the padding).
+_TO_LOCAL = re.compile(r"^(\S+ +\S+ +\d+ +\d+ \S+)", re.M)
+
+
+class _TableWriter(_Writer):
+    """The table without owners: IPv4 lines made as the datagrams come, at the IPv4 width."""
+
+    def rows(self, rows: list[Row], proto: str) -> None:
+        heads, t, pad = _heads(proto), self.tables, _PAD
+        q, a, p, pp = t.queues, t.addresses, t.ports, t.peer_ports
+        # The Local column padded by a table of spaces: a third cheaper than a format spec.
+        self.parts.append("\n".join([
+            f"{heads[st]}{q[rq]} {q[wq]} {local}{pad[len(local)]}{a[dst]}:{pp[dp]}"
+            for (_, _, st, sp, dp, src, dst, _, rq, wq, _, _) in rows
+            for local in (a[src] + ":" + p[sp],)
+        ]))  # fmt: skip
+
+    def finish(self, scan: OwnerScan | None) -> None:
+        generic = [s for part in self.parts if isinstance(part, list) for s in part]
+        width, peer = render.column_widths(generic, self.names, with_process=False)
+        fmt = render.table_format(width, peer)
+        pad = " " * (width - render.V4_WIDTH)
+        write = self.out.write
+        write(render.table_head(width, peer, with_process=False))
+        for part in self.parts:
+            if isinstance(part, str):
+                write("\n" + (_TO_LOCAL.sub(r"\g<1>" + pad, part) if pad else part))
+            elif isinstance(part, list):
+                lines = render.table_lines(part, fmt, self.names, render.NO_CELLS)
+                write("\n" + "\n".join(lines))
+        write("\n")
+
+
+class _OwnedTableWriter(_Writer):
+    """The table with owners: printed after the walk, when every width is known."""
+
+    def finish(self, scan: OwnerScan | None) -> None:
+        assert scan is not None
+        generic = [s for part in self.parts if isinstance(part, list) for s in part]
+        width, peer = render.column_widths(generic, self.names, with_process=True)
+        fmt = render.table_format(width, peer)
+        cells = render.owner_cells(scan)
+        write = self.out.write
+        write(render.table_head(width, peer, with_process=True))
+        for part in self.parts:
+            if isinstance(part, list):
+                lines = render.table_lines(part, fmt, self.names, cells)
+                write("\n" + "\n".join(line.rstrip() for line in lines))
+            elif isinstance(part, tuple):
+                datagram, seq, proto = part
+                rows = ipv4_rows(datagram, seq)
+                assert rows is not None  # the same bytes were accepted before the walk
+                write("\n" + self._lines(rows[0], proto, width, peer, cells))
+        write("\n")
+
+    def _lines(
+        self, rows: list[Row], proto: str, width: int, peer: int, cells: Callable[[int], str]
+    ) -> str:
+        heads, t = _heads(proto), self.tables
+        q, a, p, pp = t.queues, t.addresses, t.ports, t.peer_ports
+        # A line with a Process cell pads the Peer column; one without ends at the peer.
+        return "\n".join([
+            head + (far.ljust(peer) + cell if cell else far)
+            for (_, _, st, sp, dp, src, dst, _, rq, wq, _, ino) in rows
+            for head, far, cell in ((
+                f"{heads[st]}{q[rq]} {q[wq]} {(a[src] + ':' + p[sp]).ljust(width)} ",
+                a[dst] + ":" + pp[dp],
+                cells(ino),
+            ),)
+        ])  # fmt: skip
+
+
+# --- JSON -------------------------------------------------------------------------------------
+
+_OBJECT_HEADS: dict[str, tuple[str, ...]] = {}
+
+
+def _object_heads(proto: str) -> tuple[str, ...]:
+    """state number → a socket object's keys up to its `local` value, as json.dumps writes."""
+    heads = _OBJECT_HEADS.get(proto)
+    if heads is None:
+        heads = _OBJECT_HEADS[proto] = tuple(
+            json.dumps({"proto": proto, "family": 4, "state": n, "local": ""})[:-2]
+            for n in render.STATE_NAMES
+        )
+    return heads
+
+
+class _JsonWriter(_Writer):
+    """`netdx.sockets/1` without owners: each datagram is written when it arrives."""
+
+    def __init__(self, out: IO[str], ifnames: dict[int, str], scan_first: bool) -> None:
+        super().__init__(out, ifnames, scan_first)
+        self.started = False
+
+    def emit(self, body: str) -> None:
+        self.out.write((",\n" if self.started else render.json_front() + "[\n") + body)
+        self.started = True
+
+    def rows(self, rows: list[Row], proto: str) -> None:
+        heads, t = _object_heads(proto), self.tables
+        a, p, pp = t.addresses, t.ports, t.peer_ports
+        self.emit(",\n".join([
+            f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
+            f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
+            f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
+            f'"interface": null, "v6only": null}}'
+            for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
+            for la, lp, ra, rp in ((a[src], p[sp], a[dst], p[dp]),)
+        ]))  # fmt: skip
+
+    def sockets(self, socks: list[DiagSocket]) -> None:
+        dumps, names = json.dumps, self.names
+        self.emit(",\n".join([dumps(render.socket_object(s, names)) for s in socks]))
+
+    def finish(self, scan: OwnerScan | None) -> None:
+        self.out.write("\n]" if self.started else render.json_front() + "[]")
+
+
+class _OwnedJsonWriter(_JsonWriter):
+    """`netdx.sockets/1` with owners: the kept datagrams written after the walk."""
+
+    fronts: _ProcessFronts | None = None
+
+    def sockets(self, socks: list[DiagSocket]) -> None:
+        self.parts.append(socks)
+
+    def finish(self, scan: OwnerScan | None) -> None:
+        assert scan is not None
+        for part in self.parts:
+            if isinstance(part, list):
+                dumps, names = json.dumps, self.names
+                self.emit(",\n".join([
+                    dumps(render.socket_object(s, names, scan.owners_of(s.inode)))
+                    for s in part
+                ]))  # fmt: skip
+            elif isinstance(part, tuple):
+                datagram, seq, proto = part
+                rows = ipv4_rows(datagram, seq)
+                assert rows is not None  # the same bytes were accepted before the walk
+                self._owned_rows(rows[0], proto, scan)
+        super().finish(scan)
+
+    def _owned_rows(self, rows: list[Row], proto: str, scan: OwnerScan) -> None:
+        fronts, shared = self.fronts or _ProcessFronts(scan), scan.shared
+        self.fronts = fronts
+        if shared and any(r[11] in shared for r in rows):
+            self._shared_rows(rows, proto, scan)  # held by several processes: the renderer's way
+            return
+        heads, t = _object_heads(proto), self.tables
+        a, p, pp = t.addresses, t.ports, t.peer_ports
+        get = scan.holders.get
+        self.emit(",\n".join([
+            f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
+            f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
+            f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
+            f'"interface": null, "v6only": null, "process": '
+            f'{"null" if held is None else fronts[held[0]] + str(held[1]) + "}"}}}'
+            for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
+            for la, lp, ra, rp, held in ((a[src], p[sp], a[dst], p[dp], get(ino)),)
+        ]))  # fmt: skip
+
+    def _shared_rows(self, rows: list[Row], proto: str, scan: OwnerScan) -> None:
+        socks = [_socket_of(row, proto, self.tables) for row in rows]
+        dumps, names = json.dumps, self.names
+        self.emit(",\n".join([
+            dumps(render.socket_object(s, names, scan.owners_of(s.inode))) for s in socks
+        ]))  # fmt: skip
+
+
+class _ProcessFronts(dict[int, str]):
+    """pid → its `process` object as JSON up to the fd's value (`..."fd": `)."""
+
+    def __init__(self, scan: OwnerScan) -> None:
+        super().__init__()
+        self.scan = scan
+
+    def __missing__(self, pid: int) -> str:
+        whole = json.dumps(render.owner_object(self.scan.process(pid), 0))
+        front = self[pid] = whole[: -len("0}")]
+        return front
+
+
+def _socket_of(row: Row, proto: str, tables: _Tables) -> DiagSocket:
+    """The DiagSocket of an IPv4 row (for the rare socket printed the renderer's way)."""
+    (_, fam, st, sp, dp, src, dst, ifx, rq, wq, uid, ino) = row
+    return DiagSocket(
+        proto=proto, family=fam, state=st, src=tables.addresses[src],
+        sport=int(tables.ports[sp]), dst=tables.addresses[dst], dport=int(tables.ports[dp]),
+        ifindex=ifx, rqueue=rq, wqueue=wq, uid=uid, inode=ino, v6only=None,
+    )  # fmt: skip
+
+
+# --- the command's entry ---------------------------------------------------------------------
+
+
+def stream_listing(
+    query: SocketQuery,
+    *,
+    deadline: Deadline,
+    out: IO[str],
+    as_json: bool,
+    process: bool,
+    ifnames: dict[int, str],
+    source: DumpSource | None = None,
+    owners: Callable[[list[int]], OwnerScan] | None = None,
+) -> list[str]:
+    """Dump the sockets `query` asks for and write them to `out` as `render.table` or
+    `render.json_text` would (with owners when `process`); return the notes (what could
+    not be read) for stderr. The JSON document holds them too. `source` replaces the
+    kernel's sock_diag socket and `owners` the /proc walk (inodes → scan) in tests."""
+    kinds = ((_TableWriter, _OwnedTableWriter), (_JsonWriter, _OwnedJsonWriter))
+    writer: Any = kinds[as_json][process](out, ifnames, scan_first=process)
+    if source is not None:
+        raw = dump(plan(query), source, deadline, read=writer.read)
+    else:
+        with open_source() as own:
+            raw = dump(plan(query), own, deadline, read=writer.read)
+    listing: SocketListing = listing_of(raw)
+    scan = None
+    notes = list(listing.notes)
+    if process:
+        scan = owners(writer.inodes) if owners is not None else _walk(writer.inodes, deadline)
+        found = set(writer.inodes)
+        found.discard(0)  # TIME-WAIT and request sockets: no process holds them
+        missing = len(found - scan.holders.keys())
+        notes += render.owner_notes(scan, missing)
+    writer.finish(scan)
+    if as_json:
+        out.write(render.json_back(notes))
+        out.write("\n")
+    return notes
+
+
+def _walk(inodes: list[int], deadline: Deadline) -> OwnerScan:
+    from netdx.sockets.owners import find_owners
+
+    return find_owners(inodes, deadline=deadline)

@@ -1,0 +1,216 @@
+"""The streamed listing (`sockets.stream`) prints byte for byte what the renderer prints for
+the same dump: table and JSON, with and without owners, on captured kernel replies and on a
+built dump with every awkward case (TIME-WAIT messages between full ones, huge queues, a
+listener's peer port 0, an interface-bound socket and IPv6 ends wider than IPv4's, a
+DUMP_INTR datagram, a socket shared by two processes, a command that JSON must escape)."""
+
+from __future__ import annotations
+
+import io
+import socket
+import struct
+import time
+from collections.abc import Sequence
+
+import pytest
+from netlink_capture import load_case
+from test_sockdiag import CASES, FIXTURES
+
+from netdx.budget import Deadline
+from netdx.netlink import encode_message
+from netdx.netlink.attrs import encode_attr
+from netdx.netlink.diag import (
+    INET_DIAG_MSG,
+    SOCK_DIAG_BY_FAMILY,
+    InetDiagMsg,
+    ipv4_rows,
+    parse_datagram,
+)
+from netdx.netlink.fake import ReplayTransport
+from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE
+from netdx.sockets import render
+from netdx.sockets.dump import list_sockets
+from netdx.sockets.model import OwnerScan, Process, SocketListing, SocketQuery
+from netdx.sockets.stream import stream_listing
+
+IFNAMES = {1: "lo", 2: "vrf-blue-long0"}
+SEQ = 77
+# What the kernel appends to a full socket (SHUTDOWN, MARK, CGROUP_ID, SOCKOPT) and to a
+# TIME-WAIT one (MARK): the two message lengths of a real dump, 124 and 96 bytes.
+FULL_ATTRS = encode_attr(8, b"\0") + encode_attr(15, b"\0" * 4) + encode_attr(21, b"\0" * 8) \
+    + encode_attr(22, b"\0\0")  # fmt: skip
+TW_ATTRS = encode_attr(15, b"\0" * 4)
+
+
+def message(
+    family: int, state: int, src: str, sport: int, dst: str, dport: int, *,
+    ifindex: int = 0, rq: int = 0, wq: int = 0, uid: int = 0, inode: int = 0,
+    attrs: bytes = FULL_ATTRS, flags: int = NLM_F_MULTI,
+) -> bytes:  # fmt: skip
+    """One SOCK_DIAG_BY_FAMILY message as the kernel writes it."""
+    packed = [socket.inet_pton(family, a).ljust(16, b"\0") for a in (src, dst)]
+    head = INET_DIAG_MSG.pack(InetDiagMsg(
+        family=family, state=state, timer=0, retrans=0, sport=sport, dport=dport,
+        src=packed[0], dst=packed[1], ifindex=ifindex, cookie=0, expires=0,
+        rqueue=rq, wqueue=wq, uid=uid, inode=inode,
+    ))  # fmt: skip
+    return encode_message(SOCK_DIAG_BY_FAMILY, flags, SEQ, head + attrs)
+
+
+DONE = encode_message(NLMSG_DONE, NLM_F_MULTI, SEQ, struct.pack("=i", 0))
+V4, V6 = socket.AF_INET, socket.AF_INET6
+
+
+def busy_ipv4() -> list[bytes]:
+    """Three datagrams of a busy IPv4 dump, the last closed by NLMSG_DONE."""
+    first = [
+        message(V4, 10, "0.0.0.0", 22, "0.0.0.0", 0, wq=128, inode=100),
+        message(V4, 10, "127.0.0.1", 5432, "0.0.0.0", 0, rq=3, wq=4096, inode=101),
+    ]
+    many = []
+    for n in range(300):
+        if n % 7 == 3:  # TIME-WAIT: shorter, no inode
+            many.append(message(V4, 6, "10.1.2.3", 40000 + n, "10.9.8.7", 443, attrs=TW_ATTRS))
+        else:
+            state = (1, 8, 5, 2, 9, 11, 4)[n % 7]
+            many.append(message(V4, state, "192.168.100.200", 32768 + n, "10.0.0.1", 80 + n % 3,
+                                rq=n * 1_234_567 % 99_999_999, wq=n % 5, uid=1000 + n % 2,
+                                inode=1000 + n))  # fmt: skip
+    return [b"".join(first + many[:150]), b"".join(many[150:]), b"".join([
+        message(V4, 10, "198.51.100.201", 65535, "0.0.0.0", 0, ifindex=2, inode=102),
+        message(V4, 1, "10.0.0.2", 1, "10.0.0.3", 2, inode=103,
+                flags=NLM_F_MULTI | NLM_F_DUMP_INTR),
+        DONE,
+    ])]  # fmt: skip
+
+
+def busy_ipv6() -> list[bytes]:
+    """An IPv6 dump: a dual-stack and a v6-only listener (SKV6ONLY), a wide connection."""
+    v6only = [encode_attr(8, b"\0") + encode_attr(11, bytes([flag])) for flag in (0, 1)]
+    return [b"".join([
+        message(V6, 10, "::", 8080, "::", 0, inode=200, attrs=v6only[0]),
+        message(V6, 10, "::", 8443, "::", 0, inode=201, attrs=v6only[1]),
+        message(V6, 1, "2001:db8:1234:5678::abcd", 8443, "2001:db8:ffff::1", 51515,
+                inode=202, attrs=v6only[0]),
+        DONE,
+    ])]  # fmt: skip
+
+
+def owners_of(listing: SocketListing) -> OwnerScan:
+    """Owners for most inodes: one shared by two processes, one process JSON must escape."""
+    web = Process(pid=10, command="nginx", user="www-data", uid=33)
+    odd = Process(pid=11, command='we"ird\\ \u00e9', user="root", uid=0)
+    owners: dict[int, tuple[tuple[Process, int], ...]] = {}
+    for n, sock in enumerate(s for s in listing.sockets if s.inode):
+        if n % 5 == 4:
+            continue  # no owner found: a note, and a line without a Process cell
+        owners[sock.inode] = ((web if n % 2 else odd, 3 + n),)
+    owners[1000 + 1] = ((web, 7), (odd, 8))  # shared after fork()
+    return OwnerScan.of(owners, wanted=len(owners))
+
+
+def both(
+    replies: Sequence[Sequence[bytes]], *, as_json: bool, process: bool
+) -> tuple[str, str, list[str], list[str]]:
+    """(streamed, rendered) output and notes of one dump."""
+    query = SocketQuery(protocols=("tcp",), families=(4, 6)[: len(replies)])
+    listing = list_sockets(query, deadline=Deadline.after(5), source=ReplayTransport(replies))
+    scan = owners_of(listing) if process else None
+    if scan is not None:
+        listing = SocketListing(sockets=listing.sockets, owners=scan, notes=listing.notes,
+                                interrupted=listing.interrupted)  # fmt: skip
+    if as_json:
+        text = render.json_text(listing, with_process=process, ifnames=IFNAMES)
+    else:
+        text = render.table(listing, with_process=process, ifnames=IFNAMES)
+    out = io.StringIO()
+    notes = stream_listing(
+        query, deadline=Deadline.after(5), out=out, as_json=as_json, process=process,
+        ifnames=IFNAMES, source=ReplayTransport(replies),
+        owners=None if scan is None else (lambda inodes: scan),
+    )  # fmt: skip
+    return out.getvalue(), text + "\n", notes, render.notes_text(listing)
+
+
+@pytest.mark.parametrize("process", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_built_dump_prints_the_same(as_json: bool, process: bool) -> None:
+    """Every awkward case of a big dump prints as the renderer prints it, notes included."""
+    streamed, rendered, notes, expected_notes = both(
+        [busy_ipv4(), busy_ipv6()], as_json=as_json, process=process
+    )
+    assert streamed == rendered
+    assert notes == expected_notes
+    assert "%vrf-blue-long0" in streamed and "12345" in streamed
+
+
+@pytest.mark.parametrize("process", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_ipv4_only_dump_keeps_the_ipv4_width(as_json: bool, process: bool) -> None:
+    """Without wider sockets the table keeps its IPv4 columns (no widening pass)."""
+    replies = [[*busy_ipv4()[:2], DONE]]
+    streamed, rendered, _, _ = both(replies, as_json=as_json, process=process)
+    assert streamed == rendered
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("as_json", [False, True])
+def test_captured_dumps_print_the_same(case: str, as_json: bool) -> None:
+    """A captured kernel reply prints the same through both paths."""
+    replies = [load_case(FIXTURES, case)[1]]
+    query = SocketQuery(protocols=(CASES[case]["proto"],),
+                        families=(CASES[case]["family"],))  # fmt: skip
+    listing = list_sockets(query, deadline=Deadline.after(5), source=ReplayTransport(replies))
+    out = io.StringIO()
+    stream_listing(query, deadline=Deadline.after(5), out=out, as_json=as_json,
+                   process=False, ifnames=IFNAMES, source=ReplayTransport(replies))  # fmt: skip
+    if as_json:
+        assert out.getvalue() == render.json_text(listing, with_process=False,
+                                                  ifnames=IFNAMES) + "\n"  # fmt: skip
+    else:
+        assert out.getvalue() == render.table(listing, with_process=False, ifnames=IFNAMES) + "\n"
+
+
+def test_rows_agree_with_the_parser_or_decline() -> None:
+    """ipv4_rows reads exactly the sockets parse_datagram reads, or declines the datagram
+    (interface-bound socket, DUMP_INTR, IPv6) for the parser to read."""
+    datagrams = busy_ipv4()
+    for datagram in datagrams[:2]:
+        rows = ipv4_rows(datagram, SEQ)
+        assert rows is not None
+        parsed = parse_datagram(datagram, "tcp", seq=SEQ).sockets
+        assert [(r[2], r[10], r[11]) for r in rows[0]] == [
+            (s.state, s.uid, s.inode) for s in parsed
+        ]
+    assert ipv4_rows(datagrams[2], SEQ) is None
+    assert ipv4_rows(busy_ipv6()[0], SEQ) is None
+    assert ipv4_rows(datagrams[0], SEQ + 1) is None  # another request's reply
+    assert ipv4_rows(DONE, SEQ) is None  # nothing to read: the parser ends the dump
+
+
+class _Watched(ReplayTransport):
+    """Hands out its last datagram only once something was written (or after 5 s, a guard
+    against a hang), and records how much had been written then."""
+
+    def __init__(self, replies: Sequence[Sequence[bytes]], out: io.StringIO) -> None:
+        super().__init__(replies)
+        self.out, self.written = out, []
+
+    def receive(self, timeout: float) -> bytes:
+        if len(self._current) == 1:
+            guard = Deadline.after(5)
+            while not self.out.getvalue() and guard.remaining() > 0:
+                time.sleep(0.001)
+        self.written.append(len(self.out.getvalue()))
+        return super().receive(timeout)
+
+
+def test_json_is_written_as_the_dump_is_read() -> None:
+    """JSON without owners is written datagram by datagram: the first datagram's sockets are
+    out before the dump's last datagram is read."""
+    out = io.StringIO()
+    source = _Watched([[*busy_ipv4()[:2], DONE]], out)
+    stream_listing(SocketQuery(protocols=("tcp",), families=(4,)), deadline=Deadline.after(5),
+                   out=out, as_json=True, process=False, ifnames={}, source=source)  # fmt: skip
+    assert source.written[0] == 0
+    assert 0 < source.written[-1] < len(out.getvalue())
