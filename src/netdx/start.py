@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from netdx.errors import NetdxError, UsageError
 from netdx.timeout import timeout_ok
 
+# `netdx --version` imports this module and nothing else that typing would cost it
+# (about a third of its own start): mypy reads any name TYPE_CHECKING as typing's.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from netdx.host.ssh import SshOptions
     from netdx.model.service import HttpOptions
 
@@ -32,18 +36,31 @@ _HELP = frozenset(("--help", "-h"))
 _FLAGS = {"--json": "as_json", "-q": "quiet", "--quiet": "quiet", "-4": "ipv4", "-6": "ipv6"}
 
 
-class FastCheck(NamedTuple):
+class FastCheck:
     """`check` arguments read without click (only the forms click reads the same way).
 
-    A NamedTuple, not a frozen dataclass: `dataclasses` imports `inspect` (~10 ms), which
-    `netdx --version` and `--help`, passing through here, otherwise never load."""
+    A plain class, neither a NamedTuple nor a frozen dataclass: `typing` and `dataclasses`
+    (which imports `inspect`) would cost `netdx --version` and `--help`, passing through
+    here, more than their whole start."""
 
-    target: str
-    timeout: float = CHECK_TIMEOUT_S
-    as_json: bool = False
-    quiet: bool = False
-    ipv4: bool = False
-    ipv6: bool = False
+    __slots__ = ("as_json", "ipv4", "ipv6", "quiet", "target", "timeout")
+
+    def __init__(self, *, target: str, timeout: float = CHECK_TIMEOUT_S, as_json: bool = False,
+                 quiet: bool = False, ipv4: bool = False, ipv6: bool = False) -> None:
+        self.target, self.timeout, self.as_json = target, timeout, as_json
+        self.quiet, self.ipv4, self.ipv6 = quiet, ipv4, ipv6
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FastCheck) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable slots, like a dataclass's eq
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"FastCheck({fields})"
 
 
 def fast_check(argv: Sequence[str]) -> FastCheck | None:
