@@ -2,27 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import dataclasses
-import ipaddress
-import socket
-import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.diagnose.dns_trace import dns_findings
-from netdx.dns.compare import gather, settled_name
-from netdx.dns.query import QueryOptions, query
 from netdx.dns.render import DnsReport
-from netdx.dns.tracer import load_root_hints, run_trace
-from netdx.dns.verify import configured_resolvers, find_authoritative, from_trace
 from netdx.errors import UsageError
-from netdx.model.dns_trace import TraceResult
-from netdx.model.evidence import DnsComparison, DnsQuestion, DnsServerAnswer
 from netdx.model.record import record
-from netdx.probes.dns import read_resolv_conf
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from netdx.model.dns_trace import TraceResult
+    from netdx.model.evidence import DnsComparison, DnsServerAnswer
 
 # The resolvers' rows may use this share of the budget; the authoritative walk the rest.
 COMPARE_SHARE = 0.4
@@ -49,7 +43,14 @@ class DnsRequest:
 
 
 def run_sync(request: DnsRequest) -> DnsReport:
-    """`run` from synchronous code (the CLI)."""
+    """`run` from synchronous code (the CLI). A trace alone runs without an event loop
+    (`netdx.dns.flights`): importing asyncio would cost it more than the whole walk."""
+    if request.trace and not request.servers and not request.compare:
+        start = time.monotonic()
+        trace = _trace(request, _absolute(request.name), Deadline.after(request.timeout))
+        return _report((), trace, None, start)
+    import asyncio
+
     return asyncio.run(run(request))
 
 
@@ -58,7 +59,7 @@ async def run(request: DnsRequest) -> DnsReport:
     The findings come from the rules in `netdx.diagnose.dns_trace`."""
     start = time.monotonic()
     deadline = Deadline.after(request.timeout)
-    name = request.name if request.name.endswith(".") else request.name + "."
+    name = _absolute(request.name)
     direct = bool(request.servers) or not (request.trace or request.compare)
     queries: tuple[DnsServerAnswer, ...] = ()
     trace: TraceResult | None = None
@@ -68,7 +69,18 @@ async def run(request: DnsRequest) -> DnsReport:
     if request.compare:
         comparison, trace = await _compare(request, deadline)
     elif request.trace:
-        trace = await _trace(request, name, deadline)
+        # The walk runs its own loop (it sends nothing while direct queries are in flight:
+        # they were answered above).
+        trace = _trace(request, name, deadline)
+    return _report(queries, trace, comparison, start)
+
+
+def _absolute(name: str) -> str:
+    return name if name.endswith(".") else name + "."
+
+
+def _report(queries: tuple[DnsServerAnswer, ...], trace: TraceResult | None,
+            comparison: DnsComparison | None, start: float) -> DnsReport:
     return DnsReport(queries=queries, trace=trace, comparison=comparison,
                      findings=dns_findings(queries, trace, comparison),
                      elapsed_ms=elapsed_ms(start))
@@ -77,6 +89,11 @@ async def run(request: DnsRequest) -> DnsReport:
 async def _direct(request: DnsRequest, name: str,
                   deadline: Deadline) -> tuple[DnsServerAnswer, ...]:
     """Every type asked of every server at once, in the order given: server by server."""
+    import asyncio
+
+    from netdx.dns.query import QueryOptions, query
+    from netdx.model.evidence import DnsQuestion
+
     servers = request.servers or (_default_server(request.resolv_conf),)
     addresses = [await server_address(s, deadline) for s in servers]
     options = QueryOptions(recursion_desired=request.recurse, tcp_only=request.tcp,
@@ -96,6 +113,12 @@ async def server_address(server: str, deadline: Deadline) -> str:
     getaddrinfo cannot be cancelled, so it runs in a daemon thread of its own that is left
     behind when the budget ends: the default executor would be joined when asyncio.run()
     returns, holding the command for the resolver's own timeouts."""
+    import asyncio
+    import contextlib
+    import ipaddress
+    import socket
+    import threading
+
     try:
         return str(ipaddress.ip_address(server))
     except ValueError:
@@ -129,14 +152,16 @@ async def server_address(server: str, deadline: Deadline) -> str:
         ) from None
 
 
-async def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceResult:
-    roots, source = load_root_hints(request.root_hints)
+def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceResult:
+    from netdx.dns.tracer import load_root_hints, run_trace_sync
+    from netdx.model.evidence import DnsQuestion
+
+    roots, _source = load_root_hints(request.root_hints)
     if not roots:
         where = request.root_hints or "the system (/usr/share/dns/root.hints)"
         raise UsageError(f"no root servers found in {where}; give --root-hints FILE")
-    del source
-    return await run_trace(DnsQuestion(name=name, rtype=request.types[0]), roots,
-                           deadline=deadline, server_timeout=request.server_timeout)
+    return run_trace_sync(DnsQuestion(name=name, rtype=request.types[0]), roots,
+                          deadline=deadline, server_timeout=request.server_timeout)
 
 
 async def _compare(request: DnsRequest,
@@ -144,6 +169,11 @@ async def _compare(request: DnsRequest,
     """The sources side by side, then the authoritative answer for the name the resolver
     settled on, found by `dns.verify`'s rule (the public root only when reachable or given
     with --root-hints; else the zone's servers, found through the resolver)."""
+    import dataclasses
+
+    from netdx.dns.compare import gather, settled_name
+    from netdx.dns.verify import configured_resolvers, find_authoritative, from_trace
+
     rtype = request.types[0]
     comparison = await gather(request.name, rtype, deadline=deadline.share(COMPARE_SHARE),
                               hosts_path=request.hosts, resolv_path=request.resolv_conf)
@@ -159,4 +189,6 @@ async def _compare(request: DnsRequest,
 
 def _default_server(resolv_conf: Path) -> str:
     """The first nameserver, read glibc's way (127.0.0.1 when the file names none)."""
+    from netdx.probes.dns import read_resolv_conf
+
     return read_resolv_conf(str(resolv_conf)).nameservers[0]
