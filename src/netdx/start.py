@@ -210,18 +210,33 @@ def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
 
 
 def echo(text: str, *, nl: bool = True, err: bool = False) -> None:
-    """Write `text` as click.echo does. Plain ASCII (every JSON report: it escapes control
-    characters) is written as is, which is what click.echo writes for it; anything else goes
-    through click.echo itself (it strips ANSI codes off a non-terminal and mends a stream
-    whose encoding cannot carry the text)."""
-    if text.isascii() and "\x1b" not in text:
-        stream = sys.stderr if err else sys.stdout
+    """Write `text` as click.echo does. Text without ANSI codes, in ASCII (every JSON report
+    of check: it escapes control characters) or to a stream whose encoding is not ASCII, is
+    written as is, which is what click.echo writes for it; anything else goes through
+    click.echo itself (it strips ANSI codes off a non-terminal and mends a stream whose
+    encoding is ASCII)."""
+    stream = sys.stderr if err else sys.stdout
+    if "\x1b" not in text and (text.isascii() or _not_ascii(stream)):
         stream.write(text + "\n" if nl else text)
         stream.flush()
         return
     import click
 
     click.echo(text, nl=nl, err=err)
+
+
+def _not_ascii(stream: Any) -> bool:
+    """A text stream that click.echo writes to as it is: its encoding and errors set, the
+    encoding not ASCII (click mends an ASCII one into UTF-8)."""
+    import codecs  # loaded at every Python start
+
+    encoding, errors = getattr(stream, "encoding", None), getattr(stream, "errors", None)
+    if not isinstance(encoding, str) or errors is None:
+        return False
+    try:
+        return codecs.lookup(encoding).name != "ascii"
+    except LookupError:
+        return True
 
 
 def error(message: str) -> None:
@@ -274,6 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         install()
     fast = fast_check(args)
+    if fast is None and args[:1] == ["dns"]:
+        from netdx.dns.run import fast_dns  # a plain `dns ...` without click, as for check
+
+        call = fast_dns(args[1:])
+        if call is not None:
+            tolerant_streams()
+            return guarded(call)
     if fast is None:
         from netdx.cli import main as click_main
 
