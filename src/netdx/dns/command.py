@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from netdx.budget import Deadline, elapsed_ms
@@ -33,13 +32,14 @@ class DnsRequest:
     port: int = 53
     trace: bool = False
     compare: bool = False
-    root_hints: Path | None = None
+    root_hints: str | None = None
     tcp: bool = False
     recurse: bool = True
     timeout: float = 5.0
     server_timeout: float = 1.0
-    resolv_conf: Path = Path("/etc/resolv.conf")
-    hosts: Path = Path("/etc/hosts")
+    # Paths as str: pathlib would cost the trace ~5 ms of CPU to import.
+    resolv_conf: str = "/etc/resolv.conf"
+    hosts: str = "/etc/hosts"
 
 
 def run_sync(request: DnsRequest) -> DnsReport:
@@ -170,16 +170,20 @@ async def _compare(request: DnsRequest,
     settled on, found by `dns.verify`'s rule (the public root only when reachable or given
     with --root-hints; else the zone's servers, found through the resolver)."""
     import dataclasses
+    from pathlib import Path
 
     from netdx.dns.compare import gather, settled_name
     from netdx.dns.verify import configured_resolvers, find_authoritative, from_trace
 
     rtype = request.types[0]
     comparison = await gather(request.name, rtype, deadline=deadline.share(COMPARE_SHARE),
-                              hosts_path=request.hosts, resolv_path=request.resolv_conf)
-    resolvers = configured_resolvers(str(request.resolv_conf))
+                              hosts_path=Path(request.hosts),
+                              resolv_path=Path(request.resolv_conf))
+    resolvers = configured_resolvers(request.resolv_conf)
     found = await find_authoritative(settled_name(comparison), rtype, deadline=deadline,
-                                     resolvers=resolvers, root_hints=request.root_hints,
+                                     resolvers=resolvers,
+                                     root_hints=None if request.root_hints is None
+                                     else Path(request.root_hints),
                                      server_timeout=request.server_timeout)
     if found is None:
         return comparison, None
@@ -187,8 +191,8 @@ async def _compare(request: DnsRequest,
     return dataclasses.replace(comparison, authoritative=from_trace(trace)), trace
 
 
-def _default_server(resolv_conf: Path) -> str:
+def _default_server(resolv_conf: str) -> str:
     """The first nameserver, read glibc's way (127.0.0.1 when the file names none)."""
     from netdx.probes.dns import read_resolv_conf
 
-    return read_resolv_conf(str(resolv_conf)).nameservers[0]
+    return read_resolv_conf(resolv_conf).nameservers[0]

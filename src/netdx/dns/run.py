@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from pathlib import Path
 
 from netdx.dns.words import DigWords, parse_words
 from netdx.errors import UsageError
@@ -25,8 +24,8 @@ _VALUES = ("--root-hints", "--timeout")
 
 
 def dns_command(*, args: tuple[str, ...], reverse: str | None = None, trace: bool = False,
-                compare: bool = False, root_hints: Path | None = None, tcp: bool = False,
-                norecurse: bool = False, short: bool = False, port: int = 53,
+                compare: bool = False, root_hints: str | os.PathLike[str] | None = None,
+                tcp: bool = False, norecurse: bool = False, short: bool = False, port: int = 53,
                 timeout: float = 5.0, server_timeout: float = 1.0,
                 as_json: bool = False) -> int:
     """Run `netdx dns` with its options as click gives them; the exit code (0 answered, 1 a
@@ -38,7 +37,8 @@ def dns_command(*, args: tuple[str, ...], reverse: str | None = None, trace: boo
     from netdx.start import echo
 
     request = DnsRequest(name=words.name, types=words.types, servers=words.servers, port=port,
-                         trace=trace or words.trace, compare=compare, root_hints=root_hints,
+                         trace=trace or words.trace, compare=compare,
+                         root_hints=None if root_hints is None else os.fspath(root_hints),
                          tcp=tcp if words.tcp is None else words.tcp,
                          recurse=not norecurse if words.recurse is None else words.recurse,
                          timeout=timeout, server_timeout=server_timeout)
@@ -92,9 +92,8 @@ def fast_dns(argv: Sequence[str]) -> Callable[[], int] | None:
     if timeout is None or (hints is not None and (not hints or hints.startswith("-")
                                                  or os.path.isdir(hints))):
         return None
-    root_hints = Path(hints) if hints is not None else None
     return lambda: dns_command(
-        args=tuple(words), timeout=timeout, root_hints=root_hints,
+        args=tuple(words), timeout=timeout, root_hints=hints,
         trace=flags.get("trace", False), compare=flags.get("compare", False),
         tcp=flags.get("tcp", False), norecurse=flags.get("norecurse", False),
         short=flags.get("short", False), as_json=flags.get("as_json", False))
