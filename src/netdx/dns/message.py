@@ -55,8 +55,11 @@ def ascii_name(name: str) -> str:
     whitespace). "." is the root."""
     if name == ".":
         return name
+    bare = name.rstrip(".")
     try:
-        wire = name.rstrip(".").encode("idna")
+        # An ASCII name is what the IDNA codec would give for it (the label checks are
+        # below); the codec, with unicodedata and stringprep, loads only for Unicode.
+        wire = bare.encode("ascii") if bare.isascii() else bare.encode("idna")
     except UnicodeError:
         raise ValueError(f"not a DNS name: {name!r}") from None
     labels = wire.split(b".")
