@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import struct
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -223,3 +224,24 @@ def test_tcp_stream_cut_short_is_malformed(driver: str) -> None:
         assert result.status == "malformed"
         assert result.error is not None and "closed after 1 bytes" in result.error
     asyncio.run(main())
+
+
+def test_tcp_stream_reset_is_an_error(driver: str) -> None:
+    """After TC, a TCP server that resets the stream instead of answering gives an error
+    naming the reset, at once, not a hang or a spin."""
+    async def serve_tcp(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        size = int.from_bytes(await reader.readexactly(2), "big")
+        await reader.readexactly(size)
+        sock = writer.get_extra_info("socket")
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        writer.transport.abort()  # SO_LINGER 0: the close sends a reset
+
+    async def main() -> None:
+        async with udp_server(lambda q: [captured("big_txt_tc", q)]) as port:
+            server = await asyncio.start_server(serve_tcp, "127.0.0.1", port)
+            async with server:
+                result = await ask(port, BIG, seconds=20.0, driver=driver)
+        assert (result.status, result.error) == (
+            "error", "TCP: connection reset by peer (ECONNRESET)")
+    asyncio.run(main())
+

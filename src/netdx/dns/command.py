@@ -9,6 +9,7 @@ from netdx.budget import Deadline, elapsed_ms
 from netdx.diagnose.dns_trace import dns_findings
 from netdx.dns.render import DnsReport
 from netdx.errors import UsageError
+from netdx.model.evidence import DnsQuestion
 from netdx.model.record import record
 
 if TYPE_CHECKING:
@@ -92,7 +93,6 @@ async def _direct(request: DnsRequest, name: str,
     import asyncio
 
     from netdx.dns.query import QueryOptions, query
-    from netdx.model.evidence import DnsQuestion
 
     servers = request.servers or (_default_server(request.resolv_conf),)
     addresses = [await server_address(s, deadline) for s in servers]
@@ -154,7 +154,6 @@ async def server_address(server: str, deadline: Deadline) -> str:
 
 def _trace(request: DnsRequest, name: str, deadline: Deadline) -> TraceResult:
     from netdx.dns.tracer import load_root_hints, run_trace_sync
-    from netdx.model.evidence import DnsQuestion
 
     roots, _source = load_root_hints(request.root_hints)
     if not roots:

@@ -244,9 +244,12 @@ class Flights:
         return sock
 
     def _ready(self, flight: _Flight, events: int) -> None:
+        # By the flight's state, not the event: epoll reports an error or a hang-up as both
+        # readable and writable, and a reset stream must be read (its error), not written.
+        del events
         if flight.transport == "udp":
             self._read_datagrams(flight)
-        elif events & selectors.EVENT_WRITE:
+        elif flight.connecting or flight.outgoing:
             self._write_stream(flight)
         else:
             self._read_stream(flight)
