@@ -193,7 +193,8 @@ def test_dns_trace_imports_no_event_loop_nor_click(tmp_path: Path) -> None:
     """`dns --trace` asks on a selectors loop, read without click, judged by its own two rule
     modules and written as text: no asyncio (with ssl, concurrent.futures and logging), no
     click or command table, no direct-query or --compare transport, no verdict engine, no
-    JSON, no pathlib, and no IDNA codec for an ASCII name."""
+    JSON, no pathlib, no IDNA codec for an ASCII name, and none of the model's non-DNS
+    evidence (check's, the firewall's, the server's, the remote side's, the report)."""
     hints = tmp_path / "root.hints"
     hints.write_text(". 3600 NS a.root.lab.\na.root.lab. 3600 A 127.0.0.1\n")
     modules = imported(["dns", "--trace", "--root-hints", str(hints), "www.example.lab"])
@@ -203,6 +204,8 @@ def test_dns_trace_imports_no_event_loop_nor_click(tmp_path: Path) -> None:
               "json", "pathlib", "netdx.cli", "netdx.options", "netdx.dns.query",
               "netdx.dns.compare", "netdx.dns.verify", "netdx.probes", "netdx.diagnose.engine",
               "netdx.render", "netdx.model.codec", "netdx.plan", "netdx.check",
-              "netdx.host.ssh", "encodings.idna", "unicodedata", "stringprep")
+              "netdx.host.ssh", "encodings.idna", "unicodedata", "stringprep",
+              "netdx.model.evidence", "netdx.model.firewall", "netdx.model.remote",
+              "netdx.model.server", "netdx.model.service", "netdx.model.report")
     assert heavy(modules, banned) == []
 

@@ -15,7 +15,7 @@ from typing import Literal
 
 from netdx.dns.classify import fold
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer
-from netdx.model.evidence import AuthoritativeCheck
+from netdx.model.dns import AuthoritativeCheck
 
 AddressType = Literal["A", "AAAA"]
 

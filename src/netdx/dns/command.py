@@ -9,14 +9,14 @@ from netdx.budget import Deadline, elapsed_ms
 from netdx.diagnose.dns_trace import dns_findings
 from netdx.dns.render import DnsReport
 from netdx.errors import UsageError
-from netdx.model.evidence import DnsQuestion
+from netdx.model.dns import DnsQuestion
 from netdx.model.record import record
 
 if TYPE_CHECKING:
     import asyncio
 
+    from netdx.model.dns import DnsComparison, DnsServerAnswer
     from netdx.model.dns_trace import TraceResult
-    from netdx.model.evidence import DnsComparison, DnsServerAnswer
 
 # The resolvers' rows may use this share of the budget; the authoritative walk the rest.
 COMPARE_SHARE = 0.4

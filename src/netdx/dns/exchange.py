@@ -14,7 +14,7 @@ import os
 from dataclasses import dataclass, field
 
 from netdx.dns.message import WireError, answers_question, parse_response, status_of
-from netdx.model.evidence import (
+from netdx.model.dns import (
     DnsExchange,
     DnsMessage,
     DnsQuestion,

@@ -35,7 +35,7 @@ from netdx.dns.exchange import (
     truncated,
 )
 from netdx.dns.message import build_query
-from netdx.model.evidence import DnsQuestion, DnsServerAnswer, DnsTransport
+from netdx.model.dns import DnsQuestion, DnsServerAnswer, DnsTransport
 
 _READ_SIZE = 65535  # one datagram of any size; TCP in chunks
 

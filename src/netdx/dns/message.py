@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from netdx.model.evidence import DnsMessage, DnsQuestion, DnsRecord, DnsStatus
+from netdx.model.dns import DnsMessage, DnsQuestion, DnsRecord, DnsStatus
 
 # dig's order for the header flags, with their bits.
 FLAG_BITS = (("qr", 0x8000), ("aa", 0x0400), ("tc", 0x0200), ("rd", 0x0100), ("ra", 0x0080),

@@ -31,7 +31,7 @@ from netdx.dns.exchange import (
     truncated,
 )
 from netdx.dns.message import build_query
-from netdx.model.evidence import DnsQuestion, DnsServerAnswer, DnsTransport
+from netdx.model.dns import DnsQuestion, DnsServerAnswer, DnsTransport
 
 __all__ = ["DNS_PORT", "FIRST_RETRY_S", "QueryOptions", "os_error_text", "query"]
 

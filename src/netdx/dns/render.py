@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from netdx.model.dns import DnsComparison, DnsRecord, DnsServerAnswer
 from netdx.model.dns_trace import TraceLevel, TraceResult
-from netdx.model.evidence import DnsComparison, DnsRecord, DnsServerAnswer
+from netdx.model.finding import Finding
 from netdx.model.record import record
-from netdx.model.report import Finding
 
 DNS_SCHEMA = "netdx.dns/1"
 

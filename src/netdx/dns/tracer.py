@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from netdx.budget import Deadline
 from netdx.dns.exchange import QueryOptions
 from netdx.dns.trace import TraceLimits, TraceMachine, TraceQuery
+from netdx.model.dns import DnsQuestion, DnsServerAnswer
 from netdx.model.dns_trace import NameServer, TraceResult
-from netdx.model.evidence import DnsQuestion, DnsServerAnswer
 
 SYSTEM_ROOT_HINTS = ("/usr/share/dns/root.hints", "/etc/unbound/root.hints")  # str: no pathlib
 DEFAULT_SERVER_TIMEOUT = 1.0
