@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import compileall
 import io
+import os
 import resource
 import statistics
 import subprocess
@@ -80,6 +81,12 @@ def main() -> int:
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp)  # our own repository's archive (3.11.2 has no filter=)
         old_src, new_src = Path(tmp) / "src", ROOT / "src"
+        if (old_src / "netdx" / "model" / "record.py").exists():
+            # The model's method tables are generated, not in git: without them the earlier
+            # tree would compile every dataclass method at import, as no `make venv` does.
+            subprocess.run([sys.executable, str(ROOT / "tools" / "precompile_records.py")],
+                           env={**os.environ, "PYTHONPATH": str(old_src)},
+                           capture_output=True, check=True)
         for src in (old_src, new_src):
             compileall.compile_dir(src / "netdx", quiet=1)  # what pip install does
         old, new = entry(old_src), entry(new_src)

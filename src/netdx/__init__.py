@@ -5,9 +5,9 @@ The public API is re-exported here lazily, so `import netdx` (and `netdx --help`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from netdx.netlink._lazy import lazy_exports
+# `typing` costs `netdx --version` about a third of its own start: mypy reads any name
+# TYPE_CHECKING as typing's.
+TYPE_CHECKING = False
 
 __version__ = "0.1.0"
 
@@ -50,4 +50,13 @@ if TYPE_CHECKING:
     from netdx.target import parse_target
 
 
-__getattr__ = lazy_exports(__name__, _LAZY)
+def __getattr__(name: str) -> object:
+    """A public name, imported from its module on first use (PEP 562). Not through
+    `netdx.netlink._lazy.lazy_exports`: importing that package (and typing) would double the
+    imports of `netdx --version`, which starts by importing this package."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -14,13 +14,17 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, NamedTuple
 
 from netdx.errors import NetdxError, UsageError
 from netdx.timeout import timeout_ok
 
+# `netdx --version` imports this module and nothing else that typing would cost it
+# (about a third of its own start): mypy reads any name TYPE_CHECKING as typing's.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+    from typing import Any
+
     from netdx.host.ssh import SshOptions
     from netdx.model.service import HttpOptions
 
@@ -32,18 +36,31 @@ _HELP = frozenset(("--help", "-h"))
 _FLAGS = {"--json": "as_json", "-q": "quiet", "--quiet": "quiet", "-4": "ipv4", "-6": "ipv6"}
 
 
-class FastCheck(NamedTuple):
+class FastCheck:
     """`check` arguments read without click (only the forms click reads the same way).
 
-    A NamedTuple, not a frozen dataclass: `dataclasses` imports `inspect` (~10 ms), which
-    `netdx --version` and `--help`, passing through here, otherwise never load."""
+    A plain class, neither a NamedTuple nor a frozen dataclass: `typing` and `dataclasses`
+    (which imports `inspect`) would cost `netdx --version` and `--help`, passing through
+    here, more than their whole start."""
 
-    target: str
-    timeout: float = CHECK_TIMEOUT_S
-    as_json: bool = False
-    quiet: bool = False
-    ipv4: bool = False
-    ipv6: bool = False
+    __slots__ = ("as_json", "ipv4", "ipv6", "quiet", "target", "timeout")
+
+    def __init__(self, *, target: str, timeout: float = CHECK_TIMEOUT_S, as_json: bool = False,
+                 quiet: bool = False, ipv4: bool = False, ipv6: bool = False) -> None:
+        self.target, self.timeout, self.as_json = target, timeout, as_json
+        self.quiet, self.ipv4, self.ipv6 = quiet, ipv4, ipv6
+
+    def _fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FastCheck) and self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable slots, like a dataclass's eq
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"FastCheck({fields})"
 
 
 def fast_check(argv: Sequence[str]) -> FastCheck | None:
@@ -193,18 +210,33 @@ def _render(report: Any, *, as_json: bool, markdown: bool, quiet: bool) -> None:
 
 
 def echo(text: str, *, nl: bool = True, err: bool = False) -> None:
-    """Write `text` as click.echo does. Plain ASCII (every JSON report: it escapes control
-    characters) is written as is, which is what click.echo writes for it; anything else goes
-    through click.echo itself (it strips ANSI codes off a non-terminal and mends a stream
-    whose encoding cannot carry the text)."""
-    if text.isascii() and "\x1b" not in text:
-        stream = sys.stderr if err else sys.stdout
+    """Write `text` as click.echo does. Text without ANSI codes, in ASCII (every JSON report
+    of check: it escapes control characters) or to a stream whose encoding is not ASCII, is
+    written as is, which is what click.echo writes for it; anything else goes through
+    click.echo itself (it strips ANSI codes off a non-terminal and mends a stream whose
+    encoding is ASCII)."""
+    stream = sys.stderr if err else sys.stdout
+    if "\x1b" not in text and (text.isascii() or _not_ascii(stream)):
         stream.write(text + "\n" if nl else text)
         stream.flush()
         return
     import click
 
     click.echo(text, nl=nl, err=err)
+
+
+def _not_ascii(stream: Any) -> bool:
+    """A text stream that click.echo writes to as it is: its encoding and errors set, the
+    encoding not ASCII (click mends an ASCII one into UTF-8)."""
+    import codecs  # loaded at every Python start
+
+    encoding, errors = getattr(stream, "encoding", None), getattr(stream, "errors", None)
+    if not isinstance(encoding, str) or errors is None:
+        return False
+    try:
+        return codecs.lookup(encoding).name != "ascii"
+    except LookupError:
+        return True
 
 
 def error(message: str) -> None:
@@ -257,6 +289,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         install()
     fast = fast_check(args)
+    if fast is None and args[:1] == ["dns"]:
+        from netdx.dns.run import fast_dns  # a plain `dns ...` without click, as for check
+
+        call = fast_dns(args[1:])
+        if call is not None:
+            tolerant_streams()
+            return guarded(call)
     if fast is None:
         from netdx.cli import main as click_main
 

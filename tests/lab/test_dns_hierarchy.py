@@ -4,6 +4,8 @@ checked against dig on the same lab."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,6 +77,33 @@ def test_healthy_trace_agrees_with_dig_trace(lab: DnsTree) -> None:
     theirs = {r for r in dig_records(dig(lab, "+trace", "+nodnssec", "www.example.lab"))
               if r[2] == "A" and r[0] == "www.example.lab."}
     assert answer_set(doc["trace_result"]["answer"]) == theirs
+
+
+def test_trace_without_click_or_asyncio_gives_the_same_document(lab: DnsTree) -> None:
+    """`netdx dns --trace` as users start it (netdx.start, no click; the queries on a
+    selectors loop, no asyncio) gives click's document for the healthy walk, timings
+    aside, and its `-X importtime` record shows neither click nor asyncio."""
+    argv = ["dns", "--trace", "--root-hints", str(lab.hints_path), "www.example.lab", "--json"]
+    proc = subprocess.run(lab.exec_argv("client", [sys.executable, "-X", "importtime", "-m",
+                                                   "netdx", *argv]),
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    imported = {line.rpartition("|")[2].strip() for line in proc.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "netdx.dns.flights" in imported
+    assert not {m.partition(".")[0] for m in imported} & {"asyncio", "click", "ssl"}
+    _, through_click = trace(lab, "www.example.lab")
+    assert _steady(json.loads(proc.stdout)) == _steady(through_click)
+
+
+def _steady(doc: Any) -> Any:
+    """`doc` without its timings and the server that answered first (either may win)."""
+    if isinstance(doc, dict):
+        return {k: _steady(v) for k, v in doc.items()
+                if not k.endswith("_ms") and k not in ("server", "server_name", "authority")}
+    if isinstance(doc, list):
+        return [_steady(v) for v in doc]
+    return doc
 
 
 def test_lame_servers_beside_a_working_one_are_a_warning(lab: DnsTree) -> None:

@@ -45,7 +45,7 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, Any]]:
                                status="ok", records=records, elapsed_ms=1.5,
                                exchange=DnsExchange(port=53, transport="udp", message=message))
 
-    monkeypatch.setattr(command, "query", fake_query)
+    monkeypatch.setattr("netdx.dns.query.query", fake_query)  # what `command` asks through
     return seen
 
 

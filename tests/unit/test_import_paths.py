@@ -5,8 +5,10 @@ modules it imported are read from that record and from `sys.modules` at exit: im
 does not see a module loaded through `importlib.import_module` (netdx's lazy exports and
 lazy subcommands), only what that module imports in turn. The test asserts which modules
 appear, never how long they took (the machine is shared). The paths that need the network beyond
-loopback (`check` of an NXDOMAIN name, `dns --trace`) are timed in bench/floor.py instead:
-from the root namespace they would ask the machine's resolver.
+loopback (`check` of an NXDOMAIN name) are timed in bench/floor.py instead: from the root
+namespace they would ask the machine's resolver. `dns --trace` walks from root hints naming a
+loopback server, which a trace never asks: it imports the very modules a healthy walk of the
+lab's hierarchy imports (the same 139, compared in the lab), without sending a packet.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import socket
 import subprocess
 import sys
 from collections.abc import Iterable
+from pathlib import Path
 
 import pytest
 
@@ -169,3 +172,44 @@ def test_the_record_names_every_module_and_a_banned_one_is_found() -> None:
     assert {"json", "json.decoder", "json.scanner"} <= modules
     assert heavy({"rich", "rich.console", "richer", "yaml"}, ("rich",)) == ["rich",
                                                                            "rich.console"]
+
+
+# What `python3 -c pass` has loaded too (the interpreter's own start, and site's).
+_BASELINE = """import atexit, sys
+atexit.register(lambda: print("loaded:", *sorted(sys.modules), file=sys.stderr))
+"""
+
+
+def test_version_imports_only_what_printing_it_needs() -> None:
+    """`netdx --version` imports netdx's package, its entry module, the error tree and the
+    budget's range check (math) beyond the interpreter's own start: no typing, no
+    collections, no dataclasses (each costs more than the version's whole work)."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-c", _BASELINE],
+                          stderr=subprocess.PIPE, text=True, timeout=60, check=True)
+    loaded = [line for line in proc.stderr.splitlines() if line.startswith("loaded: ")]
+    baseline = modules_of(proc.stderr) | set(loaded[0].split()[1:])
+    extra = imported(["--version"]) - baseline
+    assert extra <= {"netdx", "netdx.start", "netdx.errors", "netdx.timeout", "math",
+                     "__future__"}, sorted(extra)
+
+
+def test_dns_trace_imports_no_event_loop_nor_click(tmp_path: Path) -> None:
+    """`dns --trace` asks on a selectors loop, read without click, judged by its own two rule
+    modules and written as text: no asyncio (with ssl, concurrent.futures and logging), no
+    click or command table, no direct-query or --compare transport, no verdict engine, no
+    JSON, no pathlib, no IDNA codec for an ASCII name, and none of the model's non-DNS
+    evidence (check's, the firewall's, the server's, the remote side's, the report)."""
+    hints = tmp_path / "root.hints"
+    hints.write_text(". 3600 NS a.root.lab.\na.root.lab. 3600 A 127.0.0.1\n")
+    modules = imported(["dns", "--trace", "--root-hints", str(hints), "www.example.lab"])
+    assert {"netdx.dns.flights", "netdx.dns.trace", "netdx.diagnose.dns_trace",
+            "netdx.dns.render"} <= modules
+    banned = (*NEVER, "asyncio", "ssl", "concurrent", "logging", "click", "rich", "h11",
+              "json", "pathlib", "netdx.cli", "netdx.options", "netdx.dns.query",
+              "netdx.dns.compare", "netdx.dns.verify", "netdx.probes", "netdx.diagnose.engine",
+              "netdx.render", "netdx.model.codec", "netdx.plan", "netdx.check",
+              "netdx.host.ssh", "encodings.idna", "unicodedata", "stringprep",
+              "netdx.model.evidence", "netdx.model.firewall", "netdx.model.remote",
+              "netdx.model.server", "netdx.model.service", "netdx.model.report")
+    assert heavy(modules, banned) == []
+

@@ -80,15 +80,30 @@ OTHER_CAUSES: tuple[str, ...] = (
     "app.udp_rcvbuf_drops",  # `netdx inspect`: a UDP socket of the port drops datagrams
 )
 
-from netdx.diagnose.engine import (  # noqa: E402  (CAUSES first: the rule modules are plain)
-    RULES,
-    build_report,
-    check_succeeded,
-    diagnose,
-    diagnose_server,
-    pick_verdict,
-    run_rules,
-)
+# The verdict engine (every layer's rules) loads on first use: `netdx dns` judges with its
+# own two modules (dns_trace, dns_compare) and would otherwise import them all.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.diagnose.engine import (
+        RULES,
+        build_report,
+        check_succeeded,
+        diagnose,
+        diagnose_server,
+        pick_verdict,
+        run_rules,
+    )
+_ENGINE = ("RULES", "build_report", "check_succeeded", "diagnose", "diagnose_server",
+           "pick_verdict", "run_rules")
+
+
+def __getattr__(name: str) -> object:
+    if name in _ENGINE:
+        from netdx.diagnose import engine
+
+        return getattr(engine, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "CAUSES",

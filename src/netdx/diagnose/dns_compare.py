@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from netdx.model.evidence import DnsComparison, DnsServerAnswer, NssResult
-from netdx.model.report import Finding
+from netdx.model.dns import DnsComparison, DnsServerAnswer, NssResult
+from netdx.model.finding import Finding
 
 
 def fold(name: str) -> str:

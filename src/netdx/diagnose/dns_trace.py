@@ -20,9 +20,9 @@ from shlex import quote
 
 from netdx.diagnose.dns_compare import compare_findings
 from netdx.diagnose.facts import failure
+from netdx.model.dns import DnsComparison, DnsServerAnswer
 from netdx.model.dns_trace import LameServer, TraceLevel, TraceResult
-from netdx.model.evidence import DnsComparison, DnsServerAnswer
-from netdx.model.report import Finding
+from netdx.model.finding import Finding
 
 
 def dns_findings(queries: tuple[DnsServerAnswer, ...], trace: TraceResult | None,

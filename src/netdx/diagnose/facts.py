@@ -7,9 +7,18 @@ address connected" and the wording of an ICMP error mean the same thing everywhe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from netdx.model import AddressEvidence, CheckEvidence, Finding, IcmpEcho, IcmpError, TcpConnect
+from netdx.model.finding import Finding
+
+if TYPE_CHECKING:  # `netdx dns` judges with these helpers and never loads check's evidence
+    from netdx.model.evidence import (
+        AddressEvidence,
+        CheckEvidence,
+        IcmpEcho,
+        IcmpError,
+        TcpConnect,
+    )
 
 # ICMP kinds that say "no way to that host" (reachability), as opposed to a firewall's
 # "prohibited" kinds, which are a REJECT rule.

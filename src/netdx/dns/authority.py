@@ -14,7 +14,7 @@ import dataclasses
 from typing import Literal
 
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer
-from netdx.model.evidence import AuthoritativeCheck
+from netdx.model.dns import AuthoritativeCheck
 
 AddressType = Literal["A", "AAAA"]
 

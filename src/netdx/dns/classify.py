@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from netdx.model.dns import DnsMessage, DnsRecord, DnsServerAnswer
 from netdx.model.dns_trace import LameKind
-from netdx.model.evidence import DnsMessage, DnsRecord, DnsServerAnswer
 from netdx.model.record import record
 
 # What a response can mean: the walk goes on or ends, or the server is lame (the kinds of

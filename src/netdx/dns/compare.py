@@ -17,7 +17,7 @@ from pathlib import Path
 from netdx.budget import Deadline
 from netdx.dns.query import QueryOptions
 from netdx.dns.resolvconf import search_candidates
-from netdx.model.evidence import DnsComparison, DnsServerAnswer
+from netdx.model.dns import DnsComparison, DnsServerAnswer
 from netdx.probes.dns import ask_search_list, pick_answer, read_resolv_conf, system_resolve
 
 

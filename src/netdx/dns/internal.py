@@ -22,8 +22,8 @@ import asyncio
 from netdx.budget import Deadline
 from netdx.dns.classify import fold
 from netdx.dns.query import QueryOptions, query
+from netdx.model.dns import DnsQuestion, DnsServerAnswer
 from netdx.model.dns_trace import NameServer
-from netdx.model.evidence import DnsQuestion, DnsServerAnswer
 from netdx.model.record import record
 
 # The resolver has the answers in its cache or finds them in a few round trips; the

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ipaddress
 import struct
 
-from netdx.model.evidence import DnsMessage, DnsQuestion, DnsRecord, DnsStatus
+from netdx.model.dns import DnsMessage, DnsQuestion, DnsRecord, DnsStatus
 
 # dig's order for the header flags, with their bits.
 FLAG_BITS = (("qr", 0x8000), ("aa", 0x0400), ("tc", 0x0200), ("rd", 0x0100), ("ra", 0x0080),
@@ -55,8 +55,11 @@ def ascii_name(name: str) -> str:
     whitespace). "." is the root."""
     if name == ".":
         return name
+    bare = name.rstrip(".")
     try:
-        wire = name.rstrip(".").encode("idna")
+        # An ASCII name is what the IDNA codec would give for it (the label checks are
+        # below); the codec, with unicodedata and stringprep, loads only for Unicode.
+        wire = bare.encode("ascii") if bare.isascii() else bare.encode("idna")
     except UnicodeError:
         raise ValueError(f"not a DNS name: {name!r}") from None
     labels = wire.split(b".")

@@ -5,15 +5,12 @@ Renderers only read the report; they compute nothing but layout.
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any
 
+from netdx.model.dns import DnsComparison, DnsRecord, DnsServerAnswer
 from netdx.model.dns_trace import TraceLevel, TraceResult
-from netdx.model.evidence import DnsComparison, DnsRecord, DnsServerAnswer
+from netdx.model.finding import Finding
 from netdx.model.record import record
-from netdx.model.report import Finding
-from netdx.render.json import finding_document
 
 DNS_SCHEMA = "netdx.dns/1"
 
@@ -43,6 +40,10 @@ class DnsReport:
 def to_json(report: DnsReport) -> str:
     """The report as one JSON document (schema netdx.dns/1). The top-level question/rcode/
     flags/server/elapsed_ms/sections are those of the first query; `queries` lists all."""
+    import json  # the text output needs neither json nor check's JSON renderer
+
+    from netdx.render.json import finding_document
+
     doc: dict[str, Any] = {"schema": DNS_SCHEMA}
     queries = [_query_doc(q) for q in report.queries]
     if queries:
@@ -169,6 +170,8 @@ def _rows(c: DnsComparison, trace: TraceResult | None) -> list[_Row]:
 
 
 def _taken_at(c: DnsComparison) -> str:
+    from datetime import UTC, datetime
+
     return datetime.fromtimestamp(c.checked_at, UTC).isoformat()
 
 

@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 from netdx.dns.classify import FINAL_KINDS, Classified, classify, fold, is_subdomain
+from netdx.model.dns import DnsQuestion, DnsRecord, DnsServerAnswer
 from netdx.model.dns_trace import (
     LevelOutcome,
     NameServer,
@@ -32,7 +33,6 @@ from netdx.model.dns_trace import (
     TraceResult,
     TraceStatus,
 )
-from netdx.model.evidence import DnsQuestion, DnsRecord, DnsServerAnswer
 from netdx.model.record import record as model_record
 
 

@@ -30,14 +30,14 @@ from netdx.dns.classify import fold
 from netdx.dns.internal import find_servers
 from netdx.dns.query import QueryOptions, query
 from netdx.dns.tracer import load_root_hints, run_trace
-from netdx.model.dns_trace import NameServer, TraceResult
-from netdx.model.evidence import (
+from netdx.model.dns import (
     AuthoritativeCheck,
     DelegatedServer,
     DnsQuestion,
     DnsRecord,
     DnsServerAnswer,
 )
+from netdx.model.dns_trace import NameServer, TraceResult
 
 AUTHORITATIVE = "authoritative"
 # A root server reachable from here answers `. NS` in well under 300 ms from anywhere on

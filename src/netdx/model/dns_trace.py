@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-from netdx.model.evidence import DnsMessage, DnsQuestion, DnsRecord
+from netdx.model.dns import DnsMessage, DnsQuestion, DnsRecord
 from netdx.model.record import record
 
 # Outcomes (`netdx.dns.classify.Kind`) that make a server lame for the zone it was asked
