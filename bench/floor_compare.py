@@ -76,7 +76,7 @@ def main() -> int:
     if args.runs < 15:
         parser.error("--runs must be at least 15")
     with tempfile.TemporaryDirectory(prefix="netdx-before-") as tmp:
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src"],
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.before, "src", "tools"],
                                  capture_output=True, check=True).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(tmp)  # our own repository's archive (3.11.2 has no filter=)
@@ -84,7 +84,8 @@ def main() -> int:
         if (old_src / "netdx" / "model" / "record.py").exists():
             # The model's method tables are generated, not in git: without them the earlier
             # tree would compile every dataclass method at import, as no `make venv` does.
-            subprocess.run([sys.executable, str(ROOT / "tools" / "precompile_records.py")],
+            # Its own generator: the table format changes with record.py.
+            subprocess.run([sys.executable, str(Path(tmp) / "tools" / "precompile_records.py")],
                            env={**os.environ, "PYTHONPATH": str(old_src)},
                            capture_output=True, check=True)
         for src in (old_src, new_src):
