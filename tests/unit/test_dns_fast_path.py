@@ -8,11 +8,10 @@ usage error before any query; none asks the machine's resolver.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import pytest
+from two_paths import run_steady
 
 from netdx import cli, start
 from netdx.dns.run import fast_dns
@@ -53,19 +52,6 @@ def paths(tmp_path: Path) -> dict[str, str]:
     return {"HINTS": str(hints), "DIR": str(tmp_path)}
 
 
-def _run(
-    main: Callable[[Sequence[str]], int], argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, _steady(out), _steady(err)
-
-
-def _steady(text: str) -> str:
-    """`text` without what differs from run to run: numbers (times) and the wrapping."""
-    return " ".join(re.sub(r"\d+(\.\d+)?", "N", text).split())
-
-
 @pytest.mark.parametrize(("argv", "fast"), ARGVS, ids=[" ".join(a) for a, _ in ARGVS])
 def test_fast_path_matches_click(argv: list[str], fast: bool, paths: dict[str, str],
                                  capsys: pytest.CaptureFixture[str]) -> None:
@@ -73,8 +59,8 @@ def test_fast_path_matches_click(argv: list[str], fast: bool, paths: dict[str, s
     click; only the plain forms are read without click."""
     argv = [paths.get(a, a) for a in argv]
     assert (fast_dns(argv[1:]) is not None) == fast
-    through_click = _run(cli.main, argv, capsys)
-    through_start = _run(start.main, argv, capsys)
+    through_click = run_steady(cli.main, argv, capsys)
+    through_start = run_steady(start.main, argv, capsys)
     assert through_start == through_click
     # Help is 0; every other argv is a usage error (2) or a trace that learned nothing (1).
     assert through_click[0] in ((0,) if argv == ["dns", "--help"] else (1, 2))

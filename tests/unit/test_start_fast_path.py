@@ -3,11 +3,10 @@ the same output, errors and exit code on every argv, fast or not."""
 
 from __future__ import annotations
 
-import re
 import socket
-from collections.abc import Callable, Sequence
 
 import pytest
+from two_paths import run_steady
 
 from netdx import cli, start
 
@@ -50,20 +49,6 @@ def port() -> str:
         return str(sock.getsockname()[1])
 
 
-def _run(
-    main: Callable[[Sequence[str]], int], argv: list[str], capsys: pytest.CaptureFixture[str]
-) -> tuple[int, str, str]:
-    code = main(argv)
-    out, err = capsys.readouterr()
-    return code, _steady(out), _steady(err)
-
-
-def _steady(text: str) -> str:
-    """`text` without what differs from run to run: numbers (times, RTTs) and therefore the
-    places where a line wraps."""
-    return " ".join(re.sub(r"\d+(\.\d+)?", "N", text).split())
-
-
 @pytest.mark.parametrize(("argv", "fast"), ARGVS, ids=[" ".join(a) or "-" for a, _ in ARGVS])
 def test_fast_path_matches_click(
     argv: list[str], fast: bool, port: str, capsys: pytest.CaptureFixture[str]
@@ -72,8 +57,8 @@ def test_fast_path_matches_click(
     click; only the plain forms are read without click."""
     argv = [a.replace("PORT", port) for a in argv]
     assert (start.fast_check(argv) is not None or argv == ["--version"]) == fast
-    through_click = _run(cli.main, argv, capsys)
-    through_start = _run(start.main, argv, capsys)
+    through_click = run_steady(cli.main, argv, capsys)
+    through_start = run_steady(start.main, argv, capsys)
     assert through_start == through_click
     assert through_click[0] in (0, 1, 2)
 
