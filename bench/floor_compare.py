@@ -3,10 +3,10 @@ alternating run by run in one loop (both see the same machine load), wall clock 
 
 The earlier tree is `git archive REV src` in a temporary directory, run with the same
 interpreter and site-packages (PYTHONPATH puts it first); each tree starts as its installed
-script does (`netdx.start:main` where it exists, else `netdx.cli:main`), with its bytecode
-compiled first. Rows: a refused loopback check, `--version`, and the NXDOMAIN, no-route and
-healthy checks inside their lab scenarios, and
-`dns --trace` on the healthy DNS tree. The median of --runs of each, as a Markdown table.
+script does (`netdx.start:run`, `netdx.start:main` or `netdx.cli:main`, the first that the
+tree has), with its bytecode compiled first. Rows: a refused loopback check, `--version`,
+and the NXDOMAIN, no-route and healthy checks inside their lab scenarios, and `dns --trace`
+on the healthy DNS tree. The median of --runs of each, as a Markdown table.
 
 Run as root, under the lab lock: `.venv/bin/python bench/floor_compare.py --before fd64a49`.
 """
@@ -36,8 +36,10 @@ Sample = tuple[float, float]  # wall ms, CPU ms
 
 def entry(src: Path) -> list[str]:
     """`python -c ...` that starts the tree at `src` the way its installed script does."""
-    module = "netdx.start" if (src / "netdx" / "start.py").exists() else "netdx.cli"
-    code = f"import sys; from {module} import main; sys.exit(main())"
+    start = src / "netdx" / "start.py"
+    module = "netdx.start" if start.exists() else "netdx.cli"
+    function = "run" if start.exists() and "\ndef run() -> int:" in start.read_text() else "main"
+    code = f"import sys; from {module} import {function}; sys.exit({function}())"
     return ["env", f"PYTHONPATH={src}", sys.executable, "-c", code]
 
 

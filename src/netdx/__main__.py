@@ -2,6 +2,6 @@
 
 import sys
 
-from netdx.start import main
+from netdx.start import run
 
-sys.exit(main())
+sys.exit(run())
