@@ -229,6 +229,23 @@ def test_click_options_refuse_bad_input_with_exit_2(tmp_path: Path) -> None:
     assert code == 2 and "refused" in message
 
 
+@pytest.mark.parametrize(("option", "said"), [
+    ("x=y", "Bad configuration option: x"),
+    ("Compression=maybe", 'unsupported option "maybe"'),
+    ("Port=abc", "Bad port 'abc'"),
+])
+def test_an_option_ssh_itself_refuses_is_bad_input(option: str, said: str) -> None:
+    """An option the system ssh does not know, or a value it cannot read, is exit 2 with
+    ssh's own words (asked with `ssh -F /dev/null -G`, which connects to nothing), not an
+    `ssh.error` (exit 3) after the session failed; one it takes is kept."""
+    code, message = invoke("--ssh", "h", "--ssh-option", option)
+    assert code == 2, message
+    assert message.startswith(f"--ssh-option '{option}': ssh refuses it: command-line")
+    assert said in message
+    taken = invoke("--ssh", "h", "--ssh-option", "Port=2222", "--ssh-option", "Compression=no")
+    assert taken[0] == 0
+
+
 @pytest.mark.parametrize(
     ("dest", "why"),
     [

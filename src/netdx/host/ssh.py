@@ -32,7 +32,7 @@ from typing import Any
 
 from netdx.budget import Deadline
 from netdx.collect.bundle import session_input
-from netdx.collect.system import OUTPUT_LIMIT
+from netdx.collect.system import OUTPUT_LIMIT, run_argv
 from netdx.errors import UsageError
 from netdx.host import ssh_pipes
 from netdx.host.ssh_pipes import LineTooLong, SshPipes
@@ -44,6 +44,7 @@ SSH = "ssh"
 SESSION_SCHEMA = "netdx.session/1"
 CONTROL_PERSIST = "60s"
 STDERR_WAIT_S = 0.25
+OPTION_CHECK_S = 2.0  # `ssh -G` answers in milliseconds; a bound, not a wait
 NO_PYTHON = "netdx: no python3 on this host"
 NO_SUDO = "netdx: no sudo on this host"
 _PYTHONS = (
@@ -197,6 +198,25 @@ def check_option(key: str, value: str) -> None:
         raise _refuse("--ssh-option", shown, f"refused: {why}")
     if _CONTROL.search(value):
         raise _refuse("--ssh-option", shown, "control characters are not allowed")
+
+
+def refused_by_ssh(options: tuple[tuple[str, str], ...]) -> str | None:
+    """Why ssh itself refuses `-o K=V` options typed on the command line (an unknown
+    option, a value it cannot read), in its own words; None when it takes them, or when it
+    cannot be asked (not installed, too slow: the session then says what ssh says).
+    `ssh -F /dev/null -G` only prints the configuration: it reads no user file, resolves
+    and connects to nothing."""
+    if not options:
+        return None
+    argv = [SSH, "-F", "/dev/null", "-G"]
+    for key, value in options:
+        argv += ["-o", f"{key}={value}"]
+    done = run_argv([*argv, "netdx-option-check"], timeout=OPTION_CHECK_S)
+    said = [line for line in lines_of(done.stderr) if line.startswith("command-line")]
+    if done.returncode in (0, None) or not said:
+        return None
+    shown = " ".join(f"{key}={value}" for key, value in options)
+    return f"--ssh-option {shown!r}: ssh refuses it: {said[0]}"
 
 
 def parse_option(text: str) -> tuple[str, str]:

@@ -86,15 +86,19 @@ def build(
             raise UsageError(f"{given[0]} needs --ssh [USER@]HOST")
         return None
     # Only with --ssh: netdx.host.ssh brings asyncio and the remote model (~100 ms).
-    from netdx.host.ssh import SshOptions, parse_option
+    from netdx.host.ssh import SshOptions, parse_option, refused_by_ssh
 
-    return SshOptions(
+    built = SshOptions(
         destination=destination,
         key=key,
         known_hosts=known_hosts,
         options=tuple(parse_option(text) for text in options),
         sudo=sudo,
     )
+    why = refused_by_ssh(built.options)
+    if why is not None:
+        raise UsageError(why)
+    return built
 
 
 def ssh_options(func: F) -> F:
