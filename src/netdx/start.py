@@ -285,7 +285,7 @@ def run() -> int:
     ends once it has answered. The collector is tuned for that (GC_THRESHOLD), and what
     `main` made is frozen before the interpreter's shutdown: its last full collection then
     skips it (the process is ending; every object goes with it). That last collection
-    took 25-45 ms of a refused loopback check's wall time, a third of the whole, after the
+    took 25-45 ms of a refused loopback check's wall time, a fifth to a third of it, after the
     answer was printed (atexit to exit, timed from outside); frozen, ~7 ms. Shutdown is
     otherwise the interpreter's own: atexit handlers, flushes and thread joins all run.
     Callers in the same process (tests, the fuzz harness) call `main` and keep Python's
