@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import errno
 import ipaddress
 import os
 import select
@@ -27,6 +26,7 @@ import time
 from typing import Any
 
 from netdx.netlink import NETLINK_ROUTE, NetlinkError, NetlinkSocket, Route, get_neighbour
+from netdx.netlink.errors import errno_name
 from netdx.netlink.links import get_addresses, get_links
 from netdx.netlink.lookup import get_routes
 
@@ -323,7 +323,9 @@ def _read(sock: socket.socket, size: int, deadline: Deadline) -> bytes:
 
 
 def _errno_name(exc: OSError) -> str:
-    return errno.errorcode.get(exc.errno or 0, str(exc))
+    # The one errno table's name (netlink.errors); an error without a number (a timeout
+    # on Python 3.9) in its own words.
+    return errno_name(exc.errno) if exc.errno else str(exc)
 
 
 __all__ = ["default_route", "facts", "interfaces", "is_here", "parse_query", "walked"]
