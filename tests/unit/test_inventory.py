@@ -125,6 +125,9 @@ def test_bad_inventories_name_file_and_line(text: str, source: str, expected: st
         ("-o ProxyCommand='nc %h %p'", "refused: it runs a local command"),
         ("-o BatchMode=no", "refused: netdx always uses BatchMode=yes"),
         ("; rm -rf /", "only -o K=V options are accepted"),
+        # one the ssh client itself refuses, in its words (`ssh -F /dev/null -G`)
+        ("-o x=y", "-o 'x=y': ssh refuses it: command-line: line 0: Bad configuration option: x"),
+        ("-o Port=abc", "-o 'Port=abc': ssh refuses it: command-line line 0: Bad port 'abc'"),
     ],
 )
 def test_common_args_other_than_o_options_are_refused(args: str, why: str) -> None:

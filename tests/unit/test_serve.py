@@ -121,6 +121,10 @@ def test_modules_default_to_one_default_module() -> None:
             "allow_targets: [db]\nmodules: {m: {ssh: db, ssh_options: [ProxyCommand=x]}}\n",
             "modules.m: --ssh-option 'ProxyCommand=x': refused",
         ),
+        (  # one ssh itself refuses (asked of `ssh -F /dev/null -G`), said at load
+            "allow_targets: [db]\nmodules: {m: {ssh: db, ssh_options: [x=y]}}\n",
+            "modules.m: ssh_options 'x=y': ssh refuses it: command-line",
+        ),
         (
             "allow_targets: [db]\nmodules: {m: {ssh: db, ssh_key: no-such-key}}\n",
             "modules.m: ssh_key: 'no-such-key' is not a file",

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import ipaddress
 import json
 import os
@@ -200,12 +201,16 @@ def check_option(key: str, value: str) -> None:
         raise _refuse("--ssh-option", shown, "control characters are not allowed")
 
 
-def refused_by_ssh(options: tuple[tuple[str, str], ...]) -> str | None:
-    """Why ssh itself refuses `-o K=V` options typed on the command line (an unknown
-    option, a value it cannot read), in its own words; None when it takes them, or when it
-    cannot be asked (not installed, too slow: the session then says what ssh says).
-    `ssh -F /dev/null -G` only prints the configuration: it reads no user file, resolves
-    and connects to nothing."""
+@functools.lru_cache(maxsize=64)
+def refused_by_ssh(
+    options: tuple[tuple[str, str], ...], *, given_as: str = "--ssh-option"
+) -> str | None:
+    """Why ssh itself refuses `-o K=V` options (typed on the command line, or written in a
+    serve config or an inventory: `given_as` names where), an unknown option or a value it
+    cannot read, in its own words; None when it takes them, or when it cannot be asked (not
+    installed, too slow: the session then says what ssh says). `ssh -F /dev/null -G` only
+    prints the configuration: it reads no user file, resolves and connects to nothing. An
+    inventory's hosts mostly share their options: each set is asked once."""
     if not options:
         return None
     argv = [SSH, "-F", "/dev/null", "-G"]
@@ -216,7 +221,7 @@ def refused_by_ssh(options: tuple[tuple[str, str], ...]) -> str | None:
     if done.returncode in (0, None) or not said:
         return None
     shown = " ".join(f"{key}={value}" for key, value in options)
-    return f"--ssh-option {shown!r}: ssh refuses it: {said[0]}"
+    return f"{given_as} {shown!r}: ssh refuses it: {said[0]}"
 
 
 def parse_option(text: str) -> tuple[str, str]:

@@ -105,7 +105,7 @@ def _cacert(spec: ModuleModel, source: str) -> tuple[str | None, str | None]:
 
 
 def _ssh(spec: ModuleModel, source: str) -> SshOptions | None:
-    from netdx.host.ssh import SshOptions, parse_option
+    from netdx.host.ssh import SshOptions, parse_option, refused_by_ssh
 
     if spec.ssh is None:
         keys = ("ssh_key", "known_hosts", "ssh_options", "sudo")
@@ -117,11 +117,16 @@ def _ssh(spec: ModuleModel, source: str) -> SshOptions | None:
     # them next to it; they must exist now, not at the first scrape.
     key = _beside(spec.ssh_key, source, "ssh_key")
     known_hosts = _beside(spec.known_hosts, source, "known_hosts")
+    options = tuple(parse_option(text) for text in spec.ssh_options)
+    # An option ssh itself refuses is a mistake in the file: said at start, not per scrape.
+    why = refused_by_ssh(options, given_as="ssh_options")
+    if why is not None:
+        raise UsageError(why)
     return SshOptions(
         destination=spec.ssh,
         key=key,
         known_hosts=known_hosts,
-        options=tuple(parse_option(text) for text in spec.ssh_options),
+        options=options,
         sudo=spec.sudo,
     )
 

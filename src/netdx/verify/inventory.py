@@ -207,7 +207,7 @@ def _common_args(
     """`ansible_ssh_common_args` as `-o K=V` pairs. Anything else (-J, -F, a bare word)
     is refused: the text never reaches a shell, and each option is checked as --ssh-option
     is (no ProxyCommand, no BatchMode...)."""
-    from netdx.host.ssh import parse_option
+    from netdx.host.ssh import parse_option, refused_by_ssh
 
     if not args:
         return ()
@@ -233,4 +233,9 @@ def _common_args(
             out.append(parse_option(option))
         except UsageError as exc:
             raise raw.error(line, f"host {host!r}: ansible_ssh_common_args: {exc}") from None
+    # One the ssh client itself refuses is the inventory's mistake, said with its line
+    # (not one ssh.error per host at the first run).
+    why = refused_by_ssh(tuple(out), given_as="ansible_ssh_common_args: -o")
+    if why is not None:
+        raise raw.error(line, f"host {host!r}: {why}")
     return tuple(out)
