@@ -96,8 +96,8 @@ MODEL_TYPES = _model_dataclasses()
 
 
 def _strategy(hint: Any) -> st.SearchStrategy[Any]:
-    """Values of a field's type. An unknown kind of hint (a NamedTuple, a dict, a set) fails
-    loudly: the codec cannot rebuild it, so it has no place in the model."""
+    """Values of a field's type. An unknown kind of hint (a dict, a set) fails loudly: the
+    codec cannot rebuild it, so it has no place in the model."""
     origin = get_origin(hint)
     if origin is Literal:
         return st.sampled_from(get_args(hint))
@@ -112,6 +112,9 @@ def _strategy(hint: Any) -> st.SearchStrategy[Any]:
         hints = get_type_hints(hint)
         fields = {f.name: _strategy(hints[f.name]) for f in dataclasses.fields(hint)}
         return st.builds(hint, **fields)
+    if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
+        hints = get_type_hints(hint)  # a NamedTuple record (the socket): built by its fields
+        return st.builds(hint, **{name: _strategy(hints[name]) for name in hint._fields})
     simple: dict[Any, st.SearchStrategy[Any]] = {
         type(None): st.none(),
         bool: st.booleans(),

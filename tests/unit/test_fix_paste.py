@@ -76,7 +76,8 @@ def _set(obj: object, path: tuple[object, ...], value: str) -> object:
     key, rest = path[0], path[1:]
     if isinstance(obj, tuple):
         assert isinstance(key, int)
-        return (*obj[:key], _set(obj[key], rest, value), *obj[key + 1:])
+        items = (*obj[:key], _set(obj[key], rest, value), *obj[key + 1:])
+        return type(obj)(*items) if hasattr(obj, "_fields") else items  # a NamedTuple record
     return dataclasses.replace(obj, **{str(key): _set(getattr(obj, str(key)), rest, value)})  # type: ignore[type-var]
 
 

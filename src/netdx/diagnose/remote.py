@@ -170,32 +170,45 @@ def _dropping(remote: RemoteEvidence) -> ServerFirewall | None:
 def rule_drops(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     """port.filtered, confirmed: the server's input firewall drops the client's flow and its
     rule counted the SYNs during the check (or the capture saw them arrive unanswered)."""
-    wall = _dropping(remote)
-    if wall is None or not (_counted(wall) or syns_unanswered(remote)):
-        return None
-    return _filtered(ev, remote, wall, confirmed=True)
+    return _filtered(ev, remote, confirmed=True)
 
 
 def rule_may_drop(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     """port.filtered, a candidate: the server's ruleset drops the flow, but no counter rose
     and no capture proves the SYNs reached it."""
-    wall = _dropping(remote)
-    if wall is None or _counted(wall) or syns_unanswered(remote):
-        return None
-    return _filtered(ev, remote, wall, confirmed=False)
+    return _filtered(ev, remote, confirmed=False)
 
 
-def _filtered(
-    ev: CheckEvidence, remote: RemoteEvidence, wall: ServerFirewall, *, confirmed: bool
-) -> Finding | None:
-    got = _failed(ev, "timeout")
-    if got is None or port.local_egress(ev) is not None:
+def _ruled(
+    ev: CheckEvidence,
+    remote: RemoteEvidence,
+    wall: ServerFirewall | None,
+    outcome: str,
+    *,
+    proven: bool,
+    confirmed: bool,
+) -> tuple[AddressEvidence, TcpConnect, ServerFirewall, str, list[str]] | None:
+    """The client's connect that failed with `outcome` and the server's rule `wall` that would
+    explain it, when the rule's proof is as `confirmed` asks (a confirmed finding needs it, a
+    candidate stands only without it): the address, its connect, the rule, the rule's line
+    and the first evidence lines (the connect, then the rule as read on the server)."""
+    got = _failed(ev, outcome)
+    if wall is None or got is None or proven != confirmed:
         return None
     head, tcp = got
-    dest = remote.ssh.destination
     rule = firewall_line(wall)
+    return head, tcp, wall, rule, [tcp_text(tcp), f"on {remote.ssh.destination}: {rule}"]
+
+
+def _filtered(ev: CheckEvidence, remote: RemoteEvidence, *, confirmed: bool) -> Finding | None:
+    wall = _dropping(remote)
+    proven = wall is not None and (_counted(wall) or bool(syns_unanswered(remote)))
+    found = _ruled(ev, remote, wall, "timeout", proven=proven, confirmed=confirmed)
+    if found is None or port.local_egress(ev) is not None:
+        return None
+    head, tcp, wall, rule, evidence = found
+    dest = remote.ssh.destination
     state = "confirmed" if confirmed else "a candidate"
-    evidence = [tcp_text(tcp), f"on {dest}: {rule}"]
     if remote.capture is not None:
         evidence.append(f"on {dest}: {capture_text(remote.capture, remote.client)}")
     fix = [*rule_remove_fix(wall, dest)]
@@ -287,29 +300,23 @@ def _reset_rule(remote: RemoteEvidence) -> ServerFirewall | None:
 def reset_rule(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     """port.refused by a firewall: the reset came from a tcp-reset REJECT rule whose counter
     rose during the check, not from a port nothing listens on."""
-    wall = _reset_rule(remote)
-    return _refused_by(ev, remote, wall, confirmed=True) if wall and _counted(wall) else None
+    return _refused_by(ev, remote, confirmed=True)
 
 
 def reset_rule_candidate(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     """port.refused by a firewall, a candidate: the ruleset rejects with a tcp reset but no
     counter rose (the listener's absence would explain it as well, and is checked first)."""
+    return _refused_by(ev, remote, confirmed=False)
+
+
+def _refused_by(ev: CheckEvidence, remote: RemoteEvidence, *, confirmed: bool) -> Finding | None:
     wall = _reset_rule(remote)
-    if wall is None or _counted(wall):
+    proven = wall is not None and _counted(wall)
+    found = _ruled(ev, remote, wall, "refused", proven=proven, confirmed=confirmed)
+    if found is None:
         return None
-    return _refused_by(ev, remote, wall, confirmed=False)
-
-
-def _refused_by(
-    ev: CheckEvidence, remote: RemoteEvidence, wall: ServerFirewall, *, confirmed: bool
-) -> Finding | None:
-    got = _failed(ev, "refused")
-    if got is None:
-        return None
-    head, tcp = got
+    head, tcp, wall, rule, evidence = found
     dest = remote.ssh.destination
-    rule = firewall_line(wall)
-    evidence = [tcp_text(tcp), f"on {dest}: {rule}"]
     if remote.server is not None and remote.server.listeners:
         listening = "; ".join(
             server_rules.listener_text(s, remote.server) for s in remote.server.listeners[:3]

@@ -22,7 +22,8 @@ class CodecError(ValueError):
 
 
 def to_data(value: Any, *, omit_none: bool = False) -> Any:
-    """A dataclass tree as dicts, lists and scalars.
+    """A dataclass tree as dicts, lists and scalars (a NamedTuple record, like a dataclass,
+    as a dict of its fields).
 
     Every field is kept, None included, so `from_data` rebuilds the value exactly. With
     `omit_none` a None field is left out instead: the documents netdx prints read "not
@@ -30,15 +31,19 @@ def to_data(value: Any, *, omit_none: bool = False) -> Any:
     data is for reading, not for `from_data`: a required field may be missing).
     """
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        out = {}
-        for f in dataclasses.fields(value):
-            item = getattr(value, f.name)
-            if item is not None or not omit_none:
-                out[f.name] = to_data(item, omit_none=omit_none)
-        return out
-    if isinstance(value, tuple | list):
-        return [to_data(v, omit_none=omit_none) for v in value]
-    return value
+        names: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(value))
+    elif isinstance(value, tuple | list):
+        names = getattr(value, "_fields", None) or ()  # a NamedTuple record: by its fields
+        if not names:
+            return [to_data(v, omit_none=omit_none) for v in value]
+    else:
+        return value
+    out = {}
+    for name in names:
+        item = getattr(value, name)
+        if item is not None or not omit_none:
+            out[name] = to_data(item, omit_none=omit_none)
+    return out
 
 
 def from_data(cls: type[T], data: Any) -> T:
@@ -56,8 +61,8 @@ def _convert(hint: Any, data: Any, where: str) -> Any:
         return _union(hint, data, where)
     if origin is tuple:
         return _tuple(hint, data, where)
-    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return _dataclass(hint, data, where)
+    if isinstance(hint, type) and _field_names(hint) is not None:
+        return _record(hint, data, where)
     if hint is float and isinstance(data, int | float) and not isinstance(data, bool):
         return float(data)
     if hint in (int, str, bool) and type(data) is hint:
@@ -95,11 +100,20 @@ def _tuple(hint: Any, data: Any, where: str) -> tuple[Any, ...]:
     )
 
 
-def _dataclass(cls: type[Any], data: Any, where: str) -> Any:
+def _field_names(cls: type[Any]) -> tuple[str, ...] | None:
+    """The fields of a record type, a dataclass or a NamedTuple (netlink's socket record);
+    None for any other type."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    fields = getattr(cls, "_fields", None)
+    return fields if issubclass(cls, tuple) and isinstance(fields, tuple) else None
+
+
+def _record(cls: type[Any], data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise CodecError(f"{where}: expected an object, got {data!r}")
     hints = get_type_hints(cls)
-    known = {f.name for f in dataclasses.fields(cls)}
+    known = set(_field_names(cls) or ())
     extra = set(data) - known
     if extra:
         raise CodecError(f"{where}: unknown field(s) {sorted(extra)}")

@@ -1,9 +1,10 @@
 """Server-side evidence: the sockets of one port on one host, their owners and queues.
 
 What `probes.server.read_server` records (sock_diag and /proc, read on the server) and what
-the pure rules of `diagnose.server` judge. Frozen dataclasses only, so every value here
-round-trips through `model.codec`: the evidence of a server read elsewhere (a namespace,
-later an SSH destination) comes back as data.
+the pure rules of `diagnose.server` judge. Frozen dataclasses (and netlink's socket record,
+a NamedTuple the codec rebuilds as well), so every value here round-trips through
+`model.codec`: the evidence of a server read elsewhere (a namespace, later an SSH
+destination) comes back as data.
 
 The numbers and names of TCP states live in one table, `netdx.netlink.tables.TCP_STATES`
 (stdlib-only, so the netlink package can be shipped to a server); the constants below are
@@ -19,7 +20,7 @@ from netdx.netlink.tables import (
     TCP_ESTABLISHED,
     TCP_LISTEN,
     TCP_TIME_WAIT,
-    SocketText,
+    DiagSocket,
 )
 
 __all__ = [
@@ -35,31 +36,12 @@ __all__ = [
 ]
 
 
-@record
-class Socket(SocketText):
-    """One TCP or UDP socket as sock_diag reported it (the fields of netlink's `DiagSocket`,
-    named the way ss names them by the same `SocketText`).
-
-    `family` is the address family number (AF_INET 2, AF_INET6 10); `state` the kernel's
-    TCP state number. For a listener `rqueue` is the accept queue and `wqueue` its backlog;
-    otherwise the bytes not yet read / not yet acknowledged (ss's Recv-Q / Send-Q). `inode`
-    is 0 for a TIME-WAIT or request socket, which no process owns. `v6only` is known for
-    IPv6 listening and unconnected sockets only.
-    """
-
-    proto: str
-    family: int
-    state: int
-    src: str
-    sport: int
-    dst: str
-    dport: int
-    ifindex: int = 0
-    rqueue: int = 0
-    wqueue: int = 0
-    uid: int = 0
-    inode: int = 0
-    v6only: bool | None = None
+# One TCP or UDP socket as sock_diag reported it: netlink's wire record itself (its fields,
+# `state_name`, `local` and `remote` are declared once, in `netlink.tables`), so the sockets
+# of a dump become evidence without a copy. `family` is the address family number (AF_INET
+# 2, AF_INET6 10), `state` the kernel's TCP state number; `model.codec` rebuilds it by its
+# fields like a dataclass.
+Socket = DiagSocket
 
 
 @record

@@ -11,8 +11,8 @@ there by a bare `python3`. Layout, one idea per module:
 - `lookup` `get_route` / `get_neighbour` over any Transport
 - `fake`   `ReplayTransport`, which replays captured kernel replies
 
-- `tables` the TCP state names, `addr:port` texts and `SocketText`, pure (the judging side
-           reads them)
+- `tables` the TCP state names, `addr:port` texts and `DiagSocket` (the one socket record),
+           pure (the judging side reads them)
 - `diag`   sock_diag: inet_diag_req_v2 / inet_diag_msg, the state mask and port bytecode
            filters, `parse_socket` and the datagram fast path `parse_datagram`
 """

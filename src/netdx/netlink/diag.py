@@ -18,7 +18,7 @@ import socket
 import struct
 import sys
 from functools import partial
-from typing import Any, NamedTuple
+from typing import Any
 
 from ._compat import value
 from .attrs import (
@@ -33,7 +33,8 @@ from .attrs import (
     u64,
 )
 from .errors import NetlinkParseError
-from .tables import STATE_NUMBERS, SocketText
+from .tables import STATE_NUMBERS
+from .tables import DiagSocket as DiagSocket  # the one socket record, named here by its users
 from .wire import (
     NLM_F_DUMP,
     NLM_F_DUMP_INTR,
@@ -236,40 +237,6 @@ INET_DIAG: dict[int, AttrSpec] = {
     21: AttrSpec("INET_DIAG_CGROUP_ID", u64),
 }
 _SKV6ONLY = 11
-
-
-class _DiagRecord(NamedTuple):
-    # The fields of DiagSocket; a NamedTuple cannot take a mixin itself, its subclass can.
-    proto: str
-    family: int
-    state: int
-    src: str
-    sport: int
-    dst: str
-    dport: int
-    ifindex: int
-    rqueue: int
-    wqueue: int
-    uid: int
-    inode: int
-    v6only: bool | None = None
-
-
-class DiagSocket(_DiagRecord, SocketText):
-    """One TCP or UDP socket as sock_diag reports it.
-
-    For a listener `rqueue` is the accept queue (connections waiting for accept()) and
-    `wqueue` the backlog it may reach; otherwise they are the bytes not yet read / not yet
-    acknowledged (ss's Recv-Q / Send-Q). `inode` is 0 for a TIME-WAIT or request socket,
-    which no process owns. `v6only` is known for IPv6 listening and unconnected sockets only.
-    `state_name`, `local` and `remote` (from `tables.SocketText`) name it the way ss does.
-
-    A NamedTuple rather than a frozen dataclass, on purpose: a busy host has 100k sockets
-    and a dataclass's __init__ (one object.__setattr__ per field) was a third of the time of
-    `netdx sockets`. It is just as immutable and typed.
-    """
-
-    __slots__ = ()  # a tuple with no __dict__, like the NamedTuple itself
 
 
 def _address(family: int, packed: bytes) -> str:

@@ -1,6 +1,6 @@
 """The tables and texts of sockets that both sides need: the TCP state names `ss` prints,
-the `addr:port` form of an endpoint, and `SocketText`, which names a socket record's state
-and endpoints with them.
+the `addr:port` form of an endpoint, and `DiagSocket`, the one socket record, which names its
+state and endpoints with them.
 
 Pure (it imports nothing but typing), so the judging side (model/, diagnose/, render/) can
 read them without loading any netlink I/O, and the shipped collector core can use the very
@@ -9,7 +9,7 @@ same table.
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import NamedTuple
 
 AF_INET = 2
 AF_INET6 = 10
@@ -60,44 +60,48 @@ def endpoint_text(
     return f"{host}%{ifname}:{port_text}" if ifname else f"{host}:{port_text}"
 
 
-class _SocketFields(Protocol):
-    """The fields of a sock_diag socket record that `SocketText` reads (read-only
-    properties, so a NamedTuple and a frozen dataclass both qualify)."""
+class DiagSocket(NamedTuple):
+    """One TCP or UDP socket as sock_diag reports it: the dump's wire record and the model's
+    evidence (`model.server.Socket` is this class), so a socket is declared once.
+
+    For a listener `rqueue` is the accept queue (connections waiting for accept()) and
+    `wqueue` the backlog it may reach; otherwise they are the bytes not yet read / not yet
+    acknowledged (ss's Recv-Q / Send-Q). `inode` is 0 for a TIME-WAIT or request socket,
+    which no process owns. `v6only` is known for IPv6 listening and unconnected sockets only.
+    `state_name`, `local` and `remote` name it the way ss does.
+
+    A NamedTuple rather than a frozen dataclass, on purpose: a busy host has 100k sockets
+    and a dataclass's __init__ (one object.__setattr__ per field) was a third of the time of
+    `netdx sockets`. It is just as immutable and typed, and `model.codec` rebuilds it by its
+    fields. It lives here, beside the tables, because both sides need it: `netlink.diag`
+    builds it from the wire, the model (which must not load netlink I/O) holds it.
+    """
+
+    proto: str
+    family: int
+    state: int
+    src: str
+    sport: int
+    dst: str
+    dport: int
+    ifindex: int = 0
+    rqueue: int = 0
+    wqueue: int = 0
+    uid: int = 0
+    inode: int = 0
+    v6only: bool | None = None
 
     @property
-    def family(self) -> int: ...
-    @property
-    def state(self) -> int: ...
-    @property
-    def src(self) -> str: ...
-    @property
-    def sport(self) -> int: ...
-    @property
-    def dst(self) -> str: ...
-    @property
-    def dport(self) -> int: ...
-    @property
-    def v6only(self) -> bool | None: ...
-
-
-class SocketText:
-    """How `ss` names a socket: its state and its two endpoints. A mixin of the two socket
-    records, netlink's `DiagSocket` (the dump's wire record) and the model's `Socket` (the
-    evidence), so both print a socket the same way."""
-
-    __slots__ = ()  # the records are slotted (DiagSocket a tuple): add no __dict__
-
-    @property
-    def state_name(self: _SocketFields) -> str:
+    def state_name(self) -> str:
         """The state as ss prints it (ESTAB, LISTEN, CLOSE-WAIT, TIME-WAIT, UNCONN...)."""
         return TCP_STATES.get(self.state) or f"STATE-{self.state}"
 
     @property
-    def local(self: _SocketFields) -> str:
+    def local(self) -> str:
         """addr:port as ss prints it: IPv6 in brackets, `*` for a dual-stack wildcard."""
         return endpoint_text(self.family, self.src, self.sport, v6only=self.v6only)
 
     @property
-    def remote(self: _SocketFields) -> str:
+    def remote(self) -> str:
         """The peer as ss prints it (`0.0.0.0:*`, `[::]:*` or `*:*` for none)."""
         return endpoint_text(self.family, self.dst, self.dport, v6only=self.v6only, peer=True)

@@ -2,9 +2,9 @@
 
 `SocketEntry` is the netlink layer's `DiagSocket` itself, the wire record of a dump: a busy
 host has 100k of them and `netdx sockets` lists them all, so the listing does not copy them
-into a second type. `SocketQuery` is likewise the collector's `Selection`
-(`collect.sockdiag`), handed to the dump as it is. Evidence never holds a `SocketEntry`:
-`probes.server` turns the few sockets of a port into `model.server.Socket` values.
+into a second type; the evidence of a port holds the same record (`model.server.Socket` is
+it). `SocketQuery` is likewise the collector's `Selection` (`collect.sockdiag`), handed to
+the dump as it is.
 `Process` and `ProcessIssue` are the model's own (`model.server`), re-exported here for the
 /proc reader.
 """

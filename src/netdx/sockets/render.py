@@ -11,20 +11,17 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from netdx.model.server import Process, Socket
+from netdx.model.server import Process
 from netdx.netlink.tables import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import OwnerScan, SocketEntry, SocketListing
 
 if TYPE_CHECKING:
     from netdx.sockets.inspect import Inspection
 
-# A socket of a listing (the dump's wire record) or of evidence: the same fields.
-AnySocket = SocketEntry | Socket
-
 _AF_INET = socket.AF_INET
 
 
-def local_text(sock: AnySocket, ifnames: Mapping[int, str]) -> str:
+def local_text(sock: SocketEntry, ifnames: Mapping[int, str]) -> str:
     """The local end as ss prints it, with %ifname for a socket bound to an interface."""
     ifname = ifnames.get(sock.ifindex, str(sock.ifindex)) if sock.ifindex else None
     return endpoint_text(sock.family, sock.src, sock.sport, v6only=sock.v6only, ifname=ifname)
@@ -86,7 +83,7 @@ def table(
 
 
 def column_widths(
-    socks: Iterable[AnySocket], names: Mapping[int, str], *, with_process: bool
+    socks: Iterable[SocketEntry], names: Mapping[int, str], *, with_process: bool
 ) -> tuple[int, int]:
     """(Local, Peer) column widths: an IPv4 endpoint's at least, more for the IPv6 and
     interface-bound sockets among `socks` (only those can be wider); Peer is 0 (unpadded)
@@ -160,7 +157,7 @@ def owner_notes(scan: OwnerScan, missing: int) -> list[str]:
 
 
 def socket_object(
-    sock: AnySocket,
+    sock: SocketEntry,
     ifnames: Mapping[int, str],
     owners: Sequence[tuple[Process, int]] | None = None,
 ) -> dict[str, Any]:

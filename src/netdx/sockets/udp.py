@@ -94,7 +94,7 @@ def parse_udp_reply(messages: Sequence[NlMsg]) -> list[tuple[Socket, int | None]
         drops = None
         if isinstance(meminfo, bytes) and len(meminfo) >= 4 * (_SK_MEMINFO_DROPS + 1):
             drops = struct.unpack_from("=I", meminfo, 4 * _SK_MEMINFO_DROPS)[0]
-        out.append((Socket(**found._asdict()), drops))
+        out.append((found, drops))
     return out
 
 

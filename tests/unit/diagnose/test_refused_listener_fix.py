@@ -15,7 +15,7 @@ def test_listener_on_the_port_elsewhere_is_the_fix_not_a_nearby_port() -> None:
     """[::1]:5433 refused, postgres-like listener on 127.0.0.1:5433, another on :5436: the
     fix points at 127.0.0.1:5433 (or binding [::1]), never at :5436."""
     server = read(5433, address="::1")
-    near = replace(server.other_listeners[0], sport=5436)
+    near = server.other_listeners[0]._replace(sport=5436)
     server = replace(server, other_listeners=(near, *server.other_listeners))
     finding = rules.port_refused(server)
     assert finding is not None and finding.cause == "port.refused"
@@ -27,7 +27,7 @@ def test_listener_on_the_port_elsewhere_is_the_fix_not_a_nearby_port() -> None:
 def test_without_a_listener_on_the_port_the_nearby_one_is_named() -> None:
     """No listener on the port at all: the nearby port is still the hint."""
     server = read(5434)
-    near = replace(server.other_listeners[0], sport=5436)
+    near = server.other_listeners[0]._replace(sport=5436)
     finding = rules.port_refused(replace(server, other_listeners=(near,)))
     assert finding is not None
     assert finding.fix[1].endswith("listens on (:5436)")

@@ -141,7 +141,7 @@ def test_family_rule_stands_aside_when_the_listener_takes_the_first_address() ->
     server = remote_of(ev).server
     assert server is not None
     dual = dataclasses.replace(server, listeners=tuple(
-        dataclasses.replace(s, v6only=False) for s in server.listeners))  # fmt: skip
+        s._replace(v6only=False) for s in server.listeners))  # fmt: skip
     changed = dataclasses.replace(ev, remote=dataclasses.replace(remote_of(ev), server=dual))
     assert family_listener(changed, remote_of(changed)) is None
     assert "it likely listens on IPv6 only" in verdict(changed).summary

@@ -146,7 +146,7 @@ def test_close_wait_below_threshold_is_quiet_and_growth_is_a_leak() -> None:
 def test_close_wait_leak_names_the_process_and_the_peer() -> None:
     """A pile over the threshold is a leak; the finding names the owner and the peer."""
     [cw] = [s for s in SOCKETS if s.state_name == "CLOSE-WAIT"][:1]
-    many = tuple(replace(cw, dport=50_000 + i, inode=5000 + i) for i in range(12))
+    many = tuple(cw._replace(dport=50_000 + i, inode=5000 + i) for i in range(12))
     server = read(
         8080,
         connections=many,
@@ -162,7 +162,7 @@ def test_close_wait_leak_names_the_process_and_the_peer() -> None:
 def test_time_wait_churn_is_normal_and_names_the_side() -> None:
     """Many TIME-WAIT sockets: a warning that says normal, and which side closed first."""
     [tw] = [s for s in SOCKETS if s.state_name == "TIME-WAIT"]
-    many = tuple(replace(tw, sport=40000 + i) for i in range(60))
+    many = tuple(tw._replace(sport=40000 + i) for i in range(60))
     found = rules.time_wait_churn(read(8080, connections=many))
     assert found is not None and found.severity == "warn"
     assert found.cause == "app.time_wait_churn"
