@@ -38,7 +38,7 @@ NO_WORK = ("asyncio", "ssl", "h11", "rich", "netdx.model", "netdx.host.ssh", "ne
 # where it is used, or add it here knowing that.
 REFUSED_CHECK_MAY_IMPORT = (
     "netdx", "netdx.budget", "netdx.errors", "netdx.start", "netdx.target", "netdx.timeout",
-    "netdx.tty", "netdx.check", "netdx.collect", "netdx.collect.*", "netdx.diagnose",
+    "netdx.tty", "netdx.check", "netdx.drive", "netdx.probes.sync", "netdx.collect", "netdx.collect.*", "netdx.diagnose",
     "netdx.diagnose.*",
     "netdx.host", "netdx.host.linux", "netdx.host.netns", "netdx.model", "netdx.model.*",
     "netdx.netlink", "netdx.netlink.*", "netdx.plan", "netdx.plan.*", "netdx.probes",
