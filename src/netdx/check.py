@@ -356,7 +356,7 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
     if isinstance(probe, Datagram):
         return await _datagram(probe, limit)
     if isinstance(probe, ReadNeighbour):
-        return _read_neighbour(probe, limit)
+        return read_neighbour(probe, limit)
     if isinstance(probe, CheckEgress | TraceTcp):
         return await _raw_probe(probe, limit)
     if isinstance(probe, EvaluateFirewall):
@@ -412,8 +412,9 @@ async def _datagram(probe: Datagram, deadline: Deadline) -> UdpExchange:
     )
 
 
-def _read_neighbour(probe: ReadNeighbour, deadline: Deadline) -> NeighbourRead:
-    """The next hop's NUD state (a single netlink request: read in place, it does not wait)."""
+def read_neighbour(probe: ReadNeighbour, deadline: Deadline) -> NeighbourRead:
+    """The next hop's NUD state (a single netlink request: read in place, it does not wait;
+    both loops call it as it is)."""
     from netdx.probes.route import neighbour_state
 
     route = probe.route

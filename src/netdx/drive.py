@@ -19,6 +19,7 @@ callers; both loops drive the same pure plan.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import heapq
 import os
 import select
@@ -153,8 +154,11 @@ class _Driver:
     def start(self, run: SyncRunner, probe: Probe) -> None:
         steer = SyncSteering()
         self.flying[probe.id] = (probe, steer)
-        thread = threading.Thread(target=_run_one, args=(run, probe, self.deadline, steer,
-                                                         self.results),
+        # A thread starts in an empty context: each runs in a copy of this one, as asyncio's
+        # tasks do, so the probes see the run's --source/--interface (probes.bind).
+        context = contextvars.copy_context()
+        thread = threading.Thread(target=context.run, args=(_run_one, run, probe, self.deadline,
+                                                            steer, self.results),
                                   name=f"netdx-probe-{probe.id}", daemon=True)
         thread.start()
 
@@ -294,30 +298,21 @@ def _in_loop(probe: Probe, deadline: Deadline, steer: SyncSteering) -> Result:
     from the driver's thread (`call_soon_threadsafe`), as run_plan's would."""
     import asyncio
 
-    from netdx.check import Steering, run_probe
+    from netdx.check import run_probe
 
     async def main() -> Result:
         loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None
-        steering = None
-        if _steered(probe):
-            steering = Steering(rtt=loop.create_future(), stop=loop.create_future())
-
-        def update() -> None:  # in the loop's thread: the signals as run_plan's futures
-            if steering is not None and steer.rtt_known and not steering.rtt.done():
-                steering.rtt.set_result(steer.rtt_ms)
-            if steering is not None and steer.stopped and not steering.stop.done():
-                steering.stop.set_result(None)
-            if steer.cancelled:
-                task.cancel()
 
         def heard() -> None:  # in the driver's thread
-            with contextlib.suppress(RuntimeError):  # the loop has already closed
-                loop.call_soon_threadsafe(update)
+            if steer.cancelled:
+                with contextlib.suppress(RuntimeError):  # the loop has already closed
+                    loop.call_soon_threadsafe(task.cancel)
 
         steer.listen(heard)
-        return await run_probe(probe, deadline, steering)
+        # No steering: the steered kinds (Connect, Echo) all have a synchronous version.
+        return await run_probe(probe, deadline, None)
 
     try:
         return asyncio.run(main())

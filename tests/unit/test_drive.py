@@ -131,3 +131,24 @@ def test_ctrl_c_ends_a_check_whose_probes_are_stuck() -> None:
         proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in err
+
+
+def test_probe_threads_see_the_runs_source_binding() -> None:
+    """--source/--interface live in a context variable (probes.bind): every probe thread
+    runs in a copy of the driver's context, so a probe binds its socket as the run asks."""
+    from netdx.check import CheckPlan, CheckSettings
+    from netdx.drive import drive_plan
+    from netdx.probes.bind import Binding, apply_binding, current_binding
+    from netdx.target import parse_target
+
+    seen: list[Binding | None] = []
+
+    def run(probe, deadline, steer):
+        seen.append(current_binding())
+        return NotRun(reason="fake")
+
+    binding = Binding(source="127.0.0.1")
+    with apply_binding(binding):
+        drive_plan(CheckPlan(parse_target("127.0.0.1:1"), CheckSettings()),
+                   Deadline.after(GUARD_S), run=run)
+    assert seen and all(b == binding for b in seen)
