@@ -456,13 +456,18 @@ async def _guard(call: Awaitable[T], on_error: Callable[[OSError], T]) -> T:
 
 async def _resolve(probe: Resolve, deadline: Deadline) -> DnsEvidence:
     """NSS and the DNS servers for the target name, stamped with the time they were taken."""
-    from dataclasses import replace
-
     from netdx.probes.dns import resolve
 
     dns = await resolve(
         probe.name, family=probe.family, deadline=deadline, servers=probe.servers or None
     )
+    return stamped(dns)
+
+
+def stamped(dns: DnsEvidence) -> DnsEvidence:
+    """DNS evidence stamped with the time it was taken (both loops' Resolve)."""
+    from dataclasses import replace
+
     return replace(dns, checked_at=round(time.time(), 3))
 
 

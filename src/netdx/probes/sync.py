@@ -16,6 +16,7 @@ from netdx.plan import (
     LookupRoute,
     ReadNeighbour,
     ReadServer,
+    Resolve,
 )
 
 TYPE_CHECKING = False  # mypy reads any name TYPE_CHECKING as typing's
@@ -27,6 +28,15 @@ if TYPE_CHECKING:
     from netdx.plan import Probe, Result
 
     SyncProbe = Callable[[Probe, Deadline, SyncSteering], Result]
+
+
+def _resolve(probe: Probe, deadline: Deadline, steer: SyncSteering) -> Result:
+    from netdx.check import stamped
+    from netdx.probes.dns import resolve_sync
+
+    assert isinstance(probe, Resolve)
+    return stamped(resolve_sync(probe.name, family=probe.family, deadline=deadline,
+                                servers=probe.servers or None))
 
 
 def _route(probe: Probe, deadline: Deadline, steer: SyncSteering) -> Result:
@@ -74,6 +84,7 @@ def _server(probe: Probe, deadline: Deadline, steer: SyncSteering) -> Result:
 
 
 SYNC_PROBES: dict[type[Probe], SyncProbe] = {
+    Resolve: _resolve,
     LookupRoute: _route,
     ReadNeighbour: _neighbour,
     Echo: _echo,
