@@ -4,6 +4,9 @@ target → plan (`netdx.plan`, pure: what to probe next) → probes (I/O, driven
 evidence → rules (`netdx.diagnose`, pure) → verdict → report. `run_plan` is the thin loop:
 it starts what the plan asks for concurrently, steers probes in flight as the plan signals,
 and feeds every result back. Every probe takes its deadline from the one `--timeout` budget.
+`run_plan` runs on asyncio (`run_check`, `gather_evidence`: --ssh, serve, verify, library
+callers); the CLI's check without --ssh (`check_sync`) runs the same plan on threads
+(`netdx.drive.drive_plan`) and imports asyncio only for a probe that needs it.
 """
 
 from __future__ import annotations
