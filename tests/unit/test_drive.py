@@ -152,3 +152,34 @@ def test_probe_threads_see_the_runs_source_binding() -> None:
         drive_plan(CheckPlan(parse_target("127.0.0.1:1"), CheckSettings()),
                    Deadline.after(GUARD_S), run=run)
     assert seen and all(b == binding for b in seen)
+
+
+def test_both_loops_give_the_same_evidence_for_a_refused_loopback_port() -> None:
+    """The real probes, once under run_plan (asyncio) and once under drive_plan (threads):
+    the same route, echo, connect outcome, server side of the port and ruleset decision
+    (timings aside; the host's other listeners may change between the two runs)."""
+    import asyncio
+    import socket
+
+    from netdx.check import CheckPlan, CheckSettings, run_plan
+    from netdx.drive import drive_plan
+    from netdx.model import CheckEvidence
+    from netdx.target import parse_target
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # released: nothing listens there
+    target = parse_target(f"127.0.0.1:{port}")
+
+    def facts(ev: CheckEvidence) -> tuple[object, ...]:
+        head = ev.addresses[0]
+        assert head.route and head.echo and head.tcp and head.server and head.firewall
+        return (ev.dns.source if ev.dns else None, head.route.status, head.route.interface,
+                head.echo.status, head.tcp.outcome, head.tcp.errno, head.tcp.timeout_basis,
+                head.server.listeners, head.server.connections, head.server.error,
+                head.firewall.hook, head.firewall.decision, head.firewall.rule)
+
+    on_loop = asyncio.run(run_plan(CheckPlan(target, CheckSettings()), Deadline.after(5)))
+    on_threads = drive_plan(CheckPlan(target, CheckSettings()), Deadline.after(5))
+    assert facts(on_threads) == facts(on_loop)
+    assert facts(on_threads)[4] == "refused"
