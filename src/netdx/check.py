@@ -4,18 +4,16 @@ target → plan (`netdx.plan`, pure: what to probe next) → probes (I/O, driven
 evidence → rules (`netdx.diagnose`, pure) → verdict → report. `run_plan` is the thin loop:
 it starts what the plan asks for concurrently, steers probes in flight as the plan signals,
 and feeds every result back. Every probe takes its deadline from the one `--timeout` budget.
+`run_plan` runs on asyncio (`run_check`, `gather_evidence`: --ssh, serve, verify, library
+callers); the CLI's check without --ssh (`check_sync`) runs the same plan on threads
+(`netdx.drive.drive_plan`) and imports asyncio only for a probe that needs it.
 """
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import importlib
 import ipaddress
 import time
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.errors import UsageError
@@ -62,10 +60,19 @@ from netdx.plan import (
 from netdx.plan.address import family_of
 from netdx.plan.requests import Datagram
 
+# No asyncio, typing or dataclasses at import: the CLI's check runs on threads (netdx.drive)
+# and imports asyncio only for a probe that needs it. mypy reads any name TYPE_CHECKING as
+# typing's.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Awaitable, Callable, Coroutine
+    from typing import Any, TypeVar
+
     from netdx.check_ssh import SessionFactory
 
-T = TypeVar("T")
+    T = TypeVar("T")
+    ProbeRunner = Callable[[Probe, Deadline, "Steering | None"], Coroutine[Any, Any, Result]]
 
 __all__ = [
     "CheckSettings",
@@ -83,6 +90,7 @@ __all__ = [
 # How long past the deadline the loop still waits for a probe that overran its own deadline
 # (a bug): then it stops and keeps what is known, so netdx never hangs.
 OVERRUN_S = 2.0
+NO_BUDGET = "the budget ran out before it could start"  # a probe's NotRun reason
 
 
 def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
@@ -97,8 +105,22 @@ def validate_dns_servers(values: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def check_sync(target: Target, settings: CheckSettings) -> tuple[Report, CheckEvidence]:
-    """Run a check to completion from synchronous code: the report and its evidence."""
-    return asyncio.run(_check(target, settings))
+    """Run a check to completion from synchronous code: the report and its evidence. Without
+    --ssh the probes run on threads (`netdx.drive`, no event loop); --ssh's session is
+    asyncio's, so that check runs `run_check`'s loop."""
+    if settings.ssh is not None:
+        import asyncio
+
+        return asyncio.run(_check(target, settings))
+    _validate(target, settings)
+    from netdx.diagnose.engine import build_report
+    from netdx.drive import drive_plan
+
+    start = time.monotonic()
+    deadline = Deadline.after(settings.timeout)
+    plan = CheckPlan(target, settings, vantage=vantage_of(settings))
+    evidence = drive_plan(plan, deadline)
+    return build_report(target, evidence, elapsed_ms(start)), evidence
 
 
 async def run_check(target: Target, settings: CheckSettings) -> Report:
@@ -184,16 +206,16 @@ async def gather_evidence(
 # --- the loop ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
 class Steering:
-    """What a steered probe listens to: a connect the echo's RTT and a stop (end now); an
-    echo only the stop (end at its first answer, `Settle`)."""
+    """What a steered probe listens to under `run_plan`: a connect the echo's RTT and a stop
+    (end now); an echo only the stop (end at its first answer, `Settle`). The threaded
+    driver's is `netdx.drive.SyncSteering`. (A plain class: a dataclass would cost the
+    check path `dataclasses` for one pair of futures.)"""
 
-    rtt: asyncio.Future[float | None]
-    stop: asyncio.Future[None]
+    __slots__ = ("rtt", "stop")
 
-
-ProbeRunner = Callable[[Probe, Deadline, Steering | None], Coroutine[Any, Any, Result]]
+    def __init__(self, *, rtt: asyncio.Future[float | None], stop: asyncio.Future[None]) -> None:
+        self.rtt, self.stop = rtt, stop
 
 # The module behind each probe kind, imported before its batch starts: a first import inside
 # one task runs during another probe's measured wait (an echo module loading after the SYN
@@ -228,6 +250,8 @@ async def run_plan(
 ) -> CheckEvidence:
     """Start the plan's probes concurrently, apply its signals, feed it every result, until
     nothing is left to run; the evidence. `run` replaces the real probes in tests."""
+    import asyncio
+
     run = run or run_probe
     loop = asyncio.get_running_loop()
     hard_stop = Deadline(deadline.at + OVERRUN_S)
@@ -280,6 +304,8 @@ def _apply(
     deadline: Deadline,
 ) -> None:
     """Pass a signal to the probe in flight it names (a probe already ended ignores it)."""
+    import asyncio
+
     steer = steering.get(signal.to)
     if isinstance(signal, Hint) and steer is not None and not steer.rtt.done():
         steer.rtt.set_result(signal.rtt_ms)
@@ -308,10 +334,12 @@ def _outcome(task: asyncio.Task[Result]) -> Result:
 async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) -> Result:
     """Run one probe request under its share of the budget."""
     if probe.budget.start_after_s > 0:
+        import asyncio
+
         await asyncio.sleep(min(probe.budget.start_after_s, deadline.remaining()))
     limit = probe.budget.deadline(deadline)
     if limit is None:
-        return NotRun(reason="the budget ran out before it could start")
+        return NotRun(reason=NO_BUDGET)
     if isinstance(probe, Resolve):
         return await _resolve(probe, limit)
     if isinstance(probe, LookupRoute):
@@ -331,7 +359,7 @@ async def run_probe(probe: Probe, deadline: Deadline, steer: Steering | None) ->
     if isinstance(probe, Datagram):
         return await _datagram(probe, limit)
     if isinstance(probe, ReadNeighbour):
-        return _read_neighbour(probe, limit)
+        return read_neighbour(probe, limit)
     if isinstance(probe, CheckEgress | TraceTcp):
         return await _raw_probe(probe, limit)
     if isinstance(probe, EvaluateFirewall):
@@ -387,8 +415,9 @@ async def _datagram(probe: Datagram, deadline: Deadline) -> UdpExchange:
     )
 
 
-def _read_neighbour(probe: ReadNeighbour, deadline: Deadline) -> NeighbourRead:
-    """The next hop's NUD state (a single netlink request: read in place, it does not wait)."""
+def read_neighbour(probe: ReadNeighbour, deadline: Deadline) -> NeighbourRead:
+    """The next hop's NUD state (a single netlink request: read in place, it does not wait;
+    both loops call it as it is)."""
     from netdx.probes.route import neighbour_state
 
     route = probe.route
@@ -435,7 +464,14 @@ async def _resolve(probe: Resolve, deadline: Deadline) -> DnsEvidence:
     dns = await resolve(
         probe.name, family=probe.family, deadline=deadline, servers=probe.servers or None
     )
-    return dataclasses.replace(dns, checked_at=round(time.time(), 3))
+    return stamped(dns)
+
+
+def stamped(dns: DnsEvidence) -> DnsEvidence:
+    """DNS evidence stamped with the time it was taken (both loops' Resolve)."""
+    from dataclasses import replace
+
+    return replace(dns, checked_at=round(time.time(), 3))
 
 
 async def _authoritative(

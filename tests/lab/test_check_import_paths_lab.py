@@ -42,16 +42,22 @@ FOLLOW_UPS = ("netdx.firewall", "netdx.probes.firewall", "netdx.probes.server",
 AUTHORITATIVE = ("netdx.dns.classify", "netdx.dns.verify", "netdx.dns.trace",
                  "netdx.model.dns_trace")
 
+# The CLI's check runs its probes on threads (netdx.drive): DNS (getaddrinfo in a thread, the
+# servers on dns.flights), route, connect and echo need no event loop, nor the ssl that
+# asyncio brings, nor the asyncio DNS transport.
+EVENT_LOOP = ("asyncio", "ssl")
+
 # scenario, target, modules it must import, modules it must not.
 PATHS = (
-    ("dns-nxdomain", "db-server-02:5432", ("netdx.probes.dns", "netdx.dns.query"),
-     (*NEVER, *FOLLOW_UPS, *AUTHORITATIVE, "netdx.probes.tcp", "netdx.probes.icmp",
-      "netdx.probes.route")),
-    ("route-no-route", "10.0.2.20:5432", ("netdx.probes.route", "netdx.probes.tcp"),
-     (*NEVER, *FOLLOW_UPS, "netdx.dns", "netdx.probes.dns")),
+    ("dns-nxdomain", "db-server-02:5432", ("netdx.probes.dns", "netdx.dns.flights"),
+     (*NEVER, *FOLLOW_UPS, *AUTHORITATIVE, *EVENT_LOOP, "netdx.dns.query", "netdx.probes.tcp",
+      "netdx.probes.icmp", "netdx.probes.route")),
+    ("route-no-route", "10.0.2.20:5432",
+     ("netdx.probes.route", "netdx.probes.tcp", "netdx.drive"),
+     (*NEVER, *FOLLOW_UPS, *EVENT_LOOP, "netdx.dns", "netdx.probes.dns")),
     ("healthy-flat", "db-server-01:5432",
      ("netdx.probes.dns", "netdx.probes.route", "netdx.probes.tcp", "netdx.probes.icmp"),
-     (*NEVER, *FOLLOW_UPS, *AUTHORITATIVE)),
+     (*NEVER, *FOLLOW_UPS, *AUTHORITATIVE, *EVENT_LOOP)),
 )
 
 
@@ -79,8 +85,8 @@ def test_check_path_imports_only_its_work(name: str, target: str, needs: tuple[s
                                           never: tuple[str, ...], lab_env: Path) -> None:
     """NXDOMAIN loads the DNS probe and nothing of an address; no route loads the route
     and connect probes and nothing of DNS; a healthy port loads its probes but none of a
-    failed connect's follow-ups nor the authoritative walk; none loads the ssh side,
-    ctypes, urllib, click, rich or a third-party library."""
+    failed connect's follow-ups nor the authoritative walk; none loads asyncio, the ssh
+    side, ctypes, urllib, click, rich or a third-party library."""
     scenario = load_scenario(name)
     with Lab(scenario) as lab:
         modules = imported(lab, scenario.runner, ["check", target, "--timeout", "5"])

@@ -43,15 +43,30 @@ NO_ECHO4 = "10.91.3.5"
 LATE_S = 0.5
 
 RUNNER = r"""
-import asyncio, dataclasses, json, sys, time
+import asyncio, dataclasses, json, sys, threading, time
 from netdx.budget import Deadline
+from netdx.drive import SyncSteering
 from netdx.probes.egress import egress_check
-from netdx.probes.icmp import icmp_echo
-from netdx.probes.tcp import tcp_connect
+from netdx.probes.icmp import icmp_echo, icmp_echo_sync
+from netdx.probes.tcp import tcp_connect, tcp_connect_sync
 from netdx.probes.tcptrace import tcp_trace
 
 req = json.loads(sys.argv[1])
 PROBES = {"tcp": tcp_connect, "echo": icmp_echo, "egress": egress_check, "trace": tcp_trace}
+SYNC = {"tcp_sync": tcp_connect_sync, "echo_sync": icmp_echo_sync}  # the CLI check's
+
+def sync_main():
+    steer = SyncSteering()
+    if req.get("rtt") is not None:
+        threading.Timer(req["rtt_after"], steer.hint, (req["rtt"],)).start()
+    start = time.monotonic()
+    result = SYNC[req["probe"]](
+        *req["args"], deadline=Deadline.after(req["deadline"]), steer=steer,
+        **req.get("kwargs", {})
+    )
+    took = time.monotonic() - start
+    steer.close()
+    print(json.dumps({"took": took, "result": dataclasses.asdict(result)}))
 
 async def main():
     kwargs = dict(req.get("kwargs", {}))
@@ -66,7 +81,10 @@ async def main():
     took = time.monotonic() - start
     print(json.dumps({"took": took, "result": dataclasses.asdict(result)}))
 
-asyncio.run(main())
+if req["probe"] in SYNC:
+    sync_main()
+else:
+    asyncio.run(main())
 """
 
 R2_RULES = """table inet t {
@@ -220,6 +238,13 @@ def probe(
     return out["result"]  # type: ignore[no-any-return]
 
 
+@pytest.fixture(params=["", "_sync"], ids=["asyncio", "sync"])
+def wait(request: pytest.FixtureRequest) -> str:
+    """The connect's and the echo's two waits: the coroutine (--ssh, serve, verify) and the
+    thread's poll (the CLI's check, netdx.drive): the same probe, the same evidence."""
+    return request.param  # type: ignore[no-any-return]
+
+
 def settle_router() -> None:
     """Wait out r1's per-host ICMP error token bucket before a route-error probe.
 
@@ -230,33 +255,33 @@ def settle_router() -> None:
 
 
 @pytest.mark.parametrize("address", [SERVER4, SERVER6])
-def test_connected_records_local_endpoint(lab: None, address: str) -> None:
+def test_connected_records_local_endpoint(wait: str, lab: None, address: str) -> None:
     """A listening port gives "connected" with our local address:port."""
-    r = probe("tcp", address, 8080, deadline=2.0)
+    r = probe("tcp" + wait, address, 8080, deadline=2.0)
     assert r["outcome"] == "connected"
     assert r["local"].startswith(CLIENT4 if ":" not in address else f"[{CLIENT6}]:")
     assert r["elapsed_ms"] < 100
 
 
 @pytest.mark.parametrize("address", [SERVER4, SERVER6])
-def test_closed_port_is_refused(lab: None, address: str) -> None:
+def test_closed_port_is_refused(wait: str, lab: None, address: str) -> None:
     """A port without a listener answers with a reset: "refused", no ICMP."""
-    r = probe("tcp", address, 8081, deadline=2.0)
+    r = probe("tcp" + wait, address, 8081, deadline=2.0)
     assert (r["outcome"], r["errno"], r["icmp"]) == ("refused", "ECONNREFUSED", None)
 
 
-def test_filtered_port_times_out_on_budget(lab: None) -> None:
+def test_filtered_port_times_out_on_budget(wait: str, lab: None) -> None:
     """A dropped SYN without an RTT times out after 60 % of a 2 s budget (1.2 s)."""
-    r = probe("tcp", SERVER4, 8082, deadline=2.0)
+    r = probe("tcp" + wait, SERVER4, 8082, deadline=2.0)
     assert (r["outcome"], r["timeout_basis"]) == ("timeout", "budget")
     assert r["timeout_ms"] == pytest.approx(1200.0, abs=5.0)
     # At its own 1.2 s, not at the 2 s deadline: the upper bound only allows for load.
     assert 1190 <= r["elapsed_ms"] <= 1200 + LATE_S * 1000
 
 
-def test_filtered_port_times_out_on_rtt_once_known(lab: None) -> None:
+def test_filtered_port_times_out_on_rtt_once_known(wait: str, lab: None) -> None:
     """An RTT arriving mid-connect switches to the RTT timeout (1.1 s from the start)."""
-    r = probe("tcp", SERVER6, 8082, deadline=4.0, rtt=0.4, rtt_after=0.1)
+    r = probe("tcp" + wait, SERVER6, 8082, deadline=4.0, rtt=0.4, rtt_after=0.1)
     assert (r["outcome"], r["timeout_basis"], r["rtt_ms"]) == ("timeout", "rtt", 0.4)
     assert r["timeout_ms"] == pytest.approx(1100.0)
     # At 1.1 s, not at the budget's 2.4 s: the upper bound only allows for load.
@@ -264,9 +289,11 @@ def test_filtered_port_times_out_on_rtt_once_known(lab: None) -> None:
 
 
 @pytest.mark.parametrize(("address", "code"), [(SERVER4, 3), (SERVER6, 4)])
-def test_reject_rule_gives_port_unreachable_from_server(lab: None, address: str, code: int) -> None:
+def test_reject_rule_gives_port_unreachable_from_server(
+    wait: str, lab: None, address: str, code: int
+) -> None:
     """An ICMP port-unreachable (a reject rule) is icmp_error naming the server, not refused."""
-    r = probe("tcp", address, 8083, deadline=2.0)
+    r = probe("tcp" + wait, address, 8083, deadline=2.0)
     assert r["outcome"] == "icmp_error"
     assert r["icmp"]["kind"] == "port-unreachable"
     assert (r["icmp"]["icmp_code"], r["icmp"]["sender"]) == (code, address)
@@ -274,10 +301,10 @@ def test_reject_rule_gives_port_unreachable_from_server(lab: None, address: str,
 
 @pytest.mark.parametrize(("address", "router", "code"), [(SERVER4, R2_4, 13), (SERVER6, R2_6, 1)])
 def test_router_reject_gives_admin_prohibited_from_router(
-    lab: None, address: str, router: str, code: int
+    wait: str, lab: None, address: str, router: str, code: int
 ) -> None:
     """A router's admin-prohibited reject is icmp_error with that router as sender."""
-    r = probe("tcp", address, 8084, deadline=2.0)
+    r = probe("tcp" + wait, address, 8084, deadline=2.0)
     assert r["outcome"] == "icmp_error"
     assert (r["icmp"]["kind"], r["icmp"]["icmp_code"]) == ("admin-prohibited", code)
     assert r["icmp"]["sender"] == router
@@ -293,12 +320,12 @@ def test_router_reject_gives_admin_prohibited_from_router(
     ],
 )
 def test_router_unreachable_and_prohibit_routes(
-    lab: None, address: str, kind: str, code: int, sender: str
+    wait: str, lab: None, address: str, kind: str, code: int, sender: str
 ) -> None:
     """A router's unreachable route gives host-unreachable (v6: no-route), a prohibit route
     admin-prohibited, both naming the router."""
     settle_router()
-    r = probe("tcp", address, 80, deadline=2.0)
+    r = probe("tcp" + wait, address, 80, deadline=2.0)
     assert r["outcome"] == "icmp_error"
     assert (r["icmp"]["kind"], r["icmp"]["icmp_code"], r["icmp"]["sender"]) == (
         kind,
@@ -308,9 +335,9 @@ def test_router_unreachable_and_prohibit_routes(
 
 
 @pytest.mark.parametrize("address", ["10.91.1.99", "fd91:1::99"])
-def test_neighbour_failure_is_a_local_error(lab: None, address: str) -> None:
+def test_neighbour_failure_is_a_local_error(wait: str, lab: None, address: str) -> None:
     """An on-link address nobody answers ARP/ND for gives a local EHOSTUNREACH, no ICMP."""
-    r = probe("tcp", address, 80, deadline=3.0)
+    r = probe("tcp" + wait, address, 80, deadline=3.0)
     assert (r["outcome"], r["errno"], r["icmp"]) == ("error", "EHOSTUNREACH", None)
 
 
@@ -356,20 +383,20 @@ def test_egress_unknown_without_root(lab: None) -> None:
 
 
 @pytest.mark.parametrize("address", [SERVER4, SERVER6])
-def test_echo_reply_raw_with_ttl(lab: None, address: str) -> None:
+def test_echo_reply_raw_with_ttl(wait: str, lab: None, address: str) -> None:
     """As root (ping_group_range "1 0") the raw socket gets 3 replies, TTL 64 - 2 routers."""
-    r = probe("echo", address, deadline=2.0)
+    r = probe("echo" + wait, address, deadline=2.0)
     assert (r["status"], r["method"], r["sent"], r["received"]) == ("reply", "raw", 3, 3)
     assert r["reply_ttl"] == 62
     assert 0 < r["rtt_ms"] < 50
 
 
-def test_echo_reply_dgram_when_group_allowed(lab: None) -> None:
+def test_echo_reply_dgram_when_group_allowed(wait: str, lab: None) -> None:
     """With ping_group_range covering our gid the unprivileged datagram socket is used."""
     nsx("c", "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647")
     try:
-        r = probe("echo", SERVER4, deadline=2.0, user="65534")
-        r6 = probe("echo", SERVER6, deadline=2.0, user="65534")
+        r = probe("echo" + wait, SERVER4, deadline=2.0, user="65534")
+        r6 = probe("echo" + wait, SERVER6, deadline=2.0, user="65534")
     finally:
         nsx("c", "sysctl", "-qw", "net.ipv4.ping_group_range=1 0")
     for res in (r, r6):
@@ -381,22 +408,22 @@ def test_echo_reply_dgram_when_group_allowed(lab: None) -> None:
         )
 
 
-def test_echo_unknown_says_what_would_settle_it(lab: None) -> None:
+def test_echo_unknown_says_what_would_settle_it(wait: str, lab: None) -> None:
     """Unprivileged with ping_group_range "1 0": unknown, naming CAP_NET_RAW and the sysctl."""
-    r = probe("echo", SERVER4, deadline=1.0, user="65534")
+    r = probe("echo" + wait, SERVER4, deadline=1.0, user="65534")
     assert r["status"] == "unknown"
     assert "CAP_NET_RAW" in r["reason"] and "gid 65534" in r["reason"]
 
 
 @pytest.mark.parametrize("user", [None, "65534"])
-def test_echo_icmp_error_names_router(lab: None, user: str | None) -> None:
+def test_echo_icmp_error_names_router(wait: str, lab: None, user: str | None) -> None:
     """An echo into a router's unreachable route gives icmp_error host-unreachable from r1,
     on the raw socket (root) and on the datagram socket's error queue."""
     settle_router()
     groups = "1 0" if user is None else "0 2147483647"  # root must not get the dgram socket
     nsx("c", "sysctl", "-qw", f"net.ipv4.ping_group_range={groups}")
     try:
-        r = probe("echo", "10.91.9.1", deadline=2.0, user=user)
+        r = probe("echo" + wait, "10.91.9.1", deadline=2.0, user=user)
     finally:
         nsx("c", "sysctl", "-qw", "net.ipv4.ping_group_range=1 0")
     assert r["status"] == "icmp_error"
@@ -405,9 +432,9 @@ def test_echo_icmp_error_names_router(lab: None, user: str | None) -> None:
     assert r["received"] == 0
 
 
-def test_echo_timeout_when_dropped(lab: None) -> None:
+def test_echo_timeout_when_dropped(wait: str, lab: None) -> None:
     """Echoes dropped by the server's filter end as timeout at the deadline."""
-    r = probe("echo", NO_ECHO4, deadline=1.0)
+    r = probe("echo" + wait, NO_ECHO4, deadline=1.0)
     assert (r["status"], r["sent"], r["received"]) == ("timeout", 3, 0)
 
 

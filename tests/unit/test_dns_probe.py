@@ -14,8 +14,9 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,11 +65,22 @@ def replay(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         sock.close()
 
 
-def _answer(replay: tuple[str, Path], name: str, family: int) -> DnsServerAnswer:
+def _on_asyncio(**kwargs: Any) -> probe.DnsQueryResult:
+    return asyncio.run(probe.query_servers(**kwargs))
+
+
+@pytest.fixture(params=[_on_asyncio, probe.query_servers_sync], ids=["asyncio", "flights"])
+def ask(request: pytest.FixtureRequest) -> Callable[..., probe.DnsQueryResult]:
+    """The servers asked both ways: on the asyncio transport (--ssh, serve, verify) and on
+    dns.flights' selectors loop (the CLI's check): the same evidence."""
+    return request.param  # type: ignore[no-any-return]
+
+
+def _answer(replay: tuple[str, Path], name: str, family: int,
+            ask: Callable[..., probe.DnsQueryResult], timeout: float = 20.0) -> DnsServerAnswer:
     server, conf = replay
-    got = asyncio.run(probe.query_servers(name, family=family,  # type: ignore[arg-type]
-                                          deadline=Deadline.after(20), servers=(server,),
-                                          resolv_conf=str(conf)))
+    got = ask(name=name, family=family, deadline=Deadline.after(timeout), servers=(server,),
+              resolv_conf=str(conf))
     (answer,) = got.answers
     return answer
 
@@ -76,10 +88,12 @@ def _answer(replay: tuple[str, Path], name: str, family: int) -> DnsServerAnswer
 # --- real responses → check's evidence -------------------------------------------------------
 
 
-def test_real_a_answer_is_ok_with_ttl(replay: tuple[str, Path]) -> None:
+def test_real_a_answer_is_ok_with_ttl(
+    replay: tuple[str, Path], ask: Callable[..., probe.DnsQueryResult]
+) -> None:
     """nsd's A answer becomes status ok with the record and its TTL, names without the
     final dot, and no wire detail (check keeps only the meaning)."""
-    answer = _answer(replay, "web.netdx.internal.", 4)
+    answer = _answer(replay, "web.netdx.internal.", 4, ask)
     assert (answer.status, answer.qname, answer.exchange) == ("ok", "web.netdx.internal", None)
     assert [(r.name, r.rtype, r.ttl, r.value) for r in answer.records] == [
         ("web.netdx.internal", "A", 120, "10.77.0.1")
@@ -87,9 +101,11 @@ def test_real_a_answer_is_ok_with_ttl(replay: tuple[str, Path]) -> None:
     assert answer.addresses == ("10.77.0.1",)
 
 
-def test_real_cname_answer_keeps_the_chain(replay: tuple[str, Path]) -> None:
+def test_real_cname_answer_keeps_the_chain(
+    replay: tuple[str, Path], ask: Callable[..., probe.DnsQueryResult]
+) -> None:
     """A CNAME answer keeps the CNAME (target without final dot) before the address."""
-    answer = _answer(replay, "alias.netdx.internal.", 6)
+    answer = _answer(replay, "alias.netdx.internal.", 6, ask)
     assert answer.status == "ok"
     assert [(r.rtype, r.ttl, r.value) for r in answer.records] == [
         ("CNAME", 60, "web.netdx.internal"),
@@ -98,12 +114,25 @@ def test_real_cname_answer_keeps_the_chain(replay: tuple[str, Path]) -> None:
     assert answer.addresses == ("fd77::1",)
 
 
-def test_real_nxdomain_nodata_and_refused(replay: tuple[str, Path]) -> None:
+def test_real_nxdomain_nodata_and_refused(
+    replay: tuple[str, Path], ask: Callable[..., probe.DnsQueryResult]
+) -> None:
     """NXDOMAIN, NOERROR with an empty answer, and REFUSED get their own statuses."""
-    assert _answer(replay, "nope.netdx.internal.", 4).status == "nxdomain"
-    nodata = _answer(replay, "mxonly.netdx.internal.", 4)
+    assert _answer(replay, "nope.netdx.internal.", 4, ask).status == "nxdomain"
+    nodata = _answer(replay, "mxonly.netdx.internal.", 4, ask)
     assert (nodata.status, nodata.records) == ("nodata", ())
-    assert _answer(replay, "example.com.", 4).status == "refused"
+    assert _answer(replay, "example.com.", 4, ask).status == "refused"
+
+
+def test_the_search_walk_goes_on_after_nxdomain(
+    replay: tuple[str, Path], ask: Callable[..., probe.DnsQueryResult]
+) -> None:
+    """A short name walks the search list as glibc does: nope.netdx.internal. is NXDOMAIN,
+    so `nope.` is asked next (the replay never answers it: a timeout at the deadline ends
+    the walk, and that failure is the answer kept)."""
+    replay[1].write_text("search netdx.internal\n")  # the resolv.conf the replay names
+    answer = _answer(replay, "nope", 4, ask, timeout=1.0)
+    assert (answer.qname, answer.status) == ("nope", "timeout")
 
 
 def test_real_truncated_answer_has_tc_and_no_records() -> None:

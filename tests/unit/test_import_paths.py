@@ -39,7 +39,7 @@ NO_WORK = ("asyncio", "ssl", "h11", "rich", "netdx.model", "netdx.host.ssh", "ne
 REFUSED_CHECK_MAY_IMPORT = (
     "netdx", "netdx.budget", "netdx.errors", "netdx.start", "netdx.target", "netdx.timeout",
     "netdx.tty", "netdx.check", "netdx.collect", "netdx.collect.*", "netdx.diagnose",
-    "netdx.diagnose.*",
+    "netdx.diagnose.*", "netdx.drive", "netdx.probes.sync",
     "netdx.host", "netdx.host.linux", "netdx.host.netns", "netdx.model", "netdx.model.*",
     "netdx.netlink", "netdx.netlink.*", "netdx.plan", "netdx.plan.*", "netdx.probes",
     "netdx.probes.icmp", "netdx.probes.recverr", "netdx.probes.route", "netdx.probes.server",
@@ -134,15 +134,17 @@ def test_socket_listing_imports_no_event_loop_nor_check(argv: list[str]) -> None
 
 
 def test_check_of_a_refused_loopback_port_imports_only_its_probes(refused_port: int) -> None:
-    """`check 127.0.0.1:PORT` (a TCP target, no URL, no --ssh) runs its probes on asyncio but
-    imports neither the HTTP parser, nor the ssh transport, nor the YAML/pydantic of the lab,
-    nor rich: the JSON, and the terminal text into a pipe, are written without it."""
+    """`check 127.0.0.1:PORT` (a TCP target, no URL, no --ssh) runs its probes on threads
+    (netdx.drive): it imports no asyncio (nor the ssl that comes with it), nor the HTTP
+    parser, nor the ssh transport, nor the YAML/pydantic of the lab, nor rich: the JSON, and
+    the terminal text into a pipe, are written without it."""
     target = f"127.0.0.1:{refused_port}"
+    event_loop = ("asyncio", "ssl")
     modules = imported(["check", target, "--timeout", "2", "--json"])
-    assert {"asyncio", "netdx.check", "netdx.diagnose"} <= modules
-    assert heavy(modules, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
+    assert {"netdx.check", "netdx.drive", "netdx.probes.tcp", "netdx.diagnose"} <= modules
+    assert heavy(modules, (*NEVER, *event_loop, "h11", "rich", "netdx.host.ssh")) == []
     terminal = imported(["check", target, "--timeout", "2"])
-    assert heavy(terminal, (*NEVER, "h11", "rich", "netdx.host.ssh")) == []
+    assert heavy(terminal, (*NEVER, *event_loop, "h11", "rich", "netdx.host.ssh")) == []
 
 
 def test_refused_check_imports_only_its_own_modules(refused_port: int) -> None:
@@ -154,7 +156,7 @@ def test_refused_check_imports_only_its_own_modules(refused_port: int) -> None:
     as_json = imported(["check", target, "--json", "--timeout", "2"])
     for modules, extra in ((terminal, ("netdx.model.codec", "netdx.render.json")),
                            (as_json, ())):
-        assert {"asyncio", "netdx.start", "netdx.plan", "netdx.probes.tcp"} <= modules
+        assert {"netdx.start", "netdx.plan", "netdx.probes.tcp"} <= modules
         ours = {m for m in modules if m == "netdx" or m.startswith("netdx.")}
         stray = sorted(m for m in ours
                        if not any(fnmatch.fnmatchcase(m, p) for p in REFUSED_CHECK_MAY_IMPORT))

@@ -5,7 +5,8 @@ One `Binding` is validated up front (a source this host does not have, or an int
 does not exist, is bad input: exit 2) and then set for the run in a context variable, so every
 probe that opens a socket (TCP connect, ICMP echo, UDP exchange, the trace engine) and the
 route lookup read the same choice without each probe signature growing two parameters. A
-context variable, not a global: asyncio copies it into every task of the run and no further.
+context variable, not a global: asyncio copies it into every task of the run, netdx.drive
+into every probe thread, and no further.
 
 IP_FREEBIND is deliberately not used: binding to an address this host does not have must fail,
 since probing "from" it would only test a path no real client can take.
@@ -13,16 +14,22 @@ since probing "from" it would only test a path no real client can take.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ipaddress
 import socket
-from collections.abc import Iterator
 from contextvars import ContextVar
-from typing import Any
 
 from netdx.errors import UsageError
 from netdx.model.record import record
+
+# No asyncio at import: the CLI's check binds its probes' sockets from threads (netdx.drive
+# runs each probe thread in a copy of this context). mypy reads any name TYPE_CHECKING as
+# typing's.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Iterator
+    from typing import Any
 
 __all__ = [
     "Binding",
@@ -125,6 +132,8 @@ async def open_connection(
     """`asyncio.open_connection` from the run's source address and interface: the HTTP, TLS
     and protocol exchanges leave from where the connect probe left, or the report would name
     a source their packets never used. Without a binding, asyncio's own call."""
+    import asyncio
+
     binding = current_binding()
     if binding is None:
         return await asyncio.open_connection(address, port, **kwargs)

@@ -23,17 +23,14 @@ and the search list are read by `netdx.dns.resolvconf`, glibc's way.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import dataclasses
 import ipaddress
 import socket
 import threading
 import time
-from typing import Any
 
 from netdx.budget import Deadline, elapsed_ms
-from netdx.dns.query import QueryOptions, query
+from netdx.dns.exchange import QueryOptions
 from netdx.dns.resolvconf import (
     ResolvConf,
     parse_resolv_conf,
@@ -54,6 +51,20 @@ from netdx.model.evidence import (
 from netdx.model.record import record
 from netdx.netlink.errors import errno_name
 from netdx.probes import hostsfile
+
+# No asyncio, typing or dataclasses at import: the CLI's check resolves from a thread
+# (`resolve_sync`: getaddrinfo in a thread of its own, the servers on `dns.flights`'
+# selectors loop); `resolve` and `query_servers` run the same steps on asyncio and the
+# asyncio transport (`dns.query`). mypy reads any name TYPE_CHECKING as typing's.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable
+    from typing import Any
+
+    GaiInfo = tuple[Any, ...]
+    GaiOutcome = tuple[NssStatus, tuple[str, ...], str | None]
+    Chain = tuple[str, str, int, str]  # label (ADDR or ADDR#PORT), address, port, rtype
 
 _GAI_STATUS: dict[str, NssStatus] = {
     "EAI_NONAME": "nxdomain",
@@ -106,13 +117,14 @@ def choose_source(nss: NssResult, answers: tuple[DnsServerAnswer, ...]) -> Addre
 def as_check_answer(answer: DnsServerAnswer) -> DnsServerAnswer:
     """A transport answer in the form `netdx check` keeps: names without the final dot (as
     the user wrote the name), and without the wire detail, which only `netdx dns` shows."""
+    from dataclasses import replace
+
     records = tuple(
         DnsRecord(name=r.name.rstrip(".") or ".", rtype=r.rtype, ttl=r.ttl,
                   value=r.value.rstrip(".") if r.rtype in _NAME_TYPES else r.value)
         for r in answer.records
     )
-    return dataclasses.replace(answer, qname=answer.qname.rstrip("."), records=records,
-                               exchange=None)
+    return replace(answer, qname=answer.qname.rstrip("."), records=records, exchange=None)
 
 
 def gai_error_name(code: int) -> str:
@@ -143,31 +155,43 @@ async def system_resolve(
     """
     start = time.monotonic()
     hosts = _hosts_addresses(hosts_path, name, family)
-    status, addresses, gai_error = await _getaddrinfo_outcome(name, family, deadline)
-    return NssResult(
-        name=name,
-        status=status,
-        addresses=addresses,
-        hosts_addresses=hosts,
-        gai_error=gai_error,
-        elapsed_ms=elapsed_ms(start),
-    )
+    outcome = await _getaddrinfo_outcome(name, family, deadline)
+    return _nss_result(name, hosts, outcome, start, time.monotonic())
 
 
-async def _getaddrinfo_outcome(
-    name: str, family: Family | None, deadline: Deadline
-) -> tuple[NssStatus, tuple[str, ...], str | None]:
+def _nss_result(name: str, hosts: tuple[str, ...], outcome: GaiOutcome, start: float,
+                end: float) -> NssResult:
+    status, addresses, gai_error = outcome
+    return NssResult(name=name, status=status, addresses=addresses, hosts_addresses=hosts,
+                     gai_error=gai_error, elapsed_ms=round((end - start) * 1000.0, 2))
+
+
+async def _getaddrinfo_outcome(name: str, family: Family | None, deadline: Deadline) -> GaiOutcome:
+    import asyncio
+
     try:
         infos = await asyncio.wait_for(_getaddrinfo_in_thread(name, family), deadline.remaining())
     except TimeoutError:
-        return "timeout", (), None
-    except socket.gaierror as exc:
-        code = gai_error_name(exc.errno or 0)
+        return _gai_outcome(None, None)
+    except Exception as exc:  # sorted out (or raised again) by _gai_outcome
+        return _gai_outcome(None, exc)
+    return _gai_outcome(infos, None)
+
+
+def _gai_outcome(infos: list[GaiInfo] | None, error: Exception | None) -> GaiOutcome:
+    """getaddrinfo's answer or error as (status, addresses, error name); neither: it had
+    not answered by the deadline. An error that is not the resolver's is raised again."""
+    if isinstance(error, socket.gaierror):
+        code = gai_error_name(error.errno or 0)
         return _GAI_STATUS.get(code, "error"), (), code
-    except OSError as exc:  # EAI_SYSTEM arrives as a plain OSError with the errno
-        return "error", (), f"EAI_SYSTEM ({errno_name(exc.errno or 0)})"
-    except UnicodeError as exc:  # a name the IDNA codec cannot encode never reaches glibc
-        return "error", (), f"UnicodeError: {exc}"
+    if isinstance(error, OSError):  # EAI_SYSTEM arrives as a plain OSError with the errno
+        return "error", (), f"EAI_SYSTEM ({errno_name(error.errno or 0)})"
+    if isinstance(error, UnicodeError):  # a name the IDNA codec cannot encode
+        return "error", (), f"UnicodeError: {error}"
+    if error is not None:
+        raise error
+    if infos is None:
+        return "timeout", (), None
     return "ok", tuple(dict.fromkeys(str(info[4][0]) for info in infos)), None
 
 
@@ -180,13 +204,53 @@ def _hosts_addresses(path: str, name: str, family: Family | None) -> tuple[str, 
     return hostsfile.lookup(text, name, family=family)
 
 
-GaiInfo = tuple[Any, ...]
+def _getaddrinfo_thread(
+    name: str, family: Family | None, deliver: Callable[[list[GaiInfo], Exception | None], None]
+) -> None:
+    """getaddrinfo in a daemon thread of its own; `deliver` gets its result or error (in
+    that thread), unless nobody waits any more."""
+    af = {None: socket.AF_UNSPEC, 4: socket.AF_INET, 6: socket.AF_INET6}[family]
+
+    def run() -> None:
+        result: list[GaiInfo] = []
+        error: Exception | None = None
+        try:
+            result = socket.getaddrinfo(name, None, af, socket.SOCK_STREAM)
+        except Exception as exc:  # handed to the waiter, which sorts it out
+            error = exc
+        deliver(result, error)
+
+    threading.Thread(target=run, name="netdx-getaddrinfo", daemon=True).start()
+
+
+def _getaddrinfo_started(
+    name: str, family: Family | None
+) -> Callable[[Deadline], tuple[GaiOutcome, float]]:
+    """getaddrinfo started in its thread; the call returned waits for it until a deadline:
+    its outcome and when it came (time.monotonic()), or a timeout at the deadline."""
+    done = threading.Event()
+    box: list[tuple[list[GaiInfo], Exception | None, float]] = []
+
+    def deliver(result: list[GaiInfo], error: Exception | None) -> None:
+        box.append((result, error, time.monotonic()))
+        done.set()
+
+    _getaddrinfo_thread(name, family, deliver)
+
+    def wait(deadline: Deadline) -> tuple[GaiOutcome, float]:
+        if not done.wait(max(0.0, deadline.remaining())):
+            return _gai_outcome(None, None), time.monotonic()
+        infos, error, at = box[0]
+        return _gai_outcome(infos, error), at
+
+    return wait
 
 
 def _getaddrinfo_in_thread(name: str, family: Family | None) -> asyncio.Future[list[GaiInfo]]:
+    import asyncio
+
     loop = asyncio.get_running_loop()
     future: asyncio.Future[list[GaiInfo]] = loop.create_future()
-    af = {None: socket.AF_UNSPEC, 4: socket.AF_INET, 6: socket.AF_INET6}[family]
 
     def settle(result: list[GaiInfo], error: Exception | None) -> None:
         if future.done():  # we stopped waiting (deadline): nobody wants it any more
@@ -196,18 +260,12 @@ def _getaddrinfo_in_thread(name: str, family: Family | None) -> asyncio.Future[l
         else:
             future.set_result(result)
 
-    def run() -> None:
-        result: list[GaiInfo] = []
-        error: Exception | None = None
-        try:
-            result = socket.getaddrinfo(name, None, af, socket.SOCK_STREAM)
-        except Exception as exc:  # handed to the awaiting coroutine, which sorts it out
-            error = exc
+    def deliver(result: list[GaiInfo], error: Exception | None) -> None:
         # A closed loop means netdx finished without this answer.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, result, error)
 
-    threading.Thread(target=run, name="netdx-getaddrinfo", daemon=True).start()
+    _getaddrinfo_thread(name, family, deliver)
     return future
 
 
@@ -232,20 +290,72 @@ async def query_servers(
     UDP is retransmitted after 1 s, 2 s, ... while the deadline allows; a truncated answer
     is asked again over TCP. ValueError for a malformed `servers` entry.
     """
+    import asyncio
+
+    conf, chosen, chains, candidates = _chains(name, family, servers, resolv_conf)
+    answers = await asyncio.gather(
+        *(
+            _ask_one_server(label, address, port, candidates, rtype, deadline,
+                            edns=conf.edns0)
+            for label, address, port, rtype in chains
+        )
+    )
+    return DnsQueryResult(answers=tuple(answers), configured_servers=chosen, search=conf.search)
+
+
+def query_servers_sync(
+    name: str,
+    *,
+    family: Family | None,
+    deadline: Deadline,
+    servers: tuple[str, ...] | None = None,
+    resolv_conf: str = "/etc/resolv.conf",
+) -> DnsQueryResult:
+    """`query_servers` on `dns.flights`' selectors loop: every server and type at once, each
+    walking the search list as the stub resolver does (the next name once the last answer
+    lets the walk go on), under the same transport rules."""
+    from dataclasses import replace
+
+    from netdx.dns.flights import Flights
+
+    conf, chosen, chains, candidates = _chains(name, family, servers, resolv_conf)
+    tried: list[list[DnsServerAnswer]] = [[] for _ in chains]
+    starts = [time.monotonic()] * len(chains)
+    flights = Flights()
+
+    def ask(key: int) -> None:
+        _, address, port, rtype = chains[key]
+        qname = candidates[len(tried[key])]
+        flights.start(key, address, DnsQuestion(name=qname + ".", rtype=rtype),
+                      deadline=deadline, options=QueryOptions(port=port, edns=conf.edns0))
+
+    try:
+        for key in range(len(chains)):
+            ask(key)
+        while len(flights):  # every flight ends by its deadline (a timeout answer)
+            for key, answer in flights.wait(deadline):
+                tried[key].append(replace(answer, server=chains[key][0]))  # as labelled
+                if search_goes_on(answer.status) and len(tried[key]) < len(candidates):
+                    ask(key)
+    finally:
+        flights.close()
+    answers = tuple(_picked(t, start) for t, start in zip(tried, starts, strict=True))
+    return DnsQueryResult(answers=answers, configured_servers=chosen, search=conf.search)
+
+
+def _chains(
+    name: str, family: Family | None, servers: tuple[str, ...] | None, resolv_conf: str
+) -> tuple[ResolvConf, tuple[str, ...], list[Chain], tuple[str, ...]]:
+    """What `query_servers` asks: resolv.conf, the servers chosen, one search walk per
+    server and type, and the walk's names."""
     conf = read_resolv_conf(resolv_conf)
     chosen = servers if servers is not None else conf.nameservers
     targets = [(spec, *parse_server(spec)) for spec in chosen]
     candidates = search_candidates(name, search=conf.search, ndots=conf.ndots)
     rtypes = {None: ("A", "AAAA"), 4: ("A",), 6: ("AAAA",)}[family]
-    answers = await asyncio.gather(
-        *(
-            _ask_one_server(label, address, port, candidates, rtype, deadline,
-                            edns=conf.edns0)
-            for label, address, port in targets
-            for rtype in rtypes
-        )
-    )
-    return DnsQueryResult(answers=tuple(answers), configured_servers=chosen, search=conf.search)
+    chains = [(label, address, port, rtype) for label, address, port in targets
+              for rtype in rtypes]
+    return conf, chosen, chains, candidates
 
 
 def read_resolv_conf(path: str) -> ResolvConf:
@@ -274,8 +384,16 @@ async def _ask_one_server(
     options = QueryOptions(port=port, edns=edns)
     tried = await ask_search_list(address, candidates, rtype, deadline=deadline,
                                   options=options, label=label)
+    return _picked(tried, start)
+
+
+def _picked(tried: list[DnsServerAnswer] | tuple[DnsServerAnswer, ...],
+            start: float) -> DnsServerAnswer:
+    """The answer a server's search walk settles on, as check keeps it, timed from `start`."""
+    from dataclasses import replace
+
     chosen = pick_answer([as_check_answer(a) for a in tried])
-    return dataclasses.replace(chosen, elapsed_ms=elapsed_ms(start))
+    return replace(chosen, elapsed_ms=elapsed_ms(start))
 
 
 async def ask_search_list(
@@ -290,6 +408,8 @@ async def ask_search_list(
     """Ask one server for the `candidates` (`resolvconf.search_candidates`) in order, as
     the stub resolver does: the walk ends at the first answer after which glibc stops
     (`resolvconf.search_goes_on`). Every answer received, in order, with its exchange."""
+    from netdx.dns.query import query
+
     tried: list[DnsServerAnswer] = []
     for qname in candidates:
         answer = await query(address, DnsQuestion(name=qname + ".", rtype=rtype),
@@ -312,16 +432,45 @@ async def resolve(
 ) -> DnsEvidence:
     """getaddrinfo and every server's answer for `name`, concurrently, with the source of
     the first address. An IP literal comes back at once as source `literal`."""
-    try:
-        ipaddress.ip_address(name)
-    except ValueError:
-        pass
-    else:
+    import asyncio
+
+    if _literal(name):
         return DnsEvidence(name=name, source="literal")
     nss, queried = await asyncio.gather(
         system_resolve(name, family=family, deadline=deadline),
         query_servers(name, family=family, deadline=deadline, servers=servers),
     )
+    return _evidence(name, nss, queried)
+
+
+def resolve_sync(
+    name: str,
+    *,
+    family: Family | None,
+    deadline: Deadline,
+    servers: tuple[str, ...] | None = None,
+) -> DnsEvidence:
+    """`resolve` without asyncio: getaddrinfo runs in its thread while this one asks the
+    servers (`query_servers_sync`), then waits for it until the deadline."""
+    if _literal(name):
+        return DnsEvidence(name=name, source="literal")
+    start = time.monotonic()
+    hosts = _hosts_addresses("/etc/hosts", name, family)
+    nss = _getaddrinfo_started(name, family)
+    queried = query_servers_sync(name, family=family, deadline=deadline, servers=servers)
+    outcome, end = nss(deadline)
+    return _evidence(name, _nss_result(name, hosts, outcome, start, end), queried)
+
+
+def _literal(name: str) -> bool:
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _evidence(name: str, nss: NssResult, queried: DnsQueryResult) -> DnsEvidence:
     return DnsEvidence(
         name=name,
         source=choose_source(nss, queried.answers),

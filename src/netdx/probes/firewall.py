@@ -8,20 +8,33 @@ pure. It runs in a worker thread under the check's deadline.
 
 from __future__ import annotations
 
-import asyncio
-from typing import Literal
-
 from netdx.budget import Deadline
 from netdx.model import FirewallMatch, RouteLookup
 
-Hook = Literal["input", "output"]
+TYPE_CHECKING = False  # mypy reads any name TYPE_CHECKING as typing's
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Hook = Literal["input", "output"]
 
 
 async def local_firewall(
     address: str, port: int, *, route: RouteLookup | None, hook: Hook, deadline: Deadline
 ) -> FirewallMatch:
+    """`local_firewall_sync` in a worker thread, for the probes of `netdx check` on an
+    event loop."""
+    import asyncio
+
+    return await asyncio.to_thread(
+        local_firewall_sync, address, port, route=route, hook=hook, deadline=deadline
+    )
+
+
+def local_firewall_sync(
+    address: str, port: int, *, route: RouteLookup | None, hook: Hook, deadline: Deadline
+) -> FirewallMatch:
     """Evaluate a TCP SYN from this host to address:port (hook "output") or to one of this
-    host's own addresses (hook "input") against the live ruleset."""
+    host's own addresses (hook "input") against the live ruleset, in the calling thread."""
     from netdx.firewall.explain import explain_local
     from netdx.firewall.model import Packet
 
@@ -38,6 +51,6 @@ async def local_firewall(
         iif="lo" if hook == "input" else None,
     )
     try:
-        return await asyncio.to_thread(explain_local, packet, hook, deadline=deadline)
+        return explain_local(packet, hook, deadline=deadline)
     except OSError as exc:
         return FirewallMatch(hook=hook, decision="unknown", error=str(exc))

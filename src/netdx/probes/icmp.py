@@ -9,17 +9,15 @@ are matched strictly on our identifier, the target address and the quoted destin
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import ipaddress
 import os
 import random
+import select
 import socket
 import struct
 import time
-from dataclasses import dataclass, field
-from typing import Literal
 
 from netdx.budget import Deadline
 from netdx.model.evidence import EchoStatus, Family, IcmpEcho, IcmpError
@@ -36,7 +34,17 @@ from netdx.probes.recverr import (
 )
 from netdx.probes.tcp import address_family, sockaddr
 
-Method = Literal["dgram", "raw"]
+# No asyncio at import: the CLI's check echoes from a thread (`icmp_echo_sync`). mypy
+# reads any name TYPE_CHECKING as typing's.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Generator
+    from typing import Literal
+
+    from netdx.drive import SyncSteering
+
+    Method = Literal["dgram", "raw"]
 
 _ECHO_REQUEST = {4: 8, 6: 128}
 _ECHO_REPLY = {4: 0, 6: 129}
@@ -206,20 +214,22 @@ def open_echo_socket(family: Family) -> tuple[socket.socket, Method] | str:
     return sock, method
 
 
-@dataclass(slots=True)
 class _EchoState:
-    """What the echoes have produced so far (mutated only by the reader callback)."""
+    """What the echoes have produced so far (mutated only by the reader). A plain class: a
+    dataclass would cost the check path `dataclasses`."""
 
-    family: Family
-    target: str
-    ident: int
-    method: Method
-    sent_at: dict[int, float] = field(default_factory=dict)
-    rtts: dict[int, float] = field(default_factory=dict)
-    errors: dict[int, IcmpError] = field(default_factory=dict)
-    ttl: int | None = None
-    settle: bool = False  # told to end at the first answer
-    event: asyncio.Event = field(default_factory=asyncio.Event)
+    __slots__ = ("ended", "errors", "family", "ident", "method", "rtts", "sent_at", "settle",
+                 "target", "ttl", "wake")
+
+    def __init__(self, *, family: Family, target: str, ident: int, method: Method) -> None:
+        self.family, self.target, self.ident, self.method = family, target, ident, method
+        self.sent_at: dict[int, float] = {}
+        self.rtts: dict[int, float] = {}
+        self.errors: dict[int, IcmpError] = {}
+        self.ttl: int | None = None
+        self.settle = False  # told to end at the first answer
+        self.ended = False  # told to end now (the driver gave up on the echo)
+        self.wake: Callable[[], None] | None = None  # wakes the waiting coroutine
 
     def record(self, packet: EchoPacket, at: float) -> None:
         sent = self.sent_at.get(packet.seq)
@@ -231,12 +241,13 @@ class _EchoState:
             self.rtts[packet.seq] = (at - sent) * 1000.0
             if packet.ttl is not None:
                 self.ttl = packet.ttl
-        self.event.set()
+        if self.wake is not None:
+            self.wake()
 
     def settled(self, count: int) -> bool:
         """All echoes answered, or an ICMP error with no reply at all (decisive already), or
-        any answer once told to settle."""
-        if len(self.rtts) + len(self.errors) >= count:
+        any answer once told to settle (or told to end)."""
+        if self.ended or len(self.rtts) + len(self.errors) >= count:
             return True
         if self.settle and (self.rtts or self.errors):
             return True
@@ -278,20 +289,13 @@ def _parse_packet(
     return packet
 
 
-async def _wait(state: _EchoState, seconds: float) -> None:
-    """Sleep up to `seconds`, waking early when a packet arrives."""
-    if seconds <= 0:
-        return
-    state.event.clear()
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(state.event.wait(), timeout=seconds)
-
-
-async def _run_echoes(
+def _echo_steps(
     sock: socket.socket, state: _EchoState, deadline: Deadline, count: int, interval: float
-) -> str | None:
-    """Send the echoes `interval` apart and wait for the answers; a local send error's
-    errno name, if sending failed."""
+) -> Generator[float, None, str | None]:
+    """Send the echoes `interval` apart and wait for the answers, without the waiting: yields
+    how long to wait next (until a packet wakes it); returns a local send error's errno
+    name, if sending failed. Both waits (`icmp_echo`'s event, `icmp_echo_sync`'s poll) run
+    these steps."""
     for seq in range(1, count + 1):
         if deadline.expired or state.settled(count):
             break
@@ -309,10 +313,21 @@ async def _run_echoes(
             while not state.settled(count) and time.monotonic() < step_end:
                 if deadline.expired:
                     break
-                await _wait(state, min(step_end - time.monotonic(), deadline.remaining()))
+                yield min(step_end - time.monotonic(), deadline.remaining())
     while not state.settled(count) and not deadline.expired:
-        await _wait(state, deadline.remaining())
+        yield deadline.remaining()
     return None
+
+
+def _open_state(address: str) -> tuple[socket.socket, _EchoState] | IcmpEcho:
+    """The echo socket and a fresh state, or the "unknown" evidence when none can be opened."""
+    family = address_family(address)
+    opened = open_echo_socket(family)
+    if isinstance(opened, str):
+        return IcmpEcho(address=address, status="unknown", reason=opened)
+    sock, method = opened
+    state = _EchoState(family=family, target=address, ident=random.getrandbits(16), method=method)
+    return sock, state
 
 
 async def icmp_echo(
@@ -328,27 +343,79 @@ async def icmp_echo(
     as soon as any echo is answered (no more are sent). Never raises for a network outcome.
     Status "unknown" (with `reason`) when no ICMP socket is permitted.
     """
-    family = address_family(address)
-    opened = open_echo_socket(family)
-    if isinstance(opened, str):
-        return IcmpEcho(address=address, status="unknown", reason=opened)
-    sock, method = opened
-    state = _EchoState(family=family, target=address, ident=random.getrandbits(16), method=method)
+    import asyncio
+
+    opened = _open_state(address)
+    if isinstance(opened, IcmpEcho):
+        return opened
+    sock, state = opened
+    event = asyncio.Event()
+    state.wake = event.set
     loop = asyncio.get_running_loop()
     if settle is not None:
         settle.add_done_callback(lambda _: _settle(state))
     with contextlib.closing(sock):
         loop.add_reader(sock.fileno(), _on_readable, sock, state)
+        steps = _echo_steps(sock, state, deadline, count, interval)
         try:
-            local_error = await _run_echoes(sock, state, deadline, count, interval)
+            while True:
+                seconds = next(steps)
+                if seconds > 0:
+                    event.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(event.wait(), timeout=seconds)
+        except StopIteration as end:
+            local_error = end.value
         finally:
             loop.remove_reader(sock.fileno())
     return _echo_result(address, state, local_error)
 
 
+def icmp_echo_sync(
+    address: str,
+    *,
+    deadline: Deadline,
+    count: int = 3,
+    interval: float = 0.05,
+    steer: SyncSteering | None = None,
+) -> IcmpEcho:
+    """`icmp_echo` in the calling thread: the same echoes and rules; one poll waits for the
+    socket and the steering's eventfd (its stop is the settle, its cancel ends the echo)."""
+    opened = _open_state(address)
+    if isinstance(opened, IcmpEcho):
+        return opened
+    sock, state = opened
+    poller = select.poll()
+    poller.register(sock, select.POLLIN)
+    if steer is not None:
+        poller.register(steer.fileno(), select.POLLIN)
+    fd = sock.fileno()
+    with contextlib.closing(sock):
+        steps = _echo_steps(sock, state, deadline, count, interval)
+        try:
+            while True:
+                _heard(state, steer)
+                seconds = next(steps)
+                if seconds > 0 and any(f == fd for f, _ in poller.poll(seconds * 1000.0)):
+                    _on_readable(sock, state)
+        except StopIteration as end:
+            local_error = end.value
+    return _echo_result(address, state, local_error)
+
+
+def _heard(state: _EchoState, steer: SyncSteering | None) -> None:
+    """Take the driver's word into the state: a stop settles the echo, a cancel ends it."""
+    if steer is None:
+        return
+    steer.drain()
+    state.settle = state.settle or steer.stopped
+    state.ended = steer.cancelled
+
+
 def _settle(state: _EchoState) -> None:
     state.settle = True
-    state.event.set()  # wake the wait between echoes
+    if state.wake is not None:
+        state.wake()  # wake the wait between echoes
 
 
 def _echo_result(address: str, state: _EchoState, local_error: str | None) -> IcmpEcho:

@@ -9,7 +9,6 @@ name). A dump or /proc problem becomes `notes`; a failure to read anything becom
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Sequence
 
@@ -33,10 +32,18 @@ from netdx.sockets.owners import find_owners
 
 
 async def read_server(address: str | None, port: int, *, deadline: Deadline) -> ServerEvidence:
-    """`read_server_now` in a worker thread (sock_diag and /proc are synchronous), for the
-    concurrent probes of `netdx check`; a read that fails at once becomes `error`."""
+    """`read_server_sync` in a worker thread (sock_diag and /proc are synchronous), for the
+    concurrent probes of `netdx check` on an event loop."""
+    import asyncio
+
+    return await asyncio.to_thread(read_server_sync, address, port, deadline=deadline)
+
+
+def read_server_sync(address: str | None, port: int, *, deadline: Deadline) -> ServerEvidence:
+    """`read_server_now` as a probe of `netdx check`: a read that fails at once becomes
+    `error` (the threaded driver calls it in its probe's thread)."""
     try:
-        return await asyncio.to_thread(read_server_now, address, port, deadline=deadline)
+        return read_server_now(address, port, deadline=deadline)
     except OSError as exc:
         return ServerEvidence(port=port, address=address, error=f"server side not read: {exc}")
 

@@ -9,7 +9,6 @@ ECONNREFUSED too, so the error queue is read before calling anything "refused".
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import errno
 import ipaddress
@@ -17,9 +16,6 @@ import select
 import socket
 import struct
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from typing import Any, Literal
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.model.evidence import Family, IcmpError, TcpConnect, TcpOutcome
@@ -33,7 +29,19 @@ from netdx.probes.recverr import (
     to_icmp_error,
 )
 
-TimeoutBasis = Literal["rtt", "budget", "neighbour"]
+# No asyncio at import: the CLI's check connects from a thread (`tcp_connect_sync`), and
+# only `tcp_connect`'s callers (--ssh, serve, verify) run an event loop. mypy reads any name
+# TYPE_CHECKING as typing's.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import asyncio
+    from collections.abc import Callable, Generator, Iterator
+    from typing import Any, Literal
+
+    from netdx.drive import SyncSteering
+
+    TimeoutBasis = Literal["rtt", "budget", "neighbour"]
+    Rtt = Callable[[], tuple[bool, float | None]]  # (known yet, the round trip)
 
 # Linux's initial SYN retransmission timeout is 1 s: an RTT-based timeout never goes below
 # 1.1 s so that one retransmitted SYN (a single lost packet) can still be answered.
@@ -166,6 +174,8 @@ def writable(sock: socket.socket) -> Iterator[asyncio.Future[None]]:
     The watcher is removed before the caller closes the socket, so a reused descriptor
     number can never be woken by a stale watcher.
     """
+    import asyncio
+
     loop = asyncio.get_running_loop()
     fut: asyncio.Future[None] = loop.create_future()
     fd = sock.fileno()
@@ -190,15 +200,17 @@ def _rtt_value(fut: asyncio.Future[float | None] | None) -> float | None:
     return fut.result()
 
 
-@dataclass(slots=True)
 class _Clock:
-    """The connect's current time limit, which a late RTT may replace."""
+    """The connect's current time limit, which a late RTT may replace. (A plain class: a
+    dataclass would cost the check path `dataclasses`.)"""
 
-    start: float
-    remaining0: float
-    limit_s: float
-    basis: TimeoutBasis
-    rtt_ms: float | None = None
+    __slots__ = ("basis", "limit_s", "remaining0", "rtt_ms", "start")
+
+    def __init__(self, deadline: Deadline) -> None:
+        self.start = time.monotonic()
+        self.remaining0 = deadline.remaining()
+        self.limit_s, self.basis = connect_timeout(None, self.remaining0)
+        self.rtt_ms: float | None = None
 
     def apply_rtt(self, rtt_ms: float | None) -> None:
         if rtt_ms is None:
@@ -215,32 +227,99 @@ class _Clock:
         self.basis = "neighbour"
 
 
+def _waits(
+    clock: _Clock, rtt: Rtt | None, stopped: Callable[[], bool] | None
+) -> Generator[float, bool, bool]:
+    """The connect's wait, without the waiting: yields how long to wait next (for the
+    socket, a late RTT or the stop), is sent whether the connect ended meanwhile; returns
+    True when it ended, False when its current time limit passed or `stopped()` came first.
+    Both waits (`tcp_connect`'s futures, `tcp_connect_sync`'s poll) run these steps."""
+    rtt_pending = rtt is not None and not rtt()[0]
+    while True:
+        if stopped is not None and stopped():
+            clock.stop_now()
+            return False
+        left = clock.left()
+        if left <= 0.0:
+            return False
+        ended = yield left
+        if rtt_pending and rtt is not None and rtt()[0]:
+            rtt_pending = False
+            clock.apply_rtt(rtt()[1])
+        if ended:
+            return True
+
+
 async def _wait_connect(
     done: asyncio.Future[None],
     rtt: asyncio.Future[float | None] | None,
     stop: asyncio.Future[None] | None,
     clock: _Clock,
 ) -> bool:
-    """Wait until the connect ends (True), or its current time limit passes or `stop`
-    resolves (False)."""
-    rtt_pending = rtt is not None and not rtt.done()
-    while not done.done():
-        waiting: set[asyncio.Future[Any]] = {done}
-        if rtt_pending and rtt is not None:
-            waiting.add(rtt)
-        if stop is not None:
-            if stop.done():
-                clock.stop_now()
-                return False
-            waiting.add(stop)
-        left = clock.left()
-        if left <= 0.0:
-            return False
-        await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
-        if rtt_pending and rtt is not None and rtt.done():
-            rtt_pending = False
-            clock.apply_rtt(_rtt_value(rtt))
-    return True
+    """`_waits` on the event loop: the socket's, the RTT's and the stop's futures."""
+    import asyncio
+
+    steps = _waits(clock, None if rtt is None else (lambda: (rtt.done(), _rtt_value(rtt))),
+                   None if stop is None else stop.done)
+    try:
+        left = next(steps)
+        while True:
+            waiting: set[asyncio.Future[Any]] = {done}
+            waiting.update(f for f in (rtt, stop) if f is not None and not f.done())
+            await asyncio.wait(waiting, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+            left = steps.send(done.done())
+    except StopIteration as end:
+        return bool(end.value)
+
+
+def _wait_connect_sync(sock: socket.socket, steer: SyncSteering | None, clock: _Clock) -> bool:
+    """`_waits` in this thread: one poll of the socket and the steering's eventfd (a hint,
+    a stop or the driver's cancel wakes it)."""
+    poller = select.poll()
+    poller.register(sock, select.POLLOUT)
+    rtt: Rtt | None = None
+    stopped: Callable[[], bool] | None = None
+    if steer is not None:
+        poller.register(steer.fileno(), select.POLLIN)
+        rtt, stopped = (lambda: (steer.rtt_known, steer.rtt_ms)), (lambda: steer.ended)
+    steps = _waits(clock, rtt, stopped)
+    fd = sock.fileno()
+    try:
+        left = next(steps)
+        while True:
+            # Any event on the socket ends the wait: a failed connect reports POLLERR.
+            ended = any(f == fd for f, _ in poller.poll(left * 1000.0))
+            if steer is not None:
+                steer.drain()
+            left = steps.send(ended)
+    except StopIteration as end:
+        return bool(end.value)
+
+
+@contextlib.contextmanager
+def _connecting(
+    address: str, port: int
+) -> Iterator[tuple[socket.socket, int, tuple[str, int] | None]]:
+    """A connect to address:port just started: (the socket, connect's errno, the local
+    endpoint); the socket is closed on leaving."""
+    family = address_family(address)
+    with contextlib.closing(open_socket(family, socket.SOCK_STREAM)) as sock:
+        enable_recverr(sock, family)  # before connect: errors for the SYN must be queued
+        rc = start_connect(sock, address, port)
+        yield sock, rc, local_endpoint(sock)
+
+
+def _ended(
+    address: str, port: int, clock: _Clock, sock: socket.socket, rc: int,
+    local: tuple[str, int] | None, waited: bool,
+) -> TcpConnect:
+    """The evidence of a connect whose wait is over (`waited`: it ended within it)."""
+    if rc == errno.EINPROGRESS and not (waited or _writable_now(sock)):
+        return _result(address, port, clock, ConnectResult(outcome="timeout"), None)
+    result = finish_connect(sock, rc, local)
+    noticed = elapsed_ms(clock.start)
+    took = _kernel_connect_ms(sock, noticed) if result.outcome == "connected" else None
+    return _result(address, port, clock, result, local, took)
 
 
 async def tcp_connect(
@@ -259,25 +338,27 @@ async def tcp_connect(
     as a timeout with basis "neighbour" (the runner resolves it when the on-link next hop
     has left ARP/ND unanswered, so no SYN-ACK can come). Never waits past `deadline`.
     """
-    family = address_family(address)
-    start = time.monotonic()
-    remaining0 = deadline.remaining()
-    limit, basis = connect_timeout(None, remaining0)
-    clock = _Clock(start=start, remaining0=remaining0, limit_s=limit, basis=basis)
+    clock = _Clock(deadline)
     clock.apply_rtt(_rtt_value(rtt_ms))
-    with contextlib.closing(open_socket(family, socket.SOCK_STREAM)) as sock:
-        enable_recverr(sock, family)  # before connect: errors for the SYN must be queued
-        rc = start_connect(sock, address, port)
-        local = local_endpoint(sock)
+    with _connecting(address, port) as (sock, rc, local):
+        waited = False
         if rc == errno.EINPROGRESS:
             with writable(sock) as done:
-                ended = await _wait_connect(done, rtt_ms, stop, clock) or _writable_now(sock)
-            if not ended:
-                return _result(address, port, clock, ConnectResult(outcome="timeout"), None)
-        result = finish_connect(sock, rc, local)
-        noticed = elapsed_ms(clock.start)
-        took = _kernel_connect_ms(sock, noticed) if result.outcome == "connected" else None
-    return _result(address, port, clock, result, local, took)
+                waited = await _wait_connect(done, rtt_ms, stop, clock)
+        return _ended(address, port, clock, sock, rc, local, waited)
+
+
+def tcp_connect_sync(
+    address: str, port: int, *, deadline: Deadline, steer: SyncSteering | None = None
+) -> TcpConnect:
+    """`tcp_connect` in the calling thread: the same connect, the same rules, steered by
+    `steer` (its hint the RTT, its stop or cancel the stop)."""
+    clock = _Clock(deadline)
+    if steer is not None and steer.rtt_known:
+        clock.apply_rtt(steer.rtt_ms)
+    with _connecting(address, port) as (sock, rc, local):
+        waited = rc == errno.EINPROGRESS and _wait_connect_sync(sock, steer, clock)
+        return _ended(address, port, clock, sock, rc, local, waited)
 
 
 # struct tcp_info (linux/tcp.h): tcpi_last_ack_recv (ms since the last ACK came, here the
