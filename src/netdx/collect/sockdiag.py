@@ -15,7 +15,6 @@ import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
 
 from netdx.netlink import (
     NETLINK_SOCK_DIAG,
@@ -78,7 +77,13 @@ class Request:
     bytecode: bytes | None
 
 
-Proto = Literal["tcp", "udp"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Proto = Literal["tcp", "udp"]
+else:  # only annotations name it (typing's Literal would cost a check 5-10 ms)
+    Proto = str
 
 
 @value

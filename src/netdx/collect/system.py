@@ -17,7 +17,12 @@ import socket
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # typing's costs a check 5-10 ms; nothing is checked against these at run time
+    Protocol = object
 
 # A /proc or /sys text file bigger than this is not one netdx reads (netstat is ~3 KiB).
 DEFAULT_LIMIT = 1 << 20

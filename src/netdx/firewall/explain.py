@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
-from typing import Any
 
 from netdx.budget import Deadline
 from netdx.firewall import live
@@ -18,6 +17,10 @@ from netdx.firewall.nearmiss import near_misses
 from netdx.firewall.origin import origin_of
 from netdx.firewall.sources import build_ruleset, local_addresses
 from netdx.model.firewall import FirewallMatch, FlowPacket, Origin
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EXPLAIN_SCHEMA = "netdx.firewall.explain/1"
 

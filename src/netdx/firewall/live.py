@@ -10,14 +10,16 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Literal
 
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
 from netdx.collect.system import Host, LocalHost, RunResult
 from netdx.firewall.sources import NO_NFT_TABLES, Capture, SaveCapture
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Literal
+
     from netdx.firewall.present import Present
 
 __all__ = [

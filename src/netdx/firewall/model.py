@@ -14,12 +14,17 @@ import dataclasses
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import field
-from typing import Literal
 
 # The flow fields and conntrack states are the match model's: a Packet is a FlowPacket.
 from netdx.model.firewall import CtState as CtState
 from netdx.model.firewall import FlowPacket
 from netdx.model.record import record
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
 
 TableFamily = Literal["ip", "ip6", "inet", "arp", "bridge", "netdev"]
 Hook = Literal["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"]

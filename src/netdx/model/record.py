@@ -45,9 +45,12 @@ import sys
 from collections.abc import Callable
 from dataclasses import MISSING, Field
 from types import CellType, CodeType, FunctionType, MemberDescriptorType
-from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
 
 # dataclass()'s parameters, in `_process_class`'s order: init, repr, eq, order, unsafe_hash,
 # frozen, match_args, kw_only, slots, weakref_slot.
@@ -171,7 +174,8 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
     return (params,
             ("object",) if len(mro) == 2 else tuple([_base(base) for base in mro[1:]]),
             tuple([base.__dict__.get("__slots__") for base in mro[1:-1]]),
-            frozenset(space), annotations, "typing" in sys.modules,
+            # Whether typing is loaded matters to a head that is typing's (tagged 2, 3).
+            frozenset(space), annotations,
             # A class (the common case: `int`, `Endpoint`) is none of what _tag looks for.
             tuple([0 if (value := names.get(head)) is None
                    or (type(value) is type and value is not dataclasses.InitVar)

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, TypeVar
 
-T = TypeVar("T")
-
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import TypeVar
+
     from typing_extensions import dataclass_transform
+
+    T = TypeVar("T")
 
     @dataclass_transform(frozen_default=True, kw_only_default=True)
     def value(cls: type[T]) -> type[T]:

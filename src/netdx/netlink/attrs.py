@@ -18,17 +18,27 @@ import dataclasses
 import ipaddress
 import struct
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._compat import record
 from .errors import NetlinkParseError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing.TypeAlias is 3.10+; these annotations are never evaluated
-    from typing import TypeAlias
+    from typing import Any, Generic, TypeAlias, TypeVar
 
     from _typeshed import DataclassInstance
 
-T = TypeVar("T")
+    T = TypeVar("T")
+    R = TypeVar("R", bound="DataclassInstance")
+    V = TypeVar("V")
+else:  # typing's costs a check 5-10 ms; StructFormat[X] is only ever read by mypy
+    T = None
+
+    class Generic:
+        __slots__ = ()
+
+        def __class_getitem__(cls, _: object) -> type:
+            return cls
 
 # struct rtattr / struct nlattr { __u16 len; __u16 type; }
 ATTR_HDR = struct.Struct("=HH")
@@ -112,9 +122,6 @@ def member(code: str, *, pad: str = "", required: bool = False) -> Any:
     if required:
         return dataclasses.field(metadata=meta)
     return dataclasses.field(default=0, metadata=meta)
-
-
-R = TypeVar("R", bound="DataclassInstance")
 
 
 def struct_format(name: str, cls: type[R]) -> StructFormat[R]:
@@ -250,9 +257,6 @@ class Attrs:
 
     def names(self) -> tuple[str | None, ...]:
         return tuple(item.name for item in self.items)
-
-
-V = TypeVar("V")
 
 
 def _typed(value: object, kind: type[V], name: str) -> V | None:

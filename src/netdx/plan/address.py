@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from functools import partial
-from typing import Literal, Protocol, TypeVar
 
 from netdx.model import (
     AddressEvidence,
@@ -75,17 +74,20 @@ ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answ
 # The steered connect: until the deadline, less the follow-ups' reserve.
 CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
 
-F = TypeVar("F", bound=FlowProbe)
-F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)
-# A result the plan files into the evidence as it is.
-R = TypeVar("R")
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing's costs a check 5-10 ms: these are for mypy alone
+    from typing import Literal, Protocol, TypeVar
 
+    F = TypeVar("F", bound=FlowProbe)
+    F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)
+    # A result the plan files into the evidence as it is.
+    R = TypeVar("R")
 
-class FlowKind(Protocol[F_co]):
-    """Makes a probe of the flow to address:port: a request class (`CheckEgress`), or one
-    with its other fields given (`partial(Handshake, protocol="redis")`)."""
+    class FlowKind(Protocol[F_co]):
+        """Makes a probe of the flow to address:port: a request class (`CheckEgress`), or
+        one with its other fields given (`partial(Handshake, protocol="redis")`)."""
 
-    def __call__(self, *, id: int, budget: Budget, address: str, port: int) -> F_co: ...
+        def __call__(self, *, id: int, budget: Budget, address: str, port: int) -> F_co: ...
 
 
 def family_of(address: str) -> Family:

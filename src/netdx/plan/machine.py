@@ -17,7 +17,6 @@ hands each result to `feed()`, until `done`. Adding a probe means a request kind
 from __future__ import annotations
 
 import dataclasses
-from typing import Literal
 
 from netdx.model import CheckEvidence, DnsEvidence, Target
 from netdx.model.evidence import AuthoritativeCheck
@@ -28,6 +27,12 @@ from netdx.plan.desk import Desk
 from netdx.plan.requests import Budget, Probe, Resolve, Result, Signal
 from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
 
 # "authoritative" is the last stage: the authoritative check, and with --ssh the server's
 # second read, both once every address is done.
