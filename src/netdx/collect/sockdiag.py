@@ -14,7 +14,6 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from netdx.netlink import (
     NETLINK_SOCK_DIAG,
@@ -22,7 +21,7 @@ from netdx.netlink import (
     NetlinkSocket,
     NetlinkTimeout,
 )
-from netdx.netlink._compat import value
+from netdx.netlink._compat import dataclass, field, value
 from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,

@@ -16,7 +16,8 @@ import os
 import socket
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from netdx.netlink._compat import dataclass
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:

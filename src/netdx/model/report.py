@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import field
-
 from netdx.model.evidence import (
     DnsEvidence,
     EgressCheck,
@@ -15,7 +13,7 @@ from netdx.model.evidence import (
     UdpExchange,
 )
 from netdx.model.finding import Finding, Severity
-from netdx.model.record import record
+from netdx.model.record import field, record
 from netdx.model.remote import RemoteReport
 from netdx.model.service import ServiceHandshake, TlsExchange
 from netdx.model.target import Target

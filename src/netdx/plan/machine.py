@@ -16,10 +16,9 @@ hands each result to `feed()`, until `done`. Adding a probe means a request kind
 
 from __future__ import annotations
 
-import dataclasses
-
 from netdx.model import CheckEvidence, DnsEvidence, Target
 from netdx.model.evidence import AuthoritativeCheck
+from netdx.model.record import replace
 from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
 from netdx.plan.address import AddressPlan, ask_authoritative, family_of
@@ -47,7 +46,7 @@ def addresses_from_servers(dns: DnsEvidence) -> tuple[DnsEvidence, tuple[str, ..
         found.extend(a for a in answer.addresses if a not in found)
     first_v6 = bool(dns.nss and dns.nss.addresses and ":" in dns.nss.addresses[0])
     found.sort(key=lambda a: (family_of(a) == 4) if first_v6 else (family_of(a) == 6))
-    return dataclasses.replace(dns, source="dns"), tuple(found)
+    return replace(dns, source="dns"), tuple(found)
 
 
 def wants_authoritative(ev: CheckEvidence) -> bool:
@@ -133,7 +132,7 @@ class CheckPlan:
     def _on_resolved(self, result: Result) -> None:
         if not isinstance(result, DnsEvidence):
             return  # DNS could not run: no address to probe
-        dns = dataclasses.replace(result, observed_on=self._vantage)
+        dns = replace(result, observed_on=self._vantage)
         if self._settings.dns_servers:
             dns, found = addresses_from_servers(dns)
         elif dns.nss is None or dns.nss.status != "ok":

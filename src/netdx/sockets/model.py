@@ -12,10 +12,9 @@ into a second type. `SocketQuery` is likewise the collector's `Selection`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
 
 from netdx.collect.sockdiag import Proto, Selection
-from netdx.model.record import record
+from netdx.model.record import field, record
 from netdx.model.server import Process, ProcessIssue
 from netdx.netlink.diag import DiagSocket
 
