@@ -9,7 +9,6 @@ core's (`netdx.collect.firewall`), so a server reads exactly what this host read
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
@@ -83,6 +82,10 @@ def capture(runner: Runner, *, present: Present | None = None) -> Capture:
     skipped = {} if present is None else _nothing_to_add(present)
     commands = [c for c in COMMANDS if c not in skipped]
     if len(commands) > 1:
+        # Here: concurrent.futures imports logging (~12 ms), which a namespace whose tables
+        # leave one command or none to run (a host without a firewall) never needs.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             results = dict(zip(commands, pool.map(runner, commands), strict=True))
     else:
