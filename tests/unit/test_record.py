@@ -331,6 +331,7 @@ assert same == one and hash(same) == hash(one) and record.replace(one, port=1).p
 assert [f.name for f in record.fields(Target)][:3] == ["raw", "host", "port"]
 step("built, used, replaced")
 import dataclasses
+assert dataclasses._process_class is record._process_class  # patched as it was imported
 step("dataclasses imported")
 fields = dataclasses.fields(one)
 assert [f.name for f in fields] == [f.name for f in record.fields(Target)]
@@ -347,7 +348,8 @@ except dataclasses.FrozenInstanceError:
 def test_a_recipe_class_imports_no_dataclasses_until_one_is_asked() -> None:
     """Built from its recipe, a record is made, compared, hashed and replaced without
     importing dataclasses or inspect; dataclasses' own functions (fields, replace, asdict,
-    is_dataclass), pickling, repr and FrozenInstanceError then work on it unchanged."""
+    is_dataclass), pickling, repr and FrozenInstanceError then work on it unchanged, and
+    dataclasses, imported later, builds plain dataclasses from their recipes too."""
     proc = subprocess.run([sys.executable, "-c", _LAZY], capture_output=True, text=True,
                           timeout=120, check=True)
     assert proc.stdout.splitlines() == ["built, used, replaced False False",

@@ -143,16 +143,44 @@ class _Lazy:
 
 
 def _dataclasses() -> ModuleType:
-    """dataclasses, imported now (a Field read, a class without a recipe): its own
-    `_process_class` kept, and replaced with the recipes' when they are installed."""
-    global _PROCESS
+    """dataclasses, imported now (a Field read, a class without a recipe)."""
     import dataclasses
 
-    if _PROCESS is None:
-        _PROCESS = dataclasses._process_class  # type: ignore[attr-defined]
+    _patch(dataclasses)
+    return dataclasses
+
+
+def _patch(dataclasses: ModuleType) -> None:
+    """Keeps dataclasses' own `_process_class`, and replaces it with the recipes' when they
+    are installed (then a plain `@dataclass` is built from its recipe too)."""
+    global _PROCESS
+    if _PROCESS is None and dataclasses._process_class is not _process_class:
+        _PROCESS = dataclasses._process_class
     if _installed and FAST:
         dataclasses._process_class = _process_class  # type: ignore[attr-defined]
-    return dataclasses
+
+
+class _WhenImported:
+    """A finder in sys.meta_path until `dataclasses` is imported, by whichever module: it
+    has the import patch it (`_patch`) as soon as it has run."""
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "dataclasses":
+            return None
+        sys.meta_path.remove(cls)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            run = spec.loader.exec_module
+
+            def run_and_patch(module: ModuleType) -> None:
+                run(module)
+                _patch(module)
+
+            spec.loader.exec_module = run_and_patch  # type: ignore[method-assign]
+        return spec
 
 
 def original_process() -> Callable[..., type]:
@@ -543,14 +571,16 @@ def install() -> None:
     """Build every dataclass of the process from its recipe, not only a record: the
     collector core and netlink define theirs with `netdx.netlink._compat` (they are shipped
     to servers alone, without netdx.model), and so do a few mutable helpers with plain
-    `dataclass` (once something imports dataclasses). Called once by the `netdx` entry
-    (netdx.start) before a command's modules load. A class without a recipe (another
-    library's) is built by dataclasses as always."""
+    `dataclass`: dataclasses is patched when something imports it (`_WhenImported`).
+    Called once by the `netdx` entry (netdx.start) before a command's modules load. A
+    class without a recipe (another library's) is built by dataclasses as always."""
     global _installed
     _installed = True
     _compat.BUILD, _compat.FIELDS = _plain, _fields
-    if FAST and "dataclasses" in sys.modules:
-        _dataclasses()
+    if "dataclasses" in sys.modules:
+        _patch(sys.modules["dataclasses"])
+    elif FAST and _WhenImported not in sys.meta_path:
+        sys.meta_path.insert(0, _WhenImported)
 
 
 def replace(obj: T, /, **changes: Any) -> T:
