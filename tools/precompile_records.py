@@ -59,8 +59,9 @@ Recipes = dict[str, dict[str, bytes]]  # module → class qualname → recipe
 def _dataclass_files() -> Iterator[tuple[str, Path]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text()
-        own = path.name == "__main__.py" or path in (PACKAGE / "model" / "record.py",
-                                                      PACKAGE / "netlink" / "_compat.py")
+        own = path.name == "__main__.py" or path in (
+            PACKAGE / "model" / "record.py", PACKAGE / "model" / "record_lazy.py",
+            PACKAGE / "netlink" / "_compat.py")
         if not own and any(marker in text for marker in _DEFINES):
             parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
             yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path

@@ -34,8 +34,8 @@ Nor does a class built so import `dataclasses` (with `inspect`, 10-15 ms of a ch
 dataclasses' objects (`__dataclass_fields__` and `__dataclass_params__`, the recursive
 `__repr__`, the frozen `__setattr__`/`__delattr__` that raise its FrozenInstanceError,
 pickling's `__getstate__`/`__setstate__`, the signature as the doc of a class without one)
-is a `_Lazy` until first read, which imports dataclasses and sets them all (`_complete`) as
-it makes them, so `dataclasses.fields/replace/asdict/is_dataclass`, the codec and pickle
+is a `Lazy` until first read, which imports dataclasses and sets them all as it makes them
+(netdx.model.record_lazy), so `dataclasses.fields/replace/asdict/is_dataclass`, the codec and pickle
 work unchanged. A class body's `field()` is netdx's note (`netdx.netlink._compat.field`)
 when the recipes are installed, dataclasses' own otherwise; `replace` and `fields` here
 read a recipe's class from the recipe.
@@ -49,13 +49,13 @@ script calls it: the collector core and netlink define theirs with
 
 from __future__ import annotations
 
-import _thread
 import abc
 import importlib
 import marshal
 import sys
 from types import CellType, CodeType, FunctionType, MemberDescriptorType
 
+from netdx.model.record_lazy import LAZY, Lazy, pending
 from netdx.netlink import _compat
 from netdx.netlink._compat import MISSING, FieldSpec
 from netdx.netlink._compat import fields as fields  # dataclasses.fields, cheap for a recipe's class
@@ -93,22 +93,9 @@ _loaded: set[str] = set()
 # The generator's run the first table read came from: a table of another run is not read.
 _generation: dict[str, str] = {}
 
-# What dataclasses sets lazily here: on first use of one, `_complete` imports dataclasses and
-# sets them all (`__repr__` and `__setattr__`/`__delattr__` too: they hold dataclasses' objects).
-_LAZY = frozenset({"__dataclass_fields__", "__dataclass_params__", "__repr__", "__setattr__",
-                   "__delattr__", "__getstate__", "__setstate__", "__doc__"})
-# A class built from its recipe whose lazy attributes are not set yet → its params, recipe,
-# own fields (with the dataclasses Field its body gave, if one) and whether its doc is to be
-# made.
-_pending: dict[type, tuple[Params, tuple[Any, ...], list[tuple[FieldSpec, Any]], bool]] = {}
 # A class built from its recipe → its fields (base's first) as FieldSpecs.
 _specs: dict[type, dict[str, FieldSpec]] = {}
 _installed = False
-# One class completed at a time (a base's completion nests in its subclass's): a thread that
-# reads a lazy attribute while another completes the class waits for the real one.
-_completing = _thread.RLock()
-
-
 class _Factory:
     """`__init__`'s "use the default factory" marker (dataclasses' `_HAS_DEFAULT_FACTORY`)."""
 
@@ -121,25 +108,6 @@ class _Factory:
 _CONSTANTS: dict[str, Any] = {"MISSING": MISSING, "_return_type": None,
                               "_HAS_DEFAULT_FACTORY": _Factory(),
                               "__dataclass_builtins_object__": object}
-
-
-class _Lazy:
-    """An attribute `dataclasses` sets that needs dataclasses' objects (Fields, params, the
-    recursive repr, FrozenInstanceError, pickling's state): the first read completes the
-    class (`_complete`), then reads the real one."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-    def __get__(self, instance: object, owner: type | None = None) -> Any:
-        owner = type(instance) if owner is None else owner
-        cls = next(c for c in owner.__mro__ if c.__dict__.get(self.name) is self)
-        _complete(cls)
-        value = cls.__dict__[self.name]
-        getter = getattr(type(value), "__get__", None)
-        return value if getter is None else getter(value, instance, owner)
 
 
 def _dataclasses() -> ModuleType:
@@ -357,12 +325,12 @@ def _method(code: CodeType, globals_: dict[str, Any], spec: list[Any],
 def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
     """`_process_class(cls, *params)` from the recipe: the same changes to the class, in an
     order that leaves its dict in the same order. What needs dataclasses' objects is set as
-    a `_Lazy` (see `_complete`); the rest (`__init__`, `__eq__`, `__hash__`, the slots,
+    a `Lazy` (netdx.model.record_lazy); the rest (`__init__`, `__eq__`, `__hash__`, the slots,
     the defaults) as dataclasses sets it."""
     _, _, own, codes, hash_action, slots, match_args = recipe
     frozen, with_match_args, slotted = params[5], params[6], params[8]
     original = cls.__dict__
-    changes: dict[str, Any] = {"__dataclass_params__": _Lazy("__dataclass_params__")}
+    changes: dict[str, Any] = {"__dataclass_params__": Lazy("__dataclass_params__")}
     deleted = []
     fields: dict[str, FieldSpec] = {}
     for base in cls.__mro__[-2:0:-1]:  # the bases' fields, built from their recipes
@@ -385,7 +353,7 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
         spec.kind = kind
         if kind != 1 and spec.kw_only is MISSING:
             spec.kw_only = kw_only
-        # dataclasses keeps a Field given in the class body: so will _complete.
+        # dataclasses keeps a Field given in the class body: so will record_lazy.complete.
         made.append((spec, given is not None,
                      default if given is not None and given is not default else None))
     for spec, is_given, _ in made:
@@ -395,14 +363,14 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
                 deleted.append(spec.name)
             else:
                 changes[spec.name] = spec.default
-    changes["__dataclass_fields__"] = _Lazy("__dataclass_fields__")
+    changes["__dataclass_fields__"] = Lazy("__dataclass_fields__")
     globals_ = sys.modules[cls.__module__].__dict__
     qualname = cls.__qualname__
     for name, code, *spec_ in codes:
         if name != "__hash__" and name in original:
             continue  # dataclasses never replaces a method the class defines
-        if name in _LAZY:
-            changes[name] = _Lazy(name)
+        if name in LAZY:
+            changes[name] = Lazy(name)
             continue
         method = _method(code, globals_, spec_, fields, cls)
         method.__qualname__ = f"{qualname}.{method.__name__}"
@@ -413,7 +381,7 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
         changes["__match_args__"] = match_args
     make_doc = not cls.__doc__
     if make_doc:
-        changes["__doc__"] = _Lazy("__doc__")
+        changes["__doc__"] = Lazy("__doc__")
     if not slotted:
         for name in deleted:
             delattr(cls, name)
@@ -435,75 +403,12 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
         cls.__qualname__ = qualname
         if frozen:
             # Frozen slotted classes need them to pickle (dataclasses._add_slots).
-            cls.__getstate__ = _Lazy("__getstate__")  # type: ignore[method-assign,assignment]
-            cls.__setstate__ = _Lazy("__setstate__")  # type: ignore[attr-defined]
+            cls.__getstate__ = Lazy("__getstate__")  # type: ignore[method-assign,assignment]
+            cls.__setstate__ = Lazy("__setstate__")  # type: ignore[attr-defined]
     abc.update_abstractmethods(cls)
     _specs[cls] = fields
-    _pending[cls] = (params, recipe, [(spec, real) for spec, _, real in made], make_doc)
+    pending[cls] = (params, recipe, [(spec, real) for spec, _, real in made], make_doc)
     return cls
-
-
-def _complete(cls: type) -> None:
-    """Sets what `_build` left lazy, as dataclasses makes it: the Field objects (a base's
-    shared, a field()'s made from its FieldSpec), the params, the recursive `__repr__`, the
-    frozen `__setattr__`/`__delattr__` (they raise dataclasses' FrozenInstanceError), the
-    pickling state functions, the doc (the signature, by inspect)."""
-    with _completing:
-        pending = _pending.pop(cls, None)
-        if pending is not None:
-            _set_lazy(cls, *pending)
-
-
-def _set_lazy(cls: type, params: Params, recipe: tuple[Any, ...],
-              own: list[tuple[FieldSpec, Any]], make_doc: bool) -> None:
-    """`_complete`'s work, once per class."""
-    dataclasses = _dataclasses()
-    original = cls.__dict__
-    fields: dict[str, Any] = {}
-    for base in cls.__mro__[-1:0:-1]:
-        fields.update(getattr(base, "__dataclass_fields__", {}))
-    kinds = (dataclasses._FIELD, dataclasses._FIELD_CLASSVAR,
-             dataclasses._FIELD_INITVAR)
-
-    def theirs(item: object) -> object:
-        return dataclasses.MISSING if item is MISSING else item
-
-    for spec, real in own:
-        made = real if real is not None else dataclasses.Field(
-            theirs(spec.default), theirs(spec.default_factory), spec.init, spec.repr,
-            spec.hash, spec.compare, spec.meta, MISSING)
-        made.name, made.type, made.kw_only = spec.name, spec.type, theirs(spec.kw_only)
-        made._field_type = kinds[spec.kind]
-        fields[spec.name] = made
-    init, repr_, eq, order, unsafe_hash, frozen = params[:6]
-    values: dict[str, Any] = {
-        "__dataclass_params__": dataclasses._DataclassParams(
-            init, repr_, eq, order, unsafe_hash, frozen),
-        "__dataclass_fields__": fields,
-        "__getstate__": dataclasses._dataclass_getstate,
-        "__setstate__": dataclasses._dataclass_setstate}
-    constants = {**_CONSTANTS, "FrozenInstanceError": dataclasses.FrozenInstanceError}
-    globals_ = sys.modules[cls.__module__].__dict__
-    specs = _specs[cls]
-    for name, code, *spec_ in recipe[3]:
-        if name in _LAZY and isinstance(original.get(name), _Lazy):
-            method = _method(code, globals_, spec_, specs, cls, constants)
-            if name == "__repr__":
-                method = dataclasses._recursive_repr(method)
-            method.__qualname__ = f"{cls.__qualname__}.{method.__name__}"
-            values[name] = method
-    if make_doc:
-        values["__doc__"] = _doc(cls)
-    for name, value in values.items():
-        if isinstance(original.get(name), _Lazy):
-            setattr(cls, name, value)
-
-
-def _doc(cls: type) -> str:
-    """The doc `dataclasses` gives a class without one: its signature."""
-    import inspect  # dataclasses has imported it already
-
-    return cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
 
 
 def _from_recipe(cls: type[T], params: Params) -> type[T] | None:
