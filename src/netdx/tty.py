@@ -13,6 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import IO
 
+
 def plain_width(stream: IO[str]) -> int | None:
     """The width rich would use for `stream` if it prints no escapes to it, else None.
 

@@ -44,6 +44,7 @@ _SAVE_COMMANDS: tuple[
     ("ip6tables-legacy-save", 6, "iptables-legacy"),
 )
 
+
 def host_runner(host: Host, deadline: Deadline) -> Runner:
     """A runner that executes argv on `host` within `deadline`."""
 

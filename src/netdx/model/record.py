@@ -96,6 +96,8 @@ _generation: dict[str, str] = {}
 # A class built from its recipe → its fields (base's first) as FieldSpecs.
 _specs: dict[type, dict[str, FieldSpec]] = {}
 _installed = False
+
+
 class _Factory:
     """`__init__`'s "use the default factory" marker (dataclasses' `_HAS_DEFAULT_FACTORY`)."""
 

@@ -13,6 +13,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+
 def lazy_exports(package: str, modules: Mapping[str, str]) -> Callable[[str], Any]:
     """A module-level `__getattr__` for `package`: a name in `modules` is read from its
     module (absolute, or relative to `package` when it starts with a dot), imported on first

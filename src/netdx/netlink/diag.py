@@ -63,7 +63,6 @@ PROTOCOLS: dict[str, int] = {"tcp": IPPROTO_TCP, "udp": IPPROTO_UDP}
 ALL_STATES = 0xFFFFFFFF
 
 
-
 def state_mask(names: tuple[str, ...] | list[str]) -> int:
     """The idiag_states bitmask for ss state names (SYN-RECV includes NEW_SYN_RECV)."""
     mask = 0
