@@ -65,11 +65,13 @@ def _loaded(modules: tuple[str, ...]) -> set[str]:
 
 def test_check_modules_import_no_typing_nor_dataclasses() -> None:
     """Importing every module of the check paths (besides runner, probes, DNS transport)
-    loads all of them and none of typing, dataclasses, inspect, nor concurrent.futures's
-    logging (~12 ms: the firewall capture imports it when it runs commands in parallel)."""
+    loads all of them and none of typing, dataclasses, inspect, nor what only some checks
+    use: concurrent.futures's logging (~12 ms: the firewall capture runs commands in
+    parallel), subprocess (~5 ms: a command run), datetime (a stale DNS answer worded)."""
     loaded = _loaded(CHECK_MODULES)
     assert set(CHECK_MODULES) <= loaded
-    assert sorted(loaded & {*LEAN, "logging", "concurrent.futures"}) == []
+    assert sorted(loaded & {*LEAN, "logging", "concurrent.futures", "subprocess",
+                            "datetime"}) == []
 
 
 def test_the_probe_only_lists_what_it_is_asked() -> None:

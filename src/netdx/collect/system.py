@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 from collections.abc import Sequence
 
 from netdx.netlink._compat import dataclass
@@ -112,6 +111,8 @@ class LocalHost:
 
 def run_argv(argv: Sequence[str], *, timeout: float) -> RunResult:
     """The one place that starts a process: argv only, stdin closed, output capped."""
+    import subprocess  # here: with locale, signal, threading ~5 ms a check may not need
+
     args = tuple(argv)
     if timeout <= 0:
         return RunResult(error="no time left to run it", argv=args)
