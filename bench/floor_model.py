@@ -42,7 +42,7 @@ def timed(fn, key):
             spent[key][1] += 1
     return run
 record._from_recipe = timed(record._from_recipe, "recipe")
-record._PROCESS = timed(record._PROCESS, "dataclasses")
+record._PROCESS = timed(record.original_process(), "dataclasses")
 record.use_tables = sys.argv[1] == "table"
 from netdx.start import main
 code = main(["check", sys.argv[2], "--timeout", "2"])

@@ -59,7 +59,9 @@ Recipes = dict[str, dict[str, bytes]]  # module → class qualname → recipe
 def _dataclass_files() -> Iterator[tuple[str, Path]]:
     for path in sorted(PACKAGE.rglob("*.py")):
         text = path.read_text()
-        own = path.name == "__main__.py" or path == PACKAGE / "model" / "record.py"
+        own = path.name == "__main__.py" or path in (
+            PACKAGE / "model" / "record.py", PACKAGE / "model" / "record_lazy.py",
+            PACKAGE / "netlink" / "_compat.py")
         if not own and any(marker in text for marker in _DEFINES):
             parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
             yield ".".join(parts[:-1] if parts[-1] == "__init__" else parts), path
@@ -189,7 +191,7 @@ def capturing() -> Iterator[Recipes]:
     recipes: Recipes = {}
     codes: list[tuple[Any, ...]] = []
     # dataclasses' own (`install()` may have replaced dataclasses._process_class).
-    process, create = record._PROCESS, dataclasses._create_fn  # type: ignore[attr-defined]
+    process, create = record.original_process(), dataclasses._create_fn  # type: ignore[attr-defined]
 
     def create_fn(name: str, args: Any, body: Any, *, globals: Any = None,
                   locals: Any = None, return_type: Any = MISSING) -> Any:

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import TYPE_CHECKING
 
 from netdx.errors import TargetError
 from netdx.model.target import SCHEME_PORTS, Target
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from urllib.parse import SplitResult
 

@@ -8,7 +8,10 @@ be laid out without importing rich (netdx.render.terminal), with the same text.
 from __future__ import annotations
 
 import os
-from typing import IO
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import IO
 
 
 def plain_width(stream: IO[str]) -> int | None:

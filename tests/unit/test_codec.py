@@ -8,7 +8,7 @@ import importlib
 import json
 import pkgutil
 import types
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin
 
 import evidence_cases as cases
 import pytest
@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netdx.model import AddressEvidence, CheckEvidence, DnsEvidence, TcpConnect
-from netdx.model.codec import CodecError, from_data, to_data
+from netdx.model.codec import CodecError, from_data, to_data, type_hints
 from netdx.model.vantage import in_netns
 
 ALL_CASES = [v for v in vars(cases).values() if isinstance(v, CheckEvidence)]
@@ -109,11 +109,11 @@ def _strategy(hint: Any) -> st.SearchStrategy[Any]:
             return st.lists(_strategy(args[0]), max_size=2).map(tuple)
         return st.tuples(*(_strategy(arg) for arg in args))
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        hints = get_type_hints(hint)
+        hints = type_hints(hint)
         fields = {f.name: _strategy(hints[f.name]) for f in dataclasses.fields(hint)}
         return st.builds(hint, **fields)
     if isinstance(hint, type) and issubclass(hint, tuple) and hasattr(hint, "_fields"):
-        hints = get_type_hints(hint)  # a NamedTuple record (the socket): built by its fields
+        hints = type_hints(hint)  # a NamedTuple record (the socket): built by its fields
         return st.builds(hint, **{name: _strategy(hints[name]) for name in hint._fields})
     simple: dict[Any, st.SearchStrategy[Any]] = {
         type(None): st.none(),

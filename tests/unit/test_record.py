@@ -299,3 +299,58 @@ def test_pickled_record_round_trips() -> None:
 
     target = Target(raw="db:5432", host="db", port=5432)
     assert pickle.loads(pickle.dumps(target)) == target
+
+
+def test_record_replace_is_dataclasses_replace(recipes: Any) -> None:
+    """record.replace (read from the recipe: no dataclasses import) makes what
+    dataclasses.replace makes, refuses an unknown field as it does, and hands a class with
+    an InitVar (whose value is not kept) to dataclasses.replace itself."""
+    recipes(_define)
+    base, sample, _ = _define()
+    one = base(origin="o", weight=2)
+    assert record_module.replace(one, weight=3) == dataclasses.replace(one, weight=3)
+    assert record_module.replace(one) == one and record_module.replace(one) is not one
+    with pytest.raises(TypeError):
+        record_module.replace(one, colour=1)
+    full = sample(origin="o", name="a", port=5, note="x", extra={"k": 1})
+    assert record_module.replace(full, port=6) == dataclasses.replace(full, port=6)
+
+
+# A fresh interpreter as the netdx script starts; prints the step at which it has imported
+# dataclasses, if it has.
+_LAZY = """import pickle, sys
+from netdx.model import record
+record.install()
+from netdx.model.target import Target
+from netdx.model.evidence import TcpConnect
+def step(name):
+    print(name, "dataclasses" in sys.modules, "inspect" in sys.modules)
+one = Target(raw="db:5432", host="db", port=5432)
+same = record.replace(one, port=5432)
+assert same == one and hash(same) == hash(one) and record.replace(one, port=1).port == 1
+assert [f.name for f in record.fields(Target)][:3] == ["raw", "host", "port"]
+step("built, used, replaced")
+import dataclasses
+assert dataclasses._process_class is record._process_class  # patched as it was imported
+step("dataclasses imported")
+fields = dataclasses.fields(one)
+assert [f.name for f in fields] == [f.name for f in record.fields(Target)]
+assert dataclasses.replace(one, port=1) == record.replace(one, port=1)
+assert dataclasses.asdict(one)["host"] == "db" and dataclasses.is_dataclass(TcpConnect)
+assert pickle.loads(pickle.dumps(one)) == one and repr(one).startswith("Target(raw='db:5432'")
+try:
+    one.port = 1
+except dataclasses.FrozenInstanceError:
+    step("frozen")
+"""
+
+
+def test_a_recipe_class_imports_no_dataclasses_until_one_is_asked() -> None:
+    """Built from its recipe, a record is made, compared, hashed and replaced without
+    importing dataclasses or inspect; dataclasses' own functions (fields, replace, asdict,
+    is_dataclass), pickling, repr and FrozenInstanceError then work on it unchanged, and
+    dataclasses, imported later, builds plain dataclasses from their recipes too."""
+    proc = subprocess.run([sys.executable, "-c", _LAZY], capture_output=True, text=True,
+                          timeout=120, check=True)
+    assert proc.stdout.splitlines() == ["built, used, replaced False False",
+                                        "dataclasses imported True True", "frozen True True"]

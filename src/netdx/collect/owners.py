@@ -16,8 +16,9 @@ from __future__ import annotations
 import os
 import pwd
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from functools import lru_cache
+
+from netdx.netlink._compat import dataclass, field
 
 from .system import Budget
 

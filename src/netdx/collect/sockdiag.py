@@ -14,8 +14,6 @@ import queue
 import socket
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import Literal
 
 from netdx.netlink import (
     NETLINK_SOCK_DIAG,
@@ -23,7 +21,7 @@ from netdx.netlink import (
     NetlinkSocket,
     NetlinkTimeout,
 )
-from netdx.netlink._compat import value
+from netdx.netlink._compat import dataclass, field, value
 from netdx.netlink.diag import (
     ALL_STATES,
     PROTOCOLS,
@@ -78,7 +76,13 @@ class Request:
     bytecode: bytes | None
 
 
-Proto = Literal["tcp", "udp"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Literal
+
+    Proto = Literal["tcp", "udp"]
+else:  # only annotations name it (typing's Literal would cost a check 5-10 ms)
+    Proto = str
 
 
 @value

@@ -14,10 +14,15 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Protocol
+
+from netdx.netlink._compat import dataclass
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:  # typing's costs a check 5-10 ms; nothing is checked against these at run time
+    Protocol = object
 
 # A /proc or /sys text file bigger than this is not one netdx reads (netstat is ~3 KiB).
 DEFAULT_LIMIT = 1 << 20
@@ -106,6 +111,8 @@ class LocalHost:
 
 def run_argv(argv: Sequence[str], *, timeout: float) -> RunResult:
     """The one place that starts a process: argv only, stdin closed, output capped."""
+    import subprocess  # here: with locale, signal, threading ~5 ms a check may not need
+
     args = tuple(argv)
     if timeout <= 0:
         return RunResult(error="no time left to run it", argv=args)

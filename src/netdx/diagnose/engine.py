@@ -7,7 +7,6 @@ service); a "fail" beats any "warn", and warnings ride along. With no failure th
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 
 from netdx.diagnose import dns, port, protocols, reach, route, service, service_tls, udp
@@ -18,6 +17,7 @@ from netdx.diagnose.remote_link import link_warnings, remote_report
 from netdx.diagnose.service import http_text
 from netdx.diagnose.steps import build_steps
 from netdx.model import CheckEvidence, Finding, Report, Step, Target, Verdict
+from netdx.model.record import replace
 from netdx.model.report import LAYER_ORDER
 from netdx.model.server import ServerEvidence
 
@@ -204,11 +204,11 @@ def _beside(ev: CheckEvidence, verdict: Verdict) -> Verdict:
         return verdict
     decided = remote_rules.decisive(ev)
     lost = (
-        (dataclasses.replace(decided, severity="warn"),)
+        (replace(decided, severity="warn"),)
         if decided is not None and decided.cause != verdict.cause
         else ()
     )
-    return dataclasses.replace(verdict, warnings=(*verdict.warnings, *lost, *link_warnings(ev)))
+    return replace(verdict, warnings=(*verdict.warnings, *lost, *link_warnings(ev)))
 
 
 def diagnose_server(server: ServerEvidence) -> tuple[tuple[Finding, ...], Verdict]:

@@ -7,10 +7,10 @@ address connected" and the wording of an ICMP error mean the same thing everywhe
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, TypeVar
 
 from netdx.model.finding import Finding
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # `netdx dns` judges with these helpers and never loads check's evidence
     from netdx.model.evidence import (
         AddressEvidence,
@@ -27,7 +27,10 @@ UNREACHABLE_KINDS = frozenset(
 )
 PROHIBITED_KINDS = frozenset({"admin-prohibited", "host-prohibited", "net-prohibited"})
 
-X = TypeVar("X")
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    X = TypeVar("X")
 
 # Initial TTLs of common stacks (Linux/BSD 64, Windows 128, network gear 255).
 _INITIAL_TTLS = (64, 128, 255)

@@ -8,7 +8,6 @@ mismatch of `diagnose.service`, which names the real cause.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Collection
 from shlex import quote
 
@@ -39,6 +38,7 @@ from netdx.model import (
     PathTrace,
     TcpConnect,
 )
+from netdx.model.record import replace
 
 
 def _failed_first(ev: CheckEvidence) -> tuple[AddressEvidence, TcpConnect] | None:
@@ -459,14 +459,14 @@ def local_service(ev: CheckEvidence) -> Finding | None:
     found = _local_fail(ev)
     if found is not None:
         seen = (tcp_text(head.tcp),) if head.tcp is not None else ()
-        return dataclasses.replace(found, step="port", evidence=seen + found.evidence)
+        return replace(found, step="port", evidence=seen + found.evidence)
     unexplained = _local_fails(ev)
     if unexplained:
         # True on the server, but not why this connect failed (nothing listens, yet the SYN
         # got no answer at all: something dropped it first): a warning beside the verdict.
-        return dataclasses.replace(unexplained[0], severity="warn", step="port")
+        return replace(unexplained[0], severity="warn", step="port")
     if connected(head):
         leak = next((f for f in _server_findings(ev) if f.severity == "fail"), None)
         if leak is not None:
-            return dataclasses.replace(leak, severity="warn", step="service")
+            return replace(leak, severity="warn", step="service")
     return None

@@ -12,7 +12,6 @@ that ran whole. The ssh link's own failures are `diagnose.remote_link`'s.
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from collections.abc import Callable
 
@@ -36,6 +35,7 @@ from netdx.diagnose.remote_text import (
 )
 from netdx.diagnose.remote_wire import never_arrived, syns_unanswered
 from netdx.model import AddressEvidence, CheckEvidence, Finding, TcpConnect
+from netdx.model.record import replace
 from netdx.model.remote import RemoteEvidence, ServerFirewall
 
 __all__ = [
@@ -109,7 +109,7 @@ def wrong_address(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     fact = f"the server {dest} does not have {head.address} (its addresses: {owned})"
     stale = dns.stale_cache(ev)
     if stale is not None:
-        return dataclasses.replace(stale, evidence=(*stale.evidence, fact))
+        return replace(stale, evidence=(*stale.evidence, fact))
     seen = [tcp_text(head.tcp)] if head.tcp is not None else []
     if cap is not None and cap.status == "ok":
         seen.append(capture_text(cap, remote.client))
@@ -352,7 +352,7 @@ def icmp_rule(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     rule = firewall_line(wall)
     # The server named the rule: the client-only "find the REJECT rule" lines would send the
     # reader searching for what is already shown, so the fix is that rule's own.
-    return dataclasses.replace(
+    return replace(
         base,
         summary=f"{base.summary} ({state}) — {rule}",
         evidence=(*base.evidence, f"on {dest}: {rule}"),
@@ -383,7 +383,7 @@ def server_side(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     if found is None:
         return None
     dest = remote.ssh.destination
-    return dataclasses.replace(
+    return replace(
         found,
         step="port",
         summary=f"on {dest}: {found.summary}",
@@ -465,7 +465,7 @@ def evaluate(ev: CheckEvidence) -> tuple[Finding, ...]:
     decided = decisive(ev)
     dest = remote.ssh.destination
     rest = [
-        dataclasses.replace(
+        replace(
             f,
             severity="warn",
             step="service",

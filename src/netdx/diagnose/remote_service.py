@@ -11,14 +11,13 @@ it, the capture ran whole); otherwise it stands aside and the client's finding s
 
 from __future__ import annotations
 
-import dataclasses
-
 from netdx.diagnose import port, protocols, service, service_tls
 from netdx.diagnose.facts import connected, family_fallback, family_name, first
 from netdx.diagnose.remote_text import capture_text, on_server
 from netdx.diagnose.remote_wire import never_arrived
 from netdx.diagnose.server import accepts, listener_text, who
 from netdx.model import CheckEvidence, Finding
+from netdx.model.record import replace
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence, Socket
 from netdx.netlink.tables import AF_INET6
@@ -89,7 +88,7 @@ def family_listener(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None
                              "as well"))  # fmt: skip
     else:
         fix.append(on_server(dest, f"make {owner} listen on {fam} too ({wildcard})"))
-    return dataclasses.replace(
+    return replace(
         base,
         summary=f"{said}: on {dest}, {'; '.join(bound)}; nothing takes {fam} {head.address}",
         evidence=(
@@ -138,7 +137,7 @@ def served_by(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
         look = on_server(dest, f"check the certificate and key {name} serves (its TLS settings)")
     else:
         look = on_server(dest, f"read the logs of {name}: journalctl _PID={owner.pid}")
-    return dataclasses.replace(
+    return replace(
         base,
         summary=f"{base.summary} — served on {dest} by {name}",
         evidence=(
@@ -168,7 +167,7 @@ def router_reject(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     if server is not None:
         evidence += [f"on {dest}: {listener_text(s, server)} (no SYN got there)"
                      for s in server.listeners if accepts(s, head.address)][:3]  # fmt: skip
-    return dataclasses.replace(
+    return replace(
         base,
         summary=f"{base.summary}; the server's capture saw none of the SYNs: "
         f"{icmp.sender} answers for it",

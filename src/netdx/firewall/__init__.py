@@ -6,12 +6,12 @@ Data flows one way: capture (`live`, the only module that runs commands) → par
 `origin` naming ufw/firewalld/Docker rules: a `netdx.model.FirewallMatch`) → `render` / JSON.
 """
 
-from typing import TYPE_CHECKING
 
 from netdx.model.firewall import ChainStep as Step
 from netdx.model.firewall import FirewallMatch, RuleRef
 from netdx.netlink._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.firewall.diff import RulesetDiff, Snapshot, diff_rules, diff_snapshots
     from netdx.firewall.evaluate import Evaluation, evaluate

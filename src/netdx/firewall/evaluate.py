@@ -16,7 +16,6 @@ the walk with the decision "unknown" and names the construct: never a guess.
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import ipaddress
 import itertools
@@ -31,7 +30,7 @@ from netdx.model.firewall import Decision as Decision
 from netdx.model.firewall import Direction as Direction
 from netdx.model.firewall import FirewallMatch
 from netdx.model.firewall import RuleRef as RuleRef
-from netdx.model.record import record
+from netdx.model.record import record, replace
 
 STAGES: dict[Direction, tuple[Hook, ...]] = {
     "input": ("prerouting", "input"),
@@ -194,7 +193,7 @@ def address_type(address: str, ruleset: Ruleset) -> str | None:
 
 def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
     """The decision for `packet` at `hook`, with the deciding rule and the path to it."""
-    packet = dataclasses.replace(
+    packet = replace(
         packet,
         saddr_type=packet.saddr_type or address_type(packet.saddr, ruleset),
         daddr_type=packet.daddr_type or address_type(packet.daddr, ruleset),
@@ -209,7 +208,7 @@ def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
     for stage, table, chain in chains:
         seen = packet
         if stage in ("prerouting", "output") and chain.priority < _CONNTRACK_PRIORITY:
-            seen = dataclasses.replace(packet, tracked=False)
+            seen = replace(packet, tracked=False)
         try:
             outcome = _walk_base(table, chain, seen, stage)
         except _UndecidedWalk as exc:

@@ -5,9 +5,7 @@ firewall match type, also the check's evidence), its `netdx.firewall.explain/1` 
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
-from typing import Any
 
 from netdx.budget import Deadline
 from netdx.firewall import live
@@ -18,6 +16,11 @@ from netdx.firewall.nearmiss import near_misses
 from netdx.firewall.origin import origin_of
 from netdx.firewall.sources import build_ruleset, local_addresses
 from netdx.model.firewall import FirewallMatch, FlowPacket, Origin
+from netdx.model.record import fields, replace
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 EXPLAIN_SCHEMA = "netdx.firewall.explain/1"
 
@@ -27,7 +30,7 @@ def explain(
 ) -> FirewallMatch:
     """Evaluate `packet` at `hook` and name the deciding rule, in its tool's words too."""
     evaluation: Evaluation = evaluate(ruleset, packet, hook)
-    return dataclasses.replace(
+    return replace(
         evaluation,
         packet=flow_packet(packet),
         origin=origin_of(evaluation, ruleset) if evaluation.decision != "unknown" else None,
@@ -39,7 +42,7 @@ def explain(
 def flow_packet(packet: Packet) -> FlowPacket:
     """The packet as the match records it (the fields a reader of the match needs): a Packet
     is a FlowPacket plus the walk's own state, which is left out."""
-    return FlowPacket(**{f.name: getattr(packet, f.name) for f in dataclasses.fields(FlowPacket)})
+    return FlowPacket(**{f.name: getattr(packet, f.name) for f in fields(FlowPacket)})
 
 
 def infer_hook(packet: Packet, local: frozenset[str]) -> tuple[Direction, str]:
@@ -89,7 +92,7 @@ def with_interfaces(packet: Packet, hook: Direction, runner: Runner) -> Packet:
         oif = route_interface(runner, packet.daddr)
     if hook == "input" and iif is not None and _is_local(packet.saddr, frozenset()):
         iif = "lo"
-    return dataclasses.replace(packet, iif=iif, oif=oif)
+    return replace(packet, iif=iif, oif=oif)
 
 
 def _rule_json(rule: RuleRef | None, origin: Origin | None) -> dict[str, Any] | None:
@@ -111,10 +114,12 @@ def _rule_json(rule: RuleRef | None, origin: Origin | None) -> dict[str, Any] | 
 
 def to_json(explanation: FirewallMatch) -> dict[str, Any]:
     """The `netdx.firewall.explain/1` document."""
+    from dataclasses import asdict  # for a document only: a check imports no dataclasses
+
     p = explanation.packet
     return {
         "schema": EXPLAIN_SCHEMA,
-        "packet": None if p is None else dataclasses.asdict(p),
+        "packet": None if p is None else asdict(p),
         "hook": explanation.hook,
         "hook_reason": explanation.hook_reason,
         "decision": explanation.decision,

@@ -9,15 +9,16 @@ core's (`netdx.collect.firewall`), so a server reads exactly what this host read
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Literal
 
 from netdx.budget import Deadline
 from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
 from netdx.collect.system import Host, LocalHost, RunResult
 from netdx.firewall.sources import NO_NFT_TABLES, Capture, SaveCapture
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Literal
+
     from netdx.firewall.present import Present
 
 __all__ = [
@@ -42,6 +43,7 @@ _SAVE_COMMANDS: tuple[
     ("iptables-legacy-save", 4, "iptables-legacy"),
     ("ip6tables-legacy-save", 6, "iptables-legacy"),
 )
+
 
 def host_runner(host: Host, deadline: Deadline) -> Runner:
     """A runner that executes argv on `host` within `deadline`."""
@@ -81,6 +83,10 @@ def capture(runner: Runner, *, present: Present | None = None) -> Capture:
     skipped = {} if present is None else _nothing_to_add(present)
     commands = [c for c in COMMANDS if c not in skipped]
     if len(commands) > 1:
+        # Here: concurrent.futures imports logging (~12 ms), which a namespace whose tables
+        # leave one command or none to run (a host without a firewall) never needs.
+        from concurrent.futures import ThreadPoolExecutor
+
         with ThreadPoolExecutor(max_workers=len(commands)) as pool:
             results = dict(zip(commands, pool.map(runner, commands), strict=True))
     else:

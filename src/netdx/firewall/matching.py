@@ -4,7 +4,6 @@ model does not know decides whether the rule applies."""
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Iterable
 
@@ -24,6 +23,7 @@ from netdx.firewall.model import (
     Verdict,
     VerdictMap,
 )
+from netdx.model.record import replace
 
 # Interfaces present at each stage: a rule on a missing one never matches; one the caller did
 # not give is unknown.
@@ -145,7 +145,7 @@ def _off_loopback(m: Match, packet: Packet) -> Packet | None:
         return None
     if local or not _loopback_only(m):
         return None
-    return dataclasses.replace(packet, iif=packet.iif or "(not lo)", oif=packet.oif or "(not lo)")
+    return replace(packet, iif=packet.iif or "(not lo)", oif=packet.oif or "(not lo)")
 
 
 def match_holds(m: Match, table: Table, packet: Packet, stage: Hook) -> bool:

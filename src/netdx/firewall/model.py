@@ -10,16 +10,19 @@ construct the model does not understand, kept with its name so the evaluator can
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import field
-from typing import Literal
 
 # The flow fields and conntrack states are the match model's: a Packet is a FlowPacket.
 from netdx.model.firewall import CtState as CtState
 from netdx.model.firewall import FlowPacket
-from netdx.model.record import record
+from netdx.model.record import field, record, replace
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
 
 TableFamily = Literal["ip", "ip6", "inet", "arp", "bridge", "netdev"]
 Hook = Literal["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"]
@@ -210,7 +213,7 @@ class Chain:
     def with_rules(self, rules: Iterable[Rule]) -> Chain:
         """This chain (hook, priority, policy, type, handle) holding `rules`: a parser reads
         a chain's declaration and its rules apart, from one listing or from two tools."""
-        return dataclasses.replace(self, rules=tuple(rules))
+        return replace(self, rules=tuple(rules))
 
 
 @record

@@ -19,11 +19,18 @@ gives the rules of the chains it printed.
 from __future__ import annotations
 
 import re
-from typing import Any, Literal
 
 from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.model import Ruleset, Source, Table, Verdict
 from netdx.model.record import record
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
+if TYPE_CHECKING:
+    from typing import Any
 
 # What iptables-nft-save says of a table with base chains it cannot print (it prints the rest).
 _INCOMPATIBLE = re.compile(r"^# Table `(?P<name>[^']+)' contains incompatible base-chains", re.M)

@@ -13,10 +13,9 @@ collector core is shipped alone to servers; they are the same objects here.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from netdx.netlink._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.collect.system import Host, LocalHost, RunResult
     from netdx.host.fake import FakeHost

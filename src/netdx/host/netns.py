@@ -20,7 +20,6 @@ import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
-from typing import TypeVar
 
 from netdx.collect.system import DEFAULT_LIMIT, RunResult, read_capped, run_argv
 from netdx.errors import CannotRun, UsageError
@@ -29,7 +28,11 @@ from netdx.model.vantage import THIS_HOST, Vantage, in_netns
 NETNS_RUN_DIR = "/run/netns"
 NETNS_ETC_DIR = "/etc/netns"
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    T = TypeVar("T")
 
 
 def netns_path(name: str) -> str:

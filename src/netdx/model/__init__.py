@@ -5,10 +5,10 @@ netdx.model.target alone, not every model module (defining ~60 frozen dataclasse
 tens of milliseconds, paid by commands such as `sockets` that need one of them).
 """
 
-from typing import TYPE_CHECKING
 
 from netdx.netlink._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.model.evidence import (
         AddressEvidence,

@@ -10,11 +10,17 @@ of `netdx.model` to `from_data(T, to_data(x)) == x`).
 from __future__ import annotations
 
 import dataclasses
+import sys
 import types
 import typing
-from typing import Any, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Any, TypeVar, Union, get_args, get_origin
+
+from netdx.model.literal import real
 
 T = TypeVar("T")
+# A module's names as its annotations read them, with netdx.model.literal's Literal made
+# typing's (see there): by module name.
+_names: dict[str, dict[str, Any]] = {}
 
 
 class CodecError(ValueError):
@@ -112,7 +118,7 @@ def _field_names(cls: type[Any]) -> tuple[str, ...] | None:
 def _record(cls: type[Any], data: Any, where: str) -> Any:
     if not isinstance(data, dict):
         raise CodecError(f"{where}: expected an object, got {data!r}")
-    hints = get_type_hints(cls)
+    hints = type_hints(cls)
     known = set(_field_names(cls) or ())
     extra = set(data) - known
     if extra:
@@ -122,3 +128,21 @@ def _record(cls: type[Any], data: Any, where: str) -> Any:
         return cls(**kwargs)
     except TypeError as exc:
         raise CodecError(f"{where}: {exc}") from None
+
+
+def type_hints(cls: type) -> dict[str, Any]:
+    """`typing.get_type_hints(cls)` for a dataclass whose module writes Literal with
+    netdx.model.literal's stand-in (typing's would read the stand-in's values as names):
+    each annotation read in its class's module with the stand-ins made typing's."""
+    hints: dict[str, Any] = {}
+    for base in reversed(cls.__mro__):
+        annotations = base.__dict__.get("__annotations__", {})  # noqa: RUF063
+        if not annotations:
+            continue
+        names = _names.get(base.__module__)
+        if names is None:
+            space = vars(sys.modules[base.__module__])
+            names = _names[base.__module__] = {key: real(value) for key, value in space.items()}
+        for name, value in annotations.items():
+            hints[name] = eval(value, names) if isinstance(value, str) else value
+    return hints

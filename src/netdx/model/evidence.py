@@ -7,8 +7,6 @@ Times are in milliseconds (float), addresses are strings in their canonical form
 
 from __future__ import annotations
 
-from typing import Literal
-
 # Re-exported: the DNS evidence was defined here first; `netdx dns` imports netdx.model.dns.
 from netdx.model.dns import AddressSource as AddressSource
 from netdx.model.dns import AuthoritativeCheck as AuthoritativeCheck
@@ -35,6 +33,12 @@ from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
 from netdx.model.service import ServiceHandshake, TlsDetails, TlsExchange
 from netdx.model.vantage import THIS_HOST, Vantage
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
 
 # --- ICMP ----------------------------------------------------------------------------------
 

@@ -29,31 +29,55 @@ file `<string>` included), the same class dict in the same order, the same secon
 the slots. tests/unit/test_record.py builds every netdx dataclass both ways and compares
 them, and fails when a table is stale.
 
+Nor does a class built so import `dataclasses` (with `inspect`, 10-15 ms of a check's CPU):
+`__init__`, `__eq__`, `__hash__`, the slots and the defaults are set at once; what holds
+dataclasses' objects (`__dataclass_fields__` and `__dataclass_params__`, the recursive
+`__repr__`, the frozen `__setattr__`/`__delattr__` that raise its FrozenInstanceError,
+pickling's `__getstate__`/`__setstate__`, the signature as the doc of a class without one)
+is a `Lazy` until first read, which imports dataclasses and sets them all as it makes them
+(netdx.model.record_lazy), so `dataclasses.fields/replace/asdict/is_dataclass`, the codec and pickle
+work unchanged. A class body's `field()` is netdx's note (`netdx.netlink._compat.field`)
+when the recipes are installed, dataclasses' own otherwise; `replace` and `fields` here
+read a recipe's class from the recipe.
+
 The tables are written by `python tools/precompile_records.py` (`make venv` runs it).
 `install()` makes every dataclass of the process use them, not only a record (the `netdx`
-script calls it: the collector core and netlink define theirs with plain `dataclass`).
-The build mirrors Python 3.11's `dataclasses`; on another Python no table is read.
+script calls it: the collector core and netlink define theirs with
+`netdx.netlink._compat`, which hands them here). The build mirrors Python 3.11's
+`dataclasses`; on another Python no table is read.
 """
 
 from __future__ import annotations
 
 import abc
-import dataclasses
 import importlib
 import marshal
 import sys
-from collections.abc import Callable
-from dataclasses import MISSING, Field
 from types import CellType, CodeType, FunctionType, MemberDescriptorType
-from typing import TYPE_CHECKING, Any, TypeVar
 
-T = TypeVar("T")
+from netdx.model.record_lazy import LAZY, Lazy, pending
+from netdx.netlink import _compat
+from netdx.netlink._compat import MISSING, FieldSpec
+from netdx.netlink._compat import fields as fields  # dataclasses.fields, cheap for a recipe's class
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import dataclasses
+    from collections.abc import Callable
+    from dataclasses import field as field
+    from types import ModuleType
+    from typing import Any, TypeVar
+
+    T = TypeVar("T")
+else:
+    field = _compat.field
 
 # dataclass()'s parameters, in `_process_class`'s order: init, repr, eq, order, unsafe_hash,
 # frozen, match_args, kw_only, slots, weakref_slot.
 Params = tuple[bool, bool, bool, bool, bool, bool, bool, bool, bool, bool]
 RECORD: Params = (True, True, True, False, False, True, True, True, True, False)
-_PROCESS = dataclasses._process_class  # type: ignore[attr-defined]
+# dataclasses' own `_process_class`, once dataclasses is imported (see _dataclasses).
+_PROCESS: Callable[..., type] | None = None
 # The build below follows 3.11's `_process_class` step by step.
 PYTHON = (3, 11)
 FAST = sys.version_info[:2] == PYTHON
@@ -69,12 +93,71 @@ _loaded: set[str] = set()
 # The generator's run the first table read came from: a table of another run is not read.
 _generation: dict[str, str] = {}
 
-_FIELD_TYPES = (dataclasses._FIELD, dataclasses._FIELD_CLASSVAR,  # type: ignore[attr-defined]
-                dataclasses._FIELD_INITVAR)  # type: ignore[attr-defined]
-_CONSTANTS = {"MISSING": MISSING, "_return_type": None,
-              "_HAS_DEFAULT_FACTORY": dataclasses._HAS_DEFAULT_FACTORY,  # type: ignore[attr-defined]
-              "__dataclass_builtins_object__": object,
-              "FrozenInstanceError": dataclasses.FrozenInstanceError}
+# A class built from its recipe → its fields (base's first) as FieldSpecs.
+_specs: dict[type, dict[str, FieldSpec]] = {}
+_installed = False
+
+
+class _Factory:
+    """`__init__`'s "use the default factory" marker (dataclasses' `_HAS_DEFAULT_FACTORY`)."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<factory>"
+
+
+_CONSTANTS: dict[str, Any] = {"MISSING": MISSING, "_return_type": None,
+                              "_HAS_DEFAULT_FACTORY": _Factory(),
+                              "__dataclass_builtins_object__": object}
+
+
+def _dataclasses() -> ModuleType:
+    """dataclasses, imported now (a Field read, a class without a recipe)."""
+    import dataclasses
+
+    _patch(dataclasses)
+    return dataclasses
+
+
+def _patch(dataclasses: ModuleType) -> None:
+    """Keeps dataclasses' own `_process_class`, and replaces it with the recipes' when they
+    are installed (then a plain `@dataclass` is built from its recipe too)."""
+    global _PROCESS
+    if _PROCESS is None and dataclasses._process_class is not _process_class:
+        _PROCESS = dataclasses._process_class
+    if _installed and FAST:
+        dataclasses._process_class = _process_class  # type: ignore[attr-defined]
+
+
+class _WhenImported:
+    """A finder in sys.meta_path until `dataclasses` is imported, by whichever module: it
+    has the import patch it (`_patch`) as soon as it has run."""
+
+    @classmethod
+    def find_spec(cls, name: str, path: Any = None, target: Any = None) -> Any:
+        if name != "dataclasses":
+            return None
+        sys.meta_path.remove(cls)
+        from importlib.machinery import PathFinder
+
+        spec = PathFinder.find_spec(name)
+        if spec is not None and spec.loader is not None:
+            run = spec.loader.exec_module
+
+            def run_and_patch(module: ModuleType) -> None:
+                run(module)
+                _patch(module)
+
+            spec.loader.exec_module = run_and_patch  # type: ignore[method-assign]
+        return spec
+
+
+def original_process() -> Callable[..., type]:
+    """dataclasses' own `_process_class` (the generator wraps it)."""
+    _dataclasses()
+    assert _PROCESS is not None
+    return _PROCESS
 
 
 def package_of(module: str) -> str:
@@ -113,21 +196,41 @@ def _recipes_of(module: str) -> dict[str, bytes]:
 def _tag(value: object) -> int:
     """What `dataclasses` can make of a module global that an annotation string starts with:
     the typing or dataclasses module, a ClassVar, KW_ONLY, an InitVar, or nothing."""
-    if value is None:
+    # Neither module loaded: no global can be one of theirs (the check's case).
+    dataclasses = sys.modules.get("dataclasses")
+    typing = sys.modules.get("typing")
+    if value is None or (dataclasses is None and typing is None):
         return 0
     if value is dataclasses:
         return 1
-    typing = sys.modules.get("typing")
     if typing is not None:
         if value is typing:
             return 2
-        if dataclasses._is_classvar(value, typing):  # type: ignore[attr-defined]
-            return 3
+        if value is typing.ClassVar or (type(value) is typing._GenericAlias
+                                        and value.__origin__ is typing.ClassVar):  # type: ignore[attr-defined]
+            return 3  # dataclasses._is_classvar
+    if dataclasses is None:
+        return 0
     if value is dataclasses.KW_ONLY:
         return 4
-    if dataclasses._is_initvar(value, dataclasses):  # type: ignore[attr-defined]
+    if dataclasses._is_initvar(value, dataclasses):
         return 5
     return 0
+
+
+def _given(value: object) -> FieldSpec | None:
+    """A field() of a class body (netdx's or dataclasses' Field) as a FieldSpec; else None."""
+    if isinstance(value, FieldSpec):
+        return value
+    dataclasses = sys.modules.get("dataclasses")
+    if dataclasses is None or not isinstance(value, dataclasses.Field):
+        return None
+
+    def own(item: object) -> object:
+        return MISSING if item is dataclasses.MISSING else item
+
+    return FieldSpec(own(value.default), own(value.default_factory), value.init, value.repr,
+                     value.hash, value.compare, value.metadata, own(value.kw_only))
 
 
 def _describe(default: object) -> object:
@@ -135,11 +238,12 @@ def _describe(default: object) -> object:
     not), or a field() with its flags."""
     if default is MISSING or isinstance(default, MemberDescriptorType):
         return None
-    if isinstance(default, Field):
-        return (default.init, default.repr, default.hash, default.compare,
-                None if default.kw_only is MISSING else default.kw_only,
-                default.default is MISSING, default.default_factory is MISSING,
-                default.default.__class__.__hash__ is None)
+    spec = _given(default)
+    if spec is not None:
+        return (spec.init, spec.repr, spec.hash, spec.compare,
+                None if spec.kw_only is MISSING else spec.kw_only,
+                spec.default is MISSING, spec.default_factory is MISSING,
+                spec.default.__class__.__hash__ is None)
     return default.__class__.__hash__ is None
 
 
@@ -167,14 +271,16 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
     names = module.__dict__
     mro = cls.__mro__
     defaults = [getattr(cls, name, MISSING) for name in annotations]
-    given = [default for default in defaults if isinstance(default, Field)]
+    given = [default for default in defaults if _given(default) is not None]
+    initvar = getattr(sys.modules.get("dataclasses"), "InitVar", None)
     return (params,
             ("object",) if len(mro) == 2 else tuple([_base(base) for base in mro[1:]]),
             tuple([base.__dict__.get("__slots__") for base in mro[1:-1]]),
-            frozenset(space), annotations, "typing" in sys.modules,
+            # Whether typing is loaded matters to a head that is typing's (tagged 2, 3).
+            frozenset(space), annotations,
             # A class (the common case: `int`, `Endpoint`) is none of what _tag looks for.
             tuple([0 if (value := names.get(head)) is None
-                   or (type(value) is type and value is not dataclasses.InitVar)
+                   or (type(value) is type and value is not initvar)
                    else _tag(value) for head in heads]),
             tuple([None if default is MISSING else _describe(default)
                    for default in defaults]),
@@ -182,137 +288,129 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
             # One field() object given to two fields, a field() with no annotation.
             len(given) > 1 and len({id(default) for default in given}) < len(given),
             tuple([name for name, value in space.items()
-                   if isinstance(value, Field) and name not in annotations]))
+                   if _given(value) is not None and name not in annotations]))
 
 
-def _values(refs: tuple[tuple[int, str], ...], fields: dict[str, Any],
-            cls: type) -> list[Any]:
+def _values(refs: tuple[tuple[int, str], ...], fields: dict[str, Any], cls: type,
+            constants: dict[str, Any] = _CONSTANTS) -> list[Any]:
     """The values `dataclasses` passes a method's `__create_fn__` for these parameters,
     each named by the generator as (0, field): `_type_FIELD`, the field's type; (1, field):
     `_dflt_FIELD`, its default or default factory; (2, name): a constant, or `cls`."""
     return [fields[key].type if kind == 0
-            else (field.default if (field := fields[key]).default_factory is MISSING
-                  else field.default_factory) if kind == 1
-            else cls if key == "cls" else _CONSTANTS[key]
+            else (spec.default if (spec := fields[key]).default_factory is MISSING
+                  else spec.default_factory) if kind == 1
+            else cls if key == "cls" else constants[key]
             for kind, key in refs]
 
 
 def _method(code: CodeType, globals_: dict[str, Any], spec: list[Any],
-            fields: dict[str, Any], cls: type) -> Any:
+            fields: dict[str, Any], cls: type,
+            constants: dict[str, Any] = _CONSTANTS) -> Any:
     """The function `__create_fn__(...)` returns, made as its `def` makes it: the code
     under the class module's globals, with the closure cells, defaults, keyword defaults
     and annotations that def takes from `__create_fn__`'s parameters (`spec` names them)."""
     closure, defaults, kwdefaults, kwvalues, annotations, annotated = spec
     method = FunctionType(
         code, globals_, None,
-        None if defaults is None else tuple(_values(defaults, fields, cls)),
-        tuple([CellType(value) for value in _values(closure, fields, cls)])
+        None if defaults is None else tuple(_values(defaults, fields, cls, constants)),
+        tuple([CellType(value) for value in _values(closure, fields, cls, constants)])
         if closure else None)
     if kwdefaults is not None:
-        values = _values(kwvalues, fields, cls)
+        values = _values(kwvalues, fields, cls, constants)
         method.__kwdefaults__ = dict(zip(kwdefaults, values, strict=True))
     if annotations:
-        values = _values(annotated, fields, cls)
+        values = _values(annotated, fields, cls, constants)
         method.__annotations__ = dict(zip(annotations, values, strict=True))
     return method
 
 
 def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
     """`_process_class(cls, *params)` from the recipe: the same changes to the class, in an
-    order that leaves its dict in the same order."""
+    order that leaves its dict in the same order. What needs dataclasses' objects is set as
+    a `Lazy` (netdx.model.record_lazy); the rest (`__init__`, `__eq__`, `__hash__`, the slots,
+    the defaults) as dataclasses sets it."""
     _, _, own, codes, hash_action, slots, match_args = recipe
-    init, repr_, eq, order, unsafe_hash, frozen, with_match_args, _, slotted, _ = params
+    frozen, with_match_args, slotted = params[5], params[6], params[8]
     original = cls.__dict__
-    changes: dict[str, Any] = {"__dataclass_params__": dataclasses._DataclassParams(  # type: ignore[attr-defined]
-        init, repr_, eq, order, unsafe_hash, frozen)}
+    changes: dict[str, Any] = {"__dataclass_params__": Lazy("__dataclass_params__")}
     deleted = []
-    fields: dict[str, Any] = {}
-    mro = cls.__mro__
-    if len(mro) > 2:
-        for base in mro[-1:0:-1]:
-            for field in getattr(base, "__dataclass_fields__", {}).values():
-                fields[field.name] = field
+    fields: dict[str, FieldSpec] = {}
+    for base in cls.__mro__[-2:0:-1]:  # the bases' fields, built from their recipes
+        fields.update(_specs.get(base, {}))
     annotations = original.get("__annotations__", {})
     made = []
     for name, kind, kw_only in own:
         if kind < 0:  # a KW_ONLY marker
             continue
         default = getattr(cls, name, MISSING)
-        if isinstance(default, Field):
-            field = default
+        given = _given(default)  # a field() (netdx's note, or dataclasses' Field read)
+        if given is not None:
+            spec = given
         else:
             if isinstance(default, MemberDescriptorType):
                 default = MISSING
-            # What field(default=default) returns, without its checks of other arguments.
-            field = Field(default, MISSING, True, True, None, True, None,  # type: ignore[arg-type]
-                          MISSING)  # type: ignore[arg-type]
-        field.name = name
-        field.type = annotations[name]
-        field._field_type = _FIELD_TYPES[kind]  # type: ignore[attr-defined]
-        if kind != 1 and field.kw_only is MISSING:
-            field.kw_only = kw_only
-        made.append((field, default))
-    for field, default in made:
-        fields[field.name] = field
-        if isinstance(default, Field):  # the class attribute becomes the plain default
-            if field.default is MISSING:
-                deleted.append(field.name)
+            spec = FieldSpec(default)  # what field(default=default) notes
+        spec.name = name
+        spec.type = annotations[name]
+        spec.kind = kind
+        if kind != 1 and spec.kw_only is MISSING:
+            spec.kw_only = kw_only
+        # dataclasses keeps a Field given in the class body: so will record_lazy.complete.
+        made.append((spec, given is not None,
+                     default if given is not None and given is not default else None))
+    for spec, is_given, _ in made:
+        fields[spec.name] = spec
+        if is_given:  # the class attribute becomes the plain default
+            if spec.default is MISSING:
+                deleted.append(spec.name)
             else:
-                changes[field.name] = field.default
-    changes["__dataclass_fields__"] = fields
+                changes[spec.name] = spec.default
+    changes["__dataclass_fields__"] = Lazy("__dataclass_fields__")
     globals_ = sys.modules[cls.__module__].__dict__
     qualname = cls.__qualname__
-    for name, code, *spec in codes:
+    for name, code, *spec_ in codes:
         if name != "__hash__" and name in original:
             continue  # dataclasses never replaces a method the class defines
-        method = _method(code, globals_, spec, fields, cls)
-        if name == "__repr__":
-            method = dataclasses._recursive_repr(method)  # type: ignore[attr-defined]
+        if name in LAZY:
+            changes[name] = Lazy(name)
+            continue
+        method = _method(code, globals_, spec_, fields, cls)
         method.__qualname__ = f"{qualname}.{method.__name__}"
         changes[name] = method
     if hash_action == 2:
         changes["__hash__"] = None
     if with_match_args and "__match_args__" not in original:
         changes["__match_args__"] = match_args
+    make_doc = not cls.__doc__
+    if make_doc:
+        changes["__doc__"] = Lazy("__doc__")
     if not slotted:
         for name in deleted:
             delattr(cls, name)
         for name, value in changes.items():
             setattr(cls, name, value)
-        if not cls.__doc__:
-            cls.__doc__ = _doc(cls)
-        abc.update_abstractmethods(cls)
-        return cls
-    space = dict(original)
-    if not cls.__doc__:
-        if "__init__" in changes:  # for the signature (dataclasses has set them all)
-            cls.__init__ = changes["__init__"]  # type: ignore[misc]
-        changes["__doc__"] = _doc(cls)
-    for name in deleted:
-        if name not in space:
-            raise AttributeError(name)  # as delattr() of an inherited field() raises
-        del space[name]
-    space.update(changes)
-    space["__slots__"] = slots
-    for field in fields.values():
-        if field._field_type is _FIELD_TYPES[0]:
-            space.pop(field.name, None)
-    space.pop("__dict__", None)
-    cls = type(cls)(cls.__name__, cls.__bases__, space)
-    cls.__qualname__ = qualname
-    if frozen:
-        # Frozen slotted classes need them to pickle (dataclasses._add_slots).
-        cls.__getstate__ = dataclasses._dataclass_getstate  # type: ignore[attr-defined,method-assign]
-        cls.__setstate__ = dataclasses._dataclass_setstate  # type: ignore[attr-defined]
+    else:
+        space = dict(original)
+        for name in deleted:
+            if name not in space:
+                raise AttributeError(name)  # as delattr() of an inherited field() raises
+            del space[name]
+        space.update(changes)
+        space["__slots__"] = slots
+        for spec in fields.values():
+            if spec.kind == 0:
+                space.pop(spec.name, None)
+        space.pop("__dict__", None)
+        cls = type(cls)(cls.__name__, cls.__bases__, space)
+        cls.__qualname__ = qualname
+        if frozen:
+            # Frozen slotted classes need them to pickle (dataclasses._add_slots).
+            cls.__getstate__ = Lazy("__getstate__")  # type: ignore[method-assign,assignment]
+            cls.__setstate__ = Lazy("__setstate__")  # type: ignore[attr-defined]
     abc.update_abstractmethods(cls)
+    _specs[cls] = fields
+    pending[cls] = (params, recipe, [(spec, real) for spec, _, real in made], make_doc)
     return cls
-
-
-def _doc(cls: type) -> str:
-    """The doc `dataclasses` gives a class without one: its signature."""
-    import inspect  # dataclasses has imported it already
-
-    return cls.__name__ + str(inspect.signature(cls)).replace(" -> None", "")
 
 
 def _from_recipe(cls: type[T], params: Params) -> type[T] | None:
@@ -328,15 +426,24 @@ def _from_recipe(cls: type[T], params: Params) -> type[T] | None:
     return new
 
 
+def _process(cls: type, params: Params) -> type:
+    """What dataclasses makes of `cls` (no recipe, or one that does not fit)."""
+    _dataclasses()
+    _compat.real_fields(cls)  # netdx's field() notes become dataclasses' Fields
+    assert _PROCESS is not None
+    return _PROCESS(cls, *params)
+
+
 def _record(cls: type[T]) -> type[T]:
     if not FAST:
-        return dataclasses.dataclass(frozen=True, slots=True, kw_only=True)(cls)
+        _compat.real_fields(cls)
+        return _dataclasses().dataclass(frozen=True, slots=True, kw_only=True)(cls)  # type: ignore[no-any-return]
     if use_tables:
         new = _from_recipe(cls, RECORD)
         if new is not None:
             return new
     # What dataclass(frozen=True, slots=True, kw_only=True)(cls) runs on 3.11.
-    return _PROCESS(cls, *RECORD)  # type: ignore[no-any-return]
+    return _process(cls, RECORD)
 
 
 def _process_class(cls: type, *params: bool) -> type:
@@ -345,17 +452,54 @@ def _process_class(cls: type, *params: bool) -> type:
         new: type | None = _from_recipe(cls, params)  # type: ignore[arg-type]
         if new is not None:
             return new
-    return _PROCESS(cls, *params)  # type: ignore[no-any-return]
+    return _process(cls, params)  # type: ignore[arg-type]
+
+
+def _plain(cls: type, params: tuple[bool, ...]) -> type:
+    """A class of `netdx.netlink._compat.dataclass`: from its recipe, else by dataclasses."""
+    if not FAST:
+        _compat.BUILD = None  # _compat's own way: dataclasses, with this Python's parameters
+        try:
+            return _compat.dataclass(
+                **dict(zip(("init", "repr", "eq", "order", "unsafe_hash", "frozen",
+                            "match_args", "kw_only", "slots"), params, strict=False)))(cls)
+        finally:
+            _compat.BUILD = _plain
+    return _process_class(cls, *params)
+
+
+def _fields(cls: type) -> tuple[FieldSpec, ...] | None:
+    """A class's fields (`dataclasses.fields`) when it was built from its recipe."""
+    specs = _specs.get(cls)
+    return None if specs is None else tuple([s for s in specs.values() if s.kind == 0])
 
 
 def install() -> None:
     """Build every dataclass of the process from its recipe, not only a record: the
-    collector core and netlink define theirs with plain `dataclass` (they are shipped to
-    servers alone, without netdx.model), and so do a few mutable helpers. Called once by
-    the `netdx` entry (netdx.start) before a command's modules load. A class without a
-    recipe (another library's) is built by dataclasses as always."""
-    if FAST:
-        dataclasses._process_class = _process_class  # type: ignore[attr-defined]
+    collector core and netlink define theirs with `netdx.netlink._compat` (they are shipped
+    to servers alone, without netdx.model), and so do a few mutable helpers with plain
+    `dataclass`: dataclasses is patched when something imports it (`_WhenImported`).
+    Called once by the `netdx` entry (netdx.start) before a command's modules load. A
+    class without a recipe (another library's) is built by dataclasses as always."""
+    global _installed
+    _installed = True
+    _compat.BUILD, _compat.FIELDS = _plain, _fields
+    if "dataclasses" in sys.modules:
+        _patch(sys.modules["dataclasses"])
+    elif FAST and _WhenImported not in sys.meta_path:
+        sys.meta_path.insert(0, _WhenImported)
+
+
+def replace(obj: T, /, **changes: Any) -> T:
+    """`dataclasses.replace(obj, **changes)`: a copy of `obj` with `changes`. For a class
+    built from its recipe it reads the fields from the recipe (no dataclasses import)."""
+    specs = _specs.get(type(obj))
+    if specs is None or any(s.kind == 2 or not s.init for s in specs.values()):
+        return _dataclasses().replace(obj, **changes)  # type: ignore[no-any-return]
+    for spec in specs.values():
+        if spec.kind == 0 and spec.name not in changes:
+            changes[spec.name] = getattr(obj, spec.name)
+    return obj.__class__(**changes)
 
 
 if TYPE_CHECKING:
@@ -368,4 +512,4 @@ if TYPE_CHECKING:
         ...
 
 else:
-    record: Callable[[type[T]], type[T]] = _record
+    record = _record

@@ -10,13 +10,17 @@ evidence. Frozen dataclasses only, so all of it round-trips through `model.codec
 
 from __future__ import annotations
 
-from typing import Literal
-
 from netdx.model.firewall import FirewallMatch
 from netdx.model.record import record
 from netdx.model.route import RouteLookup
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
 
 __all__ = [
     "CounterDelta",

@@ -19,10 +19,9 @@ there by a bare `python3`. Layout, one idea per module:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from ._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from .attrs import Attr, Attrs, AttrSpec, Field, StructFormat, encode_attr, parse_attrs
     from .diag import (

@@ -14,21 +14,31 @@ names its attribute, and `decode_record` fills it from a message's header and at
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import struct
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from ._compat import record
+from ._compat import field, record
+from ._compat import fields as fields_of
 from .errors import NetlinkParseError
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing.TypeAlias is 3.10+; these annotations are never evaluated
-    from typing import TypeAlias
+    from typing import Any, Generic, TypeAlias, TypeVar
 
     from _typeshed import DataclassInstance
 
-T = TypeVar("T")
+    T = TypeVar("T")
+    R = TypeVar("R", bound="DataclassInstance")
+    V = TypeVar("V")
+else:  # typing's costs a check 5-10 ms; StructFormat[X] is only ever read by mypy
+    T = None
+
+    class Generic:
+        __slots__ = ()
+
+        def __class_getitem__(cls, _: object) -> type:
+            return cls
 
 # struct rtattr / struct nlattr { __u16 len; __u16 type; }
 ATTR_HDR = struct.Struct("=HH")
@@ -110,18 +120,15 @@ def member(code: str, *, pad: str = "", required: bool = False) -> Any:
     `required` leaves it without the default 0. `struct_format` reads these."""
     meta = {_CODE: code, _PAD: pad}
     if required:
-        return dataclasses.field(metadata=meta)
-    return dataclasses.field(default=0, metadata=meta)
-
-
-R = TypeVar("R", bound="DataclassInstance")
+        return field(metadata=meta)
+    return field(default=0, metadata=meta)
 
 
 def struct_format(name: str, cls: type[R]) -> StructFormat[R]:
     """The StructFormat of a header dataclass whose fields are all declared with `member`,
     so a header's members, their order and their wire codes are written once."""
     fields: list[Field] = []
-    for f in dataclasses.fields(cls):
+    for f in fields_of(cls):
         if _CODE not in f.metadata:
             raise TypeError(f"{cls.__name__}.{f.name} is not declared with member()")
         if f.metadata[_PAD]:
@@ -252,9 +259,6 @@ class Attrs:
         return tuple(item.name for item in self.items)
 
 
-V = TypeVar("V")
-
-
 def _typed(value: object, kind: type[V], name: str) -> V | None:
     if value is None:
         return None
@@ -299,7 +303,7 @@ _ATTR = "netlink_attr"
 def attr(name: str) -> Any:
     """A record field read from the attribute `name`, None when the message has none:
     `oif: int | None = attr("RTA_OIF")` (see `decode_record`)."""
-    return dataclasses.field(default=None, metadata={_ATTR: name})
+    return field(default=None, metadata={_ATTR: name})
 
 
 def decode_record(cls: type[R], head: object, attrs: Attrs, **computed: object) -> R:
@@ -307,7 +311,7 @@ def decode_record(cls: type[R], head: object, attrs: Attrs, **computed: object) 
     attribute, a field named in `computed` that value, and every other field the header's
     member of its name (family, dst_len...)."""
     values = dict(computed)
-    for f in dataclasses.fields(cls):
+    for f in fields_of(cls):
         if f.name not in values:
             name = f.metadata.get(_ATTR)
             values[f.name] = attrs.get(name) if name else getattr(head, f.name)

@@ -18,7 +18,6 @@ import socket
 import struct
 import sys
 from functools import partial
-from typing import Any
 
 from ._compat import value
 from .attrs import (
@@ -52,13 +51,16 @@ from .wire import (
     unpack_message,
 )
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
 SOCK_DIAG_BY_FAMILY = 20
 
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
 PROTOCOLS: dict[str, int] = {"tcp": IPPROTO_TCP, "udp": IPPROTO_UDP}
 ALL_STATES = 0xFFFFFFFF
-
 
 
 def state_mask(names: tuple[str, ...] | list[str]) -> int:

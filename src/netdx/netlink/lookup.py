@@ -10,7 +10,6 @@ import errno
 import ipaddress
 import socket
 import time
-from typing import TYPE_CHECKING
 
 from .errors import NetlinkKernelError, NetlinkParseError
 from .rtnl import (
@@ -18,7 +17,6 @@ from .rtnl import (
     RTM_NEWROUTE,
     Neighbour,
     Route,
-    RouteSelectors,
     neigh_dump_request,
     neigh_get_request,
     parse_neighbour,
@@ -30,8 +28,11 @@ from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
 from .sock import Transport, dump, request
 from .wire import ErrorAck
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing.Unpack is 3.11+; the annotations are never evaluated
     from typing_extensions import Unpack
+
+    from .rtnl import RouteSelectors
 
 # A kernel without RTM_GETNEIGH "doit" (before 4.20) refuses a single get with one of these;
 # the same answer then comes from a dump filtered here.

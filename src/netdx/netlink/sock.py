@@ -8,12 +8,17 @@ import socket
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Protocol, TypeVar
 
 from .errors import NetlinkIOError, NetlinkKernelError, NetlinkParseError, NetlinkTimeout
 from .wire import NlMsg, Reply, ReplyCollector, encode_message
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol, TypeVar
+
+    T = TypeVar("T")
+else:  # typing's costs a check 5-10 ms; nothing is checked against Transport at run time
+    Protocol = object
 
 NETLINK_ROUTE = 0
 NETLINK_SOCK_DIAG = 4

@@ -2,14 +2,18 @@
 the `addr:port` form of an endpoint, and `DiagSocket`, the one socket record, which names its
 state and endpoints with them.
 
-Pure (it imports nothing but typing), so the judging side (model/, diagnose/, render/) can
+Pure (it imports nothing but its NamedTuple), so the judging side (model/, diagnose/, render/) can
 read them without loading any netlink I/O, and the shipped collector core can use the very
 same table.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NamedTuple
+else:  # the same class built by collections.namedtuple: typing costs a check 5-10 ms
+    from ._compat import NamedTuple
 
 AF_INET = 2
 AF_INET6 = 10

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from typing import TypeVar
 
 from ._compat import value
 from .attrs import Attrs, AttrSpec, StructFormat, asciiz, parse_attrs, u32
@@ -58,7 +57,11 @@ class NlMsg:
     payload: bytes
 
 
-H = TypeVar("H")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    H = TypeVar("H")
 
 
 def unpack_message(

@@ -16,10 +16,8 @@ here waits or touches the network.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from functools import partial
-from typing import Literal, Protocol, TypeVar
 
 from netdx.model import (
     AddressEvidence,
@@ -33,6 +31,7 @@ from netdx.model import (
     TcpConnect,
 )
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
+from netdx.model.record import replace
 from netdx.model.server import ServerEvidence
 from netdx.model.service import (
     SCHEME_PROTOCOLS,
@@ -75,17 +74,20 @@ ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answ
 # The steered connect: until the deadline, less the follow-ups' reserve.
 CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
 
-F = TypeVar("F", bound=FlowProbe)
-F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)
-# A result the plan files into the evidence as it is.
-R = TypeVar("R")
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing's costs a check 5-10 ms: these are for mypy alone
+    from typing import Literal, Protocol, TypeVar
 
+    F = TypeVar("F", bound=FlowProbe)
+    F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)
+    # A result the plan files into the evidence as it is.
+    R = TypeVar("R")
 
-class FlowKind(Protocol[F_co]):
-    """Makes a probe of the flow to address:port: a request class (`CheckEgress`), or one
-    with its other fields given (`partial(Handshake, protocol="redis")`)."""
+    class FlowKind(Protocol[F_co]):
+        """Makes a probe of the flow to address:port: a request class (`CheckEgress`), or
+        one with its other fields given (`partial(Handshake, protocol="redis")`)."""
 
-    def __call__(self, *, id: int, budget: Budget, address: str, port: int) -> F_co: ...
+        def __call__(self, *, id: int, budget: Budget, address: str, port: int) -> F_co: ...
 
 
 def family_of(address: str) -> Family:
@@ -154,7 +156,7 @@ class AddressPlan:
         return self._ev
 
     def _keep_route(self, route: RouteLookup | None) -> None:
-        self._ev = dataclasses.replace(self._ev, route=route)
+        self._ev = replace(self._ev, route=route)
 
     # --- route --------------------------------------------------------------------------------
 
@@ -165,7 +167,7 @@ class AddressPlan:
         if route is None:
             return  # no route answer (cancelled): nothing else can be planned for it
         self._base_route = route
-        self._ev = dataclasses.replace(self._ev, route=route)
+        self._ev = replace(self._ev, route=route)
         port = self._target.port
         if port is None:
             self._ask_echo(self._on_host_echo)
@@ -183,7 +185,7 @@ class AddressPlan:
         self._connect_phase(port)
         if route.status == "local":
             # The target is this host: read the server side too (listeners, owners, queues).
-            on = self._keep(ServerEvidence, lambda ev, r: dataclasses.replace(ev, server=r))
+            on = self._keep(ServerEvidence, lambda ev, r: replace(ev, server=r))
             self._ask_flow(ReadServer, Budget(share=limits.SERVER_READ_SHARE), port, on)
 
     def _ask_flow(self, kind: FlowKind[F], budget: Budget, port: int, on: Handler) -> F:
@@ -215,7 +217,7 @@ class AddressPlan:
 
         def on_read(result: Result) -> None:
             state = result.state if isinstance(result, NeighbourRead) else None
-            then(dataclasses.replace(base, neighbour_state=state) if state else base)
+            then(replace(base, neighbour_state=state) if state else base)
 
         self._desk.ask(
             lambda i: ReadNeighbour(id=i, budget=Budget(cap_s=limits.NEIGHBOUR_READ_S), route=base),
@@ -226,7 +228,7 @@ class AddressPlan:
 
     def _on_host_echo(self, result: Result) -> None:
         echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)
-        self._ev = dataclasses.replace(self._ev, echo=echo)
+        self._ev = replace(self._ev, echo=echo)
         if echo.status != "reply":
             self._reread(self._after_host_reread)
 
@@ -253,7 +255,7 @@ class AddressPlan:
         if self._live_left:
             return
         ordered = tuple(self._live[p] for p in limits.LIVENESS_PORTS if p in self._live)
-        self._ev = dataclasses.replace(self._ev, liveness=ordered)
+        self._ev = replace(self._ev, liveness=ordered)
         self._reread(self._keep_route)
 
     # --- a port: connect, echo and the next-hop watch side by side -----------------------------
@@ -291,7 +293,7 @@ class AddressPlan:
     def _on_datagram(self, result: Result) -> None:
         if not isinstance(result, UdpExchange):
             return
-        self._ev = dataclasses.replace(self._ev, udp=result)
+        self._ev = replace(self._ev, udp=result)
         answer = result.dns
         if answer is not None and answer.status == "servfail":
             self._ask_delegation(answer.qname, answer.rtype, answer.server)
@@ -307,12 +309,12 @@ class AddressPlan:
     def _on_delegation(self, result: Result) -> None:
         udp = self._ev.udp
         if isinstance(result, AuthoritativeCheck) and udp is not None:
-            udp = dataclasses.replace(udp, delegation=result.servers)
-            self._ev = dataclasses.replace(self._ev, udp=udp)
+            udp = replace(udp, delegation=result.servers)
+            self._ev = replace(self._ev, udp=udp)
 
     def _on_echo(self, result: Result) -> None:
         echo = result if isinstance(result, IcmpEcho) else self._echo_cut(result)
-        self._ev = dataclasses.replace(self._ev, echo=echo)
+        self._ev = replace(self._ev, echo=echo)
         connecting = self._desk.waiting(self._connect_id)
         if connecting and self._connect_id is not None and echo.rtt_ms is not None:
             self._desk.tell(Hint(to=self._connect_id, rtt_ms=echo.rtt_ms))
@@ -326,7 +328,7 @@ class AddressPlan:
     def _on_connect(self, result: Result) -> None:
         if not isinstance(result, TcpConnect):
             return  # cancelled: the command ran out of time, nothing follows
-        self._ev = dataclasses.replace(self._ev, tcp=result)
+        self._ev = replace(self._ev, tcp=result)
         if self._watch_id is not None and self._desk.waiting(self._watch_id):
             self._desk.tell(Cancel(to=self._watch_id))
         echoing = self._echo_id is not None and self._desk.waiting(self._echo_id)
@@ -377,9 +379,9 @@ class AddressPlan:
         if tcp.outcome != "timeout" or tcp.timeout_basis == "neighbour" or not self._remote():
             return
         port = tcp.port
-        on_egress = self._keep(EgressCheck, lambda ev, r: dataclasses.replace(ev, egress=r))
+        on_egress = self._keep(EgressCheck, lambda ev, r: replace(ev, egress=r))
         self._ask_flow(CheckEgress, Budget(cap_s=limits.EGRESS_MAX_S), port, on_egress)
-        on_trace = self._keep(PathTrace, lambda ev, r: dataclasses.replace(ev, path=r))
+        on_trace = self._keep(PathTrace, lambda ev, r: replace(ev, path=r))
         self._ask_flow(TraceTcp, Budget(cap_s=limits.trace_wait(echo.rtt_ms)), port, on_trace)
         self._reread(self._keep_route)
         self._ask_firewall(port, "output")
@@ -411,7 +413,7 @@ class AddressPlan:
             partial(Handshake, protocol=protocol),
             Budget(cap_s=limits.HANDSHAKE_MAX_S),
             tcp.port,
-            self._keep(ServiceHandshake, lambda ev, r: dataclasses.replace(ev, handshake=r)),
+            self._keep(ServiceHandshake, lambda ev, r: replace(ev, handshake=r)),
         )
 
     def tls_after_connect(self, tcp: TcpConnect, echo: IcmpEcho) -> None:
@@ -435,17 +437,17 @@ class AddressPlan:
 
     def _on_tls(self, result: Result) -> None:
         if isinstance(result, TlsExchange):
-            tls = dataclasses.replace(result, handshake=None)
-            self._ev = dataclasses.replace(self._ev, tls=tls)
+            tls = replace(result, handshake=None)
+            self._ev = replace(self._ev, tls=tls)
             if result.handshake is not None:  # rediss: the protocol rules read it there
-                self._ev = dataclasses.replace(self._ev, handshake=result.handshake)
+                self._ev = replace(self._ev, handshake=result.handshake)
 
     def _ask_firewall(self, port: int, hook: Literal["input", "output"]) -> None:
         self._ask_flow(
             partial(EvaluateFirewall, route=self._base_route, hook=hook),
             Budget(cap_s=limits.FIREWALL_MAX_S),
             port,
-            self._keep(FirewallMatch, lambda ev, r: dataclasses.replace(ev, firewall=r)),
+            self._keep(FirewallMatch, lambda ev, r: replace(ev, firewall=r)),
         )
 
     def _ask_http(self, url: str, port: int) -> None:
@@ -456,7 +458,7 @@ class AddressPlan:
             verify_tls=self._settings.verify_tls,
             options=self._settings.http,
         )
-        on = self._keep(HttpExchange, lambda ev, r: dataclasses.replace(ev, http=r))
+        on = self._keep(HttpExchange, lambda ev, r: replace(ev, http=r))
         self._ask_flow(fetch, WHOLE, port, on)
 
 

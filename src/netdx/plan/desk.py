@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from typing import TypeVar
 
 from netdx.plan.requests import Probe, Result, Signal
 
-P = TypeVar("P", bound=Probe)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import TypeVar
+
+    P = TypeVar("P", bound=Probe)
 Handler = Callable[[Result], None]
 
 

@@ -16,11 +16,9 @@ hands each result to `feed()`, until `done`. Adding a probe means a request kind
 
 from __future__ import annotations
 
-import dataclasses
-from typing import Literal
-
 from netdx.model import CheckEvidence, DnsEvidence, Target
 from netdx.model.evidence import AuthoritativeCheck
+from netdx.model.record import replace
 from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
 from netdx.plan.address import AddressPlan, ask_authoritative, family_of
@@ -28,6 +26,12 @@ from netdx.plan.desk import Desk
 from netdx.plan.requests import Budget, Probe, Resolve, Result, Signal
 from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
+
+TYPE_CHECKING = False
+if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
+    from netdx.model.literal import Literal
+else:
+    from typing import Literal
 
 # "authoritative" is the last stage: the authoritative check, and with --ssh the server's
 # second read, both once every address is done.
@@ -42,7 +46,7 @@ def addresses_from_servers(dns: DnsEvidence) -> tuple[DnsEvidence, tuple[str, ..
         found.extend(a for a in answer.addresses if a not in found)
     first_v6 = bool(dns.nss and dns.nss.addresses and ":" in dns.nss.addresses[0])
     found.sort(key=lambda a: (family_of(a) == 4) if first_v6 else (family_of(a) == 6))
-    return dataclasses.replace(dns, source="dns"), tuple(found)
+    return replace(dns, source="dns"), tuple(found)
 
 
 def wants_authoritative(ev: CheckEvidence) -> bool:
@@ -128,7 +132,7 @@ class CheckPlan:
     def _on_resolved(self, result: Result) -> None:
         if not isinstance(result, DnsEvidence):
             return  # DNS could not run: no address to probe
-        dns = dataclasses.replace(result, observed_on=self._vantage)
+        dns = replace(result, observed_on=self._vantage)
         if self._settings.dns_servers:
             dns, found = addresses_from_servers(dns)
         elif dns.nss is None or dns.nss.status != "ok":

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from netdx.model.evidence import Family
 from netdx.model.record import record
 from netdx.model.service import HttpOptions
 from netdx.model.vantage import Vantage
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:  # the plan stays pure: the transport's module is not imported at run time
     from netdx.host.ssh import SshOptions
 

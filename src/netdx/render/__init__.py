@@ -5,10 +5,10 @@ neither the JSON codec nor the Markdown renderer. The terminal renderer imports 
 inside the function, so `netdx --help` stays fast.
 """
 
-from typing import TYPE_CHECKING
 
 from netdx.netlink._lazy import lazy_exports
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.render.json import report_document, to_json
     from netdx.render.markdown import to_markdown

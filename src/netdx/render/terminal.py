@@ -18,11 +18,13 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING
 
 from netdx.model import Report, Verdict
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO
+
     from rich.console import Console
     from rich.text import Text
 

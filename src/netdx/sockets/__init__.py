@@ -20,8 +20,6 @@ renderers.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from netdx.netlink._lazy import lazy_exports
 
 __all__ = [
@@ -54,6 +52,7 @@ _LAZY = {
     "list_sockets": "netdx.sockets.dump",
 }
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.sockets.dump import list_sockets
     from netdx.sockets.inspect import (

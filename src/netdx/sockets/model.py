@@ -12,13 +12,15 @@ the dump as it is.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import field
-from typing import Any
 
 from netdx.collect.sockdiag import Proto, Selection
-from netdx.model.record import record
+from netdx.model.record import field, record
 from netdx.model.server import Process, ProcessIssue
 from netdx.netlink.diag import DiagSocket
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 SocketEntry = DiagSocket
 

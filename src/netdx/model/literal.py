@@ -1,0 +1,55 @@
+"""`Literal` at run time without importing `typing` (5-10 ms a check needs for nothing else).
+
+A module whose Literal aliases or dataclass fields must be readable at run time (the codec
+reads the fields' types with `typing.get_type_hints`) imports it as
+
+    TYPE_CHECKING = False
+    if TYPE_CHECKING:
+        from typing import Literal
+    else:
+        from netdx.model.literal import Literal
+
+mypy reads typing's. Here `Literal["a", "b"]` is `types.GenericAlias(Literal, ("a", "b"))`:
+`typing.get_args` gives its values as for typing's and `Alias | None` is a union, but
+`typing.get_type_hints` would take the values for names: the codec reads a module's
+annotations with its names made typing's own (`real`). A module that needs Literal for
+annotations of functions alone imports typing's under TYPE_CHECKING and nothing at run time.
+"""
+
+import functools
+import operator
+import sys
+from types import GenericAlias, UnionType
+
+
+class Literal:
+    """`typing.Literal` as data: subscribed, the values in a `types.GenericAlias`."""
+
+    def __class_getitem__(cls, values: object) -> GenericAlias:
+        return GenericAlias(cls, values)
+
+
+def real(value: object) -> object:
+    """`value` with this Literal made typing's, in it or in the aliases it is made of
+    (`Literal` itself, `Literal[...]`, `tuple[Kind, int]`, `Kind | None`); else itself."""
+    import typing  # by the codec, which has imported it
+
+    if value is Literal:
+        return typing.Literal
+    if isinstance(value, GenericAlias):
+        if value.__origin__ is Literal:
+            return typing.Literal[value.__args__]
+        args = tuple([real(arg) for arg in value.__args__])
+        if any(new is not old for new, old in zip(args, value.__args__, strict=True)):
+            return GenericAlias(value.__origin__, args)  # type: ignore[arg-type]
+    elif isinstance(value, UnionType):
+        args = tuple([real(arg) for arg in value.__args__])
+        if any(new is not old for new, old in zip(args, value.__args__, strict=True)):
+            return functools.reduce(operator.or_, args)
+    return value
+
+
+def is_literal(origin: object) -> bool:
+    """Whether `typing.get_origin(hint)` says `hint` is a Literal (typing's or this one)."""
+    typing = sys.modules.get("typing")
+    return origin is Literal or (typing is not None and origin is typing.Literal)
