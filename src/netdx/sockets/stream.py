@@ -18,12 +18,13 @@ renderer's own functions, so the rare cases have one definition.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
 import struct
 from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from netdx.collect.sockdiag import Request, dump, plan
 from netdx.netlink.diag import DiagSocket, DumpChunk, ipv4_rows, parse_datagram
@@ -90,7 +91,7 @@ class _Writer:
         self.scan_first = scan_first
         # In order: a datagram's printed lines (str), its DiagSockets, or (with owners,
         # until the walk) the datagram itself with its sequence number.
-        self.parts: list[str | list[DiagSocket] | tuple[bytes, int | None, str]] = []
+        self.parts: list[str | list[DiagSocket] | tuple[bytes, int | None, str] | _Held] = []
         self.inodes: list[int] = []  # with owners: every socket's, for the walk
 
     def read(self, request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
@@ -106,14 +107,18 @@ class _Writer:
         rows, done = got
         if rows:
             if self.scan_first:
+                self.keep(rows, (datagram, seq, request.proto))
                 self.inodes += [row[11] for row in rows]
-                self.parts.append((datagram, seq, request.proto))
             else:
                 self.rows(rows, request.proto)
         return DumpChunk(sockets=(), done=done)
 
     def rows(self, rows: list[Row], proto: str) -> None:
         raise NotImplementedError
+
+    def keep(self, rows: list[Row], datagram: tuple[bytes, int | None, str]) -> None:
+        """With owners: keep a datagram's rows until the walk has found them."""
+        self.parts.append(datagram)
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         self.parts.append(socks)
@@ -182,7 +187,7 @@ class _OwnedTableWriter(_Writer):
             if isinstance(part, list):
                 lines = render.table_lines(part, fmt, self.names, cells)
                 write("\n" + "\n".join(line.rstrip() for line in lines))
-            elif isinstance(part, tuple):
+            elif isinstance(part, tuple) and not isinstance(part, _Held):
                 datagram, seq, proto = part
                 rows = ipv4_rows(datagram, seq)
                 assert rows is not None  # the same bytes were accepted before the walk
@@ -254,9 +259,24 @@ class _JsonWriter(_Writer):
 
 
 class _OwnedJsonWriter(_JsonWriter):
-    """`netdx.sockets/1` with owners: the kept datagrams written after the walk."""
+    """`netdx.sockets/1` with owners. Each IPv4 datagram's objects are made as it arrives,
+    while the /proc walk runs beside the dump, with `%s` where the `process` value goes
+    (an IPv4 row's text holds no other `%`); after the walk one `%` fills them in."""
 
     fronts: _ProcessFronts | None = None
+
+    def keep(self, rows: list[Row], datagram: tuple[bytes, int | None, str]) -> None:
+        heads, t = _object_heads(datagram[2]), self.tables
+        a, p, pp = t.addresses, t.ports, t.peer_ports
+        text = ",\n".join([
+            f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
+            f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
+            f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
+            f'"interface": null, "v6only": null, "process": %s}}'
+            for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
+            for la, lp, ra, rp in ((a[src], p[sp], a[dst], p[dp]),)
+        ])  # fmt: skip
+        self.parts.append(_Held(text, datagram, len(self.inodes), len(rows)))
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         self.parts.append(socks)
@@ -270,30 +290,24 @@ class _OwnedJsonWriter(_JsonWriter):
                     dumps(render.socket_object(s, names, scan.owners_of(s.inode)))
                     for s in part
                 ]))  # fmt: skip
-            elif isinstance(part, tuple):
-                datagram, seq, proto = part
-                rows = ipv4_rows(datagram, seq)
-                assert rows is not None  # the same bytes were accepted before the walk
-                self._owned_rows(rows[0], proto, scan)
+            elif isinstance(part, _Held):
+                self._owned_rows(part, scan)
         super().finish(scan)
 
-    def _owned_rows(self, rows: list[Row], proto: str, scan: OwnerScan) -> None:
+    def _owned_rows(self, held: _Held, scan: OwnerScan) -> None:
         fronts, shared = self.fronts or _ProcessFronts(scan), scan.shared
         self.fronts = fronts
-        if shared and any(r[11] in shared for r in rows):
-            self._shared_rows(rows, proto, scan)  # held by several processes: the renderer's way
+        inodes = self.inodes[held.start : held.start + held.size]
+        if shared and any(ino in shared for ino in inodes):
+            datagram, seq, proto = held.datagram
+            rows = ipv4_rows(datagram, seq)
+            assert rows is not None  # the same bytes were accepted before the walk
+            self._shared_rows(rows[0], proto, scan)  # held by several processes: the renderer's way
             return
-        heads, t = _object_heads(proto), self.tables
-        a, p, pp = t.addresses, t.ports, t.peer_ports
         get = scan.holders.get
-        self.emit(",\n".join([
-            f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
-            f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
-            f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
-            f'"interface": null, "v6only": null, "process": '
-            f'{"null" if held is None else fronts[held[0]] + str(held[1]) + "}"}}}'
-            for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
-            for la, lp, ra, rp, held in ((a[src], p[sp], a[dst], p[dp], get(ino)),)
+        self.emit(held.text % tuple([
+            "null" if (h := get(ino)) is None else fronts[h[0]] + str(h[1]) + "}"
+            for ino in inodes
         ]))  # fmt: skip
 
     def _shared_rows(self, rows: list[Row], proto: str, scan: OwnerScan) -> None:
@@ -302,6 +316,16 @@ class _OwnedJsonWriter(_JsonWriter):
         self.emit(",\n".join([
             dumps(render.socket_object(s, names, scan.owners_of(s.inode))) for s in socks
         ]))  # fmt: skip
+
+
+class _Held(NamedTuple):
+    """An IPv4 datagram's JSON objects made before the walk (`%s` for each `process`), the
+    datagram itself (for a socket several processes share), its first inode's index."""
+
+    text: str
+    datagram: tuple[bytes, int | None, str]
+    start: int
+    size: int
 
 
 class _ProcessFronts(dict[int, str]):
@@ -347,16 +371,16 @@ def stream_listing(
     kernel's sock_diag socket and `owners` the /proc walk (inodes → scan) in tests."""
     kinds = ((_TableWriter, _OwnedTableWriter), (_JsonWriter, _OwnedJsonWriter))
     writer: Any = kinds[as_json][process](out, ifnames, scan_first=process)
-    if source is not None:
+    with contextlib.ExitStack() as stack:
+        if process and owners is None:
+            owners = _forked_walk(stack, deadline)  # started now: it runs beside the dump
+        if source is None:
+            source = stack.enter_context(open_source())
         raw = dump(plan(query), source, deadline, read=writer.read)
-    else:
-        with open_source() as own:
-            raw = dump(plan(query), own, deadline, read=writer.read)
+        scan = owners(writer.inodes) if process and owners is not None else None
     listing: SocketListing = listing_of(raw)
-    scan = None
     notes = list(listing.notes)
-    if process:
-        scan = owners(writer.inodes) if owners is not None else _walk(writer.inodes, deadline)
+    if scan is not None:
         found = set(writer.inodes)
         found.discard(0)  # TIME-WAIT and request sockets: no process holds them
         missing = len(found - scan.holders.keys())
@@ -368,7 +392,13 @@ def stream_listing(
     return notes
 
 
-def _walk(inodes: list[int], deadline: Deadline) -> OwnerScan:
-    from netdx.sockets.owners import find_owners
+def _forked_walk(
+    stack: contextlib.ExitStack, deadline: Deadline
+) -> Callable[[list[int]], OwnerScan]:
+    """The /proc walk started in a child now (`collect.owners_fork`); the callable gives
+    its scan for the dumped inodes. Leaving `stack` ends a child still running."""
+    from netdx.collect.owners_fork import ForkedWalk
+    from netdx.sockets.owners import scan_of
 
-    return find_owners(inodes, deadline=deadline)
+    walker = stack.enter_context(ForkedWalk(deadline=deadline))
+    return lambda inodes: scan_of(walker.result(inodes))
