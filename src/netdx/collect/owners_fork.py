@@ -92,11 +92,13 @@ class ForkedWalk:
         )
         notes = [] if ours is not None else [owners._NO_NAMESPACE]
         _write(out, marshal.dumps(notes))
-        end = _DONE
+        end, me = _DONE, os.getpid()
         for pid in owners._pids(proc):
             if self.deadline.remaining() <= 0:
                 end = _LATE
                 break
+            if pid == me and proc == "/proc":
+                continue  # it holds copies of the parent's fds: not a process of the listing
             read = owners._read_process(proc, pid, ours, None)
             if read is not None:
                 _write(out, marshal.dumps(read))
