@@ -61,6 +61,11 @@ class Walk:
     complete: bool = True
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def all_found(self) -> bool:
+        """Every wanted inode has an owner (`holders` holds wanted inodes only)."""
+        return len(self.holders) == len(self.wanted)
+
 
 @lru_cache(maxsize=256)
 def user_name(uid: int) -> str:
@@ -101,19 +106,25 @@ def walk_owners(
     `stop_early` the walk ends once each inode has one owner; without it, every process is
     read (all owners of a shared listening socket).
     """
-    walk = Walk(wanted={i for i in inodes if i})
-    remaining = set(walk.wanted)
+    walk = Walk(wanted=wanted_set(inodes))
     ours = _namespace(ns_file if ns_file is not None else f"{proc}/self/ns/net")
     if ours is None:
         walk.notes.append(_NO_NAMESPACE)
     for pid in _pids(proc):
-        if (stop_early and not remaining) or deadline.remaining() <= 0:
+        if (stop_early and walk.all_found) or deadline.remaining() <= 0:
             break
-        apply_read(_read_process(proc, pid, ours, walk.wanted), walk, remaining)
-    if deadline.remaining() <= 0 and remaining:
+        apply_read(_read_process(proc, pid, ours, walk.wanted), walk)
+    walk.complete = walk.all_found
+    if deadline.remaining() <= 0 and not walk.complete:
         walk.notes.append(OUT_OF_TIME)
-    walk.complete = not remaining
     return walk
+
+
+def wanted_set(inodes: Collection[int]) -> set[int]:
+    """The inodes to look for: 0 is no inode (TIME-WAIT, request sockets)."""
+    wanted = set(inodes)
+    wanted.discard(0)
+    return wanted
 
 
 _NO_NAMESPACE = "own network namespace unknown: processes of every namespace were read"
@@ -234,7 +245,7 @@ def _scan_carefully(
     return found
 
 
-def apply_read(read: Read | None, walk: Walk, remaining: set[int]) -> None:
+def apply_read(read: Read | None, walk: Walk) -> None:
     """Add one process's read to the walk: its wanted sockets, or why it was not read."""
     if read is None:
         return
@@ -249,20 +260,16 @@ def apply_read(read: Read | None, walk: Walk, remaining: set[int]) -> None:
         wanted = walk.wanted
         mine = {i: (pid, fd) for i, fd in read[4].items() if i in wanted}
         if mine:
-            _record(pid, read[2], read[3], mine, walk, remaining)
+            _record(pid, read[2], read[3], mine, walk)
 
 
-def _record(
-    pid: int, uid: int, command: str, mine: dict[int, tuple[int, int]], walk: Walk,
-    remaining: set[int],
-) -> None:  # fmt: skip
+def _record(pid: int, uid: int, command: str, mine: dict[int, tuple[int, int]], walk: Walk) -> None:
     user = user_name(uid) if uid >= 0 else "?"
     walk.processes[pid] = Holder(pid=pid, command=command, user=user, uid=uid)
     # Sockets held by an earlier process too (shared after fork()): rare, one by one.
     for inode in mine.keys() & walk.holders.keys():
         walk.shared.setdefault(inode, []).append(mine.pop(inode))
     walk.holders.update(mine)
-    remaining.difference_update(mine)
 
 
 def _issue(proc: str, pid: int, reason: str) -> Read:

@@ -111,8 +111,7 @@ class ForkedWalk:
         if self.pid is None:
             return owners.walk_owners(inodes, deadline=self.deadline, proc=self.proc,
                                ns_file=self.ns_file, stop_early=stop_early)  # fmt: skip
-        walk = owners.Walk(wanted={i for i in inodes if i})
-        remaining = set(walk.wanted)
+        walk = owners.Walk(wanted=owners.wanted_set(inodes))
         frames = _Frames(self._file)
         header: list[str] | None = None
         end = b""
@@ -122,19 +121,19 @@ class ForkedWalk:
                 if header is None:
                     header = frame
                     walk.notes += frame
-                elif not (stop_early and not remaining):
-                    owners.apply_read(frame, walk, remaining)
-            if end or (stop_early and not remaining and header is not None):
+                elif not (stop_early and walk.all_found):
+                    owners.apply_read(frame, walk)
+            if end or (stop_early and walk.all_found and header is not None):
                 break
             left = wait_until - time.monotonic()
             # Out of time: one last look at what was written, then the child is killed.
             end = _wait_byte(self._pipe, min(left, _POLL)) if left > 0 else _HUNG
         self.close()
-        if end in (_HUNG, _DIED) and (remaining or not stop_early):
+        walk.complete = walk.all_found
+        if end in (_HUNG, _DIED) and not (stop_early and walk.complete):
             walk.notes.append(_ENDED[end])
-        elif end == _LATE and remaining:
+        elif end == _LATE and not walk.complete:
             walk.notes.append(owners.OUT_OF_TIME)
-        walk.complete = not remaining
         return walk
 
     def close(self) -> None:

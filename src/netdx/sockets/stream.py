@@ -75,12 +75,47 @@ class _Queues(dict[int, str]):
         return text
 
 
+class _Ends(dict[int, str]):
+    """An IPv4 address as a native u32 → its dotted text and the `:` before a port."""
+
+    def __init__(self, addresses: _Addresses) -> None:
+        super().__init__()
+        self.addresses = addresses
+
+    def __missing__(self, raw: int) -> str:
+        text = self[raw] = self.addresses[raw] + ":"
+        return text
+
+
+class _Fronts(dict[int, str]):
+    """A table line's first four columns ("proto state recv-q send-q "), keyed by one int:
+    state | recv-q << 4 | send-q << 36 (a state is below 16, a queue a u32)."""
+
+    def __init__(self, heads: tuple[str, ...], queues: _Queues) -> None:
+        super().__init__()
+        self.heads, self.queues = heads, queues
+
+    def __missing__(self, key: int) -> str:
+        queues = self.queues
+        text = f"{self.heads[key & 15]}{queues[(key >> 4) & 0xFFFFFFFF]} {queues[key >> 36]} "
+        self[key] = text
+        return text
+
+
 class _Tables:
     """The names every row reuses, made once each."""
 
     def __init__(self) -> None:
         self.ports, self.peer_ports = _Ports(), _PeerPorts()
         self.addresses, self.queues = _Addresses(), _Queues()
+        self.ends = _Ends(self.addresses)
+        self.fronts: dict[str, _Fronts] = {}
+
+    def fronts_of(self, proto: str) -> _Fronts:
+        fronts = self.fronts.get(proto)
+        if fronts is None:
+            fronts = self.fronts[proto] = _Fronts(_heads(proto), self.queues)
+        return fronts
 
 
 class _Writer:
@@ -137,8 +172,8 @@ def _heads(proto: str) -> tuple[str, ...]:
     return heads
 
 
-# An IPv4 Local endpoint's padding to the IPv4 width, and the column gap, by its length.
-_PAD = tuple(" " * (render.V4_WIDTH + 1 - n) for n in range(render.V4_WIDTH + 1))
+# An IPv4 Local endpoint padded to the IPv4 width, with the column gap.
+_V4_COLUMN = render.V4_WIDTH + 1
 # The start of a table line up to the end of its Local endpoint (before the padding).
 _TO_LOCAL = re.compile(r"^(\S+ +\S+ +\d+ +\d+ \S+)", re.M)
 
@@ -147,13 +182,13 @@ class _TableWriter(_Writer):
     """The table without owners: IPv4 lines made as the datagrams come, at the IPv4 width."""
 
     def rows(self, rows: list[Row], proto: str) -> None:
-        heads, t, pad = _heads(proto), self.tables, _PAD
-        q, a, p, pp = t.queues, t.addresses, t.ports, t.peer_ports
-        # The Local column padded by a table of spaces: a third cheaper than a format spec.
+        t, w = self.tables, _V4_COLUMN
+        fronts, ends, p, pp = t.fronts_of(proto), t.ends, t.ports, t.peer_ports
+        # One lookup for the four first columns, one per endpoint's "address:", and the
+        # Local column padded by ljust (cheaper than a format spec): a tenth less per row.
         self.parts.append("\n".join([
-            f"{heads[st]}{q[rq]} {q[wq]} {local}{pad[len(local)]}{a[dst]}:{pp[dp]}"
+            f"{fronts[st | rq << 4 | wq << 36]}{(ends[src] + p[sp]).ljust(w)}{ends[dst]}{pp[dp]}"
             for (_, _, st, sp, dp, src, dst, _, rq, wq, _, _) in rows
-            for local in (a[src] + ":" + p[sp],)
         ]))  # fmt: skip
 
     def finish(self, scan: OwnerScan | None) -> None:
