@@ -311,7 +311,7 @@ class _OwnedJsonWriter(_JsonWriter):
             for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
             for la, lp, ra, rp in ((a[src], p[sp], a[dst], p[dp]),)
         ])  # fmt: skip
-        self.parts.append(_Held(text, datagram, len(self.inodes), len(rows)))
+        self.parts.append(_Held(text, len(self.inodes), len(rows)))
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         self.parts.append(socks)
@@ -334,10 +334,9 @@ class _OwnedJsonWriter(_JsonWriter):
         self.fronts = fronts
         inodes = self.inodes[held.start : held.start + held.size]
         if shared and any(ino in shared for ino in inodes):
-            datagram, seq, proto = held.datagram
-            rows = ipv4_rows(datagram, seq)
-            assert rows is not None  # the same bytes were accepted before the walk
-            self._shared_rows(rows[0], proto, scan)  # held by several processes: the renderer's way
+            # A socket held by several processes: its `process` and `processes` values
+            # as the renderer makes them, for this datagram's rows.
+            self.emit(held.text % tuple([_owners_value(scan, ino) for ino in inodes]))
             return
         get = scan.holders.get
         self.emit(held.text % tuple([
@@ -345,20 +344,24 @@ class _OwnedJsonWriter(_JsonWriter):
             for ino in inodes
         ]))  # fmt: skip
 
-    def _shared_rows(self, rows: list[Row], proto: str, scan: OwnerScan) -> None:
-        socks = [_socket_of(row, proto, self.tables) for row in rows]
-        dumps, names = json.dumps, self.names
-        self.emit(",\n".join([
-            dumps(render.socket_object(s, names, scan.owners_of(s.inode))) for s in socks
-        ]))  # fmt: skip
+
+def _owners_value(scan: OwnerScan, inode: int) -> str:
+    """A socket's `process` value, and its `processes` key when several hold it, as
+    `json.dumps(render.socket_object(...))` writes them after `"process": `."""
+    owners = scan.owners_of(inode)
+    if not owners:
+        return "null"
+    text = json.dumps(render.owner_object(*owners[0]))
+    if len(owners) > 1:
+        text += ', "processes": ' + json.dumps([render.owner_object(p, fd) for p, fd in owners])
+    return text
 
 
 class _Held(NamedTuple):
-    """An IPv4 datagram's JSON objects made before the walk (`%s` for each `process`), the
-    datagram itself (for a socket several processes share), its first inode's index."""
+    """An IPv4 datagram's JSON objects made before the walk (`%s` for each `process`
+    value) and the index of its first inode in the writer's list."""
 
     text: str
-    datagram: tuple[bytes, int | None, str]
     start: int
     size: int
 
@@ -374,16 +377,6 @@ class _ProcessFronts(dict[int, str]):
         whole = json.dumps(render.owner_object(self.scan.process(pid), 0))
         front = self[pid] = whole[: -len("0}")]
         return front
-
-
-def _socket_of(row: Row, proto: str, tables: _Tables) -> DiagSocket:
-    """The DiagSocket of an IPv4 row (for the rare socket printed the renderer's way)."""
-    (_, fam, st, sp, dp, src, dst, ifx, rq, wq, uid, ino) = row
-    return DiagSocket(
-        proto=proto, family=fam, state=st, src=tables.addresses[src],
-        sport=int(tables.ports[sp]), dst=tables.addresses[dst], dport=int(tables.ports[dp]),
-        ifindex=ifx, rqueue=rq, wqueue=wq, uid=uid, inode=ino, v6only=None,
-    )  # fmt: skip
 
 
 # --- the command's entry ---------------------------------------------------------------------
