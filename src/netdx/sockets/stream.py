@@ -12,8 +12,10 @@ renderer's own functions, so the rare cases have one definition.
 - The table waits for the end: its Local column is as wide as the widest IPv6 or
   interface-bound socket of the whole dump. IPv4 lines are made as the datagrams come,
   for the IPv4 width; the few wider sockets, when present, widen them at the end.
-- With owners (-p) the /proc walk needs every inode first (it stops once all are found):
-  the datagrams are kept as they came (about 100 bytes a socket) and printed after it.
+- With owners (-p) the /proc walk (`collect.owners_fork`) runs in a child forked before
+  the dump, beside it; its result needs every inode (it stops once all are found). The
+  table keeps the datagrams as they came (about 100 bytes a socket) and prints them after
+  it; JSON makes each datagram's objects at once, the `process` values left to fill in.
 """
 
 from __future__ import annotations
@@ -125,7 +127,8 @@ class _Writer:
         self.out, self.names, self.tables = out, ifnames, _Tables()
         self.scan_first = scan_first
         # In order: a datagram's printed lines (str), its DiagSockets, or (with owners,
-        # until the walk) the datagram itself with its sequence number.
+        # until the walk) the datagram itself with its sequence number, or (JSON) its
+        # objects waiting for their `process` values (_Held).
         self.parts: list[str | list[DiagSocket] | tuple[bytes, int | None, str] | _Held] = []
         self.inodes: list[int] = []  # with owners: every socket's, for the walk
 
