@@ -16,9 +16,10 @@ run, it then:
    `sockets -t -p --json` vs `lsof -nP -iTCP` and psutil `net_connections("tcp")`;
    `netdx who :10000` vs `ss -tlnp`;
 3. times, inside one process (best of --repeat), the owner walk against the /proc floor:
-   netdx's walk (`find_owners` on the dumped inodes) and a bare walk that does only what
-   any owner lookup must (for each process of the namespace: listdir of /proc/PID/fd and
-   readlink of each fd).
+   netdx's walk (`find_owners` on the dumped inodes), the same walk in a forked child as
+   `sockets -p` runs it (`collect.owners_fork`, nothing to overlap here) and a bare walk
+   that does only what any owner lookup must (for each process of the namespace: listdir
+   of /proc/PID/fd and readlink of each fd).
 
 Run as root: `.venv/bin/python bench/sockets.py [--sizes 1000 10000 100000]
 [--psutil /path/to/python-with-psutil]`. Prints a Markdown table with the ratios.
@@ -215,13 +216,14 @@ def walks(repeat: int) -> None:
     """(Inside the namespace.) Print, as JSON, the best times of netdx's owner walk and of
     the bare /proc floor over the same processes, alternated in this one process."""
     from netdx.budget import Deadline
+    from netdx.collect.owners_fork import ForkedWalk
     from netdx.sockets.dump import list_sockets
     from netdx.sockets.model import SocketQuery
     from netdx.sockets.owners import find_owners
 
     listing = list_sockets(SocketQuery(protocols=("tcp",)), deadline=Deadline.after(60))
     inodes = [s.inode for s in listing.sockets]
-    best = {"netdx walk": float("inf"), "floor walk": float("inf")}
+    best = {"netdx walk": float("inf"), "floor walk": float("inf"), "forked walk": float("inf")}
     fds = 0
     for _ in range(repeat):
         start = time.perf_counter()
@@ -230,6 +232,13 @@ def walks(repeat: int) -> None:
         start = time.perf_counter()
         fds = floor_walk()
         best["floor walk"] = min(best["floor walk"], time.perf_counter() - start)
+        # What `sockets -p` runs: the walk in a child, its reads sent back and applied
+        # here (the whole cost when nothing else overlaps it).
+        start = time.perf_counter()
+        with ForkedWalk(deadline=Deadline.after(60)) as walker:
+            forked = walker.result(inodes)
+        best["forked walk"] = min(best["forked walk"], time.perf_counter() - start)
+        assert forked.holders == scan.holders
     print(json.dumps({**best, "fds": fds, "owned": len(scan.holders)}))
 
 
@@ -306,7 +315,9 @@ def report(rows: list[dict[str, object]]) -> str:
         out.append(
             f"owner walk: netdx {w['netdx walk']:.3f} s, floor (listdir + readlink) "
             f"{w['floor walk']:.3f} s = {w['netdx walk'] / w['floor walk']:.2f}x the floor "
-            f"({w['fds']} fds read, {w['owned']} sockets owned)"
+            f"({w['fds']} fds read, {w['owned']} sockets owned); in a child and sent back "
+            f"(`sockets -p`) {w['forked walk']:.3f} s = "
+            f"{w['forked walk'] / w['floor walk']:.2f}x the floor"
         )
         out.append("")
     return "\n".join(out)

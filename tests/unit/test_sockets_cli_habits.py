@@ -12,7 +12,7 @@ import pytest
 from netdx.cli import main
 from netdx.netlink.diag import DiagSocket
 from netdx.sockets import dump, render, stream
-from netdx.sockets.filters import parse_endpoint, parse_words, state_names
+from netdx.sockets.filters import SS_GROUPS, parse_endpoint, parse_words, state_names
 from netdx.sockets.model import OwnerScan, Process, SocketListing, SocketQuery
 
 AF4, AF6 = 2, 10
@@ -79,9 +79,11 @@ def test_combined_short_flags_parse_like_ss(
     asked: list[SocketQuery], capsys: pytest.CaptureFixture[str],
     argv: list[str], protocols: tuple[str, ...], listen: bool,
 ) -> None:
-    """-tlnp, -tan, -uan and a lone -n are accepted; -n and -a change nothing."""
+    """-tlnp, -tan, -uan and a lone -n are accepted; -n and -a change nothing: without -l
+    every state ss lists is asked (`state all`), and with -l only the listening ones."""
     assert main(["sockets", *argv]) == 0
-    assert (asked[0].protocols, asked[0].listen, asked[0].states) == (protocols, listen, ())
+    every = () if listen else SS_GROUPS["all"]
+    assert (asked[0].protocols, asked[0].listen, asked[0].states) == (protocols, listen, every)
     assert ("Process" in capsys.readouterr().out) == ("p" in argv[0])
 
 
@@ -173,3 +175,14 @@ def test_endpoint_specs() -> None:
     assert parse_endpoint("10.0.0.0/8").matches("10.9.9.9", 1)
     assert not parse_endpoint("10.0.0.1:80").matches("10.0.0.1", 81)
     assert parse_words(["src", "a", "dst", "b", "connected"]).states == ("connected",)
+
+
+def test_no_state_asks_what_ss_lists_not_bound_only_sockets() -> None:
+    """`netdx sockets` without a state asks the kernel for ss's `all` (the states `ss -tan`
+    lists, the same mask as `--state all`), not for TCP_BOUND_INACTIVE (bit 13, sockets
+    that are only bound), whose dump walks the kernel's whole bind table."""
+    from netdx.collect.sockdiag import plan
+
+    asked = plan(SocketQuery(protocols=("tcp",), states=SS_GROUPS["all"]))
+    assert [r.states for r in asked] == [0x1FFE] * 2  # ESTAB (1) .. CLOSING (11), NEW_SYN_RECV (12)
+    assert not any(r.states & 1 << 13 for r in asked)

@@ -8,6 +8,7 @@ socket. Modules, one reader each:
 - `clock`     `Deadline`, the one time budget (re-exported by `netdx.budget`)
 - `sockdiag`  the sock_diag socket dump (`netdx.sockets.dump` is its typed face)
 - `owners`    socket inode → process through /proc/PID/fd (`netdx.sockets.owners`)
+- `owners_fork` the same walk in a forked child, beside the dump (`netdx sockets -p`)
 - `routes`    route and neighbour lookups for given addresses
 - `route_get` the facts of one `netdx route` query (route, rules, neighbour, rp_filter)
 - `selfcheck` the facts of `netdx self`'s walk (interfaces, default routes, echoes, DNS)

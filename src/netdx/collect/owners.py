@@ -17,6 +17,7 @@ import os
 import pwd
 from collections.abc import Collection
 from functools import lru_cache
+from typing import Any
 
 from netdx.netlink._compat import dataclass, field
 
@@ -61,6 +62,11 @@ class Walk:
     complete: bool = True
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def all_found(self) -> bool:
+        """Every wanted inode has an owner (`holders` holds wanted inodes only)."""
+        return len(self.holders) == len(self.wanted)
+
 
 @lru_cache(maxsize=256)
 def user_name(uid: int) -> str:
@@ -101,19 +107,35 @@ def walk_owners(
     `stop_early` the walk ends once each inode has one owner; without it, every process is
     read (all owners of a shared listening socket).
     """
-    walk = Walk(wanted={i for i in inodes if i})
-    remaining = set(walk.wanted)
+    walk = Walk(wanted=wanted_set(inodes))
     ours = _namespace(ns_file if ns_file is not None else f"{proc}/self/ns/net")
     if ours is None:
-        walk.notes.append("own network namespace unknown: processes of every namespace were read")
+        walk.notes.append(_NO_NAMESPACE)
     for pid in _pids(proc):
-        if (stop_early and not remaining) or deadline.remaining() <= 0:
+        if (stop_early and walk.all_found) or deadline.remaining() <= 0:
             break
-        _read_process(proc, pid, ours, walk, remaining)
-    if deadline.remaining() <= 0 and remaining:
-        walk.notes.append("the /proc walk ran out of time: some owners were not looked for")
-    walk.complete = not remaining
+        apply_read(_read_process(proc, pid, ours, walk.wanted), walk)
+    walk.complete = walk.all_found
+    if deadline.remaining() <= 0 and not walk.complete:
+        walk.notes.append(OUT_OF_TIME)
     return walk
+
+
+def wanted_set(inodes: Collection[int]) -> set[int]:
+    """The inodes to look for: 0 is no inode (TIME-WAIT, request sockets)."""
+    wanted = set(inodes)
+    wanted.discard(0)
+    return wanted
+
+
+_NO_NAMESPACE = "own network namespace unknown: processes of every namespace were read"
+OUT_OF_TIME = "the /proc walk ran out of time: some owners were not looked for"
+
+# What reading one process gave, as plain tuples (a forked walker sends them through a
+# file with marshal): (VANISHED, pid), (OTHER_NS, pid), (ISSUE, pid, command, reason) or
+# (SOCKETS, pid, uid, command, {inode: fd}).
+VANISHED, OTHER_NS, ISSUE, SOCKETS = 0, 1, 2, 3
+Read = tuple[Any, ...]
 
 
 def _pids(proc: str) -> list[int]:
@@ -134,44 +156,46 @@ def _denied() -> str:
 
 
 def _read_process(
-    proc: str, pid: int, ours: tuple[int, int] | None, walk: Walk, remaining: set[int]
-) -> None:
+    proc: str, pid: int, ours: tuple[int, int] | None, wanted: set[int] | None
+) -> Read | None:
+    """Read one process: its sockets among `wanted` (every socket when None), or why not.
+    None: it holds none of them (nothing to record)."""
     base = f"{proc}/{pid}"
     if ours is not None:
         theirs = _namespace(f"{base}/ns/net")
         if theirs is None:
             if not os.path.exists(base):
-                walk.vanished += 1
-            else:
-                # No ptrace access to it: its fds would be refused too, so do not try.
-                walk.issues.append(_issue(proc, pid, f"not readable ({_denied()})"))
-            return
+                return (VANISHED, pid)
+            # No ptrace access to it: its fds would be refused too, so do not try.
+            return _issue(proc, pid, f"not readable ({_denied()})")
         if theirs != ours:
-            walk.other_ns += 1
-            return
+            return (OTHER_NS, pid)
     try:
         dir_fd = os.open(f"{base}/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     except FileNotFoundError:
-        walk.vanished += 1
-        return
+        return (VANISHED, pid)
     except PermissionError:
-        walk.issues.append(_issue(proc, pid, f"fds not readable ({_denied()})"))
-        return
+        return _issue(proc, pid, f"fds not readable ({_denied()})")
     except OSError as exc:
-        walk.issues.append(_issue(proc, pid, f"fds not readable ({exc.strerror})"))
-        return
+        return _issue(proc, pid, f"fds not readable ({exc.strerror})")
     try:
-        found = _scan_fds(dir_fd, walk.wanted, pid)
+        found = _scan_fds(dir_fd, wanted)
     finally:
         os.close(dir_fd)
     if found is None:
-        walk.issues.append(_issue(proc, pid, f"fds not readable ({_denied()})"))
-    elif found:
-        _record(proc, pid, found, walk, remaining)
+        return _issue(proc, pid, f"fds not readable ({_denied()})")
+    if not found:
+        return None
+    try:
+        uid = os.stat(base).st_uid
+    except OSError:
+        uid = -1
+    return (SOCKETS, pid, uid, _command(proc, pid) or "?", found)
 
 
-def _scan_fds(dir_fd: int, wanted: set[int], pid: int) -> dict[int, tuple[int, int]] | None:
-    """{inode: (pid, fd)} of the wanted sockets among a process's fds; None if not listable.
+def _scan_fds(dir_fd: int, wanted: set[int] | None) -> dict[int, int] | None:
+    """{inode: fd} of the wanted sockets (all with None) among a process's fds; None if not
+    listable.
 
     readlink() is most of the cost (about 3 µs each in the kernel; stat() is no cheaper),
     so the common case is two comprehensions; an fd closed meanwhile makes readlink fail,
@@ -189,19 +213,25 @@ def _scan_fds(dir_fd: int, wanted: set[int], pid: int) -> dict[int, tuple[int, i
     except PermissionError:
         return None  # listable but not readable: a process root may not trace
     except OSError:
-        return _scan_carefully(dir_fd, names, wanted, pid)
+        return _scan_carefully(dir_fd, names, wanted)
     prefix = _SOCKET_PREFIX
+    if wanted is None:
+        return {
+            int(target[8:-1]): int(name)
+            for name, target in zip(names, targets)  # noqa: B905 (strict= is 3.10+)
+            if target[:8] == prefix
+        }
     return {
-        inode: (pid, int(name))
+        inode: int(name)
         for name, target in zip(names, targets)  # noqa: B905 (strict= is 3.10+)
         if target[:8] == prefix and (inode := int(target[8:-1])) in wanted
     }
 
 
 def _scan_carefully(
-    dir_fd: int, names: list[str], wanted: set[int], pid: int
-) -> dict[int, tuple[int, int]] | None:
-    found: dict[int, tuple[int, int]] = {}
+    dir_fd: int, names: list[str], wanted: set[int] | None
+) -> dict[int, int] | None:
+    found: dict[int, int] = {}
     for name in names:
         try:
             target = os.readlink(name, dir_fd=dir_fd)
@@ -211,27 +241,37 @@ def _scan_carefully(
             continue
         if target.startswith(_SOCKET_PREFIX):
             inode = int(target[8:-1])
-            if inode in wanted:
-                found[inode] = (pid, int(name))
+            if wanted is None or inode in wanted:
+                found[inode] = int(name)
     return found
 
 
-def _record(
-    proc: str, pid: int, mine: dict[int, tuple[int, int]], walk: Walk, remaining: set[int]
-) -> None:
-    try:
-        uid = os.stat(f"{proc}/{pid}").st_uid
-    except OSError:
-        uid = -1
-    command = _command(proc, pid) or "?"
+def apply_read(read: Read | None, walk: Walk) -> None:
+    """Add one process's read to the walk: its wanted sockets, or why it was not read."""
+    if read is None:
+        return
+    kind, pid = read[0], read[1]
+    if kind == VANISHED:
+        walk.vanished += 1
+    elif kind == OTHER_NS:
+        walk.other_ns += 1
+    elif kind == ISSUE:
+        walk.issues.append(Unreadable(pid=pid, command=read[2], reason=read[3]))
+    else:
+        wanted = walk.wanted
+        mine = {i: (pid, fd) for i, fd in read[4].items() if i in wanted}
+        if mine:
+            _record(pid, read[2], read[3], mine, walk)
+
+
+def _record(pid: int, uid: int, command: str, mine: dict[int, tuple[int, int]], walk: Walk) -> None:
     user = user_name(uid) if uid >= 0 else "?"
     walk.processes[pid] = Holder(pid=pid, command=command, user=user, uid=uid)
     # Sockets held by an earlier process too (shared after fork()): rare, one by one.
     for inode in mine.keys() & walk.holders.keys():
         walk.shared.setdefault(inode, []).append(mine.pop(inode))
     walk.holders.update(mine)
-    remaining.difference_update(mine)
 
 
-def _issue(proc: str, pid: int, reason: str) -> Unreadable:
-    return Unreadable(pid=pid, command=_command(proc, pid), reason=reason)
+def _issue(proc: str, pid: int, reason: str) -> Read:
+    return (ISSUE, pid, _command(proc, pid), reason)

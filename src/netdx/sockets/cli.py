@@ -128,7 +128,7 @@ def sockets(
     """
     from netdx.budget import Deadline
     from netdx.sockets.dump import list_sockets
-    from netdx.sockets.filters import apply
+    from netdx.sockets.filters import SS_GROUPS, apply
     from netdx.sockets.model import Proto, SocketQuery
 
     del all_states, numeric  # ss habits with nothing to do: netdx lists all, numerically
@@ -146,7 +146,10 @@ def sockets(
     query = SocketQuery(
         protocols=protocols,
         families=families,
-        states=chosen_states,
+        # No state asked: ss's `all` (what `ss -tan` lists, and `--state all`), not every
+        # kernel bit: bit 13 (Linux 6.5+, `ss -B`) adds sockets that are only bound, and
+        # makes the kernel walk its whole bind table in each dump (0.05 s at 200k sockets).
+        states=chosen_states or (() if listen else SS_GROUPS["all"]),
         listen=listen,
         ports=ports,
     )
