@@ -17,11 +17,14 @@ import os
 import pwd
 from collections.abc import Collection
 from functools import lru_cache
-from typing import Any
 
 from netdx.netlink._compat import dataclass, field
 
 from .system import Budget
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a check 5-10 ms: for mypy only
+    from typing import Any
 
 _SOCKET_PREFIX = "socket:["
 
@@ -135,7 +138,8 @@ OUT_OF_TIME = "the /proc walk ran out of time: some owners were not looked for"
 # file with marshal): (VANISHED, pid), (OTHER_NS, pid), (ISSUE, pid, command, reason) or
 # (SOCKETS, pid, uid, command, {inode: fd}).
 VANISHED, OTHER_NS, ISSUE, SOCKETS = 0, 1, 2, 3
-Read = tuple[Any, ...]
+if TYPE_CHECKING:
+    Read = tuple[Any, ...]  # one process's read, as applied (annotations only)
 
 
 def _pids(proc: str) -> list[int]:

@@ -16,13 +16,12 @@ pure except `enable_recverr` and `read_errqueue`.
 
 from __future__ import annotations
 
-import dataclasses
 import ipaddress
 import socket
 import struct
 
 from netdx.model.evidence import Family, IcmpError
-from netdx.model.record import record
+from netdx.model.record import record, replace
 from netdx.netlink.errors import errno_name
 
 # Python's socket module lacks these (values from linux/in.h, linux/in6.h, linux/errqueue.h).
@@ -182,7 +181,7 @@ def read_errqueue(sock: socket.socket) -> tuple[ExtendedErr, ...]:
             break
         entry = extended_err_from_cmsgs(ancdata)
         if entry is not None:
-            entries.append(dataclasses.replace(entry, payload=data))
+            entries.append(replace(entry, payload=data))
     return tuple(entries)
 
 

@@ -11,7 +11,6 @@ RTA_CACHEINFO.
 
 from __future__ import annotations
 
-import dataclasses
 import errno
 import socket
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from collections.abc import Callable
 from netdx.budget import Deadline
 from netdx.model import RouteLookup
 from netdx.model.evidence import RouteStatus
+from netdx.model.record import replace
 from netdx.netlink import (
     ErrorAck,
     NetlinkError,
@@ -107,14 +107,14 @@ def lookup_route(
     result = route_evidence(address, answer, ifname=ifname or _ifname)
     if src is not None and result.status != "no_route":
         # The probes send from --source whatever the route's preferred source: say that one.
-        result = dataclasses.replace(result, source=src)
+        result = replace(result, source=src)
     if not isinstance(answer, Route) or answer.oif is None:
         return result
     if result.status != "ok" or answer.type in _NO_NEIGHBOUR_TYPES:
         return result
     hop = answer.next_hop or address
     state = _neighbour_state(transport, hop, answer.oif, deadline)
-    return dataclasses.replace(result, neighbour_state=state)
+    return replace(result, neighbour_state=state)
 
 
 def _bound_selectors(address: str) -> tuple[str | None, int | None]:
