@@ -13,16 +13,12 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
-# The flow fields and conntrack states are the match model's: a Packet is a FlowPacket.
 from netdx.model.firewall import CtState as CtState
 from netdx.model.firewall import FlowPacket
-from netdx.model.record import field, record, replace
 
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
+# The flow fields and conntrack states are the match model's: a Packet is a FlowPacket.
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
+from netdx.model.record import field, record, replace
 
 TableFamily = Literal["ip", "ip6", "inet", "arp", "bridge", "netdev"]
 Hook = Literal["prerouting", "input", "forward", "output", "postrouting", "ingress", "egress"]

@@ -22,13 +22,10 @@ import re
 
 from netdx.collect.firewall import ADDRESSES
 from netdx.firewall.model import Ruleset, Source, Table, Verdict
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
 
 TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 if TYPE_CHECKING:
     from typing import Any
 

@@ -7,14 +7,9 @@ firewall, remote, server and service models, about 14 ms of CPU a trace never us
 
 from __future__ import annotations
 
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
 from netdx.model.vantage import THIS_HOST, Vantage
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 Family = Literal[4, 6]
 

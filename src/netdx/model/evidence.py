@@ -7,7 +7,6 @@ Times are in milliseconds (float), addresses are strings in their canonical form
 
 from __future__ import annotations
 
-# Re-exported: the DNS evidence was defined here first; `netdx dns` imports netdx.model.dns.
 from netdx.model.dns import AddressSource as AddressSource
 from netdx.model.dns import AuthoritativeCheck as AuthoritativeCheck
 from netdx.model.dns import DelegatedServer as DelegatedServer
@@ -24,6 +23,9 @@ from netdx.model.dns import Family as Family
 from netdx.model.dns import NssResult as NssResult
 from netdx.model.dns import NssStatus as NssStatus
 from netdx.model.firewall import FirewallMatch
+
+# Re-exported: the DNS evidence was defined here first; `netdx dns` imports netdx.model.dns.
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
 from netdx.model.remote import RemoteEvidence
 
@@ -33,12 +35,6 @@ from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
 from netdx.model.service import ServiceHandshake, TlsDetails, TlsExchange
 from netdx.model.vantage import THIS_HOST, Vantage
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 # --- ICMP ----------------------------------------------------------------------------------
 

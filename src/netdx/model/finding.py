@@ -6,13 +6,8 @@ target) and the report (which carries the step payloads) can both import it.
 
 from __future__ import annotations
 
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 Severity = Literal["fail", "warn"]
 

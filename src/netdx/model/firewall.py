@@ -8,13 +8,8 @@ through `model.codec` like any other evidence.
 
 from __future__ import annotations
 
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 Decision = Literal["accept", "drop", "reject", "unknown"]
 Direction = Literal["input", "output", "forward"]

@@ -1,15 +1,9 @@
 """`Literal` at run time without importing `typing` (5-10 ms a check needs for nothing else).
 
 A module whose Literal aliases or dataclass fields must be readable at run time (the codec
-reads the fields' types with `typing.get_type_hints`) imports it as
-
-    TYPE_CHECKING = False
-    if TYPE_CHECKING:
-        from typing import Literal
-    else:
-        from netdx.model.literal import Literal
-
-mypy reads typing's. Here `Literal["a", "b"]` is `types.GenericAlias(Literal, ("a", "b"))`:
+reads the fields' types with `typing.get_type_hints`) imports `from netdx.model.literal
+import Literal`: mypy reads typing's (re-exported below), and so does ruff (pyproject's
+`typing-modules`). Here `Literal["a", "b"]` is `types.GenericAlias(Literal, ("a", "b"))`:
 `typing.get_args` gives its values as for typing's and `Alias | None` is a union, but
 `typing.get_type_hints` would take the values for names: the codec reads a module's
 annotations with its names made typing's own (`real`). A module that needs Literal for
@@ -21,12 +15,20 @@ import operator
 import sys
 from types import GenericAlias, UnionType
 
+TYPE_CHECKING = False
 
-class Literal:
+
+class _Literal:
     """`typing.Literal` as data: subscribed, the values in a `types.GenericAlias`."""
 
     def __class_getitem__(cls, values: object) -> GenericAlias:
         return GenericAlias(cls, values)
+
+
+if TYPE_CHECKING:
+    from typing import Literal as Literal
+else:
+    Literal = _Literal
 
 
 def real(value: object) -> object:
@@ -34,10 +36,10 @@ def real(value: object) -> object:
     (`Literal` itself, `Literal[...]`, `tuple[Kind, int]`, `Kind | None`); else itself."""
     import typing  # by the codec, which has imported it
 
-    if value is Literal:
+    if value is _Literal:
         return typing.Literal
     if isinstance(value, GenericAlias):
-        if value.__origin__ is Literal:
+        if value.__origin__ is _Literal:
             return typing.Literal[value.__args__]
         args = tuple([real(arg) for arg in value.__args__])
         if any(new is not old for new, old in zip(args, value.__args__, strict=True)):
@@ -52,4 +54,4 @@ def real(value: object) -> object:
 def is_literal(origin: object) -> bool:
     """Whether `typing.get_origin(hint)` says `hint` is a Literal (typing's or this one)."""
     typing = sys.modules.get("typing")
-    return origin is Literal or (typing is not None and origin is typing.Literal)
+    return origin is _Literal or (typing is not None and origin is typing.Literal)

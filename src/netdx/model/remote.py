@@ -11,16 +11,11 @@ evidence. Frozen dataclasses only, so all of it round-trips through `model.codec
 from __future__ import annotations
 
 from netdx.model.firewall import FirewallMatch
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
 from netdx.model.route import RouteLookup
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 __all__ = [
     "CounterDelta",

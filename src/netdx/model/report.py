@@ -13,17 +13,12 @@ from netdx.model.evidence import (
     UdpExchange,
 )
 from netdx.model.finding import Finding, Severity
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import field, record
 from netdx.model.remote import RemoteReport
 from netdx.model.service import ServiceHandshake, TlsExchange
 from netdx.model.target import Target
 from netdx.model.vantage import THIS_HOST, Vantage
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 CHECK_SCHEMA = "netdx.check/1"
 

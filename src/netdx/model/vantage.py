@@ -7,13 +7,8 @@ or a reader never mistakes the server's view for the client's.
 
 from __future__ import annotations
 
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 VantageKind = Literal["local", "netns", "ssh"]
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from netdx.model import CheckEvidence, DnsEvidence, Target
 from netdx.model.evidence import AuthoritativeCheck
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import replace
 from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
@@ -26,12 +27,6 @@ from netdx.plan.desk import Desk
 from netdx.plan.requests import Budget, Probe, Resolve, Result, Signal
 from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 # "authoritative" is the last stage: the authoritative check, and with --ssh the server's
 # second read, both once every address is done.

@@ -20,16 +20,11 @@ from netdx.model import (
     TcpConnect,
 )
 from netdx.model.evidence import AuthoritativeCheck, Family, UdpExchange
+from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
 from netdx.model.remote import RemoteEvidence
 from netdx.model.server import ServerEvidence
 from netdx.model.service import HttpOptions, ServiceHandshake, ServiceProtocol, TlsExchange
-
-TYPE_CHECKING = False
-if not TYPE_CHECKING:  # typing's costs a check 5-10 ms (see netdx.model.literal)
-    from netdx.model.literal import Literal
-else:
-    from typing import Literal
 
 __all__ = [
     "WHOLE",
