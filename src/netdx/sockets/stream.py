@@ -277,16 +277,21 @@ class _JsonWriter(_Writer):
         self.started = True
 
     def rows(self, rows: list[Row], proto: str) -> None:
+        self.emit(self.objects(rows, proto, "}"))
+
+    def objects(self, rows: list[Row], proto: str, end: str) -> str:
+        """The IPv4 rows as `netdx.sockets/1` objects (the renderer's bytes), each closed by
+        `end` (`}`, or the process member still to fill in and `}`)."""
         heads, t = _object_heads(proto), self.tables
         a, p, pp = t.addresses, t.ports, t.peer_ports
-        self.emit(",\n".join([
+        return ",\n".join([
             f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
             f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
             f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
-            f'"interface": null, "v6only": null}}'
+            f'"interface": null, "v6only": null{end}'
             for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
             for la, lp, ra, rp in ((a[src], p[sp], a[dst], p[dp]),)
-        ]))  # fmt: skip
+        ])  # fmt: skip
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         dumps, names = json.dumps, self.names
@@ -304,16 +309,7 @@ class _OwnedJsonWriter(_JsonWriter):
     fronts: _ProcessFronts | None = None
 
     def keep(self, rows: list[Row], datagram: tuple[bytes, int | None, str]) -> None:
-        heads, t = _object_heads(datagram[2]), self.tables
-        a, p, pp = t.addresses, t.ports, t.peer_ports
-        text = ",\n".join([
-            f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
-            f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
-            f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
-            f'"interface": null, "v6only": null, "process": %s}}'
-            for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
-            for la, lp, ra, rp in ((a[src], p[sp], a[dst], p[dp]),)
-        ])  # fmt: skip
+        text = self.objects(rows, datagram[2], ', "process": %s}')
         self.parts.append(_Held(text, len(self.inodes), len(rows)))
 
     def sockets(self, socks: list[DiagSocket]) -> None:
