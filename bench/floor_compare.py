@@ -17,16 +17,15 @@ import argparse
 import compileall
 import io
 import os
-import resource
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
-import time
 from pathlib import Path
 
 from floor import refused_port
+from timing import run_timed
 
 from netdx.lab import Lab, dnstree, load_scenario
 
@@ -44,13 +43,8 @@ def entry(src: Path) -> list[str]:
 
 
 def run(argv: list[str]) -> Sample:
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=60,
-                   check=False)
-    wall = (time.perf_counter() - start) * 1000
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    """Wall and CPU ms of one run, waited for with a blocking wait4 (`timing.run_timed`)."""
+    wall, cpu, _ = run_timed(argv)
     return wall, cpu
 
 
