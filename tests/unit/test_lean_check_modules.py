@@ -7,8 +7,7 @@ The list is what a refused loopback check, a no-route check and an NXDOMAIN chec
 scenario) less netdx.check, netdx.probes.* and netdx.dns.* (the DNS transport): they are
 imported in a fresh interpreter as the `netdx` script starts (the recipes installed), which
 then has imported none of the three. A refused loopback check run whole executes no
-`import` of them outside its runner, its probes and the standard library (asyncio, for
-now): when the runner and probes shed theirs, the whole process has none.
+`import` of them at all, and neither do the firewall parsers a host with a ruleset brings.
 """
 
 from __future__ import annotations
@@ -72,6 +71,15 @@ def test_check_modules_import_no_typing_nor_dataclasses() -> None:
     assert set(CHECK_MODULES) <= loaded
     assert sorted(loaded & {*LEAN, "logging", "concurrent.futures", "subprocess",
                             "datetime"}) == []
+
+
+def test_the_firewall_parsers_import_none_of_them() -> None:
+    """A host with a ruleset: the check's firewall read parses nft's JSON and the
+    iptables-save texts, and those parsers bring none of typing, dataclasses, inspect."""
+    parsers = ("netdx.firewall.nft_json", "netdx.firewall.iptables_save")
+    loaded = _loaded(parsers)
+    assert set(parsers) <= loaded
+    assert sorted(loaded & set(LEAN)) == []
 
 
 def test_the_probe_only_lists_what_it_is_asked() -> None:

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from typing import Literal, cast
 
 from netdx.firewall.atoms import AtomError, iptables_reject, range_atom, scalar_atom
 from netdx.firewall.model import (
@@ -34,6 +32,8 @@ from netdx.firewall.model import (
     Unknown,
     Verdict,
 )
+from netdx.model.literal import Literal
+from netdx.netlink._compat import cast, dataclass, field
 
 # The built-in chains of iptables and the hook each is on.
 BUILTIN_CHAINS: dict[str, Hook] = {

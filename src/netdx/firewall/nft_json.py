@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from typing import Any, Literal, cast
 
 from netdx.firewall.atoms import AtomError, default_reject, range_atom, scalar_atom
 from netdx.firewall.model import (
@@ -37,6 +36,11 @@ from netdx.firewall.model import (
     Verdict,
     VerdictMap,
 )
+from netdx.netlink._compat import cast
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing costs a check 5-10 ms: for mypy only
+    from typing import Any, Literal
 
 _IGNORED = frozenset({"counter", "log", "nflog", "comment"})
 _VERDICTS = ("accept", "drop", "reject", "jump", "goto", "return", "continue")
@@ -53,7 +57,8 @@ _SET_TYPES: dict[str, FieldKind] = {
 _HANDLE_LINE = re.compile(r"^(?P<text>.*?)\s*# handle (?P<handle>\d+)$")
 _TABLE_LINE = re.compile(r"^table (?P<family>\S+) (?P<name>\S+) \{")
 
-Json = Any  # decoded JSON: the parser checks shapes itself
+if TYPE_CHECKING:
+    Json = Any  # decoded JSON: the parser checks shapes itself
 
 
 class NftJsonError(ValueError):

@@ -181,3 +181,12 @@ if not TYPE_CHECKING:
 
     class NamedTuple(metaclass=_NamedTupleMeta):
         """typing.NamedTuple's class form, built by collections.namedtuple."""
+
+
+if TYPE_CHECKING:
+    from typing import cast as cast
+else:
+
+    def cast(kind, value):
+        """typing.cast at run time (it returns `value`), without importing typing."""
+        return value
