@@ -85,6 +85,17 @@ def _answer(replay: tuple[str, Path], name: str, family: int,
     return answer
 
 
+def test_a_query_that_ends_at_once_is_still_answered(
+    replay: tuple[str, Path], ask: Callable[..., probe.DnsQueryResult]
+) -> None:
+    """A name that cannot be sent (a label over 63 bytes) ends its query before any packet:
+    the server's answer says why, both ways (the flights' walk once lost it, and the check
+    ended in an internal error; found by the CLI fuzzer in an empty namespace, where the
+    kernel refuses the socket at once)."""
+    answer = _answer(replay, "a" * 70, 4, ask)
+    assert answer.status == "error" and "invalid name" in (answer.error or "")
+
+
 # --- real responses → check's evidence -------------------------------------------------------
 
 

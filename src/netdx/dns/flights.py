@@ -73,8 +73,9 @@ class Flights:
         self._done: list[tuple[int, DnsServerAnswer]] = []
 
     def __len__(self) -> int:
-        """Queries still in flight."""
-        return len(self._flights)
+        """Queries whose answer `wait` has not handed out yet: in flight, or ended already
+        (a name that cannot be sent, a socket the kernel refused at once)."""
+        return len(self._flights) + len(self._done)
 
     def start(self, key: int, server: str, question: DnsQuestion, *, deadline: Deadline,
               options: QueryOptions | None = None) -> None:
