@@ -52,7 +52,7 @@ REFUSED_CHECK_MAY_IMPORT = (
     "netdx.firewall.evaluate", "netdx.firewall.explain", "netdx.firewall.iptables_save",
     "netdx.firewall.live", "netdx.firewall.matching", "netdx.firewall.model",
     "netdx.firewall.nearmiss", "netdx.firewall.nft_json", "netdx.firewall.origin",
-    "netdx.firewall.sources", "netdx.firewall.present",
+    "netdx.firewall.sources", "netdx.firewall.present", "netdx.firewall.unhooked",
 )
 # ... and never these: click (`netdx.start` reads a plain `check TARGET` itself), the JSON
 # codec for the terminal text, the Markdown renderer, the DNS-trace vocabulary (no zone to
