@@ -15,9 +15,11 @@ from netdx.collect.sockdiag import (
     DumpSource,
     NetlinkDumpSource,
     Request,
+    by_family,
     dump,
     plan,
 )
+from netdx.collect.sockdiag import one_walk as merge_families
 from netdx.collect.system import Host, LocalHost
 from netdx.errors import CannotRun
 from netdx.netlink import NetlinkIOError
@@ -48,15 +50,23 @@ def list_sockets(
     deadline: Deadline,
     source: DumpSource | None = None,
     host: Host | None = None,
+    one_walk: bool = False,
 ) -> SocketListing:
     """Dump the sockets `query` asks for (without owners), from `source` or else through
     `host` (default: this machine). A dump that times out or fails becomes a note in the
-    listing, with the sockets read so far."""
+    listing, with the sockets read so far. `one_walk`: TCP of both families in one dump
+    (`collect.sockdiag.one_walk`), the same sockets in the same order, for a small
+    listing (it is held whole to be put in order)."""
+    requests = plan(query)
+    if one_walk:
+        requests = merge_families(requests)
     if source is not None:
-        out = dump(plan(query), source, deadline)
+        out = dump(requests, source, deadline)
     else:
         with open_source(host) as own:
-            out = dump(plan(query), own, deadline)
+            out = dump(requests, own, deadline)
+    if one_walk:
+        out.sockets = by_family(out.sockets)
     return listing_of(out)
 
 
