@@ -60,8 +60,10 @@ REFUSED_CHECK_MAY_IMPORT = (
 REFUSED_CHECK_NEVER = ("click", "netdx.cli", "netdx.options", "netdx.render.markdown",
                        "netdx.dns", "netdx.model.dns_trace", "netdx.check_ssh",
                        "netdx.remote", "netdx.host.ssh", "ctypes", "netdx.host.linux",
-                       "urllib")
-# ctypes (host.linux) is for entering a namespace, not for naming the one the check runs in;
+                       "urllib", *(f"netdx.diagnose.remote{m}" for m in
+                                   ("", "_link", "_service", "_text", "_wire")))
+# The server-side rules (diagnose.remote*) judge --ssh's remote evidence only. ctypes
+# (host.linux) is for entering a namespace, not for naming the one the check runs in;
 # urllib.parse splits URL targets only. The check paths that need a lab (NXDOMAIN, no route,
 # a healthy LAN port) are pinned by tests/lab/test_check_import_paths_lab.py.
 
