@@ -6,8 +6,6 @@ first), and an HTTP exchange that fails after the TCP connection worked.
 
 from __future__ import annotations
 
-import shlex
-
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     connected_text,
@@ -50,6 +48,8 @@ def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
         ]
     elif tcp.icmp is not None and tcp.icmp.kind in UNREACHABLE_KINDS:
         why = f"the {fam} path to the host is broken"
+        import shlex  # here: a check that prints no such fix never loads it (nor its re)
+
         ip = "ip -6" if head.family == 6 else "ip"
         addr = shlex.quote(head.address)
         fix = [f"{ip} route get {addr}", f"traceroute -{head.family} -n {addr}"]
@@ -88,6 +88,8 @@ def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
 
 def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange, *options: str) -> str:
     """A curl command that repeats the exchange against the same address."""
+    import shlex
+
     port = ev.port if ev.port is not None else 0
     addr = f"[{a.address}]" if ":" in a.address else a.address
     # Built as argv and quoted by shlex: the URL is the user's text, and a printed fix is
@@ -216,6 +218,7 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
     got = _used(ev)
     if got is None or got[1].outcome != "tls_error":
         return None
+    import shlex
     a, http = got
     port = ev.port if ev.port is not None else 443
     return Finding(

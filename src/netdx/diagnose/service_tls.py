@@ -13,7 +13,6 @@ the TLS handshake after the TCP connect, or after postgres' SSLRequest.
 from __future__ import annotations
 
 import ipaddress
-import shlex
 
 from netdx.diagnose.facts import connected_text, endpoint, failure, ms, used_exchange
 from netdx.diagnose.protocols import tls_session_text
@@ -47,6 +46,8 @@ def budget_ran_out(x: TlsExchange) -> bool:
 
 def _s_client(ev: CheckEvidence, x: TlsExchange) -> str:
     # OpenSSL's s_client speaks both protocols' way into TLS (-starttls postgres | mysql).
+    import shlex
+
     starttls = ("-starttls", x.preface) if x.preface in ("postgres", "mysql") else ()
     # An IP literal is sent without SNI (RFC 6066), as netdx's own handshake did.
     name = () if _is_ip(ev.target_host) else ("-servername", ev.target_host)
@@ -113,6 +114,7 @@ def tls_failed(ev: CheckEvidence) -> Finding | None:
     got = used_tls(ev)
     if got is None or got[1].outcome in ("ok", "not_offered") or budget_ran_out(got[1]):
         return None
+    import shlex  # here: a check without such a finding never loads it (nor its re)
     a, x = got
     where = endpoint(a.address, x.port)
     evidence = [connected_text(a), exchange_text(ev, x)]

@@ -16,7 +16,6 @@ of the rendering; tests/unit/test_render_plain.py compares both layouts on gener
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Callable
 
 from netdx.model import Report, Verdict
@@ -165,17 +164,21 @@ def _print_block(
 # Characters rich measures as one cell and wraps like ASCII (no grapheme joins): printable
 # ASCII and the symbols netdx's reports use. Any other character sends the report to rich.
 _ONE_CELL = frozenset(map(chr, range(0x20, 0x7F))) | frozenset("✔✘–—→•·≥≤±×…")
-_WORD = re.compile(r"\s*\S+\s*")  # rich._wrap.re_word: a word and the spaces after it
-_TRAILING_SPACE = re.compile(r"\s+$")
+# For `re`, imported only for a line longer than its room (~1.5 ms a report of short lines
+# never pays): rich._wrap.re_word, a word and the spaces after it; and trailing spaces.
+_WORD = r"\s*\S+\s*"
+_TRAILING_SPACE = r"\s+$"
 # Below this width a hanging indent can outgrow the line (rich then re-wraps it): use rich.
 _PLAIN_MIN_WIDTH = 40
 
 
 def _divide(text: str, width: int) -> list[int]:
     """rich._wrap.divide_line (fold=True) for one-cell characters: where lines break."""
+    import re
+
     breaks: list[int] = []
     offset = 0
-    for match in _WORD.finditer(text):
+    for match in re.finditer(_WORD, text):
         start, word = match.start(), match.group(0)
         length = len(word.rstrip())
         if width - offset >= length:
@@ -197,12 +200,16 @@ def _divide(text: str, width: int) -> list[int]:
 
 def _wrap(text: str, width: int) -> list[str]:
     """rich's Text.wrap (justify default, overflow fold) of one line of one-cell text."""
+    if len(text) <= width:  # every word fits where it stands: no break, nothing cut
+        return [text]
+    import re
+
     bounds = [0, *_divide(text, width), len(text)]
     lines = []
     for start, end in itertools.pairwise(bounds):
         line = text[start:end]
         if len(line) > width:  # Text.rstrip_end: drop only the spaces beyond the width
-            space = _TRAILING_SPACE.search(line)
+            space = re.search(_TRAILING_SPACE, line)
             if space is not None:
                 line = line[: len(line) - min(len(space.group(0)), len(line) - width)]
         lines.append(line[:width])
