@@ -19,6 +19,7 @@ from netdx.diagnose.facts import (
     used_exchange,
 )
 from netdx.diagnose.protocols import tls_session_text
+from netdx.diagnose.shell import join, quote
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
 from netdx.model.service import TlsExchange
 
@@ -48,10 +49,8 @@ def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
         ]
     elif tcp.icmp is not None and tcp.icmp.kind in UNREACHABLE_KINDS:
         why = f"the {fam} path to the host is broken"
-        import shlex  # here: a check that prints no such fix never loads it (nor its re)
-
         ip = "ip -6" if head.family == 6 else "ip"
-        addr = shlex.quote(head.address)
+        addr = quote(head.address)
         fix = [f"{ip} route get {addr}", f"traceroute -{head.family} -n {addr}"]
     else:
         why = f"a firewall drops or rejects {fam} to port {tcp.port}"
@@ -88,14 +87,12 @@ def _used(ev: CheckEvidence) -> tuple[AddressEvidence, HttpExchange] | None:
 
 def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange, *options: str) -> str:
     """A curl command that repeats the exchange against the same address."""
-    import shlex
-
     port = ev.port if ev.port is not None else 0
     addr = f"[{a.address}]" if ":" in a.address else a.address
-    # Built as argv and quoted by shlex: the URL is the user's text, and a printed fix is
+    # Built as argv and quoted as shlex does: the URL is the user's text, and a printed fix is
     # pasted into a root shell, so it must never be able to run anything of its own.
     resolve = f"{ev.target_host}:{port}:{addr}"
-    return shlex.join(("curl", "-sv", *options, "--resolve", resolve, http.url))
+    return join(("curl", "-sv", *options, "--resolve", resolve, http.url))
 
 
 def http_text(http: HttpExchange) -> str:
@@ -218,7 +215,6 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
     got = _used(ev)
     if got is None or got[1].outcome != "tls_error":
         return None
-    import shlex
     a, http = got
     port = ev.port if ev.port is not None else 443
     return Finding(
@@ -230,8 +226,8 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         evidence=(connected_text(a), f"TLS: {http.error or '?'}"),
         fix=(
             "inspect the certificate: openssl s_client -connect "
-            f"{shlex.quote(endpoint(a.address, port))} "
-            f"-servername {shlex.quote(ev.target_host)}",
+            f"{quote(endpoint(a.address, port))} "
+            f"-servername {quote(ev.target_host)}",
             "check the certificate's names and chain, and the client's CA bundle",
         ),
     )
