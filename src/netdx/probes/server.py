@@ -215,7 +215,9 @@ def listen_overflows(proc: str = "/proc") -> int | None:
             text = handle.read()
     except (OSError, ValueError):
         return None
-    return nstat_counters(text).get("TcpExtListenOverflows")
+    # Only the TcpExt header and value lines: the other ~200 counters are not read.
+    tcp_ext = "\n".join(line for line in text.splitlines() if line.startswith("TcpExt:"))
+    return nstat_counters(tcp_ext).get("TcpExtListenOverflows")
 
 
 # A counter is an unsigned 64-bit number (a few, like TcpMaxConn, are -1): anything longer
