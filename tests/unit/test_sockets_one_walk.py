@@ -5,13 +5,16 @@ the very sockets, in the very order, that the two dumps by family list: the serv
 from __future__ import annotations
 
 import socket
+import sys
 from collections.abc import Iterator
 
 import pytest
 
 from netdx.budget import Deadline
 from netdx.collect.sockdiag import Request, one_walk
-from netdx.netlink.diag import state_mask
+from netdx.netlink import encode_message
+from netdx.netlink.diag import SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK, state_mask
+from netdx.netlink.fake import ReplayTransport
 from netdx.sockets.dump import list_sockets, plan
 from netdx.sockets.model import SocketQuery
 
@@ -72,3 +75,15 @@ def test_only_a_tcp_pair_of_the_same_filter_is_merged() -> None:
     assert requests[0].states == listen
     lone = (Request(family=socket.AF_INET6, proto="tcp", states=listen, bytecode=None),)
     assert one_walk(lone) == lone
+
+
+def test_a_kernel_refusing_the_dump_of_both_families_gets_one_a_family() -> None:
+    """EINVAL for the AF_UNSPEC request: the listing is the two dumps by family, no note."""
+    refused = encode_message(2, 0, 0, (-22).to_bytes(4, sys.byteorder, signed=True) + bytes(16))
+    done = encode_message(3, 2, 0, b"\0\0\0\0")
+    source = ReplayTransport([[refused], [done], [done]])
+    listing = list_sockets(SocketQuery(protocols=("tcp",), ports=(80,)),
+                           deadline=Deadline.after(5.0), source=source, one_walk=True)
+    assert listing.notes == () and listing.sockets == ()
+    assert [s.msg_type for s in source.sent] == [TCPDIAG_GETSOCK, SOCK_DIAG_BY_FAMILY,
+                                                  SOCK_DIAG_BY_FAMILY]

@@ -220,7 +220,8 @@ def _dump_one(
             return
 
 
-_FAMILY_NAMES: dict[int, str] = {socket.AF_INET: "IPv4", socket.AF_UNSPEC: "IPv4/IPv6"}
+BOTH_FAMILIES = "IPv4/IPv6"  # how a note names a dump of both (a `one_walk` request)
+_FAMILY_NAMES: dict[int, str] = {socket.AF_INET: "IPv4", socket.AF_UNSPEC: BOTH_FAMILIES}
 
 
 def _received(source: DumpSource, seq: int | None, deadline: Budget) -> Iterator[bytes]:

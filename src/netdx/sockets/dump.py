@@ -9,8 +9,11 @@ the dump's result into a `SocketListing`. The I/O is one small interface, `DumpS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from netdx.budget import Deadline
 from netdx.collect.sockdiag import (
+    BOTH_FAMILIES,
     Dump,
     DumpSource,
     NetlinkDumpSource,
@@ -59,15 +62,21 @@ def list_sockets(
     listing (it is held whole to be put in order)."""
     requests = plan(query)
     if one_walk:
-        requests = merge_families(requests)
+        out = _dump(merge_families(requests), deadline, source, host)
+        if not any(BOTH_FAMILIES in note for note in out.notes):
+            out.sockets = by_family(out.sockets)
+            return listing_of(out)
+        # A kernel that refuses the request of both families: one dump a family, as always.
+    return listing_of(_dump(requests, deadline, source, host))
+
+
+def _dump(
+    requests: Sequence[Request], deadline: Deadline, source: DumpSource | None, host: Host | None
+) -> Dump:
     if source is not None:
-        out = dump(requests, source, deadline)
-    else:
-        with open_source(host) as own:
-            out = dump(requests, own, deadline)
-    if one_walk:
-        out.sockets = by_family(out.sockets)
-    return listing_of(out)
+        return dump(requests, source, deadline)
+    with open_source(host) as own:
+        return dump(requests, own, deadline)
 
 
 def listing_of(out: Dump) -> SocketListing:
