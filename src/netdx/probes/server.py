@@ -211,8 +211,9 @@ def _resample(
 def listen_overflows(proc: str = "/proc") -> int | None:
     """TcpExtListenOverflows of this network namespace, from /proc/net/netstat."""
     try:
-        with open(f"{proc}/net/netstat", encoding="ascii") as handle:
-            text = handle.read()
+        # Bytes decoded by str's own ASCII codec: a text file would import encodings.ascii.
+        with open(f"{proc}/net/netstat", "rb") as handle:
+            text = handle.read().decode("ascii")
     except (OSError, ValueError):
         return None
     # Only the TcpExt header and value lines: the other ~200 counters are not read.
