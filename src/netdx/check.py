@@ -11,7 +11,6 @@ callers); the CLI's check without --ssh (`check_sync`) runs the same plan on thr
 
 from __future__ import annotations
 
-import importlib
 import ipaddress
 import time
 
@@ -28,6 +27,7 @@ from netdx.model import (
 from netdx.model.evidence import AuthoritativeCheck, UdpExchange
 from netdx.model.server import ServerEvidence
 from netdx.model.vantage import Vantage
+from netdx.netlink._lazy import import_module
 from netdx.plan import (
     AskAuthoritative,
     Cancel,
@@ -242,7 +242,7 @@ _MODULES: dict[type[Probe], str] = {
 
 def preload(probe: Probe) -> None:
     """Import the module that runs `probe` (a no-op once imported)."""
-    importlib.import_module(_MODULES[type(probe)])
+    import_module(_MODULES[type(probe)])
 
 
 async def run_plan(

@@ -52,7 +52,7 @@ REFUSED_CHECK_MAY_IMPORT = (
     "netdx.firewall.evaluate", "netdx.firewall.explain", "netdx.firewall.iptables_save",
     "netdx.firewall.live", "netdx.firewall.matching", "netdx.firewall.model",
     "netdx.firewall.nearmiss", "netdx.firewall.nft_json", "netdx.firewall.origin",
-    "netdx.firewall.sources", "netdx.firewall.present",
+    "netdx.firewall.sources", "netdx.firewall.present", "netdx.firewall.unhooked",
 )
 # ... and never these: click (`netdx.start` reads a plain `check TARGET` itself), the JSON
 # codec for the terminal text, the Markdown renderer, the DNS-trace vocabulary (no zone to
@@ -60,8 +60,10 @@ REFUSED_CHECK_MAY_IMPORT = (
 REFUSED_CHECK_NEVER = ("click", "netdx.cli", "netdx.options", "netdx.render.markdown",
                        "netdx.dns", "netdx.model.dns_trace", "netdx.check_ssh",
                        "netdx.remote", "netdx.host.ssh", "ctypes", "netdx.host.linux",
-                       "urllib")
-# ctypes (host.linux) is for entering a namespace, not for naming the one the check runs in;
+                       "urllib", *(f"netdx.diagnose.remote{m}" for m in
+                                   ("", "_link", "_service", "_text", "_wire")))
+# The server-side rules (diagnose.remote*) judge --ssh's remote evidence only. ctypes
+# (host.linux) is for entering a namespace, not for naming the one the check runs in;
 # urllib.parse splits URL targets only. The check paths that need a lab (NXDOMAIN, no route,
 # a healthy LAN port) are pinned by tests/lab/test_check_import_paths_lab.py.
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from shlex import quote
 
 from netdx.diagnose import dns_compare
 from netdx.diagnose.facts import echo_text, first, ms, succeeded, tcp_text
+from netdx.diagnose.shell import quote
 from netdx.model import CheckEvidence, DnsEvidence, DnsServerAnswer, Finding, NssResult
 from netdx.model.evidence import DelegatedServer
 from netdx.model.finding import Severity

@@ -10,16 +10,18 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netdx.diagnose import dns, port, protocols, reach, route, service, service_tls, udp
-from netdx.diagnose import remote as remote_rules
 from netdx.diagnose import server as server_rules
 from netdx.diagnose.facts import echo_text, first, liveness_text, succeeded, tcp_text
-from netdx.diagnose.remote_link import link_warnings, remote_report
 from netdx.diagnose.service import http_text
 from netdx.diagnose.steps import build_steps
 from netdx.model import CheckEvidence, Finding, Report, Step, Target, Verdict
 from netdx.model.record import replace
 from netdx.model.report import LAYER_ORDER
 from netdx.model.server import ServerEvidence
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.model.remote import RemoteReport
 
 Rule = Callable[[CheckEvidence], Finding | None]
 
@@ -71,7 +73,17 @@ def run_rules(ev: CheckEvidence) -> tuple[Finding, ...]:
     step: the server names the culprit of what the client saw (the rule, the listener), so
     its finding wins over the client's reading of the same failure."""
     found = [f for f in (rule(ev) for rule in RULES) if f is not None]
-    return tuple(sorted([*remote_rules.evaluate(ev), *found], key=_step_index))
+    return tuple(sorted([*_remote_rules(ev), *found], key=_step_index))
+
+
+def _remote_rules(ev: CheckEvidence) -> tuple[Finding, ...]:
+    """The server-side findings: none without `ev.remote` (--ssh), whose rules (and their
+    texts, ~2 ms of a check's start) are then not even imported."""
+    if ev.remote is None:
+        return ()
+    from netdx.diagnose import remote as remote_rules
+
+    return remote_rules.evaluate(ev)
 
 
 def _step_index(f: Finding) -> int:
@@ -202,6 +214,9 @@ def _beside(ev: CheckEvidence, verdict: Verdict) -> Verdict:
     rides along as a warning, and so does the SSH link's failure (never the verdict)."""
     if ev.remote is None:
         return verdict
+    from netdx.diagnose import remote as remote_rules
+    from netdx.diagnose.remote_link import link_warnings
+
     decided = remote_rules.decisive(ev)
     lost = (
         (replace(decided, severity="warn"),)
@@ -238,5 +253,14 @@ def build_report(target: Target, ev: CheckEvidence, elapsed_ms: float) -> Report
         verdict=verdict,
         elapsed_ms=round(elapsed_ms, 2),
         observed_on=ev.observed_on,
-        remote=remote_report(ev),
+        remote=_remote_report(ev),
     )
+
+
+def _remote_report(ev: CheckEvidence) -> RemoteReport | None:
+    """The "server (ssh DEST)" block: none without `ev.remote` (--ssh)."""
+    if ev.remote is None:
+        return None
+    from netdx.diagnose.remote_link import remote_report
+
+    return remote_report(ev)

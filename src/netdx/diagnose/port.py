@@ -9,7 +9,6 @@ mismatch of `diagnose.service`, which names the real cause.
 from __future__ import annotations
 
 from collections.abc import Collection
-from shlex import quote
 
 from netdx.diagnose import server
 from netdx.diagnose.facts import (
@@ -27,6 +26,7 @@ from netdx.diagnose.facts import (
     sender_role,
     tcp_text,
 )
+from netdx.diagnose.shell import quote
 from netdx.model import (
     AddressEvidence,
     CheckEvidence,

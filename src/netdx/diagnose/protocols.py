@@ -19,10 +19,10 @@ A redis that answers -NOAUTH is healthy: the verdict is ok, "AUTH required".
 from __future__ import annotations
 
 import ipaddress
-import shlex
 import time
 
 from netdx.diagnose.facts import connected_text, endpoint, used_address, used_exchange
+from netdx.diagnose.shell import join
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.service import ServiceHandshake, TlsDetails
 
@@ -31,7 +31,7 @@ from netdx.model.service import ServiceHandshake, TlsDetails
 HANDSHAKE_PATIENCE_MS = 500.0
 SPOKEN = ("ok", "auth_required")
 
-# The protocol's own client, as argv (joined with shlex.join: the line is pasted into a shell).
+# The protocol's own client, as argv (joined as shlex.join does: the line is pasted into a shell).
 _CLIENTS = {
     "postgres": ("psql", "host={host} port={port} sslmode=prefer", "-c", "select 1"),
     "redis": ("redis-cli", "-h", "{host}", "-p", "{port}", "PING"),
@@ -78,7 +78,7 @@ def _client(hs: ServiceHandshake, a: AddressEvidence) -> str:
         words.insert(1, "--tls")
     elif a.tls is not None and hs.protocol == "postgres":
         words[1] = words[1].replace("sslmode=prefer", "sslmode=require")
-    return shlex.join(words)
+    return join(words)
 
 
 def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
@@ -204,8 +204,8 @@ def _s_client(a: AddressEvidence, port: int, tls: TlsDetails, ev: CheckEvidence)
     # postgres and mysql (check --tls) start TLS inside their protocol: s_client speaks both.
     preface = a.tls.preface if a.tls is not None else None
     starttls = ("-starttls", preface) if preface in ("postgres", "mysql") else ()
-    return shlex.join(("openssl", "s_client", "-connect", endpoint(a.address, port),
-                       "-servername", tls.name_asked, *starttls))
+    return join(("openssl", "s_client", "-connect", endpoint(a.address, port),
+                 "-servername", tls.name_asked, *starttls))
 
 
 
@@ -320,7 +320,7 @@ def tls_untrusted(ev: CheckEvidence) -> Finding | None:
         fix=(
             "serve a certificate signed by a CA the clients trust, or give the clients the "
             "issuing CA (its PEM in the system store: update-ca-certificates)",
-            f"check with that CA: {shlex.join(('netdx', 'check', *again, '--cacert', 'CA.pem'))}",
+            f"check with that CA: {join(('netdx', 'check', *again, '--cacert', 'CA.pem'))}",
             f"confirm: {_s_client(a, port, tls, ev)} -showcerts",
         ),
     )

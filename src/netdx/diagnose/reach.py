@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from shlex import quote
-
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     alive,
@@ -16,6 +14,7 @@ from netdx.diagnose.facts import (
     tcp_text,
 )
 from netdx.diagnose.port import path_text, path_unreachable
+from netdx.diagnose.shell import quote
 from netdx.model import AddressEvidence, CheckEvidence, Finding, IcmpError
 
 _DEAD_NEIGHBOUR = frozenset({"FAILED", "INCOMPLETE"})

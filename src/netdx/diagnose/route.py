@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from shlex import quote
-
 from netdx.diagnose.facts import endpoint, fallback_finding, first, ms, tcp_text
+from netdx.diagnose.shell import quote
 from netdx.model import CheckEvidence, Finding, RouteLookup
 
 

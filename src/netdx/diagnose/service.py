@@ -6,8 +6,6 @@ first), and an HTTP exchange that fails after the TCP connection worked.
 
 from __future__ import annotations
 
-import shlex
-
 from netdx.diagnose.facts import (
     UNREACHABLE_KINDS,
     connected_text,
@@ -21,6 +19,7 @@ from netdx.diagnose.facts import (
     used_exchange,
 )
 from netdx.diagnose.protocols import tls_session_text
+from netdx.diagnose.shell import join, quote
 from netdx.model import AddressEvidence, CheckEvidence, Finding, HttpExchange
 from netdx.model.service import TlsExchange
 
@@ -51,7 +50,7 @@ def _mismatch(ev: CheckEvidence, head_family: int) -> Finding | None:
     elif tcp.icmp is not None and tcp.icmp.kind in UNREACHABLE_KINDS:
         why = f"the {fam} path to the host is broken"
         ip = "ip -6" if head.family == 6 else "ip"
-        addr = shlex.quote(head.address)
+        addr = quote(head.address)
         fix = [f"{ip} route get {addr}", f"traceroute -{head.family} -n {addr}"]
     else:
         why = f"a firewall drops or rejects {fam} to port {tcp.port}"
@@ -90,10 +89,10 @@ def _curl(ev: CheckEvidence, a: AddressEvidence, http: HttpExchange, *options: s
     """A curl command that repeats the exchange against the same address."""
     port = ev.port if ev.port is not None else 0
     addr = f"[{a.address}]" if ":" in a.address else a.address
-    # Built as argv and quoted by shlex: the URL is the user's text, and a printed fix is
+    # Built as argv and quoted as shlex does: the URL is the user's text, and a printed fix is
     # pasted into a root shell, so it must never be able to run anything of its own.
     resolve = f"{ev.target_host}:{port}:{addr}"
-    return shlex.join(("curl", "-sv", *options, "--resolve", resolve, http.url))
+    return join(("curl", "-sv", *options, "--resolve", resolve, http.url))
 
 
 def http_text(http: HttpExchange) -> str:
@@ -227,8 +226,8 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         evidence=(connected_text(a), f"TLS: {http.error or '?'}"),
         fix=(
             "inspect the certificate: openssl s_client -connect "
-            f"{shlex.quote(endpoint(a.address, port))} "
-            f"-servername {shlex.quote(ev.target_host)}",
+            f"{quote(endpoint(a.address, port))} "
+            f"-servername {quote(ev.target_host)}",
             "check the certificate's names and chain, and the client's CA bundle",
         ),
     )

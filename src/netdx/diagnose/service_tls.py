@@ -13,11 +13,11 @@ the TLS handshake after the TCP connect, or after postgres' SSLRequest.
 from __future__ import annotations
 
 import ipaddress
-import shlex
 
 from netdx.diagnose.facts import connected_text, endpoint, failure, ms, used_exchange
 from netdx.diagnose.protocols import tls_session_text
 from netdx.diagnose.service import timings_text
+from netdx.diagnose.shell import join
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.report import StepStatus
 from netdx.model.service import TlsExchange
@@ -50,7 +50,7 @@ def _s_client(ev: CheckEvidence, x: TlsExchange) -> str:
     starttls = ("-starttls", x.preface) if x.preface in ("postgres", "mysql") else ()
     # An IP literal is sent without SNI (RFC 6066), as netdx's own handshake did.
     name = () if _is_ip(ev.target_host) else ("-servername", ev.target_host)
-    return shlex.join(("openssl", "s_client", "-connect", endpoint(x.address, x.port), *name,
+    return join(("openssl", "s_client", "-connect", endpoint(x.address, x.port), *name,
                        *starttls))  # fmt: skip
 
 
@@ -120,7 +120,7 @@ def tls_failed(ev: CheckEvidence) -> Finding | None:
         summary = f"{where} accepts TCP but does not speak TLS: it answered in plain text"
         fix = [
             f"is {x.port} the TLS port of this service? without --tls: "
-            f"{shlex.join(('netdx', 'check', endpoint(ev.target_host, x.port)))}",
+            f"{join(('netdx', 'check', endpoint(ev.target_host, x.port)))}",
             "a protocol that upgrades inside its own exchange (SMTP, IMAP, LDAP STARTTLS): "
             f"{_s_client(ev, x)} -starttls smtp (or imap, ldap)",
         ]

@@ -7,7 +7,6 @@ and summary come straight from the evidence, and "unknown" says what would settl
 from __future__ import annotations
 
 from collections.abc import Callable
-from shlex import quote
 
 from netdx.diagnose.dns import nss_text
 from netdx.diagnose.facts import (
@@ -23,6 +22,7 @@ from netdx.diagnose.protocols import SPOKEN, answer_text, decided
 from netdx.diagnose.route import route_text
 from netdx.diagnose.service import budget_ran_out, status_ok
 from netdx.diagnose.service_tls import tls_step
+from netdx.diagnose.shell import quote
 from netdx.diagnose.udp import is_datagram, port_base, service_base
 from netdx.model import CheckEvidence, Finding, IcmpEcho, Step, StepEvidence
 from netdx.model.report import LAYER_ORDER, StepStatus

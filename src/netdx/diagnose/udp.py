@@ -9,13 +9,12 @@ rcodes that mean "the server runs but will not or cannot answer" get their own c
 
 from __future__ import annotations
 
-from shlex import quote
-
 # The dns rules' wording of the delegated servers, shared so both SERVFAILs read alike.
 from netdx.diagnose.dns import _SERVED as SERVED
 from netdx.diagnose.dns import _delegated_evidence as delegated_evidence
 from netdx.diagnose.dns import _delegated_text as delegated_text
 from netdx.diagnose.facts import PROHIBITED_KINDS, endpoint, first, icmp_text, ms, sender_role
+from netdx.diagnose.shell import quote
 from netdx.model import CheckEvidence, Finding
 from netdx.model.evidence import DnsServerAnswer, UdpExchange
 from netdx.model.report import StepStatus

@@ -22,6 +22,7 @@ import itertools
 
 from netdx.firewall.matching import Undecided, rule_verdict
 from netdx.firewall.model import Chain, Hook, Packet, Rule, Ruleset, Table, Verdict
+from netdx.firewall.unhooked import unhooked
 
 # The walk's values are the model's (one firewall match type: netdx.model.firewall),
 # re-exported under the names the firewall package has always used.
@@ -238,13 +239,7 @@ def evaluate(ruleset: Ruleset, packet: Packet, hook: Direction) -> Evaluation:
         if verdict in ("drop", "reject"):
             break
     if last is None:
-        return Evaluation(
-            decision="accept",
-            hook=hook,
-            path=tuple(path),
-            notes=notes,
-            policy="no base chain on this hook: accept",
-        )
+        return unhooked(hook, notes=notes)  # no chain walked: the path is empty
     outcome, table, chain = last
     decision: Decision = outcome.verdict.kind if outcome.verdict else chain.policy or "accept"  # type: ignore[assignment]
     rule = outcome.rule

@@ -22,6 +22,8 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
+    from netdx.firewall.present import Present
+
 EXPLAIN_SCHEMA = "netdx.firewall.explain/1"
 
 
@@ -66,16 +68,20 @@ def explain_local(
     runner: Runner | None = None,
     deadline: Deadline | None = None,
     netns: str | None = None,
+    present: Present | None = None,
 ) -> FirewallMatch:
     """Read this host's live ruleset (through `runner`) and explain `packet` at `hook`
     (inferred from the local addresses when None). A packet without `iif` (input, forward)
-    or `oif` (output, forward) gets the interface of the route toward its peer."""
+    or `oif` (output, forward) gets the interface of the route toward its peer. `present`:
+    the tables `live.present_here` already found here (read again when None)."""
     budget = deadline or Deadline.after(5.0)
     run = runner or live.subprocess_runner(budget, netns)
     # This process's own namespace, the hook known (no local addresses needed to infer it):
     # only the commands that can add a rule run.
     here = runner is None and netns is None and hook is not None
-    captured = capture(run, present=live.present_here(budget) if here else None)
+    if here and present is None:
+        present = live.present_here(budget)
+    captured = capture(run, present=present if here else None)
     ruleset = build_ruleset(captured)
     reason = "given"
     if hook is None:

@@ -58,8 +58,9 @@ def legacy_holds_tables(version: int, proc_file: str | None = None) -> bool:
     or absent (ip_tables not loaded: iptables-legacy-save then prints nothing either). An
     unreadable file (not root) says nothing: the save runs and says why it fails."""
     try:
-        with open(proc_file or LEGACY_NAMES[version], encoding="ascii", errors="replace") as f:
-            return bool(f.read().strip())
+        # Bytes decoded by str's own ASCII codec: a text file would import encodings.ascii.
+        with open(proc_file or LEGACY_NAMES[version], "rb") as f:
+            return bool(f.read().decode("ascii", "replace").strip())
     except FileNotFoundError:
         return False
     except OSError:

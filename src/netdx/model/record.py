@@ -50,7 +50,6 @@ script calls it: the collector core and netlink define theirs with
 from __future__ import annotations
 
 import abc
-import importlib
 import marshal
 import sys
 from types import CellType, CodeType, FunctionType, MemberDescriptorType
@@ -59,6 +58,7 @@ from netdx.model.record_lazy import LAZY, Lazy, pending
 from netdx.netlink import _compat
 from netdx.netlink._compat import MISSING, FieldSpec
 from netdx.netlink._compat import fields as fields  # dataclasses.fields, cheap for a recipe's class
+from netdx.netlink._lazy import import_module
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -181,7 +181,7 @@ def _recipes_of(module: str) -> dict[str, bytes]:
         if package and package not in _loaded:
             _loaded.add(package)
             try:
-                table = importlib.import_module(f"netdx.model._methods_{package}")
+                table = import_module(f"netdx.model._methods_{package}")
             except (ImportError, SyntaxError):  # none, or cut short: dataclasses builds
                 table = None
             generation = getattr(table, "GENERATION", None)  # None: an older format

@@ -56,6 +56,11 @@ if TYPE_CHECKING:
     from typing import Any
 
 SOCK_DIAG_BY_FAMILY = 20
+# inet_diag's first request (struct inet_diag_req): its dump is of both IP families at once
+# (the kernel's inet_diag_dump_compat asks for AF_UNSPEC), one walk of the TCP hash tables
+# where a dump by family walks them once per family; each answer is of this type.
+TCPDIAG_GETSOCK = 18
+_ANSWERS = (SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK)
 
 IPPROTO_TCP = 6
 IPPROTO_UDP = 17
@@ -175,12 +180,22 @@ def dump_request(
     states: int = ALL_STATES,
     bytecode: bytes | None = None,
 ) -> tuple[int, int, bytes]:
-    """(type, flags, payload) of a socket dump of one family and protocol (`ss -tan`)."""
-    if family not in (socket.AF_INET, socket.AF_INET6):
-        raise ValueError(f"family {family} is not AF_INET or AF_INET6")
+    """(type, flags, payload) of a socket dump of one family and protocol (`ss -tan`);
+    AF_UNSPEC (TCP only): both families in one walk, as inet_diag's first request."""
+    both = family == socket.AF_UNSPEC and protocol == IPPROTO_TCP
+    if family not in (socket.AF_INET, socket.AF_INET6) and not both:
+        raise ValueError(f"family {family} is not AF_INET or AF_INET6 (nor AF_UNSPEC for TCP)")
     head = INET_DIAG_REQ_V2.pack(InetDiagReqV2(family=family, protocol=protocol, states=states))
+    kind = SOCK_DIAG_BY_FAMILY
+    if both:
+        # struct inet_diag_req: family, src_len, dst_len, ext, the same sockid, states, dbs.
+        head = _INET_DIAG_REQ.pack(socket.AF_UNSPEC, 0, 0, 0, head[8:], states, 0)
+        kind = TCPDIAG_GETSOCK
     body = head + (encode_attr(INET_DIAG_REQ_BYTECODE, bytecode) if bytecode else b"")
-    return SOCK_DIAG_BY_FAMILY, NLM_F_REQUEST | NLM_F_DUMP, body
+    return kind, NLM_F_REQUEST | NLM_F_DUMP, body
+
+
+_INET_DIAG_REQ = struct.Struct("=BBBB48sII")
 
 
 # --- the answer ------------------------------------------------------------------------------
@@ -316,7 +331,8 @@ def _uniform_run(
     """The common datagram in one comprehension: k equal-length messages, none of which needs
     an attribute (IPv4, or IPv6 not listening/unconnected), all of `seq`, no DUMP_INTR.
     Returns (sockets, bytes used) or None when the datagram is not of that shape; the
-    guard in the comprehension drops any message that is not, and the count tells."""
+    guard in the comprehension drops any message that is not, and the count tells. A dump
+    of both families (TCPDIAG_GETSOCK answers) takes the loop: its tables are per family."""
     if len(data) < _FAST.size or not _SWAP:
         return None
     length = NLMSG_HDR.unpack_from(data)[0]
@@ -385,7 +401,10 @@ def _parse_loop(data: bytes, proto: str, seq: int | None) -> DumpChunk:
     offset, end, interrupted = 0, len(data), False
     unpack, size, hdr = _FAST.unpack_from, _FAST.size, NLMSG_HDR.size
     hdr_unpack = NLMSG_HDR.unpack_from
-    names: dict[bytes, str] = {}  # addresses repeat a lot: format each one once
+    # Addresses repeat a lot: format each one once, in a table per family (a dump of both
+    # families holds the 16 bytes of 0.0.0.0 and of :: alike).
+    names: dict[bytes, str] = {}
+    names6: dict[bytes, str] = {}
     while offset < end:
         if end - offset < hdr:
             raise NetlinkParseError(f"{end - offset} trailing bytes at offset {offset}")
@@ -399,10 +418,11 @@ def _parse_loop(data: bytes, proto: str, seq: int | None) -> DumpChunk:
             continue
         if flags & NLM_F_DUMP_INTR:
             interrupted = True
-        if kind == SOCK_DIAG_BY_FAMILY:
+        if kind in _ANSWERS:
             if length < size:
                 raise NetlinkParseError(f"inet_diag_msg of {length - hdr} bytes")
-            out.append(_fast_socket(head, data, offset + size, offset + length, proto, names))
+            out.append(_fast_socket(head, data, offset + size, offset + length, proto, names,
+                                    names6))
         elif kind in (NLMSG_DONE, NLMSG_ERROR):
             return _last(data[offset : offset + length], out, interrupted)
         elif kind == NLMSG_OVERRUN:
@@ -428,7 +448,8 @@ _AF_INET, _AF_INET6 = socket.AF_INET, socket.AF_INET6
 
 
 def _fast_socket(
-    head: tuple[Any, ...], data: bytes, attrs_at: int, end: int, proto: str, names: dict[bytes, str]
+    head: tuple[Any, ...], data: bytes, attrs_at: int, end: int, proto: str,
+    names: dict[bytes, str], names6: dict[bytes, str],
 ) -> DiagSocket:
     (_, _, _, _, _, family, state, _, _, sport, dport, src, dst, ifindex, _, _,
      rqueue, wqueue, uid, inode) = head  # fmt: skip
@@ -440,8 +461,8 @@ def _fast_socket(
         dst_text = names.get(dst) or names.setdefault(dst, _ntop(_AF_INET, dst[:4]))
     elif family == _AF_INET6:
         v6only = _find_v6only(data, attrs_at, end)
-        src_text = names.get(src) or names.setdefault(src, _ntop(_AF_INET6, src))
-        dst_text = names.get(dst) or names.setdefault(dst, _ntop(_AF_INET6, dst))
+        src_text = names6.get(src) or names6.setdefault(src, _ntop(_AF_INET6, src))
+        dst_text = names6.get(dst) or names6.setdefault(dst, _ntop(_AF_INET6, dst))
     else:
         raise NetlinkParseError(f"inet_diag_msg of family {family}")
     # tuple.__new__ directly: the NamedTuple's generated __new__ is one Python frame more.

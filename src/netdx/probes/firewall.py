@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from netdx.budget import Deadline
 from netdx.model import FirewallMatch, RouteLookup
+from netdx.model.firewall import FlowPacket
+from netdx.model.record import fields
 
 TYPE_CHECKING = False  # mypy reads any name TYPE_CHECKING as typing's
 if TYPE_CHECKING:
@@ -35,13 +37,13 @@ def local_firewall_sync(
 ) -> FirewallMatch:
     """Evaluate a TCP SYN from this host to address:port (hook "output") or to one of this
     host's own addresses (hook "input") against the live ruleset, in the calling thread."""
-    from netdx.firewall.explain import explain_local
-    from netdx.firewall.model import Packet
+    from netdx.firewall.present import present
+    from netdx.firewall.unhooked import bare, holds_no_table
 
     source = route.source if route is not None and route.source else None
     if source is None:
         return FirewallMatch(hook=hook, decision="unknown", error="no source address known")
-    packet = Packet(
+    syn = FlowPacket(
         family=6 if ":" in address else 4,
         saddr=source,
         daddr=address,
@@ -50,7 +52,17 @@ def local_firewall_sync(
         oif=route.interface if route is not None and hook == "output" else None,
         iif="lo" if hook == "input" else None,
     )
+    # The tables this namespace holds (netlink and /proc, no command). None at all, and the
+    # packet's interface already known (else `explain` asks `ip route get` for it): nothing
+    # can decide the packet, and the parsers and the walk are not even imported.
+    tables = present(deadline.remaining())
+    if holds_no_table(tables) and (hook == "input" or syn.oif is not None):
+        return bare(syn, hook)
+    from netdx.firewall.explain import explain_local
+    from netdx.firewall.model import Packet
+
+    packet = Packet(**{f.name: getattr(syn, f.name) for f in fields(FlowPacket)})
     try:
-        return explain_local(packet, hook, deadline=deadline)
+        return explain_local(packet, hook, deadline=deadline, present=tables)
     except OSError as exc:
         return FirewallMatch(hook=hook, decision="unknown", error=str(exc))

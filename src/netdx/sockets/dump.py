@@ -9,15 +9,20 @@ the dump's result into a `SocketListing`. The I/O is one small interface, `DumpS
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from netdx.budget import Deadline
 from netdx.collect.sockdiag import (
+    BOTH_FAMILIES,
     Dump,
     DumpSource,
     NetlinkDumpSource,
     Request,
+    by_family,
     dump,
     plan,
 )
+from netdx.collect.sockdiag import one_walk as merge_families
 from netdx.collect.system import Host, LocalHost
 from netdx.errors import CannotRun
 from netdx.netlink import NetlinkIOError
@@ -48,16 +53,30 @@ def list_sockets(
     deadline: Deadline,
     source: DumpSource | None = None,
     host: Host | None = None,
+    one_walk: bool = False,
 ) -> SocketListing:
     """Dump the sockets `query` asks for (without owners), from `source` or else through
     `host` (default: this machine). A dump that times out or fails becomes a note in the
-    listing, with the sockets read so far."""
+    listing, with the sockets read so far. `one_walk`: TCP of both families in one dump
+    (`collect.sockdiag.one_walk`), the same sockets in the same order, for a small
+    listing (it is held whole to be put in order)."""
+    requests = plan(query)
+    if one_walk:
+        out = _dump(merge_families(requests), deadline, source, host)
+        if not any(BOTH_FAMILIES in note for note in out.notes):
+            out.sockets = by_family(out.sockets)
+            return listing_of(out)
+        # A kernel that refuses the request of both families: one dump a family, as always.
+    return listing_of(_dump(requests, deadline, source, host))
+
+
+def _dump(
+    requests: Sequence[Request], deadline: Deadline, source: DumpSource | None, host: Host | None
+) -> Dump:
     if source is not None:
-        out = dump(plan(query), source, deadline)
-    else:
-        with open_source(host) as own:
-            out = dump(plan(query), own, deadline)
-    return listing_of(out)
+        return dump(requests, source, deadline)
+    with open_source(host) as own:
+        return dump(requests, own, deadline)
 
 
 def listing_of(out: Dump) -> SocketListing:
