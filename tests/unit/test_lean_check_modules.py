@@ -94,18 +94,17 @@ _CHECK = """import builtins, sys
 LEAN = %r
 seen = set()
 _import = builtins.__import__
-def no_tables(deadline):
+def no_tables(timeout):
     # This host's firewall as one without tables, whatever the machine holds at the time:
     # a ruleset to parse brings the firewall parsers (their imports are not this test's).
-    from netdx.firewall.present import Present
-    return Present(nft=frozenset(), legacy=frozenset())
+    return sys.modules["netdx.firewall.present"].Present(nft=frozenset(), legacy=frozenset())
 def noting(name, globals=None, *args, **kwargs):
     if name.partition(".")[0] in LEAN:
         seen.add((name, sys._getframe(1).f_globals.get("__name__", "?")))
     module = _import(name, globals, *args, **kwargs)
-    live = sys.modules.get("netdx.firewall.live")
-    if live is not None:
-        live.present_here = no_tables
+    present = sys.modules.get("netdx.firewall.present")
+    if present is not None:
+        present.present = no_tables
     return module
 builtins.__import__ = noting
 from netdx.start import main
