@@ -23,6 +23,7 @@ import contextvars
 import heapq
 import os
 import select
+import signal
 import threading
 import time
 from queue import Empty, SimpleQueue
@@ -44,6 +45,9 @@ if TYPE_CHECKING:
 __all__ = ["SyncSteering", "drive_plan", "run_probe_sync"]
 
 _POLL_IN = select.POLLIN
+_USER_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+# The driver's wait wakes at least this often, so a signal's handler never waits on it.
+_WAKE_S = 0.5
 
 
 class SyncSteering:
@@ -196,7 +200,7 @@ class _Driver:
             if self.timers:
                 timeout = min(timeout, self.timers[0][0] - now)
             try:
-                self._take(*self.results.get(timeout=max(0.0, timeout)))
+                self._take(*self.results.get(timeout=min(max(0.0, timeout), _WAKE_S)))
             except Empty:
                 continue
 
@@ -232,7 +236,12 @@ class _Driver:
 
 def _run_one(run: SyncRunner, probe: Probe, deadline: Deadline, steer: SyncSteering,
              results: SimpleQueue[tuple[int, Outcome]]) -> None:
-    """A probe thread: its result, or the exception a bug raised, goes back on the queue."""
+    """A probe thread: its result, or the exception a bug raised, goes back on the queue.
+    The thread blocks the signals a user sends (and the threads it starts inherit that):
+    the kernel may hand a process's signal to any thread that does not block it, and
+    Python runs its handler only in the main thread, which a Ctrl-C caught by a sleeping
+    probe thread would not wake until the driver's wait timed out."""
+    signal.pthread_sigmask(signal.SIG_BLOCK, _USER_SIGNALS)
     outcome: Outcome
     try:
         outcome = run(probe, deadline, steer)

@@ -119,16 +119,17 @@ sys.exit(guarded(check))
 def test_ctrl_c_ends_a_check_whose_probes_are_stuck() -> None:
     """SIGINT reaches the driver's wait (the probes are in other threads): the check ends
     at once with netdx's interrupt message and exit code 130."""
-    proc = subprocess.Popen([sys.executable, "-c", _STUCK], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
-    try:
-        assert proc.stdout is not None and proc.stdout.readline() == "started\n"
-        time.sleep(0.2)  # into the driver's wait
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=GUARD_S)
-    finally:
-        proc.kill()
-        proc.wait()
+    # `with`: the pipes are closed however the test ends (an unclosed one warns in a later test).
+    with subprocess.Popen([sys.executable, "-c", _STUCK], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, text=True) as proc:
+        try:
+            assert proc.stdout is not None and proc.stdout.readline() == "started\n"
+            time.sleep(0.2)  # into the driver's wait
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=GUARD_S)
+        finally:
+            proc.kill()
+            proc.wait()
     assert proc.returncode == 130, err
     assert "interrupted" in err
 
