@@ -96,7 +96,12 @@ def test_cancel_reaches_a_coroutine_probe_on_its_threads_loop(monkeypatch) -> No
 
 
 _STUCK = """
-import sys, time
+import signal, sys, time
+# Python installs its Ctrl-C handler only when SIGINT is not ignored at start, and a run
+# started in the background by a non-interactive shell (`make test &`, a CI runner) hands
+# its children SIGINT ignored, as a user's `netdx check ... &` gets it (and should keep it):
+# start this child as a foreground process starts.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 from netdx.budget import Deadline
 from netdx.check import CheckPlan, CheckSettings
 from netdx.drive import drive_plan
