@@ -66,14 +66,44 @@ def replay(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _on_asyncio(**kwargs: Any) -> probe.DnsQueryResult:
-    return asyncio.run(probe.query_servers(**kwargs))
+    async def awaited() -> probe.DnsQueryResult:
+        return await probe._awaited_in_thread(lambda: probe.query_servers(**kwargs), "test")
+
+    return asyncio.run(awaited())
 
 
-@pytest.fixture(params=[_on_asyncio, probe.query_servers_sync], ids=["asyncio", "flights"])
+@pytest.fixture(params=[_on_asyncio, probe.query_servers], ids=["asyncio", "flights"])
 def ask(request: pytest.FixtureRequest) -> Callable[..., probe.DnsQueryResult]:
-    """The servers asked both ways: on the asyncio transport (--ssh, serve, verify) and on
-    dns.flights' selectors loop (the CLI's check): the same evidence."""
+    """The one search walk called both ways: awaited from asyncio in a thread, as `resolve`
+    does (--ssh, serve, verify), and directly (the CLI's check): the same evidence."""
     return request.param  # type: ignore[no-any-return]
+
+
+def test_work_awaited_in_a_thread_drops_a_late_result_and_raises_a_failure() -> None:
+    """An asyncio caller that stops waiting (its own timeout, a cancelled task) leaves the
+    thread to end on its own (a walk ends by its deadline); the late outcome is dropped
+    without an error in the loop, and a failure in the thread reaches the awaiting caller."""
+    finished = threading.Event()
+
+    def slow() -> int:
+        finished.wait(5.0)
+        return 1
+
+    async def give_up() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(probe._awaited_in_thread(slow, "test-slow"), 0.01)
+        finished.set()  # the thread now delivers to a future nobody awaits
+        await asyncio.sleep(0)
+
+    async def failing() -> None:
+        def boom() -> int:
+            raise ValueError("bad server")
+
+        with pytest.raises(ValueError, match="bad server"):
+            await probe._awaited_in_thread(boom, "test-boom")
+
+    asyncio.run(give_up())
+    asyncio.run(failing())
 
 
 def _answer(replay: tuple[str, Path], name: str, family: int,
