@@ -67,7 +67,7 @@ def replay(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 def _on_asyncio(**kwargs: Any) -> probe.DnsQueryResult:
     async def awaited() -> probe.DnsQueryResult:
-        return await probe._awaited_in_thread(lambda: probe.query_servers(**kwargs), "test")
+        return await probe.awaited_in_thread(lambda: probe.query_servers(**kwargs), "test")
 
     return asyncio.run(awaited())
 
@@ -91,7 +91,7 @@ def test_work_awaited_in_a_thread_drops_a_late_result_and_raises_a_failure() -> 
 
     async def give_up() -> None:
         with pytest.raises(TimeoutError):
-            await asyncio.wait_for(probe._awaited_in_thread(slow, "test-slow"), 0.01)
+            await asyncio.wait_for(probe.awaited_in_thread(slow, "test-slow"), 0.01)
         finished.set()  # the thread now delivers to a future nobody awaits
         await asyncio.sleep(0)
 
@@ -100,7 +100,7 @@ def test_work_awaited_in_a_thread_drops_a_late_result_and_raises_a_failure() -> 
             raise ValueError("bad server")
 
         with pytest.raises(ValueError, match="bad server"):
-            await probe._awaited_in_thread(boom, "test-boom")
+            await probe.awaited_in_thread(boom, "test-boom")
 
     asyncio.run(give_up())
     asyncio.run(failing())

@@ -68,7 +68,6 @@ if TYPE_CHECKING:
     T = TypeVar("T")
     GaiInfo = tuple[Any, ...]
     GaiOutcome = tuple[NssStatus, tuple[str, ...], str | None]
-    Chain = tuple[str, str, int, str]  # label (ADDR or ADDR#PORT), address, port, rtype
 
 _GAI_STATUS: dict[str, NssStatus] = {
     "EAI_NONAME": "nxdomain",
@@ -175,7 +174,7 @@ async def _getaddrinfo_outcome(name: str, family: Family | None, deadline: Deadl
 
     try:
         infos = await asyncio.wait_for(
-            _awaited_in_thread(_getaddrinfo(name, family), "netdx-getaddrinfo"),
+            awaited_in_thread(_getaddrinfo(name, family), "netdx-getaddrinfo"),
             deadline.remaining())
     except TimeoutError:
         return _gai_outcome(None, None)
@@ -258,7 +257,7 @@ def _getaddrinfo_started(
     return wait
 
 
-def _awaited_in_thread(work: Callable[[], T], thread_name: str) -> asyncio.Future[T]:
+def awaited_in_thread(work: Callable[[], T], thread_name: str) -> asyncio.Future[T]:
     """`work` in a daemon thread of its own (`_in_thread`), as a future of the running loop.
     Whoever stops waiting (a deadline, a cancelled task) leaves the thread to end on its own:
     its result is then dropped."""
@@ -306,20 +305,44 @@ def query_servers(
     UDP is retransmitted after 1 s, 2 s, ... while the deadline allows; a truncated answer
     is asked again over TCP. ValueError for a malformed `servers` entry.
     """
+    conf = read_resolv_conf(resolv_conf)
+    chosen = servers if servers is not None else conf.nameservers
+    candidates = search_candidates(name, search=conf.search, ndots=conf.ndots)
+    rtypes = {None: ("A", "AAAA"), 4: ("A",), 6: ("AAAA",)}[family]
+    start = time.monotonic()
+    walks = walk_search_lists(chosen, candidates, rtypes, deadline=deadline, edns=conf.edns0)
+    answers = tuple(_picked(tried, start) for tried in walks)
+    return DnsQueryResult(answers=answers, configured_servers=chosen, search=conf.search)
+
+
+def walk_search_lists(
+    servers: tuple[str, ...],
+    candidates: tuple[str, ...],
+    rtypes: tuple[str, ...],
+    *,
+    deadline: Deadline,
+    edns: bool,
+) -> list[tuple[DnsServerAnswer, ...]]:
+    """Ask every server (`ADDR` or `ADDR#PORT`) for each of `rtypes`, all at once on
+    `dns.flights`' selectors loop, each walk trying the `candidates`
+    (`resolvconf.search_candidates`) in order as the stub resolver does: the walk ends at the
+    first answer after which glibc stops (`resolvconf.search_goes_on`). Every answer each
+    walk received, in order, with its exchange and the server as given; walks server by
+    server, type by type. ValueError for a malformed server."""
     from dataclasses import replace
 
     from netdx.dns.flights import Flights
 
-    conf, chosen, chains, candidates = _chains(name, family, servers, resolv_conf)
+    chains = [(spec, *parse_server(spec), rtype) for spec in servers for rtype in rtypes]
     tried: list[list[DnsServerAnswer]] = [[] for _ in chains]
-    starts = [time.monotonic()] * len(chains)
     flights = Flights()
 
     def ask(key: int) -> None:
         _, address, port, rtype = chains[key]
         qname = candidates[len(tried[key])]
+        # Asked the way glibc asks: EDNS0 only with `options edns0`.
         flights.start(key, address, DnsQuestion(name=qname + ".", rtype=rtype),
-                      deadline=deadline, options=QueryOptions(port=port, edns=conf.edns0))
+                      deadline=deadline, options=QueryOptions(port=port, edns=edns))
 
     try:
         for key in range(len(chains)):
@@ -331,23 +354,7 @@ def query_servers(
                     ask(key)
     finally:
         flights.close()
-    answers = tuple(_picked(t, start) for t, start in zip(tried, starts, strict=True))
-    return DnsQueryResult(answers=answers, configured_servers=chosen, search=conf.search)
-
-
-def _chains(
-    name: str, family: Family | None, servers: tuple[str, ...] | None, resolv_conf: str
-) -> tuple[ResolvConf, tuple[str, ...], list[Chain], tuple[str, ...]]:
-    """What `query_servers` asks: resolv.conf, the servers chosen, one search walk per
-    server and type, and the walk's names."""
-    conf = read_resolv_conf(resolv_conf)
-    chosen = servers if servers is not None else conf.nameservers
-    targets = [(spec, *parse_server(spec)) for spec in chosen]
-    candidates = search_candidates(name, search=conf.search, ndots=conf.ndots)
-    rtypes = {None: ("A", "AAAA"), 4: ("A",), 6: ("AAAA",)}[family]
-    chains = [(label, address, port, rtype) for label, address, port in targets
-              for rtype in rtypes]
-    return conf, chosen, chains, candidates
+    return [tuple(t) for t in tried]
 
 
 def read_resolv_conf(path: str) -> ResolvConf:
@@ -370,30 +377,6 @@ def _picked(tried: list[DnsServerAnswer] | tuple[DnsServerAnswer, ...],
     return replace(chosen, elapsed_ms=elapsed_ms(start))
 
 
-async def ask_search_list(
-    address: str,
-    candidates: tuple[str, ...],
-    rtype: str,
-    *,
-    deadline: Deadline,
-    options: QueryOptions,
-    label: str | None = None,
-) -> tuple[DnsServerAnswer, ...]:
-    """Ask one server for the `candidates` (`resolvconf.search_candidates`) in order, as
-    the stub resolver does: the walk ends at the first answer after which glibc stops
-    (`resolvconf.search_goes_on`). Every answer received, in order, with its exchange."""
-    from netdx.dns.query import query
-
-    tried: list[DnsServerAnswer] = []
-    for qname in candidates:
-        answer = await query(address, DnsQuestion(name=qname + ".", rtype=rtype),
-                             deadline=deadline, options=options, label=label)
-        tried.append(answer)
-        if not search_goes_on(answer.status):
-            break
-    return tuple(tried)
-
-
 # --- both views together --------------------------------------------------------------------
 
 
@@ -411,7 +394,7 @@ async def resolve(
     def both() -> DnsEvidence:
         return resolve_sync(name, family=family, deadline=deadline, servers=servers)
 
-    return await _awaited_in_thread(both, "netdx-resolve")
+    return await awaited_in_thread(both, "netdx-resolve")
 
 
 def resolve_sync(
