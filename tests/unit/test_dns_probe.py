@@ -176,6 +176,26 @@ def test_the_search_walk_goes_on_after_nxdomain(
     assert (answer.qname, answer.status) == ("nope", "timeout")
 
 
+def test_the_walk_keeps_every_answer_of_every_server_in_order(
+    replay: tuple[str, Path]
+) -> None:
+    """walk_search_lists, the one walk (check picks from it, --compare shows all of it):
+    per server as given, every answer of its walk with the exchange, in order; NXDOMAIN
+    lets the walk go on, a refused port (ICMP unreachable) ends it."""
+    server, _ = replay
+    closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    closed.bind(("127.0.0.1", 0))
+    dead = f"127.0.0.1#{closed.getsockname()[1]}"
+    closed.close()  # nothing listens there now: the kernel answers port unreachable
+    walks = probe.walk_search_lists((server, dead), ("nope.netdx.internal", "web.netdx.internal"),
+                                    ("A",), deadline=Deadline.after(20.0), edns=False)
+    assert [[(a.server, a.qname, a.status) for a in walk] for walk in walks] == [
+        [(server, "nope.netdx.internal.", "nxdomain"), (server, "web.netdx.internal.", "ok")],
+        [(dead, "nope.netdx.internal.", "error")],
+    ]
+    assert all(a.exchange is not None for walk in walks for a in walk)
+
+
 def test_real_truncated_answer_has_tc_and_no_records() -> None:
     """The 60-record UDP answer is truncated (the transport then asks over TCP)."""
     response = parse_response(_wire("truncated_a"))
