@@ -394,7 +394,7 @@ def test_cname_chain_is_recorded(lab: Lab) -> None:
     """An alias answer keeps the CNAME and its TTL before the address."""
     got = probe(
         NS_CLIENT,
-        'return await dns.query_servers("alias.netdx.internal", family=4, deadline=D(3))',
+        'return dns.query_servers("alias.netdx.internal", family=4, deadline=D(3))',
     )
     assert _records(_servers(got)["A"]) == [
         ("alias.netdx.internal", "CNAME", 60, "web.netdx.internal"),
@@ -438,7 +438,7 @@ def test_truncated_answer_is_retried_over_tcp(lab: Lab) -> None:
     """60 A records do not fit in 512 bytes of UDP: all of them arrive over TCP."""
     got = probe(
         NS_CLIENT,
-        'return await dns.query_servers("big.netdx.internal", family=4, deadline=D(3))',
+        'return dns.query_servers("big.netdx.internal", family=4, deadline=D(3))',
     )
     answer = _servers(got)["A"]
     assert answer["status"] == "ok"
@@ -450,7 +450,7 @@ def test_explicit_servers_over_ipv6_and_a_closed_port(lab: Lab) -> None:
     is an error naming the ICMP port unreachable, at once."""
     got = probe(
         NS_CLIENT,
-        'return await dns.query_servers("web", family=4, '
+        'return dns.query_servers("web", family=4, '
         f'deadline=D(3), servers=("{SERVER_V6}", "{SERVER_V4}#5353"))',
     )
     assert got["configured_servers"] == [SERVER_V6, f"{SERVER_V4}#5353"]

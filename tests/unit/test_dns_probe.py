@@ -66,14 +66,44 @@ def replay(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _on_asyncio(**kwargs: Any) -> probe.DnsQueryResult:
-    return asyncio.run(probe.query_servers(**kwargs))
+    async def awaited() -> probe.DnsQueryResult:
+        return await probe.awaited_in_thread(lambda: probe.query_servers(**kwargs), "test")
+
+    return asyncio.run(awaited())
 
 
-@pytest.fixture(params=[_on_asyncio, probe.query_servers_sync], ids=["asyncio", "flights"])
+@pytest.fixture(params=[_on_asyncio, probe.query_servers], ids=["asyncio", "flights"])
 def ask(request: pytest.FixtureRequest) -> Callable[..., probe.DnsQueryResult]:
-    """The servers asked both ways: on the asyncio transport (--ssh, serve, verify) and on
-    dns.flights' selectors loop (the CLI's check): the same evidence."""
+    """The one search walk called both ways: awaited from asyncio in a thread, as `resolve`
+    does (--ssh, serve, verify), and directly (the CLI's check): the same evidence."""
     return request.param  # type: ignore[no-any-return]
+
+
+def test_work_awaited_in_a_thread_drops_a_late_result_and_raises_a_failure() -> None:
+    """An asyncio caller that stops waiting (its own timeout, a cancelled task) leaves the
+    thread to end on its own (a walk ends by its deadline); the late outcome is dropped
+    without an error in the loop, and a failure in the thread reaches the awaiting caller."""
+    finished = threading.Event()
+
+    def slow() -> int:
+        finished.wait(5.0)
+        return 1
+
+    async def give_up() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(probe.awaited_in_thread(slow, "test-slow"), 0.01)
+        finished.set()  # the thread now delivers to a future nobody awaits
+        await asyncio.sleep(0)
+
+    async def failing() -> None:
+        def boom() -> int:
+            raise ValueError("bad server")
+
+        with pytest.raises(ValueError, match="bad server"):
+            await probe.awaited_in_thread(boom, "test-boom")
+
+    asyncio.run(give_up())
+    asyncio.run(failing())
 
 
 def _answer(replay: tuple[str, Path], name: str, family: int,
@@ -144,6 +174,26 @@ def test_the_search_walk_goes_on_after_nxdomain(
     replay[1].write_text("search netdx.internal\n")  # the resolv.conf the replay names
     answer = _answer(replay, "nope", 4, ask, timeout=1.0)
     assert (answer.qname, answer.status) == ("nope", "timeout")
+
+
+def test_the_walk_keeps_every_answer_of_every_server_in_order(
+    replay: tuple[str, Path]
+) -> None:
+    """walk_search_lists, the one walk (check picks from it, --compare shows all of it):
+    per server as given, every answer of its walk with the exchange, in order; NXDOMAIN
+    lets the walk go on, a refused port (ICMP unreachable) ends it."""
+    server, _ = replay
+    closed = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    closed.bind(("127.0.0.1", 0))
+    dead = f"127.0.0.1#{closed.getsockname()[1]}"
+    closed.close()  # nothing listens there now: the kernel answers port unreachable
+    walks = probe.walk_search_lists((server, dead), ("nope.netdx.internal", "web.netdx.internal"),
+                                    ("A",), deadline=Deadline.after(20.0), edns=False)
+    assert [[(a.server, a.qname, a.status) for a in walk] for walk in walks] == [
+        [(server, "nope.netdx.internal.", "nxdomain"), (server, "web.netdx.internal.", "ok")],
+        [(dead, "nope.netdx.internal.", "error")],
+    ]
+    assert all(a.exchange is not None for walk in walks for a in walk)
 
 
 def test_real_truncated_answer_has_tc_and_no_records() -> None:

@@ -13,7 +13,7 @@ import errno
 import os
 from dataclasses import dataclass, field
 
-from netdx.dns.message import WireError, answers_question, parse_response, status_of
+from netdx.dns.message import WireError, answers_question, build_query, parse_response, status_of
 from netdx.model.dns import (
     DnsExchange,
     DnsMessage,
@@ -30,7 +30,6 @@ DNS_PORT = 53
 FIRST_RETRY_S = 1.0  # UDP is sent again after 1 s of silence, then 2 s, 4 s... (like glibc)
 TCP_MESSAGES = 8  # a TCP stream may carry answers to other queries first: read this many
 TRUNCATED_NOTE = "truncated (TC) over UDP: retried over TCP"
-TCP_TIMEOUT = "no answer over TCP before the deadline"
 
 
 @record
@@ -58,6 +57,18 @@ class Attempt:
 def new_id() -> int:
     """A random message ID (RFC 5452: unpredictable, against spoofed answers)."""
     return int.from_bytes(os.urandom(2), "big")
+
+
+def encode(question: DnsQuestion, opts: QueryOptions) -> tuple[int, bytes, Attempt | None]:
+    """A fresh message ID and the query on the wire; for a name that cannot be sent, no
+    bytes and the attempt it ends in already (an error, before any packet)."""
+    msg_id = new_id()
+    try:
+        wire = build_query(question, msg_id=msg_id, recursion_desired=opts.recursion_desired,
+                           edns=opts.edns)
+    except ValueError as exc:
+        return msg_id, b"", Attempt(status="error", error=f"invalid name: {exc}")
+    return msg_id, wire, None
 
 
 def judge(item: bytes | OSError, question: DnsQuestion, msg_id: int, attempt: Attempt) -> bool:
@@ -92,6 +103,18 @@ def finish_silent(attempt: Attempt) -> Attempt:
 def truncated(attempt: Attempt) -> bool:
     """Like dig and glibc: a truncated UDP answer is asked again over TCP."""
     return attempt.message is not None and attempt.message.tc
+
+
+def failed(exc: OSError, transport: DnsTransport) -> Attempt:
+    """An exchange the network ended with an error; over TCP the words say so (the UDP
+    query before it was answered, truncated)."""
+    text = os_error_text(exc)
+    return Attempt(status="error", error=f"TCP: {text}" if transport == "tcp" else text)
+
+
+def tcp_timeout() -> Attempt:
+    """A TCP exchange still unanswered at the deadline."""
+    return Attempt(status="timeout", error="no answer over TCP before the deadline")
 
 
 def stream_closed(got: int) -> Attempt:

@@ -20,21 +20,8 @@ import time
 from dataclasses import dataclass, field
 
 from netdx.budget import Deadline, elapsed_ms
-from netdx.dns.exchange import (
-    TCP_MESSAGES,
-    TCP_TIMEOUT,
-    TRUNCATED_NOTE,
-    Attempt,
-    QueryOptions,
-    answer,
-    finish_silent,
-    judge,
-    new_id,
-    os_error_text,
-    stream_closed,
-    truncated,
-)
-from netdx.dns.message import build_query
+from netdx.dns import exchange as rules
+from netdx.dns.exchange import QueryOptions
 from netdx.model.dns import DnsQuestion, DnsServerAnswer, DnsTransport
 
 _READ_SIZE = 65535  # one datagram of any size; TCP in chunks
@@ -52,7 +39,7 @@ class _Flight:
     msg_id: int
     wire: bytes
     start: float
-    attempt: Attempt = field(default_factory=Attempt)
+    attempt: rules.Attempt = field(default_factory=rules.Attempt)
     transport: DnsTransport = "udp"
     sock: socket.socket | None = None
     wait: float | None = None  # UDP: the next resend interval
@@ -82,18 +69,12 @@ class Flights:
         """Send `question` to `server` (an IP address); its answer comes out of `wait` under
         `key`, within `deadline`."""
         opts = options or QueryOptions()
-        msg_id = new_id()
-        try:
-            wire = build_query(question, msg_id=msg_id,
-                               recursion_desired=opts.recursion_desired, edns=opts.edns)
-        except ValueError as exc:
-            flight = _Flight(key=key, server=server, question=question, opts=opts,
-                             deadline=deadline, msg_id=msg_id, wire=b"",
-                             start=time.monotonic())
-            self._finish(flight, Attempt(status="error", error=f"invalid name: {exc}"))
-            return
+        msg_id, wire, unsent = rules.encode(question, opts)
         flight = _Flight(key=key, server=server, question=question, opts=opts,
                          deadline=deadline, msg_id=msg_id, wire=wire, start=time.monotonic())
+        if unsent is not None:
+            self._finish(flight, unsent)
+            return
         self._flights[key] = flight
         if opts.tcp_only:
             self._open_tcp(flight)
@@ -134,7 +115,7 @@ class Flights:
             sock = self._socket(flight, socket.SOCK_DGRAM)
             sock.connect((flight.server, flight.opts.port))
         except OSError as exc:
-            self._finish(flight, Attempt(status="error", error=os_error_text(exc)))
+            self._finish(flight, rules.failed(exc, "udp"))
             return
         flight.wait = flight.opts.first_retry_s
         if flight.wait is not None:
@@ -162,10 +143,10 @@ class Flights:
             self._take_datagram(flight, data)
 
     def _take_datagram(self, flight: _Flight, item: bytes | OSError) -> None:
-        if not judge(item, flight.question, flight.msg_id, flight.attempt):
+        if not rules.judge(item, flight.question, flight.msg_id, flight.attempt):
             return
-        if truncated(flight.attempt):
-            flight.notes = [*flight.attempt.notes, TRUNCATED_NOTE]
+        if rules.truncated(flight.attempt):
+            flight.notes = [*flight.attempt.notes, rules.TRUNCATED_NOTE]
             self._drop(flight)
             self._open_tcp(flight)
         else:
@@ -174,7 +155,7 @@ class Flights:
     # --- TCP ----------------------------------------------------------------------------------
 
     def _open_tcp(self, flight: _Flight) -> None:
-        flight.transport, flight.attempt = "tcp", Attempt()
+        flight.transport, flight.attempt = "tcp", rules.Attempt()
         flight.resend_at = None
         try:
             sock = self._socket(flight, socket.SOCK_STREAM)
@@ -182,7 +163,7 @@ class Flights:
             if code not in (0, errno.EINPROGRESS):
                 raise OSError(code, errno.errorcode.get(code, str(code)))
         except OSError as exc:
-            self._finish(flight, Attempt(status="error", error=f"TCP: {os_error_text(exc)}"))
+            self._finish(flight, rules.failed(exc, "tcp"))
             return
         flight.connecting = True
         flight.outgoing = len(flight.wire).to_bytes(2, "big") + flight.wire
@@ -201,7 +182,7 @@ class Flights:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self._finish(flight, Attempt(status="error", error=f"TCP: {os_error_text(exc)}"))
+            self._finish(flight, rules.failed(exc, "tcp"))
             return
         flight.outgoing = flight.outgoing[sent:]
         if not flight.outgoing:
@@ -214,7 +195,7 @@ class Flights:
         except (BlockingIOError, InterruptedError):
             return
         except OSError as exc:
-            self._finish(flight, Attempt(status="error", error=f"TCP: {os_error_text(exc)}"))
+            self._finish(flight, rules.failed(exc, "tcp"))
             return
         buffer = flight.incoming
         buffer += data
@@ -224,16 +205,16 @@ class Flights:
             message = bytes(buffer[2:2 + size])
             del buffer[:2 + size]
             flight.messages += 1
-            if judge(message, flight.question, flight.msg_id, flight.attempt):
+            if rules.judge(message, flight.question, flight.msg_id, flight.attempt):
                 self._finish(flight, flight.attempt)
                 return
-            if flight.messages >= TCP_MESSAGES:
+            if flight.messages >= rules.TCP_MESSAGES:
                 flight.attempt.status = "bad_id"
                 self._finish(flight, flight.attempt)
                 return
         if not data:  # the peer closed: the bytes of the length or message it had begun
-            self._finish(flight, stream_closed(len(buffer) if len(buffer) < 2
-                                               else len(buffer) - 2))
+            self._finish(flight, rules.stream_closed(len(buffer) if len(buffer) < 2
+                                                     else len(buffer) - 2))
 
     # --- the loop's parts --------------------------------------------------------------------
 
@@ -266,9 +247,9 @@ class Flights:
         for flight in list(self._flights.values()):
             if flight.deadline.expired:
                 if flight.transport == "udp":
-                    self._finish(flight, finish_silent(flight.attempt))
+                    self._finish(flight, rules.finish_silent(flight.attempt))
                 else:
-                    self._finish(flight, Attempt(status="timeout", error=TCP_TIMEOUT))
+                    self._finish(flight, rules.tcp_timeout())
             elif (flight.resend_at is not None and flight.wait is not None
                   and now >= flight.resend_at):
                 self._send_datagram(flight)  # the query or its answer may have been lost
@@ -283,10 +264,10 @@ class Flights:
             self._selector.unregister(sock)
         sock.close()
 
-    def _finish(self, flight: _Flight, attempt: Attempt) -> None:
+    def _finish(self, flight: _Flight, attempt: rules.Attempt) -> None:
         self._drop(flight)
         self._flights.pop(flight.key, None)
         attempt.notes[:0] = flight.notes
-        self._done.append((flight.key, answer(flight.server, flight.question, flight.opts,
-                                              attempt, transport=flight.transport,
-                                              elapsed_ms=elapsed_ms(flight.start))))
+        self._done.append((flight.key, rules.answer(flight.server, flight.question, flight.opts,
+                                                    attempt, transport=flight.transport,
+                                                    elapsed_ms=elapsed_ms(flight.start))))

@@ -14,23 +14,8 @@ import asyncio
 import time
 
 from netdx.budget import Deadline, elapsed_ms
-from netdx.dns.exchange import (
-    DNS_PORT,
-    FIRST_RETRY_S,
-    TCP_MESSAGES,
-    TCP_TIMEOUT,
-    TRUNCATED_NOTE,
-    Attempt,
-    QueryOptions,
-    answer,
-    finish_silent,
-    judge,
-    new_id,
-    os_error_text,
-    stream_closed,
-    truncated,
-)
-from netdx.dns.message import build_query
+from netdx.dns import exchange as rules
+from netdx.dns.exchange import DNS_PORT, FIRST_RETRY_S, QueryOptions, os_error_text
 from netdx.model.dns import DnsQuestion, DnsServerAnswer, DnsTransport
 
 __all__ = ["DNS_PORT", "FIRST_RETRY_S", "QueryOptions", "os_error_text", "query"]
@@ -50,25 +35,22 @@ async def query(
     """
     opts = options or QueryOptions()
     start = time.monotonic()
-    msg_id = new_id()
+    msg_id, wire, unsent = rules.encode(question, opts)
     transport: DnsTransport = "tcp" if opts.tcp_only else "udp"
-    try:
-        wire = build_query(question, msg_id=msg_id, recursion_desired=opts.recursion_desired,
-                           edns=opts.edns)
-    except ValueError as exc:
-        attempt = Attempt(status="error", error=f"invalid name: {exc}")
+    if unsent is not None:
+        attempt = unsent
     else:
         if opts.tcp_only:
             attempt = await _tcp(server, opts.port, wire, question, msg_id, deadline)
         else:
             attempt = await _udp(server, opts, wire, question, msg_id, deadline)
-            if truncated(attempt):
-                notes = [*attempt.notes, TRUNCATED_NOTE]
+            if rules.truncated(attempt):
+                notes = [*attempt.notes, rules.TRUNCATED_NOTE]
                 attempt = await _tcp(server, opts.port, wire, question, msg_id, deadline)
                 attempt.notes[:0] = notes
                 transport = "tcp"
-    return answer(label or server, question, opts, attempt, transport=transport,
-                  elapsed_ms=elapsed_ms(start))
+    return rules.answer(label or server, question, opts, attempt, transport=transport,
+                        elapsed_ms=elapsed_ms(start))
 
 
 class _Datagrams(asyncio.DatagramProtocol):
@@ -86,8 +68,8 @@ class _Datagrams(asyncio.DatagramProtocol):
 
 
 async def _udp(server: str, opts: QueryOptions, wire: bytes, question: DnsQuestion,
-               msg_id: int, deadline: Deadline) -> Attempt:
-    attempt = Attempt()
+               msg_id: int, deadline: Deadline) -> rules.Attempt:
+    attempt = rules.Attempt()
     loop = asyncio.get_running_loop()
     try:
         # A connected socket: the kernel drops datagrams from other sources and hands us
@@ -96,7 +78,7 @@ async def _udp(server: str, opts: QueryOptions, wire: bytes, question: DnsQuesti
             _Datagrams, remote_addr=(server, opts.port)
         )
     except OSError as exc:
-        return Attempt(status="error", error=os_error_text(exc))
+        return rules.failed(exc, "udp")
     wait = opts.first_retry_s
     resend_at = time.monotonic() + wait if wait is not None else None
     try:
@@ -112,38 +94,38 @@ async def _udp(server: str, opts: QueryOptions, wire: bytes, question: DnsQuesti
                     wait *= 2
                     resend_at = time.monotonic() + wait
                 continue
-            if judge(item, question, msg_id, attempt):
+            if rules.judge(item, question, msg_id, attempt):
                 return attempt
     finally:
         transport.close()
-    return finish_silent(attempt)
+    return rules.finish_silent(attempt)
 
 
 async def _tcp(server: str, port: int, wire: bytes, question: DnsQuestion, msg_id: int,
-               deadline: Deadline) -> Attempt:
+               deadline: Deadline) -> rules.Attempt:
     try:
         async with asyncio.timeout(deadline.remaining()):
             return await _tcp_exchange(server, port, wire, question, msg_id)
     except TimeoutError:
-        return Attempt(status="timeout", error=TCP_TIMEOUT)
+        return rules.tcp_timeout()
     except asyncio.IncompleteReadError as exc:
-        return stream_closed(len(exc.partial))
+        return rules.stream_closed(len(exc.partial))
     except OSError as exc:
-        return Attempt(status="error", error=f"TCP: {os_error_text(exc)}")
+        return rules.failed(exc, "tcp")
 
 
 async def _tcp_exchange(server: str, port: int, wire: bytes, question: DnsQuestion,
-                        msg_id: int) -> Attempt:
+                        msg_id: int) -> rules.Attempt:
     reader, writer = await asyncio.open_connection(server, port)
     try:
         writer.write(len(wire).to_bytes(2, "big") + wire)
         await writer.drain()
-        attempt = Attempt()
+        attempt = rules.Attempt()
         # A TCP stream may carry answers to other queries first; read until ours.
-        for _ in range(TCP_MESSAGES):
+        for _ in range(rules.TCP_MESSAGES):
             size = int.from_bytes(await reader.readexactly(2), "big")
             data = await reader.readexactly(size)
-            if judge(data, question, msg_id, attempt):
+            if rules.judge(data, question, msg_id, attempt):
                 return attempt
         attempt.status = "bad_id"
         return attempt

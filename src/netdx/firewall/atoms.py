@@ -91,26 +91,32 @@ def range_atom(kind: FieldKind, lo: str | int, hi: str | int) -> Atom:
     raise AtomError(f"a range of {kind} values is not modelled")
 
 
-# Reject types in one spelling: "<icmp|icmpv6|icmpx> <type>" or "tcp reset".
+# Every reject type in its one spelling ("<icmp|icmpv6|icmpx> <type>" or "tcp reset"), with
+# the ICMP (type, code) it sends by IP version (what a prober sees: an icmp or icmpv6 type
+# for its own version, icmpx, nft's NFT_REJECT_ICMPX_*, for both) and iptables' spellings
+# of it (`--reject-with`).
+_REJECTS: dict[str, tuple[dict[int, tuple[int, int]], tuple[str, ...]]] = {
+    "icmp net-unreachable": ({4: (3, 0)}, ("icmp-net-unreachable",)),
+    "icmp host-unreachable": ({4: (3, 1)}, ("icmp-host-unreachable",)),
+    "icmp prot-unreachable": ({4: (3, 2)}, ("icmp-proto-unreachable",)),
+    "icmp port-unreachable": ({4: (3, 3)}, ("icmp-port-unreachable",)),
+    "icmp net-prohibited": ({4: (3, 9)}, ("icmp-net-prohibited",)),
+    "icmp host-prohibited": ({4: (3, 10)}, ("icmp-host-prohibited",)),
+    "icmp admin-prohibited": ({4: (3, 13)}, ("icmp-admin-prohibited",)),
+    "icmpv6 no-route": ({6: (1, 0)}, ("icmp6-no-route", "no-route")),
+    "icmpv6 admin-prohibited": ({6: (1, 1)}, ("icmp6-adm-prohibited", "adm-prohibited")),
+    "icmpv6 addr-unreachable": ({6: (1, 3)}, ("icmp6-addr-unreachable", "addr-unreach")),
+    "icmpv6 port-unreachable": ({6: (1, 4)}, ("icmp6-port-unreachable", "port-unreach")),
+    "icmpv6 policy-fail": ({6: (1, 5)}, ("icmp6-policy-fail",)),
+    "icmpv6 reject-route": ({6: (1, 6)}, ("icmp6-reject-route",)),
+    "icmpx no-route": ({4: (3, 0), 6: (1, 0)}, ()),
+    "icmpx port-unreachable": ({4: (3, 3), 6: (1, 4)}, ()),
+    "icmpx host-unreachable": ({4: (3, 1), 6: (1, 3)}, ()),
+    "icmpx admin-prohibited": ({4: (3, 13), 6: (1, 1)}, ()),
+    "tcp reset": ({}, ("tcp-reset",)),
+}
 _IPTABLES_REJECT: dict[str, str] = {
-    "icmp-net-unreachable": "icmp net-unreachable",
-    "icmp-host-unreachable": "icmp host-unreachable",
-    "icmp-port-unreachable": "icmp port-unreachable",
-    "icmp-proto-unreachable": "icmp prot-unreachable",
-    "icmp-net-prohibited": "icmp net-prohibited",
-    "icmp-host-prohibited": "icmp host-prohibited",
-    "icmp-admin-prohibited": "icmp admin-prohibited",
-    "icmp6-no-route": "icmpv6 no-route",
-    "no-route": "icmpv6 no-route",
-    "icmp6-adm-prohibited": "icmpv6 admin-prohibited",
-    "adm-prohibited": "icmpv6 admin-prohibited",
-    "icmp6-addr-unreachable": "icmpv6 addr-unreachable",
-    "addr-unreach": "icmpv6 addr-unreachable",
-    "icmp6-port-unreachable": "icmpv6 port-unreachable",
-    "port-unreach": "icmpv6 port-unreachable",
-    "icmp6-policy-fail": "icmpv6 policy-fail",
-    "icmp6-reject-route": "icmpv6 reject-route",
-    "tcp-reset": "tcp reset",
+    spelling: name for name, (_, spellings) in _REJECTS.items() for spelling in spellings
 }
 
 
@@ -128,41 +134,8 @@ def default_reject(family: str) -> str:
     )
 
 
-# ICMP (type, code) each reject type sends, by IP version: what a prober sees.
-_ICMP4 = {
-    "net-unreachable": (3, 0),
-    "host-unreachable": (3, 1),
-    "prot-unreachable": (3, 2),
-    "port-unreachable": (3, 3),
-    "net-prohibited": (3, 9),
-    "host-prohibited": (3, 10),
-    "admin-prohibited": (3, 13),
-}
-_ICMP6 = {
-    "no-route": (1, 0),
-    "admin-prohibited": (1, 1),
-    "addr-unreachable": (1, 3),
-    "port-unreachable": (1, 4),
-    "policy-fail": (1, 5),
-    "reject-route": (1, 6),
-}
-# icmpx: one name for both versions (nft's NFT_REJECT_ICMPX_*).
-_ICMPX = {
-    "no-route": ((3, 0), (1, 0)),
-    "port-unreachable": ((3, 3), (1, 4)),
-    "host-unreachable": ((3, 1), (1, 3)),
-    "admin-prohibited": ((3, 13), (1, 1)),
-}
-
-
 def reject_icmp(reject_with: str, version: int) -> tuple[int, int] | None:
     """The ICMP (type, code) a reject sends for a packet of `version`; None for `tcp reset`
     or a type that does not apply to the version."""
-    kind, _, name = reject_with.partition(" ")
-    if kind == "icmp" and version == 4:
-        return _ICMP4.get(name)
-    if kind == "icmpv6" and version == 6:
-        return _ICMP6.get(name)
-    if kind == "icmpx" and name in _ICMPX:
-        return _ICMPX[name][0 if version == 4 else 1]
-    return None
+    sends = _REJECTS.get(reject_with)
+    return None if sends is None else sends[0].get(version)

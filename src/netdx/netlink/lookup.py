@@ -11,20 +11,8 @@ import ipaddress
 import socket
 import time
 
+from . import rtnl, rules
 from .errors import NetlinkKernelError, NetlinkParseError
-from .rtnl import (
-    RTM_NEWNEIGH,
-    RTM_NEWROUTE,
-    Neighbour,
-    Route,
-    neigh_dump_request,
-    neigh_get_request,
-    parse_neighbour,
-    parse_route,
-    route_dump_request,
-    route_get_request,
-)
-from .rules import RTM_NEWRULE, Rule, parse_rule, rule_dump_request
 from .sock import Transport, dump, request
 from .wire import ErrorAck
 
@@ -41,47 +29,48 @@ _GET_REFUSED = frozenset({errno.EOPNOTSUPP, errno.EINVAL})
 
 def get_route(
     transport: Transport, address: str, *, timeout: float, **selectors: Unpack[RouteSelectors]
-) -> Route | ErrorAck:
+) -> rtnl.Route | ErrorAck:
     """The route the kernel would use to send to `address` (`ip route get ADDRESS`), or,
     with selectors (`src`, `iif`, `oif`, `mark`), the route a packet with those would take."""
-    built = route_get_request(address, **selectors)
+    built = rtnl.route_get_request(address, **selectors)
     reply = request(transport, *built, timeout=timeout)
     if reply.error is not None:
         return reply.error
     if len(reply.messages) != 1:
         raise NetlinkParseError(f"route get answered with {len(reply.messages)} messages")
-    return parse_route(reply.messages[0])
+    return rtnl.parse_route(reply.messages[0])
 
 
-def get_routes(transport: Transport, family: int, *, timeout: float) -> tuple[Route, ...]:
+def get_routes(transport: Transport, family: int, *, timeout: float) -> tuple[rtnl.Route, ...]:
     """Every route of one family, all tables (`ip route show table all`).
 
     Raises NetlinkKernelError when the kernel refuses the dump.
     """
-    built = route_dump_request(family)
-    return tuple(dump(transport, built, RTM_NEWROUTE, parse_route, timeout=timeout))
+    built = rtnl.route_dump_request(family)
+    return tuple(dump(transport, built, rtnl.RTM_NEWROUTE, rtnl.parse_route, timeout=timeout))
 
 
-def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[Rule, ...]:
+def get_rules(transport: Transport, family: int, *, timeout: float) -> tuple[rules.Rule, ...]:
     """The policy rules of one family (`ip rule list`), in the kernel's order (priority).
 
     Raises NetlinkKernelError when the kernel refuses the dump.
     """
-    rules = dump(transport, rule_dump_request(family), RTM_NEWRULE, parse_rule, timeout=timeout)
-    return tuple(sorted(rules, key=lambda r: r.priority))
+    built = rules.rule_dump_request(family)
+    found = dump(transport, built, rules.RTM_NEWRULE, rules.parse_rule, timeout=timeout)
+    return tuple(sorted(found, key=lambda r: r.priority))
 
 
 def get_neighbour(
     transport: Transport, address: str, ifindex: int, *, timeout: float
-) -> Neighbour | None:
+) -> rtnl.Neighbour | None:
     """The neighbour cache entry of `address` on `ifindex`; None when there is none.
 
     Raises NetlinkKernelError for any other kernel refusal.
     """
     end = time.monotonic() + timeout
-    reply = request(transport, *neigh_get_request(address, ifindex), timeout=timeout)
+    reply = request(transport, *rtnl.neigh_get_request(address, ifindex), timeout=timeout)
     if reply.error is None:
-        found = [parse_neighbour(m) for m in reply.messages if m.type == RTM_NEWNEIGH]
+        found = [rtnl.parse_neighbour(m) for m in reply.messages if m.type == rtnl.RTM_NEWNEIGH]
         return found[0] if found else None
     if reply.error.errno == errno.ENOENT:
         return None
@@ -92,10 +81,11 @@ def get_neighbour(
 
 def _dump_neighbour(
     transport: Transport, address: str, ifindex: int, *, timeout: float
-) -> Neighbour | None:
+) -> rtnl.Neighbour | None:
     wanted = ipaddress.ip_address(address)
     family = socket.AF_INET if wanted.version == 4 else socket.AF_INET6
-    entries = dump(transport, neigh_dump_request(family), RTM_NEWNEIGH, parse_neighbour,
+    built = rtnl.neigh_dump_request(family)
+    entries = dump(transport, built, rtnl.RTM_NEWNEIGH, rtnl.parse_neighbour,
                    timeout=max(0.0, timeout))  # fmt: skip
     for entry in entries:
         if entry.ifindex == ifindex and entry.address and _same(entry.address, wanted):

@@ -1,9 +1,10 @@
 """The DNS probe: what the application gets (getaddrinfo) and what every configured server says.
 
-Two views of one name, run concurrently by `resolve()`:
+Two views of one name, run concurrently by `resolve_sync()` (`resolve()` awaits it in a
+thread):
 
-- `system_resolve()` calls getaddrinfo() exactly as a Python application does (flags 0,
-  SOCK_STREAM), so /etc/hosts, nsswitch.conf and resolv.conf all apply.
+- getaddrinfo() exactly as a Python application calls it (flags 0, SOCK_STREAM), so
+  /etc/hosts, nsswitch.conf and resolv.conf all apply (`system_resolve()` on asyncio).
 - `query_servers()` asks each nameserver itself, for A and AAAA, with the stub resolver's
   search-list rules, and keeps each server's answer with TTLs: the evidence that tells a
   stale /etc/hosts line, a lagging server or a missing record apart.
@@ -17,8 +18,9 @@ glibc 2.36 facts the code relies on (checked in a namespace, see the lab tests):
 - A server that answers with ICMP port unreachable or REFUSED (even for just one name of
   the search walk) makes getaddrinfo fail with EAI_AGAIN ("again"), not EAI_NONAME.
 
-The servers are asked through netdx's one DNS transport (`netdx.dns.query`); resolv.conf
-and the search list are read by `netdx.dns.resolvconf`, glibc's way.
+The servers are asked through netdx's one DNS transport's rules (`netdx.dns.exchange`), on
+`netdx.dns.flights`' selectors loop; resolv.conf and the search list are read by
+`netdx.dns.resolvconf`, glibc's way.
 """
 
 from __future__ import annotations
@@ -49,22 +51,23 @@ from netdx.model.evidence import (
     NssStatus,
 )
 from netdx.model.record import record
+from netdx.netlink._compat import cast
 from netdx.netlink.errors import errno_name
 from netdx.probes import hostsfile
 
 # No asyncio, typing or dataclasses at import: the CLI's check resolves from a thread
 # (`resolve_sync`: getaddrinfo in a thread of its own, the servers on `dns.flights`'
-# selectors loop); `resolve` and `query_servers` run the same steps on asyncio and the
-# asyncio transport (`dns.query`). mypy reads any name TYPE_CHECKING as typing's.
+# selectors loop); `resolve` awaits the same in a thread. mypy reads any name
+# TYPE_CHECKING as typing's.
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import asyncio
     from collections.abc import Callable
-    from typing import Any
+    from typing import Any, TypeVar
 
+    T = TypeVar("T")
     GaiInfo = tuple[Any, ...]
     GaiOutcome = tuple[NssStatus, tuple[str, ...], str | None]
-    Chain = tuple[str, str, int, str]  # label (ADDR or ADDR#PORT), address, port, rtype
 
 _GAI_STATUS: dict[str, NssStatus] = {
     "EAI_NONAME": "nxdomain",
@@ -170,7 +173,9 @@ async def _getaddrinfo_outcome(name: str, family: Family | None, deadline: Deadl
     import asyncio
 
     try:
-        infos = await asyncio.wait_for(_getaddrinfo_in_thread(name, family), deadline.remaining())
+        infos = await asyncio.wait_for(
+            awaited_in_thread(_getaddrinfo(name, family), "netdx-getaddrinfo"),
+            deadline.remaining())
     except TimeoutError:
         return _gai_outcome(None, None)
     except Exception as exc:  # sorted out (or raised again) by _gai_outcome
@@ -204,23 +209,29 @@ def _hosts_addresses(path: str, name: str, family: Family | None) -> tuple[str, 
     return hostsfile.lookup(text, name, family=family)
 
 
-def _getaddrinfo_thread(
-    name: str, family: Family | None, deliver: Callable[[list[GaiInfo], Exception | None], None]
-) -> None:
-    """getaddrinfo in a daemon thread of its own; `deliver` gets its result or error (in
-    that thread), unless nobody waits any more."""
-    af = {None: socket.AF_UNSPEC, 4: socket.AF_INET, 6: socket.AF_INET6}[family]
+def _in_thread(work: Callable[[], T], deliver: Callable[[T | None, Exception | None], None],
+               thread_name: str) -> None:
+    """`work` in a daemon thread of its own; `deliver` gets its result or error (in that
+    thread), unless nobody waits any more. A daemon thread, not the loop's executor, which
+    asyncio.run() joins at exit: getaddrinfo cannot be cancelled, and a black-holed resolver
+    would hold netdx for glibc's full timeout."""
 
     def run() -> None:
-        result: list[GaiInfo] = []
+        result: T | None = None
         error: Exception | None = None
         try:
-            result = socket.getaddrinfo(name, None, af, socket.SOCK_STREAM)
+            result = work()
         except Exception as exc:  # handed to the waiter, which sorts it out
             error = exc
         deliver(result, error)
 
-    threading.Thread(target=run, name="netdx-getaddrinfo", daemon=True).start()
+    threading.Thread(target=run, name=thread_name, daemon=True).start()
+
+
+def _getaddrinfo(name: str, family: Family | None) -> Callable[[], list[GaiInfo]]:
+    """getaddrinfo as the application calls it, to run in a thread (`_in_thread`)."""
+    af = {None: socket.AF_UNSPEC, 4: socket.AF_INET, 6: socket.AF_INET6}[family]
+    return lambda: socket.getaddrinfo(name, None, af, socket.SOCK_STREAM)
 
 
 def _getaddrinfo_started(
@@ -229,13 +240,13 @@ def _getaddrinfo_started(
     """getaddrinfo started in its thread; the call returned waits for it until a deadline:
     its outcome and when it came (time.monotonic()), or a timeout at the deadline."""
     done = threading.Event()
-    box: list[tuple[list[GaiInfo], Exception | None, float]] = []
+    box: list[tuple[list[GaiInfo] | None, Exception | None, float]] = []
 
-    def deliver(result: list[GaiInfo], error: Exception | None) -> None:
+    def deliver(result: list[GaiInfo] | None, error: Exception | None) -> None:
         box.append((result, error, time.monotonic()))
         done.set()
 
-    _getaddrinfo_thread(name, family, deliver)
+    _in_thread(_getaddrinfo(name, family), deliver, "netdx-getaddrinfo")
 
     def wait(deadline: Deadline) -> tuple[GaiOutcome, float]:
         if not done.wait(max(0.0, deadline.remaining())):
@@ -246,33 +257,36 @@ def _getaddrinfo_started(
     return wait
 
 
-def _getaddrinfo_in_thread(name: str, family: Family | None) -> asyncio.Future[list[GaiInfo]]:
+def awaited_in_thread(work: Callable[[], T], thread_name: str) -> asyncio.Future[T]:
+    """`work` in a daemon thread of its own (`_in_thread`), as a future of the running loop.
+    Whoever stops waiting (a deadline, a cancelled task) leaves the thread to end on its own:
+    its result is then dropped."""
     import asyncio
 
     loop = asyncio.get_running_loop()
-    future: asyncio.Future[list[GaiInfo]] = loop.create_future()
+    future: asyncio.Future[T] = loop.create_future()
 
-    def settle(result: list[GaiInfo], error: Exception | None) -> None:
+    def settle(result: T | None, error: Exception | None) -> None:
         if future.done():  # we stopped waiting (deadline): nobody wants it any more
             return
         if error is not None:
             future.set_exception(error)
         else:
-            future.set_result(result)
+            future.set_result(cast("T", result))  # no error: `work` returned it
 
-    def deliver(result: list[GaiInfo], error: Exception | None) -> None:
+    def deliver(result: T | None, error: Exception | None) -> None:
         # A closed loop means netdx finished without this answer.
         with contextlib.suppress(RuntimeError):
             loop.call_soon_threadsafe(settle, result, error)
 
-    _getaddrinfo_thread(name, family, deliver)
+    _in_thread(work, deliver, thread_name)
     return future
 
 
 # --- asking the servers ---------------------------------------------------------------------
 
 
-async def query_servers(
+def query_servers(
     name: str,
     *,
     family: Family | None,
@@ -281,53 +295,54 @@ async def query_servers(
     resolv_conf: str = "/etc/resolv.conf",
 ) -> DnsQueryResult:
     """Ask every server (resolv.conf's, or `servers` given as `ADDR` / `ADDR#PORT`) for the
-    A and/or AAAA records of `name`, all at once, each bounded by `deadline`.
+    A and/or AAAA records of `name`, all at once on `dns.flights`' selectors loop, each
+    bounded by `deadline`.
 
     Search list, ndots and `options edns0` come from resolv.conf in both cases. Per server
-    and type the candidates are tried in the stub resolver's order until one has addresses;
-    a timeout, a network error or REFUSED stops the walk (glibc moves on to the next server
-    there).
+    and type the candidates are tried in the stub resolver's order until one has addresses
+    (the next name once the last answer lets the walk go on); a timeout, a network error or
+    REFUSED stops the walk (glibc moves on to the next server there).
     UDP is retransmitted after 1 s, 2 s, ... while the deadline allows; a truncated answer
     is asked again over TCP. ValueError for a malformed `servers` entry.
     """
-    import asyncio
-
-    conf, chosen, chains, candidates = _chains(name, family, servers, resolv_conf)
-    answers = await asyncio.gather(
-        *(
-            _ask_one_server(label, address, port, candidates, rtype, deadline,
-                            edns=conf.edns0)
-            for label, address, port, rtype in chains
-        )
-    )
-    return DnsQueryResult(answers=tuple(answers), configured_servers=chosen, search=conf.search)
+    conf = read_resolv_conf(resolv_conf)
+    chosen = servers if servers is not None else conf.nameservers
+    candidates = search_candidates(name, search=conf.search, ndots=conf.ndots)
+    rtypes = {None: ("A", "AAAA"), 4: ("A",), 6: ("AAAA",)}[family]
+    start = time.monotonic()
+    walks = walk_search_lists(chosen, candidates, rtypes, deadline=deadline, edns=conf.edns0)
+    answers = tuple(_picked(tried, start) for tried in walks)
+    return DnsQueryResult(answers=answers, configured_servers=chosen, search=conf.search)
 
 
-def query_servers_sync(
-    name: str,
+def walk_search_lists(
+    servers: tuple[str, ...],
+    candidates: tuple[str, ...],
+    rtypes: tuple[str, ...],
     *,
-    family: Family | None,
     deadline: Deadline,
-    servers: tuple[str, ...] | None = None,
-    resolv_conf: str = "/etc/resolv.conf",
-) -> DnsQueryResult:
-    """`query_servers` on `dns.flights`' selectors loop: every server and type at once, each
-    walking the search list as the stub resolver does (the next name once the last answer
-    lets the walk go on), under the same transport rules."""
+    edns: bool,
+) -> list[tuple[DnsServerAnswer, ...]]:
+    """Ask every server (`ADDR` or `ADDR#PORT`) for each of `rtypes`, all at once on
+    `dns.flights`' selectors loop, each walk trying the `candidates`
+    (`resolvconf.search_candidates`) in order as the stub resolver does: the walk ends at the
+    first answer after which glibc stops (`resolvconf.search_goes_on`). Every answer each
+    walk received, in order, with its exchange and the server as given; walks server by
+    server, type by type. ValueError for a malformed server."""
     from dataclasses import replace
 
     from netdx.dns.flights import Flights
 
-    conf, chosen, chains, candidates = _chains(name, family, servers, resolv_conf)
+    chains = [(spec, *parse_server(spec), rtype) for spec in servers for rtype in rtypes]
     tried: list[list[DnsServerAnswer]] = [[] for _ in chains]
-    starts = [time.monotonic()] * len(chains)
     flights = Flights()
 
     def ask(key: int) -> None:
         _, address, port, rtype = chains[key]
         qname = candidates[len(tried[key])]
+        # Asked the way glibc asks: EDNS0 only with `options edns0`.
         flights.start(key, address, DnsQuestion(name=qname + ".", rtype=rtype),
-                      deadline=deadline, options=QueryOptions(port=port, edns=conf.edns0))
+                      deadline=deadline, options=QueryOptions(port=port, edns=edns))
 
     try:
         for key in range(len(chains)):
@@ -339,23 +354,7 @@ def query_servers_sync(
                     ask(key)
     finally:
         flights.close()
-    answers = tuple(_picked(t, start) for t, start in zip(tried, starts, strict=True))
-    return DnsQueryResult(answers=answers, configured_servers=chosen, search=conf.search)
-
-
-def _chains(
-    name: str, family: Family | None, servers: tuple[str, ...] | None, resolv_conf: str
-) -> tuple[ResolvConf, tuple[str, ...], list[Chain], tuple[str, ...]]:
-    """What `query_servers` asks: resolv.conf, the servers chosen, one search walk per
-    server and type, and the walk's names."""
-    conf = read_resolv_conf(resolv_conf)
-    chosen = servers if servers is not None else conf.nameservers
-    targets = [(spec, *parse_server(spec)) for spec in chosen]
-    candidates = search_candidates(name, search=conf.search, ndots=conf.ndots)
-    rtypes = {None: ("A", "AAAA"), 4: ("A",), 6: ("AAAA",)}[family]
-    chains = [(label, address, port, rtype) for label, address, port in targets
-              for rtype in rtypes]
-    return conf, chosen, chains, candidates
+    return [tuple(t) for t in tried]
 
 
 def read_resolv_conf(path: str) -> ResolvConf:
@@ -369,24 +368,6 @@ def read_resolv_conf(path: str) -> ResolvConf:
     return parse_resolv_conf(text, hostname=socket.gethostname())
 
 
-async def _ask_one_server(
-    label: str,
-    address: str,
-    port: int,
-    candidates: tuple[str, ...],
-    rtype: str,
-    deadline: Deadline,
-    *,
-    edns: bool,
-) -> DnsServerAnswer:
-    start = time.monotonic()
-    # Asked the way glibc asks: EDNS0 only with `options edns0`.
-    options = QueryOptions(port=port, edns=edns)
-    tried = await ask_search_list(address, candidates, rtype, deadline=deadline,
-                                  options=options, label=label)
-    return _picked(tried, start)
-
-
 def _picked(tried: list[DnsServerAnswer] | tuple[DnsServerAnswer, ...],
             start: float) -> DnsServerAnswer:
     """The answer a server's search walk settles on, as check keeps it, timed from `start`."""
@@ -394,30 +375,6 @@ def _picked(tried: list[DnsServerAnswer] | tuple[DnsServerAnswer, ...],
 
     chosen = pick_answer([as_check_answer(a) for a in tried])
     return replace(chosen, elapsed_ms=elapsed_ms(start))
-
-
-async def ask_search_list(
-    address: str,
-    candidates: tuple[str, ...],
-    rtype: str,
-    *,
-    deadline: Deadline,
-    options: QueryOptions,
-    label: str | None = None,
-) -> tuple[DnsServerAnswer, ...]:
-    """Ask one server for the `candidates` (`resolvconf.search_candidates`) in order, as
-    the stub resolver does: the walk ends at the first answer after which glibc stops
-    (`resolvconf.search_goes_on`). Every answer received, in order, with its exchange."""
-    from netdx.dns.query import query
-
-    tried: list[DnsServerAnswer] = []
-    for qname in candidates:
-        answer = await query(address, DnsQuestion(name=qname + ".", rtype=rtype),
-                             deadline=deadline, options=options, label=label)
-        tried.append(answer)
-        if not search_goes_on(answer.status):
-            break
-    return tuple(tried)
 
 
 # --- both views together --------------------------------------------------------------------
@@ -430,17 +387,14 @@ async def resolve(
     deadline: Deadline,
     servers: tuple[str, ...] | None = None,
 ) -> DnsEvidence:
-    """getaddrinfo and every server's answer for `name`, concurrently, with the source of
-    the first address. An IP literal comes back at once as source `literal`."""
-    import asyncio
+    """`resolve_sync` for a caller on asyncio (check's async driver: --ssh, serve, verify),
+    in a thread of its own so the event loop goes on. Both views end by `deadline` whoever
+    waits; a cancelled caller leaves the thread to end there and its evidence is dropped."""
 
-    if _literal(name):
-        return DnsEvidence(name=name, source="literal")
-    nss, queried = await asyncio.gather(
-        system_resolve(name, family=family, deadline=deadline),
-        query_servers(name, family=family, deadline=deadline, servers=servers),
-    )
-    return _evidence(name, nss, queried)
+    def both() -> DnsEvidence:
+        return resolve_sync(name, family=family, deadline=deadline, servers=servers)
+
+    return await awaited_in_thread(both, "netdx-resolve")
 
 
 def resolve_sync(
@@ -450,14 +404,16 @@ def resolve_sync(
     deadline: Deadline,
     servers: tuple[str, ...] | None = None,
 ) -> DnsEvidence:
-    """`resolve` without asyncio: getaddrinfo runs in its thread while this one asks the
-    servers (`query_servers_sync`), then waits for it until the deadline."""
+    """getaddrinfo and every server's answer for `name`, concurrently, with the source of
+    the first address: getaddrinfo runs in its thread while this one asks the servers
+    (`query_servers`), then waits for it until the deadline. An IP literal comes back at
+    once as source `literal`."""
     if _literal(name):
         return DnsEvidence(name=name, source="literal")
     start = time.monotonic()
     hosts = _hosts_addresses("/etc/hosts", name, family)
     nss = _getaddrinfo_started(name, family)
-    queried = query_servers_sync(name, family=family, deadline=deadline, servers=servers)
+    queried = query_servers(name, family=family, deadline=deadline, servers=servers)
     outcome, end = nss(deadline)
     return _evidence(name, _nss_result(name, hosts, outcome, start, end), queried)
 
