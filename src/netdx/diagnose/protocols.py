@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from netdx.diagnose.facts import connected_text, endpoint, used_address, used_exchange
+from netdx.diagnose.facts import connected_text, endpoint, failure, used_address, used_exchange
 from netdx.diagnose.shell import join
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.service import ServiceHandshake, TlsDetails
@@ -90,10 +90,8 @@ def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
     if not decided(hs):
         return None
     where = endpoint(a.address, hs.port)
-    return Finding(
+    return failure(
         cause="service.protocol_mismatch",
-        severity="fail",
-        step="service",
         summary=f"{where} accepts TCP but does not speak {hs.protocol}: {hs.answer}",
         evidence=(
             connected_text(a),
@@ -120,10 +118,8 @@ def protocol_error(ev: CheckEvidence) -> Finding | None:
         fix.insert(0, "wait until redis has loaded its dataset (INFO persistence)")
     else:
         fix.insert(0, "read the server's log for the refusal")
-    return Finding(
+    return failure(
         cause="service.protocol_error",
-        severity="fail",
-        step="service",
         summary=f"{hs.protocol} on {endpoint(a.address, hs.port)} refused the client: "
         f"{hs.answer}",
         evidence=(connected_text(a), handshake_text(hs), hs.answer),
@@ -228,10 +224,8 @@ def tls_expired(ev: CheckEvidence) -> Finding | None:
         return None
     port = ev.port if ev.port is not None else 443
     days = (now - tls.not_after) / 86400.0
-    return Finding(
+    return failure(
         cause="service.tls_expired",
-        severity="fail",
-        step="service",
         summary=f"the certificate of {endpoint(a.address, port)} expired on "
         f"{_utc(tls.not_after)} ({days:.1f} days before this check)",
         evidence=(
@@ -256,10 +250,8 @@ def tls_name_mismatch(ev: CheckEvidence) -> Finding | None:
         return None
     port = ev.port if ev.port is not None else 443
     names = ", ".join(tls.names) or "no subjectAltName"
-    return Finding(
+    return failure(
         cause="service.tls_name_mismatch",
-        severity="fail",
-        step="service",
         summary=f"the certificate of {endpoint(a.address, port)} is for {names}, "
         f"not {tls.name_asked}",
         evidence=(
@@ -306,10 +298,8 @@ def tls_untrusted(ev: CheckEvidence) -> Finding | None:
     why = "it is self-signed" if self_signed else f"its issuer {tls.issuer or '?'} is unknown"
     store = _trust_store(tls)
     again = _again(ev, a, port)
-    return Finding(
+    return failure(
         cause="service.tls_untrusted",
-        severity="fail",
-        step="service",
         summary=f"the certificate of {endpoint(a.address, port)} is not trusted: {why} "
         f"(checked against {store})",
         evidence=(

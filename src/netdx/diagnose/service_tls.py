@@ -94,10 +94,8 @@ def tls_not_offered(ev: CheckEvidence) -> Finding | None:
     a, x = got
     protocol = x.preface or "postgres"
     how, turn_on = _NOT_OFFERED[protocol]
-    return Finding(
+    return failure(
         cause="service.tls_not_offered",
-        severity="fail",
-        step="service",
         summary=f"{protocol} on {endpoint(a.address, x.port)} does not offer TLS: {how}",
         evidence=(
             connected_text(a),
