@@ -131,21 +131,23 @@ def _utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
+def ip_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`text` as an IP address, or None for a name."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
     """Does a certificate name in `patterns` cover `name`? A wildcard stands for exactly
     one leftmost label (RFC 6125); an IP address must be one of the IP names."""
     name = name.lower().rstrip(".")
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        ip = None
+    ip = ip_of(name)
     for pattern in (p.lower().rstrip(".") for p in patterns):
         if ip is not None:
-            try:
-                if ipaddress.ip_address(pattern) == ip:
-                    return True
-            except ValueError:
-                pass
+            if ip_of(pattern) == ip:
+                return True
             continue
         wildcard = pattern.startswith("*.") and name.partition(".")[2] == pattern[2:]
         if pattern == name or wildcard:
