@@ -39,36 +39,25 @@ if TYPE_CHECKING:
 
 __all__ = ["EXIT_CANNOT_RUN", "EXIT_OK", "EXIT_PROBLEM", "EXIT_USAGE", "cli", "main"]
 
-# Subcommands that live in their own modules, imported only when used: (module, attribute,
-# the one-line help shown by `netdx --help` without importing the module).
+# Subcommands that live in their own modules, imported only when used: the entry point
+# ("module:attribute", as in a package's entry points) and the one-line help shown by
+# `netdx --help` without importing the module.
 _LAZY_COMMANDS = {
-    "dns": (
-        "netdx.dns.cli",
-        "dns",
-        "Ask DNS precisely; --trace walks from the root, --compare checks every source.",
-    ),
-    "firewall": (
-        "netdx.firewall.cli",
-        "firewall",
-        "Name the rule of the live ruleset that decides a flow; snapshot and diff.",
-    ),
-    "inspect": (
-        "netdx.sockets.cli",
-        "inspect",
-        "On the server: the verdict for one service port (listeners, queues, leaks).",
-    ),
-    "lab": ("netdx.lab.cli", "lab", "Rebuild failure modes in network namespaces."),
-    "route": ("netdx.route.cli", "route", "ip route get with the reasons: rule, table, next hop."),
-    "serve": ("netdx.serve.cli", "serve", "A Prometheus exporter of check (blackbox style)."),
-    "sockets": (
-        "netdx.sockets.cli",
-        "sockets",
-        "List sockets like ss, faster, with owners (-p) and per-state summaries.",
-    ),
-    "trace": ("netdx.trace.cli", "trace_command", "Per-hop loss and latency, like mtr --report."),
-    "verify": ("netdx.verify.cli", "verify", "Check declared flows across hosts, with each cause."),
-    "who": ("netdx.sockets.cli", "who", "Which process, user and fd own a port (like lsof -i)."),
-    "self": ("netdx.selfcheck.cli", "self_command", "This host reaches nothing? Loopback to DNS."),
+    "dns": ("netdx.dns.cli:dns",
+            "Ask DNS precisely; --trace walks from the root, --compare checks every source."),
+    "firewall": ("netdx.firewall.cli:firewall",
+                 "Name the rule of the live ruleset that decides a flow; snapshot and diff."),
+    "inspect": ("netdx.sockets.cli:inspect",
+                "On the server: the verdict for one service port (listeners, queues, leaks)."),
+    "lab": ("netdx.lab.cli:lab", "Rebuild failure modes in network namespaces."),
+    "route": ("netdx.route.cli:route", "ip route get with the reasons: rule, table, next hop."),
+    "serve": ("netdx.serve.cli:serve", "A Prometheus exporter of check (blackbox style)."),
+    "sockets": ("netdx.sockets.cli:sockets",
+                "List sockets like ss, faster, with owners (-p) and per-state summaries."),
+    "trace": ("netdx.trace.cli:trace_command", "Per-hop loss and latency, like mtr --report."),
+    "verify": ("netdx.verify.cli:verify", "Check declared flows across hosts, with each cause."),
+    "who": ("netdx.sockets.cli:who", "Which process, user and fd own a port (like lsof -i)."),
+    "self": ("netdx.selfcheck.cli:self_command", "This host reaches nothing? Loopback to DNS."),
 }
 
 
@@ -80,7 +69,7 @@ class _LazyGroup(click.Group):
         if cmd_name in _LAZY_COMMANDS:
             import importlib
 
-            module, attr, _help = _LAZY_COMMANDS[cmd_name]
+            module, _, attr = _LAZY_COMMANDS[cmd_name][0].partition(":")
             command: click.Command = getattr(importlib.import_module(module), attr)
             return command
         return super().get_command(ctx, cmd_name)
@@ -91,7 +80,7 @@ class _LazyGroup(click.Group):
         from click.shell_completion import CompletionItem
 
         items = [
-            CompletionItem(name, help=_LAZY_COMMANDS[name][2])
+            CompletionItem(name, help=_LAZY_COMMANDS[name][1])
             for name in self.list_commands(ctx)
             if name.startswith(incomplete) and name in _LAZY_COMMANDS
         ]
@@ -106,7 +95,7 @@ class _LazyGroup(click.Group):
         rows = []
         for name in self.list_commands(ctx):
             if name in _LAZY_COMMANDS:
-                rows.append((name, _LAZY_COMMANDS[name][2]))
+                rows.append((name, _LAZY_COMMANDS[name][1]))
             else:
                 command = super().get_command(ctx, name)
                 if command is not None and not command.hidden:

@@ -7,6 +7,7 @@ Shared by `netdx dns --compare` (`compare_findings`) and `netdx check`'s stale-c
 
 from __future__ import annotations
 
+from netdx.diagnose.facts import failure
 from netdx.model.dns import DnsComparison, DnsServerAnswer, NssResult
 from netdx.model.finding import Finding
 
@@ -93,10 +94,8 @@ def _stale(row: DnsServerAnswer, auth: DnsServerAnswer, checked_at: float) -> Fi
     expires = (taken_at + timedelta(seconds=left)).strftime("%H:%M:%S UTC")
     age = f", cached about {auth_ttl - left} s ago" if auth_ttl and auth_ttl >= left else ""
     qname = fold(row.qname)
-    return Finding(
+    return failure(
         cause="dns.stale_cache",
-        severity="fail",
-        step="dns",
         summary=(f"resolver {row.server} still answers {', '.join(addresses)} for "
                  f"{qname}; the authoritative servers say {', '.join(auth_addresses)}. "
                  f"Its cached record expires in {left} s (at {expires})"),

@@ -214,13 +214,19 @@ def family_name(family: int) -> str:
 
 
 def failure(
-    *, cause: str, step: str, summary: str, evidence: Sequence[str], fix: Sequence[str]
+    *,
+    cause: str,
+    summary: str,
+    evidence: Sequence[str] = (),
+    fix: Sequence[str] = (),
+    step: str | None = None,
 ) -> Finding:
-    """A finding of severity "fail" (the rules' most common kind)."""
+    """A finding of severity "fail" (the rules' most common kind), in the step of its
+    cause's layer unless `step` names another (an app.* cause belongs to the service step)."""
     return Finding(
         cause=cause,
         severity="fail",
-        step=step,
+        step=step or cause.split(".", 1)[0],
         summary=summary,
         evidence=tuple(evidence),
         fix=tuple(fix),

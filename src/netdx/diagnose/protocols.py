@@ -21,7 +21,7 @@ from __future__ import annotations
 import ipaddress
 import time
 
-from netdx.diagnose.facts import connected_text, endpoint, used_address, used_exchange
+from netdx.diagnose.facts import connected_text, endpoint, failure, used_address, used_exchange
 from netdx.diagnose.shell import join
 from netdx.model import AddressEvidence, CheckEvidence, Finding
 from netdx.model.service import ServiceHandshake, TlsDetails
@@ -90,10 +90,8 @@ def protocol_mismatch(ev: CheckEvidence) -> Finding | None:
     if not decided(hs):
         return None
     where = endpoint(a.address, hs.port)
-    return Finding(
+    return failure(
         cause="service.protocol_mismatch",
-        severity="fail",
-        step="service",
         summary=f"{where} accepts TCP but does not speak {hs.protocol}: {hs.answer}",
         evidence=(
             connected_text(a),
@@ -120,10 +118,8 @@ def protocol_error(ev: CheckEvidence) -> Finding | None:
         fix.insert(0, "wait until redis has loaded its dataset (INFO persistence)")
     else:
         fix.insert(0, "read the server's log for the refusal")
-    return Finding(
+    return failure(
         cause="service.protocol_error",
-        severity="fail",
-        step="service",
         summary=f"{hs.protocol} on {endpoint(a.address, hs.port)} refused the client: "
         f"{hs.answer}",
         evidence=(connected_text(a), handshake_text(hs), hs.answer),
@@ -135,21 +131,23 @@ def _utc(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(seconds))
 
 
+def ip_of(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """`text` as an IP address, or None for a name."""
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
 def name_matches(name: str, patterns: tuple[str, ...]) -> bool:
     """Does a certificate name in `patterns` cover `name`? A wildcard stands for exactly
     one leftmost label (RFC 6125); an IP address must be one of the IP names."""
     name = name.lower().rstrip(".")
-    try:
-        ip = ipaddress.ip_address(name)
-    except ValueError:
-        ip = None
+    ip = ip_of(name)
     for pattern in (p.lower().rstrip(".") for p in patterns):
         if ip is not None:
-            try:
-                if ipaddress.ip_address(pattern) == ip:
-                    return True
-            except ValueError:
-                pass
+            if ip_of(pattern) == ip:
+                return True
             continue
         wildcard = pattern.startswith("*.") and name.partition(".")[2] == pattern[2:]
         if pattern == name or wildcard:
@@ -228,10 +226,8 @@ def tls_expired(ev: CheckEvidence) -> Finding | None:
         return None
     port = ev.port if ev.port is not None else 443
     days = (now - tls.not_after) / 86400.0
-    return Finding(
+    return failure(
         cause="service.tls_expired",
-        severity="fail",
-        step="service",
         summary=f"the certificate of {endpoint(a.address, port)} expired on "
         f"{_utc(tls.not_after)} ({days:.1f} days before this check)",
         evidence=(
@@ -256,10 +252,8 @@ def tls_name_mismatch(ev: CheckEvidence) -> Finding | None:
         return None
     port = ev.port if ev.port is not None else 443
     names = ", ".join(tls.names) or "no subjectAltName"
-    return Finding(
+    return failure(
         cause="service.tls_name_mismatch",
-        severity="fail",
-        step="service",
         summary=f"the certificate of {endpoint(a.address, port)} is for {names}, "
         f"not {tls.name_asked}",
         evidence=(
@@ -306,10 +300,8 @@ def tls_untrusted(ev: CheckEvidence) -> Finding | None:
     why = "it is self-signed" if self_signed else f"its issuer {tls.issuer or '?'} is unknown"
     store = _trust_store(tls)
     again = _again(ev, a, port)
-    return Finding(
+    return failure(
         cause="service.tls_untrusted",
-        severity="fail",
-        step="service",
         summary=f"the certificate of {endpoint(a.address, port)} is not trusted: {why} "
         f"(checked against {store})",
         evidence=(

@@ -113,10 +113,8 @@ def wrong_address(ev: CheckEvidence, remote: RemoteEvidence) -> Finding | None:
     seen = [tcp_text(head.tcp)] if head.tcp is not None else []
     if cap is not None and cap.status == "ok":
         seen.append(capture_text(cap, remote.client))
-    return Finding(
+    return failure(
         cause="dns.wrong_address",
-        severity="fail",
-        step="dns",
         summary=f"{ev.dns.name} resolves to {head.address}, an address the server {dest} does "
         "not have: the client talks to another host (or to nobody)",
         evidence=(fact, *seen),

@@ -14,6 +14,7 @@ import ipaddress
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 
+from netdx.diagnose.facts import failure
 from netdx.model import Finding
 from netdx.model.server import (
     TCP_CLOSE_WAIT,
@@ -86,10 +87,8 @@ def port_refused(server: ServerEvidence) -> Finding | None:
     if server.listeners:
         instead = f"; {listener_text(server.listeners[0], server)}"
         head = f"refused: nothing listens on {_at(server)}"
-    return Finding(
+    return failure(
         cause="port.refused",
-        severity="fail",
-        step="port",
         summary=head + instead,
         evidence=tuple(evidence),
         fix=(_ss(server.port), _refused_fix(server, nearby)),
@@ -134,10 +133,8 @@ def loopback_only(server: ServerEvidence) -> Finding | None:
     if not is_loopback_only(server) or (server.address is not None and is_loopback(server.address)):
         return None
     first = server.listeners[0]
-    return Finding(
+    return failure(
         cause="service.loopback_only",
-        severity="fail",
-        step="service",
         summary=(
             f"{listener_text(first, server)} only: healthy on this host, "
             "refused for every remote client"
@@ -187,9 +184,8 @@ def accept_queue_full(server: ServerEvidence) -> Finding | None:
     if server.listen_overflows is not None:
         evidence.append(f"TcpExtListenOverflows {server.listen_overflows} (nstat -az)")
     owner = server.owner_of(first)
-    return Finding(
+    return failure(
         cause="app.accept_queue_full",
-        severity="fail",
         step="service",
         summary=(
             f"the accept queue of {first.local} is full ({first.rqueue} of {first.wqueue}): "
@@ -218,9 +214,8 @@ def close_wait_leak(server: ServerEvidence) -> Finding | None:
                         + ("growing" if growing else "not growing"))  # fmt: skip
     evidence += [f"{n} held by {name}" for name, n in owners.most_common(5)]
     evidence += [f"{n} from peer {peer}" for peer, n in peers.most_common(5)]
-    return Finding(
+    return failure(
         cause="app.close_wait_leak",
-        severity="fail",
         step="service",
         summary=(
             f"{culprit} holds {count} CLOSE-WAIT sockets (peers: "

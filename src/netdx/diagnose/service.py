@@ -152,10 +152,8 @@ def http_error(ev: CheckEvidence) -> Finding | None:
         if code in http.expect_status:
             return None
         expected = _expected_text(http)
-        return Finding(
+        return failure(
             cause="service.http_error",
-            severity="fail",
-            step="service",
             summary=f"{http.method} {http.url} answered HTTP {code}, expected {expected}",
             evidence=(
                 *evidence,
@@ -217,10 +215,8 @@ def tls_error(ev: CheckEvidence) -> Finding | None:
         return None
     a, http = got
     port = ev.port if ev.port is not None else 443
-    return Finding(
+    return failure(
         cause="service.tls_error",
-        severity="fail",
-        step="service",
         summary=f"TLS with {endpoint(a.address, port)} failed: {http.error or 'handshake error'}"
         + _plain_text_hint(http.error),
         evidence=(connected_text(a), f"TLS: {http.error or '?'}"),
@@ -279,10 +275,8 @@ def http_timeout(ev: CheckEvidence) -> Finding | None:
                    f"not complete{waited}")
         if http.error:
             first_byte += f"; {http.error}"
-    return Finding(
+    return failure(
         cause="service.http_timeout",
-        severity="fail",
-        step="service",
         summary=summary,
         evidence=(connected_text(a), f"GET {http.url}: {first_byte}"),
         fix=(
@@ -299,10 +293,8 @@ def http_failed(ev: CheckEvidence) -> Finding | None:
     if got is None or got[1].outcome not in ("connect_error", "protocol_error", "error"):
         return None
     a, http = got
-    return Finding(
+    return failure(
         cause="service.http_failed",
-        severity="fail",
-        step="service",
         summary=f"the HTTP exchange with {a.address} failed: {http.outcome} "
         f"({http.error or 'no detail'})",
         evidence=(connected_text(a), http_text(http)),

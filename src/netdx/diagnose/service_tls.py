@@ -12,10 +12,8 @@ the TLS handshake after the TCP connect, or after postgres' SSLRequest.
 
 from __future__ import annotations
 
-import ipaddress
-
 from netdx.diagnose.facts import connected_text, endpoint, failure, ms, used_exchange
-from netdx.diagnose.protocols import tls_session_text
+from netdx.diagnose.protocols import ip_of, tls_session_text
 from netdx.diagnose.service import timings_text
 from netdx.diagnose.shell import join
 from netdx.model import AddressEvidence, CheckEvidence, Finding
@@ -25,14 +23,6 @@ from netdx.model.service import TlsExchange
 # A server that has not answered a ClientHello in this long is not going to: a live TLS
 # server answers in one round trip. A shorter wait, cut by the command's budget, proves nothing.
 TLS_PATIENCE_MS = 1000.0
-
-
-def _is_ip(host: str) -> bool:
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        return False
-    return True
 
 
 def used_tls(ev: CheckEvidence) -> tuple[AddressEvidence, TlsExchange] | None:
@@ -49,7 +39,7 @@ def _s_client(ev: CheckEvidence, x: TlsExchange) -> str:
     # OpenSSL's s_client speaks both protocols' way into TLS (-starttls postgres | mysql).
     starttls = ("-starttls", x.preface) if x.preface in ("postgres", "mysql") else ()
     # An IP literal is sent without SNI (RFC 6066), as netdx's own handshake did.
-    name = () if _is_ip(ev.target_host) else ("-servername", ev.target_host)
+    name = () if ip_of(ev.target_host) is not None else ("-servername", ev.target_host)
     return join(("openssl", "s_client", "-connect", endpoint(x.address, x.port), *name,
                        *starttls))  # fmt: skip
 
@@ -65,7 +55,7 @@ def exchange_text(ev: CheckEvidence, x: TlsExchange) -> str:
     after = _AFTER.get(x.preface or "", "")
     how = "ok" if x.outcome == "ok" else f"{x.outcome} ({x.error or 'no detail'})"
     took = f" in {ms(x.tls_ms)}" if x.tls_ms is not None else ""
-    sni = "no SNI: an IP address" if _is_ip(ev.target_host) else f"SNI {ev.target_host}"
+    sni = "no SNI: an IP address" if ip_of(ev.target_host) is not None else f"SNI {ev.target_host}"
     return f"TLS to {endpoint(x.address, x.port)} ({sni}){after}: {how}{took}"
 
 
@@ -94,10 +84,8 @@ def tls_not_offered(ev: CheckEvidence) -> Finding | None:
     a, x = got
     protocol = x.preface or "postgres"
     how, turn_on = _NOT_OFFERED[protocol]
-    return Finding(
+    return failure(
         cause="service.tls_not_offered",
-        severity="fail",
-        step="service",
         summary=f"{protocol} on {endpoint(a.address, x.port)} does not offer TLS: {how}",
         evidence=(
             connected_text(a),

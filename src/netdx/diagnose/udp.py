@@ -13,7 +13,15 @@ from __future__ import annotations
 from netdx.diagnose.dns import _SERVED as SERVED
 from netdx.diagnose.dns import _delegated_evidence as delegated_evidence
 from netdx.diagnose.dns import _delegated_text as delegated_text
-from netdx.diagnose.facts import PROHIBITED_KINDS, endpoint, first, icmp_text, ms, sender_role
+from netdx.diagnose.facts import (
+    PROHIBITED_KINDS,
+    endpoint,
+    failure,
+    first,
+    icmp_text,
+    ms,
+    sender_role,
+)
 from netdx.diagnose.shell import quote
 from netdx.model import CheckEvidence, Finding
 from netdx.model.evidence import DnsServerAnswer, UdpExchange
@@ -80,24 +88,31 @@ def _where(ev: CheckEvidence, udp: UdpExchange) -> str:
     return f"{ev.target_host}:{udp.port}/udp"
 
 
+def _socket_fix(udp: UdpExchange, look_for: str = "") -> str:
+    """The server's sockets on the port (`look_for` says what settles it)."""
+    note = f" ({look_for})" if look_for else ""
+    return f"on the server: ss -ulnp 'sport = :{udp.port}'{note}"
+
+
+def _rules_fix(udp: UdpExchange, look_for: str = "") -> str:
+    """The server's firewall rules that name the port."""
+    note = f" ({look_for})" if look_for else ""
+    return f"on the server: nft -a list ruleset | grep -w {udp.port}{note}"
+
+
 def closed(ev: CheckEvidence) -> Finding | None:
     """port.udp_closed: ICMP port-unreachable from the target itself."""
     udp = _udp(ev)
     if udp is None or udp.outcome != "closed":
         return None
-    return Finding(
+    return failure(
         cause="port.udp_closed",
-        severity="fail",
-        step="port",
         summary=(
             f"{_where(ev, udp)} is closed: {udp.address} answered ICMP port unreachable "
             "(nothing listens on that UDP port, or a firewall rejects it with the same ICMP)"
         ),
         evidence=(udp_text(udp),),
-        fix=(
-            f"on the server: ss -ulnp 'sport = :{udp.port}' (expect no socket)",
-            f"on the server: nft -a list ruleset | grep -w {udp.port} (a reject rule?)",
-        ),
+        fix=(_socket_fix(udp, "expect no socket"), _rules_fix(udp, "a reject rule?")),
     )
 
 
@@ -120,19 +135,16 @@ def rejected(ev: CheckEvidence) -> Finding | None:
         summary = (f"{role} rejects {where} with ICMP port unreachable: a firewall REJECT "
                    "rule there, not the target's closed port")  # fmt: skip
     else:
-        return Finding(
+        return failure(
             cause="reach.host_unreachable",
-            severity="fail",
-            step="reach",
             summary=f"{role} cannot deliver to {udp.address}: {icmp.kind}",
             evidence=(udp_text(udp),),
             fix=(f"ip route get {quote(udp.address)}",
                  f"traceroute -U -p {udp.port} -n {quote(udp.address)}"),
         )
     # Either way a REJECT rule at the sender answered: the fix is to find that rule.
-    return Finding(
+    return failure(
         cause=cause,
-        severity="fail",
         step="port",
         summary=summary,
         evidence=(udp_text(udp),),
@@ -158,7 +170,7 @@ def open_filtered(ev: CheckEvidence) -> Finding | None:
         ),
         evidence=(udp_text(udp),),
         fix=(
-            f"on the server: ss -ulnp 'sport = :{udp.port}' (a socket there: open)",
+            _socket_fix(udp, "a socket there: open"),
             f"send what the service expects: nc -u {quote(udp.address)} {udp.port}",
         ),
     )
@@ -169,20 +181,15 @@ def dns_no_answer(ev: CheckEvidence) -> Finding | None:
     udp = _udp(ev)
     if udp is None or udp.outcome != "open_filtered" or udp.dns is None:
         return None
-    return Finding(
+    return failure(
         cause="service.dns_no_answer",
-        severity="fail",
-        step="service",
         summary=(
             f"no DNS answer from {_where(ev, udp)} in {ms(udp.budget_ms)} and no ICMP error: "
             "a DNS server that runs answers every query, so a firewall drops port "
             f"{udp.port} or the server is hung"
         ),
         evidence=(udp_text(udp), dns_text(udp.dns)),
-        fix=(
-            f"on the server: ss -ulnp 'sport = :{udp.port}'",
-            f"on the server: nft -a list ruleset | grep -w {udp.port}",
-        ),
+        fix=(_socket_fix(udp), _rules_fix(udp)),
     )
 
 
@@ -228,10 +235,8 @@ def dns_servfail(ev: CheckEvidence) -> Finding | None:
         fix = ("on the server: its log and zone check (nsd-checkzone, named-checkzone)",
                f"dig @{quote(server)} {quote(ans.qname)} SOA +norecurse")
     asked = tuple(delegated_evidence(s) for s in udp.delegation or () if s.zone != ".")
-    return Finding(
+    return failure(
         cause="service.dns_servfail",
-        severity="fail",
-        step="service",
         summary=f"{ans.server} answered SERVFAIL for {ans.qname} {ans.rtype}: {why}",
         evidence=(udp_text(udp), dns_text(ans), *asked),
         fix=fix,
@@ -259,10 +264,8 @@ def dns_refused(ev: CheckEvidence) -> Finding | None:
     ans = udp.dns if udp is not None else None
     if udp is None or ans is None or ans.status != "refused":
         return None
-    return Finding(
+    return failure(
         cause="service.dns_refused",
-        severity="fail",
-        step="service",
         summary=(
             f"{ans.server} refuses to answer {ans.qname} {ans.rtype}: it is not authoritative "
             "for the zone and does not recurse for this client (an access-control or "
@@ -285,10 +288,8 @@ def dns_other(ev: CheckEvidence) -> Finding | None:
         return None
     if ans.status in (*ANSWERED, "servfail", "refused"):
         return None
-    return Finding(
+    return failure(
         cause="service.dns_bad_answer",
-        severity="fail",
-        step="service",
         summary=f"{_where(ev, udp)} sent back no usable answer to {ans.qname} {ans.rtype}: "
         f"{ans.error or ans.status}",
         evidence=(udp_text(udp), dns_text(ans)),

@@ -7,8 +7,9 @@
 - mysql: nothing to send, the server speaks first: a greeting packet (protocol version 10,
   the server's version) or an ERR packet ("Host '10.0.0.10' is not allowed to connect").
 
-The readers (`read_postgres`, `read_redis`, `read_mysql`) are pure: bytes in, a `Reading`
-out, or None while the answer is incomplete; tested on captured server bytes. The probe
+The readers (`read_postgres`, `read_redis`, `read_mysql`) are pure: bytes in, the
+`ServiceHandshake` those bytes make (its address and port still empty: the probe fills in
+where and when), or None while the answer is incomplete; tested on captured server bytes. The probe
 (`handshake`) is a thin loop around them on asyncio streams, bounded by its deadline; every
 outcome, a silence included, is evidence.
 """
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netdx.budget import Deadline
-from netdx.model.record import record
+from netdx.model.record import replace
 from netdx.model.service import HandshakeOutcome, ServiceHandshake, ServiceProtocol
 from netdx.netlink.errors import os_error_text
 from netdx.probes import bind
@@ -38,24 +39,29 @@ _MAX_READ = 4096  # no first answer of these protocols is longer; more is not th
 _MYSQL_MAX_GREETING = 1024
 
 
-@record
-class Reading:
-    """What the first answer says, in the protocol's own terms."""
-
-    outcome: HandshakeOutcome
-    answer: str
-    server_version: str | None = None
-    protocol_version: int | None = None
-    error_code: int | None = None
-
-
 def quote(data: bytes) -> str:
     """Bytes as a Python bytes literal's inside: printable ASCII kept, the rest escaped."""
     return repr(data)[2:-1]
 
 
-def _mismatch(data: bytes) -> Reading:
-    return Reading(outcome="mismatch", answer=f"not the protocol: b'{quote(data[:QUOTE_BYTES])}'")
+def _said(
+    protocol: ServiceProtocol, data: bytes, outcome: HandshakeOutcome, answer: str
+) -> ServiceHandshake:
+    """What `data`, the answer to the protocol's first message, says on its own: the
+    handshake without its address, port and times, which the probe adds (`_evidence`)."""
+    return ServiceHandshake(
+        protocol=protocol,
+        address="",
+        port=0,
+        outcome=outcome,
+        sent=quote(_PROTOCOLS[protocol][0]),
+        received=quote(data[:QUOTE_BYTES]),
+        answer=answer,
+    )
+
+
+def _mismatch(protocol: ServiceProtocol, data: bytes) -> ServiceHandshake:
+    return _said(protocol, data, "mismatch", f"not the protocol: b'{quote(data[:QUOTE_BYTES])}'")
 
 
 def _fields(payload: bytes) -> dict[str, str]:
@@ -67,71 +73,71 @@ def _fields(payload: bytes) -> dict[str, str]:
     return out
 
 
-def read_postgres(data: bytes) -> Reading | None:
+def read_postgres(data: bytes) -> ServiceHandshake | None:
     """The answer to an SSLRequest: exactly b'S' or b'N', or an ErrorResponse."""
     if not data:
         return None
     if data in (b"S", b"N"):
         offered = "the server offers TLS" if data == b"S" else "the server does not offer TLS"
-        return Reading(outcome="ok", answer=f"SSLRequest answered '{data.decode()}': {offered}")
+        return _said("postgres", data, "ok", f"SSLRequest answered '{data.decode()}': {offered}")
     if data[:1] != b"E":
-        return _mismatch(data)  # an SSH banner starts with 'S' too, but never alone
+        return _mismatch("postgres", data)  # an SSH banner starts with 'S' too, but never alone
     if len(data) < 5:
         return None
     if data[1] != 0:
         return _postgres_v2_error(data)
     (length,) = struct.unpack("!I", data[1:5])
     if not 4 < length <= _MAX_READ:
-        return _mismatch(data)
+        return _mismatch("postgres", data)
     if len(data) < 1 + length:
         return None
     fields = _fields(data[5 : 1 + length])
     if "M" not in fields:
-        return _mismatch(data)
+        return _mismatch("postgres", data)
     code = f" ({fields['C']})" if "C" in fields else ""
     severity = fields.get("S", "ERROR")
-    return Reading(outcome="server_error", answer=f"{severity}: {fields['M']}{code}")
+    return _said("postgres", data, "server_error", f"{severity}: {fields['M']}{code}")
 
 
-def _postgres_v2_error(data: bytes) -> Reading | None:
+def _postgres_v2_error(data: bytes) -> ServiceHandshake | None:
     """An error in the old (version 2) format: 'E' and one NUL-terminated text, as postgres
     still sends before it has agreed on a protocol ("unsupported frontend protocol", a fork
     that failed)."""
     end = data.find(b"\0", 1)
     if end < 0:
-        return None if len(data) < _MAX_READ else _mismatch(data)
+        return None if len(data) < _MAX_READ else _mismatch("postgres", data)
     text = data[1:end].decode("utf-8", "replace").strip()
     if not text.isprintable():
-        return _mismatch(data)
-    return Reading(outcome="server_error", answer=text)
+        return _mismatch("postgres", data)
+    return _said("postgres", data, "server_error", text)
 
 
-def read_redis(data: bytes) -> Reading | None:
+def read_redis(data: bytes) -> ServiceHandshake | None:
     """The reply to PING: one RESP simple string or error line."""
     if not data:
         return None
     if data[:1] not in (b"+", b"-"):
-        return _mismatch(data)
+        return _mismatch("redis", data)
     line, sep, _ = data.partition(b"\r\n")
     if not sep:
-        return None if len(data) < 512 else _mismatch(data)
+        return None if len(data) < 512 else _mismatch("redis", data)
     text = line.decode("utf-8", "replace")
     if text == "+PONG":
-        return Reading(outcome="ok", answer="+PONG")
+        return _said("redis", data, "ok", "+PONG")
     if text.startswith("-NOAUTH") or text.startswith("-WRONGPASS"):
-        return Reading(outcome="auth_required", answer=text)
+        return _said("redis", data, "auth_required", text)
     if text.startswith("-"):
-        return Reading(outcome="server_error", answer=text)
-    return Reading(outcome="ok", answer=text)  # another +reply is still redis
+        return _said("redis", data, "server_error", text)
+    return _said("redis", data, "ok", text)  # another +reply is still redis
 
 
-def read_mysql(data: bytes) -> Reading | None:
+def read_mysql(data: bytes) -> ServiceHandshake | None:
     """The server's first packet: a protocol-10 greeting or an ERR packet."""
     if len(data) < 4:
         return None
     length = int.from_bytes(data[:3], "little")
     if data[3] != 0 or not 0 < length <= _MYSQL_MAX_GREETING:
-        return _mismatch(data)  # the first packet has sequence 0 and a short payload
+        return _mismatch("mysql", data)  # the first packet has sequence 0 and a short payload
     if len(data) < 4 + length:
         return None
     payload = data[4 : 4 + length]
@@ -141,19 +147,16 @@ def read_mysql(data: bytes) -> Reading | None:
         if message[:1] == b"#":
             message = message[6:]  # '#' and the five-character SQLSTATE
         text = message.decode("utf-8", "replace")
-        return Reading(outcome="server_error", answer=f"ERROR {code}: {text}", error_code=code)
+        refused = _said("mysql", data, "server_error", f"ERROR {code}: {text}")
+        return replace(refused, error_code=code)
     if payload[0] == 10 and b"\0" in payload[1:]:
         version = payload[1 : payload.index(b"\0", 1)].decode("utf-8", "replace")
-        return Reading(
-            outcome="ok",
-            answer=f"greeting: protocol 10, server {version}",
-            server_version=version,
-            protocol_version=10,
-        )
-    return _mismatch(data)
+        greeting = _said("mysql", data, "ok", f"greeting: protocol 10, server {version}")
+        return replace(greeting, server_version=version, protocol_version=10)
+    return _mismatch("mysql", data)
 
 
-_PROTOCOLS: dict[str, tuple[bytes, Callable[[bytes], Reading | None]]] = {
+_PROTOCOLS: dict[str, tuple[bytes, Callable[[bytes], ServiceHandshake | None]]] = {
     "postgres": (SSL_REQUEST, read_postgres),
     "redis": (REDIS_PING, read_redis),
     "mysql": (b"", read_mysql),
@@ -165,21 +168,21 @@ class _Answer:
     """The answer read so far (mutable on purpose: kept when the wait ends half way)."""
 
     data: bytes = b""
-    reading: Reading | None = None
+    said: ServiceHandshake | None = None  # by the protocol's reader, once complete
 
 
 async def _read_answer(
     answer: _Answer,
     recv: Callable[[], Awaitable[bytes]],
-    reader_of: Callable[[bytes], Reading | None],
+    reader_of: Callable[[bytes], ServiceHandshake | None],
 ) -> None:
     """Read until the protocol's reader has an answer, the peer closes, or _MAX_READ."""
-    while answer.reading is None and len(answer.data) < _MAX_READ:
+    while answer.said is None and len(answer.data) < _MAX_READ:
         chunk = await recv()
         if not chunk:
             break
         answer.data += chunk[: _MAX_READ - len(answer.data)]
-        answer.reading = reader_of(answer.data)
+        answer.said = reader_of(answer.data)
 
 
 async def handshake(
@@ -253,27 +256,20 @@ def _evidence(
     start: float,
     waited: float,
 ) -> ServiceHandshake:
-    sent, _ = _PROTOCOLS[protocol]
-    data, reading = answer.data, answer.reading
-    if reading is not None:
-        outcome, text = reading.outcome, reading.answer
-    elif error is not None:
-        outcome, text = ("closed" if data else "error"), error
-    elif data:
-        outcome, text = "mismatch", "an incomplete answer, then nothing"
-    else:
-        outcome, text = _nothing(time.monotonic() - start, waited)
-    return ServiceHandshake(
-        protocol=protocol,
+    said, data = answer.said, answer.data
+    if said is None:
+        outcome: HandshakeOutcome
+        if error is not None:
+            outcome, text = ("closed" if data else "error"), error
+        elif data:
+            outcome, text = "mismatch", "an incomplete answer, then nothing"
+        else:
+            outcome, text = _nothing(time.monotonic() - start, waited)
+        said = _said(protocol, data, outcome, text)
+    return replace(
+        said,
         address=address,
         port=port,
-        outcome=outcome,
-        sent=quote(sent),
-        received=quote(data[:QUOTE_BYTES]),
-        answer=text,
-        server_version=reading.server_version if reading else None,
-        protocol_version=reading.protocol_version if reading else None,
-        error_code=reading.error_code if reading else None,
         elapsed_ms=round((time.monotonic() - start) * 1000.0, 2),
         waited_ms=round(waited * 1000.0, 2),
     )
