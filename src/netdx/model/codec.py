@@ -144,5 +144,20 @@ def type_hints(cls: type) -> dict[str, Any]:
             space = vars(sys.modules[base.__module__])
             names = _names[base.__module__] = {key: real(value) for key, value in space.items()}
         for name, value in annotations.items():
-            hints[name] = eval(value, names) if isinstance(value, str) else value
+            hints[name] = _hint(value, names, base.__module__) if isinstance(value, str) else value
     return hints
+
+
+def _hint(text: str, names: dict[str, Any], module: str) -> Any:
+    """An annotation read in `module`'s names; a name the module imports only for type
+    checkers (--ssh's RemoteEvidence) is read through its `__getattr__` (PEP 562), once."""
+    while True:
+        try:
+            return eval(text, names)
+        except NameError as exc:
+            missing = exc.name
+            try:
+                found = getattr(sys.modules[module], missing or "")
+            except AttributeError:
+                raise exc from None
+            names[missing or ""] = real(found)

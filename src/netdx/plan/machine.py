@@ -24,9 +24,13 @@ from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
 from netdx.plan.address import AddressPlan, ask_authoritative, family_of
 from netdx.plan.desk import Desk
-from netdx.plan.requests import Budget, Probe, Resolve, Result, Signal
+from netdx.plan.requests import Budget, Probe, Resolve, Signal
 from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.plan.requests import Result  # made on first use (requests says why)
 
 # "authoritative" is the last stage: the authoritative check, and with --ssh the server's
 # second read, both once every address is done.
