@@ -65,7 +65,6 @@ from netdx.plan.requests import (
     Stop,
     TraceTcp,
 )
-from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
 
 ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answered"
@@ -79,6 +78,7 @@ if TYPE_CHECKING:  # typing's costs a check 5-10 ms: these are for mypy alone
 
     from netdx.plan.desk import Handler
     from netdx.plan.requests import Result  # made on first use (requests says why)
+    from netdx.plan.server import ServerPlan  # --ssh's, loaded for it alone (machine)
 
     F = TypeVar("F", bound=FlowProbe)
     F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)
