@@ -18,14 +18,14 @@ callers; both loops drive the same pure plan.
 
 from __future__ import annotations
 
+import _heapq as heapq  # heapq.py's C functions, without heapq.py
 import contextlib
 import contextvars
-import heapq
 import os
 import select
 import threading
 import time
-from queue import Empty, SimpleQueue
+from _queue import Empty, SimpleQueue  # queue.py's very classes, without queue.py
 
 from netdx.budget import Deadline
 from netdx.check import NO_BUDGET, OVERRUN_S, preload

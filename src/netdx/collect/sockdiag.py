@@ -9,7 +9,7 @@ they arrive (`netlink.diag.parse_datagram`), so 100k sockets never sit in memory
 
 from __future__ import annotations
 
-import queue
+import _queue as queue  # SimpleQueue and Empty are _queue's: no queue.py on the check path
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
