@@ -271,8 +271,13 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
     names = module.__dict__
     mro = cls.__mro__
     defaults = [getattr(cls, name, MISSING) for name in annotations]
-    given = [default for default in defaults if _given(default) is not None]
-    initvar = getattr(sys.modules.get("dataclasses"), "InitVar", None)
+    dataclasses = sys.modules.get("dataclasses")
+    # What `_given` takes for a field(): one isinstance per value here, not a call (every
+    # class a command defines is fingerprinted: a check, ~100).
+    kinds = (FieldSpec,) if dataclasses is None else (FieldSpec, dataclasses.Field)
+    special = (*kinds, MemberDescriptorType)  # what _describe tells apart from a value
+    given = [default for default in defaults if isinstance(default, kinds)]
+    initvar = getattr(dataclasses, "InitVar", None)
     return (params,
             ("object",) if len(mro) == 2 else tuple([_base(base) for base in mro[1:]]),
             tuple([base.__dict__.get("__slots__") for base in mro[1:-1]]),
@@ -282,13 +287,16 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
             tuple([0 if (value := names.get(head)) is None
                    or (type(value) is type and value is not initvar)
                    else _tag(value) for head in heads]),
-            tuple([None if default is MISSING else _describe(default)
+            # `_describe`, its common case (a plain value's hashability) inline.
+            tuple([None if default is MISSING
+                   else _describe(default) if isinstance(default, special)
+                   else default.__class__.__hash__ is None
                    for default in defaults]),
             hasattr(cls, "__post_init__"), space.get("__hash__", MISSING) is None,
             # One field() object given to two fields, a field() with no annotation.
             len(given) > 1 and len({id(default) for default in given}) < len(given),
             tuple([name for name, value in space.items()
-                   if _given(value) is not None and name not in annotations]))
+                   if isinstance(value, kinds) and name not in annotations]))
 
 
 def _values(refs: tuple[tuple[int, str], ...], fields: dict[str, Any], cls: type,
