@@ -4,7 +4,8 @@ process, in the commit that removed it):
 
 - socket.py and signal.py, and so `enum` and `selectors`: the probes, netlink and the
   collectors take socket's names from the C module (`netdx.netlink.csocket`), the driver
-  signal's from `_signal`;
+  signal's from `_signal`; queue.py and heapq.py (their classes and functions are `_queue`'s
+  and `_heapq`'s);
 - `netdx.model.remote` and `netdx.plan.server`: --ssh's evidence (named only in
   annotations, read lazily) and its step of the plan;
 - with --json, the codec's decoding half and what it brings: typing, dataclasses, inspect
@@ -24,7 +25,8 @@ import pytest
 
 # Off the refused check's path, text or JSON (with --json, the json module's own `re` brings
 # enum back: netdx adds nothing to it).
-NEVER = ("socket", "signal", "selectors", "netdx.model.remote", "netdx.plan.server", "typing",
+NEVER = ("socket", "signal", "selectors", "queue", "heapq", "netdx.model.remote",
+         "netdx.plan.server", "typing",
          "dataclasses", "inspect", "netdx.model.codec")
 TEXT_NEVER = ("enum", "re")
 
