@@ -56,6 +56,12 @@ class Lazy:
         return value if getter is None else getter(value, instance, owner)
 
 
+# One Lazy per attribute name, shared by every class: `Lazy.__get__` finds the class to
+# complete as the first of the owner's MRO that still holds it, which is the class the
+# attribute lookup found it in, one object or many (one less object per attribute and class).
+LAZIES = {name: Lazy(name) for name in LAZY}
+
+
 def complete(cls: type) -> None:
     """Sets what `_build` left lazy, as dataclasses makes it: the Field objects (a base's
     shared, a field()'s made from its FieldSpec), the params, the recursive `__repr__`, the
