@@ -32,6 +32,7 @@ from typing import Any
 
 import netdx
 from netdx.model import record
+from netdx.model.record_lazy import LAZY
 
 PACKAGE = Path(netdx.__file__).parent
 TARGETS = PACKAGE / "model"  # netdx/model/_methods_PACKAGE.py
@@ -170,8 +171,12 @@ def _recipe(cls: type, new: type, params: tuple[Any, ...], heads: tuple[str, ...
          if f._field_type is not dataclasses._FIELD_CLASSVAR])  # type: ignore[attr-defined]
     match_args = tuple(f.name for f in std) if params[6] else None
     slots = new.__dict__["__slots__"] if params[8] else None
-    return marshal.dumps((heads, before, tuple(own), tuple(codes), hash_action, slots,
-                          match_args))
+    # The methods set lazily (record_lazy.LAZY: __repr__, __setattr__, __delattr__) keep
+    # their code as marshal bytes of its own, read only if the class is completed: a check
+    # completes none, and unmarshalling those codes was about half of reading its recipes.
+    stored = tuple((name, marshal.dumps(code) if name in LAZY else code, *rest)
+                   for name, code, *rest in codes)
+    return marshal.dumps((heads, before, tuple(own), stored, hash_action, slots, match_args))
 
 
 def _fits(cls: type, heads: tuple[str, ...] | None, before: tuple[Any, ...] | None) -> bool:
@@ -266,6 +271,15 @@ def _text(path: Path, recipes: Recipes, run: str) -> str:
     return "".join(parts)
 
 
+def _decoded(blob: bytes) -> tuple[Any, ...]:
+    """A recipe read whole: the lazy methods' codes decoded too (marshal's bytes for the
+    same code may differ from run to run)."""
+    recipe = marshal.loads(blob)
+    codes = tuple((name, marshal.loads(code) if isinstance(code, bytes) else code, *rest)
+                  for name, code, *rest in recipe[3])
+    return (*recipe[:3], codes, *recipe[4:])
+
+
 def _same(path: Path, recipes: Recipes, run: str) -> bool:
     """Whether the table at `path` holds these recipes (compared decoded: marshal's bytes
     for the same objects may differ from run to run)."""
@@ -278,7 +292,7 @@ def _same(path: Path, recipes: Recipes, run: str) -> bool:
             or table.CLASSES.keys() != recipes.keys()):
         return False
     return all(table.CLASSES[module].keys() == classes.keys()
-               and all(marshal.loads(table.CLASSES[module][name]) == marshal.loads(blob)
+               and all(_decoded(table.CLASSES[module][name]) == _decoded(blob)
                        for name, blob in classes.items())
                for module, classes in recipes.items())
 

@@ -50,7 +50,6 @@ from netdx.plan import (
     ReadNeighbour,
     ReadServer,
     Resolve,
-    Result,
     Settle,
     Signal,
     Stop,
@@ -70,6 +69,7 @@ if TYPE_CHECKING:
     from typing import Any, TypeVar
 
     from netdx.check_ssh import SessionFactory
+    from netdx.plan import Result  # made on first use (netdx.plan.requests says why)
 
     T = TypeVar("T")
     ProbeRunner = Callable[[Probe, Deadline, "Steering | None"], Coroutine[Any, Any, Result]]

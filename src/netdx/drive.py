@@ -18,15 +18,14 @@ callers; both loops drive the same pure plan.
 
 from __future__ import annotations
 
+import _heapq as heapq  # heapq.py's C functions, without heapq.py
 import contextlib
 import contextvars
-import heapq
 import os
 import select
-import signal
 import threading
 import time
-from queue import Empty, SimpleQueue
+from _queue import Empty, SimpleQueue  # queue.py's very classes, without queue.py
 
 from netdx.budget import Deadline
 from netdx.check import NO_BUDGET, OVERRUN_S, preload
@@ -34,6 +33,7 @@ from netdx.plan import Cancel, Connect, Echo, Hint, NotRun, Settle, Stop
 
 TYPE_CHECKING = False  # mypy reads any name TYPE_CHECKING as typing's
 if TYPE_CHECKING:
+    import signal
     from collections.abc import Callable
 
     from netdx.model import CheckEvidence
@@ -41,6 +41,8 @@ if TYPE_CHECKING:
 
     SyncRunner = Callable[[Probe, Deadline, "SyncSteering"], Result]
     Outcome = Result | BaseException
+else:
+    import _signal as signal  # signal.py makes enums of its constants: enum costs ~4 ms
 
 __all__ = ["SyncSteering", "drive_plan", "run_probe_sync"]
 

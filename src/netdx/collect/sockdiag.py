@@ -9,8 +9,7 @@ they arrive (`netlink.diag.parse_datagram`), so 100k sockets never sit in memory
 
 from __future__ import annotations
 
-import queue
-import socket
+import _queue as queue  # SimpleQueue and Empty are _queue's: no queue.py on the check path
 import threading
 from collections.abc import Callable, Iterator, Sequence
 
@@ -20,6 +19,7 @@ from netdx.netlink import (
     NetlinkSocket,
     NetlinkTimeout,
 )
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 from netdx.netlink._compat import dataclass, field, value
 from netdx.netlink.diag import (
     ALL_STATES,

@@ -13,9 +13,9 @@ Python 3.9 compatible on purpose (the oldest python3 a server may have): no `slo
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Sequence
 
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 from netdx.netlink._compat import dataclass
 
 TYPE_CHECKING = False

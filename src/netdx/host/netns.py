@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import sys
 import threading
 from collections.abc import Callable, Sequence
@@ -24,6 +23,7 @@ from collections.abc import Callable, Sequence
 from netdx.collect.system import DEFAULT_LIMIT, RunResult, read_capped, run_argv
 from netdx.errors import CannotRun, UsageError
 from netdx.model.vantage import THIS_HOST, Vantage, in_netns
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 
 NETNS_RUN_DIR = "/run/netns"
 NETNS_ETC_DIR = "/etc/netns"

@@ -15,6 +15,7 @@ import types
 import typing
 from typing import Any, TypeVar, Union, get_args, get_origin
 
+from netdx.model.data import to_data as to_data  # the encoding half, without typing
 from netdx.model.literal import real
 
 T = TypeVar("T")
@@ -25,31 +26,6 @@ _names: dict[str, dict[str, Any]] = {}
 
 class CodecError(ValueError):
     """Data that does not fit the dataclass it should become."""
-
-
-def to_data(value: Any, *, omit_none: bool = False) -> Any:
-    """A dataclass tree as dicts, lists and scalars (a NamedTuple record, like a dataclass,
-    as a dict of its fields).
-
-    Every field is kept, None included, so `from_data` rebuilds the value exactly. With
-    `omit_none` a None field is left out instead: the documents netdx prints read "not
-    measured" as an absent key, never as a null a consumer might take for a value (such
-    data is for reading, not for `from_data`: a required field may be missing).
-    """
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        names: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(value))
-    elif isinstance(value, tuple | list):
-        names = getattr(value, "_fields", None) or ()  # a NamedTuple record: by its fields
-        if not names:
-            return [to_data(v, omit_none=omit_none) for v in value]
-    else:
-        return value
-    out = {}
-    for name in names:
-        item = getattr(value, name)
-        if item is not None or not omit_none:
-            out[name] = to_data(item, omit_none=omit_none)
-    return out
 
 
 def from_data(cls: type[T], data: Any) -> T:
@@ -144,5 +120,20 @@ def type_hints(cls: type) -> dict[str, Any]:
             space = vars(sys.modules[base.__module__])
             names = _names[base.__module__] = {key: real(value) for key, value in space.items()}
         for name, value in annotations.items():
-            hints[name] = eval(value, names) if isinstance(value, str) else value
+            hints[name] = _hint(value, names, base.__module__) if isinstance(value, str) else value
     return hints
+
+
+def _hint(text: str, names: dict[str, Any], module: str) -> Any:
+    """An annotation read in `module`'s names; a name the module imports only for type
+    checkers (--ssh's RemoteEvidence) is read through its `__getattr__` (PEP 562), once."""
+    while True:
+        try:
+            return eval(text, names)
+        except NameError as exc:
+            missing = exc.name
+            try:
+                found = getattr(sys.modules[module], missing or "")
+            except AttributeError:
+                raise exc from None
+            names[missing or ""] = real(found)

@@ -27,7 +27,6 @@ from netdx.model.firewall import FirewallMatch
 # Re-exported: the DNS evidence was defined here first; `netdx dns` imports netdx.model.dns.
 from netdx.model.literal import Literal  # typing's to mypy; no typing import at run time
 from netdx.model.record import record
-from netdx.model.remote import RemoteEvidence
 
 # Re-exported: they were defined here first.
 from netdx.model.route import RouteLookup as RouteLookup
@@ -35,6 +34,15 @@ from netdx.model.route import RouteStatus as RouteStatus
 from netdx.model.server import ServerEvidence
 from netdx.model.service import ServiceHandshake, TlsDetails, TlsExchange
 from netdx.model.vantage import THIS_HOST, Vantage
+from netdx.netlink._lazy import lazy_exports
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.model.remote import RemoteEvidence
+
+# --ssh's evidence type, named by CheckEvidence's annotation only: imported on first use (the
+# codec reads it through this), not by every check (netdx.model.remote's 8 records, ~1.5 ms).
+__getattr__ = lazy_exports(__name__, {"RemoteEvidence": "netdx.model.remote"})
 
 # --- ICMP ----------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ import marshal
 import sys
 from types import CellType, CodeType, FunctionType, MemberDescriptorType
 
-from netdx.model.record_lazy import LAZY, Lazy, pending
+from netdx.model.record_lazy import LAZIES, LAZY, pending
 from netdx.netlink import _compat
 from netdx.netlink._compat import MISSING, FieldSpec
 from netdx.netlink._compat import fields as fields  # dataclasses.fields, cheap for a recipe's class
@@ -271,8 +271,13 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
     names = module.__dict__
     mro = cls.__mro__
     defaults = [getattr(cls, name, MISSING) for name in annotations]
-    given = [default for default in defaults if _given(default) is not None]
-    initvar = getattr(sys.modules.get("dataclasses"), "InitVar", None)
+    dataclasses = sys.modules.get("dataclasses")
+    # What `_given` takes for a field(): one isinstance per value here, not a call (every
+    # class a command defines is fingerprinted: a check, ~100).
+    kinds = (FieldSpec,) if dataclasses is None else (FieldSpec, dataclasses.Field)
+    special = (*kinds, MemberDescriptorType)  # what _describe tells apart from a value
+    given = [default for default in defaults if isinstance(default, kinds)]
+    initvar = getattr(dataclasses, "InitVar", None)
     return (params,
             ("object",) if len(mro) == 2 else tuple([_base(base) for base in mro[1:]]),
             tuple([base.__dict__.get("__slots__") for base in mro[1:-1]]),
@@ -282,13 +287,16 @@ def fingerprint(cls: type, params: Params, heads: tuple[str, ...]) -> tuple[Any,
             tuple([0 if (value := names.get(head)) is None
                    or (type(value) is type and value is not initvar)
                    else _tag(value) for head in heads]),
-            tuple([None if default is MISSING else _describe(default)
+            # `_describe`, its common case (a plain value's hashability) inline.
+            tuple([None if default is MISSING
+                   else _describe(default) if isinstance(default, special)
+                   else default.__class__.__hash__ is None
                    for default in defaults]),
             hasattr(cls, "__post_init__"), space.get("__hash__", MISSING) is None,
             # One field() object given to two fields, a field() with no annotation.
             len(given) > 1 and len({id(default) for default in given}) < len(given),
             tuple([name for name, value in space.items()
-                   if _given(value) is not None and name not in annotations]))
+                   if isinstance(value, kinds) and name not in annotations]))
 
 
 def _values(refs: tuple[tuple[int, str], ...], fields: dict[str, Any], cls: type,
@@ -332,7 +340,7 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
     _, _, own, codes, hash_action, slots, match_args = recipe
     frozen, with_match_args, slotted = params[5], params[6], params[8]
     original = cls.__dict__
-    changes: dict[str, Any] = {"__dataclass_params__": Lazy("__dataclass_params__")}
+    changes: dict[str, Any] = {"__dataclass_params__": LAZIES["__dataclass_params__"]}
     deleted = []
     fields: dict[str, FieldSpec] = {}
     for base in cls.__mro__[-2:0:-1]:  # the bases' fields, built from their recipes
@@ -365,14 +373,14 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
                 deleted.append(spec.name)
             else:
                 changes[spec.name] = spec.default
-    changes["__dataclass_fields__"] = Lazy("__dataclass_fields__")
+    changes["__dataclass_fields__"] = LAZIES["__dataclass_fields__"]
     globals_ = sys.modules[cls.__module__].__dict__
     qualname = cls.__qualname__
     for name, code, *spec_ in codes:
         if name != "__hash__" and name in original:
             continue  # dataclasses never replaces a method the class defines
         if name in LAZY:
-            changes[name] = Lazy(name)
+            changes[name] = LAZIES[name]
             continue
         method = _method(code, globals_, spec_, fields, cls)
         method.__qualname__ = f"{qualname}.{method.__name__}"
@@ -383,7 +391,7 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
         changes["__match_args__"] = match_args
     make_doc = not cls.__doc__
     if make_doc:
-        changes["__doc__"] = Lazy("__doc__")
+        changes["__doc__"] = LAZIES["__doc__"]
     if not slotted:
         for name in deleted:
             delattr(cls, name)
@@ -405,8 +413,8 @@ def _build(cls: type, params: Params, recipe: tuple[Any, ...]) -> type:
         cls.__qualname__ = qualname
         if frozen:
             # Frozen slotted classes need them to pickle (dataclasses._add_slots).
-            cls.__getstate__ = Lazy("__getstate__")  # type: ignore[method-assign,assignment]
-            cls.__setstate__ = Lazy("__setstate__")  # type: ignore[attr-defined]
+            cls.__getstate__ = LAZIES["__getstate__"]  # type: ignore[method-assign,assignment]
+            cls.__setstate__ = LAZIES["__setstate__"]  # type: ignore[attr-defined]
     abc.update_abstractmethods(cls)
     _specs[cls] = fields
     pending[cls] = (params, recipe, [(spec, real) for spec, _, real in made], make_doc)

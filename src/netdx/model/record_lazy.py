@@ -13,6 +13,7 @@ the class dict ends as dataclasses leaves it (tests/unit/test_record.py compares
 from __future__ import annotations
 
 import _thread
+import marshal
 import sys
 
 from netdx.netlink._compat import MISSING, FieldSpec
@@ -53,6 +54,12 @@ class Lazy:
         value = cls.__dict__[self.name]
         getter = getattr(type(value), "__get__", None)
         return value if getter is None else getter(value, instance, owner)
+
+
+# One Lazy per attribute name, shared by every class: `Lazy.__get__` finds the class to
+# complete as the first of the owner's MRO that still holds it, which is the class the
+# attribute lookup found it in, one object or many (one less object per attribute and class).
+LAZIES = {name: Lazy(name) for name in LAZY}
 
 
 def complete(cls: type) -> None:
@@ -101,6 +108,8 @@ def _set_lazy(cls: type, params: Params, recipe: tuple[Any, ...],
     specs = record._specs[cls]
     for name, code, *spec_ in recipe[3]:
         if name in LAZY and isinstance(original.get(name), Lazy):
+            if isinstance(code, bytes):  # a lazy method's code is kept marshalled (the generator)
+                code = marshal.loads(code)
             method = record._method(code, globals_, spec_, specs, cls, constants)
             if name == "__repr__":
                 method = dataclasses._recursive_repr(method)

@@ -14,11 +14,11 @@ one message and the two are tested to agree.
 
 from __future__ import annotations
 
-import socket
 import struct
 import sys
 from functools import partial
 
+from . import csocket as socket  # socket.py without its enums (csocket says why)
 from ._compat import value
 from .attrs import (
     Attrs,

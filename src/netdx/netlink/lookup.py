@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import errno
 import ipaddress
-import socket
 import time
 
+from . import csocket as socket  # socket.py without its enums (csocket says why)
 from . import rtnl, rules
 from .errors import NetlinkKernelError, NetlinkParseError
 from .sock import Transport, dump, request

@@ -9,9 +9,9 @@ which attribute fills them (`attrs.attr`); the rest come from the header. No I/O
 from __future__ import annotations
 
 import ipaddress
-import socket
 import struct
 
+from . import csocket as socket  # socket.py without its enums (csocket says why)
 from ._compat import value
 from .attrs import (
     Attrs,

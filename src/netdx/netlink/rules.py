@@ -5,8 +5,7 @@ No I/O here; `lookup.get_rules` does the dump over a Transport.
 
 from __future__ import annotations
 
-import socket
-
+from . import csocket as socket  # socket.py without its enums (csocket says why)
 from ._compat import value
 from .attrs import (
     AttrSpec,

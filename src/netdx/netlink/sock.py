@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import socket
 import time
 from collections.abc import Callable
 from types import TracebackType
 
+from . import csocket as socket  # socket.py without its enums (csocket says why)
 from .errors import NetlinkIOError, NetlinkKernelError, NetlinkParseError, NetlinkTimeout
 from .wire import NlMsg, Reply, ReplyCollector, encode_message
 
@@ -148,7 +148,7 @@ class NetlinkSocket:
         self._sock.settimeout(timeout)
         try:
             data, _, msg_flags, _ = self._sock.recvmsg(self._recv_size)
-        except socket.timeout as exc:  # noqa: UP041 (TimeoutError on 3.10+; OSError on 3.9)
+        except socket.timeout as exc:
             raise NetlinkTimeout() from exc
         except OSError as exc:
             raise NetlinkIOError(f"netlink recv: {exc}", errno_code=exc.errno or 0) from exc

@@ -6,6 +6,7 @@ requests (`next_probes`), steers probes in flight (`signals`), takes their resul
 (`feed`) and assembles the `CheckEvidence`. Its budget constants are in `plan.limits`.
 """
 
+from netdx.netlink._lazy import lazy_exports
 from netdx.plan import requests
 from netdx.plan.machine import CheckPlan, addresses_from_servers, wants_authoritative
 
@@ -14,5 +15,12 @@ from netdx.plan.machine import CheckPlan, addresses_from_servers, wants_authorit
 from netdx.plan.requests import *  # noqa: F403
 from netdx.plan.settings import CheckSettings
 
-__all__ = ["CheckPlan", "CheckSettings", "addresses_from_servers", "wants_authoritative"]
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.plan.requests import Result
+
+__all__ = ["CheckPlan", "CheckSettings", "Result", "addresses_from_servers",
+           "wants_authoritative"]
 __all__ += requests.__all__
+# Result is made on first use (its union names --ssh's evidence: see requests).
+__getattr__ = lazy_exports(__name__, {"Result": ".requests"})

@@ -41,7 +41,7 @@ from netdx.model.service import (
 )
 from netdx.model.vantage import Vantage
 from netdx.plan import limits
-from netdx.plan.desk import Desk, Handler
+from netdx.plan.desk import Desk
 from netdx.plan.requests import (
     WHOLE,
     AskAuthoritative,
@@ -61,12 +61,10 @@ from netdx.plan.requests import (
     NeighbourRead,
     ReadNeighbour,
     ReadServer,
-    Result,
     Settle,
     Stop,
     TraceTcp,
 )
-from netdx.plan.server import ServerPlan
 from netdx.plan.settings import CheckSettings
 
 ECHO_NOT_WAITED = "no echo reply yet; not waited for longer because TCP had answered"
@@ -77,6 +75,10 @@ CONNECT = Budget(reserve_s=limits.FOLLOW_UP_RESERVE_S)
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # typing's costs a check 5-10 ms: these are for mypy alone
     from typing import Literal, Protocol, TypeVar
+
+    from netdx.plan.desk import Handler
+    from netdx.plan.requests import Result  # made on first use (requests says why)
+    from netdx.plan.server import ServerPlan  # --ssh's, loaded for it alone (machine)
 
     F = TypeVar("F", bound=FlowProbe)
     F_co = TypeVar("F_co", bound=FlowProbe, covariant=True)

@@ -6,14 +6,16 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable
 
-from netdx.plan.requests import Probe, Result, Signal
+from netdx.plan.requests import Probe, Signal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import TypeVar
 
+    from netdx.plan.requests import Result  # made on first use (requests says why)
+
     P = TypeVar("P", bound=Probe)
-Handler = Callable[[Result], None]
+    Handler = Callable[[Result], None]  # for mypy alone, as Result
 
 
 class Desk:

@@ -24,9 +24,13 @@ from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.plan import limits
 from netdx.plan.address import AddressPlan, ask_authoritative, family_of
 from netdx.plan.desk import Desk
-from netdx.plan.requests import Budget, Probe, Resolve, Result, Signal
-from netdx.plan.server import ServerPlan
+from netdx.plan.requests import Budget, Probe, Resolve, Signal
 from netdx.plan.settings import CheckSettings
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.plan.requests import Result  # made on first use (requests says why)
+    from netdx.plan.server import ServerPlan
 
 # "authoritative" is the last stage: the authoritative check, and with --ssh the server's
 # second read, both once every address is done.
@@ -66,11 +70,11 @@ class CheckPlan:
         self._addresses: list[AddressPlan] = []
         self._stage: Stage = "resolve"
         # --ssh needs a port: the server's side of a check is the side of one port.
-        self._server = (
-            ServerPlan(self._desk, target.port)
-            if settings.ssh is not None and target.port is not None
-            else None
-        )
+        self._server: ServerPlan | None = None
+        if settings.ssh is not None and target.port is not None:
+            from netdx.plan.server import ServerPlan  # --ssh's step, loaded for it alone
+
+            self._server = ServerPlan(self._desk, target.port)
         if target.ip_literal:
             self._dns = DnsEvidence(name=target.host, source="literal", observed_on=vantage)
             self._probe((target.host,))

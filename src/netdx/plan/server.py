@@ -13,10 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from netdx.model import RouteLookup
-from netdx.model.remote import RemoteEvidence
 from netdx.plan import limits
 from netdx.plan.desk import Desk
-from netdx.plan.requests import WHOLE, Budget, CollectServer, OpenServer, Result, ServerArmed
+from netdx.plan.requests import WHOLE, Budget, CollectServer, OpenServer, ServerArmed
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.model.remote import RemoteEvidence
+    from netdx.plan.requests import Result
 
 # The wait for the arm: a small cap, so that a slow link never holds the client's probes.
 ARM = Budget(cap_s=limits.SSH_ARM_MAX_S, share=limits.SSH_ARM_SHARE)
@@ -79,5 +83,7 @@ class ServerPlan:
         )
 
     def _on_collected(self, result: Result) -> None:
+        from netdx.model.remote import RemoteEvidence  # --ssh's: loaded by the join already
+
         if isinstance(result, RemoteEvidence):
             self.evidence = result

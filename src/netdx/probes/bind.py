@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
-import socket
 from contextvars import ContextVar
 
 from netdx.errors import UsageError
 from netdx.model.record import record
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 
 # No asyncio at import: the CLI's check binds its probes' sockets from threads (netdx.drive
 # runs each probe thread in a copy of this context). mypy reads any name TYPE_CHECKING as

@@ -14,13 +14,13 @@ import errno
 import ipaddress
 import os
 import select
-import socket
 import struct
 import time
 
 from netdx.budget import Deadline
 from netdx.model.evidence import EchoStatus, Family, IcmpEcho, IcmpError
 from netdx.model.record import record
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 from netdx.netlink.errors import errno_name
 from netdx.probes.recverr import (
     IP_RECVTTL,

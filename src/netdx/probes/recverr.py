@@ -17,11 +17,11 @@ pure except `enable_recverr` and `read_errqueue`.
 from __future__ import annotations
 
 import ipaddress
-import socket
 import struct
 
 from netdx.model.evidence import Family, IcmpError
 from netdx.model.record import record, replace
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 from netdx.netlink.errors import errno_name
 
 # Python's socket module lacks these (values from linux/in.h, linux/in6.h, linux/errqueue.h).

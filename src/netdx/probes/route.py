@@ -12,7 +12,6 @@ RTA_CACHEINFO.
 from __future__ import annotations
 
 import errno
-import socket
 from collections.abc import Callable
 
 from netdx.budget import Deadline
@@ -31,6 +30,7 @@ from netdx.netlink import (
     get_neighbour,
     get_route,
 )
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 from netdx.probes.bind import current_binding
 
 IfName = Callable[[int], str | None]

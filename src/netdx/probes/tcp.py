@@ -13,13 +13,13 @@ import contextlib
 import errno
 import ipaddress
 import select
-import socket
 import struct
 import time
 
 from netdx.budget import Deadline, elapsed_ms
 from netdx.model.evidence import Family, IcmpError, TcpConnect, TcpOutcome
 from netdx.model.record import record
+from netdx.netlink import csocket as socket  # socket.py without its enums (csocket says why)
 from netdx.netlink.errors import errno_name
 from netdx.probes.recverr import (
     ExtendedErr,

@@ -4,11 +4,14 @@ of a verdict and of a finding that every command's document reuses."""
 from __future__ import annotations
 
 import json
-from dataclasses import fields
-from typing import Any
 
 from netdx.model import Finding, Report, StepEvidence, Verdict
-from netdx.model.codec import to_data
+from netdx.model.data import to_data  # no typing nor dataclasses (model.data says why)
+from netdx.model.record import fields
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def report_document(report: Report) -> dict[str, Any]:
@@ -70,7 +73,7 @@ def step_evidence(evidence: StepEvidence) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if evidence.dns is not None:
         out.update(to_data(evidence.dns, omit_none=True))
-    for f in fields(evidence):
+    for f in fields(type(evidence)):
         items = getattr(evidence, f.name)
         if f.name != "dns" and items:
             out[f.name] = to_data(items, omit_none=True)

@@ -1,0 +1,56 @@
+"""`to_data`: model values (evidence, reports) as plain JSON data, the codec's encoding half.
+
+Apart from `netdx.model.codec` (which re-exports it) because encoding needs neither `typing`
+nor `dataclasses`: a record's fields are read from its recipe (netdx.model.record) and a
+plain dataclass's from dataclasses, which made it and so is loaded. `check --json` then
+imports neither (with inspect, ~15 ms of CPU); decoding (`from_data`) reads type hints and
+stays in the codec.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from netdx.netlink import _compat
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def to_data(value: Any, *, omit_none: bool = False) -> Any:
+    """A dataclass tree as dicts, lists and scalars (a NamedTuple record, like a dataclass,
+    as a dict of its fields).
+
+    Every field is kept, None included, so `from_data` rebuilds the value exactly. With
+    `omit_none` a None field is left out instead: the documents netdx prints read "not
+    measured" as an absent key, never as a null a consumer might take for a value (such
+    data is for reading, not for `from_data`: a required field may be missing).
+    """
+    names = field_names(value)
+    if names is None:
+        if isinstance(value, tuple | list):
+            names = getattr(value, "_fields", None) or ()  # a NamedTuple record: by its fields
+            if not names:
+                return [to_data(v, omit_none=omit_none) for v in value]
+        else:
+            return value
+    out = {}
+    for name in names:
+        item = getattr(value, name)
+        if item is not None or not omit_none:
+            out[name] = to_data(item, omit_none=omit_none)
+    return out
+
+
+def field_names(value: object) -> tuple[str, ...] | None:
+    """The field names of a dataclass instance, in order (`dataclasses.fields`); None for
+    anything else (a class included)."""
+    specs = _compat.FIELDS(type(value)) if _compat.FIELDS is not None else None
+    if specs is not None:  # built from its recipe: no dataclasses needed
+        return tuple([spec.name for spec in specs])
+    dataclasses = sys.modules.get("dataclasses")  # not loaded: no other dataclass exists
+    if (dataclasses is None or isinstance(value, type)
+            or not dataclasses.is_dataclass(value)):
+        return None
+    return tuple([f.name for f in dataclasses.fields(value)])
