@@ -23,9 +23,9 @@ from netdx.netlink.diag import (
     INET_DIAG_MSG,
     SOCK_DIAG_BY_FAMILY,
     InetDiagMsg,
-    ipv4_rows,
     parse_datagram,
 )
+from netdx.netlink.diag_columns import ipv4_runs
 from netdx.netlink.fake import ReplayTransport
 from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE
 from netdx.sockets import render
@@ -171,21 +171,47 @@ def test_captured_dumps_print_the_same(case: str, as_json: bool) -> None:
         assert out.getvalue() == render.table(listing, with_process=False, ifnames=IFNAMES) + "\n"
 
 
-def test_rows_agree_with_the_parser_or_decline() -> None:
-    """ipv4_rows reads exactly the sockets parse_datagram reads, or declines the datagram
-    (interface-bound socket, DUMP_INTR, IPv6) for the parser to read."""
-    datagrams = busy_ipv4()
-    for datagram in datagrams[:2]:
-        rows = ipv4_rows(datagram, SEQ)
-        assert rows is not None
-        parsed = parse_datagram(datagram, "tcp", seq=SEQ).sockets
-        assert [(r[2], r[10], r[11]) for r in rows[0]] == [
-            (s.state, s.uid, s.inode) for s in parsed
-        ]
-    assert ipv4_rows(datagrams[2], SEQ) is None
-    assert ipv4_rows(busy_ipv6()[0], SEQ) is None
-    assert ipv4_rows(datagrams[0], SEQ + 1) is None  # another request's reply
-    assert ipv4_rows(DONE, SEQ) is None  # nothing to read: the parser ends the dump
+def _columns(datagram: bytes, seq: int | None) -> list[tuple[object, ...]] | None:
+    """The sockets `ipv4_runs` reads from `datagram`, as the parser's fields (None: declined)."""
+    got = ipv4_runs(datagram, seq)
+    if got is None:
+        return None
+    out: list[tuple[object, ...]] = []
+    for run in got[0]:
+        names = ("state", "src", "sport", "dst", "dport", "rqueue", "wqueue", "uid", "inode")
+        state, src, sport, dst, dport, rqueue, wqueue, uid, inode = run.columns(names)
+        # Ports come as on the wire (network order), addresses as native u32.
+        sport, dport = ([socket.ntohs(p) for p in ports] for ports in (sport, dport))
+        src_text, dst_text = ([socket.inet_ntop(V4, struct.pack("=I", a)) for a in addresses]
+                              for addresses in (src, dst))  # fmt: skip
+        out += zip(state, src_text, sport, dst_text, dport, rqueue, wqueue, uid, inode,
+                   strict=True)
+    return out
+
+
+def _parsed(datagram: bytes, seq: int | None) -> list[tuple[object, ...]]:
+    return [(s.state, s.src, s.sport, s.dst, s.dport, s.rqueue, s.wqueue, s.uid, s.inode)
+            for s in parse_datagram(datagram, "tcp", seq=seq).sockets]  # fmt: skip
+
+
+def test_runs_agree_with_the_parser_or_decline() -> None:
+    """ipv4_runs reads every field of every socket as parse_datagram reads it, across runs
+    of messages of different lengths (full and TIME-WAIT ones, a run of one), with or
+    without a closing NLMSG_DONE, or declines the datagram (interface-bound socket,
+    DUMP_INTR, IPv6, another request's reply, a truncated message, no socket at all) for
+    the parser to read."""
+    first, second, odd = busy_ipv4()
+    for datagram in (first, second, second + DONE, first[:124]):
+        columns = _columns(datagram, SEQ)
+        assert columns is not None and columns == _parsed(datagram, SEQ)
+        assert _columns(datagram, None) == columns  # the replay's "any sequence number"
+    got = ipv4_runs(second + DONE, SEQ)
+    assert got is not None and got[1] and len(got[0]) > 40  # many runs, and the end
+    assert ipv4_runs(odd, SEQ) is None
+    assert ipv4_runs(busy_ipv6()[0], SEQ) is None
+    assert ipv4_runs(first, SEQ + 1) is None  # another request's reply
+    assert ipv4_runs(first[:-4], SEQ) is None  # the last message cut short
+    assert ipv4_runs(DONE, SEQ) is None  # nothing to read: the parser ends the dump
 
 
 class _Watched(ReplayTransport):

@@ -2,11 +2,13 @@
 
 The listing `render.table` and `render.json_text` print from a finished `SocketListing`,
 byte for byte, but without building one: each datagram of the dump is printed when it
-arrives. IPv4 datagrams are read as rows (`netlink.diag.ipv4_rows`: the struct's tuple,
-no DiagSocket) and printed by one expression per format, the names of addresses, ports,
-queues and states taken from tables filled once; any other datagram (IPv6, a socket bound
-to an interface, the end of a failed dump) is parsed into DiagSockets and printed by the
-renderer's own functions, so the rare cases have one definition.
+arrives. IPv4 datagrams are read as columns (`netlink.diag_columns.ipv4_runs`: a list per
+field of each run of equal-length messages, read by strided slices in C) and printed by one
+%-format per run and format, its arguments the columns mapped through tables of names
+(addresses, ports, states) filled once: no Python loop visits the sockets one by one. Any
+other datagram (IPv6, a socket bound to an interface, the end of a failed dump) is parsed
+into DiagSockets and printed by the renderer's own functions, so the rare cases have one
+definition.
 
 - JSON without owners streams: each datagram is written before the next is read.
 - The table waits for the end: its Local column is as wide as the widest IPv6 or
@@ -26,10 +28,12 @@ import re
 import socket
 import struct
 from collections.abc import Callable
+from operator import add, itemgetter
 from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from netdx.collect.sockdiag import Request, dump, plan
-from netdx.netlink.diag import DiagSocket, DumpChunk, ipv4_rows, parse_datagram
+from netdx.netlink.diag import DiagSocket, DumpChunk, parse_datagram
+from netdx.netlink.diag_columns import Ipv4Run, ipv4_runs
 from netdx.sockets import render
 from netdx.sockets.dump import listing_of, open_source
 from netdx.sockets.model import OwnerScan, SocketListing, SocketQuery
@@ -42,7 +46,23 @@ __all__ = ["stream_listing"]
 
 _AF_INET = socket.AF_INET
 _NATIVE_U32 = struct.Struct("=I")
-Row = tuple[Any, ...]
+
+
+def _pick(table: Any, keys: list[int]) -> tuple[Any, ...]:
+    """`table[key]` for each of `keys`, looked up in C (a dict's `__missing__` included)."""
+    return itemgetter(*keys)(table) if len(keys) > 1 else (table[keys[0]],)
+
+
+class _Repeated(dict[int, str]):
+    """k → `k` copies of one %-format joined by a separator: a whole run in one format."""
+
+    def __init__(self, one: str, between: str = "") -> None:
+        super().__init__()
+        self.one, self.between = one, between
+
+    def __missing__(self, count: int) -> str:
+        text = self[count] = self.between.join([self.one] * count)
+        return text
 
 
 class _Ports(dict[int, str]):
@@ -53,11 +73,16 @@ class _Ports(dict[int, str]):
         return text
 
 
-class _PeerPorts(_Ports):
-    """The same, with ss's `*` for a peer port 0 (a listener has no peer)."""
+class _PeerPorts(dict[int, str]):
+    """The same with ss's `*` for a peer port 0 (a listener has no peer), read from the
+    local ports' table (a port is formatted once for both columns)."""
+
+    def __init__(self, ports: _Ports) -> None:
+        super().__init__()
+        self.ports = ports
 
     def __missing__(self, raw: int) -> str:
-        text = self[raw] = "*" if raw == 0 else super().__missing__(raw)
+        text = self[raw] = "*" if raw == 0 else self.ports[raw]
         return text
 
 
@@ -89,35 +114,14 @@ class _Ends(dict[int, str]):
         return text
 
 
-class _Fronts(dict[int, str]):
-    """A table line's first four columns ("proto state recv-q send-q "), keyed by one int:
-    state | recv-q << 4 | send-q << 36 (a state is below 16, a queue a u32)."""
-
-    def __init__(self, heads: tuple[str, ...], queues: _Queues) -> None:
-        super().__init__()
-        self.heads, self.queues = heads, queues
-
-    def __missing__(self, key: int) -> str:
-        queues = self.queues
-        text = f"{self.heads[key & 15]}{queues[(key >> 4) & 0xFFFFFFFF]} {queues[key >> 36]} "
-        self[key] = text
-        return text
-
-
 class _Tables:
     """The names every row reuses, made once each."""
 
     def __init__(self) -> None:
-        self.ports, self.peer_ports = _Ports(), _PeerPorts()
+        self.ports = _Ports()
+        self.peer_ports = _PeerPorts(self.ports)
         self.addresses, self.queues = _Addresses(), _Queues()
         self.ends = _Ends(self.addresses)
-        self.fronts: dict[str, _Fronts] = {}
-
-    def fronts_of(self, proto: str) -> _Fronts:
-        fronts = self.fronts.get(proto)
-        if fronts is None:
-            fronts = self.fronts[proto] = _Fronts(_heads(proto), self.queues)
-        return fronts
 
 
 class _Writer:
@@ -127,13 +131,13 @@ class _Writer:
         self.out, self.names, self.tables = out, ifnames, _Tables()
         self.scan_first = scan_first
         # In order: a datagram's printed lines (str), its DiagSockets, or (with owners,
-        # until the walk) the datagram itself with its sequence number, or (JSON) its
-        # objects waiting for their `process` values (_Held).
-        self.parts: list[str | list[DiagSocket] | tuple[bytes, int | None, str] | _Held] = []
+        # until the walk) its runs of IPv4 sockets (_Kept), or (JSON) its objects waiting
+        # for their `process` values (_Held).
+        self.parts: list[str | list[DiagSocket] | _Kept | _Held] = []
         self.inodes: list[int] = []  # with owners: every socket's, for the walk
 
     def read(self, request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
-        got = ipv4_rows(datagram, seq) if request.family == _AF_INET else None
+        got = ipv4_runs(datagram, seq) if request.family == _AF_INET else None
         if got is None:
             chunk = parse_datagram(datagram, request.proto, seq=seq)
             if chunk.sockets:
@@ -142,24 +146,41 @@ class _Writer:
                 self.sockets(list(chunk.sockets))
             return DumpChunk(sockets=(), done=chunk.done, error=chunk.error,
                              interrupted=chunk.interrupted)  # fmt: skip
-        rows, done = got
-        if rows:
-            if self.scan_first:
-                self.keep(rows, (datagram, seq, request.proto))
-                self.inodes += [row[11] for row in rows]
-            else:
-                self.rows(rows, request.proto)
+        runs, done = got
+        if self.scan_first:
+            start = len(self.inodes)
+            for run in runs:
+                self.inodes += run.columns(_INODE)[0]
+            self.keep(_Kept(runs, request.proto, start, len(self.inodes) - start))
+        else:
+            self.runs(runs, request.proto)
         return DumpChunk(sockets=(), done=done)
 
-    def rows(self, rows: list[Row], proto: str) -> None:
+    def runs(self, runs: list[Ipv4Run], proto: str) -> None:
         raise NotImplementedError
 
-    def keep(self, rows: list[Row], datagram: tuple[bytes, int | None, str]) -> None:
-        """With owners: keep a datagram's rows until the walk has found them."""
-        self.parts.append(datagram)
+    def keep(self, kept: _Kept) -> None:
+        """With owners: keep a datagram's runs until the walk has found their owners."""
+        self.parts.append(kept)
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         self.parts.append(socks)
+
+
+_INODE = ("inode",)
+# The fields of a table line, and of a JSON object.
+_LINE_FIELDS = ("state", "rqueue", "wqueue", "src", "sport", "dst", "dport")
+_OBJECT_FIELDS = (*_LINE_FIELDS, "uid", "inode")
+
+
+class _Kept(NamedTuple):
+    """An IPv4 datagram's runs, kept until the owner walk ends: their protocol, and the
+    index of their first inode in the writer's list and how many there are."""
+
+    runs: list[Ipv4Run]
+    proto: str
+    start: int
+    size: int
 
 
 # --- the table ---------------------------------------------------------------------------------
@@ -177,6 +198,10 @@ def _heads(proto: str) -> tuple[str, ...]:
 
 # An IPv4 Local endpoint padded to the IPv4 width, with the column gap.
 _V4_COLUMN = render.V4_WIDTH + 1
+# A table line of an IPv4 socket without owners: its line break and "proto state " (one
+# name), the queues, the Local endpoint padded to the IPv4 width, the Peer's "address:"
+# and port.
+_LINE = "%s%6d %6d %-" + str(_V4_COLUMN) + "s%s%s"
 # The start of a table line up to the end of its Local endpoint (before the padding).
 _TO_LOCAL = re.compile(r"^(\S+ +\S+ +\d+ +\d+ \S+)", re.M)
 
@@ -184,15 +209,30 @@ _TO_LOCAL = re.compile(r"^(\S+ +\S+ +\d+ +\d+ \S+)", re.M)
 class _TableWriter(_Writer):
     """The table without owners: IPv4 lines made as the datagrams come, at the IPv4 width."""
 
-    def rows(self, rows: list[Row], proto: str) -> None:
-        t, w = self.tables, _V4_COLUMN
-        fronts, ends, p, pp = t.fronts_of(proto), t.ends, t.ports, t.peer_ports
-        # One lookup for the four first columns, one per endpoint's "address:", and the
-        # Local column padded by ljust (cheaper than a format spec): a tenth less per row.
-        self.parts.append("\n".join([
-            f"{fronts[st | rq << 4 | wq << 36]}{(ends[src] + p[sp]).ljust(w)}{ends[dst]}{pp[dp]}"
-            for (_, _, st, sp, dp, src, dst, _, rq, wq, _, _) in rows
-        ]))  # fmt: skip
+    def __init__(self, out: IO[str], ifnames: dict[int, str], scan_first: bool) -> None:
+        super().__init__(out, ifnames, scan_first)
+        self.lines = _Repeated(_LINE)
+        self.line_heads: dict[str, tuple[str, ...]] = {}
+
+    def runs(self, runs: list[Ipv4Run], proto: str) -> None:
+        t, heads = self.tables, self.line_heads.get(proto)
+        if heads is None:
+            heads = self.line_heads[proto] = tuple("\n" + h for h in _heads(proto))
+        parts = []
+        for run in runs:
+            # Each column's names looked up in C, interleaved into one argument list, and
+            # the run's lines made by one %-format (it pads the Local column): no Python
+            # loop over the sockets at all.
+            state, rqueue, wqueue, src, sport, dst, dport = run.columns(_LINE_FIELDS)
+            args: list[object] = [None] * (6 * run.count)
+            args[0::6] = _pick(heads, state)
+            args[1::6] = rqueue
+            args[2::6] = wqueue
+            args[3::6] = map(add, _pick(t.ends, src), _pick(t.ports, sport))
+            args[4::6] = _pick(t.ends, dst)
+            args[5::6] = _pick(t.peer_ports, dport)
+            parts.append(self.lines[run.count] % tuple(args))
+        self.parts.append("".join(parts))
 
     def finish(self, scan: OwnerScan | None) -> None:
         generic = [s for part in self.parts if isinstance(part, list) for s in part]
@@ -202,8 +242,8 @@ class _TableWriter(_Writer):
         write = self.out.write
         write(render.table_head(width, peer, with_process=False))
         for part in self.parts:
-            if isinstance(part, str):
-                write("\n" + (_TO_LOCAL.sub(r"\g<1>" + pad, part) if pad else part))
+            if isinstance(part, str):  # its lines start with their line break
+                write(_TO_LOCAL.sub(r"\g<1>" + pad, part) if pad else part)
             elif isinstance(part, list):
                 lines = render.table_lines(part, fmt, self.names, render.NO_CELLS)
                 write("\n" + "\n".join(lines))
@@ -225,27 +265,29 @@ class _OwnedTableWriter(_Writer):
             if isinstance(part, list):
                 lines = render.table_lines(part, fmt, self.names, cells)
                 write("\n" + "\n".join(line.rstrip() for line in lines))
-            elif isinstance(part, tuple) and not isinstance(part, _Held):
-                datagram, seq, proto = part
-                rows = ipv4_rows(datagram, seq)
-                assert rows is not None  # the same bytes were accepted before the walk
-                write("\n" + self._lines(rows[0], proto, width, peer, cells))
+            elif isinstance(part, _Kept):
+                inodes = self.inodes[part.start : part.start + part.size]
+                write("\n" + self._lines(part, width, peer, list(map(cells, inodes))))
         write("\n")
 
-    def _lines(
-        self, rows: list[Row], proto: str, width: int, peer: int, cells: Callable[[int], str]
-    ) -> str:
-        heads, t = _heads(proto), self.tables
-        q, a, p, pp = t.queues, t.addresses, t.ports, t.peer_ports
+    def _lines(self, kept: _Kept, width: int, peer: int, cells: list[str]) -> str:
+        t, heads = self.tables, _heads(kept.proto)
+        q = t.queues
+        fronts: list[str] = []
+        fars: list[str] = []
+        for run in kept.runs:
+            state, rqueue, wqueue, src, sport, dst, dport = run.columns(_LINE_FIELDS)
+            local = map(add, _pick(t.ends, src), _pick(t.ports, sport))
+            fronts += [
+                f"{head}{rq} {wq} {end.ljust(width)} "
+                for head, rq, wq, end in zip(_pick(heads, state), _pick(q, rqueue),
+                                             _pick(q, wqueue), local, strict=True)
+            ]  # fmt: skip
+            fars += map(add, _pick(t.ends, dst), _pick(t.peer_ports, dport))
         # A line with a Process cell pads the Peer column; one without ends at the peer.
         return "\n".join([
-            head + (far.ljust(peer) + cell if cell else far)
-            for (_, _, st, sp, dp, src, dst, _, rq, wq, _, ino) in rows
-            for head, far, cell in ((
-                f"{heads[st]}{q[rq]} {q[wq]} {(a[src] + ':' + p[sp]).ljust(width)} ",
-                a[dst] + ":" + pp[dp],
-                cells(ino),
-            ),)
+            front + (far.ljust(peer) + cell if cell else far)
+            for front, far, cell in zip(fronts, fars, cells, strict=True)
         ])  # fmt: skip
 
 
@@ -265,33 +307,54 @@ def _object_heads(proto: str) -> tuple[str, ...]:
     return heads
 
 
+# An IPv4 socket's `netdx.sockets/1` object (the renderer's bytes) from its `local` value on,
+# without its closing brace.
+_OBJECT = (
+    '%s%s:%s", "remote": "%s:%s", "local_address": "%s", "local_port": %s, '
+    '"remote_address": "%s", "remote_port": %s, "recv_q": %d, "send_q": %d, "uid": %d, '
+    '"inode": %d, "interface": null, "v6only": null'
+)
+
+
 class _JsonWriter(_Writer):
     """`netdx.sockets/1` without owners: each datagram is written when it arrives."""
 
     def __init__(self, out: IO[str], ifnames: dict[int, str], scan_first: bool) -> None:
         super().__init__(out, ifnames, scan_first)
         self.started = False
+        self.objects_of = {end: _Repeated(_OBJECT + end, ",\n")
+                           for end in ("}", ', "process": %%s}')}  # fmt: skip
 
     def emit(self, body: str) -> None:
         self.out.write((",\n" if self.started else render.json_front() + "[\n") + body)
         self.started = True
 
-    def rows(self, rows: list[Row], proto: str) -> None:
-        self.emit(self.objects(rows, proto, "}"))
+    def runs(self, runs: list[Ipv4Run], proto: str) -> None:
+        self.emit(self.objects(runs, proto, "}"))
 
-    def objects(self, rows: list[Row], proto: str, end: str) -> str:
-        """The IPv4 rows as `netdx.sockets/1` objects (the renderer's bytes), each closed by
-        `end` (`}`, or the process member still to fill in and `}`)."""
-        heads, t = _object_heads(proto), self.tables
-        a, p, pp = t.addresses, t.ports, t.peer_ports
-        return ",\n".join([
-            f'{heads[st]}{la}:{lp}", "remote": "{ra}:{pp[dp]}", "local_address": "{la}", '
-            f'"local_port": {lp}, "remote_address": "{ra}", "remote_port": {rp}, '
-            f'"recv_q": {rq}, "send_q": {wq}, "uid": {uid}, "inode": {ino}, '
-            f'"interface": null, "v6only": null{end}'
-            for (_, _, st, sp, dp, src, dst, _, rq, wq, uid, ino) in rows
-            for la, lp, ra, rp in ((a[src], p[sp], a[dst], p[dp]),)
-        ])  # fmt: skip
+    def objects(self, runs: list[Ipv4Run], proto: str, end: str) -> str:
+        """The runs' IPv4 sockets as `netdx.sockets/1` objects (the renderer's bytes), each
+        closed by `end` (`}`, or the process member still to fill in (`%%s`) and `}`)."""
+        t, heads, objects = self.tables, _object_heads(proto), self.objects_of[end]
+        a, p = t.addresses, t.ports
+        parts = []
+        for run in runs:
+            state, rqueue, wqueue, src, sport, dst, dport, uid, inode = run.columns(_OBJECT_FIELDS)
+            local_address, local_port = _pick(a, src), _pick(p, sport)
+            remote_address = _pick(a, dst)
+            args: list[object] = [None] * (13 * run.count)
+            args[0::13] = _pick(heads, state)
+            args[1::13] = args[5::13] = local_address
+            args[2::13] = args[6::13] = local_port
+            args[3::13] = args[7::13] = remote_address
+            args[4::13] = _pick(t.peer_ports, dport)
+            args[8::13] = _pick(p, dport)
+            args[9::13] = rqueue
+            args[10::13] = wqueue
+            args[11::13] = uid
+            args[12::13] = inode
+            parts.append(objects[run.count] % tuple(args))
+        return ",\n".join(parts)
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         dumps, names = json.dumps, self.names
@@ -308,9 +371,9 @@ class _OwnedJsonWriter(_JsonWriter):
 
     fronts: _ProcessFronts | None = None
 
-    def keep(self, rows: list[Row], datagram: tuple[bytes, int | None, str]) -> None:
-        text = self.objects(rows, datagram[2], ', "process": %s}')
-        self.parts.append(_Held(text, len(self.inodes), len(rows)))
+    def keep(self, kept: _Kept) -> None:
+        text = self.objects(kept.runs, kept.proto, ', "process": %%s}')
+        self.parts.append(_Held(text, kept.start, kept.size))
 
     def sockets(self, socks: list[DiagSocket]) -> None:
         self.parts.append(socks)
