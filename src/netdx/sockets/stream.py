@@ -29,7 +29,6 @@ import socket
 import struct
 from collections.abc import Callable
 from operator import add, itemgetter
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from netdx.collect.sockdiag import Request, dump, plan
 from netdx.netlink.diag import DiagSocket, DumpChunk, parse_datagram
@@ -38,9 +37,15 @@ from netdx.sockets import render
 from netdx.sockets.dump import listing_of, open_source
 from netdx.sockets.model import OwnerScan, SocketListing, SocketQuery
 
+# typing costs the listing's start a few ms: annotations name its types only.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import IO, Any, NamedTuple
+
     from netdx.budget import Deadline
     from netdx.collect.sockdiag import DumpSource
+else:  # the same class built by collections.namedtuple
+    from netdx.netlink._compat import NamedTuple
 
 __all__ = ["stream_listing"]
 
