@@ -75,13 +75,22 @@ class Ipv4Run:
         """The fields `names` of every message of the run, in order: a list per field."""
         start, length, views = self.start, self.length, self._views
         stop = start + self.count * length
-        out = []
-        for name in names:
-            code, offset = _FIELDS[name]
-            view = views[code]
-            size = view.itemsize
-            out.append(view[(start + offset) // size : stop // size : length // size].tolist())
-        return out
+        return [
+            views[code][(start + offset) // size : stop // size : length // size].tolist()
+            for code, offset, size in _specs(names)
+        ]
+
+
+_SPECS: dict[tuple[str, ...], list[tuple[str, int, int]]] = {}
+
+
+def _specs(names: tuple[str, ...]) -> list[tuple[str, int, int]]:
+    """(view format, offset, item size) of each of the fields `names`, made once a tuple."""
+    specs = _SPECS.get(names)
+    if specs is None:
+        fields = [_FIELDS[name] for name in names]
+        specs = _SPECS[names] = [(c, at, struct.calcsize(c)) for c, at in fields]
+    return specs
 
 
 _KIND_AT, _SEQ_AT = _FIELDS["kind"][1] >> 2, _FIELDS["seq"][1] >> 2
