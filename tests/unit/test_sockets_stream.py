@@ -22,12 +22,13 @@ from netdx.netlink.attrs import encode_attr
 from netdx.netlink.diag import (
     INET_DIAG_MSG,
     SOCK_DIAG_BY_FAMILY,
+    TCPDIAG_GETSOCK,
     InetDiagMsg,
     parse_datagram,
 )
 from netdx.netlink.diag_columns import ipv4_runs
 from netdx.netlink.fake import ReplayTransport
-from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE
+from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR
 from netdx.sockets import render
 from netdx.sockets.dump import list_sockets
 from netdx.sockets.model import OwnerScan, Process, SocketListing, SocketQuery
@@ -110,9 +111,11 @@ def owners_of(listing: SocketListing) -> OwnerScan:
 
 
 def both(
-    replies: Sequence[Sequence[bytes]], *, as_json: bool, process: bool
+    replies: Sequence[Sequence[bytes]], *, as_json: bool, process: bool,
+    merged: Sequence[Sequence[bytes]] = (),
 ) -> tuple[str, str, list[str], list[str]]:
-    """(streamed, rendered) output and notes of one dump."""
+    """(streamed, rendered) output and notes of one dump (by family; streamed from the
+    `merged` replies instead when given: a dump of both families)."""
     query = SocketQuery(protocols=("tcp",), families=(4, 6)[: len(replies)])
     listing = list_sockets(query, deadline=Deadline.after(5), source=ReplayTransport(replies))
     scan = owners_of(listing) if process else None
@@ -126,8 +129,8 @@ def both(
     out = io.StringIO()
     notes = stream_listing(
         query, deadline=Deadline.after(5), out=out, as_json=as_json, process=process,
-        ifnames=IFNAMES, source=ReplayTransport(replies),
-        owners=None if scan is None else (lambda inodes: scan),
+        ifnames=IFNAMES, source=ReplayTransport(merged or replies),
+        owners=None if scan is None else (lambda inodes: scan), both_families=bool(merged),
     )  # fmt: skip
     return out.getvalue(), text + "\n", notes, render.notes_text(listing)
 
@@ -212,6 +215,57 @@ def test_runs_agree_with_the_parser_or_decline() -> None:
     assert ipv4_runs(first, SEQ + 1) is None  # another request's reply
     assert ipv4_runs(first[:-4], SEQ) is None  # the last message cut short
     assert ipv4_runs(DONE, SEQ) is None  # nothing to read: the parser ends the dump
+
+
+def _messages(datagram: bytes) -> list[bytes]:
+    out, offset = [], 0
+    while offset < len(datagram):
+        length = struct.unpack_from("=I", datagram, offset)[0]
+        out.append(datagram[offset : offset + length])
+        offset += length
+    return out
+
+
+def _both_families(message_bytes: bytes) -> bytes:
+    """A SOCK_DIAG_BY_FAMILY message as a dump of both families answers it (TCPDIAG_GETSOCK)."""
+    kind = struct.unpack_from("=H", message_bytes, 4)[0]
+    if kind != SOCK_DIAG_BY_FAMILY:
+        return message_bytes
+    return message_bytes[:4] + struct.pack("=H", TCPDIAG_GETSOCK) + message_bytes[6:]
+
+
+def merged_reply() -> list[bytes]:
+    """busy_ipv4 and busy_ipv6 as one dump of both families returns them: the listeners of
+    both first, the connections of both interleaved, the IPv4 and the IPv6 sockets each in
+    their own dump's order."""
+    v4 = [_messages(d) for d in busy_ipv4()]
+    v6 = _messages(busy_ipv6()[0])[:-1]  # without its NLMSG_DONE
+    datagrams = [v4[0][:2] + v6[:2] + v4[0][2:], v4[1][:40] + v6[2:] + v4[1][40:], v4[2]]
+    return [b"".join(_both_families(m) for m in d) for d in datagrams]
+
+
+@pytest.mark.parametrize("process", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_dump_of_both_families_prints_as_the_dumps_by_family(as_json: bool, process: bool) -> None:
+    """One dump of both families (TCPDIAG_GETSOCK answers, IPv4 and IPv6 interleaved) prints
+    byte for byte what the two dumps by family print: every IPv6 socket after the IPv4 ones."""
+    streamed, rendered, notes, expected_notes = both(
+        [busy_ipv4(), busy_ipv6()], as_json=as_json, process=process, merged=[merged_reply()]
+    )
+    assert streamed == rendered
+    assert notes == expected_notes
+    assert streamed.index("2001:db8:1234:5678::abcd") > streamed.index("198.51.100.201")
+
+
+def test_kernel_refusing_both_families_gets_the_dumps_by_family() -> None:
+    """A kernel that refuses the dump of both families (an error before any socket) is asked
+    a family at a time, and the listing is the same, without a note about the refusal."""
+    error = encode_message(NLMSG_ERROR, 0, SEQ, struct.pack("=i", -22) + b"\0" * 16)
+    replies = [busy_ipv4(), busy_ipv6()]
+    streamed, rendered, notes, expected_notes = both(
+        replies, as_json=True, process=False, merged=[[error], *replies]
+    )
+    assert streamed == rendered and notes == expected_notes
 
 
 class _Watched(ReplayTransport):

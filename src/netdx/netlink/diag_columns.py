@@ -21,7 +21,7 @@ import struct
 import sys
 from itertools import takewhile
 
-from .diag import INET_DIAG_MSG, SOCK_DIAG_BY_FAMILY
+from .diag import INET_DIAG_MSG, SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK
 from .wire import NLM_F_MULTI, NLMSG_DONE, NLMSG_HDR
 
 __all__ = ["Ipv4Run", "ipv4_runs"]
@@ -51,9 +51,12 @@ _LEAST = NLMSG_HDR.size + INET_DIAG_MSG.size  # a message without attributes
 _DONE_SIZE = NLMSG_HDR.size + 4  # NLMSG_DONE with its errno
 _DONE = struct.Struct("=IHHIIi")
 _U32 = struct.Struct("=I")
-# The type and flags of a plain answer: SOCK_DIAG_BY_FAMILY, NLM_F_MULTI and nothing else
-# (NLM_F_DUMP_INTR declines the datagram: the parser records it).
-_KIND = _U32.pack(SOCK_DIAG_BY_FAMILY | NLM_F_MULTI << 16)
+# The type and flags of a plain answer: SOCK_DIAG_BY_FAMILY (TCPDIAG_GETSOCK for a dump of
+# both families), NLM_F_MULTI and nothing else (NLM_F_DUMP_INTR declines the datagram: the
+# parser records it).
+_KINDS = {
+    kind: _U32.pack(kind | NLM_F_MULTI << 16) for kind in (SOCK_DIAG_BY_FAMILY, TCPDIAG_GETSOCK)
+}
 _FAMILY = bytes([_AF_INET])
 _NO_INTERFACE = _U32.pack(0)
 # The strides are read as native integers and the ports swapped by the reader's tables.
@@ -97,10 +100,12 @@ _KIND_AT, _SEQ_AT = _FIELDS["kind"][1] >> 2, _FIELDS["seq"][1] >> 2
 _FAMILY_AT, _INTERFACE_AT = _FIELDS["family"][1], _FIELDS["ifindex"][1] >> 2
 
 
-def ipv4_runs(data: bytes, seq: int | None) -> tuple[list[Ipv4Run], bool] | None:
+def ipv4_runs(
+    data: bytes, seq: int | None, kind: int = SOCK_DIAG_BY_FAMILY
+) -> tuple[list[Ipv4Run], bool] | None:
     """(runs, ends the dump) of a datagram of IPv4 sockets that print from the fixed part
-    alone, in order, when every message of it is one; None for any other datagram (and for
-    one with no socket: the parser reads an end or an error)."""
+    alone, in order, when every message of it is one (an answer of type `kind`); None for
+    any other datagram (and for one with no socket: the parser reads an end or an error)."""
     end = len(data)
     if not _NATIVE or end & 3 or end < _DONE_SIZE:
         return None
@@ -114,6 +119,7 @@ def ipv4_runs(data: bytes, seq: int | None) -> tuple[list[Ipv4Run], bool] | None
     words = raw.cast("I")
     views = {"B": raw, "H": raw.cast("H"), "I": words}
     wanted = _U32.pack(words[_SEQ_AT] if seq is None else seq)
+    answer = _KINDS[kind]
     runs: list[Ipv4Run] = []
     start, stop = 0, end >> 2
     while start < end:
@@ -127,7 +133,7 @@ def ipv4_runs(data: bytes, seq: int | None) -> tuple[list[Ipv4Run], bool] | None
         last, after = first + count * step, start + count * length
         # Each message a plain answer of this dump, IPv4, not bound to an interface.
         if (
-            words[first + _KIND_AT : last : step].tobytes() != _KIND * count
+            words[first + _KIND_AT : last : step].tobytes() != answer * count
             or words[first + _SEQ_AT : last : step].tobytes() != wanted * count
             or raw[start + _FAMILY_AT : after : length].tobytes() != _FAMILY * count
             or words[first + _INTERFACE_AT : last : step].tobytes() != _NO_INTERFACE * count

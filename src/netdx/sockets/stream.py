@@ -30,8 +30,14 @@ import struct
 from collections.abc import Callable
 from operator import add, itemgetter
 
-from netdx.collect.sockdiag import Request, dump, plan
-from netdx.netlink.diag import DiagSocket, DumpChunk, parse_datagram
+from netdx.collect.sockdiag import BOTH_FAMILIES, Dump, Request, dump, one_walk, plan
+from netdx.netlink.diag import (
+    SOCK_DIAG_BY_FAMILY,
+    TCPDIAG_GETSOCK,
+    DiagSocket,
+    DumpChunk,
+    parse_datagram,
+)
 from netdx.netlink.diag_columns import Ipv4Run, ipv4_runs
 from netdx.sockets import render
 from netdx.sockets.dump import listing_of, open_source
@@ -49,7 +55,9 @@ else:  # the same class built by collections.namedtuple
 
 __all__ = ["stream_listing"]
 
-_AF_INET = socket.AF_INET
+_AF_INET, _AF_UNSPEC = socket.AF_INET, socket.AF_UNSPEC
+# The answers an IPv4 run may be read from: a dump of IPv4, or one of both families.
+_ANSWERS: dict[int, int] = {_AF_INET: SOCK_DIAG_BY_FAMILY, _AF_UNSPEC: TCPDIAG_GETSOCK}
 _NATIVE_U32 = struct.Struct("=I")
 
 
@@ -128,18 +136,29 @@ class _Writer:
         # for their `process` values (_Held).
         self.parts: list[str | list[DiagSocket] | _Kept | _Held] = []
         self.inodes: list[int] = []  # with owners: every socket's, for the walk
+        self.seen = 0  # sockets read
+        self.later: list[list[DiagSocket]] = []  # IPv6 sockets of a dump of both families
 
     def read(self, request: Request, datagram: bytes, seq: int | None) -> DumpChunk:
-        got = ipv4_runs(datagram, seq) if request.family == _AF_INET else None
+        family = request.family
+        got = ipv4_runs(datagram, seq, _ANSWERS[family]) if family in _ANSWERS else None
         if got is None:
             chunk = parse_datagram(datagram, request.proto, seq=seq)
-            if chunk.sockets:
-                if self.scan_first:
-                    self.inodes += [s.inode for s in chunk.sockets]
-                self.sockets(list(chunk.sockets))
+            socks = list(chunk.sockets)
+            self.seen += len(socks)
+            if self.scan_first:
+                self.inodes += [s.inode for s in socks]
+            if family == _AF_UNSPEC and any(s.family != _AF_INET for s in socks):
+                # A dump of both families: its IPv6 sockets after every IPv4 one, as the
+                # dumps by family print them (kept apart until the dump ends).
+                self.later.append([s for s in socks if s.family != _AF_INET])
+                socks = [s for s in socks if s.family == _AF_INET]
+            if socks:
+                self.sockets(socks)
             return DumpChunk(sockets=(), done=chunk.done, error=chunk.error,
                              interrupted=chunk.interrupted)  # fmt: skip
         runs, done = got
+        self.seen += sum(run.count for run in runs)
         if self.scan_first:
             start = len(self.inodes)
             for run in runs:
@@ -148,6 +167,12 @@ class _Writer:
         else:
             self.runs(runs, request.proto)
         return DumpChunk(sockets=(), done=done)
+
+    def dumped(self) -> None:
+        """At the end of the dumps: the IPv6 sockets of dumps of both families, in order."""
+        for socks in self.later:
+            self.sockets(socks)
+        self.later = []
 
     def runs(self, runs: list[Ipv4Run], proto: str) -> None:
         raise NotImplementedError
@@ -455,11 +480,13 @@ def stream_listing(
     ifnames: dict[int, str],
     source: DumpSource | None = None,
     owners: Callable[[list[int]], OwnerScan] | None = None,
+    both_families: bool = True,
 ) -> list[str]:
     """Dump the sockets `query` asks for and write them to `out` as `render.table` or
     `render.json_text` would (with owners when `process`); return the notes (what could
     not be read) for stderr. The JSON document holds them too. `source` replaces the
-    kernel's sock_diag socket and `owners` the /proc walk (inodes → scan) in tests."""
+    kernel's sock_diag socket and `owners` the /proc walk (inodes → scan) in tests;
+    `both_families=False` asks for TCP a family at a time (`_dumps`)."""
     kinds = ((_TableWriter, _OwnedTableWriter), (_JsonWriter, _OwnedJsonWriter))
     writer: Any = kinds[as_json][process](out, ifnames, scan_first=process)
     with contextlib.ExitStack() as stack:
@@ -467,7 +494,7 @@ def stream_listing(
             owners = _forked_walk(stack, deadline)  # started now: it runs beside the dump
         if source is None:
             source = stack.enter_context(open_source())
-        raw = dump(plan(query), source, deadline, read=writer.read)
+        raw = _dumps(plan(query), source, deadline, writer, both_families=both_families)
         scan = owners(writer.inodes) if process and owners is not None else None
     listing: SocketListing = listing_of(raw)
     notes = list(listing.notes)
@@ -481,6 +508,33 @@ def stream_listing(
         out.write(render.json_back(notes))
         out.write("\n")
     return notes
+
+
+def _dumps(
+    requests: tuple[Request, ...],
+    source: DumpSource,
+    deadline: Deadline,
+    writer: _Writer,
+    *,
+    both_families: bool,
+) -> Dump:
+    """The dumps of `requests`, each datagram read by `writer`. TCP's two families in one
+    walk of the kernel's tables (`collect.sockdiag.one_walk`): a dump of IPv6 alone walks
+    every IPv4 socket too (0.04 s of kernel time at 200k sockets); the writer prints its
+    IPv6 sockets after the IPv4 ones, as the dumps by family would. A kernel that refuses
+    that request (before any socket) gets the dumps by family."""
+    tcp = tuple(r for r in requests if r.proto == "tcp")
+    merged = one_walk(tcp) if both_families else tcp
+    out = dump(merged, source, deadline, read=writer.read)
+    if merged != tcp and not writer.seen and any(BOTH_FAMILIES in n for n in out.notes):
+        out = dump(tcp, source, deadline, read=writer.read)
+    writer.dumped()
+    rest = tuple(r for r in requests if r.proto != "tcp")
+    if rest and deadline.remaining() > 0:  # a dump that timed out leaves no time for more
+        more = dump(rest, source, deadline, read=writer.read)
+        out.notes = list(dict.fromkeys([*out.notes, *more.notes]))  # the DUMP_INTR note once
+        out.interrupted |= more.interrupted
+    return out
 
 
 def _forked_walk(
