@@ -11,6 +11,7 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from netlink_capture import load_case
@@ -32,7 +33,7 @@ from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_E
 from netdx.sockets import render
 from netdx.sockets.dump import list_sockets
 from netdx.sockets.model import OwnerScan, Process, SocketListing, SocketQuery
-from netdx.sockets.stream import stream_listing
+from netdx.sockets.stream import spare_cpu, stream_listing
 
 IFNAMES = {1: "lo", 2: "vrf-blue-long0"}
 SEQ = 77
@@ -266,6 +267,34 @@ def test_kernel_refusing_both_families_gets_the_dumps_by_family() -> None:
         replies, as_json=True, process=False, merged=[[error], *replies]
     )
     assert streamed == rendered and notes == expected_notes
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_same_listing_with_or_without_the_reader_thread(
+    as_json: bool, ahead: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a CPU is spare (the reader thread) or not (each datagram received in turn),
+    the listing is the renderer's, byte for byte."""
+    monkeypatch.setattr("netdx.sockets.stream.spare_cpu", lambda: ahead)
+    streamed, rendered, _, _ = both([busy_ipv4(), busy_ipv6()], as_json=as_json,
+                                    process=False, merged=[merged_reply()])  # fmt: skip
+    assert streamed == rendered
+
+
+@pytest.mark.parametrize(("running", "cpus", "spare"), [(1, 2, True), (2, 2, False),
+                                                        (3, 2, False), (1, 1, False),
+                                                        (3, 4, True)])  # fmt: skip
+def test_spare_cpu_reads_the_tasks_running_now(
+    running: int, cpus: int, spare: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CPU is spare when fewer tasks run or wait to run (this one included) than there
+    are CPUs this process may use; an unreadable /proc/stat keeps the reader thread."""
+    stat = tmp_path / "stat"
+    stat.write_text(f"cpu  1 2 3 4\nctxt 99\nprocs_running {running}\nprocs_blocked 0\n")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cpus)))
+    assert spare_cpu(str(stat)) is spare
+    assert spare_cpu(str(tmp_path / "missing")) is True
 
 
 class _Watched(ReplayTransport):

@@ -24,6 +24,7 @@ definition.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
 import socket
 import struct
@@ -371,16 +372,33 @@ def _dumps(
     that request (before any socket) gets the dumps by family."""
     tcp = tuple(r for r in requests if r.proto == "tcp")
     merged = one_walk(tcp) if both_families else tcp
-    out = dump(merged, source, deadline, read=writer.read)
+    ahead = spare_cpu()
+    out = dump(merged, source, deadline, read=writer.read, ahead=ahead)
     if merged != tcp and not writer.seen and any(BOTH_FAMILIES in n for n in out.notes):
-        out = dump(tcp, source, deadline, read=writer.read)
+        out = dump(tcp, source, deadline, read=writer.read, ahead=ahead)
     writer.dumped()
     rest = tuple(r for r in requests if r.proto != "tcp")
     if rest and deadline.remaining() > 0:  # a dump that timed out leaves no time for more
-        more = dump(rest, source, deadline, read=writer.read)
+        more = dump(rest, source, deadline, read=writer.read, ahead=ahead)
         out.notes = list(dict.fromkeys([*out.notes, *more.notes]))  # the DUMP_INTR note once
         out.interrupted |= more.interrupted
     return out
+
+
+def spare_cpu(stat: str = "/proc/stat") -> bool:
+    """Whether a CPU is idle now besides the one this process runs on, so that the dump's
+    reader thread (`collect.sockdiag`) overlaps the kernel's work with ours. On a busy host
+    it cannot, and only costs: at 200k sockets the thread took a tenth more CPU (0.55 s
+    against 0.51 s) and, with both cores taken, as much more wall time. `procs_running`
+    counts the tasks running or ready to run now, this one included."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+        with open(stat, "rb") as lines:
+            running = next(int(line.split()[1]) for line in lines
+                           if line.startswith(b"procs_running "))  # fmt: skip
+    except (AttributeError, OSError, ValueError, IndexError, StopIteration):
+        return True  # not Linux's /proc as we know it: the reader thread, as always
+    return running < cpus
 
 
 def _forked_walk(
