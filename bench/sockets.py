@@ -9,12 +9,15 @@ closes) and 1% into TIME-WAIT (the server closes first). Inside the namespace, i
 run, it then:
 
 1. checks that `netdx sockets -t --json` lists exactly the sockets `ss -tanH` prints;
-2. times each command as a whole process (process start included, output to /dev/null):
-   best wall time of --repeat runs, with that run's CPU time (user+sys) and the peak
-   memory (max RSS) of the command, read from wait4():
+2. times each command as a whole process (process start included, output to /dev/null),
+   netdx as a user runs it (the installed `netdx` script): --repeat rounds in which every
+   command runs once, in turn, so that a change of the machine's load falls on netdx and
+   on the tool it is compared with alike; each command's median wall time, median CPU
+   time (user+sys) and largest peak memory (max RSS), as GNU time reports them:
    `netdx sockets -t`, `sockets -t --json` vs `ss -tan`; `sockets -t -p` vs `ss -tanp`;
    `sockets -t -p --json` vs `lsof -nP -iTCP` and psutil `net_connections("tcp")`;
-   `netdx who :10000` vs `ss -tlnp`;
+   `netdx who :10000` vs `ss -tlnp` (the slow ones, at 50k connections and more, in a
+   third as many rounds);
 3. times, inside one process (best of --repeat), the owner walk against the /proc floor:
    netdx's walk (`find_owners` on the dumped inodes), the same walk in a forked child as
    `sockets -p` runs it (`collect.owners_fork`, nothing to overlap here) and a bare walk
@@ -34,6 +37,7 @@ import os
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -45,7 +49,9 @@ from pathlib import Path
 NS = "ndxh-sk-bench"
 ROOT = Path(__file__).resolve().parents[1]
 PER_ADDRESS = 1000
-NETDX = [sys.executable, "-m", "netdx.sockets.cli"]
+# netdx as installed (`make venv`): the script a user runs, else the same entry by -m.
+_SCRIPT = Path(sys.executable).with_name("netdx")
+NETDX = [str(_SCRIPT)] if _SCRIPT.exists() else [sys.executable, "-m", "netdx"]
 
 
 # --- the worker (runs inside the namespace) ------------------------------------------------
@@ -134,31 +140,38 @@ def teardown(procs: list[subprocess.Popen[str]]) -> None:
 
 @dataclass(frozen=True)
 class Run:
-    """One command's best run: wall seconds, that run's CPU seconds, peak RSS in MB."""
+    """One command over its rounds: median wall seconds, median CPU seconds, peak RSS in MB."""
 
     wall: float
     cpu: float
     rss_mb: float
 
 
-def timed(argv: list[str], repeat: int) -> Run:
-    """The best (by wall time) of `repeat` runs of argv inside the namespace (stdout
-    discarded), with its CPU time and peak memory as GNU time reports them (a child of
-    this Python would inherit its memory in the count until exec)."""
-    best: Run | None = None
+def timed(commands: dict[str, list[str]], rounds: int) -> dict[str, Run]:
+    """Each of `commands` (inside the namespace, stdout discarded) run once a round, in
+    turn, for `rounds` rounds; its median wall and CPU time and its largest peak memory,
+    as GNU time reports them (a child of this Python would inherit its memory in the count
+    until exec)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in commands}
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        for _ in range(repeat):
-            wrapped = ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *argv]
-            start = time.perf_counter()
-            subprocess.run(inside(wrapped), stdout=subprocess.DEVNULL, check=True, env=env)
-            wall = time.perf_counter() - start
-            user, system, rss_kb = report.read().split()[-3:]
-            report.seek(0)
-            run = Run(wall, float(user) + float(system), int(rss_kb) / 1024)
-            best = run if best is None or run.wall < best.wall else best
-    assert best is not None
-    return best
+        for _ in range(rounds):
+            for name, argv in commands.items():
+                wrapped = ["/usr/bin/time", "-f", "%U %S %M", "-o", report.name, *argv]
+                start = time.perf_counter()
+                subprocess.run(inside(wrapped), stdout=subprocess.DEVNULL, check=True, env=env)
+                wall = time.perf_counter() - start
+                user, system, rss_kb = report.read().split()[-3:]
+                report.seek(0)
+                runs[name].append((wall, float(user) + float(system), int(rss_kb) / 1024))
+    return {
+        name: Run(
+            wall=statistics.median(r[0] for r in got),
+            cpu=statistics.median(r[1] for r in got),
+            rss_mb=max(r[2] for r in got),
+        )
+        for name, got in runs.items()
+    }
 
 
 def same_sockets() -> tuple[bool, str]:
@@ -191,18 +204,21 @@ def measure(n: int, workers: int, repeat: int, psutil_python: str | None) -> dic
         equal, detail = same_sockets()
         row: dict[str, object] = {"n": n, "equal": equal, "detail": detail}
         slow = max(1, repeat // 3) if n >= 50000 else repeat
-        row["ss -tan"] = timed(["ss", "-tan"], repeat)
-        row["netdx sockets"] = timed([*NETDX, "sockets", "-t"], repeat)
-        row["netdx sockets --json"] = timed([*NETDX, "sockets", "-t", "--json"], repeat)
-        row["netdx sockets -p"] = timed([*NETDX, "sockets", "-t", "-p"], repeat)
-        row["netdx sockets -p --json"] = timed([*NETDX, "sockets", "-t", "-p", "--json"], repeat)
-        row["ss -tanp"] = timed(["ss", "-tanp"], slow)
-        row["lsof -nP -iTCP"] = timed(["lsof", "-nP", "-iTCP"], slow)
-        if psutil_python:
-            code = "import psutil; print(len(psutil.net_connections('tcp')))"
-            row["psutil"] = timed([psutil_python, "-c", code], slow)
-        row["netdx who :10000"] = timed([*NETDX, "who", ":10000"], repeat)
-        row["ss -tlnp"] = timed(["ss", "-tlnp"], repeat)
+        row.update(timed({
+            "ss -tan": ["ss", "-tan"],
+            "netdx sockets": [*NETDX, "sockets", "-t"],
+            "netdx sockets --json": [*NETDX, "sockets", "-t", "--json"],
+            "netdx sockets -p": [*NETDX, "sockets", "-t", "-p"],
+            "netdx sockets -p --json": [*NETDX, "sockets", "-t", "-p", "--json"],
+            "netdx who :10000": [*NETDX, "who", ":10000"],
+        }, repeat))  # fmt: skip
+        code = "import psutil; print(len(psutil.net_connections('tcp')))"
+        row.update(timed({
+            "ss -tanp": ["ss", "-tanp"],
+            "lsof -nP -iTCP": ["lsof", "-nP", "-iTCP"],
+            **({"psutil": [psutil_python, "-c", code]} if psutil_python else {}),
+            "ss -tlnp": ["ss", "-tlnp"],
+        }, slow))  # fmt: skip
         walk = subprocess.run(inside([sys.executable, __file__, "--walks", str(repeat)]),
                               capture_output=True, text=True, check=True,
                               env={**os.environ, "PYTHONPATH": str(ROOT / "src")})  # fmt: skip
@@ -298,8 +314,8 @@ def _cell(run: object) -> str:
 
 
 def report(rows: list[dict[str, object]]) -> str:
-    """A Markdown table per size: each command's best wall time, CPU and peak memory, the
-    ratios the issue aims at, and the owner walk against the /proc floor."""
+    """A Markdown table per size: each command's median wall time, median CPU and peak
+    memory, the ratios the issue aims at, and the owner walk against the /proc floor."""
     out = []
     for row in rows:
         out += [f"N={row['n']} ({row['detail']}):", "", "| command | wall (CPU, peak RSS) |",
@@ -337,7 +353,7 @@ def main() -> None:
     parser.add_argument("--walks", type=int, metavar="REPEAT", help=argparse.SUPPRESS)
     parser.add_argument("--sizes", nargs="+", type=int, default=[1000, 10000])
     parser.add_argument("--workers", type=int, default=8)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="rounds (a third for the slow)")
     parser.add_argument("--psutil", default=None, help="a python that can import psutil")
     args = parser.parse_args()
     if args.worker:

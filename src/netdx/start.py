@@ -321,6 +321,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         if call is not None:
             tolerant_streams()
             return guarded(call)
+    if fast is None and args[:1] == ["sockets"]:
+        from netdx.sockets.run import fast_sockets  # a plain listing (-tan, --json) too
+
+        call = fast_sockets(args[1:])
+        if call is not None:
+            tolerant_streams()
+            return guarded(call)
     if fast is None:
         from netdx.cli import main as click_main
 

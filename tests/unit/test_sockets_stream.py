@@ -11,6 +11,7 @@ import socket
 import struct
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import pytest
 from netlink_capture import load_case
@@ -22,16 +23,17 @@ from netdx.netlink.attrs import encode_attr
 from netdx.netlink.diag import (
     INET_DIAG_MSG,
     SOCK_DIAG_BY_FAMILY,
+    TCPDIAG_GETSOCK,
     InetDiagMsg,
-    ipv4_rows,
     parse_datagram,
 )
+from netdx.netlink.diag_columns import ipv4_runs
 from netdx.netlink.fake import ReplayTransport
-from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE
+from netdx.netlink.wire import NLM_F_DUMP_INTR, NLM_F_MULTI, NLMSG_DONE, NLMSG_ERROR
 from netdx.sockets import render
 from netdx.sockets.dump import list_sockets
 from netdx.sockets.model import OwnerScan, Process, SocketListing, SocketQuery
-from netdx.sockets.stream import stream_listing
+from netdx.sockets.stream import spare_cpu, stream_listing
 
 IFNAMES = {1: "lo", 2: "vrf-blue-long0"}
 SEQ = 77
@@ -110,9 +112,11 @@ def owners_of(listing: SocketListing) -> OwnerScan:
 
 
 def both(
-    replies: Sequence[Sequence[bytes]], *, as_json: bool, process: bool
+    replies: Sequence[Sequence[bytes]], *, as_json: bool, process: bool,
+    merged: Sequence[Sequence[bytes]] = (),
 ) -> tuple[str, str, list[str], list[str]]:
-    """(streamed, rendered) output and notes of one dump."""
+    """(streamed, rendered) output and notes of one dump (by family; streamed from the
+    `merged` replies instead when given: a dump of both families)."""
     query = SocketQuery(protocols=("tcp",), families=(4, 6)[: len(replies)])
     listing = list_sockets(query, deadline=Deadline.after(5), source=ReplayTransport(replies))
     scan = owners_of(listing) if process else None
@@ -126,8 +130,8 @@ def both(
     out = io.StringIO()
     notes = stream_listing(
         query, deadline=Deadline.after(5), out=out, as_json=as_json, process=process,
-        ifnames=IFNAMES, source=ReplayTransport(replies),
-        owners=None if scan is None else (lambda inodes: scan),
+        ifnames=IFNAMES, source=ReplayTransport(merged or replies),
+        owners=None if scan is None else (lambda inodes: scan), both_families=bool(merged),
     )  # fmt: skip
     return out.getvalue(), text + "\n", notes, render.notes_text(listing)
 
@@ -171,21 +175,126 @@ def test_captured_dumps_print_the_same(case: str, as_json: bool) -> None:
         assert out.getvalue() == render.table(listing, with_process=False, ifnames=IFNAMES) + "\n"
 
 
-def test_rows_agree_with_the_parser_or_decline() -> None:
-    """ipv4_rows reads exactly the sockets parse_datagram reads, or declines the datagram
-    (interface-bound socket, DUMP_INTR, IPv6) for the parser to read."""
-    datagrams = busy_ipv4()
-    for datagram in datagrams[:2]:
-        rows = ipv4_rows(datagram, SEQ)
-        assert rows is not None
-        parsed = parse_datagram(datagram, "tcp", seq=SEQ).sockets
-        assert [(r[2], r[10], r[11]) for r in rows[0]] == [
-            (s.state, s.uid, s.inode) for s in parsed
-        ]
-    assert ipv4_rows(datagrams[2], SEQ) is None
-    assert ipv4_rows(busy_ipv6()[0], SEQ) is None
-    assert ipv4_rows(datagrams[0], SEQ + 1) is None  # another request's reply
-    assert ipv4_rows(DONE, SEQ) is None  # nothing to read: the parser ends the dump
+def _columns(datagram: bytes, seq: int | None) -> list[tuple[object, ...]] | None:
+    """The sockets `ipv4_runs` reads from `datagram`, as the parser's fields (None: declined)."""
+    got = ipv4_runs(datagram, seq)
+    if got is None:
+        return None
+    out: list[tuple[object, ...]] = []
+    for run in got[0]:
+        names = ("state", "src", "sport", "dst", "dport", "rqueue", "wqueue", "uid", "inode")
+        state, src, sport, dst, dport, rqueue, wqueue, uid, inode = run.columns(names)
+        # Ports come as on the wire (network order), addresses as native u32.
+        sport, dport = ([socket.ntohs(p) for p in ports] for ports in (sport, dport))
+        src_text, dst_text = ([socket.inet_ntop(V4, struct.pack("=I", a)) for a in addresses]
+                              for addresses in (src, dst))  # fmt: skip
+        out += zip(state, src_text, sport, dst_text, dport, rqueue, wqueue, uid, inode,
+                   strict=True)
+    return out
+
+
+def _parsed(datagram: bytes, seq: int | None) -> list[tuple[object, ...]]:
+    return [(s.state, s.src, s.sport, s.dst, s.dport, s.rqueue, s.wqueue, s.uid, s.inode)
+            for s in parse_datagram(datagram, "tcp", seq=seq).sockets]  # fmt: skip
+
+
+def test_runs_agree_with_the_parser_or_decline() -> None:
+    """ipv4_runs reads every field of every socket as parse_datagram reads it, across runs
+    of messages of different lengths (full and TIME-WAIT ones, a run of one), with or
+    without a closing NLMSG_DONE, or declines the datagram (interface-bound socket,
+    DUMP_INTR, IPv6, another request's reply, a truncated message, no socket at all) for
+    the parser to read."""
+    first, second, odd = busy_ipv4()
+    for datagram in (first, second, second + DONE, first[:124]):
+        columns = _columns(datagram, SEQ)
+        assert columns is not None and columns == _parsed(datagram, SEQ)
+        assert _columns(datagram, None) == columns  # the replay's "any sequence number"
+    got = ipv4_runs(second + DONE, SEQ)
+    assert got is not None and got[1] and len(got[0]) > 40  # many runs, and the end
+    assert ipv4_runs(odd, SEQ) is None
+    assert ipv4_runs(busy_ipv6()[0], SEQ) is None
+    assert ipv4_runs(first, SEQ + 1) is None  # another request's reply
+    assert ipv4_runs(first[:-4], SEQ) is None  # the last message cut short
+    assert ipv4_runs(DONE, SEQ) is None  # nothing to read: the parser ends the dump
+
+
+def _messages(datagram: bytes) -> list[bytes]:
+    out, offset = [], 0
+    while offset < len(datagram):
+        length = struct.unpack_from("=I", datagram, offset)[0]
+        out.append(datagram[offset : offset + length])
+        offset += length
+    return out
+
+
+def _both_families(message_bytes: bytes) -> bytes:
+    """A SOCK_DIAG_BY_FAMILY message as a dump of both families answers it (TCPDIAG_GETSOCK)."""
+    kind = struct.unpack_from("=H", message_bytes, 4)[0]
+    if kind != SOCK_DIAG_BY_FAMILY:
+        return message_bytes
+    return message_bytes[:4] + struct.pack("=H", TCPDIAG_GETSOCK) + message_bytes[6:]
+
+
+def merged_reply() -> list[bytes]:
+    """busy_ipv4 and busy_ipv6 as one dump of both families returns them: the listeners of
+    both first, the connections of both interleaved, the IPv4 and the IPv6 sockets each in
+    their own dump's order."""
+    v4 = [_messages(d) for d in busy_ipv4()]
+    v6 = _messages(busy_ipv6()[0])[:-1]  # without its NLMSG_DONE
+    datagrams = [v4[0][:2] + v6[:2] + v4[0][2:], v4[1][:40] + v6[2:] + v4[1][40:], v4[2]]
+    return [b"".join(_both_families(m) for m in d) for d in datagrams]
+
+
+@pytest.mark.parametrize("process", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_dump_of_both_families_prints_as_the_dumps_by_family(as_json: bool, process: bool) -> None:
+    """One dump of both families (TCPDIAG_GETSOCK answers, IPv4 and IPv6 interleaved) prints
+    byte for byte what the two dumps by family print: every IPv6 socket after the IPv4 ones."""
+    streamed, rendered, notes, expected_notes = both(
+        [busy_ipv4(), busy_ipv6()], as_json=as_json, process=process, merged=[merged_reply()]
+    )
+    assert streamed == rendered
+    assert notes == expected_notes
+    assert streamed.index("2001:db8:1234:5678::abcd") > streamed.index("198.51.100.201")
+
+
+def test_kernel_refusing_both_families_gets_the_dumps_by_family() -> None:
+    """A kernel that refuses the dump of both families (an error before any socket) is asked
+    a family at a time, and the listing is the same, without a note about the refusal."""
+    error = encode_message(NLMSG_ERROR, 0, SEQ, struct.pack("=i", -22) + b"\0" * 16)
+    replies = [busy_ipv4(), busy_ipv6()]
+    streamed, rendered, notes, expected_notes = both(
+        replies, as_json=True, process=False, merged=[[error], *replies]
+    )
+    assert streamed == rendered and notes == expected_notes
+
+
+@pytest.mark.parametrize("ahead", [False, True])
+@pytest.mark.parametrize("as_json", [False, True])
+def test_same_listing_with_or_without_the_reader_thread(
+    as_json: bool, ahead: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether a CPU is spare (the reader thread) or not (each datagram received in turn),
+    the listing is the renderer's, byte for byte."""
+    monkeypatch.setattr("netdx.sockets.stream.spare_cpu", lambda: ahead)
+    streamed, rendered, _, _ = both([busy_ipv4(), busy_ipv6()], as_json=as_json,
+                                    process=False, merged=[merged_reply()])  # fmt: skip
+    assert streamed == rendered
+
+
+@pytest.mark.parametrize(("running", "cpus", "spare"), [(1, 2, True), (2, 2, False),
+                                                        (3, 2, False), (1, 1, False),
+                                                        (3, 4, True)])  # fmt: skip
+def test_spare_cpu_reads_the_tasks_running_now(
+    running: int, cpus: int, spare: bool, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A CPU is spare when fewer tasks run or wait to run (this one included) than there
+    are CPUs this process may use; an unreadable /proc/stat keeps the reader thread."""
+    stat = tmp_path / "stat"
+    stat.write_text(f"cpu  1 2 3 4\nctxt 99\nprocs_running {running}\nprocs_blocked 0\n")
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: set(range(cpus)))
+    assert spare_cpu(str(stat)) is spare
+    assert spare_cpu(str(tmp_path / "missing")) is True
 
 
 class _Watched(ReplayTransport):

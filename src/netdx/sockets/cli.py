@@ -6,11 +6,8 @@ Thin: parse, build a query, call, render, return an exit code (0 ok / something 
 
 from __future__ import annotations
 
-import contextlib
-import gc
-import socket
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 import click
@@ -19,6 +16,7 @@ from netdx.host.option import netns_option
 from netdx.host.ssh_option import ssh_options
 from netdx.options import timeout_option
 from netdx.sockets.filters import STATE_WORDS
+from netdx.sockets.run import gc_paused, interface_names, listing_query, note, stream_sockets
 
 if TYPE_CHECKING:
     from netdx.budget import Deadline
@@ -28,32 +26,6 @@ if TYPE_CHECKING:
     from netdx.sockets.model import SocketEntry, SocketListing, SocketQuery
 
 EXIT_OK, EXIT_PROBLEM = 0, 1
-
-
-@contextlib.contextmanager
-def _gc_paused() -> Iterator[None]:
-    """No cyclic garbage collection during a listing: it allocates a tuple per socket (100k+)
-    and no reference cycles, and the collector would rescan them again and again (a fifth
-    of the run time). Switched back on afterwards for callers that run in-process."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _ifnames() -> dict[int, str]:
-    try:
-        return {index: name for index, name in socket.if_nameindex()}
-    except OSError:
-        return {}
-
-
-def _note(lines: list[str]) -> None:
-    for line in lines:
-        click.echo(f"netdx: note: {line}", err=True)
 
 
 _SOCKETS_EXAMPLES = """\b
@@ -128,48 +100,27 @@ def sockets(
     """
     from netdx.budget import Deadline
     from netdx.sockets.dump import list_sockets
-    from netdx.sockets.filters import SS_GROUPS, apply
-    from netdx.sockets.model import Proto, SocketQuery
+    from netdx.sockets.filters import apply
 
     del all_states, numeric  # ss habits with nothing to do: netdx lists all, numerically
     chosen_states, listing_filter = _filters(words, states, src, dst, pids)
     if listen and chosen_states:
         raise click.UsageError("-l and a state filter cannot be combined (-l is state listening)")
     process = process or bool(pids)
-    chosen: list[Proto] = []
-    if tcp:
-        chosen.append("tcp")
-    if udp:
-        chosen.append("udp")
-    protocols: tuple[Proto, ...] = tuple(chosen) or ("tcp", "udp")
-    families = (4,) * ipv4 + (6,) * ipv6 or (4, 6)
-    query = SocketQuery(
-        protocols=protocols,
-        families=families,
-        # No state asked: ss's `all` (what `ss -tan` lists, and `--state all`), not every
-        # kernel bit: bit 13 (Linux 6.5+, `ss -B`) adds sockets that are only bound, and
-        # makes the kernel walk its whole bind table in each dump (0.05 s at 200k sockets).
-        states=chosen_states or (() if listen else SS_GROUPS["all"]),
-        listen=listen,
-        ports=ports,
-    )
-    deadline = Deadline.after(timeout)
+    query = listing_query(tcp=tcp, udp=udp, ipv4=ipv4, ipv6=ipv6, listen=listen,
+                          states=chosen_states, ports=ports)  # fmt: skip
     if ssh is None and not summary and listing_filter.empty:
-        # The common listing: written as the dump is read, never held whole (stream.py).
-        from netdx.sockets.stream import stream_listing
-
-        with _gc_paused():
-            notes = stream_listing(query, deadline=deadline, out=sys.stdout, as_json=as_json,
-                                   process=process, ifnames=_ifnames())  # fmt: skip
-        _note(notes)
-        return EXIT_OK
+        # The common listing: written as the dump is read, never held whole (stream.py);
+        # `netdx.start` runs its plain forms without click (sockets.run).
+        return stream_sockets(query, timeout=timeout, process=process, as_json=as_json)
+    deadline = Deadline.after(timeout)
     if ssh is not None:
         listing, ifnames = _read_over_ssh(ssh, query, owners=process, deadline=deadline)
     else:
         listing = list_sockets(query, deadline=deadline)
         if process:
             listing = _with_owners(listing, deadline)
-        ifnames = _ifnames()
+        ifnames = interface_names()
     listing = apply(listing, listing_filter)
     _print_listing(listing, process=process, summary=summary, as_json=as_json, ifnames=ifnames)
     return EXIT_OK
@@ -225,7 +176,7 @@ def _read_over_ssh(
         if owners:
             listing = replace(listing, owners=doc.owner_scan())
         ifnames = doc.interface_names()
-    _note([f"read on {ssh.destination} over SSH"])
+    note([f"read on {ssh.destination} over SSH"])
     return listing, ifnames
 
 
@@ -253,7 +204,7 @@ def _print_listing(
     else:
         text = render.table(listing, with_process=process, ifnames=ifnames)
     sys.stdout.write(text + "\n")
-    _note(render.notes_text(listing))
+    note(render.notes_text(listing))
 
 
 def parse_port_spec(spec: str) -> tuple[str | None, int]:
@@ -299,11 +250,11 @@ def who(*, spec: str, as_json: bool, timeout: float, ssh: SshOptions | None) -> 
     address, port = parse_port_spec(spec)
     deadline = Deadline.after(timeout)
     query = SocketQuery(ports=(port,))
-    with _gc_paused():
+    with gc_paused():
         if ssh is not None:
             listing, ifnames = _read_over_ssh(ssh, query, owners=True, deadline=deadline)
         else:
-            listing, ifnames = list_sockets(query, deadline=deadline), _ifnames()
+            listing, ifnames = list_sockets(query, deadline=deadline), interface_names()
         if address is not None:
             keep = tuple(s for s in listing.sockets if address in (s.src, s.dst) or _wild(s.src))
             listing = replace(listing, sockets=keep)
@@ -314,7 +265,7 @@ def who(*, spec: str, as_json: bool, timeout: float, ssh: SshOptions | None) -> 
         _print_listing(listing, process=True, summary=False, as_json=as_json, ifnames=ifnames,
                        who={"port": port, "address": address})
     if not listing.sockets:
-        _note([f"no TCP or UDP socket uses port {port}" + (f" on {address}" if address else "")])
+        note([f"no TCP or UDP socket uses port {port}" + (f" on {address}" if address else "")])
     return EXIT_OK if listing.sockets else EXIT_PROBLEM
 
 
@@ -368,7 +319,7 @@ def inspect(
     if ssh is not None:
         result, ifnames = _inspect_over_ssh(ssh, port, address, deadline)
     else:
-        result, ifnames = inspect_local(port, deadline=deadline, address=address), _ifnames()
+        result, ifnames = inspect_local(port, deadline=deadline, address=address), interface_names()
     if as_json:
         doc = render.inspect_document(result, ifnames)
         click.echo(json.dumps(doc, indent=2, ensure_ascii=False))

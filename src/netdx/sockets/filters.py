@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
 
 from netdx.model.record import record
 from netdx.netlink.tables import STATE_NUMBERS
 
+# typing costs the listing's start a few ms: annotations name its types only.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.sockets.model import SocketEntry, SocketListing
 

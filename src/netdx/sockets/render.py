@@ -9,13 +9,16 @@ import json
 import socket
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 from netdx.model.server import Process
 from netdx.netlink.tables import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import OwnerScan, SocketEntry, SocketListing
 
+# typing costs the listing's start a few ms: annotations name its types only.
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from netdx.sockets.inspect import Inspection
 
 _AF_INET = socket.AF_INET
