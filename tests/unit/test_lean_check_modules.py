@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 
+from no_tables import NO_TABLES
+
 LEAN = ("typing", "dataclasses", "inspect")
 
 # What the three check paths import, outside the runner, the probes and the DNS transport.
@@ -89,23 +91,14 @@ def test_the_probe_only_lists_what_it_is_asked() -> None:
 
 
 # Runs `netdx check` whole, noting the module of every `import` statement of LEAN's names,
-# on a host without firewall tables.
-_CHECK = """import builtins, sys
-LEAN = %r
+# on a host without firewall tables (no_tables.py says why).
+_CHECK = NO_TABLES + """LEAN = %r
 seen = set()
 _import = builtins.__import__
-def no_tables(timeout):
-    # This host's firewall as one without tables, whatever the machine holds at the time:
-    # a ruleset to parse brings the firewall parsers (their imports are not this test's).
-    return sys.modules["netdx.firewall.present"].Present(nft=frozenset(), legacy=frozenset())
 def noting(name, globals=None, *args, **kwargs):
     if name.partition(".")[0] in LEAN:
         seen.add((name, sys._getframe(1).f_globals.get("__name__", "?")))
-    module = _import(name, globals, *args, **kwargs)
-    present = sys.modules.get("netdx.firewall.present")
-    if present is not None:
-        present.present = no_tables
-    return module
+    return _import(name, globals, *args, **kwargs)
 builtins.__import__ = noting
 from netdx.start import main
 code = main(sys.argv[1:])
