@@ -1,4 +1,4 @@
-"""`inspect --port N` judges UDP sockets: the captured sock_diag reply of a UDP socket that
+"""`inspect --port N` reads UDP sockets: the captured sock_diag reply of a UDP socket that
 dropped datagrams is read with its sk_drops, and a port bound over UDP is not "nothing
 listens"."""
 
@@ -9,19 +9,15 @@ from pathlib import Path
 
 from netlink_capture import load_case
 
-from netdx.model import Verdict
 from netdx.model.server import Process, ServerEvidence, Socket
 from netdx.netlink.wire import encode_message, parse_messages
 from netdx.sockets.inspect import inspect_evidence
 from netdx.sockets.render import inspect_document, inspect_text
 from netdx.sockets.udp import (
-    UDP_DROPS_CAUSE,
     UdpPort,
     UdpSocket,
     drop_notes,
-    judge_udp,
     parse_udp_reply,
-    rcvbuf_errors,
     udp_port_request,
 )
 
@@ -51,50 +47,6 @@ def test_captured_reply_gives_the_socket_and_its_drops() -> None:
     assert [(s.local, s.proto) for s, _ in found] == [("127.0.0.1:5353", "udp")]
     drops = found[0][1]
     assert drops is not None and 40 <= drops < 50
-
-
-def test_udp_bound_port_is_not_nothing_listens() -> None:
-    """No TCP listener but a bound UDP socket: ok, naming the socket and its owner, with the
-    drops as a warning (cause app.udp_rcvbuf_drops) and the host counter in the evidence."""
-    refused = Verdict(cause="port.refused", summary="refused: nothing listens on :5353")
-    udp = UdpPort(port=5353, sockets=(UdpSocket(socket=BOUND, owner=AVAHI, drops=7),),
-                  rcvbuf_errors=12)  # fmt: skip
-    verdict = judge_udp(udp, refused, tcp_listeners=0)
-    assert verdict.cause == "ok"
-    assert "UDP port 5353 is bound (127.0.0.1:5353, avahi-daemon pid 321)" in verdict.summary
-    assert "7 dropped" in verdict.evidence[0]
-    (warning,) = verdict.warnings
-    assert warning.cause == UDP_DROPS_CAUSE == "app.udp_rcvbuf_drops"
-    assert any("UdpRcvbufErrors 12" in line for line in warning.evidence)
-
-
-def test_no_udp_socket_leaves_the_tcp_verdict_alone() -> None:
-    """Without a UDP socket on the port the TCP verdict stands, even with host-wide drops."""
-    refused = Verdict(cause="port.refused", summary="refused: nothing listens on :5353")
-    assert judge_udp(UdpPort(port=5353, rcvbuf_errors=3), refused, tcp_listeners=0) == refused
-
-
-def test_quiet_udp_socket_beside_a_tcp_verdict_adds_evidence_only() -> None:
-    """A TCP verdict other than refused is kept; the UDP socket joins its evidence and, with
-    no drops anywhere, no warning is added."""
-    tcp = Verdict(cause="ok", summary="listening", evidence=("LISTEN 0.0.0.0:53",))
-    udp = UdpPort(port=53, sockets=(UdpSocket(socket=BOUND, drops=0),), rcvbuf_errors=0)
-    verdict = judge_udp(udp, tcp, tcp_listeners=1)
-    assert verdict.cause == "ok" and verdict.warnings == ()
-    assert verdict.evidence[0] == "LISTEN 0.0.0.0:53"
-    assert "UDP 127.0.0.1:5353" in verdict.evidence[1]
-
-
-def test_rcvbuf_errors_adds_ipv4_and_ipv6(tmp_path: Path) -> None:
-    """UdpRcvbufErrors of /proc/net/snmp plus Udp6RcvbufErrors of /proc/net/snmp6."""
-    (tmp_path / "net").mkdir()
-    (tmp_path / "net" / "snmp").write_text(
-        "Udp: InDatagrams NoPorts InErrors OutDatagrams RcvbufErrors SndbufErrors\n"
-        "Udp: 10 0 5 9 4 0\n"
-    )
-    (tmp_path / "net" / "snmp6").write_text("Udp6InDatagrams  3\nUdp6RcvbufErrors  2\n")
-    assert rcvbuf_errors(str(tmp_path)) == 6
-    assert rcvbuf_errors(str(tmp_path / "missing")) is None
 
 
 def test_inspection_renders_the_udp_socket_and_keeps_tcp_documents_unchanged() -> None:

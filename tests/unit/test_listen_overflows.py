@@ -3,8 +3,7 @@ alone, is the counter the whole file's parse gives."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+from netdx.host.fake import FakeHost
 from netdx.probes.server import listen_overflows, nstat_counters
 
 NETSTAT = """TcpExt: SyncookiesSent SyncookiesRecv ListenOverflows ListenDrops
@@ -16,11 +15,9 @@ MPTcpExt: 1 55
 """
 
 
-def test_listen_overflows_is_the_whole_parse_counter(tmp_path: Path) -> None:
+def test_listen_overflows_is_the_whole_parse_counter() -> None:
     """17 from TcpExt, not IpExt's or MPTcpExt's ListenOverflows; None without the file."""
-    (tmp_path / "net").mkdir()
-    (tmp_path / "net" / "netstat").write_text(NETSTAT)
-    assert listen_overflows(str(tmp_path)) == 17
+    assert listen_overflows(FakeHost(files={"/proc/net/netstat": NETSTAT})) == 17
     assert nstat_counters(NETSTAT)["TcpExtListenOverflows"] == 17
-    assert listen_overflows(str(tmp_path / "absent")) is None
+    assert listen_overflows(FakeHost()) is None
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from netdx.budget import Deadline
+from netdx.host.fake import FakeHost
 from netdx.model.server import TCP_LISTEN, ServerEvidence, Socket
 from netdx.netlink.diag import parse_datagram
 from netdx.netlink.fake import ReplayTransport
@@ -19,6 +20,7 @@ from netdx.sockets.inspect import INSPECT_SCHEMA, inspect_evidence, inspect_loca
 from netdx.sockets.render import inspect_document, inspect_text
 
 FIXTURES = Path(__file__).parent / "fixtures" / "sockdiag"
+PROC_NET = Path(__file__).parent / "fixtures" / "proc_net"  # captured real /proc/net files
 
 
 def replies_of(case: str) -> list[bytes]:
@@ -71,11 +73,10 @@ def test_inspect_text_starts_with_the_verdict() -> None:
 
 @pytest.mark.parametrize(("text", "value"), [("TcpExt: A ListenOverflows\nTcpExt: 1 17\n", 17),
                                              ("IpExt: A\nIpExt: 1\n", None)])  # fmt: skip
-def test_listen_overflows_reads_netstat(tmp_path: Path, text: str, value: int | None) -> None:
-    """TcpExtListenOverflows comes from the TcpExt lines of /proc/net/netstat."""
-    (tmp_path / "net").mkdir()
-    (tmp_path / "net" / "netstat").write_text(text)
-    assert listen_overflows(str(tmp_path)) == value
+def test_listen_overflows_reads_netstat(text: str, value: int | None) -> None:
+    """TcpExtListenOverflows comes from the TcpExt lines of /proc/net/netstat, read through
+    the host."""
+    assert listen_overflows(FakeHost(files={"/proc/net/netstat": text})) == value
 
 
 CASES = ("tcp4_listen", "tcp6_listen", "tcp4_port_8080", "tcp6_ports_8443_9000")
@@ -85,10 +86,13 @@ def test_read_server_records_without_judging(tmp_path: Path) -> None:
     """The probe over replayed dumps records the listeners of the port, its connections and
     every other listener, and no owner (an empty /proc); it makes no finding."""
     source = ReplayTransport([replies_of(case) for case in CASES])
+    host = FakeHost(files={"/proc/net/netstat": (PROC_NET / "netstat").read_text()})
     server = read_server_now(
-        "10.0.0.5", 8080, deadline=Deadline.after(5), source=source, proc=empty_proc(tmp_path)
-    )
+        "10.0.0.5", 8080, deadline=Deadline.after(5), source=source, proc=empty_proc(tmp_path),
+        host=host,
+    )  # fmt: skip
     assert server.address == "10.0.0.5" and server.error is None
+    assert server.listen_overflows == 10  # the captured netstat's, read through the host
     assert [s.local for s in server.listeners] == ["0.0.0.0:8080"]
     assert sorted({s.state_name for s in server.connections}) == [
         "CLOSE-WAIT", "ESTAB", "FIN-WAIT-2", "TIME-WAIT",

@@ -17,7 +17,7 @@ from netdx.diagnose.steps import build_steps
 from netdx.model import CheckEvidence, Finding, Report, Step, Target, Verdict
 from netdx.model.record import replace
 from netdx.model.report import LAYER_ORDER
-from netdx.model.server import ServerEvidence
+from netdx.model.server import ServerEvidence, UdpPort
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -226,22 +226,34 @@ def _beside(ev: CheckEvidence, verdict: Verdict) -> Verdict:
     return replace(verdict, warnings=(*verdict.warnings, *lost, *link_warnings(ev)))
 
 
-def diagnose_server(server: ServerEvidence) -> tuple[tuple[Finding, ...], Verdict]:
+def diagnose_server(
+    server: ServerEvidence, udp: UdpPort | None = None
+) -> tuple[tuple[Finding, ...], Verdict]:
     """The server-side rules over one port (`netdx inspect`): every finding and the verdict
-    by the same picker; ok names the listeners, unknown says why nothing was read."""
+    by the same picker; ok names the listeners, unknown says why nothing was read.
+
+    With the port's UDP sockets read (`udp`), a port bound over UDP and by no TCP listener
+    is in use, not refused: the picker then weighs none of the TCP findings (they stay in
+    the findings) and its ok is `server_udp.ok_over_udp`. The UDP sockets and their drops
+    warning ride beside the verdict picked."""
+    from netdx.diagnose import server_udp  # inspect's alone: a check never loads it
+
     findings = server_rules.evaluate(server)
+    over_udp = udp is not None and server_udp.in_use_over_udp(server, udp)
     verdict = pick_verdict(
-        findings,
+        () if over_udp else findings,
         succeeded=server.error is None,
-        ok=lambda warnings: Verdict(
-            cause="ok", summary=server_rules.ok_summary(server), warnings=warnings
+        ok=lambda warnings: (
+            server_udp.ok_over_udp(udp, warnings)
+            if over_udp and udp is not None
+            else Verdict(cause="ok", summary=server_rules.ok_summary(server), warnings=warnings)
         ),
         undecided=lambda warnings: Verdict(
             cause="unknown", summary=server.error or "the server side was not read"
         ),
         failures_warn=True,
     )
-    return findings, verdict
+    return findings, verdict if udp is None else server_udp.beside(verdict, udp)
 
 
 def build_report(target: Target, ev: CheckEvidence, elapsed_ms: float) -> Report:

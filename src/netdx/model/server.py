@@ -33,6 +33,8 @@ __all__ = [
     "ServerEvidence",
     "Socket",
     "SocketHolder",
+    "UdpPort",
+    "UdpSocket",
 ]
 
 
@@ -126,3 +128,25 @@ class ServerEvidence:
     def owner_of(self, sock: Socket) -> Process | None:
         """The process of the first holder of `sock`, or None (unknown, or no process)."""
         return self.owners().get(sock.inode) if sock.inode else None
+
+
+@record
+class UdpSocket:
+    """One UDP socket on the port, its owner (None: unknown) and its drop counter (None: the
+    kernel did not report SK_MEMINFO)."""
+
+    socket: Socket
+    owner: Process | None = None
+    fd: int = 0  # the owner's descriptor of it
+    drops: int | None = None
+
+
+@record
+class UdpPort:
+    """The UDP side of one port (`sockets.udp.read_udp_port`), which the rules of
+    `diagnose.server_udp` judge: its sockets and the host's UdpRcvbufErrors (IPv4 + IPv6;
+    None when /proc/net/snmp could not be read)."""
+
+    port: int
+    sockets: tuple[UdpSocket, ...] = ()
+    rcvbuf_errors: int | None = None

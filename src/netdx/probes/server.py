@@ -1,5 +1,6 @@
 """The server side of one TCP port, read on this host (this network namespace): listeners,
-the connections of the port, their owners, the accept queues and TcpExtListenOverflows.
+the connections of the port, their owners, the accept queues and TcpExtListenOverflows
+(read, as every kernel counter, through the Host seam and parsed by `nstat_counters`).
 
 Records, never judges: the rules of `diagnose.server` read the `ServerEvidence` this
 returns. The reading itself is `sockets.dump.list_sockets` (two kernel-filtered sock_diag
@@ -13,6 +14,7 @@ import time
 from collections.abc import Sequence
 
 from netdx.budget import Deadline
+from netdx.collect.system import Host, LocalHost
 from netdx.diagnose.server import is_near
 from netdx.host.netns import here
 from netdx.model.record import record
@@ -57,10 +59,12 @@ def read_server_now(
     enough: int | None = None,
     source: DumpSource | None = None,
     proc: str = "/proc",
+    host: Host | None = None,
 ) -> ServerEvidence:
     """Read `port` on this host in the calling thread; `address` is the address a client
-    connects to, if known. With `sample_gap` > 0 a few CLOSE-WAIT sockets (fewer than
-    `enough`) are counted again that much later: a growing pile is a leak even when small."""
+    connects to, if known; the kernel's counters are read through `host` (this one by
+    default). With `sample_gap` > 0 a few CLOSE-WAIT sockets (fewer than `enough`) are
+    counted again that much later: a growing pile is a leak even when small."""
     # Each read live in one walk of both families: the port's, unfiltered by state, visits
     # every bucket of the kernel's established table, ~2 ms a walk on a large host.
     live = source is None
@@ -86,7 +90,7 @@ def read_server_now(
         sockets=found,
         owners=owners,
         earlier_close_wait=earlier,
-        listen_overflows=listen_overflows(proc),
+        listen_overflows=listen_overflows(host),
         notes=(*listening.notes, *on_port.notes),
         observed_on=here(),
     )
@@ -208,13 +212,12 @@ def _resample(
     return now, kept + list(later.sockets)
 
 
-def listen_overflows(proc: str = "/proc") -> int | None:
-    """TcpExtListenOverflows of this network namespace, from /proc/net/netstat."""
+def listen_overflows(host: Host | None = None) -> int | None:
+    """TcpExtListenOverflows of this network namespace, from /proc/net/netstat read through
+    `host` (this one by default; a NetnsHost reads the namespace's)."""
     try:
-        # Bytes decoded by str's own ASCII codec: a text file would import encodings.ascii.
-        with open(f"{proc}/net/netstat", "rb") as handle:
-            text = handle.read().decode("ascii")
-    except (OSError, ValueError):
+        text = (host or LocalHost()).read_text("/proc/net/netstat")
+    except OSError:
         return None
     # Only the TcpExt header and value lines: the other ~200 counters are not read.
     tcp_ext = "\n".join(line for line in text.splitlines() if line.startswith("TcpExt:"))

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 from netdx.budget import Deadline
 from netdx.model import Finding, Verdict
 from netdx.model.record import record
-from netdx.model.server import ServerEvidence, Socket
+from netdx.model.server import ServerEvidence, Socket, UdpPort
 from netdx.sockets.dump import DumpSource
 
 if TYPE_CHECKING:
-    from netdx.sockets.udp import UdpPort
+    from netdx.collect.system import Host
 
 INSPECT_SCHEMA = "netdx.inspect/1"
 
@@ -54,15 +54,12 @@ class Inspection:
 
 
 def inspect_evidence(server: ServerEvidence, udp: UdpPort | None = None) -> Inspection:
-    """Judge read evidence (pure): the findings of diagnose.server and the one verdict,
-    with the port's UDP sockets folded in when they were read (`sockets.udp.judge_udp`)."""
+    """Judge read evidence (pure): the findings of diagnose.server and the one verdict of
+    the engine's picker, which weighs the port's UDP sockets too when they were read
+    (`diagnose.server_udp`)."""
     from netdx.diagnose.engine import diagnose_server
 
-    findings, verdict = diagnose_server(server)
-    if udp is not None:
-        from netdx.sockets.udp import judge_udp
-
-        verdict = judge_udp(udp, verdict, tcp_listeners=len(server.listeners))
+    findings, verdict = diagnose_server(server, udp)
     states = Counter(s.state_name for s in server.connections)
     return Inspection(
         server=server, verdict=verdict, findings=findings, states=dict(sorted(states.items())),
@@ -78,16 +75,18 @@ def inspect_local(
     sample_gap: float = 0.3,
     source: DumpSource | None = None,
     proc: str = "/proc",
+    host: Host | None = None,
 ) -> Inspection:
     """Read `port` on this host (this network namespace) and judge it. `address` is the
     address a client connects to, if known. A second CLOSE-WAIT sample is taken
-    `sample_gap` seconds later when there are a few."""
+    `sample_gap` seconds later when there are a few. The kernel's counters are read
+    through `host` (this one by default)."""
     from netdx.diagnose.server import CLOSE_WAIT_THRESHOLD
     from netdx.probes.server import read_server_now
 
     server = read_server_now(
         address, port, deadline=deadline, sample_gap=sample_gap, enough=CLOSE_WAIT_THRESHOLD,
-        source=source, proc=proc,
+        source=source, proc=proc, host=host,
     )  # fmt: skip
     if source is not None:  # a replayed TCP dump: there is no live UDP side to read
         return inspect_evidence(server)
@@ -95,7 +94,7 @@ def inspect_local(
     from netdx.sockets.udp import read_udp_port
 
     try:
-        udp = read_udp_port(port, deadline=deadline, proc=proc)
+        udp = read_udp_port(port, deadline=deadline, proc=proc, host=host)
     except (NetlinkError, OSError):
         udp = None  # the TCP verdict stands on its own
     return inspect_evidence(server, udp)

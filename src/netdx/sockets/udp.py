@@ -4,9 +4,10 @@ the host's UdpRcvbufErrors.
 UDP has no LISTEN state, so the TCP reading of `inspect` ("nothing listens") is wrong for a
 port a UDP service has bound. This module reads the port's UDP sockets with one sock_diag
 dump per family that asks for INET_DIAG_SKMEMINFO (the socket's `sk_drops` is its ninth
-u32, SK_MEMINFO_DROPS), and /proc/net/snmp(6) for the host-wide `UdpRcvbufErrors`; then
-`judge_udp` (pure) folds them into the TCP verdict: a port with UDP sockets and no TCP
-listener is bound (not refused), and drops are a warning with the fix.
+u32, SK_MEMINFO_DROPS), and /proc/net/snmp(6) through the Host seam for the host-wide
+`UdpRcvbufErrors`. Records, never judges: the rules of `diagnose.server_udp` judge the
+`UdpPort` (a port with UDP sockets and no TCP listener is bound, not refused; drops are a
+warning with the fix).
 """
 
 from __future__ import annotations
@@ -14,13 +15,9 @@ from __future__ import annotations
 import socket
 import struct
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
-from pathlib import Path
 
 from netdx.budget import Deadline
-from netdx.model import Finding, Verdict
-from netdx.model.record import record
-from netdx.model.server import Process, Socket
+from netdx.model.server import Process, Socket, UdpPort, UdpSocket
 from netdx.netlink.attrs import encode_attr
 from netdx.netlink.diag import (
     INET_DIAG,
@@ -34,11 +31,14 @@ from netdx.netlink.diag import (
 )
 from netdx.netlink.wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from netdx.collect.system import Host
+
 __all__ = [
     "UdpPort",
     "UdpSocket",
     "drop_notes",
-    "judge_udp",
     "parse_udp_reply",
     "rcvbuf_errors",
     "read_udp_port",
@@ -47,28 +47,6 @@ __all__ = [
 
 _SKMEMINFO_EXT = 1 << (7 - 1)  # idiag_ext bit of INET_DIAG_SKMEMINFO (attribute 7)
 _SK_MEMINFO_DROPS = 8  # index of sk_drops in the u32 array (linux/sock_diag.h)
-UDP_DROPS_CAUSE = "app.udp_rcvbuf_drops"
-
-
-@record
-class UdpSocket:
-    """One UDP socket on the port, its owner (None: unknown) and its drop counter (None: the
-    kernel did not report SK_MEMINFO)."""
-
-    socket: Socket
-    owner: Process | None = None
-    fd: int = 0  # the owner's descriptor of it
-    drops: int | None = None
-
-
-@record
-class UdpPort:
-    """The UDP side of one port: its sockets and the host's UdpRcvbufErrors (IPv4 + IPv6;
-    None when /proc/net/snmp could not be read)."""
-
-    port: int
-    sockets: tuple[UdpSocket, ...] = ()
-    rcvbuf_errors: int | None = None
 
 
 def udp_port_request(family: int, port: int) -> tuple[int, int, bytes]:
@@ -98,32 +76,37 @@ def parse_udp_reply(messages: Sequence[NlMsg]) -> list[tuple[Socket, int | None]
     return out
 
 
-def rcvbuf_errors(proc: str = "/proc") -> int | None:
-    """UdpRcvbufErrors of /proc/net/snmp plus Udp6RcvbufErrors of /proc/net/snmp6: datagrams
-    the host dropped because a socket's receive buffer was full."""
-    total: int | None = None
+def rcvbuf_errors(host: Host | None = None) -> int | None:
+    """UdpRcvbufErrors of /proc/net/snmp plus Udp6RcvbufErrors of /proc/net/snmp6 (read
+    through `host`, this one by default): datagrams the host dropped because a socket's
+    receive buffer was full. None when snmp cannot be read or names neither counter."""
+    from netdx.collect.system import LocalHost
+    from netdx.probes.server import nstat_counters
+
+    reader = host or LocalHost()
     try:
-        lines = [ln.split() for ln in Path(proc, "net/snmp").read_text().splitlines()]
+        snmp = reader.read_text("/proc/net/snmp")
     except OSError:
         return None
-    heads = [ln for ln in lines if ln and ln[0] == "Udp:"]
-    if len(heads) == 2 and "RcvbufErrors" in heads[0]:
-        total = int(heads[1][heads[0].index("RcvbufErrors")])
     try:
-        for line in Path(proc, "net/snmp6").read_text().splitlines():
-            name, _, value = line.partition(" ")
-            if name == "Udp6RcvbufErrors":
-                total = (total or 0) + int(value.strip())
+        snmp6 = reader.read_text("/proc/net/snmp6")
     except OSError:
-        pass
-    return total
+        snmp6 = ""
+    counters = nstat_counters(snmp, snmp6)
+    v4, v6 = counters.get("UdpRcvbufErrors"), counters.get("Udp6RcvbufErrors")
+    return None if v4 is None and v6 is None else (v4 or 0) + (v6 or 0)
 
 
 def read_udp_port(
-    port: int, *, deadline: Deadline, proc: str = "/proc", owners: bool = True
+    port: int,
+    *,
+    deadline: Deadline,
+    proc: str = "/proc",
+    owners: bool = True,
+    host: Host | None = None,
 ) -> UdpPort:
     """The UDP sockets bound to `port` in this namespace, their owners (unless `owners` is
-    false: `who` walks /proc itself) and drops."""
+    false: `who` walks /proc itself) and drops; the host's counters read through `host`."""
     from netdx.netlink import NETLINK_SOCK_DIAG, NetlinkSocket
     from netdx.sockets.owners import find_owners
 
@@ -143,7 +126,7 @@ def read_udp_port(
         if s.inode in held else UdpSocket(socket=s, drops=d)
         for s, d in found
     )  # fmt: skip
-    return UdpPort(port=port, sockets=sockets, rcvbuf_errors=rcvbuf_errors(proc))
+    return UdpPort(port=port, sockets=sockets, rcvbuf_errors=rcvbuf_errors(host))
 
 
 def drop_notes(udp: UdpPort) -> list[str]:
@@ -157,54 +140,3 @@ def drop_notes(udp: UdpPort) -> list[str]:
     if udp.sockets and udp.rcvbuf_errors:
         out.append(f"UdpRcvbufErrors {udp.rcvbuf_errors} on this host (/proc/net/snmp)")
     return out
-
-
-def _socket_text(sock: UdpSocket) -> str:
-    from netdx.diagnose.server import who
-
-    peer = f" connected to {sock.socket.remote}" if sock.socket.dport else ""
-    drops = f", {sock.drops} dropped (receive buffer full)" if sock.drops else ""
-    return f"UDP {sock.socket.local}{peer} bound by {who(sock.owner, sock.socket)}{drops}"
-
-
-def judge_udp(udp: UdpPort, verdict: Verdict, *, tcp_listeners: int) -> Verdict:
-    """Fold the UDP side into the TCP verdict (pure). Bound UDP sockets and no TCP listener:
-    the port is in use over UDP (ok), not "nothing listens". Drops on a socket, or the host's
-    UdpRcvbufErrors, while UDP sockets are there: a warning naming the counter and the fix."""
-    if not udp.sockets:
-        return verdict
-    lines = tuple(_socket_text(s) for s in udp.sockets)
-    if tcp_listeners == 0 and verdict.cause == "port.refused":
-        first = udp.sockets[0]
-        verdict = Verdict(
-            cause="ok",
-            summary=(f"UDP port {udp.port} is bound ({first.socket.local}, "
-                     f"{_owner_short(first)}); no TCP listener"),
-            evidence=lines,
-        )  # fmt: skip
-    else:
-        verdict = replace(verdict, evidence=(*verdict.evidence, *lines))
-    dropped = sum(s.drops or 0 for s in udp.sockets)
-    if dropped or udp.rcvbuf_errors:
-        evidence = [f"{dropped} datagrams dropped by the port's sockets (sock_diag sk_drops)"]
-        if udp.rcvbuf_errors:
-            evidence.append(f"UdpRcvbufErrors {udp.rcvbuf_errors} on this host (/proc/net/snmp)")
-        warning = Finding(
-            cause=UDP_DROPS_CAUSE,
-            severity="warn",
-            step="port",
-            summary=(f"UDP datagrams to port {udp.port} are dropped: the receive buffer fills "
-                     "faster than the service reads" if dropped else
-                     "this host drops UDP datagrams for full receive buffers (not on this "
-                     "port's sockets)"),
-            evidence=tuple(evidence),
-            fix=("raise the service's SO_RCVBUF (and net.core.rmem_max), or read faster",
-                 f"watch it: ss -uamn 'sport = :{udp.port}' (the d<N> of skmem)"),
-        )  # fmt: skip
-        verdict = replace(verdict, warnings=(*verdict.warnings, warning))
-    return verdict
-
-
-def _owner_short(sock: UdpSocket) -> str:
-    owner = sock.owner
-    return f"{owner.command} pid {owner.pid}" if owner is not None else "owner unknown"
