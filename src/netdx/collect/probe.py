@@ -33,6 +33,7 @@ from collections.abc import Callable
 from typing import Any
 
 from netdx.netlink._compat import value
+from netdx.netlink.errors import os_error_name
 
 from . import probe_http, routes
 from .clock import Deadline
@@ -235,7 +236,7 @@ def _resolve(probe: Probe, deadline: Deadline, resolve: Resolver) -> dict[str, A
         except UnicodeError as exc:
             answer["unicode_error"] = str(exc)
         except OSError as exc:  # EAI_SYSTEM arrives as a plain OSError with the errno
-            answer["errno"] = errno.errorcode.get(exc.errno or 0, str(exc.errno))
+            answer["errno"] = os_error_name(exc)
         done.set()
 
     start = time.monotonic()
@@ -282,7 +283,7 @@ def _connect(host: Host, address: str, port: int, deadline: Deadline) -> dict[st
     try:
         sock = host.socket(af, socket.SOCK_STREAM)
     except OSError as exc:
-        return dict(out, open_error=errno.errorcode.get(exc.errno or 0, str(exc)))
+        return dict(out, open_error=os_error_name(exc))
     try:
         sock.setblocking(False)
         # Before connect: the ICMP errors for the SYN must be queued with their sender.
@@ -327,7 +328,7 @@ def _egress(host: Host, address: str, port: int) -> dict[str, Any]:
             source = str(udp.getsockname()[0])
         raw = host.socket(af, socket.SOCK_RAW, socket.IPPROTO_TCP)
     except OSError as exc:
-        return {"sent": False, "stage": "open", "errno": errno.errorcode.get(exc.errno or 0, "")}
+        return {"sent": False, "stage": "open", "errno": os_error_name(exc)}
     with contextlib.closing(raw):
         raw.setblocking(False)
         if family == 6:
@@ -337,7 +338,7 @@ def _egress(host: Host, address: str, port: int) -> dict[str, Any]:
             raw.sendto(_syn(family, source, address, port), (address, 0))
         except OSError as exc:
             return {"sent": False, "stage": "send",
-                    "errno": errno.errorcode.get(exc.errno or 0, "")}  # fmt: skip
+                    "errno": os_error_name(exc)}  # fmt: skip
     return {"sent": True, "stage": "send", "errno": None}
 
 
@@ -426,7 +427,7 @@ def _echo(host: Host, address: str, deadline: Deadline) -> dict[str, Any]:
                 except BlockingIOError:
                     sent.append([seq, None])
                 except OSError as exc:
-                    send_error = errno.errorcode.get(exc.errno or 0, str(exc))
+                    send_error = os_error_name(exc)
                     break
                 next_send = now + ECHO_INTERVAL_S
             if len(packets) >= ECHO_COUNT or (errors and not packets):

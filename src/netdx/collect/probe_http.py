@@ -16,12 +16,13 @@ Python 3.9 and the standard library only: this runs on the source.
 
 from __future__ import annotations
 
-import errno
 import socket
 import ssl
 import time
 from typing import Any
 from urllib.parse import urlsplit
+
+from netdx.netlink.errors import os_error_name
 
 from .clock import Deadline
 from .system import Host
@@ -159,7 +160,6 @@ def failure(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, ssl.SSLError):
         return {"kind": "tls", "text": text, "reason": str(getattr(exc, "reason", "") or text)}
     if isinstance(exc, OSError):
-        code = exc.errno or 0
-        return {"kind": "os", "text": text, "errno": errno.errorcode.get(code, str(code)),
+        return {"kind": "os", "text": text, "errno": os_error_name(exc),
                 "strerror": str(exc.strerror or text)[:200]}  # fmt: skip
     return {"kind": "other", "text": f"{type(exc).__name__}: {text}"}

@@ -23,6 +23,7 @@ from netdx.budget import Deadline, elapsed_ms
 from netdx.dns import exchange as rules
 from netdx.dns.exchange import QueryOptions
 from netdx.model.dns import DnsQuestion, DnsServerAnswer, DnsTransport
+from netdx.netlink.errors import errno_name
 
 _READ_SIZE = 65535  # one datagram of any size; TCP in chunks
 
@@ -161,7 +162,7 @@ class Flights:
             sock = self._socket(flight, socket.SOCK_STREAM)
             code = sock.connect_ex((flight.server, flight.opts.port))
             if code not in (0, errno.EINPROGRESS):
-                raise OSError(code, errno.errorcode.get(code, str(code)))
+                raise OSError(code, errno_name(code))
         except OSError as exc:
             self._finish(flight, rules.failed(exc, "tcp"))
             return
@@ -176,7 +177,7 @@ class Flights:
             if flight.connecting:
                 code = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
                 if code:
-                    raise OSError(code, errno.errorcode.get(code, str(code)))
+                    raise OSError(code, errno_name(code))
                 flight.connecting = False
             sent = sock.send(flight.outgoing)
         except (BlockingIOError, InterruptedError):

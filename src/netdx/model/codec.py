@@ -3,8 +3,10 @@
 Used to keep evidence captured from real runs as test fixtures, to carry evidence between
 processes (a probe run elsewhere hands back data, not Python objects), and by the JSON
 renderer for the payloads of a report. Driven by the dataclasses' own type hints, so a new
-field or a new evidence type needs no codec change (a property test holds every dataclass
-of `netdx.model` to `from_data(T, to_data(x)) == x`).
+field or a new evidence type needs no codec change (a property test holds every record type
+of netdx to `from_data(T, to_data(x)) == x`, or names it as not encoded and why). Mapping
+fields (the owner scan's inode → holder) are JSON objects whose int keys are written as text
+and read back by the annotation; a frozenset is a sorted list.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import dataclasses
 import sys
 import types
 import typing
+from collections.abc import Mapping
 from typing import Any, TypeVar, Union, get_args, get_origin
 
 from netdx.model.data import to_data as to_data  # the encoding half, without typing
@@ -43,6 +46,13 @@ def _convert(hint: Any, data: Any, where: str) -> Any:
         return _union(hint, data, where)
     if origin is tuple:
         return _tuple(hint, data, where)
+    if origin in (dict, Mapping):
+        return _mapping(hint, data, where)
+    if origin is frozenset:  # written as a sorted list
+        if not isinstance(data, list | tuple):
+            raise CodecError(f"{where}: expected a list, got {data!r}")
+        (member,) = get_args(hint)
+        return frozenset(_convert(member, v, f"{where}[{i}]") for i, v in enumerate(data))
     if isinstance(hint, type) and _field_names(hint) is not None:
         return _record(hint, data, where)
     if hint is float and isinstance(data, int | float) and not isinstance(data, bool):
@@ -80,6 +90,28 @@ def _tuple(hint: Any, data: Any, where: str) -> tuple[Any, ...]:
     return tuple(
         _convert(a, v, f"{where}[{i}]") for i, (a, v) in enumerate(zip(args, data, strict=True))
     )
+
+
+def _mapping(hint: Any, data: Any, where: str) -> dict[Any, Any]:
+    """A dict or Mapping field: JSON keys are text, so an int key is read back from its
+    decimal text (`to_data` writes it so); the values by the annotation."""
+    if not isinstance(data, dict):
+        raise CodecError(f"{where}: expected an object, got {data!r}")
+    key_hint, value_hint = get_args(hint) or (Any, Any)
+    out = {}
+    for key, value in data.items():
+        if key_hint is int and isinstance(key, str):
+            try:
+                number = int(key)
+            except ValueError:
+                raise CodecError(f"{where}: key {key!r} is not an int") from None
+            if str(number) != key:  # " 7" or "07" would not write back as the same key
+                raise CodecError(f"{where}: key {key!r} is not an int as to_data writes one")
+            key = number
+        else:
+            key = _convert(key_hint, key, f"{where}[{key!r}]")
+        out[key] = _convert(value_hint, value, f"{where}[{key!r}]")
+    return out
 
 
 def _field_names(cls: type[Any]) -> tuple[str, ...] | None:

@@ -29,6 +29,10 @@ def to_data(value: Any, *, omit_none: bool = False) -> Any:
     """
     names = field_names(value)
     if names is None:
+        if isinstance(value, dict):  # a Mapping field (OwnerScan's inode → holder)
+            return {_key(k): to_data(v, omit_none=omit_none) for k, v in value.items()}
+        if isinstance(value, frozenset | set):  # sorted, so the same set writes the same JSON
+            return _sorted([to_data(v, omit_none=omit_none) for v in value])
         if isinstance(value, tuple | list):
             names = getattr(value, "_fields", None) or ()  # a NamedTuple record: by its fields
             if not names:
@@ -41,6 +45,21 @@ def to_data(value: Any, *, omit_none: bool = False) -> Any:
         if item is not None or not omit_none:
             out[name] = to_data(item, omit_none=omit_none)
     return out
+
+
+def _key(key: object) -> object:
+    """A mapping key as JSON writes it: an int key as its decimal text (JSON keys are text;
+    `from_data` reads it back by the annotation), any other key as it is."""
+    return str(key) if isinstance(key, int) and not isinstance(key, bool) else key
+
+
+def _sorted(items: list[Any]) -> list[Any]:
+    """A set's members in a stable order (by value, or by their JSON-ish text when the
+    members do not compare)."""
+    try:
+        return sorted(items)
+    except TypeError:
+        return sorted(items, key=repr)
 
 
 def field_names(value: object) -> tuple[str, ...] | None:

@@ -55,6 +55,15 @@ def errno_name(code: int) -> str:
     return _errno.errorcode.get(code, f"E{code}")
 
 
+def os_error_name(exc: OSError) -> str:
+    """The errno field of a probe's answer: `ECONNREFUSED`, `E<n>` for a number the table
+    does not know, or the exception's class name (`OSError`) when it carries no errno. Always
+    a short word, so the judging side's length checks of an errno field hold."""
+    if not exc.errno:
+        return type(exc).__name__
+    return errno_name(exc.errno)
+
+
 def os_error_text(exc: OSError) -> str:
     """`connection refused (ECONNREFUSED)`: the strerror text and the name, or the
     exception's own text when it carries no known errno."""
