@@ -69,3 +69,40 @@ def test_legacy_tables_are_read_from_proc(tmp_path: Path) -> None:
     names.write_text("filter\n")
     assert legacy_holds_tables(4, str(names)) is True
     assert legacy_holds_tables(4, str(tmp_path)) is True  # a directory: unreadable as a file
+
+
+def test_the_commands_run_at_once_and_their_results_keep_their_order() -> None:
+    """`at_once` (the capture's and the collector's runner): every call is in flight at the
+    same time (each waits at a barrier that opens only when all have arrived; calls one
+    after another would break it), and the results come back in the items' order."""
+    import threading
+
+    from netdx.collect.firewall import at_once
+
+    items = list(range(5))
+    barrier = threading.Barrier(len(items), timeout=30)
+
+    def call(item: int) -> int:
+        barrier.wait()
+        return item * 10
+
+    assert at_once(call, items) == [0, 10, 20, 30, 40]
+    assert at_once(call, []) == []
+
+
+def test_the_first_failing_call_is_raised_in_the_caller() -> None:
+    """A call that raises (a bug in a runner) is raised by `at_once` as by
+    ThreadPoolExecutor.map: the first failing item's exception, after every call ended."""
+    from netdx.collect.firewall import at_once
+
+    ended: list[int] = []
+
+    def call(item: int) -> int:
+        ended.append(item)
+        if item in (2, 3):
+            raise ValueError(f"item {item}")
+        return item
+
+    with pytest.raises(ValueError, match="item 2"):
+        at_once(call, [0, 1, 2, 3, 4])
+    assert sorted(ended) == [0, 1, 2, 3, 4]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 
 from netdx.budget import Deadline
-from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT
+from netdx.collect.firewall import ADDRESSES, COMMANDS, NFT_JSON, NFT_TEXT, at_once
 from netdx.collect.system import Host, LocalHost, RunResult
 from netdx.firewall.sources import NO_NFT_TABLES, Capture, SaveCapture
 
@@ -82,15 +82,7 @@ def capture(runner: Runner, *, present: Present | None = None) -> Capture:
     for nothing: the ruleset built is the same, for a fraction of the CPU."""
     skipped = {} if present is None else _nothing_to_add(present)
     commands = [c for c in COMMANDS if c not in skipped]
-    if len(commands) > 1:
-        # Here: concurrent.futures imports logging (~12 ms), which a namespace whose tables
-        # leave one command or none to run (a host without a firewall) never needs.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(max_workers=len(commands)) as pool:
-            results = dict(zip(commands, pool.map(runner, commands), strict=True))
-    else:
-        results = {c: runner(c) for c in commands}
+    results = dict(zip(commands, at_once(runner, commands), strict=True))
     return capture_of({**skipped, **results})
 
 
