@@ -20,6 +20,13 @@ from collections.abc import Sequence
 
 def run_timed(argv: Sequence[str], *, timeout: float = 60.0) -> tuple[float, float, int]:
     """Run `argv` (no input, output discarded): wall ms, CPU ms (user + sys) and exit code."""
+    wall, cpu, code, _ = run_usage(argv, timeout=timeout)
+    return wall, cpu, code
+
+
+def run_usage(argv: Sequence[str], *, timeout: float = 60.0) -> tuple[float, float, int, float]:
+    """`run_timed` and the child's peak memory (max RSS, MB) as wait4 reports it: for
+    `ip netns exec NS CMD`, which execs CMD in its own process, that is CMD's."""
     start = time.perf_counter()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -31,4 +38,4 @@ def run_timed(argv: Sequence[str], *, timeout: float = 60.0) -> tuple[float, flo
         timer.cancel()
     wall = (time.perf_counter() - start) * 1000
     proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait
-    return wall, (usage.ru_utime + usage.ru_stime) * 1000, proc.returncode
+    return wall, (usage.ru_utime + usage.ru_stime) * 1000, proc.returncode, usage.ru_maxrss / 1024
