@@ -125,7 +125,6 @@ NOT_ENCODED: dict[str, str] = {
     "netdx.serve.server.Response": _LIVE,
     "netdx.sockets.filters.EndpointFilter": _LOCAL,
     "netdx.sockets.filters.ListingFilter": _LOCAL,
-    "netdx.sockets.inspect.Inspection": _TYPING_ONLY,
     "netdx.sockets.stream._Kept": _MUTABLE,
     "netdx.sockets.stream_json._Held": _MUTABLE,
     "netdx.trace.engine._Round": _LIVE,
