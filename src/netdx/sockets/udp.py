@@ -29,11 +29,13 @@ from netdx.netlink.diag import (
     parse_socket,
     port_filter,
 )
+from netdx.netlink.sock import request
 from netdx.netlink.wire import NLM_F_DUMP, NLM_F_REQUEST, NlMsg, unpack_message
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from netdx.collect.system import Host
+    from netdx.netlink.sock import Transport as DumpSource  # collect.sockdiag's DumpSource
 
 __all__ = [
     "UdpPort",
@@ -43,6 +45,7 @@ __all__ = [
     "rcvbuf_errors",
     "read_udp_port",
     "udp_port_request",
+    "udp_port_sockets",
 ]
 
 _SKMEMINFO_EXT = 1 << (7 - 1)  # idiag_ext bit of INET_DIAG_SKMEMINFO (attribute 7)
@@ -104,17 +107,23 @@ def read_udp_port(
     proc: str = "/proc",
     owners: bool = True,
     host: Host | None = None,
+    source: DumpSource | None = None,
 ) -> UdpPort:
-    """The UDP sockets bound to `port` in this namespace, their owners (unless `owners` is
-    false: `who` walks /proc itself) and drops; the host's counters read through `host`."""
-    from netdx.netlink import NETLINK_SOCK_DIAG, NetlinkSocket
+    """The UDP sockets bound to `port`, their owners (unless `owners` is false: `who` walks
+    /proc itself) and drops, and the host's counters. The dump comes from `source` (the
+    netlink seam the TCP dump uses; tests replay a captured one) or else from a sock_diag
+    socket `host` opens (this host by default; a NetnsHost's is in its namespace), as the
+    counters are read through `host`. Raises NetlinkError when the socket cannot be opened."""
     from netdx.sockets.owners import find_owners
 
-    found: list[tuple[Socket, int | None]] = []
-    with NetlinkSocket(NETLINK_SOCK_DIAG, ack_options=False) as nl:
-        for family in (socket.AF_INET, socket.AF_INET6):
-            reply = nl.request(*udp_port_request(family, port), timeout=deadline.remaining())
-            found += [(s, d) for s, d in parse_udp_reply(reply.messages) if s.sport == port]
+    if source is not None:
+        found = udp_port_sockets(port, source, deadline)
+    else:
+        from netdx.collect.sockdiag import NetlinkDumpSource
+        from netdx.collect.system import LocalHost
+
+        with NetlinkDumpSource(host or LocalHost()) as own:
+            found = udp_port_sockets(port, own, deadline)
     inodes = [s.inode for s, _ in found] if owners else []
     scan = find_owners(inodes, deadline=deadline.share(0.8), proc=proc)
     held: Mapping[int, tuple[Process, int]] = {
@@ -127,6 +136,18 @@ def read_udp_port(
         for s, d in found
     )  # fmt: skip
     return UdpPort(port=port, sockets=sockets, rcvbuf_errors=rcvbuf_errors(host))
+
+
+def udp_port_sockets(
+    port: int, source: DumpSource, deadline: Deadline
+) -> list[tuple[Socket, int | None]]:
+    """The UDP sockets bound to `port` (IPv4, then IPv6), each with its sk_drops: one
+    `udp_port_request` dump per family through `source`."""
+    found: list[tuple[Socket, int | None]] = []
+    for family in (socket.AF_INET, socket.AF_INET6):
+        reply = request(source, *udp_port_request(family, port), timeout=deadline.remaining())
+        found += [(s, d) for s, d in parse_udp_reply(reply.messages) if s.sport == port]
+    return found
 
 
 def drop_notes(udp: UdpPort) -> list[str]:
