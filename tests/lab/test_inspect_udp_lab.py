@@ -80,3 +80,18 @@ def test_who_notes_the_drops(server_pid: int) -> None:
     assert result.returncode == 0, result.stderr
     assert f"pid={server_pid}" in result.stdout
     assert "datagrams dropped, receive buffer full (sk_drops)" in result.stderr
+
+
+def test_udp_port_read_through_a_netns_host(server_pid: int) -> None:
+    """From the root namespace, `read_udp_port` with a NetnsHost dumps the namespace's UDP
+    sockets through the host's sock_diag socket and reads its snmp: the socket with its
+    drops, the namespace's UdpRcvbufErrors."""
+    from netdx.budget import Deadline
+    from netdx.host.netns import NetnsHost
+    from netdx.sockets.udp import read_udp_port
+
+    udp = read_udp_port(5353, deadline=Deadline.after(10), owners=False, host=NetnsHost(NS))
+    assert [s.socket.local for s in udp.sockets] == ["127.0.0.1:5353"]
+    drops = udp.sockets[0].drops
+    assert drops is not None and drops >= 40
+    assert udp.rcvbuf_errors is not None and udp.rcvbuf_errors >= 40
