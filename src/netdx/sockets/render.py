@@ -11,7 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from netdx.model.server import Process
-from netdx.model.vantage import THIS_HOST, Vantage
+from netdx.model.vantage import THIS_HOST, Vantage, vantage_data
 from netdx.netlink.tables import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import OwnerScan, SocketEntry, SocketListing
 
@@ -242,13 +242,6 @@ def json_front(
         ', "sockets": '
     )
 
-
-def vantage_data(vantage: Vantage) -> dict[str, Any]:
-    """A Vantage as `model.codec.to_data(v, omit_none=True)` writes it (check's encoding),
-    without importing the codec: the streamed listing writes it once, in its header."""
-    if vantage.name is None:
-        return {"kind": vantage.kind}
-    return {"kind": vantage.kind, "name": vantage.name}
 
 
 def json_back(notes: list[str]) -> str:
