@@ -108,7 +108,7 @@ def explain_command(
         runner = fake_runner(_server_capture(ssh, doc), _server_routes(ssh, doc))
         result = explain_local(packet, direction, runner=runner)
     if as_json:
-        click.echo(json.dumps(_with_vantage(to_json(result), ssh), indent=2))
+        click.echo(json.dumps(with_vantage(to_json(result), _vantage(ssh)), indent=2))
     else:
         click.echo(render_explanation(result) + _observed_line(ssh))
     if result.decision == "unknown":
@@ -291,15 +291,15 @@ def _server_routes(ssh: SshOptions, doc: CollectDocument) -> dict[str, str]:
     return routes
 
 
-def _with_vantage(document: dict[str, object], ssh: SshOptions | None) -> dict[str, object]:
+def with_vantage(document: dict[str, object], where: Vantage) -> dict[str, object]:
     """The explain document with where the ruleset was read: right after `schema` (this
-    host, or the namespace of --netns / `ip netns exec`), last over SSH as it always was."""
-    if ssh is not None:
-        return {**document, **_observed_on(ssh)}
+    host, or the namespace of --netns / `ip netns exec`); last over SSH, as it always was."""
     from netdx.model.vantage import vantage_data
 
+    if where.kind == "ssh":
+        return {**document, "observed_on": vantage_data(where)}
     schema = document.pop("schema")
-    return {"schema": schema, "observed_on": vantage_data(_vantage(ssh)), **document}
+    return {"schema": schema, "observed_on": vantage_data(where), **document}
 
 
 def _vantage(ssh: SshOptions | None) -> Vantage:
@@ -312,16 +312,6 @@ def _vantage(ssh: SshOptions | None) -> Vantage:
     from netdx.host.netns import here
 
     return here()
-
-
-def _observed_on(ssh: SshOptions | None) -> dict[str, object]:
-    """The JSON key that says the ruleset was the server's (absent for this host's)."""
-    if ssh is None:
-        return {}
-    from netdx.model.codec import to_data
-    from netdx.remote.fetch import ssh_vantage
-
-    return {"observed_on": to_data(ssh_vantage(ssh))}
 
 
 def _observed_line(ssh: SshOptions | None) -> str:
