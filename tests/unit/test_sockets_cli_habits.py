@@ -10,6 +10,7 @@ from typing import IO, Any
 import pytest
 
 from netdx.cli import main
+from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.netlink.diag import DiagSocket
 from netdx.sockets import dump, render, stream
 from netdx.sockets.filters import SS_GROUPS, parse_endpoint, parse_words, state_names
@@ -45,11 +46,13 @@ def asked(monkeypatch: pytest.MonkeyPatch) -> list[SocketQuery]:
         return SocketListing(sockets=SOCKETS)
 
     def fake_stream(query: SocketQuery, *, deadline: Any, out: IO[str], as_json: bool,
-                    process: bool, ifnames: dict[int, str]) -> list[str]:
+                    process: bool, ifnames: dict[int, str],
+                    observed_on: Vantage = THIS_HOST) -> list[str]:
         # The unfiltered listing is streamed (sockets.stream, proven equal to the renderer
         # in test_sockets_stream): here it prints the fixed listing the renderer's way.
         seen.append(query)
-        listing = SocketListing(sockets=SOCKETS, owners=OWNERS if process else None)
+        listing = SocketListing(sockets=SOCKETS, owners=OWNERS if process else None,
+                                observed_on=observed_on)
         draw = render.json_text if as_json else render.table
         out.write(draw(listing, with_process=process, ifnames=ifnames) + "\n")
         return render.notes_text(listing)

@@ -11,6 +11,7 @@ from netdx.model.dns import DnsComparison, DnsRecord, DnsServerAnswer
 from netdx.model.dns_trace import TraceLevel, TraceResult
 from netdx.model.finding import Finding
 from netdx.model.record import record
+from netdx.model.vantage import THIS_HOST, Vantage, vantage_data
 
 DNS_SCHEMA = "netdx.dns/1"
 
@@ -24,6 +25,7 @@ class DnsReport:
     comparison: DnsComparison | None = None
     findings: tuple[Finding, ...] = ()
     elapsed_ms: float = 0.0
+    observed_on: Vantage = THIS_HOST  # where the queries were sent from (this host, a netns)
 
     @property
     def ok(self) -> bool:
@@ -44,7 +46,7 @@ def to_json(report: DnsReport) -> str:
 
     from netdx.render.json import finding_document
 
-    doc: dict[str, Any] = {"schema": DNS_SCHEMA}
+    doc: dict[str, Any] = {"schema": DNS_SCHEMA, "observed_on": vantage_data(report.observed_on)}
     queries = [_query_doc(q) for q in report.queries]
     if queries:
         doc.update(queries[0])

@@ -43,6 +43,14 @@ def dns_command(*, args: tuple[str, ...], reverse: str | None = None, trace: boo
                          recurse=not norecurse if words.recurse is None else words.recurse,
                          timeout=timeout, server_timeout=server_timeout)
     report = run_sync(request)
+    if as_json and not short:
+        from dataclasses import replace
+
+        from netdx.host.netns import here
+
+        # Where the queries went from: the namespace this process is in (--netns, `ip
+        # netns exec`), else this host. Read for the JSON only: the text does not say it.
+        report = replace(report, observed_on=here())
     if short:
         answers, problems = short_lines(report)
         for line in answers:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from netdx.firewall.diff import Snapshot
     from netdx.firewall.sources import Capture
     from netdx.host.ssh import SshOptions
+    from netdx.model.vantage import Vantage
     from netdx.remote.document import CollectDocument
 
 _HOOKS = ("input", "output", "forward")
@@ -107,7 +108,7 @@ def explain_command(
         runner = fake_runner(_server_capture(ssh, doc), _server_routes(ssh, doc))
         result = explain_local(packet, direction, runner=runner)
     if as_json:
-        click.echo(json.dumps({**to_json(result), **_observed_on(ssh)}, indent=2))
+        click.echo(json.dumps(with_vantage(to_json(result), _vantage(ssh)), indent=2))
     else:
         click.echo(render_explanation(result) + _observed_line(ssh))
     if result.decision == "unknown":
@@ -149,6 +150,7 @@ def snapshot_command(*, output: Path | None, timeout: float, ssh: SshOptions | N
         capture=captured,
         taken_at=datetime.now(UTC).isoformat(timespec="seconds"),
         host=host,
+        observed_on=_vantage(ssh),
     )
     text = json.dumps(snapshot_to_json(snap), indent=1)
     if output is None:
@@ -289,14 +291,27 @@ def _server_routes(ssh: SshOptions, doc: CollectDocument) -> dict[str, str]:
     return routes
 
 
-def _observed_on(ssh: SshOptions | None) -> dict[str, object]:
-    """The JSON key that says the ruleset was the server's (absent for this host's)."""
-    if ssh is None:
-        return {}
-    from netdx.model.codec import to_data
-    from netdx.remote.fetch import ssh_vantage
+def with_vantage(document: dict[str, object], where: Vantage) -> dict[str, object]:
+    """The explain document with where the ruleset was read: right after `schema` (this
+    host, or the namespace of --netns / `ip netns exec`); last over SSH, as it always was."""
+    from netdx.model.vantage import vantage_data
 
-    return {"observed_on": to_data(ssh_vantage(ssh))}
+    if where.kind == "ssh":
+        return {**document, "observed_on": vantage_data(where)}
+    schema = document.pop("schema")
+    return {"schema": schema, "observed_on": vantage_data(where), **document}
+
+
+def _vantage(ssh: SshOptions | None) -> Vantage:
+    """Where the ruleset is read: the SSH destination, else the namespace this process is
+    in (--netns, `ip netns exec`), else this host."""
+    if ssh is not None:
+        from netdx.remote.fetch import ssh_vantage
+
+        return ssh_vantage(ssh)
+    from netdx.host.netns import here
+
+    return here()
 
 
 def _observed_line(ssh: SshOptions | None) -> str:

@@ -14,6 +14,7 @@ from netdx.firewall.model import Chain, Ruleset
 from netdx.firewall.sources import Capture, build_ruleset, local_addresses
 from netdx.model.firewall import ChainLocation, FirewallMatch
 from netdx.model.record import record
+from netdx.model.vantage import THIS_HOST, Vantage, vantage_data
 
 SNAPSHOT_SCHEMA = "netdx.firewall.snapshot/1"
 DIFF_SCHEMA = "netdx.firewall.diff/1"
@@ -27,6 +28,7 @@ class Snapshot:
     capture: Capture
     taken_at: str
     host: str
+    observed_on: Vantage = THIS_HOST  # this host, a netns (--netns) or the SSH destination
 
 
 @record
@@ -78,6 +80,7 @@ def snapshot_to_json(snap: Snapshot) -> dict[str, Any]:
     """The `netdx.firewall.snapshot/1` document."""
     return {
         "schema": SNAPSHOT_SCHEMA,
+        "observed_on": vantage_data(snap.observed_on),
         "taken_at": snap.taken_at,
         "host": snap.host,
         "capture": snap.capture.to_json(),
@@ -88,8 +91,8 @@ def snapshot_from_json(data: Any) -> Snapshot:
     """Read a snapshot document; UsageError naming the bad field when it is not one."""
     from netdx.firewall.snapshot_schema import validated_capture
 
-    capture, taken_at, host = validated_capture(data)
-    return Snapshot(capture=capture, taken_at=taken_at, host=host)
+    capture, taken_at, host, observed_on = validated_capture(data)
+    return Snapshot(capture=capture, taken_at=taken_at, host=host, observed_on=observed_on)
 
 
 def _chains(ruleset: Ruleset) -> dict[tuple[str, str, str, str], Chain]:

@@ -13,6 +13,7 @@ from netdx.config_text import first_error
 from netdx.errors import UsageError
 from netdx.firewall.diff import SNAPSHOT_SCHEMA
 from netdx.firewall.sources import Capture, SaveCapture
+from netdx.model.vantage import THIS_HOST, Vantage
 
 
 class _Strict(BaseModel):
@@ -33,16 +34,23 @@ class CaptureModel(_Strict):
     errors: list[str] = Field(default_factory=list)
 
 
+class VantageModel(_Strict):
+    kind: Literal["local", "netns", "ssh"]
+    name: str | None = None
+
+
 class SnapshotModel(_Strict):
     schema_: Literal["netdx.firewall.snapshot/1"] = Field(alias="schema")  # SNAPSHOT_SCHEMA
+    observed_on: VantageModel | None = None  # absent in snapshots of earlier versions
     taken_at: str | None = None
     host: str | None = None
     capture: CaptureModel
 
 
-def validated_capture(data: Any) -> tuple[Capture, str, str]:
-    """(capture, taken_at, host) of a snapshot document; UsageError naming the first bad
-    field ("capture.saves.0.version: Input should be 4 or 6") otherwise."""
+def validated_capture(data: Any) -> tuple[Capture, str, str, Vantage]:
+    """(capture, taken_at, host, where it was read: this host when the document does not
+    say) of a snapshot document; UsageError naming the first bad field
+    ("capture.saves.0.version: Input should be 4 or 6") otherwise."""
     if not isinstance(data, dict) or data.get("schema") != SNAPSHOT_SCHEMA:
         raise UsageError(f"not a {SNAPSHOT_SCHEMA} document")
     try:
@@ -63,7 +71,9 @@ def validated_capture(data: Any) -> tuple[Capture, str, str]:
         addresses_json=cap.addresses_json,
         errors=tuple(cap.errors),
     )
-    return capture, str(model.taken_at), str(model.host)
+    where = model.observed_on
+    vantage = THIS_HOST if where is None else Vantage(kind=where.kind, name=where.name)
+    return capture, str(model.taken_at), str(model.host), vantage
 
 
 def _json_damage(text: str | None, *, nft: bool) -> str | None:

@@ -29,3 +29,11 @@ THIS_HOST = Vantage()
 def in_netns(name: str) -> Vantage:
     """The vantage of a named network namespace on this host."""
     return Vantage(kind="netns", name=name)
+
+
+def vantage_data(vantage: Vantage) -> dict[str, str]:
+    """A vantage as `netdx check --json` writes it (`model.codec.to_data(v, omit_none=True)`),
+    without importing the codec: the top-level `observed_on` of every command's JSON."""
+    if vantage.name is None:
+        return {"kind": vantage.kind}
+    return {"kind": vantage.kind, "name": vantage.name}

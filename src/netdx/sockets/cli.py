@@ -117,7 +117,7 @@ def sockets(
     if ssh is not None:
         listing, ifnames = _read_over_ssh(ssh, query, owners=process, deadline=deadline)
     else:
-        listing = list_sockets(query, deadline=deadline)
+        listing = _here(list_sockets(query, deadline=deadline))
         if process:
             listing = _with_owners(listing, deadline)
         ifnames = interface_names()
@@ -149,6 +149,16 @@ def _filters(
         raise click.UsageError(str(exc)) from None
 
 
+def _here(listing: SocketListing) -> SocketListing:
+    """The listing marked with where it was read: the namespace this process is in
+    (--netns, `ip netns exec`), else this host."""
+    from dataclasses import replace
+
+    from netdx.host.netns import here
+
+    return replace(listing, observed_on=here())
+
+
 def _with_owners(listing: SocketListing, deadline: Deadline) -> SocketListing:
     from dataclasses import replace
 
@@ -165,14 +175,19 @@ def _read_over_ssh(
     interface names; CannotRun (exit 3) when the server could not be read."""
     from dataclasses import asdict, replace
 
-    from netdx.remote.fetch import collector_read, fetch_document, unusable_as_cannot_run
+    from netdx.remote.fetch import (
+        collector_read,
+        fetch_document,
+        ssh_vantage,
+        unusable_as_cannot_run,
+    )
 
     collectors = ["sockets", *(["owners"] if owners else []), "addresses"]
     request = {"collectors": collectors, "sockets": asdict(query)}
     doc = fetch_document(ssh, request, deadline)
     collector_read(doc, "sockets", ssh.destination)
     with unusable_as_cannot_run(ssh.destination):
-        listing = doc.listing()
+        listing = replace(doc.listing(), observed_on=ssh_vantage(ssh))
         if owners:
             listing = replace(listing, owners=doc.owner_scan())
         ifnames = doc.interface_names()
@@ -254,7 +269,7 @@ def who(*, spec: str, as_json: bool, timeout: float, ssh: SshOptions | None) -> 
         if ssh is not None:
             listing, ifnames = _read_over_ssh(ssh, query, owners=True, deadline=deadline)
         else:
-            listing, ifnames = list_sockets(query, deadline=deadline), interface_names()
+            listing, ifnames = _here(list_sockets(query, deadline=deadline)), interface_names()
         if address is not None:
             keep = tuple(s for s in listing.sockets if address in (s.src, s.dst) or _wild(s.src))
             listing = replace(listing, sockets=keep)

@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from netdx.collect.sockdiag import Proto, Selection
 from netdx.model.record import field, record
 from netdx.model.server import Process, ProcessIssue
+from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.netlink.diag import DiagSocket
 
 TYPE_CHECKING = False
@@ -82,13 +83,15 @@ class SocketListing:
     """A finished listing: the sockets, their owners if asked, and what could not be read.
 
     `notes` are short sentences for the user ("the dump was interrupted: sockets changed
-    while it was read"; "3 sockets: owner not readable without root").
+    while it was read"; "3 sockets: owner not readable without root"). `observed_on` is
+    the host, namespace or SSH destination whose sockets they are.
     """
 
     sockets: tuple[SocketEntry, ...]
     owners: OwnerScan | None = None
     notes: tuple[str, ...] = ()
     interrupted: bool = False
+    observed_on: Vantage = THIS_HOST  # where the sockets were read (this host, a netns, ssh)
 
     def owner_of(self, sock: SocketEntry) -> Process | None:
         """The owner of `sock`, or None (not asked, not found, or no process: TIME-WAIT)."""

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from netdx.model.server import Process
+from netdx.model.vantage import THIS_HOST, Vantage, vantage_data
 from netdx.netlink.tables import STATE_NUMBERS, TCP_STATES, endpoint_text
 from netdx.sockets.model import OwnerScan, SocketEntry, SocketListing
 
@@ -225,12 +226,22 @@ def json_text(
         for s in listing.sockets
     )
     array = "[\n" + body + "\n]" if body else "[]"
-    return json_front(schema, head) + array + json_back(notes_text(listing))
+    front = json_front(schema, head, listing.observed_on)
+    return front + array + json_back(notes_text(listing))
 
 
-def json_front(schema: str = SOCKETS_SCHEMA, head: Mapping[str, Any] | None = None) -> str:
-    """The listing document up to its `sockets` array (the object still open)."""
-    return json.dumps({"schema": schema, **(head or {})})[:-1] + ', "sockets": '
+def json_front(
+    schema: str = SOCKETS_SCHEMA,
+    head: Mapping[str, Any] | None = None,
+    observed_on: Vantage = THIS_HOST,
+) -> str:
+    """The listing document up to its `sockets` array (the object still open): `schema`,
+    where the sockets were read (`observed_on`), then the `head` keys."""
+    where = vantage_data(observed_on)
+    return json.dumps({"schema": schema, "observed_on": where, **(head or {})})[:-1] + (
+        ', "sockets": '
+    )
+
 
 
 def json_back(notes: list[str]) -> str:
@@ -275,6 +286,7 @@ def summary_json(listing: SocketListing, *, with_process: bool) -> str:
     states, groups = _summary_counts(listing, with_process)
     doc: dict[str, Any] = {
         "schema": SUMMARY_SCHEMA,
+        "observed_on": vantage_data(listing.observed_on),
         "total": len(listing.sockets),
         "states": [{"proto": p, "state": st, "count": n} for (p, st), n in sorted(states.items())],
         "groups": [
@@ -292,16 +304,13 @@ def inspect_document(
 ) -> dict[str, Any]:
     """An Inspection as the JSON-ready mapping of the `netdx.inspect/1` contract; the
     verdict and findings in the one contract of `render.json`."""
-    from netdx.model.codec import to_data
     from netdx.render.json import finding_document, verdict_document
 
     names = ifnames or {}
     server = inspection.server
-    # Read over SSH: say where (a local read keeps its document as it was).
-    where = {"observed_on": to_data(server.observed_on)} if _remote(inspection) else {}
     return {
         "schema": inspection.schema,
-        **where,
+        "observed_on": vantage_data(server.observed_on),  # this host, a netns or over SSH
         "port": inspection.port,
         "address": inspection.address,
         "verdict": verdict_document(inspection.verdict),

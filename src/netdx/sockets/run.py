@@ -65,14 +65,18 @@ def listing_query(
 
 def stream_sockets(query: SocketQuery, *, timeout: float, process: bool, as_json: bool) -> int:
     """The common listing (`sockets.stream`): written to stdout as the dump is read, never
-    held whole; its notes on stderr. The exit code."""
+    held whole; its notes on stderr. The exit code. The JSON says where it was read: the
+    namespace this process is in (--netns, `ip netns exec`), else this host."""
     from netdx.budget import Deadline
+    from netdx.host.netns import here
+    from netdx.model.vantage import THIS_HOST
     from netdx.sockets.stream import stream_listing
 
     deadline = Deadline.after(timeout)
     with gc_paused():
         notes = stream_listing(query, deadline=deadline, out=sys.stdout, as_json=as_json,
-                               process=process, ifnames=interface_names())  # fmt: skip
+                               process=process, ifnames=interface_names(),
+                               observed_on=here() if as_json else THIS_HOST)  # fmt: skip
     note(notes)
     return EXIT_OK
 

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from operator import add, itemgetter
 
 from netdx.collect.sockdiag import BOTH_FAMILIES, Dump, Request, dump, one_walk, plan
+from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.netlink.diag import (
     SOCK_DIAG_BY_FAMILY,
     TCPDIAG_GETSOCK,
@@ -323,12 +324,14 @@ def stream_listing(
     source: DumpSource | None = None,
     owners: Callable[[list[int]], OwnerScan] | None = None,
     both_families: bool = True,
+    observed_on: Vantage = THIS_HOST,
 ) -> list[str]:
     """Dump the sockets `query` asks for and write them to `out` as `render.table` or
     `render.json_text` would (with owners when `process`); return the notes (what could
     not be read) for stderr. The JSON document holds them too. `source` replaces the
     kernel's sock_diag socket and `owners` the /proc walk (inodes → scan) in tests;
-    `both_families=False` asks for TCP a family at a time (`_dumps`)."""
+    `both_families=False` asks for TCP a family at a time (`_dumps`). `observed_on` is
+    where the dump is read: the JSON header says it."""
     if as_json:
         from netdx.sockets.stream_json import JsonWriter, OwnedJsonWriter
 
@@ -336,6 +339,8 @@ def stream_listing(
     else:
         kinds = (_TableWriter, _OwnedTableWriter)
     writer: Any = kinds[process](out, ifnames, scan_first=process)
+    if as_json:
+        writer.observed_on = observed_on
     with contextlib.ExitStack() as stack:
         if process and owners is None:
             owners = _forked_walk(stack, deadline)  # started now: it runs beside the dump

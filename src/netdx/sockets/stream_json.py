@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+from netdx.model.vantage import THIS_HOST, Vantage
 from netdx.netlink.diag import DiagSocket
 from netdx.netlink.diag_columns import Ipv4Run
 from netdx.sockets import render
@@ -53,13 +54,18 @@ _OWNED_OBJECT = ',\n' + _OBJECT + ', "process": %s}'
 class JsonWriter(_Writer):
     """`netdx.sockets/1` without owners: each datagram is written when it arrives."""
 
+    observed_on: Vantage = THIS_HOST  # the header's `observed_on` (stream_listing sets it)
+
     def __init__(self, out: IO[str], ifnames: dict[int, str], scan_first: bool) -> None:
         super().__init__(out, ifnames, scan_first)
         self.started = False
 
+    def front(self) -> str:
+        return render.json_front(observed_on=self.observed_on)
+
     def emit(self, body: str) -> None:
         """Write objects, each after its `,\n` (the first one's dropped: it opens the array)."""
-        self.out.write(body if self.started else render.json_front() + "[\n" + body[2:])
+        self.out.write(body if self.started else self.front() + "[\n" + body[2:])
         self.started = True
 
     def runs(self, runs: list[Ipv4Run], proto: str) -> None:
@@ -93,7 +99,7 @@ class JsonWriter(_Writer):
         self.emit("".join([",\n" + dumps(render.socket_object(s, names)) for s in socks]))
 
     def finish(self, scan: OwnerScan | None) -> None:
-        self.out.write("\n]" if self.started else render.json_front() + "[]")
+        self.out.write("\n]" if self.started else self.front() + "[]")
 
 
 class OwnedJsonWriter(JsonWriter):
