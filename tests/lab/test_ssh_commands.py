@@ -125,6 +125,8 @@ def test_inspect_over_ssh_is_inspect_on_the_server(lab: Lab) -> None:
     here_json, there_json = lab.both("inspect", "--port", str(PORT), "--json")
     local, remote = json.loads(here_json.stdout), json.loads(there_json.stdout)
     assert remote.pop("observed_on") == {"kind": "ssh", "name": lab.server.destination()}
+    # Run inside the server's namespace (ip netns exec), inspect names that namespace.
+    assert local.pop("observed_on") == {"kind": "netns", "name": SERVER}
     assert remote == local
     assert local["listeners"][0]["process"]["command"].startswith("python")
 
