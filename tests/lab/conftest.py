@@ -3,6 +3,10 @@ test leaves no lab namespace, /etc/netns directory, process or record behind.
 
 Another person's lab (or a second test run) may be up beside the tests: `leftovers` does
 not count a lab whose builder still runs elsewhere, nor one left up on purpose.
+
+A run killed mid-lab (SIGKILL, a machine's session ending) leaves its namespaces behind
+with a dead builder; the next run on that machine removes them once, at its start, as a
+person would with `netdx lab clean`, so that one killed run cannot fail the next.
 """
 
 from __future__ import annotations
@@ -16,6 +20,16 @@ import pytest
 from netdx.lab import record, run
 from netdx.lab.build import teardown
 from netdx.lab.run import leftovers
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _abandoned_labs_removed() -> None:
+    """`netdx lab clean` once before the lab tests: only labs whose builder is gone (and
+    orphan namespaces in which nothing runs), never a live or left-up one."""
+    if os.geteuid() == 0:
+        removed = run.clean()
+        if removed:
+            print(f"\nremoved an abandoned lab before the tests: {' '.join(removed)}")
 
 
 @pytest.fixture
